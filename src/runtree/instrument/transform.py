@@ -1,0 +1,285 @@
+"""The AST rewrite that makes every call of a user's function a step.
+
+Each instrumented def keeps its signature, decorators, docstring and line numbers; its body is
+wrapped in one ``with`` statement whose context manager is chosen per call::
+
+    def f(a, b=2):
+        "doc"
+        with (__runtree_enter__(META, (a, b)) if __runtree_on__ else __runtree_null__):
+            <original body, with ``return x`` -> ``return (__runtree_return__(META, x)
+             if __runtree_on__ else x)`` and, in generators, hooks around each yield>
+
+Why this shape:
+
+* no wrapper function: the call adds no frame, so tracebacks, ``sys._getframe`` depth,
+  recursion limits, ``super()``, ``__class__``, introspection and decorators are untouched;
+* no new local variable: the step lives on the frame's value stack inside the ``with``, so
+  ``locals()``, ``co_varnames`` and ``inspect.signature`` are exactly the user's;
+* exceptions pass through ``with`` unchanged (same traceback entries and line numbers).
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Sequence
+from typing import Any, TypeVar
+
+from ..tracking.meta import ASYNC, BOUND_FIRST, GENERATOR, make_meta
+
+FLAG = "__runtree_on__"
+ENTER = "__runtree_enter__"
+RETURN = "__runtree_return__"
+YIELD = "__runtree_yield__"
+RESUME = "__runtree_resume__"
+NULL = "__runtree_null__"
+
+_Function = ast.FunctionDef | ast.AsyncFunctionDef
+_F = TypeVar("_F", ast.FunctionDef, ast.AsyncFunctionDef)
+_N = TypeVar("_N", bound=ast.AST)
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+
+
+class Instrumenter(ast.NodeTransformer):
+    """Rewrites every function definition of a module (see the module docstring)."""
+
+    def __init__(self, filename: str, version: Any, opted_out_lines: set[int]) -> None:
+        self.filename = filename
+        self.version = version
+        self.opted_out_lines = opted_out_lines
+        self.scopes: list[tuple[str, str]] = []  # ("class" | "function", name)
+        self.instrumented: list[str] = []
+
+    # --- scopes ---------------------------------------------------------------------------
+
+    def _qualname(self, name: str) -> str:
+        parts = []
+        for kind, scope_name in self.scopes:
+            parts.append(scope_name if kind == "class" else f"{scope_name}.<locals>")
+        parts.append(name)
+        return ".".join(parts)
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> ast.ClassDef:
+        self.scopes.append(("class", node.name))
+        self.generic_visit(node)
+        self.scopes.pop()
+        return node
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.FunctionDef:
+        return self._visit_function(node)
+
+    def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef) -> ast.AsyncFunctionDef:
+        return self._visit_function(node)
+
+    def _opted_out(self, node: _Function) -> bool:
+        if node.lineno in self.opted_out_lines:
+            return True
+        return bool(node.decorator_list) and node.decorator_list[0].lineno in self.opted_out_lines
+
+    def _visit_function(self, node: _F) -> _F:
+        if self._opted_out(node):
+            return node  # the def and everything inside it stay untouched
+        in_class = bool(self.scopes) and self.scopes[-1][0] == "class"
+        qualname = self._qualname(node.name)
+        # Decorators, defaults and annotations belong to the enclosing scope.
+        node.decorator_list = [self.visit(d) for d in node.decorator_list]
+        self.visit(node.args)
+        if node.returns is not None:
+            node.returns = self.visit(node.returns)
+        self.scopes.append(("function", node.name))
+        node.body = [self.visit(stmt) for stmt in node.body]
+        self.scopes.pop()
+        self._instrument(node, qualname, in_class)
+        self.instrumented.append(qualname)
+        return node
+
+    # --- the rewrite ------------------------------------------------------------------------
+
+    def _instrument(self, node: _Function, qualname: str, in_class: bool) -> None:
+        params = _parameter_names(node.args)
+        is_generator = _contains_own_yield(node)
+        flags = 0
+        if is_generator:
+            flags |= GENERATOR
+        if isinstance(node, ast.AsyncFunctionDef):
+            flags |= ASYNC
+        if in_class and _positional_count(node.args) and not _is_staticmethod(node):
+            flags |= BOUND_FIRST
+        meta = make_meta(qualname, self.filename, node.lineno, params, flags, self.version)
+
+        _OwnScopeRewriter(meta, is_generator).rewrite_body(node)
+
+        body = node.body
+        docstring: list[ast.stmt] = []
+        if (
+            body
+            and isinstance(body[0], ast.Expr)
+            and isinstance(body[0].value, ast.Constant)
+            and isinstance(body[0].value.value, str)
+        ):
+            docstring, body = body[:1], body[1:]
+        anchor: ast.AST = body[0] if body else node.body[0]
+        if not body:
+            body = [_located(ast.Pass(), anchor)]
+        enter = ast.IfExp(
+            test=_name(FLAG),
+            body=ast.Call(
+                func=_name(ENTER),
+                args=[
+                    ast.Constant(value=meta),
+                    ast.Tuple(elts=[_name(p) for p in params], ctx=ast.Load()),
+                ],
+                keywords=[],
+            ),
+            orelse=_name(NULL),
+        )
+        wrapper = ast.With(items=[ast.withitem(context_expr=enter, optional_vars=None)], body=body)
+        _locate_tree(wrapper, anchor, skip=body)
+        node.body = [*docstring, wrapper]
+
+
+class _OwnScopeRewriter(ast.NodeTransformer):
+    """Rewrites the returns and yields of one function, not of the scopes nested in it."""
+
+    def __init__(self, meta: tuple[Any, ...], is_generator: bool) -> None:
+        self.meta = meta
+        self.is_generator = is_generator
+
+    def rewrite_body(self, node: _Function) -> None:
+        node.body = [self.visit(stmt) for stmt in node.body]
+
+    # Nested scopes: only the parts evaluated in this scope (decorators, defaults, bases).
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.FunctionDef:
+        return self._visit_nested_function(node)
+
+    def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef) -> ast.AsyncFunctionDef:
+        return self._visit_nested_function(node)
+
+    def _visit_nested_function(self, node: _F) -> _F:
+        node.decorator_list = [self.visit(d) for d in node.decorator_list]
+        self.visit(node.args)
+        if node.returns is not None:
+            node.returns = self.visit(node.returns)
+        return node
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> ast.ClassDef:
+        node.decorator_list = [self.visit(d) for d in node.decorator_list]
+        node.bases = [self.visit(b) for b in node.bases]
+        node.keywords = [self.visit(k) for k in node.keywords]
+        return node
+
+    def visit_Lambda(self, node: ast.Lambda) -> ast.Lambda:
+        self.visit(node.args)
+        return node
+
+    def visit_arg(self, node: ast.arg) -> ast.arg:
+        # Annotations of nested defs are evaluated here; parameter names are not expressions.
+        if node.annotation is not None:
+            node.annotation = self.visit(node.annotation)
+        return node
+
+    def visit_Return(self, node: ast.Return) -> ast.Return:
+        self.generic_visit(node)
+        value = node.value if node.value is not None else _located(ast.Constant(None), node)
+        hooked = ast.Call(func=_name(RETURN), args=[ast.Constant(self.meta), value], keywords=[])
+        plain = node.value if node.value is not None else _located(ast.Constant(None), node)
+        node.value = ast.IfExp(test=_name(FLAG), body=hooked, orelse=plain)
+        _locate_tree(node.value, node, skip=[value, plain])
+        return node
+
+    def visit_Yield(self, node: ast.Yield) -> ast.expr:
+        self.generic_visit(node)
+        item = node.value if node.value is not None else _located(ast.Constant(None), node)
+        hooked_yield = ast.Yield(
+            value=ast.Call(func=_name(YIELD), args=[ast.Constant(self.meta), item], keywords=[])
+        )
+        return self._around_suspension(node, hooked_yield, ast.Yield(value=node.value), [item])
+
+    def visit_YieldFrom(self, node: ast.YieldFrom) -> ast.expr:
+        self.generic_visit(node)
+        return self._around_suspension(
+            node, ast.YieldFrom(value=node.value), ast.YieldFrom(value=node.value), [node.value]
+        )
+
+    def _around_suspension(
+        self, node: ast.expr, hooked: ast.expr, plain: ast.expr, keep: list[ast.expr]
+    ) -> ast.expr:
+        resumed = ast.Call(func=_name(RESUME), args=[ast.Constant(self.meta), hooked], keywords=[])
+        result = ast.IfExp(test=_name(FLAG), body=resumed, orelse=plain)
+        _locate_tree(result, node, skip=keep)
+        return result
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _name(identifier: str) -> ast.Name:
+    return ast.Name(id=identifier, ctx=ast.Load())
+
+
+def _located(node: _N, anchor: ast.AST) -> _N:
+    return ast.copy_location(node, anchor)
+
+
+def _locate_tree(tree: ast.AST, anchor: ast.AST, skip: Sequence[ast.AST]) -> None:
+    """Give every new node of ``tree`` the anchor's location; user nodes keep their own."""
+    keep = {id(n) for n in skip}
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if id(node) in keep:
+            continue
+        if "lineno" in node._attributes:
+            ast.copy_location(node, anchor)
+        stack.extend(ast.iter_child_nodes(node))
+
+
+def _parameter_names(args: ast.arguments) -> tuple[str, ...]:
+    names = [a.arg for a in (*args.posonlyargs, *args.args)]
+    if args.vararg is not None:
+        names.append(args.vararg.arg)
+    names.extend(a.arg for a in args.kwonlyargs)
+    if args.kwarg is not None:
+        names.append(args.kwarg.arg)
+    return tuple(names)
+
+
+def _positional_count(args: ast.arguments) -> int:
+    return len(args.posonlyargs) + len(args.args)
+
+
+def _is_staticmethod(node: _Function) -> bool:
+    for decorator in node.decorator_list:
+        target = decorator.func if isinstance(decorator, ast.Call) else decorator
+        if isinstance(target, ast.Name) and target.id == "staticmethod":
+            return True
+        if isinstance(target, ast.Attribute) and target.attr == "staticmethod":
+            return True
+    return False
+
+
+def _contains_own_yield(node: _Function) -> bool:
+    """Whether ``node`` is a generator: a yield in its own scope, not in nested ones."""
+    stack: list[ast.AST] = list(node.body)
+    while stack:
+        current = stack.pop()
+        if isinstance(current, ast.Yield | ast.YieldFrom):
+            return True
+        if isinstance(current, _SCOPES):
+            stack.extend(_evaluated_in_enclosing_scope(current))
+            continue
+        stack.extend(ast.iter_child_nodes(current))
+    return False
+
+
+def _evaluated_in_enclosing_scope(node: ast.AST) -> list[ast.AST]:
+    """The parts of a nested scope's definition that run in the enclosing scope."""
+    parts: list[ast.AST] = []
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        parts.extend(node.decorator_list)
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+        parts.extend(node.args.defaults)
+        parts.extend(d for d in node.args.kw_defaults if d is not None)
+    if isinstance(node, ast.ClassDef):
+        parts.extend(node.bases)
+        parts.extend(k.value for k in node.keywords)
+    return parts

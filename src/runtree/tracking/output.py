@@ -1,0 +1,79 @@
+"""Printed output per step: ``sys.stdout``/``sys.stderr`` are teed while a recording is open.
+
+Text still reaches the real stream unchanged; a copy goes to the innermost step of the writing
+context, up to the recording's per-step budget (the rest is counted, not kept).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, TextIO
+
+from .step import Step
+
+
+class _Tee:
+    """Stands in for a text stream: writes go through, and are copied to the current step."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._runtree_stream = stream
+
+    def write(self, text: str) -> int:
+        written = self._runtree_stream.write(text)
+        try:
+            _copy_to_step(text)
+        except Exception:  # a tracking failure never breaks user code
+            pass
+        return written
+
+    def writelines(self, lines: Any) -> None:
+        for line in lines:
+            self.write(line)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._runtree_stream, name)
+
+    def __iter__(self) -> Any:
+        return iter(self._runtree_stream)
+
+
+def _copy_to_step(text: str) -> None:
+    from .runtime import resolve_current
+
+    step = resolve_current()
+    if type(step) is not Step or step.meta is None or not isinstance(text, str):
+        return
+    budget = step.recording.stdout_budget
+    try:
+        kept = sum(len(part) for part in step.stdout)
+    except AttributeError:
+        step.stdout = []
+        step.stdout_dropped = 0
+        kept = 0
+    room = budget - kept
+    if room >= len(text):
+        step.stdout.append(text)
+    else:
+        if room > 0:
+            step.stdout.append(text[:room])
+        step.stdout_dropped += len(text) - max(room, 0)
+
+
+_originals: dict[str, Any] = {}
+
+
+def install() -> None:
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        if stream is not None and not isinstance(stream, _Tee):
+            _originals[name] = stream
+            setattr(sys, name, _Tee(stream))
+
+
+def uninstall() -> None:
+    for name, stream in _originals.items():
+        current = getattr(sys, name)
+        # Only undo our own replacement: user code may have swapped the stream since.
+        if isinstance(current, _Tee) and current._runtree_stream is stream:
+            setattr(sys, name, stream)
+    _originals.clear()

@@ -1,0 +1,76 @@
+"""The text tree of a recording, in the format DESIGN.md fixes::
+
+    Execution: calculate_order_total
+    ├─ Step: get_customer (completed, 150ms)
+    └─ Step: calculate_tax (failed, 40ms)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .recording import Recording
+
+
+def format_duration(duration_ns: int | None) -> str:
+    """``150ms``, ``1.25s``, ``0.42ms``; ``?`` when unknown."""
+    if duration_ns is None:
+        return "?"
+    ms = duration_ns / 1e6
+    if ms >= 1000:
+        return f"{ms / 1000:.2f}s"
+    if ms >= 10:
+        return f"{ms:.0f}ms"
+    if ms >= 1:
+        return f"{ms:.1f}ms"
+    return f"{ms:.2f}ms"
+
+
+def render_tree(roots: Iterable[Any], children: dict[Any, list[Any]], top_aggregates: list[Any]) -> str:
+    """Render nodes that have ``id``, ``name``, ``status``, ``duration_ns`` and optional
+    ``aggregates`` (objects or dicts). Shared by the library and the platform."""
+    lines: list[str] = []
+
+    def field(node: Any, name: str, default: Any = None) -> Any:
+        return node.get(name, default) if isinstance(node, dict) else getattr(node, name, default)
+
+    def aggregates_of(node: Any) -> list[Any]:
+        found = field(node, "aggregates", None) or []
+        return list(found.values()) if isinstance(found, dict) else list(found)
+
+    def label(node: Any) -> str:
+        return (
+            f"Step: {field(node, 'name')} "
+            f"({field(node, 'status')}, {format_duration(field(node, 'duration_ns'))})"
+        )
+
+    def agg_label(agg: Any) -> str:
+        count = field(agg, "count", 0)
+        errors = field(agg, "errors", 0)
+        total = format_duration(field(agg, "total_ns", 0))
+        noun = "error" if errors == 1 else "errors"
+        return f"{field(agg, 'name')} ×{count:,} ({total} total, {errors} {noun}, not recorded)"
+
+    def walk(node: Any, prefix: str) -> None:
+        items: list[tuple[str, Any]] = [("step", c) for c in children.get(field(node, "id"), [])]
+        items += [("agg", a) for a in aggregates_of(node)]
+        for index, (kind, item) in enumerate(items):
+            last = index == len(items) - 1
+            branch = "└─ " if last else "├─ "
+            lines.append(prefix + branch + (label(item) if kind == "step" else agg_label(item)))
+            if kind == "step":
+                walk(item, prefix + ("   " if last else "│  "))
+
+    for root in roots:
+        lines.append(f"Execution: {field(root, 'name')}")
+        walk(root, "")
+    for agg in top_aggregates:
+        lines.append(agg_label(agg))
+    return "\n".join(lines)
+
+
+def render_recording(rec: Recording) -> str:
+    children = rec.children()
+    return render_tree(children.get(None, []), children, rec.aggregates)

@@ -1,0 +1,59 @@
+"""Threads started inside a recording inherit the starter's step.
+
+CPython 3.11-3.13 start threads with an empty ``contextvars`` context, so without help a
+thread's steps would have no parent. While a recording is open, ``Thread.start`` and
+``ThreadPoolExecutor.submit`` are wrapped to carry a copy of the caller's context into the new
+thread or work item (``Context.run`` is a C call: it adds no frame to user tracebacks).
+The wrappers are removed when the last recording closes.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from .context import get_current
+
+_saved: dict[str, Any] = {}
+
+
+def install() -> None:
+    if _saved:
+        return
+    original_start = threading.Thread.start
+    original_bootstrap = threading.Thread._bootstrap_inner  # type: ignore[attr-defined]
+    original_submit = ThreadPoolExecutor.submit
+    _saved.update(start=original_start, bootstrap=original_bootstrap, submit=original_submit)
+
+    def start(self: threading.Thread) -> None:
+        if get_current() is not None:
+            self._runtree_context = contextvars.copy_context()  # type: ignore[attr-defined]
+        return original_start(self)
+
+    def _bootstrap_inner(self: threading.Thread) -> None:
+        context = self.__dict__.pop("_runtree_context", None)
+        if context is None:
+            return original_bootstrap(self)  # type: ignore[no-any-return]
+        return context.run(original_bootstrap, self)  # type: ignore[no-any-return]
+
+    def submit(self: ThreadPoolExecutor, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+        if get_current() is not None:
+            return original_submit(self, contextvars.copy_context().run, fn, *args, **kwargs)
+        return original_submit(self, fn, *args, **kwargs)
+
+    start.__wrapped__ = original_start  # type: ignore[attr-defined]
+    submit.__wrapped__ = original_submit  # type: ignore[attr-defined]
+    threading.Thread.start = start  # type: ignore[method-assign]
+    threading.Thread._bootstrap_inner = _bootstrap_inner  # type: ignore[attr-defined]
+    ThreadPoolExecutor.submit = submit  # type: ignore[method-assign]
+
+
+def uninstall() -> None:
+    if not _saved:
+        return
+    threading.Thread.start = _saved["start"]  # type: ignore[method-assign]
+    threading.Thread._bootstrap_inner = _saved["bootstrap"]  # type: ignore[attr-defined]
+    ThreadPoolExecutor.submit = _saved["submit"]  # type: ignore[method-assign]
+    _saved.clear()
