@@ -5,8 +5,6 @@ from __future__ import annotations
 import ast
 import dataclasses
 
-from pyflakes import checker, messages
-
 from .compiler import parse
 
 
@@ -35,6 +33,8 @@ class Analysis:
 
 def analyze(source: str, filename: str = "<runtree>") -> Analysis:
     """Check ``source`` with pyflakes. Raises :class:`runtree.InstrumentError` on bad syntax."""
+    from pyflakes import checker, messages  # imported here: workers never need it
+
     tree = parse(source, filename)
     found = checker.Checker(tree, filename=filename)
     warnings = []

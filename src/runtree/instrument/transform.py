@@ -1,21 +1,44 @@
 """The AST rewrite that makes every call of a user's function a step.
 
 Each instrumented def keeps its signature, decorators, docstring and line numbers; its body is
-wrapped in one ``with`` statement whose context manager is chosen per call::
+wrapped in one ``try`` statement (``R`` is ``__runtree_recursion_error__``, an alias of
+``RecursionError`` that user code cannot shadow)::
 
     def f(a, b=2):
         "doc"
-        with (__runtree_enter__(META, (a, b)) if __runtree_on__ else __runtree_null__):
-            <original body, with ``return x`` -> ``return (__runtree_return__(META, x)
-             if __runtree_on__ else x)`` and, in generators, hooks around each yield>
+        try:
+            if __runtree_on__:
+                try:
+                    __runtree_enter__(META, (a, b))
+                except R:
+                    pass
+            <original body; ``return x`` becomes
+             ``return (__runtree_return__(x) if __runtree_on__ else x)`` and, in generators,
+             each yield gets a hook on either side>
+        except BaseException:
+            if __runtree_on__:
+                try:
+                    __runtree_error__()
+                except R:
+                    pass
+            raise
+        finally:
+            if __runtree_on__:
+                try:
+                    __runtree_exit__()
+                except R:
+                    pass
 
 Why this shape:
 
 * no wrapper function: the call adds no frame, so tracebacks, ``sys._getframe`` depth,
-  recursion limits, ``super()``, ``__class__``, introspection and decorators are untouched;
-* no new local variable: the step lives on the frame's value stack inside the ``with``, so
-  ``locals()``, ``co_varnames`` and ``inspect.signature`` are exactly the user's;
-* exceptions pass through ``with`` unchanged (same traceback entries and line numbers).
+  ``super()``, ``__class__``, introspection and decorators are untouched;
+* no new local variable: the runtime finds a call's step through the frame, so ``locals()``,
+  ``co_varnames`` and ``inspect.signature`` are exactly the user's;
+* outside a recording the added code makes no call at all (a builtin lookup and a jump per
+  hook), so even the recursion limit is exactly the original's; inside a recording a hook
+  that would overflow the stack is skipped rather than raising;
+* a bare ``raise`` re-raises without adding a traceback entry: tracebacks are unchanged.
 """
 
 from __future__ import annotations
@@ -28,10 +51,12 @@ from ..tracking.meta import ASYNC, BOUND_FIRST, GENERATOR, make_meta
 
 FLAG = "__runtree_on__"
 ENTER = "__runtree_enter__"
+ERROR = "__runtree_error__"
+EXIT = "__runtree_exit__"
 RETURN = "__runtree_return__"
 YIELD = "__runtree_yield__"
 RESUME = "__runtree_resume__"
-NULL = "__runtree_null__"
+RECURSION_ERROR = "__runtree_recursion_error__"
 
 _Function = ast.FunctionDef | ast.AsyncFunctionDef
 _F = TypeVar("_F", ast.FunctionDef, ast.AsyncFunctionDef)
@@ -106,7 +131,7 @@ class Instrumenter(ast.NodeTransformer):
             flags |= BOUND_FIRST
         meta = make_meta(qualname, self.filename, node.lineno, params, flags, self.version)
 
-        _OwnScopeRewriter(meta, is_generator).rewrite_body(node)
+        _OwnScopeRewriter().rewrite_body(node)
 
         body = node.body
         docstring: list[ast.stmt] = []
@@ -118,31 +143,32 @@ class Instrumenter(ast.NodeTransformer):
         ):
             docstring, body = body[:1], body[1:]
         anchor: ast.AST = body[0] if body else node.body[0]
-        if not body:
-            body = [_located(ast.Pass(), anchor)]
-        enter = ast.IfExp(
-            test=_name(FLAG),
-            body=ast.Call(
-                func=_name(ENTER),
-                args=[
-                    ast.Constant(value=meta),
-                    ast.Tuple(elts=[_name(p) for p in params], ctx=ast.Load()),
-                ],
-                keywords=[],
-            ),
-            orelse=_name(NULL),
+        enter = ast.Call(
+            func=_name(ENTER),
+            args=[
+                ast.Constant(value=meta),
+                ast.Tuple(elts=[_name(p) for p in params], ctx=ast.Load()),
+            ],
+            keywords=[],
         )
-        wrapper = ast.With(items=[ast.withitem(context_expr=enter, optional_vars=None)], body=body)
+        wrapper = ast.Try(
+            body=[_guarded_hook(enter), *body],
+            handlers=[
+                ast.ExceptHandler(
+                    type=_name("BaseException"),
+                    name=None,
+                    body=[_guarded_hook(_call(ERROR)), ast.Raise(exc=None, cause=None)],
+                )
+            ],
+            orelse=[],
+            finalbody=[_guarded_hook(_call(EXIT))],
+        )
         _locate_tree(wrapper, anchor, skip=body)
         node.body = [*docstring, wrapper]
 
 
 class _OwnScopeRewriter(ast.NodeTransformer):
     """Rewrites the returns and yields of one function, not of the scopes nested in it."""
-
-    def __init__(self, meta: tuple[Any, ...], is_generator: bool) -> None:
-        self.meta = meta
-        self.is_generator = is_generator
 
     def rewrite_body(self, node: _Function) -> None:
         node.body = [self.visit(stmt) for stmt in node.body]
@@ -180,7 +206,7 @@ class _OwnScopeRewriter(ast.NodeTransformer):
     def visit_Return(self, node: ast.Return) -> ast.Return:
         self.generic_visit(node)
         value = node.value if node.value is not None else _located(ast.Constant(None), node)
-        hooked = ast.Call(func=_name(RETURN), args=[ast.Constant(self.meta), value], keywords=[])
+        hooked = ast.Call(func=_name(RETURN), args=[value], keywords=[])
         plain = node.value if node.value is not None else _located(ast.Constant(None), node)
         node.value = ast.IfExp(test=_name(FLAG), body=hooked, orelse=plain)
         _locate_tree(node.value, node, skip=[value, plain])
@@ -190,7 +216,7 @@ class _OwnScopeRewriter(ast.NodeTransformer):
         self.generic_visit(node)
         item = node.value if node.value is not None else _located(ast.Constant(None), node)
         hooked_yield = ast.Yield(
-            value=ast.Call(func=_name(YIELD), args=[ast.Constant(self.meta), item], keywords=[])
+            value=ast.Call(func=_name(YIELD), args=[item], keywords=[])
         )
         return self._around_suspension(node, hooked_yield, ast.Yield(value=node.value), [item])
 
@@ -203,7 +229,7 @@ class _OwnScopeRewriter(ast.NodeTransformer):
     def _around_suspension(
         self, node: ast.expr, hooked: ast.expr, plain: ast.expr, keep: list[ast.expr]
     ) -> ast.expr:
-        resumed = ast.Call(func=_name(RESUME), args=[ast.Constant(self.meta), hooked], keywords=[])
+        resumed = ast.Call(func=_name(RESUME), args=[hooked], keywords=[])
         result = ast.IfExp(test=_name(FLAG), body=resumed, orelse=plain)
         _locate_tree(result, node, skip=keep)
         return result
@@ -214,6 +240,21 @@ class _OwnScopeRewriter(ast.NodeTransformer):
 
 def _name(identifier: str) -> ast.Name:
     return ast.Name(id=identifier, ctx=ast.Load())
+
+
+def _call(identifier: str) -> ast.Call:
+    return ast.Call(func=_name(identifier), args=[], keywords=[])
+
+
+def _guarded_hook(call: ast.Call) -> ast.If:
+    """``if __runtree_on__: try: <call> except RecursionError: pass`` (see module docstring)."""
+    guarded = ast.Try(
+        body=[ast.Expr(value=call)],
+        handlers=[ast.ExceptHandler(type=_name(RECURSION_ERROR), name=None, body=[ast.Pass()])],
+        orelse=[],
+        finalbody=[],
+    )
+    return ast.If(test=_name(FLAG), body=[guarded], orelse=[])
 
 
 def _located(node: _N, anchor: ast.AST) -> _N:

@@ -34,7 +34,7 @@ DEFAULT_SECRET_NAMES: tuple[str, ...] = (
 )
 REDACTED = "[redacted]"
 
-_IMMUTABLE_SCALARS = frozenset({int, float, str, bool, type(None), bytes, complex})
+IMMUTABLE_SCALARS = frozenset({int, float, str, bool, type(None), bytes, complex})
 _pickle_dumps = pickle.dumps
 _PROTOCOL = 5
 
@@ -136,7 +136,7 @@ def snapshot(values: tuple[Any, ...], policy: CapturePolicy) -> Snapshot:
     once (the live objects may change later), which is slow but rare.
     """
     for value in values:
-        if type(value) not in _IMMUTABLE_SCALARS:
+        if type(value) not in IMMUTABLE_SCALARS:
             break
     else:
         return values

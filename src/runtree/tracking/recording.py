@@ -98,6 +98,7 @@ class Recording:
                 if step.frame is not None:
                     generator_steps.pop(step.frame, None)
                     step.frame = None
+        self.root.frame = None
         self.exceptions.clear()
 
     # --- reading ------------------------------------------------------------------------

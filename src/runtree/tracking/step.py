@@ -1,22 +1,16 @@
 """Steps: one recorded call each, and the aggregates that stand for calls past the budget.
 
-A :class:`Step` is also the context manager the instrumented code enters: the injected
-``with`` statement keeps it on the frame's value stack, so no local variable is added to the
-user's function. ``__enter__`` is a C-level no-op (``"".format``) to keep the hot path free of
-Python frames; ``__exit__`` finishes the step.
-
-The raw fields hold snapshots (see :mod:`.capture`); the read-side properties (``inputs``,
+The runtime hooks (:mod:`.runtime`) create and finish steps; ``frame`` ties a running step to
+the frame of its call. The raw fields hold snapshots (see :mod:`.capture`); the read-side properties (``inputs``,
 ``output``, ``error`` ...) realize them on first access.
 """
 
 from __future__ import annotations
 
 import types
-from time import perf_counter_ns
 from typing import TYPE_CHECKING, Any
 
 from . import capture
-from .context import set_current
 from .meta import BOUND_FIRST, FILENAME, FLAGS, GENERATOR, LINENO, PARAMS, QUALNAME, VERSION
 
 if TYPE_CHECKING:
@@ -89,43 +83,15 @@ class Step:
         "yields",
     )
 
-    __enter__ = "".format  # C-level no-op: entering costs no Python frame
-
     recording: Recording
     meta: Any
     parent: Step | None
     frame: types.FrameType | None
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: types.TracebackType | None,
-    ) -> None:
-        end = perf_counter_ns()
-        if self.recording.closed:
-            return  # the recording ended while this call ran: it was marked interrupted
-        self.duration_ns = end - self.t0
-        frame = self.frame
-        if exc_type is None or (exc_type is GeneratorExit and frame is not None):
-            self.status = COMPLETED
-        else:
-            self.status = FAILED
-            try:
-                self._record_error(exc, tb)
-            except Exception as error:  # a tracking failure never breaks user code
-                self.warn(f"could not record error: {type(error).__name__}: {error}")
-        if frame is None:
-            set_current(self.parent)
-        else:
-            generator_steps.pop(frame, None)
-            self.frame = None
-            set_current(self.resumer)
-
-    def _record_error(self, exc: BaseException | None, tb: types.TracebackType | None) -> None:
-        if exc is None:
-            return
+    def record_error(self, exc: BaseException) -> None:
+        """Keep the type, message and this step's part of the traceback of ``exc``."""
         rec = self.recording
+        tb = exc.__traceback__
         # The same exception passing up through several steps: each keeps only its own part of
         # the traceback (down to the step it came from), so a deep failure costs O(depth).
         previous = rec.exceptions.get(id(exc))
@@ -288,28 +254,11 @@ class Step:
 
 
 class AggregatedCall:
-    """The context manager for one call past the budget: counted and timed, not recorded."""
+    """One call past the budget or depth: counted and timed under its anchor, not recorded."""
 
-    __slots__ = ("agg", "anchor", "frame", "meta", "parent", "recording", "t0")
+    __slots__ = ("agg", "anchor", "failed", "frame", "meta", "parent", "recording", "t0")
 
-    __enter__ = "".format
-    frame: None
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: types.TracebackType | None,
-    ) -> None:
-        end = perf_counter_ns()
-        agg = self.agg
-        agg.active -= 1
-        if agg.active == 0:
-            agg.total_ns += end - self.t0
-        if exc_type is not None and exc_type is not GeneratorExit:
-            agg.errors += 1
-        if self.parent is not None:
-            set_current(self.parent)
+    frame: types.FrameType | None
 
 
 def _redacted(value: capture.Captured) -> capture.Captured:

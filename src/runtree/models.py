@@ -1,0 +1,237 @@
+"""Shared vocabulary: the enums and the plain records that the store returns.
+
+A leaf module (standard library only): every layer above may import it. The records are
+frozen dataclasses detached from any database session, so they can be passed between threads,
+rendered as JSON (``dataclasses.asdict``) or compared in tests. Their JSON-valued fields
+(``settings``, ``input``, ``error`` ...) are the decoded JSON documents; treat them as
+read-only.
+
+Timestamps are timezone-aware UTC :class:`~datetime.datetime` values.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import enum
+from typing import Any
+
+
+class Trigger(enum.StrEnum):
+    """What started an execution."""
+
+    CLI = "cli"
+    API = "api"
+    WEBHOOK = "webhook"
+    SCHEDULE = "schedule"
+    REPLAY = "replay"
+
+
+class ExecutionStatus(enum.StrEnum):
+    """Where an execution is: ``queued -> running -> one of the finished states``."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    TIMED_OUT = "timed_out"
+    CANCELLED = "cancelled"
+    CRASHED = "crashed"
+
+    @property
+    def finished(self) -> bool:
+        """True for the states an execution never leaves."""
+        return self not in (ExecutionStatus.QUEUED, ExecutionStatus.RUNNING)
+
+
+FINISHED_STATUSES: frozenset[ExecutionStatus] = frozenset(
+    status for status in ExecutionStatus if status.finished
+)
+
+
+class StepStatus(enum.StrEnum):
+    """Where one recorded call is (the same strings as :mod:`runtree.tracking`)."""
+
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"
+
+
+class PayloadKind(enum.StrEnum):
+    """Which captured value of a step a payload row holds."""
+
+    INPUT = "input"  # one argument, named by its parameter
+    OUTPUT = "output"  # the return value (name "")
+    FIRST_YIELD = "first_yield"  # a generator's first yielded value (name "")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class FunctionRecord:
+    """A function with a summary of its versions and runs.
+
+    ``current_version`` is the highest version number (``None`` only if the function has no
+    version, which normal operations never leave behind); ``run_count`` counts all its
+    executions; ``last_execution_id``/``last_status`` describe the newest one.
+    """
+
+    id: int
+    namespace: str
+    name: str
+    description: str | None
+    created_at: datetime.datetime
+    current_version: int | None = None
+    run_count: int = 0
+    last_execution_id: str | None = None
+    last_status: ExecutionStatus | None = None
+
+    @property
+    def qualified_name(self) -> str:
+        """``namespace/name``."""
+        return f"{self.namespace}/{self.name}"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class VersionRecord:
+    """One immutable snapshot of a function (never updated after it is created).
+
+    ``settings`` holds ``timeout_s``, ``memory_mb``, ``tracking`` and whatever else the deploy
+    recorded; ``signature`` describes the entry point's parameters and is opaque to the store.
+    """
+
+    id: int
+    function_id: int
+    namespace: str
+    name: str
+    number: int
+    sha256: str
+    source: str
+    settings: dict[str, Any]
+    warnings: list[Any]
+    dependencies: list[Any]
+    signature: Any
+    created_at: datetime.datetime
+    created_by: str | None
+
+    @property
+    def qualified_name(self) -> str:
+        """``namespace/name``."""
+        return f"{self.namespace}/{self.name}"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ExecutionRecord:
+    """One run of one function version.
+
+    ``id`` is a 32-character lowercase hex string whose order is creation order (newest ids
+    sort last). ``version`` is the version *number*; ``versions`` maps each function name the
+    run resolved at start to the version number it used. ``duration_ms`` is the time from
+    ``started_at`` to ``finished_at`` (``None`` until finished, and for executions that
+    never started).
+    """
+
+    id: str
+    function_id: int
+    version_id: int
+    namespace: str
+    name: str
+    version: int
+    trigger: Trigger
+    status: ExecutionStatus
+    input: Any
+    output: Any
+    error: Any
+    versions: dict[str, int]
+    queued_at: datetime.datetime
+    started_at: datetime.datetime | None
+    finished_at: datetime.datetime | None
+    duration_ms: int | None
+    cancel_requested: bool
+    worker_id: str | None
+    replay_of: str | None
+
+    @property
+    def qualified_name(self) -> str:
+        """``namespace/name``."""
+        return f"{self.namespace}/{self.name}"
+
+    @property
+    def finished(self) -> bool:
+        """True once the execution reached a state it never leaves."""
+        return self.status.finished
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class StepRecord:
+    """One recorded call, as stored.
+
+    The fields mirror ``runtree.tracking.Step.to_dict()``: ``inputs`` maps parameter names to
+    captured-value dicts (``preview``, ``size``, ``format``, ``truncated``, ``redacted`` and,
+    when present, ``sha256``, ``warning``, ``blob``), ``output`` is one such dict or ``None``,
+    ``generator`` is ``{"yielded": n, "first": captured-or-None}`` for generator steps and
+    ``None`` otherwise. ``function`` (``namespace/name``) and ``version`` name the uploaded
+    function version the call belongs to, when known. :meth:`to_dict` gives the dict shape.
+    """
+
+    execution_id: str
+    id: int
+    parent_id: int | None
+    sequence: int
+    depth: int
+    name: str
+    filename: str | None
+    lineno: int | None
+    function: str | None
+    version: int | None
+    status: StepStatus
+    started_at_ns: int
+    duration_ns: int | None
+    inputs: dict[str, dict[str, Any]]
+    output: dict[str, Any] | None
+    error: dict[str, Any] | None
+    stdout: str
+    stdout_truncated: bool
+    warnings: list[str]
+    aggregates: list[dict[str, Any]]
+    generator: dict[str, Any] | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The step in the ``Step.to_dict()`` shape, plus the ``function`` key.
+
+        The ``generator`` key is present only for generator steps, as in the tracking
+        runtime; ``status`` is a plain string.
+        """
+        data: dict[str, Any] = {
+            "id": self.id,
+            "parent_id": self.parent_id,
+            "sequence": self.sequence,
+            "depth": self.depth,
+            "name": self.name,
+            "filename": self.filename,
+            "lineno": self.lineno,
+            "function": self.function,
+            "version": self.version,
+            "status": str(self.status),
+            "started_at_ns": self.started_at_ns,
+            "duration_ns": self.duration_ns,
+            "inputs": self.inputs,
+            "output": self.output,
+            "error": self.error,
+            "stdout": self.stdout,
+            "stdout_truncated": self.stdout_truncated,
+            "warnings": self.warnings,
+            "aggregates": self.aggregates,
+        }
+        if self.generator is not None:
+            data["generator"] = self.generator
+        return data
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RecoveryReport:
+    """What :meth:`runtree.store.Store.recover` changed: executions marked ``crashed``,
+    steps marked ``interrupted``, and executions left ``queued`` (to be run again)."""
+
+    crashed: int
+    interrupted_steps: int
+    queued: int

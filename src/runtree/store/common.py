@@ -1,0 +1,75 @@
+"""Small helpers the store's operation modules share: time, JSON checks, dialect inserts."""
+
+from __future__ import annotations
+
+import datetime
+import json
+from collections.abc import Iterator, Sequence
+from typing import Any, TypeVar, cast
+
+from sqlalchemy import Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from .errors import InvalidDataError
+
+T = TypeVar("T")
+
+# Keeps "IN (...)" lists well under every backend's bound-parameter limit.
+IN_CHUNK = 500
+
+
+def utcnow() -> datetime.datetime:
+    """The current time, timezone-aware UTC (the store never uses the database's clock)."""
+    return datetime.datetime.now(datetime.UTC)
+
+
+def to_ns(moment: datetime.datetime) -> int:
+    """``moment`` as integer nanoseconds since the Unix epoch."""
+    delta = moment - datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1_000
+
+
+def millis_between(start: datetime.datetime, end: datetime.datetime) -> int:
+    """Whole milliseconds from ``start`` to ``end`` (never negative)."""
+    delta = end - start
+    return max(0, (delta.days * 86_400 + delta.seconds) * 1_000 + delta.microseconds // 1_000)
+
+
+def dumps_json(value: Any) -> str:
+    """The JSON serializer of every engine: standard JSON only (no NaN or Infinity), so
+    SQLite and PostgreSQL accept and return the same documents."""
+    return json.dumps(value, allow_nan=False)
+
+
+def check_json(field: str, value: Any) -> None:
+    """Raise :class:`InvalidDataError` unless ``value`` can be stored as JSON."""
+    try:
+        dumps_json(value)
+    except (TypeError, ValueError) as exc:
+        raise InvalidDataError(f"{field} is not JSON-serializable: {exc}") from exc
+
+
+def check_identifier(field: str, value: object) -> str:
+    """``value`` if it is a Python identifier (namespaces and function names must be)."""
+    if not isinstance(value, str) or not value.isidentifier():
+        raise InvalidDataError(f"{field} must be a Python identifier, got {value!r}")
+    return value
+
+
+def table(orm_class: type[Any]) -> Table:
+    """The Core table of an ORM class (for bulk statements)."""
+    return cast(Table, orm_class.__table__)
+
+
+def upsert_insert(session: Session, target: Table) -> sqlite.Insert | postgresql.Insert:
+    """An ``INSERT`` supporting ``ON CONFLICT`` for the session's backend."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(target)
+    return sqlite.insert(target)
+
+
+def chunks(items: Sequence[T], size: int = IN_CHUNK) -> Iterator[Sequence[T]]:
+    """``items`` in consecutive slices of at most ``size``."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

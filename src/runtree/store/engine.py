@@ -1,0 +1,108 @@
+"""Database URLs and engines: one place that knows SQLite from PostgreSQL.
+
+SQLite connections get WAL journaling, foreign keys, a busy timeout and
+``synchronous=NORMAL``. SQLAlchemy (not the ``sqlite3`` module) emits ``BEGIN`` so that
+transactions cover reads and DDL too; a *write* engine (see :func:`write_engine`) begins with
+``BEGIN IMMEDIATE``, taking SQLite's write lock up front so that read-then-write transactions
+(claiming an execution, deploying a version) are serialized instead of failing with
+``SQLITE_BUSY`` half-way through. Read transactions stay ``DEFERRED`` and never block writers
+in WAL mode.
+
+PostgreSQL URLs are normalized to the psycopg 3 driver.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
+
+from .common import dumps_json
+from .errors import StoreError
+
+DEFAULT_URL = "sqlite:///runtree.db"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+# Execution option read by the SQLite "begin" hook: which BEGIN to emit.
+_BEGIN_OPTION = "runtree_sqlite_begin"
+
+
+def normalize_url(url: str | URL) -> URL:
+    """Parse ``url`` and pick the driver runtree uses for it.
+
+    ``postgres://``, ``postgresql://`` become ``postgresql+psycopg://``; other drivers named
+    explicitly are kept. Raises :class:`StoreError` for unparsable URLs and for backends
+    other than SQLite and PostgreSQL.
+    """
+    try:
+        parsed = make_url(url)
+    except Exception as exc:  # sqlalchemy raises ArgumentError, ValueError ...
+        raise StoreError(f"invalid database URL {str(url)!r}: {exc}") from exc
+    backend = parsed.get_backend_name()
+    if backend == "postgres":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    elif backend == "postgresql":
+        if parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+    elif backend != "sqlite":
+        raise StoreError(
+            f"unsupported database {backend!r}: runtree stores data in SQLite or PostgreSQL"
+        )
+    return parsed
+
+
+def is_sqlite(engine: Engine | Connection) -> bool:
+    """True when ``engine`` talks to SQLite."""
+    return engine.dialect.name == "sqlite"
+
+
+def create_store_engine(url: str | URL) -> Engine:
+    """A configured engine for ``url`` (see the module docstring for what is configured).
+
+    In-memory SQLite (``sqlite://``) uses one shared connection: fine for tests and
+    one-off scripts, not for concurrent use.
+    """
+    parsed = normalize_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(parsed, pool_pre_ping=True, json_serializer=dumps_json)
+    kwargs: dict[str, Any] = {
+        "connect_args": {"check_same_thread": False},
+        "json_serializer": dumps_json,
+    }
+    if parsed.database in (None, "", ":memory:"):
+        kwargs["poolclass"] = StaticPool
+    engine = create_engine(parsed, **kwargs)
+    event.listen(engine, "connect", _sqlite_on_connect)
+    event.listen(engine, "begin", _sqlite_on_begin)
+    return engine
+
+
+def write_engine(engine: Engine) -> Engine:
+    """The same engine (same pool) whose transactions start as writers.
+
+    On SQLite they begin with ``BEGIN IMMEDIATE``; on PostgreSQL nothing changes.
+    """
+    if not is_sqlite(engine):
+        return engine
+    return engine.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+    # Let SQLAlchemy emit BEGIN itself (see _sqlite_on_begin): the sqlite3 module's legacy
+    # transaction control would leave SELECTs and DDL outside transactions.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+    finally:
+        cursor.close()
+
+
+def _sqlite_on_begin(conn: Connection) -> None:
+    mode = conn.get_execution_options().get(_BEGIN_OPTION, "DEFERRED")
+    conn.exec_driver_sql(f"BEGIN {mode}")

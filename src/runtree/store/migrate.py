@@ -1,0 +1,83 @@
+"""Applying the Alembic migrations that ship inside the package.
+
+No ``alembic.ini`` is needed: :func:`alembic_config` builds the configuration in code and
+points it at ``runtree/store/migrations``. :func:`upgrade` runs in one write transaction and
+is safe when several processes open the same database at once: SQLite serializes them with
+``BEGIN IMMEDIATE``, PostgreSQL with a transaction-scoped advisory lock; whoever comes second
+finds the schema at head and does nothing.
+
+To write a new migration (developers): ``alembic.command.revision(alembic_config(),
+message=..., autogenerate=True)`` with ``RUNTREE_DATABASE_URL`` pointing at a database at
+head, then review the generated file in ``migrations/versions/``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError
+from sqlalchemy import Engine, text
+from sqlalchemy.engine import Connection
+
+from .engine import is_sqlite, write_engine
+from .errors import StoreError
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+
+# Arbitrary constant: the PostgreSQL advisory lock that serializes concurrent migrations.
+_PG_MIGRATION_LOCK = 0x72756E74726565  # "runtree"
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """An Alembic configuration for the packaged migrations, optionally bound to an open
+    ``connection`` (which ``env.py`` then uses as it is, without committing)."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def head_revision() -> str:
+    """The newest revision this code knows."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    if head is None:  # pragma: no cover - the package always ships migrations
+        raise StoreError("no migrations found in the runtree package")
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The revision the database is at (``None`` for an empty database)."""
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the database schema to ``revision`` (default: the newest).
+
+    Raises :class:`StoreError` when the database is at a revision this code does not know
+    (written by a newer runtree).
+    """
+    with write_engine(engine).begin() as conn:
+        if not is_sqlite(conn):
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK})
+        try:
+            command.upgrade(alembic_config(conn), revision)
+        except CommandError as exc:
+            raise StoreError(
+                f"cannot migrate the database to {revision!r}: {exc} "
+                "(was it written by a newer runtree?)"
+            ) from exc
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Take the schema back to ``revision`` (``"base"`` drops every table). For tests and
+    manual repairs only: data in dropped tables is lost."""
+    with write_engine(engine).begin() as conn:
+        if not is_sqlite(conn):
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK})
+        command.downgrade(alembic_config(conn), revision)

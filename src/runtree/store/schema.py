@@ -1,0 +1,198 @@
+"""The tables, as typed SQLAlchemy ORM classes.
+
+These classes are the store's private representation: the store's methods return the plain
+records of :mod:`runtree.models`, never these rows. Every change here needs a migration in
+``migrations/versions/`` (the test suite compares both).
+
+Conventions: times are UTC (:class:`UTCDateTime`); statuses and triggers are plain strings
+validated by the store; JSON columns use the generic ``JSON`` type on every backend (it keeps
+object key order, which previews rely on; PostgreSQL ``JSONB`` would not).
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# JSON where Python None means SQL NULL ("absent"), not the JSON document null.
+NullableJSON = JSON(none_as_null=True)
+
+
+class UTCDateTime(TypeDecorator[datetime.datetime]):
+    """A timestamp stored in UTC and always read back timezone-aware.
+
+    SQLite keeps no time zone, so values are stored there as naive UTC; PostgreSQL uses
+    ``timestamp with time zone``. Naive values are rejected on the way in.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(
+        self, value: datetime.datetime | None, dialect: Dialect
+    ) -> datetime.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: the store needs timezone-aware values")
+        value = value.astimezone(datetime.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(
+        self, value: datetime.datetime | None, dialect: Dialect
+    ) -> datetime.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=datetime.UTC)
+        return value.astimezone(datetime.UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class FunctionRow(Base):
+    __tablename__ = "functions"
+    __table_args__ = (UniqueConstraint("namespace", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    namespace: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime.datetime] = mapped_column(UTCDateTime)
+
+
+class VersionRow(Base):
+    __tablename__ = "versions"
+    __table_args__ = (UniqueConstraint("function_id", "number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    function_id: Mapped[int] = mapped_column(ForeignKey("functions.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(Text)
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON)
+    warnings: Mapped[list[Any]] = mapped_column(JSON)
+    dependencies: Mapped[list[Any]] = mapped_column(JSON)
+    signature: Mapped[Any] = mapped_column(NullableJSON, nullable=True)
+    created_at: Mapped[datetime.datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class ExecutionRow(Base):
+    __tablename__ = "executions"
+    __table_args__ = (
+        Index("ix_executions_status_queued_at", "status", "queued_at"),
+        Index("ix_executions_function_id_id", "function_id", "id"),
+        Index("ix_executions_namespace_name_id", "namespace", "name", "id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    function_id: Mapped[int] = mapped_column(ForeignKey("functions.id", ondelete="CASCADE"))
+    version_id: Mapped[int] = mapped_column(ForeignKey("versions.id", ondelete="CASCADE"))
+    namespace: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(200))
+    version: Mapped[int] = mapped_column(Integer)
+    trigger: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20))
+    input: Mapped[Any] = mapped_column(JSON)
+    output: Mapped[Any] = mapped_column(NullableJSON, nullable=True)
+    error: Mapped[Any] = mapped_column(NullableJSON, nullable=True)
+    versions: Mapped[dict[str, int]] = mapped_column(JSON)
+    queued_at: Mapped[datetime.datetime] = mapped_column(UTCDateTime)
+    started_at: Mapped[datetime.datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime.datetime | None] = mapped_column(UTCDateTime)
+    duration_ms: Mapped[int | None] = mapped_column(BigInteger)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    worker_id: Mapped[str | None] = mapped_column(String(200))
+    replay_of: Mapped[str | None] = mapped_column(
+        ForeignKey("executions.id", ondelete="SET NULL")
+    )
+
+
+class StepRow(Base):
+    __tablename__ = "steps"
+    __table_args__ = (
+        Index("ix_steps_execution_id_parent_id", "execution_id", "parent_id"),
+        Index("ix_steps_execution_id_sequence", "execution_id", "sequence"),
+    )
+
+    execution_id: Mapped[str] = mapped_column(
+        ForeignKey("executions.id", ondelete="CASCADE"), primary_key=True
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    parent_id: Mapped[int | None] = mapped_column(Integer)
+    sequence: Mapped[int] = mapped_column(Integer)
+    depth: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(Text)
+    filename: Mapped[str | None] = mapped_column(Text)
+    lineno: Mapped[int | None] = mapped_column(Integer)
+    function: Mapped[str | None] = mapped_column(String(401))
+    version: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20))
+    started_at_ns: Mapped[int] = mapped_column(BigInteger)
+    duration_ns: Mapped[int | None] = mapped_column(BigInteger)
+    error: Mapped[Any] = mapped_column(NullableJSON, nullable=True)
+    stdout: Mapped[str] = mapped_column(Text)
+    stdout_truncated: Mapped[bool] = mapped_column(Boolean)
+    warnings: Mapped[list[str]] = mapped_column(JSON)
+    aggregates: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    # {"yielded": n} for generator steps (the first yielded value is a payload), else NULL.
+    generator: Mapped[Any] = mapped_column(NullableJSON, nullable=True)
+
+
+class PayloadRow(Base):
+    """One captured value of a step: an input (by parameter name), the output or a
+    generator's first yield. ``blob`` is the serialized original; the store never
+    deserializes it."""
+
+    __tablename__ = "step_payloads"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["execution_id", "step_id"],
+            ["steps.execution_id", "steps.id"],
+            ondelete="CASCADE",
+        ),
+    )
+
+    execution_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    step_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)  # parameter order among a step's inputs
+    preview: Mapped[Any] = mapped_column(JSON)
+    size: Mapped[int] = mapped_column(BigInteger)
+    format: Mapped[str] = mapped_column(String(20))
+    truncated: Mapped[bool] = mapped_column(Boolean)
+    redacted: Mapped[bool] = mapped_column(Boolean)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    warning: Mapped[str | None] = mapped_column(Text)
+    blob: Mapped[bytes | None] = mapped_column(LargeBinary)
