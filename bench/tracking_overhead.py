@@ -58,7 +58,7 @@ What each number means
    ``ru_maxrss``), one running walk bare and one recorded, so the figure is the real process
    peak including the interpreter. Target: recorded peak RSS <= 300 MB (10^6 bytes).
    The child also checks that nothing was lost: recorded steps + aggregated counts == n, with
-   0 errors, and prints the rendered aggregate lines (``walk ×N (… total, 0 errors, …)``).
+   0 errors, and prints the aggregate lines of the rendered tree (name, count, time, errors).
 
 4. One call with a 10 MiB argument (``bytes``, and a list of 128-char strings), bare vs
    recorded: ms per call, plus the time to *read* the captured input afterwards (``realize``).
@@ -140,6 +140,7 @@ UNROLL = 10
 RSS_TARGET_MB = 300
 OUTSIDE_TARGET_NS = 100
 RATIO_TARGET = 1.0
+TIMES = "\N{MULTIPLICATION SIGN}"  # marks aggregate lines in the rendered tree
 
 
 # --- the workload, bare and instrumented --------------------------------------------------
@@ -312,13 +313,13 @@ def print_table(title: str, unit: str, stats: dict[str, Stats], labels: dict[str
                 baseline: str, scale: float = 1.0, digits: int = 0) -> None:
     width = max(len(label) for label in labels.values())
     print(f"{title}")
-    print(f"  {'variant':<{width}}  {unit + ' median':>14}  {'min..max':>19}  {'× bare':>7}")
+    print(f"  {'variant':<{width}}  {unit + ' median':>14}  {'min..max':>19}  {'x bare':>7}")
     base = stats[baseline].median
     for key, label in labels.items():
         s = stats[key]
         median = f"{s.median / scale:,.{digits}f}"
         spread = f"{s.min / scale:,.{digits}f}..{s.max / scale:,.{digits}f}"
-        print(f"  {label:<{width}}  {median:>14}  {spread:>19}  {s.median / base:>6.2f}×")
+        print(f"  {label:<{width}}  {median:>14}  {spread:>19}  {s.median / base:>6.2f}x")
 
 
 # --- sections ------------------------------------------------------------------------------
@@ -391,16 +392,16 @@ def section_tiny(bare: dict[str, Any], inst: dict[str, Any], quick: bool, summar
         ratio_nogc = stats["c'"].median / stats["d''"].median
         print(f"  -> overhead outside a recording: {outside:+.0f} ns/call over bare "
               f"(target <= +{OUTSIDE_TARGET_NS} ns): {verdict(outside <= OUTSIDE_TARGET_NS)}")
-        print(f"  -> recorded / reference decorator: {ratio:.2f}× "
-              f"(target <= {RATIO_TARGET:.2f}×): {verdict(ratio <= RATIO_TARGET)}")
-        print(f"  -> recorded / reference inlined: {ratio_inline:.2f}×; "
-              f"with GC disabled, recorded / decorator: {ratio_nogc:.2f}× [diagnostic]")
+        print(f"  -> recorded / reference decorator: {ratio:.2f}x "
+              f"(target <= {RATIO_TARGET:.2f}x): {verdict(ratio <= RATIO_TARGET)}")
+        print(f"  -> recorded / reference inlined: {ratio_inline:.2f}x; "
+              f"with GC disabled, recorded / decorator: {ratio_nogc:.2f}x [diagnostic]")
         gc_share = stats["c"].median - stats["c'"].median
         print(f"  -> GC share of the recorded cost: {gc_share:,.0f} ns/call [diagnostic]\n")
         summary.add(f"1. {name}: outside-recording overhead", f"<= +{OUTSIDE_TARGET_NS} ns",
                     f"{outside:+.0f} ns", verdict(outside <= OUTSIDE_TARGET_NS))
-        summary.add(f"1. {name}: recorded / reference", f"<= {RATIO_TARGET:.2f}×",
-                    f"{ratio:.2f}× ({stats['c'].median:,.0f} vs {stats['d'].median:,.0f} ns)",
+        summary.add(f"1. {name}: recorded / reference", f"<= {RATIO_TARGET:.2f}x",
+                    f"{ratio:.2f}x ({stats['c'].median:,.0f} vs {stats['d'].median:,.0f} ns)",
                     verdict(ratio <= RATIO_TARGET))
 
     # Sanity: a recorded call really captured its inputs and output (outside any timing).
@@ -440,9 +441,9 @@ def section_parent(bare: dict[str, Any], inst: dict[str, Any], quick: bool,
     print_table("parent(100)", "µs/parent", stats, labels, "bare", scale=1000.0, digits=1)
     ratio = stats["recorded"].median / stats["bare"].median
     per_call = (stats["recorded"].median - stats["bare"].median) / 101
-    print(f"  -> recorded / bare: {ratio:.1f}×, i.e. {per_call:,.0f} ns added per call\n")
+    print(f"  -> recorded / bare: {ratio:.1f}x, i.e. {per_call:,.0f} ns added per call\n")
     summary.add("2. parent(100): recorded / bare", "(info)",
-                f"{ratio:.1f}× ({stats['recorded'].median / 1000:,.1f} vs "
+                f"{ratio:.1f}x ({stats['recorded'].median / 1000:,.1f} vs "
                 f"{stats['bare'].median / 1000:,.1f} µs)", "info")
 
 
@@ -480,7 +481,7 @@ def child_recursive(mode: str, n: int) -> None:
         info["errors"] = sum(a.errors for a in aggregates) + sum(
             1 for s in rec.steps if s.status != "completed")
         info["aggregate_lines"] = [line.lstrip("│├└─ ") for line in rendered.splitlines()
-                                   if "×" in line]
+                                   if TIMES in line]
         info["render_lines"] = rendered.count("\n") + 1
     else:
         result = walk(n)
@@ -533,10 +534,10 @@ def section_recursive(bare: dict[str, Any], inst: dict[str, Any], quick: bool,
     print(f"  {'':<10}{'wall median':>14}{'min..max':>22}{'CPU median':>14}")
     for label, key, cpu in (("bare", "bare", cpu_bare), ("recorded", "recorded", cpu_rec)):
         s = stats[key]
-        print(f"  {label:<10}{s.median / 1e6:>11,.0f} ms{s.min / 1e6:>12,.0f}..{s.max / 1e6:,.0f} ms"
-              f"{cpu / 1e6:>11,.0f} ms")
-    print(f"  -> recorded / bare: {wall_rec / wall_bare:.1f}× wall, {cpu_rec / cpu_bare:.1f}× CPU; "
-          f"{(wall_rec - wall_bare) / n:,.0f} ns added per call\n")
+        spread = f"{s.min / 1e6:,.0f}..{s.max / 1e6:,.0f} ms"
+        print(f"  {label:<10}{s.median / 1e6:>11,.0f} ms{spread:>22}{cpu / 1e6:>11,.0f} ms")
+    print(f"  -> recorded / bare: {wall_rec / wall_bare:.1f}x wall, "
+          f"{cpu_rec / cpu_bare:.1f}x CPU; {(wall_rec - wall_bare) / n:,.0f} ns added per call\n")
 
     print("  peak RSS, each in a fresh child process:")
     child_bare = run_child("bare", n)
@@ -571,7 +572,8 @@ def section_recursive(bare: dict[str, Any], inst: dict[str, Any], quick: bool,
     summary.add(f"3. walk({n:,}): steps + aggregated == calls", "exact, 0 errors",
                 f"{total:,}", verdict(complete))
     summary.add(f"3. walk({n:,}): recorded / bare wall", "(info)",
-                f"{wall_rec / wall_bare:.1f}× ({wall_rec / 1e6:,.0f} vs {wall_bare / 1e6:,.0f} ms)",
+                f"{wall_rec / wall_bare:.1f}x ({wall_rec / 1e6:,.0f} vs "
+                f"{wall_bare / 1e6:,.0f} ms)",
                 "info")
 
 

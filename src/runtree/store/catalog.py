@@ -1,0 +1,237 @@
+"""Functions and their versions: deploying, looking up, listing.
+
+Plain functions over an open :class:`~sqlalchemy.orm.Session` inside a transaction; the
+:class:`~runtree.store.Store` owns the transactions and retries.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Select, and_, func, select
+from sqlalchemy.orm import Session, aliased
+
+from ..models import ExecutionStatus, FunctionRecord, VersionRecord
+from .common import check_identifier, check_json, table, upsert_insert
+from .errors import InvalidDataError
+from .schema import ExecutionRow, FunctionRow, VersionRow
+
+
+def deploy_version(
+    session: Session,
+    namespace: str,
+    name: str,
+    *,
+    source: str,
+    settings: Mapping[str, Any],
+    sha256: str,
+    warnings: Sequence[Any],
+    dependencies: Sequence[Any],
+    signature: Any,
+    description: str | None,
+    created_by: str | None,
+    now: datetime.datetime,
+) -> tuple[VersionRecord, bool]:
+    """Create the function if needed, then a new version unless the latest one has the same
+    ``sha256``. Returns ``(version, created)``.
+
+    Two concurrent callers may both try the same next number: the loser gets an
+    ``IntegrityError`` from the ``(function_id, number)`` unique constraint and must retry the
+    whole transaction (the Store does).
+    """
+    check_identifier("namespace", namespace)
+    check_identifier("name", name)
+    if not isinstance(sha256, str) or not sha256:
+        raise InvalidDataError("sha256 must be a non-empty string")
+    settings_doc = dict(settings)
+    warnings_doc = list(warnings)
+    dependencies_doc = list(dependencies)
+    for field, value in (
+        ("settings", settings_doc),
+        ("warnings", warnings_doc),
+        ("dependencies", dependencies_doc),
+        ("signature", signature),
+    ):
+        check_json(field, value)
+
+    function = _get_or_create_function(session, namespace, name, description, now)
+    latest = session.scalars(
+        select(VersionRow)
+        .where(VersionRow.function_id == function.id)
+        .order_by(VersionRow.number.desc())
+        .limit(1)
+    ).first()
+    if latest is not None and latest.sha256 == sha256:
+        return version_record(latest, function), False
+    row = VersionRow(
+        function_id=function.id,
+        number=1 if latest is None else latest.number + 1,
+        sha256=sha256,
+        source=source,
+        settings=settings_doc,
+        warnings=warnings_doc,
+        dependencies=dependencies_doc,
+        signature=signature,
+        created_at=now,
+        created_by=created_by,
+    )
+    session.add(row)
+    session.flush()
+    return version_record(row, function), True
+
+
+def _get_or_create_function(
+    session: Session, namespace: str, name: str, description: str | None, now: datetime.datetime
+) -> FunctionRow:
+    insert = upsert_insert(session, table(FunctionRow))
+    session.execute(
+        insert.values(
+            namespace=namespace, name=name, description=description, created_at=now
+        ).on_conflict_do_nothing(index_elements=["namespace", "name"])
+    )
+    function = session.scalars(
+        select(FunctionRow).where(FunctionRow.namespace == namespace, FunctionRow.name == name)
+    ).one()
+    if description is not None and function.description != description:
+        function.description = description
+    return function
+
+
+def get_function(session: Session, namespace: str, name: str) -> FunctionRecord | None:
+    """One function with its summary, or ``None``."""
+    stmt = _functions_query().where(FunctionRow.namespace == namespace, FunctionRow.name == name)
+    row = session.execute(stmt).first()
+    return None if row is None else _function_record(*row)
+
+
+def list_functions(session: Session, namespace: str | None) -> list[FunctionRecord]:
+    """All functions (of one namespace, if given), by namespace then name."""
+    stmt = _functions_query().order_by(FunctionRow.namespace, FunctionRow.name)
+    if namespace is not None:
+        stmt = stmt.where(FunctionRow.namespace == namespace)
+    return [_function_record(*row) for row in session.execute(stmt)]
+
+
+def _functions_query() -> Select[tuple[FunctionRow, int | None, int | None, str | None, str | None]]:
+    latest = (
+        select(VersionRow.function_id, func.max(VersionRow.number).label("number"))
+        .group_by(VersionRow.function_id)
+        .subquery()
+    )
+    runs = (
+        select(
+            ExecutionRow.function_id,
+            func.count().label("runs"),
+            func.max(ExecutionRow.id).label("last_id"),
+        )
+        .group_by(ExecutionRow.function_id)
+        .subquery()
+    )
+    last = aliased(ExecutionRow)
+    return (
+        select(FunctionRow, latest.c.number, runs.c.runs, runs.c.last_id, last.status)
+        .outerjoin(latest, latest.c.function_id == FunctionRow.id)
+        .outerjoin(runs, runs.c.function_id == FunctionRow.id)
+        .outerjoin(last, last.id == runs.c.last_id)
+    )
+
+
+def _function_record(
+    row: FunctionRow,
+    current: int | None,
+    runs: int | None,
+    last_id: str | None,
+    last_status: str | None,
+) -> FunctionRecord:
+    return FunctionRecord(
+        id=row.id,
+        namespace=row.namespace,
+        name=row.name,
+        description=row.description,
+        created_at=row.created_at,
+        current_version=current,
+        run_count=runs or 0,
+        last_execution_id=last_id,
+        last_status=None if last_status is None else ExecutionStatus(last_status),
+    )
+
+
+def _versions_query() -> Select[tuple[VersionRow, FunctionRow]]:
+    return select(VersionRow, FunctionRow).join(
+        FunctionRow, FunctionRow.id == VersionRow.function_id
+    )
+
+
+def list_versions(session: Session, namespace: str, name: str) -> list[VersionRecord]:
+    """Every version of a function, oldest first (``[]`` for an unknown function)."""
+    stmt = (
+        _versions_query()
+        .where(FunctionRow.namespace == namespace, FunctionRow.name == name)
+        .order_by(VersionRow.number)
+    )
+    return [version_record(version, function) for version, function in session.execute(stmt)]
+
+
+def get_version(
+    session: Session, namespace: str, name: str, number: int | None
+) -> VersionRecord | None:
+    """Version ``number`` of a function (the latest when ``None``), or ``None``."""
+    stmt = _versions_query().where(FunctionRow.namespace == namespace, FunctionRow.name == name)
+    if number is None:
+        stmt = stmt.order_by(VersionRow.number.desc()).limit(1)
+    else:
+        stmt = stmt.where(VersionRow.number == number)
+    row = session.execute(stmt).first()
+    return None if row is None else version_record(*row)
+
+
+def get_version_by_id(session: Session, version_id: int) -> VersionRecord | None:
+    """The version with this database id, or ``None``."""
+    row = session.execute(_versions_query().where(VersionRow.id == version_id)).first()
+    return None if row is None else version_record(*row)
+
+
+def current_versions(session: Session, namespace: str) -> dict[str, VersionRecord]:
+    """The latest version of every function in ``namespace``, by function name."""
+    latest = (
+        select(VersionRow.function_id, func.max(VersionRow.number).label("number"))
+        .group_by(VersionRow.function_id)
+        .subquery()
+    )
+    stmt = (
+        _versions_query()
+        .join(
+            latest,
+            and_(
+                latest.c.function_id == VersionRow.function_id,
+                latest.c.number == VersionRow.number,
+            ),
+        )
+        .where(FunctionRow.namespace == namespace)
+        .order_by(FunctionRow.name)
+    )
+    return {
+        function.name: version_record(version, function)
+        for version, function in session.execute(stmt)
+    }
+
+
+def version_record(row: VersionRow, function: FunctionRow) -> VersionRecord:
+    """The plain record of a version row."""
+    return VersionRecord(
+        id=row.id,
+        function_id=row.function_id,
+        namespace=function.namespace,
+        name=function.name,
+        number=row.number,
+        sha256=row.sha256,
+        source=row.source,
+        settings=row.settings,
+        warnings=row.warnings,
+        dependencies=row.dependencies,
+        signature=row.signature,
+        created_at=row.created_at,
+        created_by=row.created_by,
+    )

@@ -1,0 +1,248 @@
+"""Step dicts to rows and back.
+
+A step arrives as ``runtree.tracking.Step.to_dict(include_blobs=True)``. It is split into one
+``steps`` row and one ``step_payloads`` row per captured value (each input, the output, a
+generator's first yield); :func:`decode_step` puts the same dict shape back together.
+
+Accepted beyond that shape: an optional ``"function"`` key (``"namespace/name"``), and a
+``"version"`` that is either a version number or a ``[function, number]`` pair (so the
+instrumenter's per-function ``version`` constant may carry both). Blobs must be bytes-like;
+they are stored as they are and never deserialized here.
+
+Text columns cannot hold NUL characters on PostgreSQL, so a NUL in printed output is stored
+as U+FFFD.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ..models import PayloadKind, StepRecord, StepStatus
+from .common import check_json
+from .errors import InvalidDataError
+
+
+@dataclasses.dataclass(slots=True)
+class EncodedStep:
+    """One step ready for bulk statements: column values of its row and payload rows."""
+
+    id: int
+    status: str
+    row: dict[str, Any]
+    payloads: list[dict[str, Any]]
+
+
+def encode_step(execution_id: str, data: Mapping[str, Any]) -> EncodedStep:
+    """Validate one step dict and split it into rows. Raises :class:`InvalidDataError`."""
+    if not isinstance(data, Mapping):
+        raise InvalidDataError(f"a step must be a dict, got {type(data).__name__}")
+    step_id = _int(data, "id", None, required=True)
+    where = f"step {step_id}"
+    status = data.get("status")
+    if status not in StepStatus.__members__.values():
+        raise InvalidDataError(f"{where}: unknown status {status!r}")
+    function, version = _function_version(data, where)
+    name = data.get("name")
+    if not isinstance(name, str):
+        raise InvalidDataError(f"{where}: name must be a string")
+    stdout = data.get("stdout") or ""
+    if not isinstance(stdout, str):
+        raise InvalidDataError(f"{where}: stdout must be a string")
+    generator = data.get("generator")
+    generator_doc: dict[str, Any] | None = None
+    payloads: list[dict[str, Any]] = []
+    inputs = data.get("inputs") or {}
+    if not isinstance(inputs, Mapping):
+        raise InvalidDataError(f"{where}: inputs must be a dict")
+    for position, (param, value) in enumerate(inputs.items()):
+        if not isinstance(param, str) or not param:
+            raise InvalidDataError(f"{where}: input names must be non-empty strings")
+        payloads.append(
+            _payload(execution_id, step_id, PayloadKind.INPUT, param, position, value, where)
+        )
+    output = data.get("output")
+    if output is not None:
+        payloads.append(
+            _payload(execution_id, step_id, PayloadKind.OUTPUT, "", 0, output, where)
+        )
+    if generator is not None:
+        if not isinstance(generator, Mapping):
+            raise InvalidDataError(f"{where}: generator must be a dict")
+        generator_doc = {k: v for k, v in generator.items() if k != "first"}
+        first = generator.get("first")
+        if first is not None:
+            payloads.append(
+                _payload(execution_id, step_id, PayloadKind.FIRST_YIELD, "", 0, first, where)
+            )
+    row = {
+        "execution_id": execution_id,
+        "id": step_id,
+        "parent_id": _int(data, "parent_id", where),
+        "sequence": _int(data, "sequence", where, default=step_id),
+        "depth": _int(data, "depth", where, default=0),
+        "name": name,
+        "filename": _str_or_none(data, "filename", where),
+        "lineno": _int(data, "lineno", where),
+        "function": function,
+        "version": version,
+        "status": status,
+        "started_at_ns": _int(data, "started_at_ns", where, required=True),
+        "duration_ns": _int(data, "duration_ns", where),
+        "error": data.get("error"),
+        "stdout": stdout.replace("\x00", "\ufffd"),
+        "stdout_truncated": bool(data.get("stdout_truncated", False)),
+        "warnings": list(data.get("warnings") or ()),
+        "aggregates": list(data.get("aggregates") or ()),
+        "generator": generator_doc,
+    }
+    for field in ("error", "warnings", "aggregates", "generator"):
+        check_json(f"{where}: {field}", row[field])
+    return EncodedStep(id=step_id, status=str(status), row=row, payloads=payloads)
+
+
+def _payload(
+    execution_id: str,
+    step_id: int,
+    kind: PayloadKind,
+    name: str,
+    position: int,
+    value: Any,
+    where: str,
+) -> dict[str, Any]:
+    label = f"{where}: {kind.value}{' ' + name if name else ''}"
+    if not isinstance(value, Mapping):
+        raise InvalidDataError(f"{label} must be a captured-value dict")
+    blob = value.get("blob")
+    if blob is not None:
+        if not isinstance(blob, bytes | bytearray | memoryview):
+            raise InvalidDataError(f"{label}: blob must be bytes, got {type(blob).__name__}")
+        blob = bytes(blob)
+    preview = value.get("preview")
+    check_json(f"{label}: preview", preview)
+    size = value.get("size", 0)
+    if isinstance(size, bool) or not isinstance(size, int):
+        raise InvalidDataError(f"{label}: size must be an integer")
+    sha256 = value.get("sha256")
+    warning = value.get("warning")
+    if sha256 is not None and not isinstance(sha256, str):
+        raise InvalidDataError(f"{label}: sha256 must be a string")
+    if warning is not None and not isinstance(warning, str):
+        raise InvalidDataError(f"{label}: warning must be a string")
+    return {
+        "execution_id": execution_id,
+        "step_id": step_id,
+        "kind": kind.value,
+        "name": name,
+        "position": position,
+        "preview": preview,
+        "size": size,
+        "format": str(value.get("format", "none")),
+        "truncated": bool(value.get("truncated", False)),
+        "redacted": bool(value.get("redacted", False)),
+        "sha256": sha256,
+        "warning": warning,
+        "blob": blob,
+    }
+
+
+def _function_version(data: Mapping[str, Any], where: str) -> tuple[str | None, int | None]:
+    function = data.get("function")
+    version = data.get("version")
+    if isinstance(version, Sequence) and not isinstance(version, str | bytes):
+        if len(version) != 2:
+            raise InvalidDataError(f"{where}: version pair must be [function, number]")
+        function, version = version
+    if function is not None and not isinstance(function, str):
+        raise InvalidDataError(f"{where}: function must be a 'namespace/name' string")
+    if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
+        raise InvalidDataError(f"{where}: version must be a version number, got {version!r}")
+    return function, version
+
+
+def _int(
+    data: Mapping[str, Any],
+    key: str,
+    where: str | None,
+    *,
+    default: int | None = None,
+    required: bool = False,
+) -> Any:
+    value = data.get(key)
+    if value is None:
+        if required:
+            raise InvalidDataError(f"{where or 'a step'}: {key} is required")
+        return default
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidDataError(f"{where or 'a step'}: {key} must be an integer, got {value!r}")
+    return value
+
+
+def _str_or_none(data: Mapping[str, Any], key: str, where: str) -> str | None:
+    value = data.get(key)
+    if value is not None and not isinstance(value, str):
+        raise InvalidDataError(f"{where}: {key} must be a string")
+    return value
+
+
+def decode_captured(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """A payload row (as a mapping; ``blob`` optional) back to the captured-value dict."""
+    data: dict[str, Any] = {
+        "preview": payload["preview"],
+        "size": payload["size"],
+        "format": payload["format"],
+        "truncated": bool(payload["truncated"]),
+        "redacted": bool(payload["redacted"]),
+    }
+    if payload["sha256"] is not None:
+        data["sha256"] = payload["sha256"]
+    if payload["warning"] is not None:
+        data["warning"] = payload["warning"]
+    blob = payload.get("blob")
+    if blob is not None:
+        data["blob"] = bytes(blob)
+    return data
+
+
+def decode_step(
+    execution_id: str, row: Mapping[str, Any], payloads: Sequence[Mapping[str, Any]]
+) -> StepRecord:
+    """A step row and its payload rows (in position order) back to a :class:`StepRecord`."""
+    inputs: dict[str, dict[str, Any]] = {}
+    output: dict[str, Any] | None = None
+    first: dict[str, Any] | None = None
+    for payload in payloads:
+        kind = payload["kind"]
+        if kind == PayloadKind.INPUT:
+            inputs[payload["name"]] = decode_captured(payload)
+        elif kind == PayloadKind.OUTPUT:
+            output = decode_captured(payload)
+        elif kind == PayloadKind.FIRST_YIELD:
+            first = decode_captured(payload)
+    generator = row["generator"]
+    if generator is not None:
+        generator = {**generator, "first": first}
+    return StepRecord(
+        execution_id=execution_id,
+        id=row["id"],
+        parent_id=row["parent_id"],
+        sequence=row["sequence"],
+        depth=row["depth"],
+        name=row["name"],
+        filename=row["filename"],
+        lineno=row["lineno"],
+        function=row["function"],
+        version=row["version"],
+        status=StepStatus(row["status"]),
+        started_at_ns=row["started_at_ns"],
+        duration_ns=row["duration_ns"],
+        inputs=inputs,
+        output=output,
+        error=row["error"],
+        stdout=row["stdout"],
+        stdout_truncated=bool(row["stdout_truncated"]),
+        warnings=list(row["warnings"] or ()),
+        aggregates=list(row["aggregates"] or ()),
+        generator=generator,
+    )

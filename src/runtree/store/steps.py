@@ -1,0 +1,177 @@
+"""Steps: bulk upsert of step batches streamed by workers, and reading them back.
+
+A worker sends a step when it starts (``running``) and again when it ends; batches hold
+hundreds of steps, so :func:`save_steps` uses one statement per kind of work (a bulk ``INSERT
+... ON CONFLICT DO UPDATE`` for steps, a bulk ``DELETE`` and ``INSERT`` for payloads), all in
+the caller's transaction.
+
+Which version of a step wins: the later one, except that a ``running`` step never replaces
+a finished one (completed, failed, interrupted), whether stored earlier or earlier in the same
+batch; and once the execution has finished, a step arriving as ``running`` is stored as
+``interrupted``. So a finished execution never shows running steps, whatever order messages
+arrive in. The execution row is locked while a batch is written, so batches of one execution
+are applied one at a time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.orm import Session
+
+from ..models import PayloadKind, StepRecord, StepStatus
+from .common import chunks, table, upsert_insert
+from .errors import InvalidDataError
+from .executions import execution_status
+from .schema import PayloadRow, StepRow
+from .step_codec import EncodedStep, decode_step, encode_step
+
+_RUNNING = StepStatus.RUNNING.value
+_STEP_KEY = ("execution_id", "id")
+
+_PAYLOAD_COLUMNS = (
+    PayloadRow.step_id,
+    PayloadRow.kind,
+    PayloadRow.name,
+    PayloadRow.position,
+    PayloadRow.preview,
+    PayloadRow.size,
+    PayloadRow.format,
+    PayloadRow.truncated,
+    PayloadRow.redacted,
+    PayloadRow.sha256,
+    PayloadRow.warning,
+)
+
+
+def save_steps(session: Session, execution_id: str, steps: Iterable[Mapping[str, Any]]) -> int:
+    """Upsert a batch of step dicts (see the module docstring for which version wins).
+
+    Returns how many steps were written. Raises :class:`NotFoundError` for an unknown
+    execution and :class:`InvalidDataError` for a malformed step (nothing is written then).
+    """
+    finished = execution_status(session, execution_id, lock=True).finished
+    batch: dict[int, EncodedStep] = {}
+    for data in steps:
+        step = encode_step(execution_id, data)
+        previous = batch.get(step.id)
+        if previous is not None and step.status == _RUNNING and previous.status != _RUNNING:
+            continue
+        batch[step.id] = step
+    if not batch:
+        return 0
+    if finished:
+        for step in batch.values():
+            if step.status == _RUNNING:
+                step.status = step.row["status"] = StepStatus.INTERRUPTED.value
+
+    existing = _existing_statuses(session, execution_id, list(batch))
+    winners = [
+        step
+        for step in batch.values()
+        if not (step.status == _RUNNING and existing.get(step.id, _RUNNING) != _RUNNING)
+    ]
+    if not winners:
+        return 0
+    replaced = [step.id for step in winners if step.id in existing]
+    for ids in chunks(replaced):
+        session.execute(
+            delete(PayloadRow)
+            .where(PayloadRow.execution_id == execution_id, PayloadRow.step_id.in_(ids))
+            .execution_options(synchronize_session=False)
+        )
+    steps_table = table(StepRow)
+    upsert = upsert_insert(session, steps_table)
+    upsert = upsert.on_conflict_do_update(
+        index_elements=list(_STEP_KEY),
+        set_={
+            column.name: upsert.excluded[column.name]
+            for column in steps_table.columns
+            if column.name not in _STEP_KEY
+        },
+    )
+    session.execute(upsert, [step.row for step in winners])
+    payloads = [payload for step in winners for payload in step.payloads]
+    if payloads:
+        session.execute(insert(table(PayloadRow)), payloads)
+    return len(winners)
+
+
+def _existing_statuses(session: Session, execution_id: str, ids: list[int]) -> dict[int, str]:
+    found: dict[int, str] = {}
+    for chunk in chunks(ids):
+        rows = session.execute(
+            select(StepRow.id, StepRow.status).where(
+                StepRow.execution_id == execution_id, StepRow.id.in_(chunk)
+            )
+        )
+        found.update({step_id: status for step_id, status in rows})
+    return found
+
+
+def get_steps(session: Session, execution_id: str, *, include_blobs: bool) -> list[StepRecord]:
+    """All steps of an execution in sequence order (``[]`` if none or unknown)."""
+    steps_table = table(StepRow)
+    rows = session.execute(
+        select(steps_table)
+        .where(steps_table.c.execution_id == execution_id)
+        .order_by(steps_table.c.sequence, steps_table.c.id)
+    ).mappings()
+    steps = list(rows)
+    if not steps:
+        return []
+    by_step: dict[int, list[Mapping[str, Any]]] = {}
+    for payload in _payloads(session, execution_id, None, include_blobs):
+        by_step.setdefault(payload["step_id"], []).append(payload)
+    return [decode_step(execution_id, row, by_step.get(row["id"], [])) for row in steps]
+
+
+def get_step(
+    session: Session, execution_id: str, step_id: int, *, include_blobs: bool
+) -> StepRecord | None:
+    """One step of an execution, or ``None``."""
+    steps_table = table(StepRow)
+    row = (
+        session.execute(
+            select(steps_table).where(
+                steps_table.c.execution_id == execution_id, steps_table.c.id == step_id
+            )
+        )
+        .mappings()
+        .first()
+    )
+    if row is None:
+        return None
+    payloads = list(_payloads(session, execution_id, step_id, include_blobs))
+    return decode_step(execution_id, row, payloads)
+
+
+def _payloads(
+    session: Session, execution_id: str, step_id: int | None, include_blobs: bool
+) -> Iterable[Mapping[str, Any]]:
+    columns = (*_PAYLOAD_COLUMNS, PayloadRow.blob) if include_blobs else _PAYLOAD_COLUMNS
+    stmt = select(*columns).where(PayloadRow.execution_id == execution_id)
+    if step_id is not None:
+        stmt = stmt.where(PayloadRow.step_id == step_id)
+    stmt = stmt.order_by(PayloadRow.step_id, PayloadRow.kind, PayloadRow.position)
+    return session.execute(stmt).mappings()
+
+
+def get_step_blob(
+    session: Session, execution_id: str, step_id: int, kind: str, name: str
+) -> bytes | None:
+    """The serialized original of one captured value, or ``None`` when there is none."""
+    if kind not in PayloadKind.__members__.values():
+        allowed = ", ".join(k.value for k in PayloadKind)
+        raise InvalidDataError(f"kind must be one of {allowed}; got {kind!r}")
+    blob = session.scalar(
+        select(PayloadRow.blob).where(
+            PayloadRow.execution_id == execution_id,
+            PayloadRow.step_id == step_id,
+            PayloadRow.kind == kind,
+            PayloadRow.name == name,
+        )
+    )
+    return None if blob is None else bytes(blob)
