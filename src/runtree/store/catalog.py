@@ -114,7 +114,10 @@ def list_functions(session: Session, namespace: str | None) -> list[FunctionReco
     return [_function_record(*row) for row in session.execute(stmt)]
 
 
-def _functions_query() -> Select[tuple[FunctionRow, int | None, int | None, str | None, str | None]]:
+_FunctionsQuery = Select[FunctionRow, int | None, int | None, str | None, str | None]
+
+
+def _functions_query() -> _FunctionsQuery:
     latest = (
         select(VersionRow.function_id, func.max(VersionRow.number).label("number"))
         .group_by(VersionRow.function_id)
@@ -158,7 +161,7 @@ def _function_record(
     )
 
 
-def _versions_query() -> Select[tuple[VersionRow, FunctionRow]]:
+def _versions_query() -> Select[VersionRow, FunctionRow]:
     return select(VersionRow, FunctionRow).join(
         FunctionRow, FunctionRow.id == VersionRow.function_id
     )

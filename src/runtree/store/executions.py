@@ -298,11 +298,13 @@ def _rowcount(result: Any) -> int:
 
 
 def _enum(kind: type[_E], field: str, value: object) -> _E:
-    try:
-        return kind(value)
-    except ValueError:
-        allowed = ", ".join(member.value for member in kind)
-        raise InvalidDataError(f"{field} must be one of {allowed}; got {value!r}") from None
+    if isinstance(value, str):
+        try:
+            return kind(value)
+        except ValueError:
+            pass
+    allowed = ", ".join(member.value for member in kind)
+    raise InvalidDataError(f"{field} must be one of {allowed}; got {value!r}")
 
 
 def execution_record(row: ExecutionRow) -> ExecutionRecord:

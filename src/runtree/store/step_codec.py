@@ -186,7 +186,7 @@ def _str_or_none(data: Mapping[str, Any], key: str, where: str) -> str | None:
     return value
 
 
-def decode_captured(payload: Mapping[str, Any]) -> dict[str, Any]:
+def decode_captured(payload: Mapping[Any, Any]) -> dict[str, Any]:
     """A payload row (as a mapping; ``blob`` optional) back to the captured-value dict."""
     data: dict[str, Any] = {
         "preview": payload["preview"],
@@ -206,7 +206,7 @@ def decode_captured(payload: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def decode_step(
-    execution_id: str, row: Mapping[str, Any], payloads: Sequence[Mapping[str, Any]]
+    execution_id: str, row: Mapping[Any, Any], payloads: Sequence[Mapping[Any, Any]]
 ) -> StepRecord:
     """A step row and its payload rows (in position order) back to a :class:`StepRecord`."""
     inputs: dict[str, dict[str, Any]] = {}

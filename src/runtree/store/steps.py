@@ -122,7 +122,7 @@ def get_steps(session: Session, execution_id: str, *, include_blobs: bool) -> li
     steps = list(rows)
     if not steps:
         return []
-    by_step: dict[int, list[Mapping[str, Any]]] = {}
+    by_step: dict[int, list[Mapping[Any, Any]]] = {}
     for payload in _payloads(session, execution_id, None, include_blobs):
         by_step.setdefault(payload["step_id"], []).append(payload)
     return [decode_step(execution_id, row, by_step.get(row["id"], [])) for row in steps]
@@ -150,7 +150,7 @@ def get_step(
 
 def _payloads(
     session: Session, execution_id: str, step_id: int | None, include_blobs: bool
-) -> Iterable[Mapping[str, Any]]:
+) -> Iterable[Mapping[Any, Any]]:
     columns = (*_PAYLOAD_COLUMNS, PayloadRow.blob) if include_blobs else _PAYLOAD_COLUMNS
     stmt = select(*columns).where(PayloadRow.execution_id == execution_id)
     if step_id is not None:

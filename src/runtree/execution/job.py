@@ -1,0 +1,53 @@
+"""A job: everything a worker process needs to run one execution, as plain JSON.
+
+The supervisor builds it from the store (the execution row and the versions it pinned) and
+writes it to the worker's job pipe; the worker trusts nothing else.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class FunctionSource:
+    """One function module: its source, version number and whether calls are tracked."""
+
+    source: str
+    version: int
+    tracking: bool = True
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Job:
+    """One execution of ``namespace/entry`` with already validated arguments.
+
+    ``functions`` holds the entry point and every function it can reach by bare name, each at
+    the version pinned when the execution started.
+    """
+
+    execution_id: str
+    namespace: str
+    entry: str
+    functions: dict[str, FunctionSource]
+    args: list[Any] = dataclasses.field(default_factory=list)
+    kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
+    timeout_s: float = 30.0
+    memory_mb: int = 512
+    step_budget: int = 10_000
+    value_budget: int = 64 * 1024
+
+    def filename_of(self, name: str) -> str:
+        """The file name tracebacks show for function ``name``: ``namespace/name.py``."""
+        return f"{self.namespace}/{name}.py"
+
+    def to_json(self) -> bytes:
+        return json.dumps(dataclasses.asdict(self)).encode()
+
+    @classmethod
+    def from_json(cls, data: bytes) -> Job:
+        raw = json.loads(data)
+        raw["functions"] = {k: FunctionSource(**v) for k, v in raw["functions"].items()}
+        return cls(**raw)
