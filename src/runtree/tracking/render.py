@@ -28,6 +28,12 @@ def format_duration(duration_ns: int | None) -> str:
     return f"{ms:.2f}ms"
 
 
+def short_name(qualname: str) -> str:
+    """``outer.<locals>.inner`` -> ``inner`` (the tree already shows the nesting);
+    ``Class.method`` stays as it is."""
+    return qualname.rsplit("<locals>.", 1)[-1]
+
+
 def render_tree(roots: Iterable[Any], children: dict[Any, list[Any]], top_aggregates: list[Any]) -> str:
     """Render nodes that have ``id``, ``name``, ``status``, ``duration_ns`` and optional
     ``aggregates`` (objects or dicts). Shared by the library and the platform."""
@@ -42,7 +48,7 @@ def render_tree(roots: Iterable[Any], children: dict[Any, list[Any]], top_aggreg
 
     def label(node: Any) -> str:
         return (
-            f"Step: {field(node, 'name')} "
+            f"Step: {short_name(str(field(node, 'name')))} "
             f"({field(node, 'status')}, {format_duration(field(node, 'duration_ns'))})"
         )
 
@@ -51,7 +57,7 @@ def render_tree(roots: Iterable[Any], children: dict[Any, list[Any]], top_aggreg
         errors = field(agg, "errors", 0)
         total = format_duration(field(agg, "total_ns", 0))
         noun = "error" if errors == 1 else "errors"
-        return f"{field(agg, 'name')} ×{count:,} ({total} total, {errors} {noun}, not recorded)"
+        return f"{short_name(str(field(agg, 'name')))} ×{count:,} ({total} total, {errors} {noun}, not recorded)"
 
     def walk(node: Any, prefix: str) -> None:
         items: list[tuple[str, Any]] = [("step", c) for c in children.get(field(node, "id"), [])]
@@ -64,7 +70,7 @@ def render_tree(roots: Iterable[Any], children: dict[Any, list[Any]], top_aggreg
                 walk(item, prefix + ("   " if last else "│  "))
 
     for root in roots:
-        lines.append(f"Execution: {field(root, 'name')}")
+        lines.append(f"Execution: {short_name(str(field(root, 'name')))}")
         walk(root, "")
     for agg in top_aggregates:
         lines.append(agg_label(agg))

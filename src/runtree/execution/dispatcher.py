@@ -1,0 +1,121 @@
+"""Dispatchers take queued executions and run them.
+
+The executions table is the durable queue: an execution row is the job, enqueueing is one
+transaction, and claiming is an atomic state change in the store. :class:`Dispatcher` is the
+interface the server uses; :class:`LocalDispatcher` runs executions in this process's worker
+slots. A distributed engine can implement the same interface without touching how an execution
+runs (:class:`~runtree.execution.runner.ExecutionRunner`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from typing import Protocol
+
+from ..store import Store
+from .runner import ExecutionRunner
+
+log = logging.getLogger("runtree.dispatcher")
+
+POLL_INTERVAL_S = 0.5
+
+
+class Dispatcher(Protocol):
+    def start(self) -> None:
+        """Begin taking executions from the queue."""
+
+    def notify(self) -> None:
+        """New executions were queued (a hint; dispatchers also poll)."""
+
+    def cancel(self, execution_id: str) -> bool:
+        """Stop a running execution of this dispatcher; False if it runs elsewhere."""
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop taking work; running executions are finished or marked, never left running."""
+
+
+class LocalDispatcher:
+    """``slots`` threads, each claiming and running one execution at a time."""
+
+    def __init__(self, store: Store, runner: ExecutionRunner, slots: int | None = None) -> None:
+        self.store = store
+        self.runner = runner
+        self.slots = slots or os.cpu_count() or 2
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
+        self._wake = threading.Condition()
+        self._stopping = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._running: dict[str, threading.Event] = {}
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        for index in range(self.slots):
+            thread = threading.Thread(target=self._slot, name=f"runtree-slot-{index}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        watcher = threading.Thread(target=self._watch_cancellations, name="runtree-cancel", daemon=True)
+        watcher.start()
+        self._threads.append(watcher)
+
+    def notify(self) -> None:
+        with self._wake:
+            self._wake.notify()
+
+    def cancel(self, execution_id: str) -> bool:
+        with self._lock:
+            event = self._running.get(execution_id)
+        if event is None:
+            return False
+        event.set()
+        return True
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stopping.set()
+        with self._wake:
+            self._wake.notify_all()
+        with self._lock:
+            for event in self._running.values():
+                event.set()  # running executions end as cancelled, never stay running
+        for thread in self._threads:
+            thread.join(timeout)
+
+    @property
+    def running(self) -> list[str]:
+        with self._lock:
+            return list(self._running)
+
+    def _slot(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                execution = self.store.claim_next_execution(self.worker_id)
+            except Exception:
+                log.exception("could not claim an execution")
+                execution = None
+            if execution is None:
+                with self._wake:
+                    self._wake.wait(POLL_INTERVAL_S)
+                continue
+            cancel = threading.Event()
+            with self._lock:
+                self._running[execution.id] = cancel
+            try:
+                self.runner.run(execution, cancel)
+            except Exception:
+                log.exception("execution %s failed in the engine", execution.id)
+            finally:
+                with self._lock:
+                    self._running.pop(execution.id, None)
+
+    def _watch_cancellations(self) -> None:
+        """Cancellations requested through another process reach us through the store."""
+        while not self._stopping.wait(POLL_INTERVAL_S):
+            for execution_id in self.running:
+                try:
+                    record = self.store.get_execution(execution_id)
+                except Exception:
+                    continue
+                if record is not None and record.cancel_requested:
+                    self.cancel(execution_id)

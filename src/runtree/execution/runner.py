@@ -1,0 +1,82 @@
+"""Running one claimed execution end to end: job from the store, worker, steps back in.
+
+Used by the server's dispatcher and by the CLI's local runs alike, so execution semantics do
+not depend on who runs it.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from ..instrument.signature import EntrySignature
+from ..models import ExecutionRecord
+from .inputs import InputError, bind_input
+from ..store import Store
+from .job import FunctionSource, Job
+from .supervisor import CRASHED, FAILED, Outcome, Supervisor
+
+
+class ExecutionRunner:
+    """Runs executions that are already ``running`` (claimed) and records how they end."""
+
+    def __init__(self, store: Store, supervisor: Supervisor) -> None:
+        self.store = store
+        self.supervisor = supervisor
+
+    def build_job(self, execution: ExecutionRecord) -> Job:
+        """The job for ``execution``: its pinned versions, its input bound to the entry point."""
+        entry = self.store.get_version(execution.namespace, execution.name, execution.version)
+        if entry is None:
+            raise LookupError(f"{execution.namespace}/{execution.name} v{execution.version} is gone")
+        functions = {execution.name: _source_of(entry.source, entry.number, entry.settings)}
+        for name, number in execution.versions.items():
+            if name == execution.name:
+                continue
+            version = self.store.get_version(execution.namespace, name, number)
+            if version is not None:
+                functions[name] = _source_of(version.source, version.number, version.settings)
+        args, kwargs = bind_input(EntrySignature.from_dict(entry.signature), execution.input or {})
+        return Job(
+            execution_id=execution.id,
+            namespace=execution.namespace,
+            entry=execution.name,
+            functions=functions,
+            args=args,
+            kwargs=kwargs,
+            timeout_s=float(entry.settings.get("timeout_s", 30.0)),
+            memory_mb=int(entry.settings.get("memory_mb", 512)),
+        )
+
+    def run(self, execution: ExecutionRecord, cancel: threading.Event | None = None) -> ExecutionRecord:
+        """Run a claimed execution and store its steps and its end. Never raises for
+        anything the user's code does."""
+        try:
+            job = self.build_job(execution)
+        except (InputError, LookupError) as error:
+            return self.store.finish_execution(
+                execution.id, status=FAILED, error=_error(type(error).__name__, str(error))
+            )
+
+        def save(steps: list[dict[str, Any]]) -> None:
+            self.store.save_steps(execution.id, steps)
+
+        try:
+            outcome = self.supervisor.run(job, on_steps=save, cancel=cancel)
+        except Exception as error:  # the engine itself failed: the execution must not hang
+            outcome = Outcome(CRASHED, error=_error("EngineError", f"{type(error).__name__}: {error}"))
+        output = outcome.output.get("preview") if outcome.output else None
+        error = outcome.error
+        if outcome.stdout and error is not None:
+            error = {**error, "stdout": outcome.stdout}
+        return self.store.finish_execution(
+            execution.id, status=outcome.status, output=output, error=error
+        )
+
+
+def _source_of(source: str, number: int, settings: dict[str, Any]) -> FunctionSource:
+    return FunctionSource(source=source, version=number, tracking=bool(settings.get("tracking", True)))
+
+
+def _error(kind: str, message: str) -> dict[str, Any]:
+    return {"type": kind, "message": message, "traceback": [], "step_id": None}

@@ -1,0 +1,153 @@
+"""Deploying functions: check, analyze and store a new immutable version."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import keyword
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ..errors import InstrumentError, RuntreeError
+from ..instrument import analyze, instrument, parse
+from ..instrument.signature import entry_signature
+from ..models import VersionRecord
+from ..store import Store
+
+MAX_SOURCE_BYTES = 1024 * 1024
+MAX_NAME_LENGTH = 100
+
+
+class InvalidName(RuntreeError):
+    """A namespace or function name that is not a Python identifier."""
+
+    def __init__(self, field: str, value: str, reason: str) -> None:
+        super().__init__(f"invalid {field} {value!r}: {reason}")
+        self.field = field
+        self.value = value
+
+
+class InvalidSettings(RuntreeError):
+    """A version setting out of range; ``field`` names it."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
+class SourceTooLarge(RuntreeError):
+    def __init__(self, size: int) -> None:
+        super().__init__(f"source is {size} bytes; the limit is {MAX_SOURCE_BYTES} bytes")
+        self.size = size
+        self.limit = MAX_SOURCE_BYTES
+
+
+class VersionSettings(BaseModel):
+    """Settings stored with a version (and part of its content hash)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    timeout_s: float = Field(default=30.0, gt=0, le=24 * 3600)
+    memory_mb: int = Field(default=512, ge=64, le=64 * 1024)
+    tracking: bool = True
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class DeployResult:
+    version: VersionRecord
+    created: bool
+
+
+def validate_name(field: str, value: str) -> str:
+    if not isinstance(value, str) or not value.isidentifier():
+        raise InvalidName(field, str(value), "must be a Python identifier (letters, digits, _)")
+    if keyword.iskeyword(value):
+        raise InvalidName(field, value, "is a Python keyword")
+    if len(value) > MAX_NAME_LENGTH:
+        raise InvalidName(field, value, f"is longer than {MAX_NAME_LENGTH} characters")
+    if value.startswith("__"):
+        raise InvalidName(field, value, "must not start with two underscores")
+    return value
+
+
+def make_settings(**values: Any) -> VersionSettings:
+    given = {k: v for k, v in values.items() if v is not None}
+    try:
+        return VersionSettings(**given)
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "settings"
+        raise InvalidSettings(field, first["msg"]) from None
+
+
+def content_hash(source: str, settings: VersionSettings) -> str:
+    canonical = json.dumps({"source": source, "settings": settings.model_dump()}, sort_keys=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def deploy(
+    store: Store,
+    namespace: str,
+    name: str,
+    source: str,
+    *,
+    settings: VersionSettings | None = None,
+    description: str | None = None,
+    created_by: str | None = None,
+    known_functions: frozenset[str] = frozenset(),
+) -> DeployResult:
+    """Store ``source`` as the next version of ``namespace/name`` (or return the identical
+    latest one). Raises :class:`InstrumentError` (with line and column) for code that cannot
+    be compiled or lacks the entry point; nothing is stored then."""
+    validate_name("namespace", namespace)
+    validate_name("name", name)
+    size = len(source.encode("utf-8", "surrogatepass"))
+    if size > MAX_SOURCE_BYTES:
+        raise SourceTooLarge(size)
+    settings = settings or VersionSettings()
+    filename = f"{namespace}/{name}.py"
+    tree = parse(source, filename)
+    signature = entry_signature(tree, name, source)
+    instrument(source, filename)  # compiles: errors the parser lets through surface here
+    analysis = analyze(source, filename)
+    own = set(analysis.functions)
+    dependencies = [n for n in analysis.free_names if n not in own]
+    # A free name that names another function of the namespace (deployed already, or in the
+    # same batch: ``known_functions``) is a call, not a problem; any other undefined name --
+    # the blog's `order` -- stays a warning.
+    known = known_functions | {f.name for f in store.list_functions(namespace)}
+    warnings = [
+        {"lineno": w.lineno, "col": w.col, "message": w.message, "kind": w.kind}
+        for w in analysis.warnings
+        if not (w.kind == "UndefinedName" and w.message.split("'")[1:2] and
+                w.message.split("'")[1] in known)
+    ]
+    version, created = store.deploy_version(
+        namespace,
+        name,
+        source=source,
+        settings=settings.model_dump(),
+        sha256=content_hash(source, settings),
+        warnings=warnings,
+        dependencies=dependencies,
+        signature=signature.to_dict(),
+        description=description,
+        created_by=created_by,
+    )
+    return DeployResult(version=version, created=created)
+
+
+__all__ = [
+    "DeployResult",
+    "InstrumentError",
+    "InvalidName",
+    "InvalidSettings",
+    "SourceTooLarge",
+    "VersionSettings",
+    "content_hash",
+    "deploy",
+    "make_settings",
+    "validate_name",
+]

@@ -1,0 +1,148 @@
+"""Executions: start (validated, versions pinned), wait, run locally, cancel, read back."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from ..execution.dispatcher import Dispatcher
+from ..execution.inputs import InputError, InputProblem, bind_input
+from ..execution.launcher import SpawnLauncher
+from ..execution.runner import ExecutionRunner
+from ..execution.supervisor import Supervisor
+from ..instrument.signature import EntrySignature
+from ..models import ExecutionRecord, StepRecord, Trigger, VersionRecord
+from ..store import NotFoundError, Store
+from ..tracking.render import render_tree
+
+MAX_INPUT_BYTES = 1024 * 1024
+
+
+def resolve_versions(store: Store, entry: VersionRecord) -> dict[str, int]:
+    """The version of every function ``entry`` can reach by bare name, decided now."""
+    current = store.current_versions(entry.namespace)
+    pinned = {entry.name: entry.number}
+    pending = list(entry.dependencies)
+    while pending:
+        name = pending.pop()
+        if name in pinned or name not in current:
+            continue
+        version = current[name]
+        pinned[name] = version.number
+        pending.extend(version.dependencies)
+    return pinned
+
+
+def start_execution(
+    store: Store,
+    namespace: str,
+    name: str,
+    input: Any = None,
+    *,
+    version: int | None = None,
+    trigger: Trigger | str = Trigger.API,
+    dispatcher: Dispatcher | None = None,
+) -> ExecutionRecord:
+    """Validate ``input`` against the entry point and queue an execution.
+
+    Raises :class:`NotFoundError` for an unknown function or version and
+    :class:`InputError` (naming each parameter at fault) before anything is queued.
+    """
+    entry = store.get_version(namespace, name, version)
+    if entry is None:
+        if store.get_function(namespace, name) is None:
+            raise NotFoundError("function", f"{namespace}/{name}")
+        raise NotFoundError("version", f"{namespace}/{name} v{version}")
+    data = {} if input is None else input
+    bind_input(EntrySignature.from_dict(entry.signature), data)
+    execution = store.enqueue_execution(
+        version=entry,
+        trigger=str(trigger),
+        input=data,
+        versions=resolve_versions(store, entry),
+    )
+    if dispatcher is not None:
+        dispatcher.notify()
+    return execution
+
+
+def wait_for(store: Store, execution_id: str, timeout: float | None = None) -> ExecutionRecord:
+    """Poll until the execution has finished (or ``timeout`` passed); return its record."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    delay = 0.002
+    while True:
+        record = store.get_execution(execution_id)
+        if record is None:
+            raise NotFoundError("execution", execution_id)
+        if record.status.finished or (deadline is not None and time.monotonic() >= deadline):
+            return record
+        time.sleep(delay)
+        delay = min(delay * 2, 0.1)
+
+
+def run_here(store: Store, execution: ExecutionRecord, worker_id: str) -> ExecutionRecord:
+    """Run a queued execution in a fresh worker process started from this process (the CLI
+    without a server). If someone else claimed it first, wait for them instead."""
+    claimed = store.claim_execution(execution.id, worker_id)
+    if claimed is None:
+        return wait_for(store, execution.id)
+    launcher = SpawnLauncher()
+    try:
+        return ExecutionRunner(store, Supervisor(launcher)).run(claimed)
+    finally:
+        launcher.close()
+
+
+def cancel_execution(
+    store: Store, execution_id: str, dispatcher: Dispatcher | None = None
+) -> ExecutionRecord:
+    """Cancel a queued execution at once, or ask its worker to stop a running one."""
+    record = store.request_cancel(execution_id)
+    if dispatcher is not None and record.status == "running":
+        dispatcher.cancel(execution_id)
+    return record
+
+
+def tree_text(store: Store, execution_id: str) -> str:
+    """The execution's text tree (DESIGN.md's format)."""
+    steps = store.get_steps(execution_id)
+    return render_steps(steps)
+
+
+def render_steps(steps: list[StepRecord]) -> str:
+    children: dict[int | None, list[StepRecord]] = {}
+    for step in steps:
+        children.setdefault(step.parent_id, []).append(step)
+    return render_tree(children.get(None, []), children, [])
+
+
+def failing_path(steps: list[StepRecord]) -> list[StepRecord]:
+    """Root to the innermost failed step along failed steps (empty if nothing failed)."""
+    by_parent: dict[int | None, list[StepRecord]] = {}
+    for step in steps:
+        by_parent.setdefault(step.parent_id, []).append(step)
+    path: list[StepRecord] = []
+    candidates = by_parent.get(None, [])
+    while True:
+        failed = [s for s in candidates if s.status == "failed"]
+        if not failed:
+            return path
+        step = failed[-1]
+        path.append(step)
+        candidates = by_parent.get(step.id, [])
+
+
+def input_from_pairs(pairs: list[str]) -> dict[str, Any]:
+    """``key=value`` pairs (values parsed as JSON when they are JSON, else kept as text)."""
+    import json
+
+    data: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key:
+            raise InputError([InputProblem(pair, "expected key=value")])
+        try:
+            data[key] = json.loads(raw)
+        except ValueError:
+            data[key] = raw
+    return data
