@@ -13,6 +13,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from typing import Protocol
 
 from ..store import Store
@@ -33,8 +34,9 @@ class Dispatcher(Protocol):
     def cancel(self, execution_id: str) -> bool:
         """Stop a running execution of this dispatcher; False if it runs elsewhere."""
 
-    def stop(self, timeout: float = 10.0) -> None:
-        """Stop taking work; running executions are finished or marked, never left running."""
+    def stop(self, grace: float = 5.0) -> None:
+        """Stop taking work; running executions get ``grace`` seconds to finish, then are
+        cancelled: none is left ``running``."""
 
 
 class LocalDispatcher:
@@ -72,15 +74,18 @@ class LocalDispatcher:
         event.set()
         return True
 
-    def stop(self, timeout: float = 10.0) -> None:
+    def stop(self, grace: float = 5.0) -> None:
         self._stopping.set()
         with self._wake:
             self._wake.notify_all()
+        deadline = time.monotonic() + grace
+        while self.running and time.monotonic() < deadline:
+            time.sleep(0.05)
         with self._lock:
             for event in self._running.values():
-                event.set()  # running executions end as cancelled, never stay running
+                event.set()  # what is still running ends as cancelled, never stays running
         for thread in self._threads:
-            thread.join(timeout)
+            thread.join(10.0)
 
     @property
     def running(self) -> list[str]:
