@@ -2,9 +2,12 @@
 
 Run it from the project root::
 
-    .venv/bin/python bench/tracking_overhead.py           # full run, about a minute
+    .venv/bin/python bench/tracking_overhead.py           # full run, 30-60 s
     .venv/bin/python bench/tracking_overhead.py --quick   # smoke run, a few seconds; its
                                                           # numbers are too small to mean much
+
+``--quick`` shrinks everything (2,000 calls per sample, 3 rounds, walk(20,000), a 1 MiB
+argument) so that every code path runs once; ``tests/bench/test_bench_smoke.py`` runs it.
 
 It always exits 0: the PASS/MISS column of the summary is informational, never a test.
 
@@ -33,8 +36,9 @@ What each number means
    (b)  instrumented, called outside any recording;
    (c)  instrumented, inside ``runtree.record(step_budget=<calls + 10>)``: every call is a real
         step with captured inputs and output. A fresh recording per sample; the timed region is
-        creating the recording, the calls, closing it and dropping it (so deallocation of the
-        steps is paid here, as the reference pays for dropping its log);
+        creating the recording, the calls, closing it and dropping it. (Steps and their recording
+        form reference cycles, so their memory is actually freed by the next ``gc.collect()``,
+        outside the timed region -- the reference pays for freeing its log inside it);
    (c') the same with the GC disabled during the sample (diagnostic only);
    (e)  instrumented, inside ``runtree.record(step_budget=1)``: all calls but the first are past
         the budget, so they are only counted and timed (the aggregated path);
@@ -608,8 +612,9 @@ def section_large(bare: dict[str, Any], inst: dict[str, Any], quick: bool,
             start = process_time_ns()
             last["captured"] = step.inputs["data"]  # realize: the read side
             realize_ns.append(process_time_ns() - start)
-            last["holds_live_object"] = any(
-                value is data_ref for value in _snapshot_values(step))
+            values = _snapshot_values(step)
+            last["holds_live_object"] = (
+                "n/a" if values is None else any(value is data_ref for value in values))
             return elapsed / calls
 
         stats = interleave({"bare": cpu_sampler(plain_body(d_bare, calls), calls),
@@ -643,13 +648,29 @@ def section_large(bare: dict[str, Any], inst: dict[str, Any], quick: bool,
                     f"{stats['bare'].median / 1e6:.4f} ms", "info")
 
 
-def _snapshot_values(step: Any) -> tuple[Any, ...]:
-    """The raw inputs snapshot when it is a tuple of live values (internal; may change)."""
-    snap = getattr(step, "inputs_snapshot", None)
+def _snapshot_values(step: Any) -> tuple[Any, ...] | None:
+    """The live values a step's raw inputs snapshot holds (``Step.inputs_snapshot`` is
+    internal: ``None`` if it is gone, so the line prints "n/a" rather than a wrong answer)."""
+    if not hasattr(step, "inputs_snapshot"):
+        return None
+    snap = step.inputs_snapshot
     return snap if isinstance(snap, tuple) else ()
 
 
 # --- main ----------------------------------------------------------------------------------
+
+
+def _git_revision() -> str:
+    """``, commit abc1234`` (``+ local changes in src``), or nothing outside a git checkout."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root,
+                              capture_output=True, text=True, timeout=10, check=True).stdout
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "src"], cwd=root,
+                               capture_output=True, text=True, timeout=10, check=True).stdout
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return f", commit {head.strip()}" + (" + local changes in src" if dirty.strip() else "")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -663,11 +684,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
     clock = time.get_clock_info("process_time")
+    revision = _git_revision()
     print("runtree tracking overhead benchmark" + (" (--quick: smoke run, numbers are "
                                                    "not meaningful)" if args.quick else ""))
     print(f"  runtree {runtree.__version__}, Python {platform.python_version()} "
           f"({platform.python_implementation()}), {platform.platform()}, "
-          f"{os.cpu_count()} CPUs")
+          f"{os.cpu_count()} CPUs{revision}")
     print(f"  process_time clock: {clock.implementation}, resolution {clock.resolution * 1e9:g} ns;"
           f" gc thresholds {gc.get_threshold()}\n")
 
