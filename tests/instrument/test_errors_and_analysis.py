@@ -40,7 +40,10 @@ def test_null_byte_is_located() -> None:
         "x = " + "(" * 5000 + ")" * 5000 + "\n",
         "x = " + "[" * 300 + "]" * 300 + "\n",
         "x = " + "-" * 100_000 + "1\n",
-        "def f():\n" + "".join("    " * i + "if x:\n" for i in range(1, 120)) + "    " * 120 + "pass\n",
+        "def f():\n"
+        + "".join("    " * i + "if x:\n" for i in range(1, 120))
+        + "    " * 120
+        + "pass\n",
     ],
 )
 def test_absurd_nesting_is_an_instrument_error_not_a_crash(source: str) -> None:

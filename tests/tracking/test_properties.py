@@ -51,7 +51,9 @@ def signatures(draw: st.DrawFn) -> str:
     args=st.lists(st.integers(-5, 5), max_size=5),
     kwargs=st.dictionaries(st.sampled_from([*NAMES, "zz"]), st.integers(-5, 5), max_size=4),
 )
-def test_inputs_bind_like_inspect_signature(signature: str, args: list[int], kwargs: dict[str, int]) -> None:
+def test_inputs_bind_like_inspect_signature(
+    signature: str, args: list[int], kwargs: dict[str, int]
+) -> None:
     # The reference binding is Python's own: the plain function returns its locals on entry.
     plain: dict[str, Any] = {}
     exec(compile(f"def f({signature}):\n    return dict(locals())\n", "plain.py", "exec"), plain)

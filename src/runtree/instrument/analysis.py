@@ -9,7 +9,7 @@ from .compiler import parse
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class Warning:  # noqa: A001 - the word users see; shadows the builtin only inside this module
+class Warning:
     """One pyflakes finding: 1-based line and column, and the message."""
 
     lineno: int

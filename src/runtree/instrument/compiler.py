@@ -16,7 +16,7 @@ import types
 from typing import Any
 
 from ..errors import InstrumentError
-from ..tracking import runtime
+from ..tracking import runtime, safe_pickle
 from .transform import Instrumenter
 
 _NO_TRACK = re.compile(r"#\s*runtree:\s*no-track\b")
@@ -73,6 +73,7 @@ def register_source(source: str, filename: str) -> None:
         lines[-1] += "\n"
     # mtime None: linecache.checkcache never evicts it (there is no file to compare with).
     linecache.cache[filename] = (len(source), None, lines, filename)
+    safe_pickle.user_files.add(filename)
 
 
 def _opted_out_lines(source: str) -> set[int]:

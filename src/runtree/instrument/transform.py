@@ -18,14 +18,14 @@ wrapped in one ``try`` statement (``R`` is ``__runtree_recursion_error__``, an a
         except BaseException:
             if __runtree_on__:
                 try:
-                    __runtree_error__()
+                    __runtree_error__(META)
                 except R:
                     pass
             raise
         finally:
             if __runtree_on__:
                 try:
-                    __runtree_exit__()
+                    __runtree_exit__(META)
                 except R:
                     pass
 
@@ -146,7 +146,7 @@ class Instrumenter(ast.NodeTransformer):
         enter = ast.Call(
             func=_name(ENTER),
             args=[
-                ast.Constant(value=meta),
+                _meta_constant(meta),
                 ast.Tuple(elts=[_name(p) for p in params], ctx=ast.Load()),
             ],
             keywords=[],
@@ -157,11 +157,18 @@ class Instrumenter(ast.NodeTransformer):
                 ast.ExceptHandler(
                     type=_name("BaseException"),
                     name=None,
-                    body=[_guarded_hook(_call(ERROR)), ast.Raise(exc=None, cause=None)],
+                    body=[
+                        _guarded_hook(
+                            ast.Call(func=_name(ERROR), args=[_meta_constant(meta)], keywords=[])
+                        ),
+                        ast.Raise(exc=None, cause=None),
+                    ],
                 )
             ],
             orelse=[],
-            finalbody=[_guarded_hook(_call(EXIT))],
+            finalbody=[
+                _guarded_hook(ast.Call(func=_name(EXIT), args=[_meta_constant(meta)], keywords=[]))
+            ],
         )
         _locate_tree(wrapper, anchor, skip=body)
         node.body = [*docstring, wrapper]
@@ -242,8 +249,9 @@ def _name(identifier: str) -> ast.Name:
     return ast.Name(id=identifier, ctx=ast.Load())
 
 
-def _call(identifier: str) -> ast.Call:
-    return ast.Call(func=_name(identifier), args=[], keywords=[])
+def _meta_constant(meta: tuple[Any, ...]) -> ast.Constant:
+    # The compiler accepts tuples of constants in a Constant node; typeshed does not say so.
+    return ast.Constant(value=meta)  # type: ignore[arg-type]
 
 
 def _guarded_hook(call: ast.Call) -> ast.If:

@@ -2,8 +2,9 @@
 
 from .capture import Captured, CapturePolicy
 from .recording import Recording, record
+from .records import COMPLETED, FAILED, INTERRUPTED, RUNNING, Aggregate
 from .render import format_duration, render_tree
-from .step import COMPLETED, FAILED, INTERRUPTED, RUNNING, Aggregate, Step
+from .step import Step
 
 __all__ = [
     "COMPLETED",

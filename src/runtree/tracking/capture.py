@@ -20,6 +20,9 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from .safe_pickle import dill_dumps, has_user_repr, safe_repr
+from .safe_pickle import dumps as _pickle_dumps
+
 DEFAULT_VALUE_BUDGET = 64 * 1024
 DEFAULT_SECRET_NAMES: tuple[str, ...] = (
     "password",
@@ -35,8 +38,6 @@ DEFAULT_SECRET_NAMES: tuple[str, ...] = (
 REDACTED = "[redacted]"
 
 IMMUTABLE_SCALARS = frozenset({int, float, str, bool, type(None), bytes, complex})
-_pickle_dumps = pickle.dumps
-_PROTOCOL = 5
 
 # Preview limits: a preview is for reading, the serialized copy is for replay.
 _PREVIEW_MAX_ITEMS = 100
@@ -52,6 +53,18 @@ class Unpicklable:
     def __init__(self, captured: list[Captured]) -> None:
         self.captured = captured
 
+
+class Frozen:
+    """One value pickled at call time (see :func:`snapshot_one`)."""
+
+    __slots__ = ("blob",)
+
+    def __init__(self, blob: bytes) -> None:
+        self.blob = blob
+
+
+# "No value was captured" (a ``None`` return value is captured as ``None``).
+NOTHING: Any = object()
 
 # What snapshot() returns: the immutable values themselves, their pickle, or realized records.
 Snapshot = tuple[Any, ...] | bytes | Unpicklable
@@ -141,15 +154,36 @@ def snapshot(values: tuple[Any, ...], policy: CapturePolicy) -> Snapshot:
     else:
         return values
     try:
-        blob = _pickle_dumps(values, _PROTOCOL)
+        blob = _pickle_dumps(values)
     except Exception:
         return Unpicklable([realize_value(v, policy.value_budget, policy) for v in values])
-    if len(blob) > policy.value_budget * max(1, len(values)):
+    if len(blob) > policy.value_budget * (len(values) or 1):
         return Unpicklable([realize_value(v, policy.value_budget, policy) for v in values])
     return blob
 
 
+def snapshot_one(value: Any, policy: CapturePolicy) -> Any:
+    """Like :func:`snapshot` for a single value, without a tuple around it: an immutable
+    scalar is kept as it is, anything else becomes a :class:`Frozen` or an
+    :class:`Unpicklable`. Never raises."""
+    if type(value) in IMMUTABLE_SCALARS:
+        return value
+    frozen = snapshot((value,), policy)
+    return Frozen(frozen) if isinstance(frozen, bytes) else frozen
+
+
 # --- realizing -------------------------------------------------------------------------
+
+
+def realize_one(snap: Any, policy: CapturePolicy) -> Captured | None:
+    """Realize what :func:`snapshot_one` kept (``None`` for :data:`NOTHING`)."""
+    if snap is NOTHING:
+        return None
+    if isinstance(snap, Frozen):
+        return realize(snap.blob, 1, policy)[0]
+    if isinstance(snap, Unpicklable):
+        return snap.captured[0]
+    return realize_value(snap, policy.value_budget, policy)
 
 
 def realize(snap: Snapshot, count: int, policy: CapturePolicy) -> list[Captured]:
@@ -198,12 +232,10 @@ def _unreadable(exc: BaseException) -> Captured:
 
 def _serialize(value: Any) -> tuple[bytes | None, str, str | None]:
     try:
-        return _pickle_dumps(value, _PROTOCOL), "pickle", None
+        return _pickle_dumps(value), "pickle", None
     except Exception as pickle_error:
         try:
-            import dill  # imported lazily: most values never need it
-
-            return dill.dumps(value, protocol=_PROTOCOL), "dill", None
+            return dill_dumps(value), "dill", None
         except Exception:
             reason = f"not serializable ({type(pickle_error).__name__}: {_safe_str(pickle_error)})"
             return None, "none", reason
@@ -211,7 +243,7 @@ def _serialize(value: Any) -> tuple[bytes | None, str, str | None]:
 
 def _repr_size(value: Any) -> int:
     try:
-        return len(repr(value).encode("utf-8", "replace"))
+        return len(safe_repr(value).encode("utf-8", "replace"))
     except Exception:
         return 0
 
@@ -225,8 +257,10 @@ def _safe_str(obj: object, limit: int = 500) -> str:
 
 
 def _safe_repr(obj: object, limit: int) -> str:
+    if isinstance(obj, bytes | bytearray) and len(obj) > limit:
+        obj = obj[:limit]  # repr of a 10 MB bytes object only to cut it is wasteful
     try:
-        text = repr(obj)
+        text = safe_repr(obj)
     except Exception as exc:
         text = f"<{type(obj).__qualname__} (repr failed: {type(exc).__name__})>"
     return text if len(text) <= limit else text[:limit] + f"… [{len(text)} chars]"
@@ -242,7 +276,7 @@ def redact(value: Any, policy: CapturePolicy) -> tuple[Any, bool]:
     seen: set[int] = set()
 
     def walk(obj: Any, depth: int) -> tuple[Any, bool]:
-        if depth > 50 or id(obj) in seen:
+        if type(obj) in IMMUTABLE_SCALARS or depth > 50 or id(obj) in seen:
             return obj, False
         if isinstance(obj, Mapping):
             seen.add(id(obj))
@@ -310,15 +344,31 @@ def make_preview(value: Any, budget: int = DEFAULT_VALUE_BUDGET) -> Any:
                 result.append(walk(item, depth + 1))
             seen.discard(id(obj))
             return result
-        if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        state = _raw_fields(obj)
+        default_repr = getattr(kind, "__repr__", None) is getattr(object, "__repr__", None)
+        if state is not None and (has_user_repr(kind) or default_repr):
+            # A plain object: its fields say more than "<C object at 0x7f...>", and reading
+            # them runs none of its code.
             seen.add(id(obj))
-            fields = {f.name: walk(getattr(obj, f.name, None), depth + 1)
-                      for f in dataclasses.fields(obj)}
+            fields = {}
+            for index, (name, item) in enumerate(state.items()):
+                if index >= _PREVIEW_MAX_ITEMS:
+                    fields["…"] = f"{len(state) - index} more"
+                    break
+                fields[name] = walk(item, depth + 1)
             seen.discard(id(obj))
             return {"__type__": _type_name(obj), **fields}
         return {"__type__": _type_name(obj), "repr": _safe_repr(obj, max_str)}
 
     return walk(value, 0)
+
+
+def _raw_fields(obj: Any) -> dict[str, Any] | None:
+    try:
+        state = object.__getattribute__(obj, "__dict__")
+    except (AttributeError, TypeError):
+        return None
+    return dict(state) if isinstance(state, dict) else None
 
 
 def _sorted(items: Iterable[Any]) -> list[Any]:

@@ -1,8 +1,14 @@
-"""The tracking runtime's shared state: which step is current in this context.
+"""Which step is current: one mutable *holder* per context.
 
-``current`` holds the innermost step (or the recording's root, or an aggregated frame) of the
-running context. ``asyncio`` tasks copy contexts when they are created, so a task's steps nest
-under the step that created it; threads get the starter's context through :mod:`.threads`.
+``holder_var`` holds a one-element list, the holder; ``holder[0]`` is the innermost record of
+the running context (a step's record, the recording's root, or an aggregated call). Entering
+and leaving a synchronous call only swaps ``holder[0]``: a plain list store, where
+``ContextVar.set`` would copy the context's map and allocate on every call.
+
+Sharing one holder is safe wherever calls nest strictly, which is true for all synchronous
+code. Code that can interleave gets a holder of its own: every coroutine step (an
+``async def`` call: tasks run concurrently) installs a new holder with ``ContextVar.set``, and
+threads started inside a recording get a fresh holder (see :mod:`.threads`).
 """
 
 from __future__ import annotations
@@ -10,6 +16,14 @@ from __future__ import annotations
 import contextvars
 from typing import Any
 
-current: contextvars.ContextVar[Any] = contextvars.ContextVar("runtree_current_step", default=None)
-get_current = current.get
-set_current = current.set
+holder_var: contextvars.ContextVar[list[Any] | None] = contextvars.ContextVar(
+    "runtree_current", default=None
+)
+get_holder = holder_var.get
+set_holder = holder_var.set
+
+
+def current_record() -> Any:
+    """The innermost record of this context (``None`` outside recordings)."""
+    holder = get_holder()
+    return None if holder is None else holder[0]

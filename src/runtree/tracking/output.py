@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from typing import Any, TextIO
 
-from .step import Step
+from .records import R_EXTRA, R_ID, R_REC
 
 
 class _Tee:
@@ -40,23 +40,23 @@ class _Tee:
 def _copy_to_step(text: str) -> None:
     from .runtime import resolve_current
 
-    step = resolve_current()
-    if type(step) is not Step or step.meta is None or not isinstance(text, str):
-        return
-    budget = step.recording.stdout_budget
-    try:
-        kept = sum(len(part) for part in step.stdout)
-    except AttributeError:
-        step.stdout = []
-        step.stdout_dropped = 0
-        kept = 0
-    room = budget - kept
+    record = resolve_current()
+    if record is None or record[R_ID] <= 0 or not isinstance(text, str):
+        return  # outside recordings, at the top level, or in an aggregated call
+    extra = record[R_EXTRA]
+    if extra is None:
+        extra = record[R_EXTRA] = {}
+    parts = extra.setdefault("stdout", [])
+    kept = extra.get("stdout_kept", 0)
+    room = record[R_REC].stdout_budget - kept
     if room >= len(text):
-        step.stdout.append(text)
+        parts.append(text)
+        extra["stdout_kept"] = kept + len(text)
     else:
         if room > 0:
-            step.stdout.append(text[:room])
-        step.stdout_dropped += len(text) - max(room, 0)
+            parts.append(text[:room])
+            extra["stdout_kept"] = kept + room
+        extra["stdout_dropped"] = extra.get("stdout_dropped", 0) + len(text) - max(room, 0)
 
 
 _originals: dict[str, Any] = {}

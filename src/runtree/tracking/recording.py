@@ -18,8 +18,21 @@ from typing import Any
 
 from . import runtime
 from .capture import DEFAULT_SECRET_NAMES, DEFAULT_VALUE_BUDGET, CapturePolicy
-from .context import current
-from .step import INTERRUPTED, RUNNING, Aggregate, Step, generator_steps
+from .context import holder_var
+from .records import (
+    INTERRUPTED,
+    R_EXTRA,
+    R_FRAME,
+    R_GEN,
+    R_ID,
+    R_STATUS,
+    ROOT_ID,
+    RUNNING,
+    Aggregate,
+    extra_of,
+    finished,
+)
+from .step import Step
 
 DEFAULT_STEP_BUDGET = 10_000
 DEFAULT_MAX_DEPTH = 500
@@ -52,14 +65,21 @@ class Recording:
         if max_depth < 1:
             raise ValueError(f"max_depth must be at least 1, got {max_depth}")
         self.step_budget = step_budget
+        self.slots_left = step_budget  # counts down on each recorded step; 0 once closed
         self.max_depth = max_depth
         self.stdout_budget = stdout_budget
         self.policy = CapturePolicy(value_budget=value_budget, secret_names=tuple(secret_names))
-        self.steps: list[Step] = []
+        # Raw records by step id (see records.py): what the hot path writes.
+        self.records: dict[int, Any] = {}
         self.ids = itertools.count(1)
         self.closed = False
-        self.exceptions: dict[int, tuple[BaseException, Any, Step]] = {}
-        self.root = _root_step(self)
+        # id(exception) -> (exception, traceback head seen by the last step, that step's id)
+        self.exceptions: dict[int, tuple[BaseException, Any, int]] = {}
+        self._views: dict[int, Step] = {}
+        # Failures of runtree itself while recording (never raised into user code).
+        self.internal_errors: list[str] = []
+        self.root: list[Any] = [None, None, -1, ROOT_ID, RUNNING, perf_counter_ns(), None, None,
+                                (), None, self, None, None]
         self.wall_start_ns = time.time_ns()
         self.perf_start_ns = perf_counter_ns()
         self._token: Any = None
@@ -71,7 +91,7 @@ class Recording:
             raise RuntimeError("a Recording can be entered only once")
         self.wall_start_ns = time.time_ns()
         self.perf_start_ns = perf_counter_ns()
-        self._token = current.set(self.root)
+        self._token = holder_var.set([self.root])
         runtime.recording_opened()
         return self
 
@@ -85,28 +105,59 @@ class Recording:
             return
         now = perf_counter_ns()
         self.closed = True
+        self.slots_left = 0
         if self._token is not None:
             try:
-                current.reset(self._token)
+                holder_var.reset(self._token)
             except ValueError:  # closed from another context than the one that opened it
-                current.set(None)
+                holder_var.set(None)
         runtime.recording_closed()
-        for step in self.steps:
-            if step.status == RUNNING:
-                step.status = INTERRUPTED
-                step.duration_ns = now - step.t0
-                if step.frame is not None:
-                    generator_steps.pop(step.frame, None)
-                    step.frame = None
-        self.root.frame = None
+        for step_id, record in list(self.records.items()):
+            if type(record) is list:
+                gen = record[R_GEN]
+                if gen is not None:
+                    runtime.generator_records.pop(gen, None)
+                record[R_STATUS] = INTERRUPTED
+                record[R_FRAME] = None
+                self.records[step_id] = finished(record, INTERRUPTED, now)
         self.exceptions.clear()
 
     # --- reading ------------------------------------------------------------------------
 
     @property
+    def steps(self) -> list[Step]:
+        """The steps in call order."""
+        views = self._views
+        result = []
+        for step_id in sorted(self.records):
+            view = views.get(step_id)
+            if view is None:
+                view = views[step_id] = Step(self, step_id)
+            result.append(view)
+        return result
+
+    @property
     def aggregates(self) -> list[Aggregate]:
         """Calls aggregated at the top level (past the budget before any step was open)."""
-        return list(getattr(self.root, "aggregates", {}).values())
+        return list((self.root[R_EXTRA] or {}).get("aggregates", {}).values())
+
+    def record_error(self, record: list[Any], exc: BaseException) -> None:
+        """Keep the type, message and this step's part of the traceback of ``exc``.
+
+        The same exception passing up through several steps: each keeps only its own part of
+        the traceback (down to the step it came from), so a deep failure costs O(depth).
+        """
+        previous = self.exceptions.get(id(exc))
+        stop, child = (None, None)
+        if previous is not None and previous[0] is exc:
+            stop, child = previous[1], previous[2]
+        tb = head = exc.__traceback__
+        frames: list[tuple[types.CodeType, int]] = []
+        while tb is not None and tb is not stop:
+            frames.append((tb.tb_frame.f_code, tb.tb_lineno))
+            tb = tb.tb_next
+        self.exceptions[id(exc)] = (exc, head, record[R_ID])
+        extra_of(record)["error"] = (type(exc), _exception_message(exc), frames, child)
 
     def children(self) -> dict[int | None, list[Step]]:
         """Steps grouped by parent id, in call order (``None``: the root steps)."""
@@ -115,15 +166,14 @@ class Recording:
             tree.setdefault(step.parent_id, []).append(step)
         return tree
 
-    def traceback_of(self, step: Step) -> list[dict[str, Any]]:
+    def traceback_of(self, step_id: int) -> list[dict[str, Any]]:
         """The failing step's traceback, outermost first: its own frames, then those of the
         step the exception came from. runtree's own frames are left out."""
         frames: list[dict[str, Any]] = []
-        seen = 0
-        node: Step | None = step
-        while node is not None and seen < 10_000:
-            seen += 1
-            error = getattr(node, "_error", None)
+        node: int | None = step_id
+        for _ in range(10_000):
+            record = self.records.get(node) if node is not None else None
+            error = (record[R_EXTRA] or {}).get("error") if record is not None else None
             if error is None:
                 break
             for code, lineno in error[2]:
@@ -152,11 +202,11 @@ class Recording:
         return iter(self.steps)
 
     def __len__(self) -> int:
-        return len(self.steps)
+        return len(self.records)
 
     def __repr__(self) -> str:
         state = "closed" if self.closed else "open"
-        return f"<Recording {state}, {len(self.steps)} steps>"
+        return f"<Recording {state}, {len(self.records)} steps>"
 
 
 def record(
@@ -177,17 +227,11 @@ def record(
     )
 
 
-def _root_step(rec: Recording) -> Step:
-    root = object.__new__(Step)
-    root.recording = rec
-    root.meta = None
-    root.parent = None
-    root.depth = -1
-    root.id = None
-    root.frame = None
-    root.status = RUNNING
-    root.t0 = perf_counter_ns()
-    return root
+def _exception_message(exc: BaseException) -> str:
+    try:
+        return str(exc)
+    except Exception:
+        return f"<unprintable {type(exc).__name__}>"
 
 
 def _frame_entry(code: types.CodeType, lineno: int) -> dict[str, Any] | None:

@@ -34,7 +34,9 @@ def short_name(qualname: str) -> str:
     return qualname.rsplit("<locals>.", 1)[-1]
 
 
-def render_tree(roots: Iterable[Any], children: dict[Any, list[Any]], top_aggregates: list[Any]) -> str:
+def render_tree(
+    roots: Iterable[Any], children: dict[Any, list[Any]], top_aggregates: list[Any]
+) -> str:
     """Render nodes that have ``id``, ``name``, ``status``, ``duration_ns`` and optional
     ``aggregates`` (objects or dicts). Shared by the library and the platform."""
     lines: list[str] = []
@@ -57,7 +59,8 @@ def render_tree(roots: Iterable[Any], children: dict[Any, list[Any]], top_aggreg
         errors = field(agg, "errors", 0)
         total = format_duration(field(agg, "total_ns", 0))
         noun = "error" if errors == 1 else "errors"
-        return f"{short_name(str(field(agg, 'name')))} ×{count:,} ({total} total, {errors} {noun}, not recorded)"
+        name = short_name(str(field(agg, "name")))
+        return f"{name} ×{count:,} ({total} total, {errors} {noun}, not recorded)"
 
     def walk(node: Any, prefix: str) -> None:
         items: list[tuple[str, Any]] = [("step", c) for c in children.get(field(node, "id"), [])]

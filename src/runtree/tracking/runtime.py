@@ -22,178 +22,277 @@ import threading
 from time import perf_counter_ns
 from typing import Any
 
-from .capture import IMMUTABLE_SCALARS, snapshot
-from .context import get_current, set_current
-from .meta import BOUND_FIRST, GENERATOR
-from .step import COMPLETED, FAILED, RUNNING, Aggregate, AggregatedCall, Step, generator_steps
+from .capture import IMMUTABLE_SCALARS, NOTHING, snapshot, snapshot_one
+from .context import get_holder, set_holder
+from .meta import ASYNC, BOUND_FIRST, GENERATOR
+from .records import AGGREGATED_ID, COMPLETED, FAILED, Aggregate, extra_of
 
 _getframe = sys._getframe
 _exception = sys.exc_info
-_new = object.__new__
+_IMMUTABLE = IMMUTABLE_SCALARS
+
+# Frames of running-or-suspended instrumented generators -> their record (see on_resume).
+generator_records: dict[Any, list[Any]] = {}
+
+# Record fields are accessed by literal position below for speed; see records.py:
+# 0 META 1 PARENT 2 DEPTH 3 ID 4 STATUS 5 T0 6 FRAME 7 GEN 8 INPUTS 9 OUTPUT 10 REC
+# 11 EXTRA 12 RESUMER (generators) or the enclosing holder (coroutines)
+
+
+def _skip_suspended(record: list[Any]) -> list[Any]:
+    """A generator that delegates with ``yield from`` to code runtree did not instrument
+    suspends without running any hook, so its record can linger as "current" in the
+    consumer's context. A suspended generator's frame has no ``f_back``: such a record gives
+    way to the record that last resumed it."""
+    while record[7] is not None and record[7].f_back is None:
+        record = record[12]
+    return record
 
 
 def resolve_current() -> Any:
-    """The step calls made now belong to (``None`` outside recordings).
-
-    A generator that delegates with ``yield from`` to code runtree did not instrument suspends
-    without running any hook, so its step can linger as "current" in the consumer's context.
-    A suspended generator's frame has no ``f_back``: such a step gives way to the step that
-    last resumed it.
-    """
-    step = get_current()
-    if step is None:
+    """The record calls made now belong to (``None`` outside recordings)."""
+    holder = get_holder()
+    if holder is None:
         return None
-    frame = step.frame
-    while frame is not None and frame.f_back is None:
-        step = step.resumer
-        frame = step.frame
-    return step
+    record = holder[0]
+    return record if record[7] is None else _skip_suspended(record)
 
 
 def on_enter(meta: Any, args: tuple[Any, ...]) -> None:
     """Start a step for a call of the function ``meta`` describes, with its bound ``args``."""
-    parent = get_current()
-    if parent is None:
+    holder = get_holder()
+    if holder is None:
         return
-    frame = parent.frame
-    while frame is not None and frame.f_back is None:
-        parent = parent.resumer
-        frame = parent.frame
-    rec = parent.recording
-    if rec.closed:
-        return
+    parent = holder[0]
+    if parent[7] is not None:
+        parent = _skip_suspended(parent)
+    rec = parent[10]
     try:
-        if type(parent) is not Step:
-            _aggregate(parent.anchor, parent, meta, rec)
+        if rec.slots_left <= 0 or parent[3] < 0 or parent[2] >= rec.max_depth:
+            _enter_slow(meta, holder, parent, rec, _getframe(1))
             return
-        depth = parent.depth + 1
-        if len(rec.steps) >= rec.step_budget or depth > rec.max_depth:
-            _aggregate(parent, parent, meta, rec)
+        rec.slots_left -= 1
+        depth = parent[2] + 1
+        flags = meta[4]
+        if flags:
+            _enter_special(meta, holder, parent, rec, depth, args, flags, _getframe(1))
             return
-        step = _new(Step)
-        step.recording = rec
-        step.meta = meta
-        step.parent = parent
-        step.depth = depth
-        step.status = RUNNING
-        if meta[4] & BOUND_FIRST and args:
-            step.self_type = type(args[0])
-            args = args[1:]
-        for value in args:  # inlined fast path of capture.snapshot: immutable scalars
-            if type(value) not in IMMUTABLE_SCALARS:
-                step.inputs_snapshot = snapshot(args, rec.policy)
+        # The inlined fast path of capture.snapshot: immutable scalars are kept as they are.
+        # (An index loop: iterating would allocate an iterator, and allocations cost GC time.)
+        inputs: Any = args
+        index = len(args)
+        while index:
+            index -= 1
+            if type(args[index]) not in _IMMUTABLE:
+                inputs = snapshot(args, rec.policy)
                 break
-        else:
-            step.inputs_snapshot = args
-        frame = _getframe(1)
-        step.frame = frame
-        if meta[4] & GENERATOR:
-            step.resumer = parent
-            generator_steps[frame] = step
-        step.id = next(rec.ids)
-        rec.steps.append(step)
-        set_current(step)
-        step.t0 = perf_counter_ns()
+        ident = next(rec.ids)
+        record = [meta, parent, depth, ident, "running", 0, _getframe(1), None, inputs, NOTHING,
+                  rec, None, None]
+        rec.records[ident] = record
+        holder[0] = record
+        record[5] = perf_counter_ns()
     except RecursionError:
         return  # too close to the recursion limit to record this call: it runs unrecorded
+    except Exception as error:  # a tracking failure never breaks user code
+        _internal_error(rec, error)
 
 
-def _aggregate(anchor: Step, parent: Any, meta: Any, rec: Any) -> None:
-    """Count and time a call past the budget under its nearest recorded step."""
+def _internal_error(rec: Any, error: Exception) -> None:
+    """A bug in runtree: keep the user's code running, and say so on the recording."""
     try:
-        aggregates = anchor.aggregates
-    except AttributeError:
-        aggregates = anchor.aggregates = {}
+        rec.internal_errors.append(f"{type(error).__name__}: {error}")
+    except Exception:
+        pass
+
+
+def _enter_slow(meta: Any, holder: list[Any], parent: list[Any], rec: Any, frame: Any) -> None:
+    """A call past the budget or depth, or inside an aggregated call, or after closing."""
+    if rec.closed:
+        return
+    if parent[3] < 0:  # inside an aggregated call
+        if parent[0] is meta:  # recursion past the budget: counted, nothing more
+            parent[4].count += 1
+            return
+        _aggregate(parent[2], holder, parent, meta, rec, frame)
+        return
+    _aggregate(parent, holder, parent, meta, rec, frame)
+
+
+def _enter_special(
+    meta: Any, holder: list[Any], parent: list[Any], rec: Any, depth: int,
+    args: tuple[Any, ...], flags: int, frame: Any,
+) -> None:
+    """Methods (``self`` captured by type only), generators and coroutines."""
+    extra = None
+    if flags & BOUND_FIRST and args:
+        extra = {"self_type": type(args[0])}
+        args = args[1:]
+    inputs = args if _IMMUTABLE.issuperset(map(type, args)) else snapshot(args, rec.policy)
+    ident = next(rec.ids)
+    record = [meta, parent, depth, ident, "running", 0, frame, None, inputs, NOTHING, rec, extra,
+              None]
+    rec.records[ident] = record
+    if flags & GENERATOR:
+        record[7] = frame
+        record[12] = parent  # the resumer, until another step resumes it
+        generator_records[frame] = record
+        holder[0] = record
+    elif flags & ASYNC:
+        # A coroutine can be suspended while others run in the same thread: it gets a holder
+        # of its own, and gives the enclosing one back when it ends.
+        record[12] = holder
+        set_holder([record])
+    else:
+        holder[0] = record
+    record[5] = perf_counter_ns()
+
+
+def _aggregate(
+    anchor: list[Any], holder: list[Any], parent: list[Any], meta: Any, rec: Any, frame: Any
+) -> None:
+    """Count and time a call past the budget under its nearest recorded step."""
+    aggregates = extra_of(anchor).setdefault("aggregates", {})
     agg = aggregates.get(meta)
     if agg is None:
         agg = aggregates[meta] = Aggregate(meta)
     agg.count += 1
-    if meta[4] & GENERATOR:
-        # A generator can suspend anywhere, so it must not become "current"; it is counted,
-        # not timed.
-        return
+    if meta[4] & (GENERATOR | ASYNC):
+        return  # can suspend anywhere, so never current: counted, not timed
     agg.active += 1
-    call = _new(AggregatedCall)
-    call.agg = agg
-    call.anchor = anchor
-    call.meta = meta
-    call.recording = rec
-    call.parent = parent
-    call.failed = False
-    call.frame = _getframe(2)
-    set_current(call)
-    call.t0 = perf_counter_ns()
+    record = [meta, parent, anchor, AGGREGATED_ID, agg, 0, frame, None, False, None, rec, None,
+              None]
+    holder[0] = record
+    record[5] = perf_counter_ns()
 
 
-def on_error() -> None:
-    """The call's body raised: note the error on its step (``finally`` finishes it)."""
-    step = resolve_current()
-    if step is None or step.frame is not _getframe(1):
+def on_error(meta: Any) -> None:
+    """The call's body raised: note the error on its record (``finally`` finishes it)."""
+    holder = get_holder()
+    if holder is None:
         return
+    record = holder[0]
+    if record[7] is not None:
+        record = _skip_suspended(record)
     exc = _exception()[1]
     if exc is None:
         return
-    if type(step) is not Step:
-        step.failed = not isinstance(exc, GeneratorExit)
+    if record[6] is not _getframe(1):
+        if record[3] == AGGREGATED_ID and record[0] is meta:
+            record[4].errors += 1  # a counted-only recursive call past the budget
         return
-    if isinstance(exc, GeneratorExit) and step.meta[4] & GENERATOR:
+    if record[3] < 0:
+        record[8] = not isinstance(exc, GeneratorExit)
+        return
+    if isinstance(exc, GeneratorExit) and meta[4] & GENERATOR:
         return  # a generator closed early completed normally
-    step.status = FAILED
+    record[4] = FAILED
     try:
-        step.record_error(exc)
+        record[10].record_error(record, exc)
     except Exception as error:  # a tracking failure never breaks user code
-        step.warn(f"could not record error: {type(error).__name__}: {error}")
+        extra_of(record).setdefault("warnings", []).append(
+            f"could not record error: {type(error).__name__}: {error}"
+        )
 
 
-def on_exit() -> None:
-    """The call is over: finish its step and make its parent (or resumer) current."""
+def on_exit(meta: Any) -> None:
+    """The call is over: finish its record and make its parent (or resumer) current."""
     end = perf_counter_ns()
-    step = get_current()  # inlined resolve_current(): this is the hottest hook
-    if step is None:
+    holder = get_holder()
+    if holder is None:
         return
-    frame = step.frame
-    while frame is not None and frame.f_back is None:
-        step = step.resumer
-        frame = step.frame
-    if frame is not _getframe(1):
-        return
-    if step.recording.closed:
+    record = holder[0]
+    if record[7] is not None:
+        record = _skip_suspended(record)
+    frame = _getframe(1)
+    if record[6] is not frame:
+        if record[3] == AGGREGATED_ID and record[0] is meta:
+            return  # a counted-only recursive call past the budget
+        record = _close_unfinished_below(holder, record, frame, end)
+        if record is None:
+            return  # this call has no record (it began outside the recording)
+    rec = record[10]
+    if rec.closed:
         return  # the recording ended while this call ran: it was marked interrupted
-    step.frame = None
-    if type(step) is not Step:
-        agg = step.agg
+    record[6] = None
+    parent = record[1]
+    if record[3] < 0:
+        agg = record[4]
         agg.active -= 1
         if agg.active == 0:
-            agg.total_ns += end - step.t0
-        if step.failed:
+            agg.total_ns += end - record[5]
+        if record[8]:
             agg.errors += 1
-        set_current(step.parent)
+        holder[0] = parent
         return
-    step.duration_ns = end - step.t0
-    if step.status is RUNNING:
-        step.status = COMPLETED
-    if step.meta[4] & GENERATOR:
-        generator_steps.pop(frame, None)
-        set_current(step.resumer)
+    status = record[4] = COMPLETED if record[4] == "running" else record[4]
+    if record[0][4]:
+        gen = record[7]
+        if gen is not None:
+            generator_records.pop(gen, None)
+            record[7] = None
+            holder[0] = record[12]
+        elif record[0][4] & ASYNC:
+            set_holder(record[12])
+        else:
+            holder[0] = parent
     else:
-        set_current(step.parent)
+        holder[0] = parent
+    # records.finished(), inlined: the finished tuple holds no references to other records.
+    t0 = record[5]
+    rec.records[record[3]] = (record[0], parent[3] or None, record[2], record[3], status, t0,
+                              end - t0, None, record[8], record[9], None, record[11], None)
+
+
+def _close_unfinished_below(
+    holder: list[Any], record: list[Any], frame: Any, end: int
+) -> list[Any] | None:
+    """Find this frame's record above ``record``; close the records in between.
+
+    Near the recursion limit a hook can be skipped (calling it would overflow the stack), so
+    a callee's record may still be current when its caller ends. Those callees are over: they
+    are finished here with a warning, so one skipped hook never corrupts the rest of the tree.
+    """
+    chain = []
+    node = record
+    while node is not None and node[3] > 0 and node[6] is not frame:
+        if node[7] is not None:
+            return None  # a generator in between: not provably over, leave the tree as it is
+        chain.append(node)
+        node = node[1]
+    if node is None or node[3] <= 0:
+        return None
+    for skipped in chain:
+        rec = skipped[10]
+        skipped[6] = None
+        status = "failed" if skipped[4] == FAILED else COMPLETED
+        extra_of(skipped).setdefault("warnings", []).append(
+            "the end of this call was not observed (recursion limit): its duration is an "
+            "upper bound"
+        )
+        t0 = skipped[5]
+        parent = skipped[1]
+        rec.records[skipped[3]] = (skipped[0], parent[3] or None, skipped[2], skipped[3], status,
+                                   t0, end - t0, None, skipped[8], skipped[9], None, skipped[11],
+                                   None)
+    holder[0] = node
+    return node
 
 
 def on_return(value: Any) -> Any:
     """Record ``value`` as the output of the returning call's step."""
     try:
-        step = get_current()
-        if step is None:
+        holder = get_holder()
+        if holder is None:
             return value
-        frame = step.frame
-        while frame is not None and frame.f_back is None:
-            step = step.resumer
-            frame = step.frame
-        if frame is _getframe(1) and type(step) is Step:
-            if type(value) in IMMUTABLE_SCALARS:
-                step.output_snapshot = (value,)
+        record = holder[0]
+        if record[7] is not None:
+            record = _skip_suspended(record)
+        if record[6] is _getframe(1) and record[3] > 0:
+            if type(value) in _IMMUTABLE:
+                record[9] = value
             else:
-                step.output_snapshot = snapshot((value,), step.recording.policy)
+                record[9] = snapshot_one(value, record[10].policy)
     except RecursionError:
         pass
     return value
@@ -202,14 +301,16 @@ def on_return(value: Any) -> Any:
 def on_yield(value: Any) -> Any:
     """A generator is about to suspend: note the item, give the context back to its resumer."""
     try:
-        step = generator_steps.get(_getframe(1))
-        if step is not None and not step.recording.closed:
-            try:
-                step.yields += 1
-            except AttributeError:
-                step.yields = 1
-                step._first_yield = snapshot((value,), step.recording.policy)
-            set_current(step.resumer)
+        record = generator_records.get(_getframe(1))
+        if record is not None and not record[10].closed:
+            extra = extra_of(record)
+            count = extra.get("yields", 0)
+            if count == 0:
+                extra["first_yield"] = snapshot_one(value, record[10].policy)
+            extra["yields"] = count + 1
+            holder = get_holder()
+            if holder is not None:
+                holder[0] = record[12]
     except RecursionError:
         pass
     return value
@@ -218,12 +319,18 @@ def on_yield(value: Any) -> Any:
 def on_resume(sent: Any) -> Any:
     """A generator resumed (or its ``yield from`` finished): it is current again."""
     try:
-        step = generator_steps.get(_getframe(1))
-        if step is not None and not step.recording.closed:
-            resumer = resolve_current()
-            if resumer is not None and resumer is not step:
-                step.resumer = resumer
-            set_current(step)
+        record = generator_records.get(_getframe(1))
+        if record is not None and not record[10].closed:
+            holder = get_holder()
+            if holder is None:  # resumed from a context without a recording (a new thread)
+                set_holder([record])
+                return sent
+            resumer = holder[0]
+            if resumer[7] is not None:
+                resumer = _skip_suspended(resumer)
+            if resumer is not record:
+                record[12] = resumer
+            holder[0] = record
     except RecursionError:
         pass
     return sent

@@ -1,226 +1,205 @@
-"""Steps: one recorded call each, and the aggregates that stand for calls past the budget.
+"""Steps: the read side of a recorded call.
 
-The runtime hooks (:mod:`.runtime`) create and finish steps; ``frame`` ties a running step to
-the frame of its call. The raw fields hold snapshots (see :mod:`.capture`); the read-side properties (``inputs``,
-``output``, ``error`` ...) realize them on first access.
+The hot path writes raw records (:mod:`.records`); a :class:`Step` is a view of one of them,
+made when someone reads the recording. It always shows the record's latest state (a running
+step that finishes is seen finished), and it realizes captured values -- previews, serialized
+copies, redaction -- on first access.
 """
 
 from __future__ import annotations
 
-import types
 from typing import TYPE_CHECKING, Any
 
 from . import capture
 from .meta import BOUND_FIRST, FILENAME, FLAGS, GENERATOR, LINENO, PARAMS, QUALNAME, VERSION
+from .records import (
+    COMPLETED,
+    FAILED,
+    INTERRUPTED,
+    R_DEPTH,
+    R_DURATION,
+    R_EXTRA,
+    R_ID,
+    R_INPUTS,
+    R_META,
+    R_OUTPUT,
+    R_PARENT,
+    R_STATUS,
+    R_T0,
+    RUNNING,
+    Aggregate,
+)
 
 if TYPE_CHECKING:
     from .recording import Recording
 
-RUNNING = "running"
-COMPLETED = "completed"
-FAILED = "failed"
-INTERRUPTED = "interrupted"
-
-# Frames of suspended-or-running instrumented generators -> their step (see runtime.on_resume).
-generator_steps: dict[types.FrameType, Step] = {}
-
-
-class Aggregate:
-    """Calls of one function past the step budget or depth, under their nearest recorded step."""
-
-    __slots__ = ("active", "count", "errors", "meta", "total_ns")
-
-    def __init__(self, meta: Any) -> None:
-        self.meta = meta
-        self.count = 0
-        self.errors = 0
-        self.total_ns = 0
-        self.active = 0  # calls in progress: time is added by the outermost one only
-
-    @property
-    def name(self) -> str:
-        return str(self.meta[QUALNAME])
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "count": self.count,
-            "total_ns": self.total_ns,
-            "errors": self.errors,
-        }
+__all__ = ["COMPLETED", "FAILED", "INTERRUPTED", "RUNNING", "Aggregate", "Step"]
 
 
 class Step:
-    """One call of an instrumented function in a recording.
+    """One call of an instrumented function in a recording (fields as in DESIGN.md)."""
 
-    Hot fields are set by :func:`runtree.tracking.runtime.on_enter`; the rest exist only when
-    there is something to say (an error, printed text, aggregates ...).
-    """
+    __slots__ = ("_cache", "id", "recording")
 
-    __slots__ = (
-        "_error",
-        "_first_yield",
-        "_inputs",
-        "_output",
-        "_realized",
-        "aggregates",
-        "depth",
-        "duration_ns",
-        "frame",
-        "id",
-        "inputs_snapshot",
-        "meta",
-        "output_snapshot",
-        "parent",
-        "recording",
-        "resumer",
-        "self_type",
-        "status",
-        "stdout",
-        "stdout_dropped",
-        "t0",
-        "warnings",
-        "yields",
-    )
+    def __init__(self, recording: Recording, step_id: int) -> None:
+        self.recording = recording
+        self.id = step_id
+        self._cache: tuple[Any, ...] | None = None  # realized values of a finished record
 
-    recording: Recording
-    meta: Any
-    parent: Step | None
-    frame: types.FrameType | None
+    @property
+    def _record(self) -> Any:
+        return self.recording.records[self.id]
 
-    def record_error(self, exc: BaseException) -> None:
-        """Keep the type, message and this step's part of the traceback of ``exc``."""
-        rec = self.recording
-        tb = exc.__traceback__
-        # The same exception passing up through several steps: each keeps only its own part of
-        # the traceback (down to the step it came from), so a deep failure costs O(depth).
-        previous = rec.exceptions.get(id(exc))
-        stop, child = (previous[1], previous[2]) if previous and previous[0] is exc else (None, None)
-        frames: list[tuple[types.CodeType, int]] = []
-        head = tb
-        while tb is not None and tb is not stop:
-            frames.append((tb.tb_frame.f_code, tb.tb_lineno))
-            tb = tb.tb_next
-        rec.exceptions[id(exc)] = (exc, head, self)
-        self._error = (type(exc), _exception_message(exc), frames, child)
+    @property
+    def _finished(self) -> bool:
+        return type(self._record) is tuple
 
-    def warn(self, message: str) -> None:
-        """Attach a tracking warning (something runtree could not record)."""
-        try:
-            self.warnings.append(message)
-        except AttributeError:
-            self.warnings = [message]
+    # --- identity and place in the tree ---------------------------------------------------
 
-    # --- read side ----------------------------------------------------------------------
+    @property
+    def meta(self) -> Any:
+        return self._record[R_META]
 
     @property
     def name(self) -> str:
         """The qualified name of the function, as in ``Class.method`` or ``f.<locals>.g``."""
-        return "<recording>" if self.meta is None else str(self.meta[QUALNAME])
+        return str(self.meta[QUALNAME])
 
     @property
-    def filename(self) -> str | None:
-        return None if self.meta is None else str(self.meta[FILENAME])
+    def filename(self) -> str:
+        return str(self.meta[FILENAME])
 
     @property
-    def lineno(self) -> int | None:
-        return None if self.meta is None else int(self.meta[LINENO])
+    def lineno(self) -> int:
+        return int(self.meta[LINENO])
 
     @property
     def version(self) -> Any:
-        return None if self.meta is None else self.meta[VERSION]
+        return self.meta[VERSION]
 
     @property
     def is_generator(self) -> bool:
-        return self.meta is not None and bool(self.meta[FLAGS] & GENERATOR)
+        return bool(self.meta[FLAGS] & GENERATOR)
 
     @property
     def parent_id(self) -> int | None:
-        parent = self.parent
-        return None if parent is None else parent.id
+        parent = self._record[R_PARENT]
+        if parent is None or isinstance(parent, int):
+            return parent
+        return parent[R_ID] or None
 
     @property
     def sequence(self) -> int:
         """Position in call order (1-based); equal to ``id`` within one recording."""
-        return int(self.id)
+        return self.id
+
+    @property
+    def depth(self) -> int:
+        return int(self._record[R_DEPTH])
+
+    # --- timing and status -----------------------------------------------------------------
+
+    @property
+    def status(self) -> str:
+        return str(self._record[R_STATUS])
+
+    @property
+    def duration_ns(self) -> int | None:
+        record = self._record
+        return int(record[R_DURATION]) if type(record) is tuple else None
 
     @property
     def started_at_ns(self) -> int:
         """Wall-clock start, nanoseconds since the epoch."""
         rec = self.recording
-        return int(rec.wall_start_ns + (self.t0 - rec.perf_start_ns))
+        return int(rec.wall_start_ns + (self._record[R_T0] - rec.perf_start_ns))
+
+    # --- what happened -------------------------------------------------------------------------
+
+    @property
+    def _extra(self) -> dict[str, Any]:
+        extra: dict[str, Any] = self._record[R_EXTRA] or {}
+        return extra
 
     @property
     def inputs(self) -> dict[str, capture.Captured]:
         """Arguments bound by parameter name (defaults, ``*args`` and ``**kwargs`` included)."""
-        self._realize()
-        return dict(self._inputs)
+        return dict(self._realized()[0])
 
     @property
     def output(self) -> capture.Captured | None:
         """The return value (for generators: the ``return`` value, if any)."""
-        self._realize()
-        return self._output
+        return self._realized()[1]  # type: ignore[no-any-return]
 
     @property
     def first_yield(self) -> capture.Captured | None:
-        self._realize()
-        return self._first_yield
+        return self._realized()[2]  # type: ignore[no-any-return]
 
     @property
-    def error(self) -> dict[str, Any] | None:
-        """``{"type", "message", "traceback": [frames], "from_step"}`` or ``None``."""
-        try:
-            exc_type, message, _frames, child = self._error
-        except AttributeError:
-            return None
-        return {
-            "type": _type_name(exc_type),
-            "message": message,
-            "traceback": self.recording.traceback_of(self),
-            "from_step": None if child is None else child.id,
-        }
+    def yields(self) -> int:
+        return int(self._extra.get("yields", 0))
+
+    @property
+    def aggregates(self) -> dict[Any, Aggregate]:
+        """Calls past the budget made under this step, per function."""
+        return dict(self._extra.get("aggregates", {}))
+
+    @property
+    def warnings(self) -> list[str]:
+        return list(self._extra.get("warnings", ()))
 
     @property
     def printed(self) -> str:
         """What the call printed while it was the innermost step (capped)."""
-        try:
-            return "".join(self.stdout)
-        except AttributeError:
-            return ""
+        return "".join(self._extra.get("stdout", ()))
 
-    def _realize(self) -> None:
-        try:
-            if self._realized:
-                return
-        except AttributeError:
-            pass
-        policy = self.recording.policy
-        params: tuple[str, ...] = self.meta[PARAMS] if self.meta is not None else ()
+    @property
+    def stdout_truncated(self) -> bool:
+        return bool(self._extra.get("stdout_dropped", 0))
+
+    @property
+    def error(self) -> dict[str, Any] | None:
+        """``{"type", "message", "traceback": [frames], "from_step"}`` or ``None``."""
+        error = self._extra.get("error")
+        if error is None:
+            return None
+        exc_type, message, _frames, child_id = error
+        return {
+            "type": _type_name(exc_type),
+            "message": message,
+            "traceback": self.recording.traceback_of(self.id),
+            "from_step": child_id,
+        }
+
+    def _realized(self) -> tuple[Any, ...]:
+        if self._cache is not None:
+            return self._cache
+        record = self._record
+        rec = self.recording
+        policy = rec.policy
+        meta = record[R_META]
+        params: tuple[str, ...] = meta[PARAMS]
+        extra = record[R_EXTRA] or {}
         inputs: dict[str, capture.Captured] = {}
         names = params
-        if self.meta is not None and self.meta[FLAGS] & BOUND_FIRST and params:
-            self_type = getattr(self, "self_type", None)
-            preview = {"__type__": _type_name(self_type) if self_type else "?", "bound": True}
+        if meta[FLAGS] & BOUND_FIRST and params:
+            self_type = extra.get("self_type")
+            preview = {"__type__": _type_name(self_type), "bound": True}
             inputs[params[0]] = capture.Captured(preview=preview, size=0, format="none")
             names = params[1:]
-        snap = getattr(self, "inputs_snapshot", ())
-        for name, value in zip(names, capture.realize(snap, len(names), policy), strict=False):
+        values = capture.realize(record[R_INPUTS], len(names), policy)
+        for name, value in zip(names, values, strict=False):
             inputs[name] = _redacted(value) if policy.is_secret(name) else value
-        self._inputs = inputs
-        out = getattr(self, "output_snapshot", None)
-        self._output = None if out is None else capture.realize(out, 1, policy)[0]
-        first = getattr(self, "_first_yield", None)
-        if first is not None and not isinstance(first, capture.Captured):
-            self._first_yield = capture.realize(first, 1, policy)[0]
-        elif first is None:
-            self._first_yield = None
-        self._realized = True
+        output = capture.realize_one(record[R_OUTPUT], policy)
+        first_yield = capture.realize_one(extra.get("first_yield", capture.NOTHING), policy)
+        realized = (inputs, output, first_yield)
+        if type(record) is tuple:
+            self._cache = realized
+        return realized
 
     def to_dict(self, *, include_blobs: bool = False) -> dict[str, Any]:
         """The JSON shape of a step (blobs, when included, stay ``bytes``)."""
-        output = self.output
-        first = self.first_yield
+        inputs, output, first = self._realized()
         data: dict[str, Any] = {
             "id": self.id,
             "parent_id": self.parent_id,
@@ -232,44 +211,35 @@ class Step:
             "version": self.version,
             "status": self.status,
             "started_at_ns": self.started_at_ns,
-            "duration_ns": getattr(self, "duration_ns", None),
-            "inputs": {k: v.to_dict(include_blob=include_blobs) for k, v in self.inputs.items()},
+            "duration_ns": self.duration_ns,
+            "inputs": {k: v.to_dict(include_blob=include_blobs) for k, v in inputs.items()},
             "output": None if output is None else output.to_dict(include_blob=include_blobs),
             "error": self.error,
             "stdout": self.printed,
-            "stdout_truncated": getattr(self, "stdout_dropped", 0) > 0,
-            "warnings": list(getattr(self, "warnings", ())),
-            "aggregates": [a.to_dict() for a in getattr(self, "aggregates", {}).values()],
+            "stdout_truncated": self.stdout_truncated,
+            "warnings": self.warnings,
+            "aggregates": [a.to_dict() for a in self.aggregates.values()],
+            "generator": None,
         }
         if self.is_generator:
             data["generator"] = {
-                "yielded": getattr(self, "yields", 0),
+                "yielded": self.yields,
                 "first": None if first is None else first.to_dict(include_blob=include_blobs),
             }
         return data
 
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Step) and other.recording is self.recording and other.id == self.id
+
+    def __hash__(self) -> int:
+        return hash((id(self.recording), self.id))
+
     def __repr__(self) -> str:
-        status = getattr(self, "status", "?")
-        return f"<Step {getattr(self, 'id', None)} {self.name} {status}>"
-
-
-class AggregatedCall:
-    """One call past the budget or depth: counted and timed under its anchor, not recorded."""
-
-    __slots__ = ("agg", "anchor", "failed", "frame", "meta", "parent", "recording", "t0")
-
-    frame: types.FrameType | None
+        return f"<Step {self.id} {self.name} {self.status}>"
 
 
 def _redacted(value: capture.Captured) -> capture.Captured:
     return capture.Captured(preview=capture.REDACTED, size=value.size, format="none", redacted=True)
-
-
-def _exception_message(exc: BaseException) -> str:
-    try:
-        return str(exc)
-    except Exception:
-        return f"<unprintable {type(exc).__name__}>"
 
 
 def _type_name(kind: type | None) -> str:

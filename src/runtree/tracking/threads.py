@@ -14,7 +14,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from .context import get_current
+from .context import get_holder, set_holder
 
 _saved: dict[str, Any] = {}
 
@@ -28,8 +28,9 @@ def install() -> None:
     _saved.update(start=original_start, bootstrap=original_bootstrap, submit=original_submit)
 
     def start(self: threading.Thread) -> None:
-        if get_current() is not None:
-            self._runtree_context = contextvars.copy_context()  # type: ignore[attr-defined]
+        context = _context_for_new_thread()
+        if context is not None:
+            self._runtree_context = context  # type: ignore[attr-defined]
         return original_start(self)
 
     def _bootstrap_inner(self: threading.Thread) -> None:
@@ -39,15 +40,27 @@ def install() -> None:
         return context.run(original_bootstrap, self)  # type: ignore[no-any-return]
 
     def submit(self: ThreadPoolExecutor, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
-        if get_current() is not None:
-            return original_submit(self, contextvars.copy_context().run, fn, *args, **kwargs)
+        context = _context_for_new_thread()
+        if context is not None:
+            return original_submit(self, context.run, fn, *args, **kwargs)
         return original_submit(self, fn, *args, **kwargs)
 
     start.__wrapped__ = original_start  # type: ignore[attr-defined]
     submit.__wrapped__ = original_submit  # type: ignore[attr-defined]
     threading.Thread.start = start  # type: ignore[method-assign]
     threading.Thread._bootstrap_inner = _bootstrap_inner  # type: ignore[attr-defined]
-    ThreadPoolExecutor.submit = submit  # type: ignore[method-assign]
+    ThreadPoolExecutor.submit = submit  # type: ignore[method-assign,assignment]
+
+
+def _context_for_new_thread() -> contextvars.Context | None:
+    """A copy of this context whose holder is new (threads run concurrently, so they must not
+    share the caller's holder), starting at the caller's current record."""
+    holder = get_holder()
+    if holder is None:
+        return None
+    context = contextvars.copy_context()
+    context.run(set_holder, [holder[0]])
+    return context
 
 
 def uninstall() -> None:

@@ -1,0 +1,120 @@
+"""The raw record of one call: the representation the hot path writes.
+
+A record is a **list while the call runs** and becomes a **tuple when it finishes**, with the
+same field positions (below). Lists are cheap to build in one instruction and to update by
+index; finished tuples hold only plain values (ids instead of parent references, no frames),
+so the cyclic garbage collector stops scanning them after one pass. With ten thousand steps
+per recording, keeping finished steps out of the collector's way is a large share of the
+per-call cost (see bench/tracking_overhead.py).
+
+Field positions (``R_*``; the hot path in :mod:`.runtime` uses the literal numbers):
+
+====  ==========  ===============================  =========================================
+ #    name        running (list)                   finished (tuple)
+====  ==========  ===============================  =========================================
+ 0    META        the function's meta tuple        same
+ 1    PARENT      the parent's record              the parent's id (``None`` at the top)
+ 2    DEPTH       0 for top-level calls            same
+ 3    ID          1, 2, ... (0: the root, -1: an   same
+                  aggregated call, see below)
+ 4    STATUS      ``running`` or ``failed``        final status
+ 5    T0          ``perf_counter_ns()`` at start   same
+ 6    FRAME       the call's frame (identity)      the duration in ns
+ 7    GEN         a generator's frame, else None   None
+ 8    INPUTS      snapshot of the arguments        same
+ 9    OUTPUT      snapshot of the return value     same
+ 10   REC         the Recording                    None
+ 11   EXTRA       None or a dict (error, stdout,   same
+                  warnings, aggregates, yields ...)
+ 12   RESUMER     a generator's last resumer       None
+====  ==========  ===============================  =========================================
+
+An *aggregated call* (past the step budget or depth) is a list with ID -1, the anchor step's
+record at position 2, its :class:`Aggregate` at 4, a failed flag at 8; it never finishes into
+a tuple.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+R_META = 0
+R_PARENT = 1
+R_DEPTH = 2
+R_ID = 3
+R_STATUS = 4
+R_T0 = 5
+R_FRAME = 6
+R_DURATION = 6  # in finished records
+R_GEN = 7
+R_INPUTS = 8
+R_OUTPUT = 9
+R_REC = 10
+R_EXTRA = 11
+R_RESUMER = 12
+
+ROOT_ID = 0
+AGGREGATED_ID = -1
+
+RUNNING = "running"
+COMPLETED = "completed"
+FAILED = "failed"
+INTERRUPTED = "interrupted"
+
+Record = list[Any] | tuple[Any, ...]
+
+
+def extra_of(record: list[Any]) -> dict[str, Any]:
+    """The running record's EXTRA dict, created on first use."""
+    extra = record[R_EXTRA]
+    if extra is None:
+        extra = record[R_EXTRA] = {}
+    return extra  # type: ignore[no-any-return]
+
+
+def finished(record: list[Any], status: str, end_ns: int) -> tuple[Any, ...]:
+    """The tuple a running record becomes when its call ends."""
+    parent = record[R_PARENT]
+    return (
+        record[R_META],
+        parent[R_ID] or None,
+        record[R_DEPTH],
+        record[R_ID],
+        status,
+        record[R_T0],
+        end_ns - record[R_T0],
+        None,
+        record[R_INPUTS],
+        record[R_OUTPUT],
+        None,
+        record[R_EXTRA],
+        None,
+    )
+
+
+class Aggregate:
+    """Calls of one function past the step budget or depth, under their nearest recorded step."""
+
+    __slots__ = ("active", "count", "errors", "meta", "total_ns")
+
+    def __init__(self, meta: Any) -> None:
+        self.meta = meta
+        self.count = 0
+        self.errors = 0
+        self.total_ns = 0
+        self.active = 0  # aggregated calls in progress: time is added by the outermost one
+
+    @property
+    def name(self) -> str:
+        return str(self.meta[0])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "count": self.count,
+            "total_ns": self.total_ns,
+            "errors": self.errors,
+        }
+
+    def __repr__(self) -> str:
+        return f"<Aggregate {self.name} ×{self.count}, {self.errors} errors>"

@@ -1,0 +1,172 @@
+"""Serializing user values without running user code.
+
+``pickle`` calls an object's ``__reduce_ex__``/``__reduce__``/``__getstate__`` (and
+``__getattr__`` while looking for ``__getnewargs_ex__``); a preview calls ``__repr__``. When
+the user's own code defines those methods, capturing an argument would run user code the
+program can observe -- instrumented code would no longer behave exactly like the original.
+
+So classes whose pickling or repr hooks come from instrumented code (source registered by
+:func:`runtree.instrument`) are handled here without calling any of their methods: instances
+are reduced to their raw ``__dict__`` and slot values (read through ``object``'s own
+descriptors), and shown as ``<module.Class object>``. Everything else pickles as usual.
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+import threading
+from typing import Any
+
+_pickle_hooks = (
+    "__reduce_ex__",
+    "__reduce__",
+    "__getstate__",
+    "__getnewargs_ex__",
+    "__getnewargs__",
+    "__getattr__",
+    "__getattribute__",
+    "__setstate__",
+)
+_repr_hooks = ("__repr__", "__str__", "__getattr__", "__getattribute__")
+
+# Files compiled by runtree.instrument: functions from these are "user code".
+user_files: set[str] = set()
+
+_BUILTIN = frozenset(
+    {int, float, str, bytes, bool, type(None), complex, list, dict, tuple, set, frozenset,
+     bytearray, range, slice, type}
+)
+_user_pickling: dict[type, bool] = {}
+_user_repr: dict[type, bool] = {}
+
+
+def _defined_by_user(kind: type, hooks: tuple[str, ...]) -> bool:
+    for klass in kind.__mro__:
+        if klass is object:
+            continue
+        namespace = vars(klass)
+        for hook in hooks:
+            member = namespace.get(hook)
+            if member is None:
+                continue
+            function = getattr(member, "__func__", member)  # classmethod/staticmethod
+            code = getattr(function, "__code__", None)
+            if code is not None and code.co_filename in user_files:
+                return True
+    return False
+
+
+def has_user_pickling(kind: type) -> bool:
+    """Whether pickling an instance of ``kind`` would call a method defined in user code."""
+    if kind in _BUILTIN:
+        return False
+    found = _user_pickling.get(kind)
+    if found is None:
+        found = _user_pickling[kind] = _defined_by_user(kind, _pickle_hooks)
+    return found
+
+
+def has_user_repr(kind: type) -> bool:
+    """Whether ``repr()`` of an instance of ``kind`` would call a method defined in user code."""
+    if kind in _BUILTIN:
+        return False
+    found = _user_repr.get(kind)
+    if found is None:
+        found = _user_repr[kind] = _defined_by_user(kind, _repr_hooks)
+    return found
+
+
+def safe_repr(obj: Any) -> str:
+    """``repr(obj)``, or ``<module.Class object>`` when that would run user code."""
+    kind = type(obj)
+    if has_user_repr(kind):
+        return f"<{kind.__module__}.{kind.__qualname__} object>"
+    return repr(obj)
+
+
+def rebuild(kind: type, state: dict[str, Any] | None, slots: dict[str, Any] | None) -> Any:
+    """Recreate an instance from its raw state without calling any of its methods."""
+    obj: Any = object.__new__(kind)
+    if state:
+        object.__getattribute__(obj, "__dict__").update(state)
+    for name, value in (slots or {}).items():
+        object.__setattr__(obj, name, value)
+    return obj
+
+
+def _raw_reduce(obj: Any) -> tuple[Any, ...]:
+    kind = type(obj)
+    try:
+        state = dict(object.__getattribute__(obj, "__dict__"))
+    except AttributeError:
+        state = None
+    slots: dict[str, Any] = {}
+    for klass in kind.__mro__:
+        declared = vars(klass).get("__slots__", ())
+        names = (declared,) if isinstance(declared, str) else tuple(declared)
+        for name in names:
+            descriptor = vars(klass).get(name)
+            if name in ("__dict__", "__weakref__") or descriptor is None:
+                continue
+            try:
+                slots[name] = descriptor.__get__(obj, kind)  # a C member descriptor
+            except AttributeError:
+                pass  # an unset slot
+    return (rebuild, (kind, state, slots or None))
+
+
+class SafePickler(pickle.Pickler):
+    """A C pickler that reduces user-hooked instances itself (see the module docstring)."""
+
+    def reducer_override(self, obj: Any) -> Any:
+        kind = type(obj)
+        if kind in _BUILTIN or not has_user_pickling(kind):
+            return NotImplemented
+        if isinstance(obj, type):
+            return NotImplemented  # classes pickle by reference
+        return _raw_reduce(obj)
+
+
+class _PerThread(threading.local):
+    """One reusable pickler per thread: building a pickler per call costs more than dumping."""
+
+    def __init__(self) -> None:
+        self.buffer = io.BytesIO()
+        self.pickler = SafePickler(self.buffer, 5)
+        self.busy = False
+
+
+_per_thread = _PerThread()
+
+
+def dumps(value: Any) -> bytes:
+    """Pickle ``value`` (protocol 5) without running user code."""
+    state = _per_thread
+    if state.busy:  # re-entered from a library reducer: use a pickler of its own
+        buffer = io.BytesIO()
+        SafePickler(buffer, 5).dump(value)
+        return buffer.getvalue()
+    state.busy = True
+    buffer = state.buffer
+    pickler = state.pickler
+    try:
+        pickler.dump(value)
+        return buffer.getvalue()
+    finally:
+        buffer.seek(0)
+        buffer.truncate()
+        pickler.clear_memo()
+        state.busy = False
+
+
+def dill_dumps(value: Any) -> bytes:
+    """``dill`` for what pickle cannot do (lambdas, closures ...), with the same rule."""
+    import dill  # imported lazily: most values never need it
+
+    class _SafeDill(dill.Pickler):  # type: ignore[misc]
+        reducer_override = SafePickler.reducer_override
+
+    buffer = io.BytesIO()
+    _SafeDill(buffer, protocol=5).dump(value)
+    return buffer.getvalue()
