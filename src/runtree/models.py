@@ -170,7 +170,9 @@ class StepRecord:
     when present, ``sha256``, ``warning``, ``blob``), ``output`` is one such dict or ``None``,
     ``generator`` is ``{"yielded": n, "first": captured-or-None}`` for generator steps and
     ``None`` otherwise. ``function`` (``namespace/name``) and ``version`` name the uploaded
-    function version the call belongs to, when known. :meth:`to_dict` gives the dict shape.
+    function version the call belongs to, when known. ``extra`` holds keys of the step dict
+    the store has no column for (sent by a newer tracking runtime), returned as they came.
+    :meth:`to_dict` gives the dict shape.
     """
 
     execution_id: str
@@ -194,14 +196,16 @@ class StepRecord:
     warnings: list[str]
     aggregates: list[dict[str, Any]]
     generator: dict[str, Any] | None
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """The step in the ``Step.to_dict()`` shape, plus the ``function`` key.
 
-        The ``generator`` key is present only for generator steps, as in the tracking
-        runtime; ``status`` is a plain string.
+        ``generator`` is ``None`` for ordinary calls, as in the tracking runtime; ``status``
+        is a plain string; the ``extra`` keys are merged in.
         """
-        data: dict[str, Any] = {
+        return {
+            **self.extra,
             "id": self.id,
             "parent_id": self.parent_id,
             "sequence": self.sequence,
@@ -221,10 +225,8 @@ class StepRecord:
             "stdout_truncated": self.stdout_truncated,
             "warnings": self.warnings,
             "aggregates": self.aggregates,
+            "generator": self.generator,
         }
-        if self.generator is not None:
-            data["generator"] = self.generator
-        return data
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -34,10 +34,14 @@ class PostgresDatabases:
     @staticmethod
     def _find_admin_url() -> str:
         configured = os.environ.get("RUNTREE_TEST_POSTGRES_URL")
-        candidates = [configured] if configured else [
-            DEFAULT_ADMIN_URL,
-            DEFAULT_ADMIN_URL.replace("postgres@", "root@", 1),
-        ]
+        candidates = (
+            [configured]
+            if configured
+            else [
+                DEFAULT_ADMIN_URL,
+                DEFAULT_ADMIN_URL.replace("postgres@", "root@", 1),
+            ]
+        )
         errors = []
         for url in candidates:
             try:
@@ -59,6 +63,17 @@ class PostgresDatabases:
             for name in self.created:
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         self.created.clear()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # SQLAlchemy warnings (cache keys, deprecations, implicit conversions) fail store tests.
+    here = os.path.dirname(__file__)
+    for item in items:
+        if str(item.path).startswith(here):
+            item.add_marker(pytest.mark.filterwarnings("error::sqlalchemy.exc.SAWarning"))
+            item.add_marker(
+                pytest.mark.filterwarnings("error::sqlalchemy.exc.SADeprecationWarning")
+            )
 
 
 @pytest.fixture(scope="session")

@@ -73,6 +73,7 @@ def make_step(
         "stdout_truncated": False,
         "warnings": [],
         "aggregates": [],
+        "generator": None,
     }
     data.update(extra)
     return data

@@ -99,8 +99,7 @@ def test_sqlite_connections_are_configured(tmp_path: object) -> None:
 
 def test_in_memory_sqlite_works() -> None:
     with Store("sqlite://") as store:
-        version, created = store.deploy_version("default", "f", source="x", settings={},
-                                                sha256="a")
+        version, created = store.deploy_version("default", "f", source="x", settings={}, sha256="a")
         assert created and store.get_version("default", "f") == version
 
 
@@ -127,3 +126,22 @@ def test_unsupported_urls_are_refused(url: str) -> None:
 def test_repr_hides_the_password() -> None:
     url = normalize_url("postgresql://user:secret@h/db")
     assert "secret" not in url.render_as_string(hide_password=True)
+
+
+def test_upgrade_keeps_data_written_at_the_first_revision(fresh_url: str) -> None:
+    engine = create_store_engine(fresh_url)
+    try:
+        migrations.upgrade(engine, "0001")
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO functions (namespace, name, created_at)"
+                    " VALUES ('default', 'old', '2026-01-01 00:00:00')"
+                )
+            )
+    finally:
+        engine.dispose()
+    with Store(fresh_url) as store:
+        assert store.schema_revision() == migrations.head_revision()
+        function = store.get_function("default", "old")
+        assert function is not None and function.created_at.year == 2026

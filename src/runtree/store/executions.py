@@ -89,6 +89,12 @@ def enqueue_execution(
     return execution_record(row)
 
 
+def has_queued(session: Session) -> bool:
+    """Whether any execution is queued (a cheap read, to skip taking the write lock)."""
+    stmt = select(ExecutionRow.id).where(ExecutionRow.status == ExecutionStatus.QUEUED.value)
+    return session.scalar(stmt.limit(1)) is not None
+
+
 def claim_next_execution(
     session: Session, worker_id: str, now: datetime.datetime
 ) -> ExecutionRecord | None:

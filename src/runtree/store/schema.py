@@ -4,7 +4,8 @@ These classes are the store's private representation: the store's methods return
 records of :mod:`runtree.models`, never these rows. Every change here needs a migration in
 ``migrations/versions/`` (the test suite compares both).
 
-Conventions: times are UTC (:class:`UTCDateTime`); statuses and triggers are plain strings
+Conventions: times are UTC (:class:`UTCDateTime`); strings never hold NUL
+(:class:`CleanString`); statuses and triggers are plain strings
 validated by the store; JSON columns use the generic ``JSON`` type on every backend (it keeps
 object key order, which previews rely on; PostgreSQL ``JSONB`` would not).
 """
@@ -75,6 +76,26 @@ class UTCDateTime(TypeDecorator[datetime.datetime]):
         return value.astimezone(datetime.UTC)
 
 
+class CleanString(TypeDecorator[str]):
+    """A string column that accepts any Python ``str``: NUL characters, which PostgreSQL
+    cannot store in text, are stored as U+FFFD (on every backend, so both behave alike)."""
+
+    impl = String
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        if value is not None and "\x00" in value:
+            return value.replace("\x00", "\ufffd")
+        return value
+
+
+class CleanText(CleanString):
+    """:class:`CleanString` for unbounded text."""
+
+    impl = Text
+    cache_ok = True
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
@@ -84,9 +105,9 @@ class FunctionRow(Base):
     __table_args__ = (UniqueConstraint("namespace", "name"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    namespace: Mapped[str] = mapped_column(String(200))
-    name: Mapped[str] = mapped_column(String(200))
-    description: Mapped[str | None] = mapped_column(Text)
+    namespace: Mapped[str] = mapped_column(CleanString(200))
+    name: Mapped[str] = mapped_column(CleanString(200))
+    description: Mapped[str | None] = mapped_column(CleanText)
     created_at: Mapped[datetime.datetime] = mapped_column(UTCDateTime)
 
 
@@ -97,14 +118,14 @@ class VersionRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     function_id: Mapped[int] = mapped_column(ForeignKey("functions.id", ondelete="CASCADE"))
     number: Mapped[int] = mapped_column(Integer)
-    sha256: Mapped[str] = mapped_column(String(64))
-    source: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(CleanString(64))
+    source: Mapped[str] = mapped_column(CleanText)
     settings: Mapped[dict[str, Any]] = mapped_column(JSON)
     warnings: Mapped[list[Any]] = mapped_column(JSON)
     dependencies: Mapped[list[Any]] = mapped_column(JSON)
     signature: Mapped[Any] = mapped_column(NullableJSON, nullable=True)
     created_at: Mapped[datetime.datetime] = mapped_column(UTCDateTime)
-    created_by: Mapped[str | None] = mapped_column(String(200))
+    created_by: Mapped[str | None] = mapped_column(CleanString(200))
 
 
 class ExecutionRow(Base):
@@ -115,14 +136,14 @@ class ExecutionRow(Base):
         Index("ix_executions_namespace_name_id", "namespace", "name", "id"),
     )
 
-    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    id: Mapped[str] = mapped_column(CleanString(32), primary_key=True)
     function_id: Mapped[int] = mapped_column(ForeignKey("functions.id", ondelete="CASCADE"))
     version_id: Mapped[int] = mapped_column(ForeignKey("versions.id", ondelete="CASCADE"))
-    namespace: Mapped[str] = mapped_column(String(200))
-    name: Mapped[str] = mapped_column(String(200))
+    namespace: Mapped[str] = mapped_column(CleanString(200))
+    name: Mapped[str] = mapped_column(CleanString(200))
     version: Mapped[int] = mapped_column(Integer)
-    trigger: Mapped[str] = mapped_column(String(20))
-    status: Mapped[str] = mapped_column(String(20))
+    trigger: Mapped[str] = mapped_column(CleanString(20))
+    status: Mapped[str] = mapped_column(CleanString(20))
     input: Mapped[Any] = mapped_column(JSON)
     output: Mapped[Any] = mapped_column(NullableJSON, nullable=True)
     error: Mapped[Any] = mapped_column(NullableJSON, nullable=True)
@@ -132,9 +153,9 @@ class ExecutionRow(Base):
     finished_at: Mapped[datetime.datetime | None] = mapped_column(UTCDateTime)
     duration_ms: Mapped[int | None] = mapped_column(BigInteger)
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
-    worker_id: Mapped[str | None] = mapped_column(String(200))
+    worker_id: Mapped[str | None] = mapped_column(CleanString(200))
     replay_of: Mapped[str | None] = mapped_column(
-        ForeignKey("executions.id", ondelete="SET NULL")
+        CleanString(32), ForeignKey("executions.id", ondelete="SET NULL")
     )
 
 
@@ -146,27 +167,29 @@ class StepRow(Base):
     )
 
     execution_id: Mapped[str] = mapped_column(
-        ForeignKey("executions.id", ondelete="CASCADE"), primary_key=True
+        CleanString(32), ForeignKey("executions.id", ondelete="CASCADE"), primary_key=True
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     parent_id: Mapped[int | None] = mapped_column(Integer)
     sequence: Mapped[int] = mapped_column(Integer)
     depth: Mapped[int] = mapped_column(Integer)
-    name: Mapped[str] = mapped_column(Text)
-    filename: Mapped[str | None] = mapped_column(Text)
+    name: Mapped[str] = mapped_column(CleanText)
+    filename: Mapped[str | None] = mapped_column(CleanText)
     lineno: Mapped[int | None] = mapped_column(Integer)
-    function: Mapped[str | None] = mapped_column(String(401))
+    function: Mapped[str | None] = mapped_column(CleanString(401))
     version: Mapped[int | None] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(CleanString(20))
     started_at_ns: Mapped[int] = mapped_column(BigInteger)
     duration_ns: Mapped[int | None] = mapped_column(BigInteger)
     error: Mapped[Any] = mapped_column(NullableJSON, nullable=True)
-    stdout: Mapped[str] = mapped_column(Text)
+    stdout: Mapped[str] = mapped_column(CleanText)
     stdout_truncated: Mapped[bool] = mapped_column(Boolean)
     warnings: Mapped[list[str]] = mapped_column(JSON)
     aggregates: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     # {"yielded": n} for generator steps (the first yielded value is a payload), else NULL.
     generator: Mapped[Any] = mapped_column(NullableJSON, nullable=True)
+    # Keys of the step dict the store does not know (newer tracking runtimes), kept as sent.
+    extra: Mapped[dict[str, Any] | None] = mapped_column(NullableJSON, nullable=True)
 
 
 class PayloadRow(Base):
@@ -183,16 +206,16 @@ class PayloadRow(Base):
         ),
     )
 
-    execution_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    execution_id: Mapped[str] = mapped_column(CleanString(32), primary_key=True)
     step_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
-    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    kind: Mapped[str] = mapped_column(CleanString(20), primary_key=True)
+    name: Mapped[str] = mapped_column(CleanString(200), primary_key=True)
     position: Mapped[int] = mapped_column(Integer)  # parameter order among a step's inputs
     preview: Mapped[Any] = mapped_column(JSON)
     size: Mapped[int] = mapped_column(BigInteger)
-    format: Mapped[str] = mapped_column(String(20))
+    format: Mapped[str] = mapped_column(CleanString(20))
     truncated: Mapped[bool] = mapped_column(Boolean)
     redacted: Mapped[bool] = mapped_column(Boolean)
-    sha256: Mapped[str | None] = mapped_column(String(64))
-    warning: Mapped[str | None] = mapped_column(Text)
+    sha256: Mapped[str | None] = mapped_column(CleanString(64))
+    warning: Mapped[str | None] = mapped_column(CleanText)
     blob: Mapped[bytes | None] = mapped_column(LargeBinary)

@@ -4,13 +4,12 @@ A step arrives as ``runtree.tracking.Step.to_dict(include_blobs=True)``. It is s
 ``steps`` row and one ``step_payloads`` row per captured value (each input, the output, a
 generator's first yield); :func:`decode_step` puts the same dict shape back together.
 
-Accepted beyond that shape: an optional ``"function"`` key (``"namespace/name"``), and a
-``"version"`` that is either a version number or a ``[function, number]`` pair (so the
-instrumenter's per-function ``version`` constant may carry both). Blobs must be bytes-like;
-they are stored as they are and never deserialized here.
-
-Text columns cannot hold NUL characters on PostgreSQL, so a NUL in printed output is stored
-as U+FFFD.
+Keys the store does not know are kept in the step's ``extra`` column and come back as they
+were, so a newer tracking runtime loses nothing. Also accepted beyond that shape: an optional
+``"function"`` key (``"namespace/name"``), and a ``"version"`` that is either a version number
+or a ``[function, number]`` pair (so the instrumenter's per-function ``version`` constant may
+carry both). Blobs must be bytes-like; they are stored as they are and never deserialized
+here.
 """
 
 from __future__ import annotations
@@ -22,6 +21,31 @@ from typing import Any
 from ..models import PayloadKind, StepRecord, StepStatus
 from .common import check_json
 from .errors import InvalidDataError
+
+KNOWN_KEYS = frozenset(
+    [
+        "id",
+        "parent_id",
+        "sequence",
+        "depth",
+        "name",
+        "filename",
+        "lineno",
+        "function",
+        "version",
+        "status",
+        "started_at_ns",
+        "duration_ns",
+        "inputs",
+        "output",
+        "error",
+        "stdout",
+        "stdout_truncated",
+        "warnings",
+        "aggregates",
+        "generator",
+    ]
+)
 
 
 @dataclasses.dataclass(slots=True)
@@ -64,9 +88,7 @@ def encode_step(execution_id: str, data: Mapping[str, Any]) -> EncodedStep:
         )
     output = data.get("output")
     if output is not None:
-        payloads.append(
-            _payload(execution_id, step_id, PayloadKind.OUTPUT, "", 0, output, where)
-        )
+        payloads.append(_payload(execution_id, step_id, PayloadKind.OUTPUT, "", 0, output, where))
     if generator is not None:
         if not isinstance(generator, Mapping):
             raise InvalidDataError(f"{where}: generator must be a dict")
@@ -91,13 +113,14 @@ def encode_step(execution_id: str, data: Mapping[str, Any]) -> EncodedStep:
         "started_at_ns": _int(data, "started_at_ns", where, required=True),
         "duration_ns": _int(data, "duration_ns", where),
         "error": data.get("error"),
-        "stdout": stdout.replace("\x00", "\ufffd"),
+        "stdout": stdout,
         "stdout_truncated": bool(data.get("stdout_truncated", False)),
         "warnings": list(data.get("warnings") or ()),
         "aggregates": list(data.get("aggregates") or ()),
         "generator": generator_doc,
+        "extra": {key: value for key, value in data.items() if key not in KNOWN_KEYS} or None,
     }
-    for field in ("error", "warnings", "aggregates", "generator"):
+    for field in ("error", "warnings", "aggregates", "generator", "extra"):
         check_json(f"{where}: {field}", row[field])
     return EncodedStep(id=step_id, status=str(status), row=row, payloads=payloads)
 
@@ -245,4 +268,5 @@ def decode_step(
         warnings=list(row["warnings"] or ()),
         aggregates=list(row["aggregates"] or ()),
         generator=generator,
+        extra=dict(row["extra"] or {}),
     )

@@ -223,7 +223,12 @@ class Store:
     def claim_next_execution(self, worker_id: str) -> ExecutionRecord | None:
         """Atomically move the oldest queued execution to ``running`` (setting
         ``started_at`` and ``worker_id``) and return it; ``None`` when the queue is empty.
-        Concurrent claimers, in any process, never receive the same execution."""
+        Concurrent claimers, in any process, never receive the same execution.
+
+        Polling an empty queue is a plain read: it takes no write lock."""
+        with self._reading() as session:
+            if not executions.has_queued(session):
+                return None
         now = utcnow()
         return self._write(lambda s: executions.claim_next_execution(s, worker_id, now))
 
@@ -231,9 +236,7 @@ class Store:
         """Claim one specific execution if it is still queued; ``None`` if it is not (already
         claimed, cancelled ...). Raises :class:`NotFoundError` for an unknown id."""
         now = utcnow()
-        return self._write(
-            lambda s: executions.claim_execution(s, execution_id, worker_id, now)
-        )
+        return self._write(lambda s: executions.claim_execution(s, execution_id, worker_id, now))
 
     def finish_execution(
         self, execution_id: str, *, status: str, output: Any = None, error: Any = None
@@ -292,9 +295,7 @@ class Store:
         ``worker_ids``, if given) becomes ``crashed`` with an error saying the server stopped,
         and its running steps ``interrupted``. Queued executions stay queued."""
         now = utcnow()
-        crashed, interrupted, queued = self._write(
-            lambda s: executions.recover(s, worker_ids, now)
-        )
+        crashed, interrupted, queued = self._write(lambda s: executions.recover(s, worker_ids, now))
         return RecoveryReport(crashed=crashed, interrupted_steps=interrupted, queued=queued)
 
     # --- steps --------------------------------------------------------------------------

@@ -100,13 +100,9 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name="pk_executions"),
     )
-    op.create_index(
-        "ix_executions_status_queued_at", "executions", ["status", "queued_at"]
-    )
+    op.create_index("ix_executions_status_queued_at", "executions", ["status", "queued_at"])
     op.create_index("ix_executions_function_id_id", "executions", ["function_id", "id"])
-    op.create_index(
-        "ix_executions_namespace_name_id", "executions", ["namespace", "name", "id"]
-    )
+    op.create_index("ix_executions_namespace_name_id", "executions", ["namespace", "name", "id"])
     op.create_table(
         "steps",
         sa.Column("execution_id", sa.String(32), nullable=False),
@@ -136,9 +132,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("execution_id", "id", name="pk_steps"),
     )
-    op.create_index(
-        "ix_steps_execution_id_parent_id", "steps", ["execution_id", "parent_id"]
-    )
+    op.create_index("ix_steps_execution_id_parent_id", "steps", ["execution_id", "parent_id"])
     op.create_index("ix_steps_execution_id_sequence", "steps", ["execution_id", "sequence"])
     op.create_table(
         "step_payloads",
@@ -161,9 +155,7 @@ def upgrade() -> None:
             name="fk_step_payloads_execution_id_step_id_steps",
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint(
-            "execution_id", "step_id", "kind", "name", name="pk_step_payloads"
-        ),
+        sa.PrimaryKeyConstraint("execution_id", "step_id", "kind", "name", name="pk_step_payloads"),
     )
 
 
