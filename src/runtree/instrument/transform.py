@@ -13,7 +13,7 @@ wrapped in one ``try`` statement (``R`` is ``__runtree_recursion_error__``, an a
                 except R:
                     pass
             <original body; ``return x`` becomes
-             ``return (__runtree_return__(x) if __runtree_on__ else x)`` and, in generators,
+             ``return (__runtree_return__(META, x) if __runtree_on__ else x)`` and, in generators,
              each yield gets a hook on either side>
         except BaseException:
             if __runtree_on__:
@@ -131,7 +131,7 @@ class Instrumenter(ast.NodeTransformer):
             flags |= BOUND_FIRST
         meta = make_meta(qualname, self.filename, node.lineno, params, flags, self.version)
 
-        _OwnScopeRewriter().rewrite_body(node)
+        _OwnScopeRewriter(meta).rewrite_body(node)
 
         body = node.body
         docstring: list[ast.stmt] = []
@@ -177,6 +177,9 @@ class Instrumenter(ast.NodeTransformer):
 class _OwnScopeRewriter(ast.NodeTransformer):
     """Rewrites the returns and yields of one function, not of the scopes nested in it."""
 
+    def __init__(self, meta: tuple[Any, ...]) -> None:
+        self.meta = meta
+
     def rewrite_body(self, node: _Function) -> None:
         node.body = [self.visit(stmt) for stmt in node.body]
 
@@ -213,7 +216,7 @@ class _OwnScopeRewriter(ast.NodeTransformer):
     def visit_Return(self, node: ast.Return) -> ast.Return:
         self.generic_visit(node)
         value = node.value if node.value is not None else _located(ast.Constant(None), node)
-        hooked = ast.Call(func=_name(RETURN), args=[value], keywords=[])
+        hooked = ast.Call(func=_name(RETURN), args=[_meta_constant(self.meta), value], keywords=[])
         plain = node.value if node.value is not None else _located(ast.Constant(None), node)
         node.value = ast.IfExp(test=_name(FLAG), body=hooked, orelse=plain)
         _locate_tree(node.value, node, skip=[value, plain])

@@ -6,9 +6,13 @@ user names in practice), so the user's module globals stay untouched. ``__runtre
 only while at least one recording is open anywhere in the process; outside recordings no hook
 is called at all.
 
-A call's step is found through its frame (``step.frame is sys._getframe(1)``): no local
-variable is added to user functions, and a hook that was skipped (the call started before the
-recording, or a hook hit the recursion limit) can never finish somebody else's step.
+**Which record is a call's own.** A running record keeps its call's frame; the exit and error
+hooks compare it with their caller's frame, so a hook that was skipped (the call began before
+the recording, or a hook did not fit on the stack near the recursion limit) can never finish
+somebody else's record. The return hook, the hottest after enter, compares metas instead
+(the function's constant tuple): cheaper, and at worst it would misplace an output in those
+same rare cases. A recursive call past the budget is only counted; the aggregated record of
+the outermost one keeps a nesting count so the inner calls' exits do not end it.
 
 Rules for everything here: never raise into user code, never add a frame to a user's
 traceback, and do as little as possible on the common path.
@@ -37,6 +41,7 @@ generator_records: dict[Any, list[Any]] = {}
 # Record fields are accessed by literal position below for speed; see records.py:
 # 0 META 1 PARENT 2 DEPTH 3 ID 4 STATUS 5 T0 6 FRAME 7 GEN 8 INPUTS 9 OUTPUT 10 REC
 # 11 EXTRA 12 RESUMER (generators) or the enclosing holder (coroutines)
+# Aggregated calls: 2 anchor, 4 Aggregate, 8 failed flag, 9 nested recursive calls.
 
 
 def _skip_suspended(record: list[Any]) -> list[Any]:
@@ -64,18 +69,16 @@ def on_enter(meta: Any, args: tuple[Any, ...]) -> None:
     if holder is None:
         return
     parent = holder[0]
-    if parent[7] is not None:
-        parent = _skip_suspended(parent)
-    rec = parent[10]
     try:
+        if parent[7] is not None:
+            parent = _skip_suspended(parent)
+        rec = parent[10]
         if rec.slots_left <= 0 or parent[3] < 0 or parent[2] >= rec.max_depth:
             _enter_slow(meta, holder, parent, rec, _getframe(1))
             return
-        rec.slots_left -= 1
-        depth = parent[2] + 1
         flags = meta[4]
         if flags:
-            _enter_special(meta, holder, parent, rec, depth, args, flags, _getframe(1))
+            _enter_special(meta, holder, parent, rec, args, flags, _getframe(1))
             return
         # The inlined fast path of capture.snapshot: immutable scalars are kept as they are.
         # (An index loop: iterating would allocate an iterator, and allocations cost GC time.)
@@ -86,22 +89,23 @@ def on_enter(meta: Any, args: tuple[Any, ...]) -> None:
             if type(args[index]) not in _IMMUTABLE:
                 inputs = snapshot(args, rec.policy)
                 break
-        ident = next(rec.ids)
-        record = [meta, parent, depth, ident, "running", 0, _getframe(1), None, inputs, NOTHING,
-                  rec, None, None]
+        record = [meta, parent, parent[2] + 1, 0, "running", perf_counter_ns(), _getframe(1),
+                  None, inputs, NOTHING, rec, None, None]
+        # The last call that can fail: from here on no id is used up by a failed hook.
+        record[3] = ident = next(rec.ids)
+        rec.slots_left -= 1
         rec.records[ident] = record
         holder[0] = record
-        record[5] = perf_counter_ns()
     except RecursionError:
         return  # too close to the recursion limit to record this call: it runs unrecorded
     except Exception as error:  # a tracking failure never breaks user code
-        _internal_error(rec, error)
+        _internal_error(parent, error)
 
 
-def _internal_error(rec: Any, error: Exception) -> None:
+def _internal_error(parent: Any, error: Exception) -> None:
     """A bug in runtree: keep the user's code running, and say so on the recording."""
     try:
-        rec.internal_errors.append(f"{type(error).__name__}: {error}")
+        parent[10].internal_errors.append(f"{type(error).__name__}: {error}")
     except Exception:
         pass
 
@@ -110,9 +114,10 @@ def _enter_slow(meta: Any, holder: list[Any], parent: list[Any], rec: Any, frame
     """A call past the budget or depth, or inside an aggregated call, or after closing."""
     if rec.closed:
         return
-    if parent[3] < 0:  # inside an aggregated call
+    if parent[3] == AGGREGATED_ID:
         if parent[0] is meta:  # recursion past the budget: counted, nothing more
             parent[4].count += 1
+            parent[9] += 1
             return
         _aggregate(parent[2], holder, parent, meta, rec, frame)
         return
@@ -120,8 +125,8 @@ def _enter_slow(meta: Any, holder: list[Any], parent: list[Any], rec: Any, frame
 
 
 def _enter_special(
-    meta: Any, holder: list[Any], parent: list[Any], rec: Any, depth: int,
-    args: tuple[Any, ...], flags: int, frame: Any,
+    meta: Any, holder: list[Any], parent: list[Any], rec: Any, args: tuple[Any, ...], flags: int,
+    frame: Any,
 ) -> None:
     """Methods (``self`` captured by type only), generators and coroutines."""
     extra = None
@@ -129,23 +134,26 @@ def _enter_special(
         extra = {"self_type": type(args[0])}
         args = args[1:]
     inputs = args if _IMMUTABLE.issuperset(map(type, args)) else snapshot(args, rec.policy)
+    rec.slots_left -= 1
     ident = next(rec.ids)
-    record = [meta, parent, depth, ident, "running", 0, frame, None, inputs, NOTHING, rec, extra,
-              None]
+    record = [meta, parent, parent[2] + 1, ident, "running", 0, frame, None, inputs, NOTHING, rec,
+              extra, None]
     rec.records[ident] = record
     if flags & GENERATOR:
         record[7] = frame
         record[12] = parent  # the resumer, until another step resumes it
         generator_records[frame] = record
+        record[5] = perf_counter_ns()
         holder[0] = record
     elif flags & ASYNC:
         # A coroutine can be suspended while others run in the same thread: it gets a holder
         # of its own, and gives the enclosing one back when it ends.
         record[12] = holder
+        record[5] = perf_counter_ns()
         set_holder([record])
     else:
+        record[5] = perf_counter_ns()
         holder[0] = record
-    record[5] = perf_counter_ns()
 
 
 def _aggregate(
@@ -160,10 +168,8 @@ def _aggregate(
     if meta[4] & (GENERATOR | ASYNC):
         return  # can suspend anywhere, so never current: counted, not timed
     agg.active += 1
-    record = [meta, parent, anchor, AGGREGATED_ID, agg, 0, frame, None, False, None, rec, None,
-              None]
-    holder[0] = record
-    record[5] = perf_counter_ns()
+    holder[0] = [meta, parent, anchor, AGGREGATED_ID, agg, perf_counter_ns(), frame, None, False,
+                 0, rec, None, None]
 
 
 def on_error(meta: Any) -> None:
@@ -178,8 +184,9 @@ def on_error(meta: Any) -> None:
     if exc is None:
         return
     if record[6] is not _getframe(1):
-        if record[3] == AGGREGATED_ID and record[0] is meta:
-            record[4].errors += 1  # a counted-only recursive call past the budget
+        if record[3] == AGGREGATED_ID and record[0] is meta and record[9]:
+            if not isinstance(exc, GeneratorExit):
+                record[4].errors += 1  # a counted-only recursive call failed
         return
     if record[3] < 0:
         record[8] = not isinstance(exc, GeneratorExit)
@@ -206,17 +213,19 @@ def on_exit(meta: Any) -> None:
         record = _skip_suspended(record)
     frame = _getframe(1)
     if record[6] is not frame:
-        if record[3] == AGGREGATED_ID and record[0] is meta:
-            return  # a counted-only recursive call past the budget
+        if record[3] == AGGREGATED_ID and record[0] is meta and record[9]:
+            record[9] -= 1  # a counted-only recursive call past the budget ended
+            return
         record = _close_unfinished_below(holder, record, frame, end)
         if record is None:
-            return  # this call has no record (it began outside the recording)
+            return  # this call has no record (it began before the recording)
     rec = record[10]
     if rec.closed:
         return  # the recording ended while this call ran: it was marked interrupted
-    record[6] = None
     parent = record[1]
-    if record[3] < 0:
+    ident = record[3]
+    record[6] = None
+    if ident < 0:
         agg = record[4]
         agg.active -= 1
         if agg.active == 0:
@@ -226,22 +235,19 @@ def on_exit(meta: Any) -> None:
         holder[0] = parent
         return
     status = record[4] = COMPLETED if record[4] == "running" else record[4]
-    if record[0][4]:
-        gen = record[7]
-        if gen is not None:
-            generator_records.pop(gen, None)
-            record[7] = None
-            holder[0] = record[12]
-        elif record[0][4] & ASYNC:
-            set_holder(record[12])
-        else:
-            holder[0] = parent
+    flags = meta[4]
+    if flags & GENERATOR:
+        generator_records.pop(record[7], None)
+        record[7] = None
+        holder[0] = record[12]
+    elif flags & ASYNC:
+        set_holder(record[12])
     else:
         holder[0] = parent
     # records.finished(), inlined: the finished tuple holds no references to other records.
     t0 = record[5]
-    rec.records[record[3]] = (record[0], parent[3] or None, record[2], record[3], status, t0,
-                              end - t0, None, record[8], record[9], None, record[11], None)
+    rec.records[ident] = (meta, parent[3] or None, record[2], ident, status, t0, end - t0, None,
+                          record[8], record[9], None, record[11], None)
 
 
 def _close_unfinished_below(
@@ -255,31 +261,30 @@ def _close_unfinished_below(
     """
     chain = []
     node = record
-    while node is not None and node[3] > 0 and node[6] is not frame:
+    while node[3] > 0 and node[6] is not frame:
         if node[7] is not None:
             return None  # a generator in between: not provably over, leave the tree as it is
         chain.append(node)
         node = node[1]
-    if node is None or node[3] <= 0:
+    if node[3] <= 0:
         return None
     for skipped in chain:
-        rec = skipped[10]
         skipped[6] = None
-        status = "failed" if skipped[4] == FAILED else COMPLETED
+        status = FAILED if skipped[4] == FAILED else COMPLETED
         extra_of(skipped).setdefault("warnings", []).append(
             "the end of this call was not observed (recursion limit): its duration is an "
             "upper bound"
         )
         t0 = skipped[5]
-        parent = skipped[1]
-        rec.records[skipped[3]] = (skipped[0], parent[3] or None, skipped[2], skipped[3], status,
-                                   t0, end - t0, None, skipped[8], skipped[9], None, skipped[11],
-                                   None)
+        skipped[10].records[skipped[3]] = (
+            skipped[0], skipped[1][3] or None, skipped[2], skipped[3], status, t0, end - t0,
+            None, skipped[8], skipped[9], None, skipped[11], None,
+        )
     holder[0] = node
     return node
 
 
-def on_return(value: Any) -> Any:
+def on_return(meta: Any, value: Any) -> Any:
     """Record ``value`` as the output of the returning call's step."""
     try:
         holder = get_holder()
@@ -288,7 +293,7 @@ def on_return(value: Any) -> Any:
         record = holder[0]
         if record[7] is not None:
             record = _skip_suspended(record)
-        if record[6] is _getframe(1) and record[3] > 0:
+        if record[0] is meta and record[3] > 0:
             if type(value) in _IMMUTABLE:
                 record[9] = value
             else:
