@@ -1,0 +1,204 @@
+"""``runtree deploy PATH...``: each ``.py`` file is one function named after its stem.
+
+A batch is all-or-nothing: every file is first checked by deploying it into a scratch
+in-memory store (the very same use case, so no rule is duplicated here); every error of every
+file is reported, and only when none has one is the batch stored, file by file. The files of
+a batch may call each other without being warned about (``known_functions``).
+"""
+
+from __future__ import annotations
+
+import getpass
+import pathlib
+from collections.abc import Sequence
+from typing import Annotated
+
+import typer
+from rich.text import Text
+
+from .. import service
+from ..errors import InstrumentError
+from ..service import InvalidName, InvalidSettings, SourceTooLarge, VersionSettings
+from ..store import Store
+from .database import DatabaseOption, database_url, open_store
+from .errors import CliError
+from .names import DEFAULT_NAMESPACE
+from .output import make_console
+
+SETTING_OPTIONS = {"timeout_s": "--timeout", "memory_mb": "--memory", "tracking": "--tracking"}
+
+
+class SourceFile:
+    """One file of the batch: how the user named it, the function name, its text."""
+
+    def __init__(self, shown: str, path: pathlib.Path) -> None:
+        self.shown = shown
+        self.path = path
+        self.name = path.stem
+        self.source = ""
+
+
+def collect_files(paths: Sequence[pathlib.Path]) -> list[SourceFile]:
+    """The batch: named files, and every ``.py`` directly inside named directories (except
+    ``__init__.py`` and other dunder files, which are package boilerplate)."""
+    files: list[SourceFile] = []
+    seen: set[pathlib.Path] = set()
+    for path in paths:
+        if path.is_dir():
+            found = sorted(
+                p for p in path.glob("*.py") if p.is_file() and not p.name.startswith("__")
+            )
+            if not found:
+                raise CliError(f"{path}: no .py files in this directory")
+            members = [(str(path / p.name), p) for p in found]
+        elif path.is_file():
+            if path.suffix != ".py":
+                raise CliError(f"{path}: not a .py file")
+            members = [(str(path), path)]
+        else:
+            raise CliError(f"{path}: no such file or directory")
+        for shown, member in members:
+            key = member.resolve()
+            if key not in seen:
+                seen.add(key)
+                files.append(SourceFile(shown, member))
+    by_name: dict[str, list[str]] = {}
+    for file in files:
+        by_name.setdefault(file.name, []).append(file.shown)
+    clashes = {name: shown for name, shown in by_name.items() if len(shown) > 1}
+    if clashes:
+        raise CliError(
+            "two files of the batch would deploy the same function:",
+            details=[f"  {name}: {', '.join(shown)}" for name, shown in clashes.items()],
+        )
+    return files
+
+
+def read_sources(files: Sequence[SourceFile]) -> list[str]:
+    """Read every file; the problems, as ``path: error: message`` lines."""
+    problems: list[str] = []
+    for file in files:
+        try:
+            file.source = file.path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            problems.append(f"{file.shown}: error: not UTF-8 text")
+        except OSError as error:
+            problems.append(f"{file.shown}: error: {error.strerror or error}")
+    return problems
+
+
+def check_batch(
+    files: Sequence[SourceFile], namespace: str, settings: VersionSettings
+) -> list[str]:
+    """Deploy the batch into a scratch store; the problems, compiler style."""
+    problems: list[str] = []
+    known = frozenset(file.name for file in files)
+    with Store("sqlite://") as scratch:
+        for file in files:
+            try:
+                service.deploy(
+                    scratch,
+                    namespace,
+                    file.name,
+                    file.source,
+                    settings=settings,
+                    known_functions=known,
+                )
+            except InstrumentError as error:
+                problems.append(f"{file.shown}:{error.lineno}:{error.col}: error: {error.msg}")
+            except (InvalidName, SourceTooLarge) as error:
+                problems.append(f"{file.shown}: error: {error}")
+    return problems
+
+
+def make_settings(timeout: float | None, memory: int | None, tracking: bool) -> VersionSettings:
+    try:
+        return service.make_settings(timeout_s=timeout, memory_mb=memory, tracking=tracking)
+    except InvalidSettings as error:
+        option = SETTING_OPTIONS.get(error.field, error.field)
+        raise CliError(f"{option}: {str(error).partition(': ')[2]}") from None
+
+
+def who() -> str | None:
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no login name (containers without a passwd entry)
+        return None
+
+
+def deploy(
+    ctx: typer.Context,
+    paths: Annotated[
+        list[pathlib.Path],
+        typer.Argument(help=".py files (one function each, named after the file) or directories"),
+    ],
+    namespace: Annotated[
+        str, typer.Option("--namespace", "-n", help="Namespace of the functions")
+    ] = DEFAULT_NAMESPACE,
+    timeout: Annotated[
+        float | None,
+        typer.Option("--timeout", metavar="S", help="Time limit per execution, seconds [30]"),
+    ] = None,
+    memory: Annotated[
+        int | None,
+        typer.Option("--memory", metavar="MB", help="Memory limit per execution, MB [512]"),
+    ] = None,
+    tracking: Annotated[
+        bool, typer.Option("--tracking/--no-tracking", help="Record the steps of each run")
+    ] = True,
+    description: Annotated[
+        str | None, typer.Option("--description", help="Description of the function(s)")
+    ] = None,
+    database: DatabaseOption = None,
+) -> None:
+    """Deploy functions: a new version when source or settings changed, else unchanged.
+
+    All or nothing: if any file has an error, every error is printed and nothing is stored
+    (exit 2).
+    """
+    service.validate_name("namespace", namespace)
+    settings = make_settings(timeout, memory, tracking)
+    files = collect_files(paths)
+    problems = read_sources(files) or check_batch(files, namespace, settings)
+    if problems:
+        errors = make_console(stderr=True)
+        for problem in problems:
+            errors.print(Text(problem), soft_wrap=True)
+        raise CliError(
+            f"nothing deployed: {_count(problems, 'error')} in a batch of {_count(files, 'file')}"
+        )
+    known = frozenset(file.name for file in files)
+    console = make_console()
+    with open_store(database_url(ctx, database)) as store:
+        for file in files:
+            result = service.deploy(
+                store,
+                namespace,
+                file.name,
+                file.source,
+                settings=settings,
+                description=description,
+                created_by=who(),
+                known_functions=known,
+            )
+            version = result.version
+            line = Text(f"{version.qualified_name}: ")
+            line.append(f"v{version.number}", style="bold")
+            line.append(
+                " (new)" if result.created else " (unchanged)",
+                style="green" if result.created else "dim",
+            )
+            console.print(line, soft_wrap=True)
+            for warning in version.warnings:
+                console.print(
+                    Text(
+                        f"  {file.shown}:{warning.get('lineno')}:{warning.get('col')}: "
+                        f"{warning.get('message')}",
+                        style="yellow",
+                    ),
+                    soft_wrap=True,
+                )
+
+
+def _count(items: Sequence[object], noun: str) -> str:
+    return f"{len(items)} {noun}{'' if len(items) == 1 else 's'}"

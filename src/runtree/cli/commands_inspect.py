@@ -1,0 +1,166 @@
+"""Reading what happened: ``show``, ``tree``, ``executions``, ``functions``, ``versions``,
+``diff``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.text import Text
+
+from .. import service
+from ..models import ExecutionStatus, VersionRecord
+from ..store import NotFoundError, Store
+from .database import DatabaseOption, database_url, open_store
+from .names import parse_function, resolve_execution_id
+from .output import (
+    echo_json,
+    execution_document,
+    execution_json,
+    function_json,
+    make_console,
+    version_json,
+)
+from .render import print_execution
+from .tables import diff_lines, executions_table, functions_table, versions_table
+
+IdArgument = Annotated[
+    str, typer.Argument(metavar="ID", help="Execution id (or an unambiguous prefix)")
+]
+FunctionArgument = Annotated[
+    str, typer.Argument(metavar="NS/NAME", help="The function (NAME alone: namespace default)")
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table")]
+
+
+def show(
+    ctx: typer.Context,
+    execution_id: IdArgument,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="The execution and its flat steps as JSON")
+    ] = False,
+    database: DatabaseOption = None,
+) -> None:
+    """Show an execution: its tree, its output or its error with the failing path."""
+    with open_store(database_url(ctx, database)) as store:
+        full_id = resolve_execution_id(store, execution_id)
+        execution = store.get_execution(full_id)
+        if execution is None:
+            raise NotFoundError("execution", full_id)
+        steps = store.get_steps(full_id)
+    if as_json:
+        echo_json(execution_document(execution, steps))
+    else:
+        print_execution(make_console(), execution, steps)
+
+
+def tree(ctx: typer.Context, execution_id: IdArgument, database: DatabaseOption = None) -> None:
+    """Print an execution's text tree (DESIGN.md's plain format, for scripts)."""
+    with open_store(database_url(ctx, database)) as store:
+        text = service.tree_text(store, resolve_execution_id(store, execution_id))
+    if text:
+        typer.echo(text)
+
+
+def executions(
+    ctx: typer.Context,
+    function: Annotated[
+        str | None, typer.Option("--function", "-f", metavar="NS/NAME", help="Only this function")
+    ] = None,
+    status: Annotated[
+        ExecutionStatus | None, typer.Option("--status", "-s", help="Only this status")
+    ] = None,
+    limit: Annotated[
+        int, typer.Option("--limit", "-l", min=1, max=1000, help="At most this many")
+    ] = 20,
+    as_json: JsonOption = False,
+    database: DatabaseOption = None,
+) -> None:
+    """List executions, newest first."""
+    namespace, name = parse_function(function) if function is not None else (None, None)
+    with open_store(database_url(ctx, database)) as store:
+        page, more = store.list_executions(
+            namespace=namespace,
+            name=name,
+            status=None if status is None else str(status),
+            limit=limit,
+        )
+    if as_json:
+        echo_json([execution_json(execution) for execution in page])
+        return
+    if not page:
+        make_console(stderr=True).print("no executions", style="dim")
+        return
+    make_console().print(executions_table(page))
+    if more is not None:
+        make_console(stderr=True).print(
+            f"(the newest {limit} shown; --limit N for more)", style="dim"
+        )
+
+
+def functions(
+    ctx: typer.Context, as_json: JsonOption = False, database: DatabaseOption = None
+) -> None:
+    """List deployed functions with their current version and last run."""
+    with open_store(database_url(ctx, database)) as store:
+        found = store.list_functions()
+    if as_json:
+        echo_json([function_json(function) for function in found])
+    elif not found:
+        make_console(stderr=True).print("no functions yet (runtree deploy PATH)", style="dim")
+    else:
+        make_console().print(functions_table(found))
+
+
+def _function_versions(store: Store, namespace: str, name: str) -> list[VersionRecord]:
+    found = store.list_versions(namespace, name)
+    if not found:
+        raise NotFoundError("function", f"{namespace}/{name}")
+    return found
+
+
+def versions(
+    ctx: typer.Context,
+    function: FunctionArgument,
+    as_json: JsonOption = False,
+    database: DatabaseOption = None,
+) -> None:
+    """List a function's versions, oldest first."""
+    namespace, name = parse_function(function)
+    with open_store(database_url(ctx, database)) as store:
+        found = _function_versions(store, namespace, name)
+        record = store.get_function(namespace, name)
+    if as_json:
+        echo_json([version_json(version) for version in found])
+        return
+    console = make_console()
+    if record is not None and record.description:
+        console.print(Text(f"{record.qualified_name}: {record.description}"), soft_wrap=True)
+    console.print(versions_table(found))
+
+
+def diff(
+    ctx: typer.Context,
+    function: FunctionArgument,
+    from_version: Annotated[int, typer.Argument(metavar="FROM", min=1, help="Old version")],
+    to_version: Annotated[
+        int | None,
+        typer.Argument(metavar="TO", min=1, help="New version [default: the latest]"),
+    ] = None,
+    database: DatabaseOption = None,
+) -> None:
+    """Show how two versions of a function differ (unified diff of their sources)."""
+    namespace, name = parse_function(function)
+    with open_store(database_url(ctx, database)) as store:
+        by_number = {v.number: v for v in _function_versions(store, namespace, name)}
+    target = max(by_number) if to_version is None else to_version
+    for number in (from_version, target):
+        if number not in by_number:
+            raise NotFoundError("version", f"{namespace}/{name} v{number}")
+    old, new = by_number[from_version], by_number[target]
+    lines = diff_lines(old, new)
+    console = make_console()
+    if not lines:
+        console.print(f"v{old.number} and v{new.number} are identical", style="dim")
+    for line in lines:
+        console.print(line, soft_wrap=True)

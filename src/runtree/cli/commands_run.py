@@ -1,0 +1,210 @@
+"""``runtree run`` (start an execution, run it here or leave it queued) and ``runtree cancel``."""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import json
+import os
+import pathlib
+import socket
+import sys
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+import typer
+from rich.text import Text
+
+from .. import service
+from ..models import ExecutionRecord, ExecutionStatus, Trigger
+from ..service import InputError
+from ..store import NotFoundError, Store
+from .database import DatabaseOption, database_url, open_store
+from .errors import EXIT_FAILED, EXIT_INTERRUPTED, CliError, input_problems
+from .names import parse_function, resolve_execution_id
+from .output import echo_json, execution_document, make_console
+from .render import print_execution, signature_text, status_text
+
+
+def read_input(text: str | None) -> Any:
+    """``--input``: JSON text, ``@path`` to read it from a file, ``-`` from stdin."""
+    if text is None:
+        return None
+    where = "--input"
+    if text == "-":
+        raw, where = sys.stdin.read(), "--input (stdin)"
+    elif text.startswith("@"):
+        try:
+            raw = pathlib.Path(text[1:]).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise CliError(f"--input {text}: cannot read: {error}") from None
+        where = f"--input {text}"
+    else:
+        raw = text
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError as error:
+        raise CliError(
+            f"{where} is not valid JSON: {error.msg} (line {error.lineno}, column {error.colno})"
+        ) from None
+
+
+def build_input(text: str | None, pairs: list[str]) -> Any:
+    """``--input`` with the ``-a key=value`` pairs laid over it."""
+    data = read_input(text)
+    if not pairs:
+        return data
+    extra = service.input_from_pairs(pairs)
+    if data is None:
+        return extra
+    if not isinstance(data, dict):
+        raise CliError("--input must be a JSON object to be combined with -a key=value")
+    return {**data, **extra}
+
+
+def start(
+    store: Store, namespace: str, name: str, data: Any, version: int | None
+) -> ExecutionRecord:
+    """Queue the execution; unknown functions and bad input are usage errors."""
+    qualified = f"{namespace}/{name}"
+    try:
+        return service.start_execution(
+            store, namespace, name, data, version=version, trigger=Trigger.CLI
+        )
+    except InputError as error:
+        details = input_problems(error)
+        entry = store.get_version(namespace, name, version)
+        if entry is not None and entry.signature:
+            details.append(f"  expected: {signature_text(entry.signature)}")
+        raise CliError(f"invalid input for {qualified}:", details=details) from None
+    except NotFoundError as error:
+        if error.kind == "version":
+            latest = store.get_version(namespace, name)
+            hint = f" (the latest is v{latest.number})" if latest is not None else ""
+            raise CliError(f"{qualified} has no version {version}{hint}") from None
+        names = [function.name for function in store.list_functions(namespace)]
+        close = difflib.get_close_matches(name, names, n=3)
+        details = [f"  did you mean: {', '.join(f'{namespace}/{c}' for c in close)}?"]
+        raise CliError(
+            f"no function {qualified} (see `runtree functions`)",
+            details=details if close else [],
+        ) from None
+
+
+@contextlib.contextmanager
+def _spinner(label: str) -> Iterator[None]:
+    console = make_console(stderr=True)
+    if not console.is_terminal:
+        yield
+        return
+    with console.status(label):
+        yield
+
+
+def run_locally(store: Store, execution: ExecutionRecord) -> ExecutionRecord:
+    """Run the queued execution in a worker process started from here (no server needed)."""
+    worker_id = f"cli:{socket.gethostname()}:{os.getpid()}"
+    try:
+        with _spinner(f"running {execution.qualified_name} v{execution.version} …"):
+            return service.run_here(store, execution, worker_id=worker_id)
+    except KeyboardInterrupt:
+        record = service.cancel_execution(store, execution.id)
+        raise CliError(
+            f"interrupted; execution {execution.id} is {record.status}"
+            + (" (cancel requested)" if record.cancel_requested and not record.finished else ""),
+            exit_code=EXIT_INTERRUPTED,
+        ) from None
+
+
+def run(
+    ctx: typer.Context,
+    function: Annotated[
+        str, typer.Argument(metavar="NS/NAME", help="The function (NAME alone: namespace default)")
+    ],
+    input_json: Annotated[
+        str | None,
+        typer.Option(
+            "--input",
+            "-i",
+            metavar="JSON",
+            help="Input as a JSON object of parameter names (@FILE reads a file, - stdin)",
+        ),
+    ] = None,
+    arg: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--arg",
+            "-a",
+            metavar="KEY=VALUE",
+            help="One parameter (VALUE is parsed as JSON when it is JSON, else text); repeatable",
+        ),
+    ] = None,
+    version: Annotated[
+        int | None,
+        typer.Option("--version", metavar="N", min=1, help="Run version N [default: latest]"),
+    ] = None,
+    no_wait: Annotated[
+        bool,
+        typer.Option("--no-wait", help="Only queue it and print its id (a server runs it)"),
+    ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the execution and its steps as JSON")
+    ] = False,
+    database: DatabaseOption = None,
+) -> None:
+    """Run a function here, in a fresh worker process, and show what it did.
+
+    Exit code 0 when it succeeded, 1 when it failed, timed out, crashed or was cancelled,
+    2 for bad input or an unknown function (nothing is queued then).
+    """
+    namespace, name = parse_function(function)
+    try:
+        data = build_input(input_json, arg or [])
+    except InputError as error:
+        raise CliError("invalid input:", details=input_problems(error)) from None
+    with open_store(database_url(ctx, database)) as store:
+        execution = start(store, namespace, name, data, version)
+        if no_wait:
+            if as_json:
+                echo_json({"id": execution.id, "status": str(execution.status)})
+            else:
+                typer.echo(execution.id)
+                hint = Text(
+                    f"queued {execution.qualified_name} v{execution.version}; a running "
+                    f"`runtree serve` on this database runs it (`runtree show {execution.id}`)",
+                    style="dim",
+                )
+                make_console(stderr=True).print(hint, soft_wrap=True)
+            return
+        finished = run_locally(store, execution)
+        steps = store.get_steps(finished.id)
+    if as_json:
+        echo_json(execution_document(finished, steps))
+    else:
+        print_execution(make_console(), finished, steps)
+    if finished.status != ExecutionStatus.SUCCEEDED:
+        raise typer.Exit(EXIT_FAILED)
+
+
+def cancel(
+    ctx: typer.Context,
+    execution_id: Annotated[
+        str, typer.Argument(metavar="ID", help="Execution id (or an unambiguous prefix)")
+    ],
+    database: DatabaseOption = None,
+) -> None:
+    """Cancel a queued execution at once, or ask the worker of a running one to stop it."""
+    with open_store(database_url(ctx, database)) as store:
+        full_id = resolve_execution_id(store, execution_id)
+        before = store.get_execution(full_id)
+        record = service.cancel_execution(store, full_id)
+    line = Text(f"{record.id}: ")
+    if record.status == ExecutionStatus.CANCELLED and before is not None and not before.finished:
+        line.append_text(status_text(record.status))
+    elif not record.finished:
+        line.append("cancel requested; the worker running it will stop it", style="yellow")
+    else:
+        line.append("already ")
+        line.append_text(status_text(record.status))
+        line.append("; nothing to cancel")
+    make_console().print(line, soft_wrap=True)

@@ -1,0 +1,93 @@
+"""Turning errors into one-line messages and exit codes (never a traceback for user errors).
+
+Exit codes (DESIGN.md): 0 success, 1 the function failed, 2 usage or input error. An
+interrupted command (Ctrl-C) exits 130, as shells expect.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from typing import ParamSpec, TypeVar
+
+import pydantic
+import typer
+from rich.text import Text
+from sqlalchemy.exc import SQLAlchemyError
+
+from ..errors import RuntreeError
+from ..service import InputError
+from .output import make_console
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+class CliError(Exception):
+    """A problem to report as ``error: message`` (plus indented detail lines) and exit."""
+
+    def __init__(
+        self, message: str, *, details: Sequence[str] = (), exit_code: int = EXIT_USAGE
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = list(details)
+        self.exit_code = exit_code
+
+
+def report(message: str, details: Sequence[str] = ()) -> None:
+    """Print ``error: message`` and its detail lines on stderr."""
+    console = make_console(stderr=True)
+    line = Text("error: ", style="bold red")
+    line.append(message)
+    console.print(line, soft_wrap=True)
+    for detail in details:
+        console.print(Text(detail), soft_wrap=True)
+
+
+def input_problems(error: InputError) -> list[str]:
+    """One ``  parameter: message`` line per problem."""
+    return [f"  {problem.parameter}: {problem.message}" for problem in error.problems]
+
+
+def database_problem(error: SQLAlchemyError) -> str:
+    """The driver's own message (the first line), without SQLAlchemy's SQL dump."""
+    original = getattr(error, "orig", None)
+    text = str(original if original is not None else error)
+    return text.strip().splitlines()[0] if text.strip() else type(error).__name__
+
+
+def handle_errors(command: Callable[P, R]) -> Callable[P, R]:
+    """Wrap a command: expected errors become a message on stderr and an exit code."""
+
+    @functools.wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except CliError as error:
+            report(error.message, error.details)
+            raise typer.Exit(error.exit_code) from None
+        except InputError as error:
+            report("invalid input", input_problems(error))
+            raise typer.Exit(EXIT_USAGE) from None
+        except RuntreeError as error:  # not found, invalid name or settings, store errors
+            report(str(error))
+            raise typer.Exit(EXIT_USAGE) from None
+        except pydantic.ValidationError as error:  # Settings from options and RUNTREE_* vars
+            first = error.errors()[0]
+            field = ".".join(str(part) for part in first["loc"])
+            report(f"invalid setting {field}: {first['msg']} (options or RUNTREE_* variables)")
+            raise typer.Exit(EXIT_USAGE) from None
+        except SQLAlchemyError as error:
+            report(f"database error: {database_problem(error)}")
+            raise typer.Exit(EXIT_USAGE) from None
+        except KeyboardInterrupt:
+            report("interrupted")
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+
+    return wrapper

@@ -1,0 +1,287 @@
+"""Rendering one execution for people: header, coloured tree, output or error, failing path.
+
+The tree has exactly the layout of DESIGN.md's text tree (``runtree tree``), with the
+statuses coloured; on a terminal that is the only difference.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from rich.console import Console
+from rich.json import JSON
+from rich.text import Text
+
+from ..instrument.signature import (
+    KEYWORD_ONLY,
+    POSITIONAL_ONLY,
+    VAR_KEYWORD,
+    VAR_POSITIONAL,
+    EntrySignature,
+)
+from ..models import ExecutionRecord, StepRecord
+from ..service import failing_path
+from ..tracking.render import format_duration, short_name
+
+STATUS_STYLES: dict[str, str] = {
+    "succeeded": "green",
+    "completed": "green",
+    "failed": "red",
+    "timed_out": "red",
+    "crashed": "red",
+    "cancelled": "yellow",
+    "interrupted": "yellow",
+    "running": "yellow",
+    "queued": "cyan",
+}
+
+
+def status_text(status: str | None) -> Text:
+    """A status word in its colour (green done, red failed, yellow interrupted/running)."""
+    text = Text()
+    if status is None:
+        text.append("-", style="dim")
+    else:
+        text.append(str(status), style=STATUS_STYLES.get(str(status), ""))
+    return text
+
+
+def format_ms(duration_ms: int | None) -> str:
+    """``172ms``, ``1.25s``; ``-`` when unknown."""
+    return "-" if duration_ms is None else format_duration(duration_ms * 1_000_000)
+
+
+def local_time(moment: datetime.datetime | None) -> str:
+    """A UTC timestamp in the local time zone, to the second."""
+    return "-" if moment is None else moment.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+
+
+def compact_json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+# --- the tree -------------------------------------------------------------------------------
+
+
+def _aggregate_label(aggregate: Mapping[str, Any]) -> str:
+    count = int(aggregate.get("count", 0))
+    errors = int(aggregate.get("errors", 0))
+    total = format_duration(aggregate.get("total_ns", 0))
+    noun = "error" if errors == 1 else "errors"
+    name = short_name(str(aggregate.get("name")))
+    return f"{name} ×{count:,} ({total} total, {errors} {noun}, not recorded)"
+
+
+def _aggregates(step: StepRecord) -> list[Mapping[str, Any]]:
+    found: Any = step.aggregates or []
+    return list(found.values()) if isinstance(found, Mapping) else list(found)
+
+
+def tree_lines(steps: Sequence[StepRecord]) -> list[Text]:
+    """The text tree (DESIGN.md's format), one styled line per node."""
+    children: dict[int | None, list[StepRecord]] = {}
+    for step in steps:
+        children.setdefault(step.parent_id, []).append(step)
+    lines: list[Text] = []
+
+    def walk(node: StepRecord, prefix: str) -> None:
+        items: list[StepRecord | Mapping[str, Any]] = [*children.get(node.id, [])]
+        items += _aggregates(node)
+        for index, item in enumerate(items):
+            last = index == len(items) - 1
+            line = Text()
+            line.append(prefix + ("└─ " if last else "├─ "), style="dim")
+            if isinstance(item, StepRecord):
+                line.append("Step: ")
+                line.append(short_name(item.name), style="bold")
+                line.append(" (")
+                line.append_text(status_text(item.status))
+                line.append(f", {format_duration(item.duration_ns)})")
+                lines.append(line)
+                walk(item, prefix + ("   " if last else "│  "))
+            else:
+                line.append(_aggregate_label(item), style="dim")
+                lines.append(line)
+
+    for root in children.get(None, []):
+        line = Text()
+        line.append("Execution: ", style="bold")
+        line.append(short_name(root.name), style=f"bold {STATUS_STYLES.get(root.status, '')}")
+        lines.append(line)
+        walk(root, "")
+    return lines
+
+
+# --- parts of the execution view ------------------------------------------------------------
+
+
+def _row(label: str, value: Text | str) -> Text:
+    line = Text()
+    line.append(f"  {label:<9} ", style="dim")
+    line.append_text(value if isinstance(value, Text) else Text(value))
+    return line
+
+
+def header_lines(execution: ExecutionRecord) -> list[Text]:
+    title = Text(f"Execution {execution.id}", style="bold")
+    status = status_text(execution.status)
+    if execution.duration_ms is not None:
+        status.append(f" in {format_ms(execution.duration_ms)}")
+    if execution.cancel_requested and not execution.finished:
+        status.append(" (cancel requested)", style="yellow")
+    when = execution.started_at or execution.queued_at
+    verb = "started" if execution.started_at else "queued"
+    trigger = f"{execution.trigger}, {verb} {local_time(when)}"
+    if execution.replay_of:
+        trigger += f", replay of {execution.replay_of}"
+    return [
+        title,
+        _row("function", f"{execution.qualified_name} v{execution.version}"),
+        _row("status", status),
+        _row("trigger", trigger),
+        _row("input", compact_json(execution.input)),
+    ]
+
+
+def captured_text(value: Mapping[str, Any] | None) -> str:
+    """A captured value's preview, with its truncation mark."""
+    if value is None:
+        return "-"
+    text = compact_json(value.get("preview"))
+    if value.get("truncated"):
+        digest = str(value.get("sha256") or "")[:12]
+        text += f" … (truncated: {value.get('size', '?')} bytes, sha256 {digest})"
+    if value.get("warning"):
+        text += f" ({value['warning']})"
+    return text
+
+
+def frame_lines(frames: Sequence[Mapping[str, Any]], indent: str) -> list[Text]:
+    lines: list[Text] = []
+    for frame in frames:
+        where = Text(indent)
+        where.append(f"{frame.get('filename')}:{frame.get('lineno')}", style="cyan")
+        where.append(f" in {frame.get('name')}")
+        lines.append(where)
+        if frame.get("line"):
+            lines.append(Text(f"{indent}  {frame['line']}", style="bold"))
+    return lines
+
+
+def error_lines(execution: ExecutionRecord, steps: Sequence[StepRecord]) -> list[Text]:
+    """The error, then the failing path with the innermost failing step's traceback."""
+    error: Mapping[str, Any] = execution.error or {}
+    line = Text()
+    line.append("Error: ", style="bold red")
+    line.append(f"{error.get('type', 'Error')}: {error.get('message', '')}")
+    lines = [line]
+    path = failing_path(list(steps))
+    if not path:
+        frames = error.get("traceback") or []
+        if frames:
+            lines.append(Text("Traceback", style="bold"))
+            lines += frame_lines(frames, "  ")
+        return lines
+    names = Text()
+    names.append("Failing path: ", style="bold")
+    names.append(" → ".join(short_name(step.name) for step in path))
+    lines.append(names)
+    innermost = path[-1]
+    where = Text(f"  in {short_name(innermost.name)}")
+    if innermost.function:
+        where.append(f" ({innermost.function} v{innermost.version})", style="dim")
+    lines.append(where)
+    step_error: Mapping[str, Any] = innermost.error or {}
+    lines += frame_lines(step_error.get("traceback") or [], "    ")
+    if innermost.inputs:
+        lines.append(Text("  with inputs"))
+        for name, value in innermost.inputs.items():
+            lines.append(Text(f"    {name} = {captured_text(value)}"))
+    return lines
+
+
+def printed_lines(execution: ExecutionRecord, steps: Sequence[StepRecord]) -> list[Text]:
+    """What the steps printed, each line prefixed with the step that printed it."""
+    lines: list[Text] = []
+    for step in steps:
+        for text in step.stdout.splitlines():
+            line = Text()
+            line.append(f"  {short_name(step.name)}: ", style="dim")
+            line.append(text)
+            lines.append(line)
+        if step.stdout_truncated:
+            lines.append(Text(f"  {short_name(step.name)}: … (truncated)", style="dim"))
+    if not lines and execution.error and execution.error.get("stdout"):
+        lines = [Text(f"  {text}") for text in str(execution.error["stdout"]).splitlines()]
+    return [Text("Printed", style="bold"), *lines] if lines else []
+
+
+def warning_lines(steps: Sequence[StepRecord]) -> list[Text]:
+    lines = [
+        Text(f"  {short_name(step.name)}: {warning}", style="yellow")
+        for step in steps
+        for warning in step.warnings
+    ]
+    return [Text("Tracking warnings", style="bold yellow"), *lines] if lines else []
+
+
+def print_execution(
+    console: Console, execution: ExecutionRecord, steps: Sequence[StepRecord]
+) -> None:
+    """The whole view of one execution (``runtree show`` and ``runtree run``)."""
+    for line in header_lines(execution):
+        console.print(line, soft_wrap=True)
+    console.print()
+    lines = tree_lines(steps)
+    if lines:
+        for line in lines:
+            console.print(line, soft_wrap=True)
+    elif execution.finished:
+        console.print(Text("(no steps recorded)", style="dim"))
+    else:
+        console.print(Text(f"(no steps yet: the execution is {execution.status})", style="dim"))
+    for section in (printed_lines(execution, steps), warning_lines(steps)):
+        if section:
+            console.print()
+            for line in section:
+                console.print(line, soft_wrap=True)
+    if execution.status == "succeeded":
+        console.print()
+        console.print(Text("Output", style="bold green"))
+        console.print(JSON(json.dumps(execution.output, default=str)), soft_wrap=True)
+    elif execution.finished:
+        console.print()
+        for line in error_lines(execution, steps):
+            console.print(line, soft_wrap=True)
+
+
+# --- signatures -----------------------------------------------------------------------------
+
+
+def signature_text(signature: Mapping[str, Any]) -> str:
+    """``calculate_order_total(customer_id: int, items: list[float] | None = None)``."""
+    entry = EntrySignature.from_dict(dict(signature))
+    parts: list[str] = []
+    star = False
+    for index, param in enumerate(entry.parameters):
+        if param.kind == KEYWORD_ONLY and not star:
+            parts.append("*")
+            star = True
+        text = param.name
+        if param.kind == VAR_POSITIONAL:
+            text, star = f"*{param.name}", True
+        elif param.kind == VAR_KEYWORD:
+            text = f"**{param.name}"
+        if param.annotation:
+            text += f": {param.annotation}"
+        if param.has_default:
+            text += f" = {param.default_source}" if param.annotation else f"={param.default_source}"
+        parts.append(text)
+        following = entry.parameters[index + 1 :]
+        if param.kind == POSITIONAL_ONLY and not any(p.kind == POSITIONAL_ONLY for p in following):
+            parts.append("/")
+    prefix = "async " if entry.is_async else ""
+    return f"{prefix}{entry.name}({', '.join(parts)})"
