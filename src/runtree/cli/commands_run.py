@@ -5,10 +5,9 @@ from __future__ import annotations
 import contextlib
 import difflib
 import json
-import os
 import pathlib
-import socket
 import sys
+import threading
 from collections.abc import Iterator
 from typing import Annotated, Any
 
@@ -102,18 +101,38 @@ def _spinner(label: str) -> Iterator[None]:
 
 
 def run_locally(store: Store, execution: ExecutionRecord) -> ExecutionRecord:
-    """Run the queued execution in a worker process started from here (no server needed)."""
-    worker_id = f"cli:{socket.gethostname()}:{os.getpid()}"
-    try:
-        with _spinner(f"running {execution.qualified_name} v{execution.version} …"):
-            return service.run_here(store, execution, worker_id=worker_id)
-    except KeyboardInterrupt:
-        record = service.cancel_execution(store, execution.id)
-        raise CliError(
-            f"interrupted; execution {execution.id} is {record.status}"
-            + (" (cancel requested)" if record.cancel_requested and not record.finished else ""),
-            exit_code=EXIT_INTERRUPTED,
-        ) from None
+    """Run the queued execution in a worker process started from here (no server needed).
+
+    Ctrl-C stops the worker: the execution ends ``cancelled`` rather than staying running.
+    """
+    worker_id = service.local_worker_id("cli")
+    cancel = threading.Event()
+    outcome: list[ExecutionRecord] = []
+    failure: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            outcome.append(service.run_here(store, execution, worker_id=worker_id, cancel=cancel))
+        except BaseException as error:  # handed to the main thread, which reports it
+            failure.append(error)
+
+    runner = threading.Thread(target=target, name="runtree-run", daemon=True)
+    with _spinner(f"running {execution.qualified_name} v{execution.version} …"):
+        runner.start()
+        try:
+            while runner.is_alive():
+                runner.join(0.1)
+        except KeyboardInterrupt:
+            cancel.set()
+            runner.join(10)
+            record = store.get_execution(execution.id)
+            status = record.status if record is not None else "unknown"
+            raise CliError(
+                f"interrupted; execution {execution.id} is {status}", exit_code=EXIT_INTERRUPTED
+            ) from None
+    if failure:
+        raise failure[0]
+    return outcome[0]
 
 
 def run(

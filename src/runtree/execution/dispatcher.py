@@ -46,7 +46,7 @@ class LocalDispatcher:
         self.store = store
         self.runner = runner
         self.slots = slots or os.cpu_count() or 2
-        self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
+        self.worker_id = f"server:{socket.gethostname()}:{os.getpid()}"
         self._wake = threading.Condition()
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -58,7 +58,9 @@ class LocalDispatcher:
             thread = threading.Thread(target=self._slot, name=f"runtree-slot-{index}", daemon=True)
             thread.start()
             self._threads.append(thread)
-        watcher = threading.Thread(target=self._watch_cancellations, name="runtree-cancel", daemon=True)
+        watcher = threading.Thread(
+            target=self._watch_cancellations, name="runtree-cancel", daemon=True
+        )
         watcher.start()
         self._threads.append(watcher)
 

@@ -122,7 +122,9 @@ def bind_input(signature: EntrySignature, data: Any) -> tuple[list[Any], dict[st
             else:
                 values[key] = value
             continue
-        checked = _check(param.annotation, value, key, problems, list_of=param.kind == VAR_POSITIONAL)
+        checked = _check(
+            param.annotation, value, key, problems, list_of=param.kind == VAR_POSITIONAL
+        )
         values[key] = checked
     for param in signature.parameters:
         required = param.kind in (POSITIONAL_ONLY, POSITIONAL_OR_KEYWORD, KEYWORD_ONLY)

@@ -126,7 +126,9 @@ class ZygoteLauncher:
         )
         theirs.close()
         self._socket = ours
-        threading.Thread(target=self._read, args=(ours,), name="runtree-zygote", daemon=True).start()
+        threading.Thread(
+            target=self._read, args=(ours,), name="runtree-zygote", daemon=True
+        ).start()
         return ours
 
     def _read(self, control: socket.socket) -> None:
@@ -167,8 +169,9 @@ class ZygoteLauncher:
             spawned: Future[tuple[int, Future[int]]] = Future()
             self._spawns[request_id] = spawned
             try:
-                socket.send_fds(control, [json.dumps({"id": request_id}).encode()],
-                                [job_fd, message_fd])
+                socket.send_fds(
+                    control, [json.dumps({"id": request_id}).encode()], [job_fd, message_fd]
+                )
             except OSError as error:
                 self._spawns.pop(request_id, None)
                 raise ZygoteError(f"could not reach the zygote: {error}") from error
@@ -180,6 +183,10 @@ class ZygoteLauncher:
             control, process = self._socket, self._process
             self._socket = self._process = None
         if control is not None:
+            # shutdown, not just close: the reader thread blocked in recv() keeps the socket
+            # open past close(), so the zygote would never see the end of the connection.
+            with contextlib.suppress(OSError):
+                control.shutdown(socket.SHUT_RDWR)
             control.close()
         if process is not None:
             try:

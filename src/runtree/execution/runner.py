@@ -11,8 +11,8 @@ from typing import Any
 
 from ..instrument.signature import EntrySignature
 from ..models import ExecutionRecord
-from .inputs import InputError, bind_input
 from ..store import Store
+from .inputs import InputError, bind_input
 from .job import FunctionSource, Job
 from .supervisor import CRASHED, FAILED, Outcome, Supervisor
 
@@ -28,7 +28,9 @@ class ExecutionRunner:
         """The job for ``execution``: its pinned versions, its input bound to the entry point."""
         entry = self.store.get_version(execution.namespace, execution.name, execution.version)
         if entry is None:
-            raise LookupError(f"{execution.namespace}/{execution.name} v{execution.version} is gone")
+            raise LookupError(
+                f"{execution.namespace}/{execution.name} v{execution.version} is gone"
+            )
         functions = {execution.name: _source_of(entry.source, entry.number, entry.settings)}
         for name, number in execution.versions.items():
             if name == execution.name:
@@ -48,7 +50,9 @@ class ExecutionRunner:
             memory_mb=int(entry.settings.get("memory_mb", 512)),
         )
 
-    def run(self, execution: ExecutionRecord, cancel: threading.Event | None = None) -> ExecutionRecord:
+    def run(
+        self, execution: ExecutionRecord, cancel: threading.Event | None = None
+    ) -> ExecutionRecord:
         """Run a claimed execution and store its steps and its end. Never raises for
         anything the user's code does."""
         try:
@@ -64,18 +68,22 @@ class ExecutionRunner:
         try:
             outcome = self.supervisor.run(job, on_steps=save, cancel=cancel)
         except Exception as error:  # the engine itself failed: the execution must not hang
-            outcome = Outcome(CRASHED, error=_error("EngineError", f"{type(error).__name__}: {error}"))
+            outcome = Outcome(
+                CRASHED, error=_error("EngineError", f"{type(error).__name__}: {error}")
+            )
         output = outcome.output.get("preview") if outcome.output else None
-        error = outcome.error
-        if outcome.stdout and error is not None:
-            error = {**error, "stdout": outcome.stdout}
+        problem = outcome.error
+        if outcome.stdout and problem is not None:
+            problem = {**problem, "stdout": outcome.stdout}
         return self.store.finish_execution(
-            execution.id, status=outcome.status, output=output, error=error
+            execution.id, status=outcome.status, output=output, error=problem
         )
 
 
 def _source_of(source: str, number: int, settings: dict[str, Any]) -> FunctionSource:
-    return FunctionSource(source=source, version=number, tracking=bool(settings.get("tracking", True)))
+    return FunctionSource(
+        source=source, version=number, tracking=bool(settings.get("tracking", True))
+    )
 
 
 def _error(kind: str, message: str) -> dict[str, Any]:

@@ -156,12 +156,16 @@ class Supervisor:
             process.kill()
             returncode = process.wait(KILL_GRACE_S)
         if stopped_by == TIMED_OUT:
-            message = f"the execution exceeded its time limit of {job.timeout_s:g} s and was stopped"
+            message = (
+                f"the execution exceeded its time limit of {job.timeout_s:g} s and was stopped"
+            )
             return Outcome(TIMED_OUT, error=_error("TimeoutError", message))
         if stopped_by == CANCELLED:
             return Outcome(CANCELLED, error=_error("Cancelled", "the execution was cancelled"))
         if protocol_error is not None:
-            return Outcome(CRASHED, error=_error("WorkerError", f"bad worker message: {protocol_error}"))
+            return Outcome(
+                CRASHED, error=_error("WorkerError", f"bad worker message: {protocol_error}")
+            )
         return Outcome(CRASHED, error=_crash_error(returncode, job))
 
 
@@ -214,11 +218,16 @@ def _crash_error(returncode: int | None, job: Job) -> dict[str, Any]:
         except ValueError:
             name = f"signal {signum}"
         if signum == signal.SIGXCPU:
-            return _error("CPUTimeExceeded", f"the execution used more than its CPU time limit ({name})")
+            return _error(
+                "CPUTimeExceeded", f"the execution used more than its CPU time limit ({name})"
+            )
         hint = {
             "SIGSEGV": "a segmentation fault in native code",
             "SIGKILL": f"killed from outside, possibly for memory (limit {job.memory_mb} MB)",
             "SIGABRT": "the interpreter aborted",
         }.get(name, "killed by a signal")
         return _error("WorkerCrashed", f"the worker process died with {name}: {hint}")
-    return _error("WorkerCrashed", f"the worker process exited with code {returncode} without reporting a result")
+    return _error(
+        "WorkerCrashed",
+        f"the worker process exited with code {returncode} without reporting a result",
+    )

@@ -166,7 +166,7 @@ def serve_job(job_fd: int, message_fd: int) -> int:
         job = Job.from_json(job_file.read())
     channel = _Channel(message_fd)
     captured_out = _CappedText(STDOUT_LIMIT)
-    sys.stdout = sys.stderr = captured_out  # type: ignore[assignment]
+    sys.stdout = sys.stderr = captured_out
     apply_limits(job)
     function_of = {job.filename_of(n): f"{job.namespace}/{n}" for n in job.functions}
     rec = record(step_budget=job.step_budget, value_budget=job.value_budget)

@@ -121,8 +121,11 @@ def deploy(
     warnings = [
         {"lineno": w.lineno, "col": w.col, "message": w.message, "kind": w.kind}
         for w in analysis.warnings
-        if not (w.kind == "UndefinedName" and w.message.split("'")[1:2] and
-                w.message.split("'")[1] in known)
+        if not (
+            w.kind == "UndefinedName"
+            and w.message.split("'")[1:2]
+            and w.message.split("'")[1] in known
+        )
     ]
     version, created = store.deploy_version(
         namespace,

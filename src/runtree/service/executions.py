@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import threading
 import time
 from typing import Any
 
@@ -80,17 +83,62 @@ def wait_for(store: Store, execution_id: str, timeout: float | None = None) -> E
         delay = min(delay * 2, 0.1)
 
 
-def run_here(store: Store, execution: ExecutionRecord, worker_id: str) -> ExecutionRecord:
+def run_here(
+    store: Store,
+    execution: ExecutionRecord,
+    worker_id: str,
+    cancel: threading.Event | None = None,
+) -> ExecutionRecord:
     """Run a queued execution in a fresh worker process started from this process (the CLI
-    without a server). If someone else claimed it first, wait for them instead."""
+    without a server). If someone else claimed it first, wait for them instead. Setting
+    ``cancel`` stops the worker; the execution then ends ``cancelled``."""
     claimed = store.claim_execution(execution.id, worker_id)
     if claimed is None:
         return wait_for(store, execution.id)
     launcher = SpawnLauncher()
     try:
-        return ExecutionRunner(store, Supervisor(launcher)).run(claimed)
+        return ExecutionRunner(store, Supervisor(launcher)).run(claimed, cancel)
     finally:
         launcher.close()
+
+
+def local_worker_id(role: str) -> str:
+    """``role:host:pid`` -- lets a restarted server tell live local workers from dead ones."""
+    return f"{role}:{socket.gethostname()}:{os.getpid()}"
+
+
+def recover_after_crash(store: Store) -> int:
+    """Mark ``crashed`` the running executions whose worker process on this host is gone
+    (a server or CLI killed with SIGKILL). Executions of live processes -- a CLI run in
+    another terminal -- and of other hosts are left alone. Returns how many were marked."""
+    host = socket.gethostname()
+    dead: set[str] = set()
+    cursor = None
+    while True:
+        page, cursor = store.list_executions(status="running", limit=500, cursor=cursor)
+        for execution in page:
+            worker = execution.worker_id or ""
+            parts = worker.rsplit(":", 2)
+            local = len(parts) == 3 and parts[1] == host and parts[2].isdigit()
+            if local and not _process_alive(int(parts[2])):
+                dead.add(worker)
+        if cursor is None:
+            break
+    if not dead:
+        return 0
+    return store.recover(worker_ids=dead).crashed
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return False  # our own id from a previous life: this process just started
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def cancel_execution(

@@ -184,9 +184,9 @@ def on_error(meta: Any) -> None:
     if exc is None:
         return
     if record[6] is not _getframe(1):
-        if record[3] == AGGREGATED_ID and record[0] is meta and record[9]:
-            if not isinstance(exc, GeneratorExit):
-                record[4].errors += 1  # a counted-only recursive call failed
+        counted_only = record[3] == AGGREGATED_ID and record[0] is meta and record[9]
+        if counted_only and not isinstance(exc, GeneratorExit):
+            record[4].errors += 1  # a counted-only recursive call past the budget failed
         return
     if record[3] < 0:
         record[8] = not isinstance(exc, GeneratorExit)
