@@ -1,0 +1,204 @@
+"""The execution engine end to end: a job in, a worker process, an outcome and steps out."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from typing import Any
+
+import pytest
+
+from runtree.execution.job import FunctionSource, Job
+from runtree.execution.launcher import Launcher, SpawnLauncher, ZygoteLauncher
+from runtree.execution.supervisor import Supervisor
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module", params=["zygote", "spawn"])
+def launcher(request: pytest.FixtureRequest) -> Any:
+    made: Launcher = ZygoteLauncher() if request.param == "zygote" else SpawnLauncher()
+    yield made
+    made.close()
+
+
+def run(
+    launcher: Launcher,
+    source: str,
+    *,
+    timeout_s: float = 10,
+    memory_mb: int = 512,
+    cancel: threading.Event | None = None,
+    **kwargs: Any,
+) -> tuple[Any, list[dict[str, Any]]]:
+    steps: list[dict[str, Any]] = []
+    job = Job(
+        "e1",
+        "default",
+        "main",
+        {"main": FunctionSource(source, 1)},
+        kwargs=kwargs,
+        timeout_s=timeout_s,
+        memory_mb=memory_mb,
+    )
+    outcome = Supervisor(launcher).run(job, on_steps=steps.extend, cancel=cancel)
+    return outcome, steps
+
+
+def latest(steps: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
+    """Steps arrive again when they finish: the last copy of each wins."""
+    return {s["id"]: s for s in steps}
+
+
+def test_success_with_output_steps_and_printed_text(launcher: Launcher) -> None:
+    outcome, steps = run(
+        launcher,
+        "def helper(x):\n    print('helping', x)\n    return x * 2\n"
+        "def main(n):\n    return [helper(i) for i in range(n)]\n",
+        n=3,
+    )
+    assert outcome.status == "succeeded"
+    assert outcome.output["preview"] == [0, 2, 4]
+    final = latest(steps)
+    assert [s["name"] for s in final.values()] == ["main", "helper", "helper", "helper"]
+    assert all(s["status"] == "completed" for s in final.values())
+    assert final[2]["stdout"] == "helping 0\n"
+    assert final[2]["function"] == "default/main" and final[2]["version"] == 1
+
+
+def test_failure_records_error_and_user_traceback(launcher: Launcher) -> None:
+    outcome, steps = run(launcher, "def main():\n    x = {}\n    return x['missing']\n")
+    assert outcome.status == "failed"
+    assert outcome.error["type"] == "KeyError"
+    assert [(f["filename"], f["lineno"]) for f in outcome.error["traceback"]] == [
+        ("default/main.py", 3)
+    ]
+    assert outcome.error["traceback"][0]["line"] == "return x['missing']"
+    assert latest(steps)[1]["status"] == "failed"
+
+
+def test_timeout_kills_and_keeps_the_partial_tree(launcher: Launcher) -> None:
+    started = time.monotonic()
+    outcome, steps = run(
+        launcher,
+        "import time\ndef step(i):\n    return i\n"
+        "def main():\n    for i in range(3):\n        step(i)\n    time.sleep(60)\n",
+        timeout_s=1,
+    )
+    assert time.monotonic() - started < 8
+    assert outcome.status == "timed_out"
+    assert "time limit of 1 s" in outcome.error["message"]
+    final = latest(steps)
+    assert [s["name"] for s in final.values()] == ["main", "step", "step", "step"]
+    assert final[1]["status"] == "running"  # the store marks it interrupted when finishing
+
+
+def test_exit_without_reporting_is_a_crash(launcher: Launcher) -> None:
+    outcome, _ = run(launcher, "import os\ndef main():\n    os._exit(3)\n")
+    assert outcome.status == "crashed"
+    assert "exited with code 3" in outcome.error["message"]
+
+
+def test_segfault_is_a_crash(launcher: Launcher) -> None:
+    outcome, _ = run(launcher, "import ctypes\ndef main():\n    ctypes.string_at(0)\n")
+    assert outcome.status == "crashed"
+    assert "SIGSEGV" in outcome.error["message"]
+
+
+def test_killed_worker_is_a_crash_and_the_next_run_works(launcher: Launcher) -> None:
+    source = "import os, signal\ndef main():\n    os.kill(os.getpid(), signal.SIGKILL)\n"
+    outcome, _ = run(launcher, source)
+    assert outcome.status == "crashed" and "SIGKILL" in outcome.error["message"]
+    again, _ = run(launcher, "def main():\n    return 'fine'\n")
+    assert again.status == "succeeded" and again.output["preview"] == "fine"
+
+
+def test_memory_limit_raises_memory_error(launcher: Launcher) -> None:
+    outcome, steps = run(
+        launcher, "def main():\n    return len(bytearray(2 * 1024**3))\n", memory_mb=256
+    )
+    assert outcome.status == "failed"
+    assert outcome.error["type"] == "MemoryError"
+    assert latest(steps)[1]["status"] == "failed"
+
+
+def test_cancel_stops_a_running_execution(launcher: Launcher) -> None:
+    cancel = threading.Event()
+    threading.Timer(0.5, cancel.set).start()
+    started = time.monotonic()
+    outcome, _ = run(launcher, "import time\ndef main():\n    time.sleep(60)\n", cancel=cancel)
+    assert outcome.status == "cancelled"
+    assert time.monotonic() - started < 8
+
+
+def test_the_whole_process_group_is_killed(launcher: Launcher, tmp_path: Any) -> None:
+    marker = tmp_path / "child.pid"
+    source = (
+        "import os, subprocess, sys, time\n"
+        "def main():\n"
+        f"    child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
+        f"    open({str(marker)!r}, 'w').write(str(child.pid))\n"
+        "    time.sleep(60)\n"
+    )
+    outcome, _ = run(launcher, source, timeout_s=2)
+    assert outcome.status == "timed_out"
+    pid = int(marker.read_text())
+    for _ in range(50):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(pid, signal.SIGKILL)
+        pytest.fail("the worker's child survived the kill of its process group")
+
+
+def test_calls_between_functions_use_each_functions_version(launcher: Launcher) -> None:
+    job = Job(
+        "e2",
+        "shop",
+        "total",
+        {
+            "total": FunctionSource("def total(n):\n    return price(n) * n\n", 4),
+            "price": FunctionSource(
+                "def price(n):\n    return 10 if n < 3 else total(n - 3) + 1\n", 7
+            ),
+        },
+        kwargs={"n": 4},
+    )
+    steps: list[dict[str, Any]] = []
+    outcome = Supervisor(launcher).run(job, on_steps=steps.extend)
+    assert outcome.status == "succeeded" and outcome.output["preview"] == 44
+    final = latest(steps)
+    assert [(s["name"], s["function"], s["version"]) for s in final.values()] == [
+        ("total", "shop/total", 4),
+        ("price", "shop/price", 7),
+        ("total", "shop/total", 4),
+        ("price", "shop/price", 7),
+    ]
+
+
+def test_missing_function_is_a_name_error_on_the_step(launcher: Launcher) -> None:
+    outcome, steps = run(launcher, "def main():\n    return not_deployed(1)\n")
+    assert outcome.status == "failed"
+    assert outcome.error["type"] == "NameError"
+    assert "not_deployed" in outcome.error["message"]
+    assert latest(steps)[1]["error"]["type"] == "NameError"
+
+
+def test_zygote_restarts_after_it_dies() -> None:
+    launcher = ZygoteLauncher()
+    try:
+        first, _ = run(launcher, "def main():\n    return 1\n")
+        assert first.status == "succeeded"
+        assert launcher._process is not None
+        launcher._process.kill()
+        launcher._process.wait()
+        time.sleep(0.2)
+        second, _ = run(launcher, "def main():\n    return 2\n")
+        assert second.status == "succeeded" and second.output["preview"] == 2
+    finally:
+        launcher.close()
