@@ -1,0 +1,120 @@
+"""The FastAPI application: :func:`create_app`.
+
+``create_app(settings)`` is what ``runtree serve`` runs. Its lifespan opens the store
+(migrating it), recovers from a crash, starts the local dispatcher (zygote-forked workers) and,
+on shutdown, stops the dispatcher (running executions get ``settings.shutdown_grace_s``
+seconds), closes the launcher and the store. Tests may inject a store and/or a dispatcher;
+injected objects are the caller's to start and stop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
+from starlette.concurrency import run_in_threadpool
+
+from .. import __version__
+from ..execution.dispatcher import Dispatcher
+from ..settings import Settings
+from ..store import Store
+from .middleware import BodyLimitMiddleware, CatchAllMiddleware
+from .problems import Problem, install_problem_handlers
+from .routes import API_PREFIX, api, health
+from .runtime import Runtime
+from .waiting import CompletionHub
+
+DESCRIPTION = """Deploy plain Python functions, run them in isolated worker processes and read
+every call back as a tree of steps.
+
+Errors are `application/problem+json` (RFC 9457): `type` is a stable URI
+(`https://runtree.dev/problems/<slug>`); extension members name the offending `field`,
+`line`/`column`, `errors` or `limit`."""
+
+
+def create_app(
+    settings: Settings,
+    *,
+    store: Store | None = None,
+    dispatcher: Dispatcher | None = None,
+) -> FastAPI:
+    """The runtree HTTP API (``/api/v1``, OpenAPI at ``/api/v1/openapi.json``, docs at
+    ``/docs``) and ``/healthz``.
+
+    Without ``store`` the lifespan opens ``settings.database_url``; without ``dispatcher`` it
+    recovers the store and runs executions itself with ``settings.workers`` slots. Request
+    bodies over ``settings.max_body_bytes`` are refused with 413.
+
+    Requests waiting for an execution are woken by ``app.state.hub`` (a
+    :class:`~runtree.api.waiting.CompletionHub`); the dispatcher built here publishes to it.
+    An injected dispatcher should publish finished executions to ``app.state.hub.publish``
+    too (e.g. through :class:`~runtree.api.waiting.NotifyingRunner`); otherwise waiting
+    requests notice the end by polling the store, within half a second.
+    """
+    hub = CompletionHub()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = await run_in_threadpool(
+            lambda: Runtime.start(settings, store=store, dispatcher=dispatcher, hub=hub)
+        )
+        app.state.runtime = runtime
+        try:
+            yield
+        finally:
+            await run_in_threadpool(runtime.close)
+
+    app = FastAPI(
+        title="runtree",
+        version=__version__,
+        description=DESCRIPTION,
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+        generate_unique_id_function=_operation_id,
+    )
+    install_problem_handlers(app)
+    app.include_router(api)
+    app.include_router(health)
+    app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
+    app.add_middleware(CatchAllMiddleware)  # outermost: also covers the body limit
+    app.openapi = _openapi_builder(app)  # type: ignore[method-assign]
+    app.state.hub = hub
+    return app
+
+
+def _operation_id(route: APIRoute) -> str:
+    """OpenAPI ``operationId``: the endpoint function's name (``run_function`` ...)."""
+    return route.name
+
+
+def _openapi_builder(app: FastAPI) -> Callable[[], dict[str, Any]]:
+    """FastAPI's OpenAPI document plus the ``Problem`` schema the error responses refer to."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            schemas = document.setdefault("components", {}).setdefault("schemas", {})
+            problem = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+            schemas.update(problem.pop("$defs", {}))
+            schemas["Problem"] = problem
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    return openapi
+
+
+def app_from_environment() -> FastAPI:
+    """``create_app(Settings.load())``: settings from ``RUNTREE_*`` variables, for ASGI
+    servers' factory mode (``uvicorn --factory runtree.api.app:app_from_environment``)."""
+    return create_app(Settings.load())

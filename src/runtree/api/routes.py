@@ -1,0 +1,391 @@
+"""The endpoints of ``/api/v1`` (DESIGN.md, "HTTP API") and ``/healthz``.
+
+Endpoints translate HTTP to calls of :mod:`runtree.service` and the store's reads, and records
+to :mod:`.schemas` models; they decide nothing about functions or executions themselves. Plain
+``def`` endpoints run in the threadpool (the store blocks); the run endpoint is ``async`` so a
+request waiting for an execution holds no thread.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi.responses import JSONResponse, PlainTextResponse
+from starlette.concurrency import run_in_threadpool
+
+from .. import service
+from ..models import ExecutionRecord, ExecutionStatus, Trigger, VersionRecord
+from ..store import NotFoundError
+from ..store.executions import MAX_LIST_LIMIT
+from .problems import problem_responses
+from .runtime import Runtime, get_runtime
+from .schemas import (
+    MAX_VERSION,
+    DeployOut,
+    DeployRequest,
+    DiffOut,
+    ExecutionAccepted,
+    ExecutionDetail,
+    ExecutionOut,
+    ExecutionPage,
+    FunctionDetail,
+    FunctionList,
+    Health,
+    RunRequest,
+    VersionDetail,
+    VersionList,
+    deploy_out,
+    execution_detail,
+    execution_out,
+    function_detail,
+    function_out,
+    version_detail,
+    version_out,
+)
+from .waiting import wait_finished
+
+log = logging.getLogger("runtree.api")
+
+API_PREFIX = "/api/v1"
+# A waiting request gives an execution its own time limit plus this margin (the supervisor
+# needs a moment to stop a worker and drain what it sent) before answering 202.
+WAIT_MARGIN_S = 10.0
+# Waiting starts without looking up the version's time limit; only a run still going after
+# this long pays for that lookup.
+FAST_WAIT_S = 1.0
+EXECUTION_ID_PATTERN = "^[0-9a-f]{32}$"
+FUNCTION_FILTER_PATTERN = r"^(\w+/)?\w+$"
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+Namespace = Annotated[str, Path(description="Namespace (a Python identifier).")]
+Name = Annotated[str, Path(description="Function name: the entry point's name.")]
+ExecutionId = Annotated[str, Path(description="Execution id (32 hex characters).")]
+
+api = APIRouter(prefix=API_PREFIX, responses=problem_responses(422, 500))
+health = APIRouter()
+
+
+def execution_location(execution_id: str) -> str:
+    return f"{API_PREFIX}/executions/{execution_id}"
+
+
+# --- functions ----------------------------------------------------------------------------
+
+
+@api.put(
+    "/functions/{namespace}/{name}",
+    tags=["functions"],
+    response_model=DeployOut,
+    status_code=200,
+    responses={
+        200: {"description": "Identical to the latest version, which is returned unchanged"},
+        201: {"model": DeployOut, "description": "A new version was created"},
+        **problem_responses(413),
+    },
+)
+def deploy_function(
+    namespace: Namespace, name: Name, body: DeployRequest, response: Response, rt: RuntimeDep
+) -> DeployOut:
+    """Deploy ``code`` as the next version of ``namespace/name``: 201 with the new version,
+    or 200 with the latest one when source and settings are unchanged. Code that cannot be
+    compiled or lacks the entry point is a 422 with ``line`` and ``column``; nothing is
+    stored then."""
+    settings = service.make_settings(
+        timeout_s=body.timeout_s, memory_mb=body.memory_mb, tracking=body.tracking
+    )
+    result = service.deploy(
+        rt.store, namespace, name, body.code, settings=settings, description=body.description
+    )
+    version = result.version
+    response.status_code = 201 if result.created else 200
+    response.headers["Location"] = (
+        f"{API_PREFIX}/functions/{version.namespace}/{version.name}/versions/{version.number}"
+    )
+    return deploy_out(version, result.created)
+
+
+@api.get("/functions", tags=["functions"], response_model=FunctionList)
+def list_functions(
+    rt: RuntimeDep,
+    namespace: Annotated[str | None, Query(description="Only this namespace.")] = None,
+) -> FunctionList:
+    """Every function (of ``namespace``, if given), sorted by namespace and name."""
+    return FunctionList(functions=[function_out(f) for f in rt.store.list_functions(namespace)])
+
+
+@api.get(
+    "/functions/{namespace}/{name}",
+    tags=["functions"],
+    response_model=FunctionDetail,
+    responses=problem_responses(404),
+)
+def get_function(namespace: Namespace, name: Name, rt: RuntimeDep) -> FunctionDetail:
+    """One function with its current version (including that version's source)."""
+    function = rt.store.get_function(namespace, name)
+    if function is None:
+        raise NotFoundError("function", f"{namespace}/{name}")
+    return function_detail(function, rt.store.get_version(namespace, name))
+
+
+@api.get(
+    "/functions/{namespace}/{name}/versions",
+    tags=["functions"],
+    response_model=VersionList,
+    responses=problem_responses(404),
+)
+def list_versions(namespace: Namespace, name: Name, rt: RuntimeDep) -> VersionList:
+    """Every version of a function, oldest first (without sources)."""
+    versions = rt.store.list_versions(namespace, name)
+    if not versions and rt.store.get_function(namespace, name) is None:
+        raise NotFoundError("function", f"{namespace}/{name}")
+    return VersionList(versions=[version_out(v) for v in versions])
+
+
+@api.get(
+    "/functions/{namespace}/{name}/versions/{number}",
+    tags=["functions"],
+    response_model=VersionDetail,
+    responses=problem_responses(404),
+)
+def get_version(
+    namespace: Namespace,
+    name: Name,
+    number: Annotated[int, Path(ge=1, le=MAX_VERSION, description="Version number.")],
+    rt: RuntimeDep,
+) -> VersionDetail:
+    """One version with its source."""
+    return version_detail(_version(rt, namespace, name, number))
+
+
+@api.get(
+    "/functions/{namespace}/{name}/diff",
+    tags=["functions"],
+    response_model=DiffOut,
+    responses=problem_responses(404),
+)
+def diff_versions(
+    namespace: Namespace,
+    name: Name,
+    rt: RuntimeDep,
+    from_: Annotated[
+        int, Query(alias="from", ge=1, le=MAX_VERSION, description="The older version number.")
+    ],
+    to: Annotated[int, Query(ge=1, le=MAX_VERSION, description="The newer version number.")],
+) -> DiffOut:
+    """A unified diff of two versions' sources, and the settings that differ."""
+    old = _version(rt, namespace, name, from_)
+    new = _version(rt, namespace, name, to)
+    return DiffOut(
+        function=f"{namespace}/{name}",
+        from_version=old.number,
+        to_version=new.number,
+        diff=source_diff(old, new),
+        settings=settings_changes(old.settings, new.settings),
+    )
+
+
+def _version(rt: Runtime, namespace: str, name: str, number: int) -> VersionRecord:
+    version = rt.store.get_version(namespace, name, number)
+    if version is None:
+        if rt.store.get_function(namespace, name) is None:
+            raise NotFoundError("function", f"{namespace}/{name}")
+        raise NotFoundError("version", f"{namespace}/{name} v{number}")
+    return version
+
+
+def source_diff(old: VersionRecord, new: VersionRecord) -> str:
+    """``diff -u`` of two versions' sources (empty when equal)."""
+    lines = difflib.unified_diff(
+        old.source.splitlines(),
+        new.source.splitlines(),
+        fromfile=f"{old.qualified_name}.py v{old.number}",
+        tofile=f"{new.qualified_name}.py v{new.number}",
+        lineterm="",
+    )
+    text = "\n".join(lines)
+    return text + "\n" if text else ""
+
+
+def settings_changes(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    return {
+        key: {"old": old.get(key), "new": new.get(key)}
+        for key in sorted(old.keys() | new.keys())
+        if old.get(key) != new.get(key)
+    }
+
+
+# --- executions ---------------------------------------------------------------------------
+
+
+@api.post(
+    "/functions/{namespace}/{name}/executions",
+    tags=["executions"],
+    response_model=ExecutionOut,
+    status_code=200,
+    responses={
+        200: {"description": "The finished execution (wait=true)"},
+        202: {
+            "model": ExecutionAccepted,
+            "description": "Queued or still running (wait=false, or the wait timed out); "
+            "the Location header names the execution",
+        },
+        **problem_responses(404, 413),
+    },
+)
+async def run_function(
+    namespace: Namespace, name: Name, body: RunRequest, rt: RuntimeDep
+) -> ExecutionOut | JSONResponse:
+    """Start an execution with ``input`` (checked against the entry point first: a 422
+    naming each parameter at fault, and no execution is created). With ``wait`` (the
+    default) answer 200 with the finished execution, or 202 if it has not finished within
+    ``timeout_s``; without, answer 202 at once."""
+    record = await run_in_threadpool(
+        service.start_execution,
+        rt.store,
+        namespace,
+        name,
+        body.input,
+        version=body.version,
+        trigger=Trigger.API,
+        dispatcher=rt.dispatcher,
+    )
+    if body.wait:
+        if body.timeout_s is not None:
+            record = await wait_finished(rt.store, rt.hub, record.id, body.timeout_s)
+        else:
+            record = await wait_finished(rt.store, rt.hub, record.id, FAST_WAIT_S)
+            if not record.finished:
+                limit = await run_in_threadpool(_time_limit, rt, record)
+                rest = max(0.0, limit + WAIT_MARGIN_S - FAST_WAIT_S)
+                record = await wait_finished(rt.store, rt.hub, record.id, rest)
+        if record.finished:
+            return execution_out(record)
+    return JSONResponse(
+        ExecutionAccepted(id=record.id, status=record.status).model_dump(mode="json"),
+        status_code=202,
+        headers={"Location": execution_location(record.id)},
+    )
+
+
+def _time_limit(rt: Runtime, record: ExecutionRecord) -> float:
+    version = rt.store.get_version_by_id(record.version_id)
+    settings = version.settings if version is not None else {}
+    return float(settings.get("timeout_s", service.VersionSettings().timeout_s))
+
+
+@api.get("/executions", tags=["executions"], response_model=ExecutionPage)
+def list_executions(
+    rt: RuntimeDep,
+    function: Annotated[
+        str | None,
+        Query(
+            pattern=FUNCTION_FILTER_PATTERN,
+            description="Only this function: namespace/name, or name in namespace default.",
+        ),
+    ] = None,
+    status: Annotated[ExecutionStatus | None, Query(description="Only this status.")] = None,
+    trigger: Annotated[Trigger | None, Query(description="Only this trigger.")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIST_LIMIT, description="Page size.")] = 50,
+    cursor: Annotated[
+        str | None,
+        Query(pattern=EXECUTION_ID_PATTERN, description="next_cursor of the previous page."),
+    ] = None,
+) -> ExecutionPage:
+    """Executions, newest first, one page at a time."""
+    namespace = name = None
+    if function is not None:
+        prefix, _, name = function.rpartition("/")
+        namespace = prefix or "default"
+    page, next_cursor = rt.store.list_executions(
+        namespace=namespace,
+        name=name,
+        status=None if status is None else status.value,
+        trigger=None if trigger is None else trigger.value,
+        limit=limit,
+        cursor=cursor,
+    )
+    return ExecutionPage(executions=[execution_out(e) for e in page], next_cursor=next_cursor)
+
+
+@api.get(
+    "/executions/{execution_id}",
+    tags=["executions"],
+    response_model=ExecutionDetail,
+    responses=problem_responses(404),
+)
+def get_execution(execution_id: ExecutionId, rt: RuntimeDep) -> ExecutionDetail:
+    """One execution with its steps: a flat list in call order, each with its
+    ``parent_id``. Captured values are JSON previews (never the serialized originals)."""
+    record = _execution(rt, execution_id)
+    return execution_detail(record, rt.store.get_steps(execution_id))
+
+
+@api.get(
+    "/executions/{execution_id}/tree",
+    tags=["executions"],
+    response_class=PlainTextResponse,
+    responses={
+        200: {"content": {"text/plain": {"schema": {"type": "string"}}},
+              "description": "The text tree"},
+        **problem_responses(404),
+    },
+)
+def get_tree(execution_id: ExecutionId, rt: RuntimeDep) -> PlainTextResponse:
+    """The execution's steps as the text tree of DESIGN.md."""
+    _execution(rt, execution_id)
+    return PlainTextResponse(service.tree_text(rt.store, execution_id))
+
+
+@api.post(
+    "/executions/{execution_id}/cancel",
+    tags=["executions"],
+    response_model=ExecutionOut,
+    responses={
+        200: {"description": "The execution has finished (cancelled now, or earlier)"},
+        202: {"model": ExecutionOut,
+              "description": "Running: its worker was asked to stop; poll for the end"},
+        **problem_responses(404),
+    },
+)
+def cancel_execution(execution_id: ExecutionId, response: Response, rt: RuntimeDep) -> ExecutionOut:
+    """Cancel a queued execution at once (200, ``cancelled``) or ask a running one to stop
+    (202, ``cancel_requested``). A finished execution is returned unchanged (200)."""
+    record = service.cancel_execution(rt.store, execution_id, rt.dispatcher)
+    if record.finished:
+        rt.hub.publish(record)  # wake requests waiting for a run that will never start
+    else:
+        response.status_code = 202
+        response.headers["Location"] = execution_location(record.id)
+    return execution_out(record)
+
+
+def _execution(rt: Runtime, execution_id: str) -> ExecutionRecord:
+    record = rt.store.get_execution(execution_id)
+    if record is None:
+        raise NotFoundError("execution", execution_id)
+    return record
+
+
+# --- health -------------------------------------------------------------------------------
+
+
+@health.get(
+    "/healthz",
+    tags=["health"],
+    response_model=Health,
+    responses={503: {"model": Health, "description": "The database cannot be reached"}},
+)
+def healthz(rt: RuntimeDep) -> Health | JSONResponse:
+    """``ok`` when the server runs and its database answers; 503 otherwise."""
+    try:
+        revision = rt.store.schema_revision()
+    except Exception:
+        log.warning("health check: the database cannot be reached", exc_info=True)
+        return JSONResponse(
+            Health(status="unavailable", database=False).model_dump(mode="json"),
+            status_code=503,
+        )
+    return Health(status="ok", database=True, schema_revision=revision)

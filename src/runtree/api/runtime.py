@@ -1,0 +1,110 @@
+"""What the API's requests share: the store, the dispatcher and the completion hub.
+
+:meth:`Runtime.start` builds what the caller did not inject and :meth:`Runtime.close` takes
+down exactly what it built, in reverse order.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable
+
+from fastapi import Request
+
+from .. import service
+from ..execution.dispatcher import Dispatcher, LocalDispatcher
+from ..execution.launcher import ZygoteLauncher
+from ..execution.supervisor import Supervisor
+from ..settings import Settings
+from ..store import Store
+from .waiting import CompletionHub, NotifyingRunner
+
+log = logging.getLogger("runtree.api")
+
+
+@dataclasses.dataclass
+class Runtime:
+    """The server's shared state for the application's lifetime.
+
+    ``dispatcher`` is the injected one or the :class:`LocalDispatcher` built here.
+    """
+
+    settings: Settings
+    store: Store
+    dispatcher: Dispatcher
+    hub: CompletionHub
+    closers: list[Callable[[], None]] = dataclasses.field(default_factory=list)
+
+    @classmethod
+    def start(
+        cls,
+        settings: Settings,
+        *,
+        store: Store | None,
+        dispatcher: Dispatcher | None,
+        hub: CompletionHub,
+    ) -> Runtime:
+        """Open what was not given (blocking: run it off the event loop).
+
+        Without an injected ``store``, opens ``settings.database_url`` (migrating it).
+        Without an injected ``dispatcher``, first recovers from a crash -- running
+        executions whose local worker process is gone become ``crashed``, queued ones stay
+        queued -- then starts a zygote launcher and a :class:`LocalDispatcher` with
+        ``settings.workers`` slots whose runner publishes finished executions to ``hub``.
+        Injected objects belong to the caller: they are neither started nor stopped here.
+        """
+        closers: list[Callable[[], None]] = []
+        if store is None:
+            store = Store(settings.database_url)
+            closers.append(store.close)
+        try:
+            if dispatcher is None:
+                dispatcher = _local_dispatcher(settings, store, hub, closers)
+        except BaseException:
+            cls._run(closers)
+            raise
+        return cls(settings=settings, store=store, dispatcher=dispatcher, hub=hub,
+                   closers=closers)
+
+    def close(self) -> None:
+        """Stop the dispatcher built here (running executions get
+        ``settings.shutdown_grace_s`` seconds, then are cancelled), close the launcher, then
+        the store (if opened here). Each step runs even if an earlier one failed."""
+        closers, self.closers = self.closers, []
+        self._run(closers)
+
+    @staticmethod
+    def _run(closers: list[Callable[[], None]]) -> None:
+        for close in closers:
+            try:
+                close()
+            except Exception:
+                log.exception("error while shutting down")
+
+
+def _local_dispatcher(
+    settings: Settings, store: Store, hub: CompletionHub, closers: list[Callable[[], None]]
+) -> LocalDispatcher:
+    """Recover, then start a zygote-backed :class:`LocalDispatcher`; its shutdown steps are
+    put first in ``closers``. Recovery (:func:`runtree.service.recover_after_crash`) marks
+    ``crashed`` the running executions whose local worker process is gone; queued executions
+    stay queued and are run by the new dispatcher."""
+    crashed = service.recover_after_crash(store)
+    if crashed:
+        log.warning("recovered after a crash: %d execution(s) marked crashed", crashed)
+    launcher = ZygoteLauncher()
+    closers.insert(0, launcher.close)
+    runner = NotifyingRunner(store, Supervisor(launcher), hub.publish)
+    dispatcher = LocalDispatcher(store, runner, settings.workers)
+    dispatcher.start()
+    grace = settings.shutdown_grace_s
+    closers.insert(0, lambda: dispatcher.stop(grace))
+    return dispatcher
+
+
+async def get_runtime(request: Request) -> Runtime:
+    """FastAPI dependency: the application's :class:`Runtime` (async, so resolving it costs no
+    thread hop)."""
+    runtime: Runtime = request.app.state.runtime
+    return runtime

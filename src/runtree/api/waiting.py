@@ -1,0 +1,153 @@
+"""Waiting for executions to finish without holding a thread or hammering the database.
+
+:class:`CompletionHub` is an in-process notice board: the server's runner
+(:class:`NotifyingRunner`) publishes every execution it finishes, and a request waiting for
+that execution is woken on the event loop at once. Executions finished elsewhere (another
+process's dispatcher, a cancellation through the CLI) are still seen, by a slow poll of the
+store that backs every wait up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import logging
+import threading
+from collections.abc import Callable
+
+from starlette.concurrency import run_in_threadpool
+
+from ..execution.runner import ExecutionRunner
+from ..execution.supervisor import Supervisor
+from ..models import ExecutionRecord
+from ..store import NotFoundError, Store
+
+log = logging.getLogger("runtree.api")
+
+Waiter = asyncio.Future[ExecutionRecord | None]
+
+REMEMBERED = 4096
+FIRST_POLL_S = 0.05
+MAX_POLL_S = 0.5
+
+
+class CompletionHub:
+    """Connects the threads that finish executions with the requests waiting for them.
+
+    :meth:`publish` may be called from any thread; :meth:`subscribe` and :meth:`unsubscribe`
+    from the event loop. The ids of the last ``remember`` finished executions are kept (ids
+    only: records can be large), so a request that subscribes just after its execution
+    finished is told at once instead of missing the notice.
+    """
+
+    def __init__(self, remember: int = REMEMBERED) -> None:
+        self._lock = threading.Lock()
+        self._waiters: dict[str, list[Waiter]] = {}
+        self._recent: collections.OrderedDict[str, None] = collections.OrderedDict()
+        self._remember = remember
+
+    def publish(self, record: ExecutionRecord) -> None:
+        """``record`` has finished: wake whoever waits for it (unfinished records are
+        ignored)."""
+        if not record.finished:
+            return
+        with self._lock:
+            self._recent[record.id] = None
+            self._recent.move_to_end(record.id)
+            while len(self._recent) > self._remember:
+                self._recent.popitem(last=False)
+            waiters = self._waiters.pop(record.id, [])
+        for future in waiters:
+            # RuntimeError: that event loop is closed, so nobody is waiting any more.
+            with contextlib.suppress(RuntimeError):
+                future.get_loop().call_soon_threadsafe(_resolve, future, record)
+
+    def subscribe(self, execution_id: str) -> Waiter:
+        """A future resolved once the execution has finished: with its record, or with
+        ``None`` when it had already finished before this call (read it from the store).
+        Call :meth:`unsubscribe` when done waiting."""
+        loop = asyncio.get_running_loop()
+        future: Waiter = loop.create_future()
+        with self._lock:
+            finished = execution_id in self._recent
+            if not finished:
+                self._waiters.setdefault(execution_id, []).append(future)
+        if finished:
+            future.set_result(None)
+        return future
+
+    def unsubscribe(self, execution_id: str, future: Waiter) -> None:
+        with self._lock:
+            waiters = self._waiters.get(execution_id)
+            if waiters is not None and future in waiters:
+                waiters.remove(future)
+                if not waiters:
+                    del self._waiters[execution_id]
+
+    @property
+    def waiting(self) -> int:
+        """How many requests are waiting (for tests and metrics)."""
+        with self._lock:
+            return sum(len(w) for w in self._waiters.values())
+
+
+def _resolve(future: Waiter, record: ExecutionRecord) -> None:
+    if not future.done():
+        future.set_result(record)
+
+
+class NotifyingRunner(ExecutionRunner):
+    """An :class:`ExecutionRunner` that reports every execution it finishes to
+    ``on_finished`` (errors in the callback are logged, never raised into the dispatcher)."""
+
+    def __init__(
+        self,
+        store: Store,
+        supervisor: Supervisor,
+        on_finished: Callable[[ExecutionRecord], None],
+    ) -> None:
+        super().__init__(store, supervisor)
+        self._on_finished = on_finished
+
+    def run(
+        self, execution: ExecutionRecord, cancel: threading.Event | None = None
+    ) -> ExecutionRecord:
+        record = super().run(execution, cancel)
+        try:
+            self._on_finished(record)
+        except Exception:
+            log.exception("completion callback failed for execution %s", record.id)
+        return record
+
+
+async def wait_finished(
+    store: Store, hub: CompletionHub, execution_id: str, timeout: float
+) -> ExecutionRecord:
+    """The execution's record once it has finished, or its current record after ``timeout``
+    seconds. Never blocks the event loop; reads the store only now and then (starting after
+    :data:`FIRST_POLL_S`, backing off to :data:`MAX_POLL_S`), in case the execution is
+    finished by someone who does not publish to ``hub``. Raises :class:`NotFoundError` for an
+    unknown id."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    future = hub.subscribe(execution_id)
+    try:
+        delay = FIRST_POLL_S
+        while True:
+            remaining = deadline - loop.time()
+            if remaining > 0 and not future.done():
+                await asyncio.wait({future}, timeout=min(delay, remaining))
+            if future.done():
+                published = future.result()
+                if published is not None:
+                    return published
+                # None: it finished before we subscribed; the store has its end.
+            record = await run_in_threadpool(store.get_execution, execution_id)
+            if record is None:
+                raise NotFoundError("execution", execution_id)
+            if record.finished or future.done() or deadline - loop.time() <= 0:
+                return record
+            delay = min(delay * 2, MAX_POLL_S)
+    finally:
+        hub.unsubscribe(execution_id, future)

@@ -1,0 +1,72 @@
+"""Fixtures for the HTTP API.
+
+* ``client``: the app on a fresh SQLite file with a dispatcher that runs nothing (executions
+  stay ``queued``): fast, for everything that does not need a worker process.
+* ``live``: one app for the whole session with the real dispatcher and zygote workers; tests
+  using it are ``slow`` and deploy into their own namespace (``namespace`` fixture).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from runtree.api import create_app
+from runtree.settings import Settings
+
+BODY_LIMIT = 64 * 1024
+
+_namespaces = itertools.count(1)
+
+
+class NullDispatcher:
+    """Takes nothing from the queue; remembers what it was told."""
+
+    def __init__(self) -> None:
+        self.notified = 0
+        self.cancelled: list[str] = []
+
+    def start(self) -> None:
+        pass
+
+    def notify(self) -> None:
+        self.notified += 1
+
+    def cancel(self, execution_id: str) -> bool:
+        self.cancelled.append(execution_id)
+        return False
+
+    def stop(self, grace: float = 5.0) -> None:
+        pass
+
+
+@pytest.fixture
+def dispatcher() -> NullDispatcher:
+    return NullDispatcher()
+
+
+@pytest.fixture
+def client(tmp_path: Path, dispatcher: NullDispatcher) -> Iterator[TestClient]:
+    settings = Settings(database_url=f"sqlite:///{tmp_path}/api.db", max_body_bytes=BODY_LIMIT)
+    with TestClient(create_app(settings, dispatcher=dispatcher)) as test_client:
+        yield test_client
+
+
+@pytest.fixture(scope="session")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    directory = tmp_path_factory.mktemp("live")
+    settings = Settings(
+        database_url=f"sqlite:///{directory}/live.db", workers=2, shutdown_grace_s=1.0
+    )
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def namespace() -> str:
+    """A namespace of its own for each test sharing the ``live`` app."""
+    return f"ns{next(_namespaces)}"

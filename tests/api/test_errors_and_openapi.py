@@ -1,0 +1,192 @@
+"""Problem responses for everything that can go wrong, the body limit, health and OpenAPI."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from .conftest import BODY_LIMIT
+from .helpers import API, assert_problem, store_of
+
+
+def test_unknown_route_and_wrong_method(client: TestClient) -> None:
+    assert_problem(client.get(f"{API}/nothing/here"), 404, "not-found")
+    assert_problem(client.get("/nothing"), 404, "not-found")
+    response = client.delete(f"{API}/functions")
+    assert_problem(response, 405, "method-not-allowed")
+    assert response.headers["allow"] == "GET"
+    response = client.get(f"{API}/executions/{'0' * 32}/cancel")
+    assert_problem(response, 405, "method-not-allowed")
+    assert response.headers["allow"] == "POST"
+
+
+def test_unknown_execution_is_404(client: TestClient) -> None:
+    missing = "f" * 32
+    for response in (
+        client.get(f"{API}/executions/{missing}"),
+        client.get(f"{API}/executions/{missing}/tree"),
+        client.post(f"{API}/executions/{missing}/cancel"),
+        client.get(f"{API}/executions/not-an-id"),
+    ):
+        body = assert_problem(response, 404, "not-found")
+        assert body["kind"] == "execution"
+
+
+def test_malformed_json_and_wrong_types_name_the_field(client: TestClient) -> None:
+    json_type = {"content-type": "application/json"}
+    response = client.put(f"{API}/functions/default/f", content=b'{"code": ', headers=json_type)
+    body = assert_problem(response, 422, "invalid-request")
+    assert body["field"] == "body" and "invalid JSON" in body["detail"]
+    response = client.put(f"{API}/functions/default/f", json=["not", "an", "object"])
+    assert assert_problem(response, 422, "invalid-request")["errors"][0]["location"] == "body"
+    response = client.get(f"{API}/executions", params={"limit": "lots"})
+    body = assert_problem(response, 422, "invalid-request")
+    assert body["field"] == "limit" and body["errors"][0]["location"] == "query"
+    response = client.get(f"{API}/functions/default/f/versions/0")
+    assert assert_problem(response, 422, "invalid-request")["field"] == "number"
+
+
+def test_body_over_the_limit_is_413(client: TestClient) -> None:
+    code = "def f():\n    return 1\n" + "# padding\n" * (BODY_LIMIT // 10)
+    response = client.put(f"{API}/functions/default/f", json={"code": code})
+    body = assert_problem(response, 413, "body-too-large")
+    assert body["limit"] == BODY_LIMIT and str(BODY_LIMIT) in body["detail"]
+    assert store_of(client).get_function("default", "f") is None
+
+
+def test_streamed_body_over_the_limit_is_413(client: TestClient) -> None:
+    def chunks() -> Iterator[bytes]:  # sent without a Content-Length
+        yield b'{"code": "'
+        for _ in range(BODY_LIMIT // 1000 + 1):
+            yield b"#" * 1000
+        yield b'"}'
+
+    response = client.put(
+        f"{API}/functions/default/f", content=chunks(), headers={"content-type": "application/json"}
+    )
+    assert_problem(response, 413, "body-too-large")
+
+
+def test_body_under_the_limit_passes(client: TestClient) -> None:
+    code = "def f():\n    return 1\n" + "# padding\n" * (BODY_LIMIT // 20)
+    assert client.put(f"{API}/functions/default/f", json={"code": code}).status_code == 201
+
+
+def test_unexpected_errors_are_a_generic_500_and_logged(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def explode(namespace: str | None = None) -> None:
+        raise RuntimeError("secret detail in /srv/runtree/private.py")
+
+    monkeypatch.setattr(store_of(client), "list_functions", explode)
+    with caplog.at_level(logging.ERROR, logger="runtree.api"):
+        response = client.get(f"{API}/functions")
+    body = assert_problem(response, 500, "internal-error")
+    assert "secret" not in response.text and "RuntimeError" not in response.text
+    assert body["incident"] in body["detail"]
+    logged = [r for r in caplog.records if r.name == "runtree.api"]
+    assert logged and logged[0].exc_info is not None
+    assert body["incident"] in logged[0].getMessage()
+
+
+def test_healthz(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["status"], body["database"]) == ("ok", True)
+    assert body["schema_revision"] == store_of(client).schema_revision()
+
+    def down() -> None:
+        raise OSError("database is gone")
+
+    monkeypatch.setattr(store_of(client), "schema_revision", down)
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["database"] is False
+
+
+EXPECTED_OPERATIONS = {
+    ("put", "/api/v1/functions/{namespace}/{name}"),
+    ("get", "/api/v1/functions"),
+    ("get", "/api/v1/functions/{namespace}/{name}"),
+    ("get", "/api/v1/functions/{namespace}/{name}/versions"),
+    ("get", "/api/v1/functions/{namespace}/{name}/versions/{number}"),
+    ("get", "/api/v1/functions/{namespace}/{name}/diff"),
+    ("post", "/api/v1/functions/{namespace}/{name}/executions"),
+    ("get", "/api/v1/executions"),
+    ("get", "/api/v1/executions/{execution_id}"),
+    ("get", "/api/v1/executions/{execution_id}/tree"),
+    ("post", "/api/v1/executions/{execution_id}/cancel"),
+    ("get", "/healthz"),
+}
+
+
+def test_openapi_lists_every_endpoint_with_problem_responses(client: TestClient) -> None:
+    document = client.get(f"{API}/openapi.json").json()
+    operations = {
+        (method, path) for path, item in document["paths"].items() for method in item
+    }
+    assert operations == EXPECTED_OPERATIONS
+    schemas = document["components"]["schemas"]
+    assert {"Problem", "DeployRequest", "RunRequest", "ExecutionDetail", "StepOut"} <= set(schemas)
+    assert "HTTPValidationError" not in schemas  # replaced by problem+json
+    problem_ref = {"$ref": "#/components/schemas/Problem"}
+    for path, item in document["paths"].items():
+        if not path.startswith(API):
+            continue
+        for method, operation in item.items():
+            responses = operation["responses"]
+            assert responses["422"]["content"] == {
+                "application/problem+json": {"schema": problem_ref}
+            }, (method, path)
+    run = document["paths"]["/api/v1/functions/{namespace}/{name}/executions"]["post"]
+    assert {"200", "202", "404", "413", "422"} <= set(run["responses"])
+    deploy = document["paths"]["/api/v1/functions/{namespace}/{name}"]["put"]
+    assert {"200", "201", "413", "422"} <= set(deploy["responses"])
+    tree = document["paths"]["/api/v1/executions/{execution_id}/tree"]["get"]
+    assert "text/plain" in tree["responses"]["200"]["content"]
+    diff = document["paths"]["/api/v1/functions/{namespace}/{name}/diff"]["get"]
+    assert {p["name"] for p in diff["parameters"]} >= {"from", "to"}
+
+
+def test_docs_are_served(client: TestClient) -> None:
+    response = client.get("/docs")
+    assert response.status_code == 200
+    assert "/api/v1/openapi.json" in response.text
+
+
+def test_hostile_input_is_never_a_500(client: TestClient) -> None:
+    json_type = {"content-type": "application/json"}
+    # A lone surrogate is valid JSON but not text: refused with its position.
+    body = b'{"code": "def f():\\n    return \'\\ud800\'\\n"}'
+    response = client.put(f"{API}/functions/default/f", content=body, headers=json_type)
+    problem = assert_problem(response, 422, "invalid-request")
+    assert problem["field"] == "code" and "line 2, column 13" in problem["detail"]
+    body = b'{"code": "def f():\\n    pass\\n", "description": "\\udfff"}'
+    response = client.put(f"{API}/functions/default/f", content=body, headers=json_type)
+    assert assert_problem(response, 422, "invalid-request")["field"] == "description"
+    # Numbers too large for any version.
+    huge = 10**30
+    assert client.put(f"{API}/functions/default/f", json={"code": "def f():\n    pass\n"})
+    response = client.get(f"{API}/functions/default/f/versions/{huge}")
+    assert assert_problem(response, 422, "invalid-request")["field"] == "number"
+    response = client.post(f"{API}/functions/default/f/executions", json={"version": huge})
+    assert assert_problem(response, 422, "invalid-request")["field"] == "version"
+    response = client.get(f"{API}/functions/default/f/diff", params={"from": 1, "to": huge})
+    assert assert_problem(response, 422, "invalid-request")["field"] == "to"
+    # JSON nested deeper than the parser goes; bytes that are not UTF-8.
+    deep = b'{"code": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    response = client.put(f"{API}/functions/default/f", content=deep[:60_000], headers=json_type)
+    assert response.status_code in (400, 422)
+    assert response.headers["content-type"] == "application/problem+json"
+    response = client.put(f"{API}/functions/default/f", content=b'{"code": "\xe9"}',
+                          headers=json_type)
+    assert assert_problem(response, 400, "invalid-request")["field"] == "body"
+    # Odd path segments are just names that do not exist (or are invalid to deploy).
+    assert_problem(client.get(f"{API}/functions/%ED%A0%80/x"), 404, "not-found")
+    assert_problem(client.get(f"{API}/executions/%00"), 404, "not-found")
+    response = client.put(f"{API}/functions/%ED%A0%80/x", json={"code": "def x():\n    pass\n"})
+    assert_problem(response, 422, "invalid-name")

@@ -1,0 +1,100 @@
+"""The completion hub: requests waiting for executions are woken without polling."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from pathlib import Path
+
+from runtree.api.waiting import CompletionHub, wait_finished
+from runtree.models import ExecutionRecord
+from runtree.service import deploy, start_execution
+from runtree.store import Store
+
+
+def finished_copy(store: Store, record: ExecutionRecord) -> ExecutionRecord:
+    store.claim_execution(record.id, "test")
+    return store.finish_execution(record.id, status="succeeded", output=1)
+
+
+def make_store(tmp_path: Path) -> Store:
+    store = Store(f"sqlite:///{tmp_path}/hub.db")
+    deploy(store, "default", "f", "def f():\n    return 1\n")
+    return store
+
+
+def test_publish_from_another_thread_wakes_the_waiter(tmp_path: Path) -> None:
+    hub = CompletionHub()
+    with make_store(tmp_path) as store:
+        queued = start_execution(store, "default", "f")
+
+        async def scenario() -> tuple[ExecutionRecord, float]:
+            finisher = threading.Timer(0.1, lambda: hub.publish(finished_copy(store, queued)))
+            started = time.monotonic()
+            finisher.start()
+            record = await wait_finished(store, hub, queued.id, timeout=10)
+            return record, time.monotonic() - started
+
+        record, elapsed = asyncio.run(scenario())
+    assert record.status == "succeeded"
+    assert elapsed < 1
+    assert hub.waiting == 0
+
+
+def test_recently_finished_is_not_missed(tmp_path: Path) -> None:
+    hub = CompletionHub()
+    with make_store(tmp_path) as store:
+        queued = start_execution(store, "default", "f")
+        hub.publish(finished_copy(store, queued))  # before anyone waits
+
+        async def scenario() -> ExecutionRecord:
+            return await wait_finished(store, hub, queued.id, timeout=10)
+
+        assert asyncio.run(scenario()).status == "succeeded"
+
+
+def test_finished_elsewhere_is_found_by_polling(tmp_path: Path) -> None:
+    hub = CompletionHub()  # nobody publishes
+    with make_store(tmp_path) as store:
+        queued = start_execution(store, "default", "f")
+        threading.Timer(0.1, lambda: finished_copy(store, queued)).start()
+
+        async def scenario() -> ExecutionRecord:
+            return await wait_finished(store, hub, queued.id, timeout=10)
+
+        started = time.monotonic()
+        assert asyncio.run(scenario()).status == "succeeded"
+        assert time.monotonic() - started < 2
+    assert hub.waiting == 0
+
+
+def test_timeout_returns_the_current_record(tmp_path: Path) -> None:
+    hub = CompletionHub()
+    with make_store(tmp_path) as store:
+        queued = start_execution(store, "default", "f")
+
+        async def scenario() -> ExecutionRecord:
+            return await wait_finished(store, hub, queued.id, timeout=0.1)
+
+        assert asyncio.run(scenario()).status == "queued"
+    assert hub.waiting == 0
+
+
+def test_the_hub_remembers_a_bounded_number(tmp_path: Path) -> None:
+    hub = CompletionHub(remember=2)
+    with make_store(tmp_path) as store:
+        records = [finished_copy(store, start_execution(store, "default", "f")) for _ in range(3)]
+    for record in records:
+        hub.publish(record)
+
+    async def scenario() -> list[bool]:
+        futures = [hub.subscribe(r.id) for r in records]
+        done = [f.done() for f in futures]
+        assert all(f.result() is None for f in futures if f.done())  # ids only
+        for record, future in zip(records, futures):
+            hub.unsubscribe(record.id, future)
+        return done
+
+    assert asyncio.run(scenario()) == [False, True, True]
+    assert hub.waiting == 0
