@@ -308,12 +308,6 @@ def previews(step: Any) -> dict[str, Any]:
 # Known bugs: program name -> reason, or (reason, first Python version it shows on). Each marks
 # that program's test a strict xfail: fix the bug, then delete the entry. Details and minimal
 # repros are in the report that came with this suite.
-_THROW_CLOSE = (
-    "BUG: gen.throw()/gen.close() (and athrow/aclose, so also contextlib.contextmanager exits "
-    "with an exception, and refcount/gc finalization) run no resume hook: code the generator "
-    "runs while handling the exception nests under the caller, the generator's step is never "
-    "finished ('interrupted'), and after a throw() the stale resumer becomes current"
-)
 KNOWN_TRANSPARENCY_BUGS: dict[str, str | tuple[str, tuple[int, int]]] = {
     "capture_side_effects_inherited": (
         "BUG: capturing still runs user code that pickle reaches indirectly -- an overridden "
@@ -341,14 +335,6 @@ KNOWN_TRANSPARENCY_BUGS: dict[str, str | tuple[str, tuple[int, int]]] = {
         "(runtree.tracking.threads._bootstrap_inner): stack depth and inspect.stack() differ"),
 }
 KNOWN_TREE_BUGS: dict[str, str | tuple[str, tuple[int, int]]] = {
-    "async_generator_handoff": _THROW_CLOSE,
-    "async_generators": _THROW_CLOSE,
-    "contextmanagers": _THROW_CLOSE,
-    "generator_edge_cases": _THROW_CLOSE,
-    "generator_finally_return": _THROW_CLOSE,
-    "generator_gc_close": _THROW_CLOSE,
-    "generator_return_values": _THROW_CLOSE,
-    "generator_send_throw_close": _THROW_CLOSE,
     "generator_yield_from": (
         "BUG: while a generator delegates (yield from) to a plain iterator that calls "
         "instrumented functions, calls after the first item nest under the consumer's step "
@@ -359,12 +345,6 @@ KNOWN_TREE_BUGS: dict[str, str | tuple[str, tuple[int, int]]] = {
     "manual_coroutine_driver": (
         "BUG: a coroutine driven by hand (send) stays 'current' while suspended: the driver's "
         "calls and the next coroutine nest under it"),
-    "global_def_qualname": (
-        "BUG: a def/class declared `global` inside a function gets the step name "
-        "'define.<locals>.late' but its __qualname__ is 'late'"),
-    "shadowed_builtins": (
-        "BUG: the injected `except BaseException` resolves the module's own BaseException: "
-        "a module that defines one gets failing calls recorded as 'completed'"),
     "capture_side_effects_inherited": (
         "BUG: user code run by capture (Bag.__iter__, Table.items, reduce_point) appears as "
         "steps, Bag.__iter__ recursively ~100 levels deep"),
@@ -918,9 +898,6 @@ def test_instrumented_code_runs_with_a_restricted_builtins_namespace() -> None:
     assert results[1] == results[0] == 2
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: any def directly in a class body counts as a method, so a plain function there "
-    "(later wrapped by staticmethod()) has its first argument captured as a bound 'self'"))
 def test_a_plain_function_in_a_class_body_captures_its_first_argument() -> None:
     """``def helper(v)`` in a class body (called there, or wrapped by staticmethod() later) is
     not a method: its first parameter is a value, not ``self``."""

@@ -1,8 +1,9 @@
 """The AST rewrite that makes every call of a user's function a step.
 
 Each instrumented def keeps its signature, decorators, docstring and line numbers; its body is
-wrapped in one ``try`` statement (``R`` is ``__runtree_recursion_error__``, an alias of
-``RecursionError`` that user code cannot shadow)::
+wrapped in one ``try`` statement (``R`` and ``B`` are ``__runtree_recursion_error__`` and
+``__runtree_base_exception__``: aliases of ``RecursionError`` and ``BaseException`` that user
+code cannot shadow)::
 
     def f(a, b=2):
         "doc"
@@ -15,7 +16,7 @@ wrapped in one ``try`` statement (``R`` is ``__runtree_recursion_error__``, an a
             <original body; ``return x`` becomes
              ``return (__runtree_return__(META, x) if __runtree_on__ else x)`` and, in generators,
              each yield gets a hook on either side>
-        except BaseException:
+        except B:
             if __runtree_on__:
                 try:
                     __runtree_error__(META)
@@ -57,6 +58,7 @@ RETURN = "__runtree_return__"
 YIELD = "__runtree_yield__"
 RESUME = "__runtree_resume__"
 RECURSION_ERROR = "__runtree_recursion_error__"
+BASE_EXCEPTION = "__runtree_base_exception__"  # user modules may shadow ``BaseException``
 
 _Function = ast.FunctionDef | ast.AsyncFunctionDef
 _F = TypeVar("_F", ast.FunctionDef, ast.AsyncFunctionDef)
@@ -71,20 +73,25 @@ class Instrumenter(ast.NodeTransformer):
         self.filename = filename
         self.version = version
         self.opted_out_lines = opted_out_lines
-        self.scopes: list[tuple[str, str]] = []  # ("class" | "function", name)
+        # Enclosing scopes: (kind "class" | "function", its __qualname__, names it declares
+        # global).
+        self.scopes: list[tuple[str, str, frozenset[str]]] = []
         self.instrumented: list[str] = []
 
     # --- scopes ---------------------------------------------------------------------------
 
     def _qualname(self, name: str) -> str:
-        parts = []
-        for kind, scope_name in self.scopes:
-            parts.append(scope_name if kind == "class" else f"{scope_name}.<locals>")
-        parts.append(name)
-        return ".".join(parts)
+        """``__qualname__`` as the compiler builds it: ``C.m``, ``f.<locals>.g``, and a bare
+        name for a def declared ``global`` in the function around it."""
+        if not self.scopes:
+            return name
+        kind, outer, global_names = self.scopes[-1]
+        if kind == "function":
+            return name if name in global_names else f"{outer}.<locals>.{name}"
+        return f"{outer}.{name}"
 
     def visit_ClassDef(self, node: ast.ClassDef) -> ast.ClassDef:
-        self.scopes.append(("class", node.name))
+        self.scopes.append(("class", self._qualname(node.name), frozenset()))
         self.generic_visit(node)
         self.scopes.pop()
         return node
@@ -110,7 +117,7 @@ class Instrumenter(ast.NodeTransformer):
         self.visit(node.args)
         if node.returns is not None:
             node.returns = self.visit(node.returns)
-        self.scopes.append(("function", node.name))
+        self.scopes.append(("function", qualname, _declared_global(node)))
         node.body = [self.visit(stmt) for stmt in node.body]
         self.scopes.pop()
         self._instrument(node, qualname, in_class)
@@ -127,11 +134,11 @@ class Instrumenter(ast.NodeTransformer):
             flags |= GENERATOR
         if isinstance(node, ast.AsyncFunctionDef):
             flags |= ASYNC
-        if in_class and _positional_count(node.args) and not _is_staticmethod(node):
+        if in_class and _binds_first_argument(node):
             flags |= BOUND_FIRST
         meta = make_meta(qualname, self.filename, node.lineno, params, flags, self.version)
 
-        _OwnScopeRewriter(meta).rewrite_body(node)
+        _OwnScopeRewriter(meta, is_generator).rewrite_body(node)
 
         body = node.body
         docstring: list[ast.stmt] = []
@@ -155,7 +162,7 @@ class Instrumenter(ast.NodeTransformer):
             body=[_guarded_hook(enter), *body],
             handlers=[
                 ast.ExceptHandler(
-                    type=_name("BaseException"),
+                    type=_name(BASE_EXCEPTION),
                     name=None,
                     body=[
                         _guarded_hook(
@@ -177,11 +184,49 @@ class Instrumenter(ast.NodeTransformer):
 class _OwnScopeRewriter(ast.NodeTransformer):
     """Rewrites the returns and yields of one function, not of the scopes nested in it."""
 
-    def __init__(self, meta: tuple[Any, ...]) -> None:
+    def __init__(self, meta: tuple[Any, ...], is_generator: bool) -> None:
         self.meta = meta
+        self.is_generator = is_generator
 
     def rewrite_body(self, node: _Function) -> None:
         node.body = [self.visit(stmt) for stmt in node.body]
+
+    # A generator resumed by ``throw()`` or ``close()`` re-enters through an exception at its
+    # yield, which skips the resume hook around the yield's value. Each simple statement
+    # holding a yield is therefore wrapped so that the exception path resumes it too:
+    #     try: <statement> except B: <resume hook>; raise
+    def _resumable(self, node: ast.stmt) -> ast.stmt:
+        if not self.is_generator or not _has_own_yield(node):
+            return node
+        handler = ast.ExceptHandler(
+            type=_name(BASE_EXCEPTION),
+            name=None,
+            body=[
+                _guarded_hook(
+                    ast.Call(func=_name(RESUME), args=[ast.Constant(None)], keywords=[])
+                ),
+                ast.Raise(exc=None, cause=None),
+            ],
+        )
+        wrapper = ast.Try(body=[node], handlers=[handler], orelse=[], finalbody=[])
+        _locate_tree(wrapper, node, skip=[node])
+        return wrapper
+
+    def visit_Expr(self, node: ast.Expr) -> ast.stmt:
+        self.generic_visit(node)
+        return self._resumable(node)
+
+    def visit_Assign(self, node: ast.Assign) -> ast.stmt:
+        self.generic_visit(node)
+        return self._resumable(node)
+
+    def visit_AugAssign(self, node: ast.AugAssign) -> ast.stmt:
+        self.generic_visit(node)
+        return self._resumable(node)
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> ast.stmt:
+        self.generic_visit(node)
+        return self._resumable(node)
 
     # Nested scopes: only the parts evaluated in this scope (decorators, defaults, bases).
     def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.FunctionDef:
@@ -213,14 +258,14 @@ class _OwnScopeRewriter(ast.NodeTransformer):
             node.annotation = self.visit(node.annotation)
         return node
 
-    def visit_Return(self, node: ast.Return) -> ast.Return:
+    def visit_Return(self, node: ast.Return) -> ast.stmt:
         self.generic_visit(node)
         value = node.value if node.value is not None else _located(ast.Constant(None), node)
         hooked = ast.Call(func=_name(RETURN), args=[_meta_constant(self.meta), value], keywords=[])
         plain = node.value if node.value is not None else _located(ast.Constant(None), node)
         node.value = ast.IfExp(test=_name(FLAG), body=hooked, orelse=plain)
         _locate_tree(node.value, node, skip=[value, plain])
-        return node
+        return self._resumable(node)
 
     def visit_Yield(self, node: ast.Yield) -> ast.expr:
         self.generic_visit(node)
@@ -295,23 +340,55 @@ def _parameter_names(args: ast.arguments) -> tuple[str, ...]:
     return tuple(names)
 
 
-def _positional_count(args: ast.arguments) -> int:
-    return len(args.posonlyargs) + len(args.args)
+_SELF_NAMES = frozenset({"self", "cls", "mcs", "mcls", "metacls"})
+_BINDING_DECORATORS = frozenset({"classmethod", "property", "setter", "getter", "deleter"})
 
 
-def _is_staticmethod(node: _Function) -> bool:
+def _decorator_names(node: _Function) -> set[str]:
+    names = set()
     for decorator in node.decorator_list:
         target = decorator.func if isinstance(decorator, ast.Call) else decorator
-        if isinstance(target, ast.Name) and target.id == "staticmethod":
-            return True
-        if isinstance(target, ast.Attribute) and target.attr == "staticmethod":
-            return True
-    return False
+        if isinstance(target, ast.Name):
+            names.add(target.id)
+        elif isinstance(target, ast.Attribute):
+            names.add(target.attr)
+    return names
+
+
+def _binds_first_argument(node: _Function) -> bool:
+    """Whether a def in a class body is a method whose first argument is the instance or
+    class (captured by type only). A plain function kept in a class body (later wrapped by
+    ``staticmethod()``, say) has its first argument captured like any other."""
+    positional = [*node.args.posonlyargs, *node.args.args]
+    if not positional:
+        return False
+    decorators = _decorator_names(node)
+    if "staticmethod" in decorators:
+        return False
+    return positional[0].arg in _SELF_NAMES or bool(decorators & _BINDING_DECORATORS)
+
+
+def _declared_global(node: _Function) -> frozenset[str]:
+    """Names a function's own body declares ``global`` (not those of nested scopes)."""
+    names: set[str] = set()
+    stack: list[ast.AST] = list(node.body)
+    while stack:
+        current = stack.pop()
+        if isinstance(current, ast.Global):
+            names.update(current.names)
+        elif not isinstance(current, _SCOPES):
+            stack.extend(ast.iter_child_nodes(current))
+    return frozenset(names)
 
 
 def _contains_own_yield(node: _Function) -> bool:
     """Whether ``node`` is a generator: a yield in its own scope, not in nested ones."""
-    stack: list[ast.AST] = list(node.body)
+    return any(_has_own_yield(stmt) for stmt in node.body)
+
+
+def _has_own_yield(node: ast.AST) -> bool:
+    """Whether ``node`` holds a yield of the function it is in (not of a nested scope)."""
+    stack: list[ast.AST] = [node]
     while stack:
         current = stack.pop()
         if isinstance(current, ast.Yield | ast.YieldFrom):

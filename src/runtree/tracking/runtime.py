@@ -354,6 +354,7 @@ HOOK_NAMES: dict[str, Any] = {
     "__runtree_yield__": on_yield,
     "__runtree_resume__": on_resume,
     "__runtree_recursion_error__": RecursionError,
+    "__runtree_base_exception__": BaseException,
 }
 FLAG_NAME = "__runtree_on__"
 

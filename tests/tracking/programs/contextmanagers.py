@@ -1,5 +1,7 @@
 """contextlib.contextmanager generators: setup/teardown calls nest under the generator's step,
-the with-block's calls do not; exceptions thrown into the generator are handled or re-raised."""
+the with-block's calls do not; exceptions thrown into the generator are handled or re-raised
+(a generator that lets a thrown exception pass through it has failed, like any frame the
+exception passes through)."""
 import contextlib
 
 
@@ -48,7 +50,7 @@ main
     log
     log
     log
-  managed
+  managed [failed]
     log
     log
   managed
