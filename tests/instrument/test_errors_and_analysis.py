@@ -34,6 +34,13 @@ def test_null_byte_is_located() -> None:
     assert "null byte" in caught.value.msg
 
 
+def test_lone_surrogate_is_located() -> None:
+    with pytest.raises(InstrumentError) as caught:
+        runtree.instrument("x = 1\ny = '\ud800'\n", "surrogate.py")
+    assert (caught.value.lineno, caught.value.col) == (2, 6)
+    assert "not valid Unicode" in caught.value.msg
+
+
 @pytest.mark.parametrize(
     "source",
     [

@@ -309,19 +309,9 @@ def previews(step: Any) -> dict[str, Any]:
 # that program's test a strict xfail: fix the bug, then delete the entry. Details and minimal
 # repros are in the report that came with this suite.
 KNOWN_TRANSPARENCY_BUGS: dict[str, str | tuple[str, tuple[int, int]]] = {
-    "capture_side_effects_inherited": (
-        "BUG: capturing still runs user code that pickle reaches indirectly -- an overridden "
-        "__iter__ of a list subclass, items() of a dict subclass, a copyreg reducer -- and, "
-        "re-entering the runtime, recurses: ~100 nested Bag.__iter__ steps for one call"),
-    "capture_warnings": (
-        "BUG: capturing an itertools argument pickles it, which emits a DeprecationWarning the "
-        "program sees (Python 3.12+)", (3, 12)),
     "closure_vars": (
         "DIFFERENCE: instrumented code objects reference the hook names and BaseException, so "
         "inspect.getclosurevars(f).builtins and co_names differ (even outside recordings)"),
-    "exception_lifetime": (
-        "BUG: a recording keeps every exception (with its traceback and frames) alive until it "
-        "closes: __del__/weakref callbacks of the failed frames' locals run late, memory grows"),
     "line_events": (
         "DIFFERENCE: the injected finally/except code sits on the first body line, so a tracer "
         "(debugger, coverage) sees an extra 'line' event there after each return, and the "
@@ -330,9 +320,6 @@ KNOWN_TRANSPARENCY_BUGS: dict[str, str | tuple[str, tuple[int, int]]] = {
     "stdout_identity": (
         "DIFFERENCE: inside a recording sys.stdout/sys.stderr are runtree _Tee objects "
         "(type and isinstance checks see them)"),
-    "thread_stack_depth": (
-        "DIFFERENCE: threads started inside a recording run under an extra frame "
-        "(runtree.tracking.threads._bootstrap_inner): stack depth and inspect.stack() differ"),
 }
 KNOWN_TREE_BUGS: dict[str, str | tuple[str, tuple[int, int]]] = {
     "generator_yield_from": (
@@ -345,16 +332,6 @@ KNOWN_TREE_BUGS: dict[str, str | tuple[str, tuple[int, int]]] = {
     "manual_coroutine_driver": (
         "BUG: a coroutine driven by hand (send) stays 'current' while suspended: the driver's "
         "calls and the next coroutine nest under it"),
-    "capture_side_effects_inherited": (
-        "BUG: user code run by capture (Bag.__iter__, Table.items, reduce_point) appears as "
-        "steps, Bag.__iter__ recursively ~100 levels deep"),
-    "capture_reentrancy": (
-        "BUG: capturing Bag.__iter__'s return value (a list_iterator) pickles the Bag, which "
-        "calls Bag.__iter__ again, recording it again ...: thousands of nested steps, several "
-        "left 'interrupted' (main included) for one `list(Bag([1, 2]))`"),
-    "exception_lifetime": (
-        "BUG: the __del__ of a failed frame's local runs after the recording closed (the "
-        "recording keeps the exception alive), so its step is missing"),
 }
 # Programs whose *recorded* result is exempt from the comparison (asserted separately).
 RECORDED_RESULT_EXEMPT: dict[str, str] = {

@@ -31,6 +31,10 @@ def parse(source: str, filename: str = "<runtree>") -> ast.Module:
         raise InstrumentError("source contains a null byte", lineno, col)
     try:
         return ast.parse(source, filename=filename)
+    except UnicodeEncodeError as error:  # a lone surrogate: text that is not valid Unicode
+        lineno, col = _position_of(source, error.start)
+        raise InstrumentError("source contains a character that is not valid Unicode "
+                              f"({source[error.start]!a})", lineno, col) from None
     except SyntaxError as error:
         raise _from_syntax_error(error) from None
     except (RecursionError, MemoryError):

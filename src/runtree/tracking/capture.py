@@ -20,6 +20,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from .context import paused_recording
 from .safe_pickle import dill_dumps, has_user_repr, safe_repr
 from .safe_pickle import dumps as _pickle_dumps
 
@@ -153,13 +154,14 @@ def snapshot(values: tuple[Any, ...], policy: CapturePolicy) -> Snapshot:
             break
     else:
         return values
-    try:
-        blob = _pickle_dumps(values)
-    except Exception:
-        return Unpicklable([realize_value(v, policy.value_budget, policy) for v in values])
-    if len(blob) > policy.value_budget * (len(values) or 1):
-        return Unpicklable([realize_value(v, policy.value_budget, policy) for v in values])
-    return blob
+    with paused_recording():
+        try:
+            blob = _pickle_dumps(values)
+        except Exception:
+            return Unpicklable([realize_value(v, policy.value_budget, policy) for v in values])
+        if len(blob) > policy.value_budget * (len(values) or 1):
+            return Unpicklable([realize_value(v, policy.value_budget, policy) for v in values])
+        return blob
 
 
 def snapshot_one(value: Any, policy: CapturePolicy) -> Any:

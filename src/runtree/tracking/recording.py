@@ -73,8 +73,8 @@ class Recording:
         self.records: dict[int, Any] = {}
         self.ids = itertools.count(1)
         self.closed = False
-        # id(exception) -> (exception, traceback head seen by the last step, that step's id)
-        self.exceptions: dict[int, tuple[BaseException, Any, int]] = {}
+        # id(exception) -> (its type, id of the traceback head the last step saw, that step)
+        self.exceptions: dict[int, tuple[type, int, int]] = {}
         self._views: dict[int, Step] = {}
         # Failures of runtree itself while recording (never raised into user code).
         self.internal_errors: list[str] = []
@@ -145,18 +145,23 @@ class Recording:
         """Keep the type, message and this step's part of the traceback of ``exc``.
 
         The same exception passing up through several steps: each keeps only its own part of
-        the traceback (down to the step it came from), so a deep failure costs O(depth).
+        the traceback (down to the step it came from), so a deep failure costs O(depth). Only
+        ids are kept between steps, never the exception: a recording must not keep failed
+        frames (and their locals) alive.
         """
         previous = self.exceptions.get(id(exc))
-        stop, child = (None, None)
-        if previous is not None and previous[0] is exc:
-            stop, child = previous[1], previous[2]
-        tb = head = exc.__traceback__
+        stop_id, child = 0, None
+        if previous is not None and previous[0] is type(exc):
+            stop_id, child = previous[1], previous[2]
+        tb = exc.__traceback__
+        head = id(tb)
         frames: list[tuple[types.CodeType, int]] = []
-        while tb is not None and tb is not stop:
+        while tb is not None and id(tb) != stop_id:
             frames.append((tb.tb_frame.f_code, tb.tb_lineno))
             tb = tb.tb_next
-        self.exceptions[id(exc)] = (exc, head, record[R_ID])
+        if tb is None:
+            child = None  # not the exception the earlier step saw (its id was reused)
+        self.exceptions[id(exc)] = (type(exc), head, record[R_ID])
         extra_of(record)["error"] = (type(exc), _exception_message(exc), frames, child)
 
     def children(self) -> dict[int | None, list[Step]]:

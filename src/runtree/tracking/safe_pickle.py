@@ -13,6 +13,7 @@ descriptors), and shown as ``<module.Class object>``. Everything else pickles as
 
 from __future__ import annotations
 
+import copyreg
 import io
 import pickle
 import threading
@@ -27,6 +28,13 @@ _pickle_hooks = (
     "__getattr__",
     "__getattribute__",
     "__setstate__",
+    # What pickle calls on subclasses of list, dict and set to read their items.
+    "__iter__",
+    "items",
+    "keys",
+    "values",
+    "__len__",
+    "__getitem__",
 )
 _repr_hooks = ("__repr__", "__str__", "__getattr__", "__getattribute__")
 
@@ -37,22 +45,28 @@ _BUILTIN = frozenset(
     {int, float, str, bytes, bool, type(None), complex, list, dict, tuple, set, frozenset,
      bytearray, range, slice, type}
 )
+_CONTAINERS = (list, dict, set, frozenset, tuple)
 _user_pickling: dict[type, bool] = {}
 _user_repr: dict[type, bool] = {}
 
 
+def _is_user_code(member: Any) -> bool:
+    function = getattr(member, "__func__", member)  # classmethod/staticmethod
+    code = getattr(function, "__code__", None)
+    return code is not None and code.co_filename in user_files
+
+
 def _defined_by_user(kind: type, hooks: tuple[str, ...]) -> bool:
+    registered = copyreg.dispatch_table.get(kind)
+    if registered is not None and _is_user_code(registered):
+        return True  # a copyreg.pickle() reducer written in user code
     for klass in kind.__mro__:
         if klass is object:
             continue
         namespace = vars(klass)
         for hook in hooks:
             member = namespace.get(hook)
-            if member is None:
-                continue
-            function = getattr(member, "__func__", member)  # classmethod/staticmethod
-            code = getattr(function, "__code__", None)
-            if code is not None and code.co_filename in user_files:
+            if member is not None and _is_user_code(member):
                 return True
     return False
 
@@ -85,9 +99,25 @@ def safe_repr(obj: Any) -> str:
     return repr(obj)
 
 
-def rebuild(kind: type, state: dict[str, Any] | None, slots: dict[str, Any] | None) -> Any:
-    """Recreate an instance from its raw state without calling any of its methods."""
-    obj: Any = object.__new__(kind)
+def rebuild(
+    kind: type,
+    state: dict[str, Any] | None,
+    slots: dict[str, Any] | None,
+    content: Any = None,
+) -> Any:
+    """Recreate an instance from its raw state without calling any of its methods.
+    ``content`` is the builtin part of a list, dict, set or tuple subclass."""
+    base: Any = next((b for b in _CONTAINERS if issubclass(kind, b)), object)
+    if base is tuple or base is frozenset:
+        obj: Any = base.__new__(kind, content or ())
+    else:
+        obj = base.__new__(kind)
+    if content is not None and base is list:
+        list.extend(obj, content)
+    elif content is not None and base is dict:
+        dict.update(obj, content)
+    elif content is not None and base is set:
+        set.update(obj, content)
     if state:
         object.__getattribute__(obj, "__dict__").update(state)
     for name, value in (slots or {}).items():
@@ -113,7 +143,20 @@ def _raw_reduce(obj: Any) -> tuple[Any, ...]:
                 slots[name] = descriptor.__get__(obj, kind)  # a C member descriptor
             except AttributeError:
                 pass  # an unset slot
-    return (rebuild, (kind, state, slots or None))
+    # The builtin part of a container subclass, read by the base type's own C methods: no
+    # overridden __iter__ or items() is called.
+    content: Any = None
+    if issubclass(kind, list):
+        content = list.copy(obj)
+    elif issubclass(kind, dict):
+        content = dict.copy(obj)
+    elif issubclass(kind, set):
+        content = set.copy(obj)
+    elif issubclass(kind, frozenset):
+        content = frozenset.copy(obj)
+    elif issubclass(kind, tuple):
+        content = tuple.__getitem__(obj, slice(None))
+    return (rebuild, (kind, state, slots or None, content))
 
 
 class SafePickler(pickle.Pickler):
@@ -121,7 +164,13 @@ class SafePickler(pickle.Pickler):
 
     def reducer_override(self, obj: Any) -> Any:
         kind = type(obj)
-        if kind in _BUILTIN or not has_user_pickling(kind):
+        if kind in _BUILTIN:
+            return NotImplemented
+        if kind.__module__ == "itertools":
+            # Python 3.12+ warns when itertools objects are pickled; the program would see
+            # the warning. They are captured by repr instead.
+            raise pickle.PicklingError("itertools objects are not captured by pickle")
+        if not has_user_pickling(kind):
             return NotImplemented
         if isinstance(obj, type):
             return NotImplemented  # classes pickle by reference

@@ -3,13 +3,16 @@
 CPython 3.11-3.13 start threads with an empty ``contextvars`` context, so without help a
 thread's steps would have no parent. While a recording is open, ``Thread.start`` and
 ``ThreadPoolExecutor.submit`` are wrapped to carry a copy of the caller's context into the new
-thread or work item (``Context.run`` is a C call: it adds no frame to user tracebacks).
+thread or work item (``Context.run`` and ``functools.partial`` are C calls: they add no frame
+to the thread's stack or to tracebacks). The wrapper of ``start`` itself shows in a traceback
+only if ``start()`` raises (a thread started twice).
 The wrappers are removed when the last recording closes.
 """
 
 from __future__ import annotations
 
 import contextvars
+import functools
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -23,21 +26,17 @@ def install() -> None:
     if _saved:
         return
     original_start = threading.Thread.start
-    original_bootstrap = threading.Thread._bootstrap_inner  # type: ignore[attr-defined]
     original_submit = ThreadPoolExecutor.submit
-    _saved.update(start=original_start, bootstrap=original_bootstrap, submit=original_submit)
+    _saved.update(start=original_start, submit=original_submit)
 
     def start(self: threading.Thread) -> None:
         context = _context_for_new_thread()
         if context is not None:
-            self._runtree_context = context  # type: ignore[attr-defined]
+            # The new thread runs its bootstrap inside the context: partial and Context.run
+            # are C callables, so the thread's stack has no extra Python frame.
+            inner = type(self)._bootstrap_inner  # type: ignore[attr-defined]
+            self._bootstrap_inner = functools.partial(context.run, inner, self)  # type: ignore[attr-defined]
         return original_start(self)
-
-    def _bootstrap_inner(self: threading.Thread) -> None:
-        context = self.__dict__.pop("_runtree_context", None)
-        if context is None:
-            return original_bootstrap(self)  # type: ignore[no-any-return]
-        return context.run(original_bootstrap, self)  # type: ignore[no-any-return]
 
     def submit(self: ThreadPoolExecutor, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
         context = _context_for_new_thread()
@@ -48,7 +47,6 @@ def install() -> None:
     start.__wrapped__ = original_start  # type: ignore[attr-defined]
     submit.__wrapped__ = original_submit  # type: ignore[attr-defined]
     threading.Thread.start = start  # type: ignore[method-assign]
-    threading.Thread._bootstrap_inner = _bootstrap_inner  # type: ignore[attr-defined]
     ThreadPoolExecutor.submit = submit  # type: ignore[method-assign,assignment]
 
 
@@ -67,6 +65,5 @@ def uninstall() -> None:
     if not _saved:
         return
     threading.Thread.start = _saved["start"]  # type: ignore[method-assign]
-    threading.Thread._bootstrap_inner = _saved["bootstrap"]  # type: ignore[attr-defined]
     ThreadPoolExecutor.submit = _saved["submit"]  # type: ignore[method-assign]
     _saved.clear()
