@@ -313,10 +313,10 @@ KNOWN_TRANSPARENCY_BUGS: dict[str, str | tuple[str, tuple[int, int]]] = {
         "DIFFERENCE: instrumented code objects reference the hook names and BaseException, so "
         "inspect.getclosurevars(f).builtins and co_names differ (even outside recordings)"),
     "line_events": (
-        "DIFFERENCE: the injected finally/except code sits on the first body line, so a tracer "
-        "(debugger, coverage) sees an extra 'line' event there after each return, and the "
-        "'return' event reports that line instead of the return statement's (even outside "
-        "recordings)"),
+        "DIFFERENCE: a generator that falls off its end shows one more 'line' event on its "
+        "last line (the injected end-of-call hook starts a new line-table range); functions "
+        "that return from inside finally/with show a 'line' event for the injected finally "
+        "(even outside recordings)"),
     "stdout_identity": (
         "DIFFERENCE: inside a recording sys.stdout/sys.stderr are runtree _Tee objects "
         "(type and isinstance checks see them)"),

@@ -172,8 +172,10 @@ def _aggregate(
                  0, rec, None, None]
 
 
-def on_error(meta: Any) -> None:
+def on_error(meta: Any, frame: Any = None) -> None:
     """The call's body raised: note the error on its record (``finally`` finishes it)."""
+    if frame is None:
+        frame = _getframe(1)
     holder = get_holder()
     if holder is None:
         return
@@ -183,7 +185,7 @@ def on_error(meta: Any) -> None:
     exc = _exception()[1]
     if exc is None:
         return
-    if record[6] is not _getframe(1):
+    if record[6] is not frame:
         counted_only = record[3] == AGGREGATED_ID and record[0] is meta and record[9]
         if counted_only and not isinstance(exc, GeneratorExit):
             record[4].errors += 1  # a counted-only recursive call past the budget failed
@@ -202,23 +204,22 @@ def on_error(meta: Any) -> None:
         )
 
 
-def on_exit(meta: Any) -> None:
-    """The call is over: finish its record and make its parent (or resumer) current."""
-    end = perf_counter_ns()
-    holder = get_holder()
-    if holder is None:
-        return
+def _own_record(holder: list[Any], meta: Any, frame: Any, end: int) -> list[Any] | None:
+    """The running record of the call in ``frame``, or ``None`` (no record, or a counted-only
+    recursive call past the budget, whose end is counted here)."""
     record = holder[0]
     if record[7] is not None:
         record = _skip_suspended(record)
-    frame = _getframe(1)
-    if record[6] is not frame:
-        if record[3] == AGGREGATED_ID and record[0] is meta and record[9]:
-            record[9] -= 1  # a counted-only recursive call past the budget ended
-            return
-        record = _close_unfinished_below(holder, record, frame, end)
-        if record is None:
-            return  # this call has no record (it began before the recording)
+    if record[6] is frame:
+        return record
+    if record[3] == AGGREGATED_ID and record[0] is meta and record[9]:
+        record[9] -= 1  # a counted-only recursive call past the budget ended
+        return None
+    return _close_unfinished_below(holder, record, frame, end)
+
+
+def _finish(holder: list[Any], record: list[Any], end: int) -> None:
+    """End a running record: the finished tuple replaces it, its parent becomes current."""
     rec = record[10]
     if rec.closed:
         return  # the recording ended while this call ran: it was marked interrupted
@@ -234,6 +235,7 @@ def on_exit(meta: Any) -> None:
             agg.errors += 1
         holder[0] = parent
         return
+    meta = record[0]
     status = record[4] = COMPLETED if record[4] == "running" else record[4]
     flags = meta[4]
     if flags & GENERATOR:
@@ -248,6 +250,72 @@ def on_exit(meta: Any) -> None:
     t0 = record[5]
     rec.records[ident] = (meta, parent[3] or None, record[2], ident, status, t0, end - t0, None,
                           record[8], record[9], None, record[11], None)
+
+
+def on_exit(meta: Any) -> None:
+    """The call is over (a ``finally``: functions whose returns can run cleanup code)."""
+    end = perf_counter_ns()
+    holder = get_holder()
+    if holder is None:
+        return
+    record = _own_record(holder, meta, _getframe(1), end)
+    if record is not None:
+        _finish(holder, record, end)
+
+
+def on_done(meta: Any, value: Any) -> Any:
+    """The call returns ``value`` and nothing of it runs after this (functions whose returns
+    are outside ``finally`` and ``with``): record the output and finish, in one hook."""
+    end = perf_counter_ns()
+    try:
+        holder = get_holder()
+        if holder is None:
+            return value
+        record = holder[0]
+        frame = _getframe(1)
+        if record[6] is not frame or record[7] is not None or record[3] < 0:
+            record = _own_record(holder, meta, frame, end)
+            if record is None:
+                return value
+            if record[3] > 0:
+                record[9] = value if type(value) in _IMMUTABLE else _output(record, value)
+            _finish(holder, record, end)
+            return value
+        rec = record[10]
+        if rec.closed:
+            return value
+        # The common case, inlined: a plain function's record, current in its own holder.
+        output = value if type(value) in _IMMUTABLE else _output(record, value)
+        parent = record[1]
+        ident = record[3]
+        record[6] = None
+        status = record[4] = COMPLETED if record[4] == "running" else record[4]
+        if meta[4] & ASYNC:
+            set_holder(record[12])
+        else:
+            holder[0] = parent
+        t0 = record[5]
+        rec.records[ident] = (meta, parent[3] or None, record[2], ident, status, t0, end - t0,
+                              None, record[8], output, None, record[11], None)
+    except RecursionError:
+        pass
+    return value
+
+
+def _output(record: list[Any], value: Any) -> Any:
+    return snapshot_one(value, record[10].policy)
+
+
+def on_fail(meta: Any) -> None:
+    """The call's body raised, and nothing of it runs after this: record and finish."""
+    end = perf_counter_ns()
+    holder = get_holder()
+    if holder is None:
+        return
+    on_error(meta, _getframe(1))
+    record = _own_record(holder, meta, _getframe(1), end)
+    if record is not None:
+        _finish(holder, record, end)
 
 
 def _close_unfinished_below(
@@ -350,6 +418,8 @@ HOOK_NAMES: dict[str, Any] = {
     "__runtree_enter__": on_enter,
     "__runtree_error__": on_error,
     "__runtree_exit__": on_exit,
+    "__runtree_done__": on_done,
+    "__runtree_fail__": on_fail,
     "__runtree_return__": on_return,
     "__runtree_yield__": on_yield,
     "__runtree_resume__": on_resume,
