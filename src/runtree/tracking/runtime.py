@@ -207,7 +207,7 @@ def on_error(meta: Any, frame: Any = None) -> None:
 def _own_record(holder: list[Any], meta: Any, frame: Any, end: int) -> list[Any] | None:
     """The running record of the call in ``frame``, or ``None`` (no record, or a counted-only
     recursive call past the budget, whose end is counted here)."""
-    record = holder[0]
+    record: list[Any] = holder[0]
     if record[7] is not None:
         record = _skip_suspended(record)
     if record[6] is frame:
