@@ -36,7 +36,7 @@ def test_quickstart(cli: Cli, orders: pathlib.Path) -> None:
     assert "  function  default/calculate_order_total v1" in lines
     assert '  input     {"customer_id": 42}' in lines
     tree = [line for line in lines if line.startswith(("Execution:", "├─", "│", "└─"))]
-    assert [re.sub(r", [0-9.]+m?s\)$", ")", line) for line in tree] == [
+    assert [re.sub(r", [0-9.]+(?:s|ms|µs|ns)\)$", ")", line) for line in tree] == [
         "Execution: calculate_order_total",
         "├─ Step: get_customer (completed)",
         "├─ Step: calculate_discount (completed)",

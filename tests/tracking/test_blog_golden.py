@@ -60,8 +60,10 @@ BLOG_SOURCE = textwrap.dedent(
     '''
 )
 
-# A duration as format_duration writes it: 150ms, 1.25s, 5.0ms, 0.42ms (or ? when unknown).
-_DURATION = re.compile(r"\((completed|failed|interrupted|running), (?:\d+(?:\.\d+)?(?:ms|s)|\?)\)")
+# A duration as format_duration writes it: 150ms, 1.25s, 5.0ms, 420µs, 800ns (? when unknown).
+_DURATION = re.compile(
+    r"\((completed|failed|interrupted|running), (?:\d+(?:\.\d+)?(?:ms|s|µs|ns)|\?)\)"
+)
 
 
 def normalize(tree: str) -> str:
@@ -141,7 +143,7 @@ def test_blog_example_without_promo_code_has_no_apply_promo_code_step() -> None:
 @pytest.mark.parametrize(
     ("duration_ns", "text"),
     [(150_000_000, "150ms"), (1_250_000_000, "1.25s"), (5_000_000, "5.0ms"),
-     (420_000, "0.42ms"), (None, "?")],
+     (420_000, "420µs"), (800, "800ns"), (None, "?")],
 )
 def test_the_duration_normalizer_matches_every_duration_format(duration_ns, text) -> None:
     assert format_duration(duration_ns) == text

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 
 def format_duration(duration_ns: int | None) -> str:
-    """``150ms``, ``1.25s``, ``0.42ms``; ``?`` when unknown."""
+    """``1.25s``, ``150ms``, ``4.2ms``, ``42µs``, ``800ns``; ``?`` when unknown."""
     if duration_ns is None:
         return "?"
     ms = duration_ns / 1e6
@@ -25,7 +25,9 @@ def format_duration(duration_ns: int | None) -> str:
         return f"{ms:.0f}ms"
     if ms >= 1:
         return f"{ms:.1f}ms"
-    return f"{ms:.2f}ms"
+    if duration_ns >= 1000:
+        return f"{duration_ns / 1000:.0f}µs"
+    return f"{duration_ns}ns"
 
 
 def short_name(qualname: str) -> str:
