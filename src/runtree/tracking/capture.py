@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .context import paused_recording
+from .context import PAUSED_RECORD, get_holder
 from .safe_pickle import dill_dumps, has_user_repr, safe_repr
 from .safe_pickle import dumps as _pickle_dumps
 
@@ -154,14 +154,27 @@ def snapshot(values: tuple[Any, ...], policy: CapturePolicy) -> Snapshot:
             break
     else:
         return values
-    with paused_recording():
-        try:
-            blob = _pickle_dumps(values)
-        except Exception:
-            return Unpicklable([realize_value(v, policy.value_budget, policy) for v in values])
-        if len(blob) > policy.value_budget * (len(values) or 1):
-            return Unpicklable([realize_value(v, policy.value_budget, policy) for v in values])
-        return blob
+    try:
+        blob = _pickle_dumps(values)
+    except Exception:
+        return _realized_now(values, policy)
+    if len(blob) > policy.value_budget * (len(values) or 1):
+        return _realized_now(values, policy)
+    return blob
+
+
+def _realized_now(values: tuple[Any, ...], policy: CapturePolicy) -> Unpicklable:
+    """Realize at call time (the live objects may change later), recording nothing meanwhile:
+    previews and dill may run library code that calls back into instrumented code."""
+    holder = get_holder()
+    saved = None if holder is None else holder[0]
+    if holder is not None:
+        holder[0] = PAUSED_RECORD
+    try:
+        return Unpicklable([realize_value(v, policy.value_budget, policy) for v in values])
+    finally:
+        if holder is not None:
+            holder[0] = saved
 
 
 def snapshot_one(value: Any, policy: CapturePolicy) -> Any:

@@ -13,9 +13,7 @@ threads started inside a recording get a fresh holder (see :mod:`.threads`).
 
 from __future__ import annotations
 
-import contextlib
 import contextvars
-from collections.abc import Iterator
 from typing import Any
 
 holder_var: contextvars.ContextVar[list[Any] | None] = contextvars.ContextVar(
@@ -40,20 +38,5 @@ class _Paused:
 
 
 # A record-shaped stand-in (see records.py): id 0, no meta, no frame, a closed "recording".
-_PAUSED_RECORD = [None, None, 0, 0, "running", 0, None, None, None, None, _Paused(), None, None]
-
-
-@contextlib.contextmanager
-def paused_recording() -> Iterator[None]:
-    """Record nothing in this context while capture runs code of its own accord (pickling can
-    call library reducers, and those can call back into instrumented code)."""
-    holder = get_holder()
-    if holder is None:
-        yield
-        return
-    saved = holder[0]
-    holder[0] = _PAUSED_RECORD
-    try:
-        yield
-    finally:
-        holder[0] = saved
+# While it is current, hooks record nothing (see safe_pickle.SafePickler).
+PAUSED_RECORD = [None, None, 0, 0, "running", 0, None, None, None, None, _Paused(), None, None]

@@ -19,6 +19,8 @@ import pickle
 import threading
 from typing import Any
 
+from .context import PAUSED_RECORD, get_holder
+
 _pickle_hooks = (
     "__reduce_ex__",
     "__reduce__",
@@ -160,53 +162,78 @@ def _raw_reduce(obj: Any) -> tuple[Any, ...]:
 
 
 class SafePickler(pickle.Pickler):
-    """A C pickler that reduces user-hooked instances itself (see the module docstring)."""
+    """A C pickler that reduces user-hooked instances itself (see the module docstring).
+
+    ``reducer_override`` is called only for objects that are not builtin scalars or builtin
+    containers, i.e. exactly when Python code (a library reducer, say) might run: the first
+    such object pauses the recording of this context until the dump ends, so nothing pickling
+    runs is ever recorded (and capture can never re-enter itself).
+    """
+
+    paused: tuple[list[Any], Any] | None = None
 
     def reducer_override(self, obj: Any) -> Any:
+        if self.paused is None:
+            holder = get_holder()
+            if holder is not None:
+                self.paused = (holder, holder[0])
+                holder[0] = PAUSED_RECORD
         kind = type(obj)
-        if kind in _BUILTIN:
-            return NotImplemented
         if kind.__module__ == "itertools":
             # Python 3.12+ warns when itertools objects are pickled; the program would see
             # the warning. They are captured by repr instead.
             raise pickle.PicklingError("itertools objects are not captured by pickle")
-        if not has_user_pickling(kind):
-            return NotImplemented
-        if isinstance(obj, type):
-            return NotImplemented  # classes pickle by reference
+        if not has_user_pickling(kind) or isinstance(obj, type):
+            return NotImplemented  # pickled as usual (classes by reference)
         return _raw_reduce(obj)
 
-
-class _PerThread(threading.local):
-    """One reusable pickler per thread: building a pickler per call costs more than dumping."""
-
-    def __init__(self) -> None:
-        self.buffer = io.BytesIO()
-        self.pickler = SafePickler(self.buffer, 5)
-        self.busy = False
+    def resume(self) -> None:
+        if self.paused is not None:
+            holder, record = self.paused
+            holder[0] = record
+            self.paused = None
 
 
-_per_thread = _PerThread()
+_per_thread = threading.local()
+
+
+def _thread_pickler() -> list[Any]:
+    """[buffer, pickler, busy] of this thread (made on first use)."""
+    buffer = io.BytesIO()
+    state: list[Any] = [buffer, SafePickler(buffer, 5), False]
+    _per_thread.state = state
+    return state
 
 
 def dumps(value: Any) -> bytes:
-    """Pickle ``value`` (protocol 5) without running user code."""
-    state = _per_thread
-    if state.busy:  # re-entered from a library reducer: use a pickler of its own
+    """Pickle ``value`` (protocol 5) without running user code.
+
+    Each thread reuses one pickler: building a pickler per call costs more than dumping.
+    """
+    try:
+        state = _per_thread.state
+    except AttributeError:
+        state = _thread_pickler()
+    buffer, pickler, busy = state
+    if busy:  # re-entered (a library reducer pickling): a pickler of its own
         buffer = io.BytesIO()
-        SafePickler(buffer, 5).dump(value)
+        pickler = SafePickler(buffer, 5)
+        try:
+            pickler.dump(value)
+        finally:
+            pickler.resume()
         return buffer.getvalue()
-    state.busy = True
-    buffer = state.buffer
-    pickler = state.pickler
+    state[2] = True
     try:
         pickler.dump(value)
-        return buffer.getvalue()
+        return buffer.getvalue()  # type: ignore[no-any-return]
     finally:
+        if pickler.paused is not None:
+            pickler.resume()
         buffer.seek(0)
         buffer.truncate()
         pickler.clear_memo()
-        state.busy = False
+        state[2] = False
 
 
 def dill_dumps(value: Any) -> bytes:
@@ -214,8 +241,14 @@ def dill_dumps(value: Any) -> bytes:
     import dill  # imported lazily: most values never need it
 
     class _SafeDill(dill.Pickler):  # type: ignore[misc]
+        paused = None
         reducer_override = SafePickler.reducer_override
+        resume = SafePickler.resume
 
     buffer = io.BytesIO()
-    _SafeDill(buffer, protocol=5).dump(value)
+    pickler = _SafeDill(buffer, protocol=5)
+    try:
+        pickler.dump(value)
+    finally:
+        pickler.resume()
     return buffer.getvalue()

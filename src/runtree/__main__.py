@@ -1,0 +1,5 @@
+"""`python -m runtree` is the `runtree` command."""
+
+from .cli import main
+
+main()
