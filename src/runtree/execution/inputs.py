@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import functools
 import json
 import typing
 from typing import Any
@@ -145,6 +146,9 @@ def bind_input(signature: EntrySignature, data: Any) -> tuple[list[Any], dict[st
             missing_before = param.name
     if var_positional is not None and var_positional.name in values:
         extra = values.pop(var_positional.name)
+        if not isinstance(extra, list):
+            problems.append(InputProblem(var_positional.name, "must be a list of values"))
+            extra = []
         # *args can only follow a complete positional list
         for param in signature.parameters:
             if param.kind == POSITIONAL_OR_KEYWORD:
@@ -164,19 +168,33 @@ def bind_input(signature: EntrySignature, data: Any) -> tuple[list[Any], dict[st
 def _check(
     annotation: str | None, value: Any, name: str, problems: list[InputProblem], *, list_of: bool
 ) -> Any:
-    kind = resolve_annotation(annotation)
-    if list_of:
-        kind = list[kind]  # type: ignore[valid-type]
-    if kind is Any:
+    adapter = _adapter(annotation, list_of)
+    if adapter is None:
         return value
     try:
-        adapter: TypeAdapter[Any] = TypeAdapter(kind, config=_STRICT)
         return adapter.validate_json(json.dumps(value))
     except ValidationError as error:
         first = error.errors()[0]
         where = ".".join(str(part) for part in first.get("loc", ()))
         detail = f" at {where}" if where else ""
-        problems.append(InputProblem(name, f"{first['msg']}{detail} (expected {annotation})"))
+        expected = f"a list of {annotation}" if list_of else annotation
+        problems.append(InputProblem(name, f"{first['msg']}{detail} (expected {expected})"))
         return value
+    except (TypeError, ValueError):
+        return value
+
+
+@functools.lru_cache(maxsize=1024)
+def _adapter(annotation: str | None, list_of: bool) -> TypeAdapter[Any] | None:
+    """The validator of an annotation (``None``: anything goes). Building one costs far more
+    than validating with it, and every execution is checked twice (when it is started and
+    when it is run), so they are kept."""
+    kind = resolve_annotation(annotation)
+    if list_of:
+        kind = list[kind]  # type: ignore[valid-type]
+    if kind is Any:
+        return None
+    try:
+        return TypeAdapter(kind, config=_STRICT)
     except (TypeError, ValueError):  # a type pydantic cannot build a validator for
-        return value
+        return None

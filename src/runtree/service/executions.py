@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import threading
@@ -23,16 +24,18 @@ MAX_INPUT_BYTES = 1024 * 1024
 
 def resolve_versions(store: Store, entry: VersionRecord) -> dict[str, int]:
     """The version of every function ``entry`` can reach by bare name, decided now."""
-    current = store.current_versions(entry.namespace)
     pinned = {entry.name: entry.number}
+    if not entry.dependencies:
+        return pinned
+    current = store.current_version_numbers(entry.namespace)
     pending = list(entry.dependencies)
     while pending:
         name = pending.pop()
         if name in pinned or name not in current:
             continue
-        version = current[name]
-        pinned[name] = version.number
-        pending.extend(version.dependencies)
+        number, dependencies = current[name]
+        pinned[name] = number
+        pending.extend(dependencies)
     return pinned
 
 
@@ -57,6 +60,14 @@ def start_execution(
             raise NotFoundError("function", f"{namespace}/{name}")
         raise NotFoundError("version", f"{namespace}/{name} v{version}")
     data = {} if input is None else input
+    try:
+        size = len(json.dumps(data, allow_nan=False).encode())
+    except (TypeError, ValueError) as error:
+        raise InputError([InputProblem("input", f"must be JSON: {error}")]) from None
+    if size > MAX_INPUT_BYTES:
+        raise InputError(
+            [InputProblem("input", f"is {size} bytes; the limit is {MAX_INPUT_BYTES} bytes")]
+        )
     bind_input(EntrySignature.from_dict(entry.signature), data)
     execution = store.enqueue_execution(
         version=entry,
