@@ -322,10 +322,6 @@ KNOWN_TRANSPARENCY_BUGS: dict[str, str | tuple[str, tuple[int, int]]] = {
         "(type and isinstance checks see them)"),
 }
 KNOWN_TREE_BUGS: dict[str, str | tuple[str, tuple[int, int]]] = {
-    "generator_yield_from": (
-        "BUG: while a generator delegates (yield from) to a plain iterator that calls "
-        "instrumented functions, calls after the first item nest under the consumer's step "
-        "(any step the consumer finished in between resets 'current' to the consumer)"),
     "coroutine_introspection": (
         "BUG: a coroutine driven by hand (send) stays 'current' while suspended: the driver's "
         "calls nest under it"),

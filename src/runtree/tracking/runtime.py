@@ -72,13 +72,16 @@ def on_enter(meta: Any, args: tuple[Any, ...]) -> None:
     try:
         if parent[7] is not None:
             parent = _skip_suspended(parent)
+        frame = _getframe(1)
+        if generator_records and frame.f_back is not parent[6]:
+            parent = _running_generator_between(frame.f_back, parent)
         rec = parent[10]
         if rec.slots_left <= 0 or parent[3] < 0 or parent[2] >= rec.max_depth:
-            _enter_slow(meta, holder, parent, rec, _getframe(1))
+            _enter_slow(meta, holder, parent, rec, frame)
             return
         flags = meta[4]
         if flags:
-            _enter_special(meta, holder, parent, rec, args, flags, _getframe(1))
+            _enter_special(meta, holder, parent, rec, args, flags, frame)
             return
         # The inlined fast path of capture.snapshot: immutable scalars are kept as they are.
         # (An index loop: iterating would allocate an iterator, and allocations cost GC time.)
@@ -89,8 +92,8 @@ def on_enter(meta: Any, args: tuple[Any, ...]) -> None:
             if type(args[index]) not in _IMMUTABLE:
                 inputs = snapshot(args, rec.policy)
                 break
-        record = [meta, parent, parent[2] + 1, 0, "running", perf_counter_ns(), _getframe(1),
-                  None, inputs, NOTHING, rec, None, None]
+        record = [meta, parent, parent[2] + 1, 0, "running", perf_counter_ns(), frame, None,
+                  inputs, NOTHING, rec, None, None]
         # The last call that can fail: from here on no id is used up by a failed hook.
         record[3] = ident = next(rec.ids)
         rec.slots_left -= 1
@@ -100,6 +103,24 @@ def on_enter(meta: Any, args: tuple[Any, ...]) -> None:
         return  # too close to the recursion limit to record this call: it runs unrecorded
     except Exception as error:  # a tracking failure never breaks user code
         _internal_error(parent, error)
+
+
+def _running_generator_between(caller: Any, parent: list[Any]) -> list[Any]:
+    """The record a call belongs to when its caller is not ``parent``'s frame.
+
+    A generator delegating with ``yield from`` to code runtree did not instrument (a generator
+    expression, a library iterator) is running -- its frame is on the stack between ``parent``
+    and the call -- but no hook ran when it was resumed, so it is not current. The nearest
+    instrumented generator frame on the stack, if any, is the real parent.
+    """
+    stop = parent[6]
+    frame = caller
+    while frame is not None and frame is not stop:
+        record = generator_records.get(frame)
+        if record is not None and record is not parent and record[10] is parent[10]:
+            return record
+        frame = frame.f_back
+    return parent
 
 
 def _internal_error(parent: Any, error: Exception) -> None:
