@@ -22,6 +22,7 @@ from .context import holder_var
 from .records import (
     INTERRUPTED,
     R_EXTRA,
+    R_FAST,
     R_FRAME,
     R_GEN,
     R_ID,
@@ -51,6 +52,25 @@ class Recording:
     ``max_depth`` are aggregated the same way.
     """
 
+    # Slots: the hooks read several of these on every recorded call.
+    __slots__ = (
+        "_token",
+        "_views",
+        "closed",
+        "exceptions",
+        "ids",
+        "internal_errors",
+        "max_depth",
+        "perf_start_ns",
+        "policy",
+        "records",
+        "root",
+        "slots_left",
+        "stdout_budget",
+        "step_budget",
+        "wall_start_ns",
+    )
+
     def __init__(
         self,
         *,
@@ -78,8 +98,9 @@ class Recording:
         self._views: dict[int, Step] = {}
         # Failures of runtree itself while recording (never raised into user code).
         self.internal_errors: list[str] = []
-        self.root: list[Any] = [None, None, -1, ROOT_ID, RUNNING, perf_counter_ns(), None, None,
-                                (), None, self, None, None]
+        # The root is a "plain" parent (FAST not None): top-level calls take the fast path.
+        self.root: list[Any] = [None, None, -1, ROOT_ID, RUNNING, perf_counter_ns(), True, None,
+                                (), None, self, None, None, None]
         self.wall_start_ns = time.time_ns()
         self.perf_start_ns = perf_counter_ns()
         self._token: Any = None
@@ -118,7 +139,7 @@ class Recording:
                 if gen is not None:
                     runtime.generator_records.pop(gen, None)
                 record[R_STATUS] = INTERRUPTED
-                record[R_FRAME] = None
+                record[R_FAST] = record[R_FRAME] = None
                 self.records[step_id] = finished(record, INTERRUPTED, now)
         self.exceptions.clear()
 

@@ -19,14 +19,17 @@ Field positions (``R_*``; the hot path in :mod:`.runtime` uses the literal numbe
                   aggregated call, see below)
  4    STATUS      ``running`` or ``failed``        final status
  5    T0          ``perf_counter_ns()`` at start   same
- 6    FRAME       the call's frame (identity)      the duration in ns
+ 6    FAST        the frame of a plain call (else  the duration in ns
+                  None: the hooks' slow path)
  7    GEN         a generator's frame, else None   None
  8    INPUTS      snapshot of the arguments        same
  9    OUTPUT      snapshot of the return value     same
  10   REC         the Recording                    None
  11   EXTRA       None or a dict (error, stdout,   same
                   warnings, aggregates, yields ...)
- 12   RESUMER     a generator's last resumer       None
+ 12   RESUMER     a generator's last resumer (a    None
+                  coroutine: the enclosing holder)
+ 13   FRAME       the call's frame (identity)      None
 ====  ==========  ===============================  =========================================
 
 An *aggregated call* (past the step budget or depth) is a list with ID -1, the anchor step's
@@ -44,7 +47,7 @@ R_DEPTH = 2
 R_ID = 3
 R_STATUS = 4
 R_T0 = 5
-R_FRAME = 6
+R_FAST = 6
 R_DURATION = 6  # in finished records
 R_GEN = 7
 R_INPUTS = 8
@@ -52,6 +55,7 @@ R_OUTPUT = 9
 R_REC = 10
 R_EXTRA = 11
 R_RESUMER = 12
+R_FRAME = 13
 
 ROOT_ID = 0
 AGGREGATED_ID = -1
@@ -88,6 +92,7 @@ def finished(record: list[Any], status: str, end_ns: int) -> tuple[Any, ...]:
         record[R_OUTPUT],
         None,
         record[R_EXTRA],
+        None,
         None,
     )
 

@@ -39,8 +39,9 @@ _IMMUTABLE = IMMUTABLE_SCALARS
 generator_records: dict[Any, list[Any]] = {}
 
 # Record fields are accessed by literal position below for speed; see records.py:
-# 0 META 1 PARENT 2 DEPTH 3 ID 4 STATUS 5 T0 6 FRAME 7 GEN 8 INPUTS 9 OUTPUT 10 REC
-# 11 EXTRA 12 RESUMER (generators) or the enclosing holder (coroutines)
+# 0 META 1 PARENT 2 DEPTH 3 ID 4 STATUS 5 T0 6 FAST (the frame of a plain call, else None)
+# 7 GEN 8 INPUTS 9 OUTPUT 10 REC 11 EXTRA 12 RESUMER (generators) or the enclosing holder
+# (coroutines) 13 FRAME (every running call's frame).
 # Aggregated calls: 2 anchor, 4 Aggregate, 8 failed flag, 9 nested recursive calls.
 
 
@@ -70,11 +71,9 @@ def on_enter(meta: Any, args: tuple[Any, ...]) -> None:
         return
     parent = holder[0]
     try:
-        if parent[7] is not None:
-            parent = _skip_suspended(parent)
         frame = _getframe(1)
-        if generator_records and frame.f_back is not parent[6]:
-            parent = _running_generator_between(frame.f_back, parent)
+        if parent[6] is None or generator_records:
+            parent = _true_parent(parent, frame)
         rec = parent[10]
         if rec.slots_left <= 0 or parent[3] < 0 or parent[2] >= rec.max_depth:
             _enter_slow(meta, holder, parent, rec, frame)
@@ -93,7 +92,7 @@ def on_enter(meta: Any, args: tuple[Any, ...]) -> None:
                 inputs = snapshot(args, rec.policy)
                 break
         record = [meta, parent, parent[2] + 1, 0, "running", perf_counter_ns(), frame, None,
-                  inputs, NOTHING, rec, None, None]
+                  inputs, NOTHING, rec, None, None, frame]
         # The last call that can fail: from here on no id is used up by a failed hook.
         record[3] = ident = next(rec.ids)
         rec.slots_left -= 1
@@ -105,6 +104,17 @@ def on_enter(meta: Any, args: tuple[Any, ...]) -> None:
         _internal_error(parent, error)
 
 
+def _true_parent(parent: list[Any], frame: Any) -> list[Any]:
+    """The parent of a call made from ``frame`` when the current record is not a plain call
+    (a generator, a coroutine, the root ...) or instrumented generators are alive."""
+    if parent[7] is not None:
+        parent = _skip_suspended(parent)
+    caller = frame.f_back
+    if generator_records and caller is not parent[13]:
+        parent = _running_generator_between(caller, parent)
+    return parent
+
+
 def _running_generator_between(caller: Any, parent: list[Any]) -> list[Any]:
     """The record a call belongs to when its caller is not ``parent``'s frame.
 
@@ -113,7 +123,7 @@ def _running_generator_between(caller: Any, parent: list[Any]) -> list[Any]:
     and the call -- but no hook ran when it was resumed, so it is not current. The nearest
     instrumented generator frame on the stack, if any, is the real parent.
     """
-    stop = parent[6]
+    stop = parent[13]
     frame = caller
     while frame is not None and frame is not stop:
         record = generator_records.get(frame)
@@ -155,10 +165,11 @@ def _enter_special(
         extra = {"self_type": type(args[0])}
         args = args[1:]
     inputs = args if _IMMUTABLE.issuperset(map(type, args)) else snapshot(args, rec.policy)
-    rec.slots_left -= 1
     ident = next(rec.ids)
-    record = [meta, parent, parent[2] + 1, ident, "running", 0, frame, None, inputs, NOTHING, rec,
-              extra, None]
+    plain = not flags & (GENERATOR | ASYNC)
+    record = [meta, parent, parent[2] + 1, ident, "running", 0, frame if plain else None, None,
+              inputs, NOTHING, rec, extra, None, frame]
+    rec.slots_left -= 1
     rec.records[ident] = record
     if flags & GENERATOR:
         record[7] = frame
@@ -189,8 +200,8 @@ def _aggregate(
     if meta[4] & (GENERATOR | ASYNC):
         return  # can suspend anywhere, so never current: counted, not timed
     agg.active += 1
-    holder[0] = [meta, parent, anchor, AGGREGATED_ID, agg, perf_counter_ns(), frame, None, False,
-                 0, rec, None, None]
+    holder[0] = [meta, parent, anchor, AGGREGATED_ID, agg, perf_counter_ns(), None, None, False,
+                 0, rec, None, None, frame]
 
 
 def on_error(meta: Any, frame: Any = None) -> None:
@@ -206,7 +217,7 @@ def on_error(meta: Any, frame: Any = None) -> None:
     exc = _exception()[1]
     if exc is None:
         return
-    if record[6] is not frame:
+    if record[13] is not frame:
         counted_only = record[3] == AGGREGATED_ID and record[0] is meta and record[9]
         if counted_only and not isinstance(exc, GeneratorExit):
             record[4].errors += 1  # a counted-only recursive call past the budget failed
@@ -231,7 +242,7 @@ def _own_record(holder: list[Any], meta: Any, frame: Any, end: int) -> list[Any]
     record: list[Any] = holder[0]
     if record[7] is not None:
         record = _skip_suspended(record)
-    if record[6] is frame:
+    if record[13] is frame:
         return record
     if record[3] == AGGREGATED_ID and record[0] is meta and record[9]:
         record[9] -= 1  # a counted-only recursive call past the budget ended
@@ -246,7 +257,7 @@ def _finish(holder: list[Any], record: list[Any], end: int) -> None:
         return  # the recording ended while this call ran: it was marked interrupted
     parent = record[1]
     ident = record[3]
-    record[6] = None
+    record[6] = record[13] = None
     if ident < 0:
         agg = record[4]
         agg.active -= 1
@@ -267,10 +278,9 @@ def _finish(holder: list[Any], record: list[Any], end: int) -> None:
         set_holder(record[12])
     else:
         holder[0] = parent
-    # records.finished(), inlined: the finished tuple holds no references to other records.
     t0 = record[5]
     rec.records[ident] = (meta, parent[3] or None, record[2], ident, status, t0, end - t0, None,
-                          record[8], record[9], None, record[11], None)
+                          record[8], record[9], None, record[11], None, None)
 
 
 def on_exit(meta: Any) -> None:
@@ -294,37 +304,35 @@ def on_done(meta: Any, value: Any) -> Any:
             return value
         record = holder[0]
         frame = _getframe(1)
-        if record[6] is not frame or record[7] is not None or record[3] < 0:
-            record = _own_record(holder, meta, frame, end)
-            if record is None:
-                return value
-            if record[3] > 0:
-                record[9] = value if type(value) in _IMMUTABLE else _output(record, value)
-            _finish(holder, record, end)
+        if record[6] is not frame:  # not a plain call's own record: the general path
+            _done_slow(holder, record, meta, value, frame, end)
             return value
-        rec = record[10]
-        if rec.closed:
-            return value
-        # The common case, inlined: a plain function's record, current in its own holder.
-        output = value if type(value) in _IMMUTABLE else _output(record, value)
+        # The common case, inlined: a plain function's record, current in its holder.
+        output = value if type(value) in _IMMUTABLE else snapshot_one(value, record[10].policy)
         parent = record[1]
         ident = record[3]
-        record[6] = None
-        status = record[4] = COMPLETED if record[4] == "running" else record[4]
-        if meta[4] & ASYNC:
-            set_holder(record[12])
-        else:
-            holder[0] = parent
+        record[6] = record[13] = None
+        record[4] = COMPLETED
+        holder[0] = parent
         t0 = record[5]
-        rec.records[ident] = (meta, parent[3] or None, record[2], ident, status, t0, end - t0,
-                              None, record[8], output, None, record[11], None)
+        # records.finished(), inlined: the finished tuple holds no references to other records.
+        record[10].records[ident] = (meta, parent[3] or None, record[2], ident, COMPLETED, t0,
+                                     end - t0, None, record[8], output, None, record[11], None,
+                                     None)
     except RecursionError:
         pass
     return value
 
 
-def _output(record: list[Any], value: Any) -> Any:
-    return snapshot_one(value, record[10].policy)
+def _done_slow(
+    holder: list[Any], record: list[Any], meta: Any, value: Any, frame: Any, end: int
+) -> None:
+    own = _own_record(holder, meta, frame, end)
+    if own is None:
+        return
+    if own[3] > 0:
+        own[9] = value if type(value) in _IMMUTABLE else snapshot_one(value, own[10].policy)
+    _finish(holder, own, end)
 
 
 def on_fail(meta: Any) -> None:
@@ -333,8 +341,9 @@ def on_fail(meta: Any) -> None:
     holder = get_holder()
     if holder is None:
         return
-    on_error(meta, _getframe(1))
-    record = _own_record(holder, meta, _getframe(1), end)
+    frame = _getframe(1)
+    on_error(meta, frame)
+    record = _own_record(holder, meta, frame, end)
     if record is not None:
         _finish(holder, record, end)
 
@@ -350,7 +359,7 @@ def _close_unfinished_below(
     """
     chain = []
     node = record
-    while node[3] > 0 and node[6] is not frame:
+    while node[3] > 0 and node[13] is not frame:
         if node[7] is not None:
             return None  # a generator in between: not provably over, leave the tree as it is
         chain.append(node)
@@ -358,7 +367,7 @@ def _close_unfinished_below(
     if node[3] <= 0:
         return None
     for skipped in chain:
-        skipped[6] = None
+        skipped[6] = skipped[13] = None
         status = FAILED if skipped[4] == FAILED else COMPLETED
         extra_of(skipped).setdefault("warnings", []).append(
             "the end of this call was not observed (recursion limit): its duration is an "
@@ -367,14 +376,16 @@ def _close_unfinished_below(
         t0 = skipped[5]
         skipped[10].records[skipped[3]] = (
             skipped[0], skipped[1][3] or None, skipped[2], skipped[3], status, t0, end - t0,
-            None, skipped[8], skipped[9], None, skipped[11], None,
+            None, skipped[8], skipped[9], None, skipped[11], None, None,
         )
     holder[0] = node
     return node
 
 
 def on_return(meta: Any, value: Any) -> Any:
-    """Record ``value`` as the output of the returning call's step."""
+    """Record ``value`` as the output of the returning call's step (functions that finish in
+    ``finally``; the identity check by meta is cheap and at worst misplaces an output near
+    the recursion limit)."""
     try:
         holder = get_holder()
         if holder is None:
