@@ -31,6 +31,7 @@ def run(
     timeout_s: float = 10,
     memory_mb: int = 512,
     cancel: threading.Event | None = None,
+    subprocesses: bool = False,
     **kwargs: Any,
 ) -> tuple[Any, list[dict[str, Any]]]:
     steps: list[dict[str, Any]] = []
@@ -42,6 +43,7 @@ def run(
         kwargs=kwargs,
         timeout_s=timeout_s,
         memory_mb=memory_mb,
+        subprocesses=subprocesses,
     )
     outcome = Supervisor(launcher).run(job, on_steps=steps.extend, cancel=cancel)
     return outcome, steps
@@ -133,18 +135,21 @@ def test_cancel_stops_a_running_execution(launcher: Launcher) -> None:
     assert time.monotonic() - started < 8
 
 
-def test_the_whole_process_group_is_killed(launcher: Launcher, tmp_path: Any) -> None:
-    marker = tmp_path / "child.pid"
+def test_the_whole_process_group_is_killed(launcher: Launcher) -> None:
+    # The child's pid comes back as a recorded step (the sandbox lets the function write only
+    # to its own work directory).
     source = (
         "import os, subprocess, sys, time\n"
+        "def note(pid):\n"
+        "    return pid\n"
         "def main():\n"
-        f"    child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
-        f"    open({str(marker)!r}, 'w').write(str(child.pid))\n"
+        "    child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
+        "    note(child.pid)\n"
         "    time.sleep(60)\n"
     )
-    outcome, _ = run(launcher, source, timeout_s=2)
+    outcome, steps = run(launcher, source, timeout_s=2, subprocesses=True)
     assert outcome.status == "timed_out"
-    pid = int(marker.read_text())
+    pid = next(s["inputs"]["pid"]["preview"] for s in steps if s["name"] == "note")
     for _ in range(50):
         try:
             os.kill(pid, 0)
@@ -200,5 +205,67 @@ def test_zygote_restarts_after_it_dies() -> None:
         time.sleep(0.2)
         second, _ = run(launcher, "def main():\n    return 2\n")
         assert second.status == "succeeded" and second.output["preview"] == 2
+    finally:
+        launcher.close()
+
+
+def test_compiled_code_is_never_served_for_other_source(launcher: Launcher) -> None:
+    # Same file name and version, other source: the zygote's code cache must tell them apart,
+    # and tracebacks must show the source that ran.
+    for value in ("first", "second", "first"):
+        source = f"def main():\n    raise ValueError({value!r})  # {value}\n"
+        outcome, _ = run(launcher, source)
+        assert outcome.status == "failed"
+        assert outcome.error["message"] == value
+        assert outcome.error["traceback"][-1]["line"] == f"raise ValueError({value!r})  # {value}"
+    ok, _ = run(launcher, "def main():\n    return 'ok'\n")
+    assert ok.status == "succeeded" and ok.output["preview"] == "ok"
+
+
+def test_last_steps_can_come_with_the_outcome(launcher: Launcher) -> None:
+    source = "def helper(x):\n    return x + 1\ndef main():\n    return helper(1)\n"
+    job = Job("e3", "default", "main", {"main": FunctionSource(source, 1)})
+    streamed: list[dict[str, Any]] = []
+    outcome = Supervisor(launcher).run(job, on_steps=streamed.extend, keep_final_steps=True)
+    assert outcome.status == "succeeded" and outcome.output["preview"] == 2
+    final = latest([*streamed, *outcome.steps])
+    assert [(s["name"], s["status"]) for s in final.values()] == [
+        ("main", "completed"),
+        ("helper", "completed"),
+    ]
+
+
+def _children(pid: int) -> list[int]:
+    with open(f"/proc/{pid}/task/{pid}/children") as file:
+        return [int(child) for child in file.read().split()]
+
+
+def _state(pid: int) -> str | None:
+    try:
+        with open(f"/proc/{pid}/stat") as file:
+            return file.read().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return None
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="needs Linux /proc")
+def test_zygote_replaces_a_spare_worker_that_died() -> None:
+    launcher = ZygoteLauncher()
+    try:
+        first, _ = run(launcher, "def main():\n    return 1\n")
+        assert first.status == "succeeded"
+        assert launcher._process is not None
+        deadline = time.monotonic() + 5
+        while not (spares := _children(launcher._process.pid)) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert spares, "the zygote keeps a spare worker ready"
+        for pid in spares:
+            os.kill(pid, signal.SIGKILL)
+        for pid in spares:  # dead (a zombie until the zygote reaps it) or gone
+            while time.monotonic() < deadline + 5 and _state(pid) not in ("Z", None):
+                time.sleep(0.01)
+        for expected in (2, 3):  # a new child at once, then a new spare
+            outcome, _ = run(launcher, f"def main():\n    return {expected}\n")
+            assert outcome.status == "succeeded" and outcome.output["preview"] == expected
     finally:
         launcher.close()

@@ -28,7 +28,9 @@ log = logging.getLogger("runtree.api")
 Waiter = asyncio.Future[ExecutionRecord | None]
 
 REMEMBERED = 4096
-FIRST_POLL_S = 0.05
+# The store is only a backstop (this process's runner publishes what it finishes): a first
+# poll soon after the start costs every waiting request a read, under load several.
+FIRST_POLL_S = 0.25
 MAX_POLL_S = 0.5
 
 
@@ -111,9 +113,12 @@ class NotifyingRunner(ExecutionRunner):
         self._on_finished = on_finished
 
     def run(
-        self, execution: ExecutionRecord, cancel: threading.Event | None = None
+        self,
+        execution: ExecutionRecord,
+        cancel: threading.Event | None = None,
+        slot: int | None = None,
     ) -> ExecutionRecord:
-        record = super().run(execution, cancel)
+        record = super().run(execution, cancel, slot)
         try:
             self._on_finished(record)
         except Exception:

@@ -1,10 +1,18 @@
 """Launchers start worker processes; a :class:`WorkerProcess` is one running execution process.
 
-* :class:`ZygoteLauncher` (the server): forks children of a warm zygote -- about a millisecond.
-* :class:`SpawnLauncher` (one-off CLI runs): starts a fresh interpreter per execution.
+* :class:`ZygoteLauncher` (the server): children of a warm zygote, which keeps one forked
+  and warmed up in advance and compiles each function version once (see :mod:`.zygote`).
+* :class:`SpawnLauncher` (one-off CLI runs): starts a fresh interpreter per execution, which
+  reads its job from a pipe.
 
 Either way the worker is the leader of its own process group, so killing the group kills
-everything it started.
+everything it started -- except what left the group (``setsid()``): with the sandbox on,
+:meth:`Launcher.kill_user` kills every process of an execution's slot uid.
+
+Each launcher has its :class:`~runtree.execution.sandbox.host.Sandbox` (by default this
+process's, probed once: :func:`~runtree.execution.sandbox.host.default_sandbox`). Sandboxed,
+workers run in the world-readable runtime Python, started as root with a clean environment,
+and confine themselves to the policy in their job before running any of it.
 """
 
 from __future__ import annotations
@@ -13,17 +21,28 @@ import contextlib
 import itertools
 import json
 import os
+import select
 import signal
 import socket
 import subprocess
 import sys
 import threading
+import time
 from concurrent.futures import Future
 from typing import Any, Protocol
 
+from .sandbox import runtime
+from .sandbox.host import Sandbox, default_sandbox
+
+SPAWN_TIMEOUT_S = 30.0  # how long the zygote may take to give a job to a child
+REAP_GRACE_S = 5.0  # how long a closing SpawnLauncher lets a worker finish exiting
+KILL_TIMEOUT_S = 10.0  # how long the zygote may take to kill a slot uid's processes
+
 
 class WorkerProcess(Protocol):
-    pid: int
+    @property
+    def pid(self) -> int:
+        """The process id (it may take a moment to be known)."""
 
     def wait(self, timeout: float) -> int | None:
         """The return code once the process ended (negative: killed by that signal), or
@@ -34,9 +53,17 @@ class WorkerProcess(Protocol):
 
 
 class Launcher(Protocol):
-    def start(self, job_fd: int, message_fd: int) -> WorkerProcess:
-        """Start a worker reading its job from ``job_fd`` and reporting on ``message_fd``.
-        The caller closes its copies of both descriptors afterwards."""
+    sandbox: Sandbox
+
+    def kill_user(self, uid: int) -> bool:
+        """SIGKILL every process of the slot uid ``uid`` (and return once it is sent):
+        whether there was any (unreaped zombies count)."""
+
+    def start(self, job: bytes, message_fd: int) -> WorkerProcess:
+        """Start a worker for ``job`` (:meth:`~runtree.execution.job.Job.to_json`) that
+        reports on ``message_fd``; the caller closes its copy of ``message_fd`` afterwards.
+        A worker that dies before it has its job is not an error here: the supervisor
+        classifies it by how it ended."""
 
     def close(self) -> None: ...
 
@@ -44,6 +71,30 @@ class Launcher(Protocol):
 def kill_group(pid: int) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGKILL)
+
+
+def write_job(fd: int, data: bytes, deadline: float | None = None) -> bool:
+    """Write ``data`` to the pipe ``fd`` and close it. False when the reader is gone (or,
+    with a ``deadline`` on ``time.monotonic()``, did not take it in time)."""
+    try:
+        view = memoryview(data)
+        if deadline is not None:
+            os.set_blocking(fd, False)
+        while view:
+            try:
+                written = os.write(fd, view)
+            except BlockingIOError:
+                remaining = deadline - time.monotonic() if deadline is not None else None
+                if remaining is not None and remaining <= 0:
+                    return False
+                select.select([], [fd], [], remaining)
+                continue
+            view = view[written:]
+        return True
+    except BrokenPipeError:
+        return False
+    finally:
+        os.close(fd)
 
 
 def worker_command(*args: str) -> list[str]:
@@ -67,32 +118,78 @@ class _SpawnedProcess:
 
 
 class SpawnLauncher:
-    """A new interpreter per execution (slower to start, nothing long-lived)."""
+    """A new interpreter per execution (slower to start, nothing long-lived).
 
-    def start(self, job_fd: int, message_fd: int) -> WorkerProcess:
-        popen = subprocess.Popen(
-            worker_command("runtree.execution.worker", str(job_fd), str(message_fd)),
-            pass_fds=(job_fd, message_fd),
-            start_new_session=True,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+    A worker may still be exiting when the supervisor is done with it: the launcher reaps its
+    workers (the finished ones at each start, all of them on close)."""
+
+    def __init__(self, sandbox: Sandbox | None = None) -> None:
+        self.sandbox = sandbox if sandbox is not None else default_sandbox()
+        self._lock = threading.Lock()
+        self._processes: list[subprocess.Popen[bytes]] = []
+
+    def kill_user(self, uid: int) -> bool:
+        return self.sandbox.kill_user(uid)
+
+    def start(self, job: bytes, message_fd: int) -> WorkerProcess:
+        job_r, job_w = os.pipe()
+        args = ("runtree.execution.worker", str(job_r), str(message_fd))
+        sandboxed = self.sandbox.enabled
+        try:
+            popen = subprocess.Popen(
+                runtime.python_command(self.sandbox.python, *args)
+                if sandboxed
+                else worker_command(*args),
+                pass_fds=(job_r, message_fd),
+                start_new_session=True,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                env=runtime.clean_environment() if sandboxed else None,
+            )
+        except BaseException:
+            os.close(job_w)
+            raise
+        finally:
+            os.close(job_r)
+        with self._lock:
+            self._processes = [p for p in self._processes if p.poll() is None]
+            self._processes.append(popen)
+        write_job(job_w, job)  # a worker that died first is classified by the supervisor
         return _SpawnedProcess(popen)
 
     def close(self) -> None:
-        pass
+        with self._lock:
+            processes, self._processes = self._processes, []
+        for popen in processes:
+            try:
+                popen.wait(REAP_GRACE_S)
+            except subprocess.TimeoutExpired:
+                kill_group(popen.pid)
+                popen.wait()
 
 
 class _ZygoteChild:
-    def __init__(self, pid: int, exited: Future[int]) -> None:
-        self.pid = pid
-        self._exited = exited
+    """A child of the zygote. Its pid arrives from the zygote just after the fork, while the
+    child already runs: nothing waits for it unless the pid is needed."""
+
+    def __init__(self, spawned: Future[tuple[int, Future[int]]], deadline: float) -> None:
+        self._spawned = spawned
+        self._deadline = deadline
+
+    @property
+    def pid(self) -> int:
+        """Raises :class:`ZygoteError` if the zygote stopped before it reported the fork, and
+        ``TimeoutError`` if it did not report it in time."""
+        return self._spawned.result(max(0.0, self._deadline - time.monotonic()))[0]
 
     def wait(self, timeout: float) -> int | None:
+        end = time.monotonic() + timeout
         try:
-            return self._exited.result(timeout)
-        except TimeoutError:
+            spawn_end = min(end, self._deadline)
+            _pid, exited = self._spawned.result(max(0.0, spawn_end - time.monotonic()))
+            return exited.result(max(0.0, end - time.monotonic()))
+        except (TimeoutError, ZygoteError):  # not known (yet): the caller may kill()
             return None
 
     def kill(self) -> None:
@@ -104,13 +201,21 @@ class ZygoteError(RuntimeError):
 
 
 class ZygoteLauncher:
-    """Forks workers from a warm zygote process (restarted if it dies)."""
+    """Forks workers from a warm zygote process (restarted if it dies).
 
-    def __init__(self) -> None:
+    Each request to the zygote carries the job pipe's read end and the message pipe's write
+    end; the job is written to the pipe right after the request, and the zygote reads it to
+    the end before a child gets it (see :mod:`.zygote`). :meth:`start` does not wait for the
+    child's pid: it arrives while the child already runs.
+    """
+
+    def __init__(self, sandbox: Sandbox | None = None) -> None:
+        self.sandbox = sandbox if sandbox is not None else default_sandbox()
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._spawns: dict[int, Future[tuple[int, Future[int]]]] = {}
         self._exits: dict[int, Future[int]] = {}
+        self._kills: dict[int, Future[bool]] = {}
         self._socket: socket.socket | None = None
         self._process: subprocess.Popen[bytes] | None = None
 
@@ -118,11 +223,16 @@ class ZygoteLauncher:
         if self._socket is not None and self._process is not None and self._process.poll() is None:
             return self._socket
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        sandboxed = self.sandbox.enabled
+        args = ("runtree.execution.zygote", str(theirs.fileno()))
         self._process = subprocess.Popen(
-            worker_command("runtree.execution.zygote", str(theirs.fileno())),
+            runtime.python_command(self.sandbox.python, *args, *self.sandbox.zygote_options())
+            if sandboxed
+            else worker_command(*args),
             pass_fds=(theirs.fileno(),),
             stdin=subprocess.DEVNULL,
             start_new_session=True,
+            env=runtime.clean_environment() if sandboxed else None,
         )
         theirs.close()
         self._socket = ours
@@ -153,30 +263,69 @@ class ZygoteLauncher:
                     ended = self._exits.pop(int(notice["exit"]), None)
                 if ended is not None:
                     ended.set_result(int(notice["returncode"]))
+            elif "killed" in notice:
+                with self._lock:
+                    killed = self._kills.pop(int(notice["killed"]), None)
+                if killed is not None:
+                    if notice.get("error"):
+                        killed.set_exception(ZygoteError(str(notice["error"])))
+                    else:
+                        killed.set_result(bool(notice.get("found", True)))
         # The zygote is gone: nobody will report on its children any more.
         with self._lock:
-            pending: list[Future[Any]] = [*self._spawns.values(), *self._exits.values()]
+            pending: list[Future[Any]] = [
+                *self._spawns.values(), *self._exits.values(), *self._kills.values()
+            ]
             self._spawns.clear()
             self._exits.clear()
+            self._kills.clear()
         for future in pending:
             if not future.done():
                 future.set_exception(ZygoteError("the zygote process stopped"))
 
-    def start(self, job_fd: int, message_fd: int) -> WorkerProcess:
-        with self._lock:
-            control = self._ensure_started()
-            request_id = next(self._ids)
-            spawned: Future[tuple[int, Future[int]]] = Future()
-            self._spawns[request_id] = spawned
-            try:
-                socket.send_fds(
-                    control, [json.dumps({"id": request_id}).encode()], [job_fd, message_fd]
-                )
-            except OSError as error:
-                self._spawns.pop(request_id, None)
-                raise ZygoteError(f"could not reach the zygote: {error}") from error
-        pid, exited = spawned.result(timeout=30)
-        return _ZygoteChild(pid, exited)
+    def kill_user(self, uid: int) -> bool:
+        """Ask the zygote (root, single-threaded: it forks safely and fast) to kill every
+        process of ``uid``; a helper process of our own if it cannot."""
+        done: Future[bool] = Future()
+        request_id: int | None = None
+        try:
+            with self._lock:
+                control = self._ensure_started()
+                request_id = next(self._ids)
+                self._kills[request_id] = done
+                control.send(json.dumps({"id": request_id, "kill_uid": uid}).encode())
+            return done.result(KILL_TIMEOUT_S)
+        except Exception:
+            if request_id is not None:
+                with self._lock:
+                    self._kills.pop(request_id, None)
+        return self.sandbox.kill_user(uid)
+
+    def start(self, job: bytes, message_fd: int) -> WorkerProcess:
+        job_r, job_w = os.pipe()
+        try:
+            with self._lock:
+                control = self._ensure_started()
+                request_id = next(self._ids)
+                spawned: Future[tuple[int, Future[int]]] = Future()
+                self._spawns[request_id] = spawned
+                try:
+                    socket.send_fds(
+                        control, [json.dumps({"id": request_id}).encode()], [job_r, message_fd]
+                    )
+                except OSError as error:
+                    self._spawns.pop(request_id, None)
+                    raise ZygoteError(f"could not reach the zygote: {error}") from error
+        except BaseException:
+            os.close(job_w)
+            raise
+        finally:
+            os.close(job_r)
+        deadline = time.monotonic() + SPAWN_TIMEOUT_S
+        # Not written in full: the zygote died (the reader thread then fails ``spawned``) or
+        # is stuck (``spawned`` times out); the child's pid says which, when it is needed.
+        write_job(job_w, job, deadline)
+        return _ZygoteChild(spawned, deadline)
 
     def close(self) -> None:
         with self._lock:

@@ -1,10 +1,18 @@
 """The supervisor: runs one job in a worker process and decides how the execution ended.
 
-It writes the job, reads the worker's JSON lines (handing step batches to ``on_steps`` as they
-arrive), enforces the wall-clock deadline and cancellation by killing the worker's process
-group, and classifies the end: ``succeeded``/``failed`` from the worker's own report,
-``timed_out``, ``cancelled``, or ``crashed`` (the process ended without reporting, e.g.
-``os._exit``, a segfault or SIGKILL). Nothing read from a worker is ever unpickled.
+It hands the job to its launcher, reads the worker's JSON lines (handing step batches to
+``on_steps`` as they arrive), enforces the wall-clock deadline and cancellation by killing the
+worker's process group, and classifies the end: ``succeeded``/``failed`` from the worker's own
+report, ``timed_out``, ``cancelled``, or ``crashed`` (the process ended without reporting, e.g.
+``os._exit``, a segfault or SIGKILL, or the platform stopped it at a limit -- the error's
+type names which: ``CPUTimeExceeded``, ``MemoryLimitExceeded``, ``DiskLimitExceeded``,
+``OutputLimitExceeded``). Nothing read from a worker is ever unpickled.
+
+With the launcher's sandbox on, each run leases a slot uid and a fresh work directory
+(:meth:`Sandbox.lease <runtree.execution.sandbox.host.Sandbox.lease>`) and sends the
+resulting policy inside the job; the supervisor watches the work directory's size, kills
+every process of the slot uid when it stops a run, and hands the slot back for clean-up
+(nothing of its uid left, work directory deleted) when the run is over.
 """
 
 from __future__ import annotations
@@ -23,9 +31,16 @@ from typing import Any
 
 from .job import Job
 from .launcher import Launcher, WorkerProcess
+from .sandbox.host import Lease
+from .worker import OUTPUT_LIMIT
 
 MAX_LINE = 256 * 1024 * 1024  # a worker sending more in one message is treated as crashed
+MAX_MESSAGES = 512 * 1024 * 1024  # all a worker may send (steps, values, result)
 KILL_GRACE_S = 2.0
+DISK_CHECK_S = 0.1  # how often a sandboxed run's work directory is measured
+MIB = 1024 * 1024
+OUTPUT = "output"  # why a run was stopped, besides TIMED_OUT and CANCELLED
+DISK = "disk"
 
 SUCCEEDED = "succeeded"
 FAILED = "failed"
@@ -43,6 +58,8 @@ class Outcome:
     error: dict[str, Any] | None = None
     stdout: str = ""
     stdout_truncated: bool = False
+    # The worker's last step batch, sent with its result; only with keep_final_steps.
+    steps: list[dict[str, Any]] = dataclasses.field(default_factory=list)
 
 
 def decode_message(line: bytes) -> dict[str, Any]:
@@ -72,30 +89,42 @@ class Supervisor:
         on_steps: Callable[[list[dict[str, Any]]], None],
         cancel: threading.Event | None = None,
         on_started: Callable[[int], None] | None = None,
+        keep_final_steps: bool = False,
+        slot: int | None = None,
     ) -> Outcome:
-        job_r, job_w = os.pipe()
-        message_r, message_w = os.pipe()
+        """Run ``job`` to its end. Step batches go to ``on_steps`` as they arrive; with
+        ``keep_final_steps``, the last batch, which a worker sends together with its result,
+        is returned in :attr:`Outcome.steps` instead (for the caller to store with the end,
+        in one go) -- unless the outcome is not the worker's own report (timed out,
+        cancelled, crashed): then it too goes to ``on_steps``. ``slot``: the dispatcher slot
+        (whose sandbox uid the run gets); ``None``: any free uid."""
+        sandbox = self.launcher.sandbox
+        lease = sandbox.lease(job, slot) if sandbox.enabled else None
+        if lease is not None:
+            job = dataclasses.replace(job, sandbox=lease.policy.to_dict())
+        process: WorkerProcess | None = None
         try:
-            process = self.launcher.start(job_r, message_w)
-        except BaseException:
-            for fd in (job_w, message_r):
-                os.close(fd)
-            raise
+            message_r, message_w = os.pipe()
+            try:
+                process = self.launcher.start(job.to_json(), message_w)
+            except BaseException:
+                os.close(message_r)
+                raise
+            finally:
+                os.close(message_w)
+            if on_started is not None:
+                on_started(process.pid)
+            try:
+                return self._watch(
+                    job, process, message_r, on_steps, cancel, keep_final_steps, lease
+                )
+            finally:
+                os.close(message_r)
         finally:
-            os.close(job_r)
-            os.close(message_w)
-        if on_started is not None:
-            on_started(process.pid)
-        try:
-            _write_all(job_w, job.to_json())
-        except BrokenPipeError:
-            pass  # the worker died before reading its job: classified below
-        finally:
-            os.close(job_w)
-        try:
-            return self._watch(job, process, message_r, on_steps, cancel)
-        finally:
-            os.close(message_r)
+            if lease is not None:
+                sandbox.release(
+                    lease, self.launcher.kill_user, process.wait if process is not None else None
+                )
 
     def _watch(
         self,
@@ -104,29 +133,51 @@ class Supervisor:
         message_fd: int,
         on_steps: Callable[[list[dict[str, Any]]], None],
         cancel: threading.Event | None,
+        keep_final_steps: bool,
+        lease: Lease | None = None,
     ) -> Outcome:
         deadline = time.monotonic() + job.timeout_s
+        watch_disk = lease is not None and not lease.tmpfs
+        next_disk_check = time.monotonic() + DISK_CHECK_S
+        received = 0
         buffer = bytearray()
         result: dict[str, Any] | None = None
+        final_steps: list[dict[str, Any]] = []
         stopped_by: str | None = None
         protocol_error: str | None = None
 
         def handle(line: bytes) -> None:
-            nonlocal result
+            nonlocal result, final_steps, stopped_by
+            if result is not None:
+                return  # nothing counts after the result (a forked child may write more)
             message = decode_message(line)
             if message.get("type") == "steps":
                 on_steps(list(message.get("steps", [])))
+            elif message.get("type") == "limit":
+                stopped_by = stopped_by or OUTPUT
             elif message.get("type") == "result":
                 result = message
+                final_steps = list(message.pop("steps", None) or [])
+                if final_steps and not keep_final_steps:
+                    on_steps(final_steps)
+                    final_steps = []
 
         while True:
             now = time.monotonic()
-            if cancel is not None and cancel.is_set():
+            if stopped_by is not None:
+                pass
+            elif cancel is not None and cancel.is_set():
                 stopped_by = CANCELLED
             elif now >= deadline:
                 stopped_by = TIMED_OUT
+            elif watch_disk and now >= next_disk_check:
+                assert lease is not None
+                next_disk_check = now + DISK_CHECK_S
+                used, _entries = lease.disk_usage()
+                if used > lease.disk_limit:
+                    stopped_by = DISK
             if stopped_by is not None:
-                process.kill()
+                self._stop(process, lease)
                 _drain(message_fd, buffer, handle)
                 break
             readable, _, _ = select.select([message_fd], [], [], min(0.1, deadline - now))
@@ -135,13 +186,19 @@ class Supervisor:
             chunk = os.read(message_fd, 1 << 16)
             if not chunk:
                 break
+            received += len(chunk)
+            if received > MAX_MESSAGES:
+                stopped_by = OUTPUT
+                continue
             buffer.extend(chunk)
             try:
                 _split_lines(buffer, handle)
             except ValueError as error:  # garbage or an absurd message: stop trusting it
                 protocol_error = str(error)
-                process.kill()
+                self._stop(process, lease)
                 break
+            if result is not None:
+                break  # nothing follows the result; a leftover child may hold the pipe open
         if result is not None and stopped_by is None and protocol_error is None:
             process.wait(0)  # reap promptly when the launcher allows it
             return Outcome(
@@ -150,11 +207,28 @@ class Supervisor:
                 error=result.get("error"),
                 stdout=str(result.get("stdout", "")),
                 stdout_truncated=bool(result.get("stdout_truncated", False)),
+                steps=final_steps,
             )
+        if final_steps:  # the worker's report is not the outcome: keep its steps anyway
+            on_steps(final_steps)
         returncode = process.wait(KILL_GRACE_S)
         if returncode is None:
-            process.kill()
+            self._stop(process, lease)
             returncode = process.wait(KILL_GRACE_S)
+        if stopped_by == OUTPUT:
+            message = (
+                f"the execution printed or sent more than its output limit "
+                f"({OUTPUT_LIMIT // MIB} MiB printed, {MAX_MESSAGES // MIB} MiB in all) and "
+                "was stopped"
+            )
+            return Outcome(CRASHED, error=_error("OutputLimitExceeded", message))
+        if stopped_by == DISK:
+            assert lease is not None
+            message = (
+                f"the execution's files took more than its disk limit of "
+                f"{lease.policy.disk_mb} MiB and it was stopped"
+            )
+            return Outcome(CRASHED, error=_error("DiskLimitExceeded", message))
         if stopped_by == TIMED_OUT:
             message = (
                 f"the execution exceeded its time limit of {job.timeout_s:g} s and was stopped"
@@ -166,14 +240,20 @@ class Supervisor:
             return Outcome(
                 CRASHED, error=_error("WorkerError", f"bad worker message: {protocol_error}")
             )
+        if lease is not None and lease.memory_killed():
+            message = (
+                f"the execution used more than its memory limit of {job.memory_mb} MB (all its "
+                "processes together) and was killed"
+            )
+            return Outcome(CRASHED, error=_error("MemoryLimitExceeded", message))
         return Outcome(CRASHED, error=_crash_error(returncode, job))
 
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
+    def _stop(self, process: WorkerProcess, lease: Lease | None) -> None:
+        """Kill the worker's process group and, sandboxed, every process of its slot uid
+        (what left the group with ``setsid()`` too)."""
+        process.kill()
+        if lease is not None:
+            self.launcher.kill_user(lease.uid)
 
 
 def _split_lines(buffer: bytearray, handle: Callable[[bytes], None]) -> None:

@@ -5,103 +5,427 @@ already done so costs about one. The server starts one zygote (``python -I -m
 runtree.execution.zygote CONTROL_FD``) and talks to it over a ``SOCK_SEQPACKET`` socket:
 
 * server -> zygote: ``{"id": n}`` with two file descriptors attached (the job pipe's read end
-  and the message pipe's write end); the zygote forks, the child becomes its own session
-  (process group) and runs :func:`runtree.execution.worker.serve_job`;
-* zygote -> server: ``{"id": n, "pid": pid}`` after each fork, and ``{"exit": pid,
+  and the message pipe's write end); the server then writes the job to the job pipe and
+  closes it;
+* zygote -> server: ``{"id": n, "pid": pid}`` once a child has the job, and ``{"exit": pid,
   "returncode": rc}`` when a child ends (``rc < 0``: killed by signal ``-rc``).
 
-The zygote is single-threaded (forking is safe) and runs no user code itself.
+A child is the leader of its own session (process group) and runs
+:func:`runtree.execution.worker.run_job`. To keep forking, and a new process's first steps,
+out of an execution's time, the zygote keeps one *spare* child ready: forked in advance,
+warmed up (it runs a tiny job of its own, so the memory a run touches is already its own),
+waiting for a job on a socket of its own. For each request the zygote reads the job to its end
+and hands it, with the message pipe, to the spare; then it parses the job and compiles its
+functions (:class:`CodeCache`: once per version, so children do not instrument the same source
+on every run), and forks the next spare, which inherits the compiled code. Without a usable
+spare (the first request, or a spare that died) the zygote compiles first and forks a child for
+the job itself. (A spare killed from outside just as it is given a job ends that execution
+``crashed``, like any worker killed while it runs.)
+
+The zygote is single-threaded (forking is safe) and runs no user code itself: compiling a
+module does not run it.
+
+Sandboxed (``--sandbox``; see :mod:`runtree.execution.sandbox`), the zygote runs as root in the
+world-readable runtime Python, prepares the confinement once (bindings, readable paths,
+compiled seccomp filters), and each child confines itself to the policy in its job before it
+compiles or runs any of the job's code. The zygote is also the *subreaper* of everything its
+children start: orphans (a double-forked ``setsid()`` daemon) become its children and are
+reaped, and on request (``{"id": n, "kill_uid": uid}`` -> ``{"killed": n, "found": bool}``)
+it forks a helper that becomes ``uid`` and kills every process of that uid -- the slot's, and
+only the slot's -- saying whether there was any.
+A child's standard input and output are ``/dev/null``: what it prints is captured in the
+process, and writes to file descriptor 1 reach nobody.
 """
 
 from __future__ import annotations
 
+import collections
 import contextlib
+import dataclasses
+import gc
 import json
 import os
 import select
 import signal
 import socket
+import struct
 import sys
+import types
+from collections.abc import Callable
+
+from .job import Job
+from .worker import compile_function, run_job, warm_up
+
+# Bounds of the code cache: entries, and characters of source they were compiled from.
+CACHE_ENTRIES = 256
+CACHE_SOURCE_CHARS = 8 * 1024 * 1024
+# How long handing a job to the spare may take before the zygote gives up on that spare.
+SPARE_SEND_TIMEOUT_S = 5.0
+# Spares that die unused, one after the other, before the zygote stops keeping any.
+SPARE_FAILURES = 3
+EX_SOFTWARE = 70  # a worker's exit code when the worker itself failed
+
+_Key = tuple[str, int, bool, str]
+_HEADER = struct.Struct("!Q")  # the size of the job that follows, to a spare
 
 
-def _preload() -> None:
-    """Import what every execution needs, so children start warm."""
+class CodeCache:
+    """Compiled function modules, keyed by everything their code depends on (file name,
+    version number, tracking, source); the least recently used go past the bounds."""
+
+    def __init__(self, entries: int = CACHE_ENTRIES, chars: int = CACHE_SOURCE_CHARS) -> None:
+        self._codes: collections.OrderedDict[_Key, types.CodeType] = collections.OrderedDict()
+        self._chars = 0
+        self._max_entries = entries
+        self._max_chars = chars
+
+    def __len__(self) -> int:
+        return len(self._codes)
+
+    def compile_job(self, job: Job) -> dict[str, types.CodeType]:
+        """The code of each of the job's functions, by name. A module that does not compile
+        is left out: the child compiles it again and reports the error as the run's."""
+        codes: dict[str, types.CodeType] = {}
+        for name, spec in job.functions.items():
+            filename = job.filename_of(name)
+            key = (filename, spec.version, spec.tracking, spec.source)
+            code = self._codes.get(key)
+            if code is None:
+                try:
+                    code = compile_function(spec, filename)
+                except Exception:
+                    continue
+                self._add(key, code)
+            else:
+                self._codes.move_to_end(key)
+            codes[name] = code
+        return codes
+
+    def _add(self, key: _Key, code: types.CodeType) -> None:
+        self._codes[key] = code
+        self._chars += len(key[3])
+        while self._codes and (
+            len(self._codes) > self._max_entries or self._chars > self._max_chars
+        ):
+            old, _ = self._codes.popitem(last=False)
+            self._chars -= len(old[3])
+
+
+PR_SET_CHILD_SUBREAPER = 36
+MIN_SLOT_UID = 1000  # never kill(-1) as a uid below this (root, system accounts)
+
+
+def _become_subreaper() -> None:
+    import ctypes
+
+    with contextlib.suppress(Exception):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+
+def kill_user(uid: int) -> bool:
+    """In a forked helper: become ``uid``, then SIGKILL every process of it. Whether there
+    was any (zombies not yet reaped included): ``kill(-1)`` fails with ESRCH when it reached
+    no process -- the kernel's own check that nothing of the uid is left, done atomically
+    with respect to fork. Refuses anything that is not a plain slot uid: ``kill(-1)`` as
+    root would kill the whole host."""
+    if uid < MIN_SLOT_UID:
+        raise ValueError(f"refusing to kill the processes of uid {uid}")
+    pid = os.fork()
+    if pid == 0:
+        code = 2
+        try:
+            os.setgroups([])
+            os.setresgid(uid, uid, uid)
+            os.setresuid(uid, uid, uid)
+            if os.getuid() == uid and os.geteuid() == uid and uid >= MIN_SLOT_UID:
+                try:
+                    os.kill(-1, signal.SIGKILL)
+                    code = 0  # some were there
+                except ProcessLookupError:
+                    code = 1  # none
+        except BaseException:
+            code = 2
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    code = os.waitstatus_to_exitcode(status)
+    if code == 2:
+        raise OSError(f"could not kill the processes of uid {uid}")
+    return code == 0
+
+
+@dataclasses.dataclass(frozen=True)
+class Options:
+    """``--sandbox``: prepare the confinement children apply; ``--namespaces``: live in an
+    empty network namespace (children are born there); ``--cgroups=PROCS,...``: join these
+    groups (children are born there too)."""
+
+    sandboxed: bool = False
+    namespaces: bool = False
+    cgroups: tuple[str, ...] = ()
+
+    @classmethod
+    def parse(cls, args: list[str]) -> Options:
+        cgroups: tuple[str, ...] = ()
+        for arg in args:
+            if arg.startswith("--cgroups="):
+                cgroups = tuple(p for p in arg.removeprefix("--cgroups=").split(",") if p)
+        return cls("--sandbox" in args, "--namespaces" in args, cgroups)
+
+
+def _preload(options: Options | None = None) -> dict[str, types.CodeType]:
+    """Import what every execution needs and run a tiny job, so children start warm; the
+    tiny job's code, for spares to warm up with."""
     import pickle  # noqa: F401
 
-    from ..instrument import compiler
+    if options is not None and options.sandboxed:
+        from .sandbox.confine import enter_private_network, prepare
+
+        prepare()
+        for procs in options.cgroups:
+            with open(procs, "w") as file:
+                file.write(str(os.getpid()))
+        if options.namespaces:
+            enter_private_network()
+
     from ..tracking import output, recording, threads  # noqa: F401
-    from . import worker  # noqa: F401
 
-    # Warm the per-process caches instrumenting needs (tokenize's compiled patterns ...), so
-    # each child does not rebuild them: a few milliseconds per execution.
-    compiler.instrument("def _warm(a):\n    return a  # comment\n", "<runtree-warmup>")
-
-
-def _reap(control: socket.socket) -> None:
-    while True:
-        try:
-            pid, status = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
-        notice = {"exit": pid, "returncode": os.waitstatus_to_exitcode(status)}
-        with contextlib.suppress(OSError):
-            control.send(json.dumps(notice).encode())
-
-
-def _child(control: socket.socket, wake_r: int, wake_w: int, job_fd: int, message_fd: int) -> None:
-    code = 70  # EX_SOFTWARE: the worker itself failed
+    # Warms the per-process caches instrumenting, recording and capturing need (tokenize's
+    # compiled patterns, lazy imports ...), so that each child does not rebuild them.
     try:
-        control.close()
-        os.close(wake_r)
-        os.close(wake_w)
-        signal.set_wakeup_fd(-1)
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        os.setsid()
-        from .worker import serve_job
-
-        code = serve_job(job_fd, message_fd)
-    finally:
-        os._exit(code)
+        return warm_up()
+    except Exception:
+        return {}
 
 
-def serve(control: socket.socket) -> None:
-    """Fork a child per request until the server closes the control socket."""
-    _preload()
-    wake_r, wake_w = os.pipe()
-    os.set_blocking(wake_w, False)
-    signal.set_wakeup_fd(wake_w)
-    signal.signal(signal.SIGCHLD, lambda signum, frame: None)
+def _read_job(job_fd: int) -> bytes:
+    chunks: list[bytes] = []
     while True:
-        readable, _, _ = select.select([control.fileno(), wake_r], [], [])
-        if wake_r in readable:
-            with contextlib.suppress(BlockingIOError):
-                os.read(wake_r, 4096)
-            _reap(control)
-        if control.fileno() not in readable:
-            continue
+        chunk = os.read(job_fd, 1 << 20)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+
+
+def _prepare(data: bytes, cache: CodeCache) -> tuple[Job | None, dict[str, types.CodeType]]:
+    """The job and its compiled functions; ``None`` for a job that does not parse (the child
+    parses it again, fails and exits as a worker failure)."""
+    try:
+        job = Job.from_json(data)
+    except Exception:
+        return None, {}
+    return job, cache.compile_job(job)
+
+
+def _recv_exact(sock: socket.socket, size: int) -> bytes:
+    chunks: list[bytes] = []
+    while size > 0:
+        chunk = sock.recv(min(size, 1 << 20))
+        if not chunk:
+            raise EOFError("the zygote went away")
+        chunks.append(chunk)
+        size -= len(chunk)
+    return b"".join(chunks)
+
+
+@dataclasses.dataclass
+class _Spare:
+    pid: int
+    sock: socket.socket  # the zygote's end
+
+
+class Zygote:
+    """The zygote's state: its control socket, its code cache and its spare child."""
+
+    def __init__(self, control: socket.socket, options: Options | None = None) -> None:
+        self.control = control
+        self.options = options or Options()
+        self.devnull = os.open(os.devnull, os.O_RDWR)
+        self.cache = CodeCache()
+        self.wake_r, self.wake_w = os.pipe()
+        self.spare: _Spare | None = None
+        self.spare_failures = 0
+        self.warm_up_code: dict[str, types.CodeType] = {}
+
+    def serve(self) -> None:
+        """Start a child per request until the server closes the control socket."""
+        self.warm_up_code = _preload(self.options)
+        _become_subreaper()
+        os.set_blocking(self.wake_w, False)
+        signal.set_wakeup_fd(self.wake_w)
+        signal.signal(signal.SIGCHLD, lambda signum, frame: None)
+        self._keep_spare()
+        control = self.control
+        while True:
+            readable, _, _ = select.select([control.fileno(), self.wake_r], [], [])
+            if self.wake_r in readable:
+                with contextlib.suppress(BlockingIOError):
+                    os.read(self.wake_r, 4096)
+                self._reap()
+            if control.fileno() in readable:
+                try:
+                    message, fds, _flags, _addr = socket.recv_fds(control, 4096, 2)
+                except OSError:
+                    return
+                if not message:
+                    return  # the server went away
+                request = json.loads(message)
+                if "kill_uid" in request:
+                    for fd in fds:
+                        os.close(fd)
+                    self._kill_user(int(request["id"]), int(request["kill_uid"]))
+                else:
+                    self._start(request["id"], fds[0], fds[1])
+                self._reap()
+            self._keep_spare()
+
+    def _start(self, request_id: int, job_fd: int, message_fd: int) -> None:
         try:
-            message, fds, _flags, _addr = socket.recv_fds(control, 4096, 2)
+            data = _read_job(job_fd)
         except OSError:
-            return
-        if not message:
-            return  # the server went away
-        request = json.loads(message)
-        job_fd, message_fd = fds
-        pid = os.fork()
-        if pid == 0:
-            _child(control, wake_r, wake_w, job_fd, message_fd)
-        os.close(job_fd)
+            data = b""  # the child fails on it, as a worker failure
+        finally:
+            os.close(job_fd)
+        pid = self._hand_to_spare(data, message_fd)
+        compiled = pid is None
+        if pid is None:
+            job, codes = _prepare(data, self.cache)
+            pid = os.fork()
+            if pid == 0:
+                self._child(lambda: self._run(data, job, codes, message_fd))
         os.close(message_fd)
-        control.send(json.dumps({"id": request["id"], "pid": pid}).encode())
-        _reap(control)
+        self.control.send(json.dumps({"id": request_id, "pid": pid}).encode())
+        if not compiled:
+            _prepare(data, self.cache)  # for the spares to come
+
+    def _kill_user(self, request_id: int, uid: int) -> None:
+        error = None
+        found = True
+        try:
+            found = kill_user(uid)
+        except Exception as failure:
+            error = str(failure)
+        reply = {"killed": request_id, "found": found, "error": error}
+        with contextlib.suppress(OSError):
+            self.control.send(json.dumps(reply).encode())
+
+    def _hand_to_spare(self, data: bytes, message_fd: int) -> int | None:
+        """Give the job to the spare; its pid, or ``None`` without a usable spare."""
+        spare, self.spare = self.spare, None
+        if spare is None:
+            return None
+        if select.select([spare.sock], [], [], 0)[0]:  # it never writes: readable means gone
+            spare.sock.close()
+            self.spare_failures += 1
+            return None
+        try:
+            socket.send_fds(spare.sock, [_HEADER.pack(len(data))], [message_fd])
+            spare.sock.sendall(data)
+        except OSError:  # it died, or is stuck: make sure it is gone, use a new child
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(spare.pid, signal.SIGKILL)
+            self.spare_failures += 1
+            return None
+        finally:
+            spare.sock.close()
+        self.spare_failures = 0
+        return spare.pid
+
+    def _keep_spare(self) -> None:
+        if self.spare is not None or self.spare_failures >= SPARE_FAILURES:
+            return
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            pid = os.fork()
+        except OSError:  # out of processes or memory: requests fork their own child
+            ours.close()
+            theirs.close()
+            self.spare_failures += 1
+            return
+        if pid == 0:
+            ours.close()
+            self._child(lambda: self._wait_as_spare(theirs))
+        theirs.close()
+        ours.settimeout(SPARE_SEND_TIMEOUT_S)
+        self.spare = _Spare(pid, ours)
+
+    def _reap(self) -> None:
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            if self.spare is not None and pid == self.spare.pid:  # died before it had a job
+                self.spare.sock.close()
+                self.spare = None
+                self.spare_failures += 1
+                continue
+            notice = {"exit": pid, "returncode": os.waitstatus_to_exitcode(status)}
+            with contextlib.suppress(OSError):
+                self.control.send(json.dumps(notice).encode())
+
+    # --- in a child ----------------------------------------------------------------------
+
+    def _child(self, body: Callable[[], int]) -> None:
+        """Become a worker process and run ``body``; never returns."""
+        code = EX_SOFTWARE
+        try:
+            self.control.close()
+            os.close(self.wake_r)
+            os.close(self.wake_w)
+            if self.spare is not None:
+                self.spare.sock.close()
+            signal.set_wakeup_fd(-1)
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            for fd in (0, 1, 2):
+                os.dup2(self.devnull, fd)
+            os.close(self.devnull)
+            os.setsid()
+            # What the zygote built stays out of this process's garbage collections: walking
+            # it would copy its memory pages into the child for nothing.
+            gc.freeze()
+            code = body()
+        finally:
+            os._exit(code)
+
+    def _wait_as_spare(self, sock: socket.socket) -> int:
+        """Warm up unless a job is already waiting, then run the job the zygote sends."""
+        if not select.select([sock], [], [], 0)[0]:
+            with contextlib.suppress(Exception):
+                warm_up(self.warm_up_code)
+        header, fds, _flags, _addr = socket.recv_fds(sock, _HEADER.size, 1)
+        if not header:
+            return 0  # the zygote stopped: this spare is not needed
+        message_fd = fds[0]
+        if len(header) < _HEADER.size:
+            header += _recv_exact(sock, _HEADER.size - len(header))
+        data = _recv_exact(sock, _HEADER.unpack(header)[0])
+        sock.close()
+        job = Job.from_json(data)
+        # Compiled once confined (sandboxed jobs): the source is the user's.
+        return run_job(job, message_fd, lambda: self.cache.compile_job(job))
+
+    @staticmethod
+    def _run(
+        data: bytes, job: Job | None, codes: dict[str, types.CodeType], message_fd: int
+    ) -> int:
+        if job is None:
+            job = Job.from_json(data)
+        return run_job(job, message_fd, codes)
+
+
+def serve(control: socket.socket, options: Options | None = None) -> None:
+    """Start a child per request until the server closes the control socket."""
+    Zygote(control, options).serve()
 
 
 def main() -> None:
+    """``CONTROL_FD [--sandbox [--namespaces] [--cgroups=PROCS,...]]``."""
     control = socket.socket(fileno=int(sys.argv[1]))
     try:
-        serve(control)
+        serve(control, Options.parse(sys.argv[2:]))
     finally:
         os._exit(0)
 

@@ -10,11 +10,11 @@ import datetime
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import Select, and_, bindparam, func, select, tuple_
 from sqlalchemy.orm import Session, aliased
 
 from ..models import ExecutionStatus, FunctionRecord, VersionRecord
-from .common import check_identifier, check_json, table, upsert_insert
+from .common import check_identifier, check_json, chunks, table, upsert_insert
 from .errors import InvalidDataError
 from .schema import ExecutionRow, FunctionRow, VersionRow
 
@@ -177,17 +177,56 @@ def list_versions(session: Session, namespace: str, name: str) -> list[VersionRe
     return [version_record(version, function) for version, function in session.execute(stmt)]
 
 
+# The lookups every execution makes, built once (building a statement costs about as much as
+# running it) and on tables rather than ORM entities; parameters are bound by name.
+_VERSIONS = table(VersionRow)
+_FUNCTIONS = table(FunctionRow)
+_VERSION_VALUES = select(_VERSIONS, _FUNCTIONS.c.namespace, _FUNCTIONS.c.name).join(
+    _FUNCTIONS, _FUNCTIONS.c.id == _VERSIONS.c.function_id
+)
+_FUNCTION_VERSIONS = _VERSION_VALUES.where(
+    _FUNCTIONS.c.namespace == bindparam("namespace"), _FUNCTIONS.c.name == bindparam("name")
+)
+_LATEST_VERSION = _FUNCTION_VERSIONS.order_by(_VERSIONS.c.number.desc()).limit(1)
+_VERSION_NUMBER = _FUNCTION_VERSIONS.where(_VERSIONS.c.number == bindparam("number"))
+_VERSIONS_BY_NUMBERS = _VERSION_VALUES.where(
+    _FUNCTIONS.c.namespace == bindparam("namespace"),
+    tuple_(_FUNCTIONS.c.name, _VERSIONS.c.number).in_(bindparam("pairs", expanding=True)),
+)
+
+
+def _version_of(row: Any) -> VersionRecord:
+    """The record of a row of ``_VERSION_VALUES`` (a version's columns, its function's
+    namespace and name)."""
+    return VersionRecord(
+        id=row.id,
+        function_id=row.function_id,
+        namespace=row.namespace,
+        name=row.name,
+        number=row.number,
+        sha256=row.sha256,
+        source=row.source,
+        settings=row.settings,
+        warnings=row.warnings,
+        dependencies=row.dependencies,
+        signature=row.signature,
+        created_at=row.created_at,
+        created_by=row.created_by,
+    )
+
+
 def get_version(
     session: Session, namespace: str, name: str, number: int | None
 ) -> VersionRecord | None:
     """Version ``number`` of a function (the latest when ``None``), or ``None``."""
-    stmt = _versions_query().where(FunctionRow.namespace == namespace, FunctionRow.name == name)
+    params: dict[str, Any] = {"namespace": namespace, "name": name}
     if number is None:
-        stmt = stmt.order_by(VersionRow.number.desc()).limit(1)
+        stmt = _LATEST_VERSION
     else:
-        stmt = stmt.where(VersionRow.number == number)
-    row = session.execute(stmt).first()
-    return None if row is None else version_record(*row)
+        stmt = _VERSION_NUMBER
+        params["number"] = number
+    row = session.execute(stmt, params).first()
+    return None if row is None else _version_of(row)
 
 
 def get_version_by_id(session: Session, version_id: int) -> VersionRecord | None:
@@ -196,13 +235,36 @@ def get_version_by_id(session: Session, version_id: int) -> VersionRecord | None
     return None if row is None else version_record(*row)
 
 
-def current_versions(session: Session, namespace: str) -> dict[str, VersionRecord]:
-    """The latest version of every function in ``namespace``, by function name."""
-    latest = (
+# Pairs of (name, number) per query in get_versions: two bound parameters each.
+_PAIRS_PER_QUERY = 200
+
+
+def get_versions(
+    session: Session, namespace: str, numbers: Mapping[str, int]
+) -> dict[str, VersionRecord]:
+    """Version ``numbers[name]`` of each named function of ``namespace``, by name (those that
+    do not exist are left out)."""
+    found: dict[str, VersionRecord] = {}
+    for pairs in chunks(list(numbers.items()), _PAIRS_PER_QUERY):
+        rows = session.execute(
+            _VERSIONS_BY_NUMBERS, {"namespace": namespace, "pairs": list(pairs)}
+        )
+        for row in rows:
+            found[row.name] = _version_of(row)
+    return found
+
+
+def _latest_numbers() -> Any:
+    return (
         select(VersionRow.function_id, func.max(VersionRow.number).label("number"))
         .group_by(VersionRow.function_id)
         .subquery()
     )
+
+
+def current_versions(session: Session, namespace: str) -> dict[str, VersionRecord]:
+    """The latest version of every function in ``namespace``, by function name."""
+    latest = _latest_numbers()
     stmt = (
         _versions_query()
         .join(
@@ -218,6 +280,29 @@ def current_versions(session: Session, namespace: str) -> dict[str, VersionRecor
     return {
         function.name: version_record(version, function)
         for version, function in session.execute(stmt)
+    }
+
+
+def current_version_numbers(session: Session, namespace: str) -> dict[str, tuple[int, list[Any]]]:
+    """``(number, dependencies)`` of the latest version of every function in ``namespace``,
+    by function name (no sources read)."""
+    latest = _latest_numbers()
+    stmt = (
+        select(FunctionRow.name, VersionRow.number, VersionRow.dependencies)
+        .join(FunctionRow, FunctionRow.id == VersionRow.function_id)
+        .join(
+            latest,
+            and_(
+                latest.c.function_id == VersionRow.function_id,
+                latest.c.number == VersionRow.number,
+            ),
+        )
+        .where(FunctionRow.namespace == namespace)
+        .order_by(FunctionRow.name)
+    )
+    return {
+        name: (number, list(dependencies or []))
+        for name, number, dependencies in session.execute(stmt)
     }
 
 

@@ -9,12 +9,13 @@ expects, so one execution is never claimed twice nor finished twice.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import re
 from collections.abc import Collection, Mapping
 from typing import Any, TypeVar
 
-from sqlalchemy import BigInteger, case, func, literal, select, update
+from sqlalchemy import BigInteger, bindparam, case, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from ..models import (
@@ -25,7 +26,7 @@ from ..models import (
     Trigger,
     VersionRecord,
 )
-from .common import check_json, chunks, millis_between, to_ns
+from .common import check_json, chunks, millis_between, table, to_ns
 from .errors import InvalidDataError, NotFoundError
 from .ids import new_execution_id
 from .schema import ExecutionRow, StepRow, VersionRow
@@ -59,11 +60,11 @@ def enqueue_execution(
     check_json("input", input)
     versions_doc = dict(versions)
     check_json("versions", versions_doc)
-    if session.get(VersionRow, version.id) is None:
+    if session.scalar(_VERSION_EXISTS, {"version_id": version.id}) is None:
         raise NotFoundError("version", f"{version.qualified_name} v{version.number}")
-    if replay_of is not None and session.get(ExecutionRow, replay_of) is None:
+    if replay_of is not None and session.scalar(_STATUS, {"execution_id": replay_of}) is None:
         raise NotFoundError("execution", replay_of)
-    row = ExecutionRow(
+    values: dict[str, Any] = dict(
         id=new_execution_id(),
         function_id=version.function_id,
         version_id=version.id,
@@ -84,15 +85,88 @@ def enqueue_execution(
         worker_id=None,
         replay_of=replay_of,
     )
-    session.add(row)
-    session.flush()
-    return execution_record(row)
+    session.execute(_INSERT, values)
+    return execution_record(ExecutionRow(**values))
+
+
+# Statements of the hot paths (queue, claim, finish), built once -- building a statement costs
+# about as much as running it -- and on tables rather than ORM entities, whose machinery costs
+# more than these statements do. Their parameters are bound by name.
+_EXECUTIONS = table(ExecutionRow)
+_VERSIONS = table(VersionRow)
+_HAS_QUEUED = (
+    select(_EXECUTIONS.c.id)
+    .where(_EXECUTIONS.c.status == ExecutionStatus.QUEUED.value)
+    .limit(1)
+)
+_INSERT = insert(_EXECUTIONS)
+_VERSION_EXISTS = select(_VERSIONS.c.id).where(_VERSIONS.c.id == bindparam("version_id"))
+_NEXT_QUEUED = (
+    select(_EXECUTIONS)
+    .where(_EXECUTIONS.c.status == ExecutionStatus.QUEUED.value)
+    .order_by(_EXECUTIONS.c.queued_at, _EXECUTIONS.c.id)
+    .limit(1)
+    .with_for_update(skip_locked=True)
+)
+_START = (
+    update(_EXECUTIONS)
+    .where(
+        _EXECUTIONS.c.id == bindparam("execution_id"),
+        _EXECUTIONS.c.status == ExecutionStatus.QUEUED.value,
+    )
+    .values(
+        status=ExecutionStatus.RUNNING.value,
+        started_at=bindparam("new_started_at"),
+        worker_id=bindparam("new_worker_id"),
+    )
+)
+_LOCKED_ROW = (
+    select(ExecutionRow).where(ExecutionRow.id == bindparam("execution_id")).with_for_update()
+)
+_LOCKED_VALUES = (
+    select(_EXECUTIONS).where(_EXECUTIONS.c.id == bindparam("execution_id")).with_for_update()
+)
+_FINISH = (
+    update(_EXECUTIONS)
+    .where(_EXECUTIONS.c.id == bindparam("execution_id"))
+    .values(
+        status=bindparam("new_status"),
+        output=bindparam("new_output"),
+        error=bindparam("new_error"),
+        finished_at=bindparam("new_finished_at"),
+        duration_ms=bindparam("new_duration_ms"),
+    )
+)
+_STATUS = select(_EXECUTIONS.c.status).where(_EXECUTIONS.c.id == bindparam("execution_id"))
+_LOCKED_STATUS = _STATUS.with_for_update()
+_STEPS = table(StepRow)
+_NOW_NS = bindparam("now_ns", type_=BigInteger)
+_INTERRUPT_VALUES = {
+    "status": StepStatus.INTERRUPTED.value,
+    "duration_ns": func.coalesce(
+        _STEPS.c.duration_ns,
+        case(
+            (_STEPS.c.started_at_ns < _NOW_NS, _NOW_NS - _STEPS.c.started_at_ns),
+            else_=literal(0, BigInteger),
+        ),
+    ),
+}
+_RUNNING_STEP = _STEPS.c.status == StepStatus.RUNNING.value
+_INTERRUPT_ONE = (
+    update(_STEPS)
+    .where(_STEPS.c.execution_id == bindparam("of_execution"), _RUNNING_STEP)
+    .values(_INTERRUPT_VALUES)
+)
+_INTERRUPT_MANY = (
+    update(_STEPS)
+    .where(_STEPS.c.execution_id.in_(bindparam("of_executions", expanding=True)), _RUNNING_STEP)
+    .values(_INTERRUPT_VALUES)
+)
 
 
 def has_queued(session: Session) -> bool:
     """Whether any execution is queued (a cheap read, to skip taking the write lock)."""
-    stmt = select(ExecutionRow.id).where(ExecutionRow.status == ExecutionStatus.QUEUED.value)
-    return session.scalar(stmt.limit(1)) is not None
+    return session.scalar(_HAS_QUEUED) is not None
 
 
 def claim_next_execution(
@@ -103,43 +177,45 @@ def claim_next_execution(
     PostgreSQL: ``FOR UPDATE SKIP LOCKED`` lets concurrent claimers pass each other's rows.
     SQLite: the transaction holds the write lock from its first statement.
     """
-    stmt = (
-        select(ExecutionRow)
-        .where(ExecutionRow.status == ExecutionStatus.QUEUED.value)
-        .order_by(ExecutionRow.queued_at, ExecutionRow.id)
-        .limit(1)
-        .with_for_update(skip_locked=True)
-    )
     for _ in range(3):
-        row = session.scalars(stmt).first()
+        row = session.execute(_NEXT_QUEUED).first()
         if row is None:
             return None
-        if _start(session, row, worker_id, now):
-            return execution_record(row)
+        if _start(session, row.id, worker_id, now):
+            return _started(execution_record(row), worker_id, now)
     return None  # pragma: no cover - only if the guard kept failing, which locks prevent
+
+
+def claim_next(
+    session: Session, worker_id: str, now: datetime.datetime
+) -> tuple[ExecutionRecord | None, bool]:
+    """:func:`claim_next_execution`, and whether other executions are still queued."""
+    record = claim_next_execution(session, worker_id, now)
+    return record, record is not None and has_queued(session)
 
 
 def claim_execution(
     session: Session, execution_id: str, worker_id: str, now: datetime.datetime
 ) -> ExecutionRecord | None:
     """Move this execution to ``running`` if it is still queued; else ``None``."""
-    row = _locked(session, execution_id)
-    if row.status != ExecutionStatus.QUEUED or not _start(session, row, worker_id, now):
+    row = _locked_values(session, execution_id)
+    if row.status != ExecutionStatus.QUEUED or not _start(session, row.id, worker_id, now):
         return None
-    return execution_record(row)
+    return _started(execution_record(row), worker_id, now)
 
 
-def _start(session: Session, row: ExecutionRow, worker_id: str, now: datetime.datetime) -> bool:
+def _start(session: Session, execution_id: str, worker_id: str, now: datetime.datetime) -> bool:
     result = session.execute(
-        update(ExecutionRow)
-        .where(ExecutionRow.id == row.id, ExecutionRow.status == ExecutionStatus.QUEUED.value)
-        .values(status=ExecutionStatus.RUNNING.value, started_at=now, worker_id=worker_id)
-        .execution_options(synchronize_session=False)
+        _START, {"execution_id": execution_id, "new_started_at": now, "new_worker_id": worker_id}
     )
-    if _rowcount(result) != 1:
-        return False
-    session.refresh(row)
-    return True
+    return _rowcount(result) == 1
+
+
+def _started(record: ExecutionRecord, worker_id: str, now: datetime.datetime) -> ExecutionRecord:
+    """``record`` as the guarded update in :func:`_start` left it (not read back)."""
+    return dataclasses.replace(
+        record, status=ExecutionStatus.RUNNING, started_at=now, worker_id=worker_id
+    )
 
 
 def finish_execution(
@@ -158,13 +234,31 @@ def finish_execution(
         raise InvalidDataError(f"status must be a finished status, got {status!r}")
     check_json("output", output)
     check_json("error", error)
-    row = _locked(session, execution_id)
-    if row.status in _FINISHED:
-        return execution_record(row)
-    _finish(row, status_value, output=output, error=error, now=now)
-    interrupt_running_steps(session, [row.id], now)
-    session.flush()
-    return execution_record(row)
+    record = execution_record(_locked_values(session, execution_id))
+    if record.status in _FINISHED:
+        return record
+    started = record.started_at
+    duration = None if started is None else millis_between(started, now)
+    session.execute(
+        _FINISH,
+        {
+            "execution_id": execution_id,
+            "new_status": status_value.value,
+            "new_output": output,
+            "new_error": error,
+            "new_finished_at": now,
+            "new_duration_ms": duration,
+        },
+    )
+    interrupt_running_steps(session, [execution_id], now)
+    return dataclasses.replace(
+        record,
+        status=status_value,
+        output=output,
+        error=error,
+        finished_at=now,
+        duration_ms=duration,
+    )
 
 
 def _finish(
@@ -221,22 +315,15 @@ def interrupt_running_steps(
 ) -> int:
     """Mark the ``running`` steps of these executions ``interrupted``, with their duration up
     to ``now`` when they have none. Returns how many steps changed."""
-    now_ns = literal(to_ns(now), BigInteger)
-    elapsed = case(
-        (StepRow.started_at_ns < now_ns, now_ns - StepRow.started_at_ns),
-        else_=literal(0, BigInteger),
-    )
+    now_ns = to_ns(now)
+    if len(execution_ids) == 1:
+        result = session.execute(
+            _INTERRUPT_ONE, {"of_execution": execution_ids[0], "now_ns": now_ns}
+        )
+        return _rowcount(result)
     changed = 0
     for ids in chunks(execution_ids):
-        result = session.execute(
-            update(StepRow)
-            .where(StepRow.execution_id.in_(ids), StepRow.status == StepStatus.RUNNING.value)
-            .values(
-                status=StepStatus.INTERRUPTED.value,
-                duration_ns=func.coalesce(StepRow.duration_ns, elapsed),
-            )
-            .execution_options(synchronize_session=False)
-        )
+        result = session.execute(_INTERRUPT_MANY, {"of_executions": list(ids), "now_ns": now_ns})
         changed += _rowcount(result)
     return changed
 
@@ -281,19 +368,22 @@ def list_executions(
 
 def execution_status(session: Session, execution_id: str, *, lock: bool) -> ExecutionStatus:
     """The status of an execution (locking its row when ``lock``); raises NotFoundError."""
-    stmt = select(ExecutionRow.status).where(ExecutionRow.id == execution_id)
-    if lock:
-        stmt = stmt.with_for_update()
-    status = session.scalar(stmt)
+    status = session.scalar(_LOCKED_STATUS if lock else _STATUS, {"execution_id": execution_id})
     if status is None:
         raise NotFoundError("execution", execution_id)
     return ExecutionStatus(status)
 
 
+def _locked_values(session: Session, execution_id: str) -> Any:
+    """The execution's row as plain column values (a Core row), locked."""
+    row = session.execute(_LOCKED_VALUES, {"execution_id": execution_id}).first()
+    if row is None:
+        raise NotFoundError("execution", execution_id)
+    return row
+
+
 def _locked(session: Session, execution_id: str) -> ExecutionRow:
-    row = session.scalars(
-        select(ExecutionRow).where(ExecutionRow.id == execution_id).with_for_update()
-    ).first()
+    row = session.scalars(_LOCKED_ROW, {"execution_id": execution_id}).first()
     if row is None:
         raise NotFoundError("execution", execution_id)
     return row
@@ -313,8 +403,9 @@ def _enum(kind: type[_E], field: str, value: object) -> _E:
     raise InvalidDataError(f"{field} must be one of {allowed}; got {value!r}")
 
 
-def execution_record(row: ExecutionRow) -> ExecutionRecord:
-    """The plain record of an execution row."""
+def execution_record(row: Any) -> ExecutionRecord:
+    """The plain record of an execution row (an :class:`ExecutionRow`, or a Core row of the
+    executions table: the same names)."""
     return ExecutionRecord(
         id=row.id,
         function_id=row.function_id,

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.orm import Session
 
 from ..models import PayloadKind, StepRecord, StepStatus
@@ -82,31 +82,46 @@ def save_steps(session: Session, execution_id: str, steps: Iterable[Mapping[str,
             .where(PayloadRow.execution_id == execution_id, PayloadRow.step_id.in_(ids))
             .execution_options(synchronize_session=False)
         )
-    steps_table = table(StepRow)
-    upsert = upsert_insert(session, steps_table)
-    upsert = upsert.on_conflict_do_update(
-        index_elements=list(_STEP_KEY),
-        set_={
-            column.name: upsert.excluded[column.name]
-            for column in steps_table.columns
-            if column.name not in _STEP_KEY
-        },
-    )
-    session.execute(upsert, [step.row for step in winners])
+    session.execute(_step_upsert(session), [step.row for step in winners])
     payloads = [payload for step in winners for payload in step.payloads]
     if payloads:
         session.execute(insert(table(PayloadRow)), payloads)
     return len(winners)
 
 
+# The steps upsert of each dialect: built once (building ``excluded`` costs more than running
+# the statement on a short batch).
+_UPSERTS: dict[str, Any] = {}
+
+
+def _step_upsert(session: Session) -> Any:
+    dialect = session.get_bind().dialect.name
+    upsert = _UPSERTS.get(dialect)
+    if upsert is None:
+        steps_table = table(StepRow)
+        insert_ = upsert_insert(session, steps_table)
+        upsert = _UPSERTS[dialect] = insert_.on_conflict_do_update(
+            index_elements=list(_STEP_KEY),
+            set_={
+                column.name: insert_.excluded[column.name]
+                for column in steps_table.columns
+                if column.name not in _STEP_KEY
+            },
+        )
+    return upsert
+
+
+_STEPS = table(StepRow)
+_EXISTING = select(_STEPS.c.id, _STEPS.c.status).where(
+    _STEPS.c.execution_id == bindparam("execution_id"),
+    _STEPS.c.id.in_(bindparam("ids", expanding=True)),
+)
+
+
 def _existing_statuses(session: Session, execution_id: str, ids: list[int]) -> dict[int, str]:
     found: dict[int, str] = {}
     for chunk in chunks(ids):
-        rows = session.execute(
-            select(StepRow.id, StepRow.status).where(
-                StepRow.execution_id == execution_id, StepRow.id.in_(chunk)
-            )
-        )
+        rows = session.execute(_EXISTING, {"execution_id": execution_id, "ids": list(chunk)})
         found.update({step_id: status for step_id, status in rows})
     return found
 
