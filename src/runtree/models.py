@@ -237,3 +237,190 @@ class RecoveryReport:
     crashed: int
     interrupted_steps: int
     queued: int
+
+
+# --- access control, audit, webhooks and schedules ----------------------------------------
+
+
+class Role(enum.StrEnum):
+    """What an API key may do, each role including the ones before it: ``viewer`` reads;
+    ``runner`` also starts, cancels and replays executions; ``developer`` also deploys and
+    manages webhooks and schedules; ``admin`` also manages keys and reads the audit log."""
+
+    VIEWER = "viewer"
+    RUNNER = "runner"
+    DEVELOPER = "developer"
+    ADMIN = "admin"
+
+    @property
+    def rank(self) -> int:
+        return list(Role).index(self)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ApiKeyRecord:
+    """An API key as stored: never the key itself, only its sha256 (``key_hash``) and its
+    public ``prefix`` (the first characters, shown in listings to tell keys apart).
+    ``namespace`` limits the key to one namespace (``None``: every namespace)."""
+
+    id: int
+    prefix: str
+    name: str | None
+    role: Role
+    namespace: str | None
+    created_at: datetime.datetime
+    created_by: str | None
+    revoked_at: datetime.datetime | None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class AuditRecord:
+    """One entry of the audit log: ``actor`` did ``action`` to ``target`` at ``at``.
+    ``namespace`` is set for entries about a namespace's functions and triggers; ``details``
+    is a JSON object (never a secret)."""
+
+    id: int
+    at: datetime.datetime
+    actor: str
+    action: str
+    target: str
+    namespace: str | None
+    details: dict[str, Any]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class WebhookRecord:
+    """``POST /hooks/{path}`` starts ``namespace/name`` (``version``, or the latest).
+
+    ``verify`` is ``none``, ``github``, ``stripe``, ``slack`` or ``hmac-sha256``; ``secret``
+    the shared secret (only ever read by the signature check: never returned by the API).
+    ``mode`` is ``sync`` (answer with the output, waiting up to ``sync_timeout_s``) or
+    ``async`` (answer 202 at once)."""
+
+    id: int
+    path: str
+    namespace: str
+    name: str
+    version: int | None
+    verify: str
+    secret: str | None
+    mode: str
+    sync_timeout_s: float
+    created_at: datetime.datetime
+    created_by: str | None
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class DeliveryRecord:
+    """One request received on a webhook path: ``accepted`` (it started ``execution_id``),
+    ``duplicate`` (its idempotency key was seen within 24 h: ``execution_id`` is the first
+    execution) or ``rejected`` (bad or missing signature: nothing ran; ``reason`` says why).
+
+    ``headers`` are ``[name, value]`` pairs as received, secret ones redacted; ``body`` the
+    raw bytes as received (``body_truncated`` only for rejected deliveries, which keep at
+    most 64 KiB)."""
+
+    id: str
+    webhook_id: int | None
+    path: str
+    received_at: datetime.datetime
+    method: str
+    query_string: str
+    headers: list[list[str]]
+    body: bytes
+    body_size: int
+    body_truncated: bool
+    status: str
+    reason: str | None
+    idempotency_key: str | None
+    execution_id: str | None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ScheduleRecord:
+    """Runs ``namespace/name`` with ``input`` at every time ``cron`` names in ``timezone``.
+
+    ``next_fire_at`` is the next fire time not yet run (UTC); ``last_fire_at`` the last one
+    that ran. A paused schedule fires nothing (resuming it skips the times it missed)."""
+
+    id: int
+    namespace: str
+    name: str
+    version: int | None
+    cron: str
+    timezone: str
+    input: dict[str, Any]
+    paused: bool
+    next_fire_at: datetime.datetime
+    last_fire_at: datetime.datetime | None
+    created_at: datetime.datetime
+    created_by: str | None
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ScheduleFireRecord:
+    """One fire time of a schedule that ran: ``late`` when it ran well after its time
+    (the server was down), ``missed`` how many earlier fire times were skipped for it."""
+
+    schedule_id: int
+    fire_time: datetime.datetime
+    execution_id: str | None
+    fired_at: datetime.datetime
+    late: bool
+    missed: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class StepSummary:
+    """A step without its captured values and printed output: what a tree view needs.
+
+    ``stdout_size`` is the length of the printed output (in characters); ``error``,
+    ``warnings``, ``aggregates`` and ``generator`` are as in :class:`StepRecord` (the
+    generator's first yielded value left out).
+    """
+
+    execution_id: str
+    id: int
+    parent_id: int | None
+    sequence: int
+    depth: int
+    name: str
+    filename: str | None
+    lineno: int | None
+    function: str | None
+    version: int | None
+    status: StepStatus
+    started_at_ns: int
+    duration_ns: int | None
+    error: dict[str, Any] | None
+    stdout_size: int
+    stdout_truncated: bool
+    warnings: list[str]
+    aggregates: list[dict[str, Any]]
+    generator: dict[str, Any] | None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class StepTiming:
+    """When one step ran, and where it sits in its execution's tree (for statistics)."""
+
+    execution_id: str
+    id: int
+    parent_id: int | None
+    name: str
+    function: str | None
+    status: StepStatus
+    started_at_ns: int
+    duration_ns: int | None

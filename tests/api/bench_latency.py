@@ -35,7 +35,7 @@ def percentiles(samples: list[float]) -> str:
 def over_http(directory: str, runs: int) -> tuple[list[float], list[float]]:
     port = 8765
     env = {**os.environ, "RUNTREE_DATABASE_URL": f"sqlite:///{directory}/http.db",
-           "RUNTREE_WORKERS": "2"}
+           "RUNTREE_WORKERS": "2", "RUNTREE_NO_AUTH": "1"}  # loopback only
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "--factory", "runtree.api.app:app_from_environment",
          "--port", str(port), "--log-level", "warning", "--no-access-log"],

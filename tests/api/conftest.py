@@ -49,10 +49,21 @@ def dispatcher() -> NullDispatcher:
     return NullDispatcher()
 
 
+def authorize_as_admin(test_client: TestClient, settings: Settings) -> str:
+    """Send the admin key the server created on its first start with every request."""
+    key = settings.admin_key_path.read_text().strip()
+    test_client.headers["Authorization"] = f"Bearer {key}"
+    return key
+
+
 @pytest.fixture
 def client(tmp_path: Path, dispatcher: NullDispatcher) -> Iterator[TestClient]:
-    settings = Settings(database_url=f"sqlite:///{tmp_path}/api.db", max_body_bytes=BODY_LIMIT)
+    """The app as an admin (the server's first admin key in every request's headers)."""
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path}/api.db", max_body_bytes=BODY_LIMIT, scheduler=False
+    )
     with TestClient(create_app(settings, dispatcher=dispatcher)) as test_client:
+        authorize_as_admin(test_client, settings)
         yield test_client
 
 
@@ -63,6 +74,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
         database_url=f"sqlite:///{directory}/live.db", workers=2, shutdown_grace_s=1.0
     )
     with TestClient(create_app(settings)) as test_client:
+        authorize_as_admin(test_client, settings)
         yield test_client
 
 

@@ -122,6 +122,36 @@ EXPECTED_OPERATIONS = {
     ("post", "/api/v1/executions/{execution_id}/cancel"),
     ("get", "/healthz"),
 }
+# Access control, audit, webhooks, schedules (issue 4).
+ACCESS_OPERATIONS = {
+    ("get", "/api/v1/whoami"),
+    ("post", "/api/v1/keys"),
+    ("get", "/api/v1/keys"),
+    ("delete", "/api/v1/keys/{prefix}"),
+    ("get", "/api/v1/audit"),
+    ("post", "/api/v1/webhooks"),
+    ("get", "/api/v1/webhooks"),
+    ("get", "/api/v1/webhooks/{webhook_path}"),
+    ("delete", "/api/v1/webhooks/{webhook_path}"),
+    ("get", "/api/v1/webhooks/{webhook_path}/deliveries"),
+    ("get", "/api/v1/deliveries/{delivery_id}"),
+    ("get", "/api/v1/executions/{execution_id}/delivery"),
+    ("post", "/api/v1/executions/{execution_id}/replay"),
+    ("post", "/api/v1/schedules"),
+    ("get", "/api/v1/schedules"),
+    ("get", "/api/v1/schedules/{schedule_id}"),
+    ("post", "/api/v1/schedules/{schedule_id}/pause"),
+    ("post", "/api/v1/schedules/{schedule_id}/resume"),
+    ("delete", "/api/v1/schedules/{schedule_id}"),
+    ("post", "/hooks/{path}"),
+}
+# What the web UI reads (issue 5).
+UI_OPERATIONS = {
+    ("get", "/api/v1/executions/{execution_id}/outline"),
+    ("get", "/api/v1/executions/{execution_id}/steps"),
+    ("get", "/api/v1/executions/{execution_id}/steps/{step_id}"),
+    ("get", "/api/v1/functions/{namespace}/{name}/stats"),
+}
 
 
 def test_openapi_lists_every_endpoint_with_problem_responses(client: TestClient) -> None:
@@ -129,7 +159,7 @@ def test_openapi_lists_every_endpoint_with_problem_responses(client: TestClient)
     operations = {
         (method, path) for path, item in document["paths"].items() for method in item
     }
-    assert operations == EXPECTED_OPERATIONS
+    assert operations == EXPECTED_OPERATIONS | ACCESS_OPERATIONS | UI_OPERATIONS
     schemas = document["components"]["schemas"]
     assert {"Problem", "DeployRequest", "RunRequest", "ExecutionDetail", "StepOut"} <= set(schemas)
     assert "HTTPValidationError" not in schemas  # replaced by problem+json
@@ -139,9 +169,10 @@ def test_openapi_lists_every_endpoint_with_problem_responses(client: TestClient)
             continue
         for method, operation in item.items():
             responses = operation["responses"]
-            assert responses["422"]["content"] == {
-                "application/problem+json": {"schema": problem_ref}
-            }, (method, path)
+            for status in ("401", "403", "422"):
+                assert responses[status]["content"] == {
+                    "application/problem+json": {"schema": problem_ref}
+                }, (method, path, status)
     run = document["paths"]["/api/v1/functions/{namespace}/{name}/executions"]["post"]
     assert {"200", "202", "404", "413", "422"} <= set(run["responses"])
     deploy = document["paths"]["/api/v1/functions/{namespace}/{name}"]["put"]

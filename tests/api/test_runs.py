@@ -17,6 +17,7 @@ from runtree.service import start_execution
 from runtree.settings import Settings
 from runtree.store import Store
 
+from .conftest import authorize_as_admin
 from .helpers import API, EXAMPLES, deploy, deploy_examples, poll, run
 
 pytestmark = pytest.mark.slow
@@ -167,8 +168,10 @@ def test_start_up_recovers_and_shut_down_stops(tmp_path: Path) -> None:
         store.claim_execution(interrupted.id, f"server:{socket.gethostname()}:{gone.pid}")
         waiting = start_execution(store, "default", "answer")
 
-    app = create_app(Settings(database_url=url, workers=1))
+    settings = Settings(database_url=url, workers=1)
+    app = create_app(settings)
     with TestClient(app) as client:
+        authorize_as_admin(client, settings)
         crashed = client.get(f"{API}/executions/{interrupted.id}").json()
         assert crashed["status"] == "crashed"
         assert crashed["error"]["type"] == "Crashed"

@@ -82,6 +82,11 @@ def test_serve_runs_queued_executions_and_stops_on_ctrl_c(tmp_path: pathlib.Path
     )
     try:
         line = _read_line(process, timeout=30)
+        # The first start on a database creates the admin key and prints it once.
+        assert line.startswith("created the first admin key"), line
+        key = _read_line(process, timeout=30).strip()
+        assert (tmp_path / "runtree.db.admin-key").read_text().strip() == key
+        line = _read_line(process, timeout=30)
         found = re.fullmatch(
             r"runtree listening on (http://127\.0\.0\.1:(\d+)) \(database (.*), 1 worker\)\n",
             line,

@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,12 +32,19 @@ class Server:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
+        # Next to a SQLite database, as by default; elsewhere (PostgreSQL) a file of its own.
+        if database.startswith("sqlite:///"):
+            self.admin_key_file = Path(database.removeprefix("sqlite:///") + ".admin-key")
+        else:
+            self.admin_key_file = Path(tempfile.mkdtemp(prefix="runtree-key-")) / "admin-key"
 
     def start(self) -> None:
         command = [sys.executable, "-m", "runtree", "serve", "--port", str(self.port),
                    "--database", self.database, "--workers", str(self.workers)]
+        env = {**os.environ, "RUNTREE_ADMIN_KEY_FILE": str(self.admin_key_file)}
         self.process = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
+            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+            env=env,
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -51,8 +59,16 @@ class Server:
             time.sleep(0.1)
         raise RuntimeError("runtree serve did not become healthy in 30 s")
 
-    def client(self) -> httpx.Client:
-        return httpx.Client(base_url=f"{self.url}/api/v1", timeout=30)
+    @property
+    def admin_key(self) -> str:
+        """The admin key the server wrote on its first start."""
+        return self.admin_key_file.read_text().strip()
+
+    def client(self, key: str | None = None) -> httpx.Client:
+        """An API client sending ``key`` (default: the server's first admin key)."""
+        token = key if key is not None else self.admin_key
+        return httpx.Client(base_url=f"{self.url}/api/v1", timeout=30,
+                            headers={"Authorization": f"Bearer {token}"})
 
     def kill(self) -> None:
         """SIGKILL, as a crash would: no shutdown code runs."""

@@ -12,10 +12,14 @@ import pytest
 
 pytestmark = pytest.mark.slow
 
+# The worker's pid comes back as a recorded step: the sandbox lets a function write only to
+# its own work directory.
 SLOW = """
 import os, time
-def slow(marker: str):
-    open(marker, "w").write(str(os.getpid()))
+def note(pid):
+    return pid
+def slow():
+    note(os.getpid())
     time.sleep(60)
 """
 QUICK = "def quick(x: int):\n    return x + 1\n"
@@ -43,12 +47,16 @@ def wait_status(client: httpx.Client, execution_id: str, wanted: set[str],
         time.sleep(0.05)
 
 
-def wait_for_file(path: Path, timeout: float = 20) -> str:
+def wait_for_pid(client: httpx.Client, execution_id: str, timeout: float = 20) -> int:
+    """The worker pid the execution reported in its ``note`` step."""
     deadline = time.monotonic() + timeout
-    while not path.exists() or not path.read_text():
-        assert time.monotonic() < deadline, f"{path} never appeared"
+    while True:
+        body = client.get(f"/executions/{execution_id}").json()
+        for step in body.get("steps", []):
+            if step["name"] == "note":
+                return int(step["inputs"]["pid"]["preview"])
+        assert time.monotonic() < deadline, f"{execution_id} never reported its pid"
         time.sleep(0.05)
-    return path.read_text()
 
 
 def test_sigkill_then_restart_marks_running_crashed_and_runs_queued(
@@ -56,13 +64,12 @@ def test_sigkill_then_restart_marks_running_crashed_and_runs_queued(
 ) -> None:
     server = server_factory(workers=1)
     server.start()
-    marker = tmp_path / "slow.pid"
     with server.client() as client:
         deploy(client, "slow", SLOW)
         deploy(client, "quick", QUICK)
-        slow_id = start(client, "slow", {"marker": str(marker)})
+        slow_id = start(client, "slow", {})
         assert wait_status(client, slow_id, {"running"})["status"] == "running"
-        wait_for_file(marker)
+        wait_for_pid(client, slow_id)
         queued_id = start(client, "quick", {"x": 41})  # the only worker slot is busy
         assert client.get(f"/executions/{queued_id}").json()["status"] == "queued"
     server.kill()
@@ -80,15 +87,13 @@ def test_sigkill_then_restart_marks_running_crashed_and_runs_queued(
 def test_ctrl_c_finishes_or_marks_running_executions(server_factory: Any, tmp_path: Path) -> None:
     server = server_factory(workers=1)
     server.start()
-    marker = tmp_path / "slow.pid"
     with server.client() as client:
         deploy(client, "slow", SLOW)
-        slow_id = start(client, "slow", {"marker": str(marker)})
-        wait_for_file(marker)
+        slow_id = start(client, "slow", {})
+        worker_pid = wait_for_pid(client, slow_id)
     started = time.monotonic()
     assert server.interrupt() == 0
     assert time.monotonic() - started < 20
-    worker_pid = int(marker.read_text())
     for _ in range(50):  # the worker process does not outlive the server
         try:
             os.kill(worker_pid, 0)

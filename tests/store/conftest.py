@@ -21,7 +21,10 @@ from sqlalchemy.engine import make_url
 from runtree.store import Store
 
 DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
-TABLES = "step_payloads, steps, executions, versions, functions"
+TABLES = (
+    "schedule_fires, schedules, idempotency_keys, webhook_deliveries, webhooks, audit_log, "
+    "api_keys, server_flags, step_payloads, steps, executions, versions, functions"
+)
 
 
 class PostgresDatabases:

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
@@ -22,9 +22,13 @@ from .. import __version__
 from ..execution.dispatcher import Dispatcher
 from ..settings import Settings
 from ..store import Store
+from ..ui import install_ui
+from .auth import access
+from .hooks import hooks
 from .middleware import BodyLimitMiddleware, CatchAllMiddleware
-from .problems import Problem, install_problem_handlers
+from .problems import Problem, install_problem_handlers, problem_responses
 from .routes import API_PREFIX, api, health
+from .routes_access import router as access_router
 from .runtime import Runtime
 from .waiting import CompletionHub
 
@@ -43,7 +47,8 @@ def create_app(
     dispatcher: Dispatcher | None = None,
 ) -> FastAPI:
     """The runtree HTTP API (``/api/v1``, OpenAPI at ``/api/v1/openapi.json``, docs at
-    ``/docs``) and ``/healthz``.
+    ``/docs``), ``/healthz``, and the web UI's pages and static files (``/``, ``/static``;
+    see :mod:`runtree.ui`).
 
     Without ``store`` the lifespan opens ``settings.database_url``; without ``dispatcher`` it
     recovers the store and runs executions itself with ``settings.workers`` slots. Request
@@ -79,9 +84,20 @@ def create_app(
         generate_unique_id_function=_operation_id,
     )
     install_problem_handlers(app)
-    app.include_router(api)
+    # Every /api/v1 route authenticates the caller and checks its role and namespace.
+    for router in (api, access_router):
+        app.include_router(
+            router, dependencies=[Depends(access)],
+            responses=problem_responses(400, 401, 403),
+        )
+    app.include_router(hooks)
     app.include_router(health)
-    app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
+    install_ui(app)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        limit=settings.max_body_bytes,
+        prefix_limits={"/hooks/": settings.webhook_max_body_bytes},
+    )
     app.add_middleware(CatchAllMiddleware)  # outermost: also covers the body limit
     app.openapi = _openapi_builder(app)  # type: ignore[method-assign]
     app.state.hub = hub
@@ -108,10 +124,24 @@ def _openapi_builder(app: FastAPI) -> Callable[[], dict[str, Any]]:
             problem = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
             schemas.update(problem.pop("$defs", {}))
             schemas["Problem"] = problem
+            _declare_bearer_auth(document)
             app.openapi_schema = document
         return app.openapi_schema
 
     return openapi
+
+
+def _declare_bearer_auth(document: dict[str, Any]) -> None:
+    """Every ``/api/v1`` operation needs ``Authorization: Bearer <key>`` (so ``/docs`` offers
+    an Authorize button); ``/hooks`` and ``/healthz`` need none."""
+    document["components"]["securitySchemes"] = {
+        "apiKey": {"type": "http", "scheme": "bearer",
+                   "description": "An API key (runtree keys create)."}
+    }
+    for path, item in document.get("paths", {}).items():
+        if path.startswith(API_PREFIX + "/"):
+            for operation in item.values():
+                operation["security"] = [{"apiKey": []}]
 
 
 def app_from_environment() -> FastAPI:

@@ -25,17 +25,30 @@ class BodyLimitMiddleware:
     the body in one message.
     """
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(
+        self, app: ASGIApp, limit: int, prefix_limits: dict[str, int] | None = None
+    ) -> None:
         self.app = app
         self.limit = limit
+        self.prefix_limits = dict(prefix_limits or {})
+
+    def limit_for(self, scope: Scope) -> int:
+        """The limit of this request: that of the first prefix of ``prefix_limits`` its
+        path starts with (``/hooks/`` has its own), else ``limit``."""
+        path = scope.get("path", "")
+        for prefix, limit in self.prefix_limits.items():
+            if path.startswith(prefix):
+                return limit
+        return self.limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.limit_for(scope)
         declared = _content_length(scope)
-        if declared is not None and declared > self.limit:
-            await self._refuse(scope, receive, send)
+        if declared is not None and declared > limit:
+            await self._refuse(scope, receive, send, limit)
             return
         chunks: list[bytes] = []
         size = 0
@@ -45,8 +58,8 @@ class BodyLimitMiddleware:
                 return
             body = message.get("body", b"")
             size += len(body)
-            if size > self.limit:
-                await self._refuse(scope, receive, send)
+            if size > limit:
+                await self._refuse(scope, receive, send, limit)
                 return
             chunks.append(body)
             if not message.get("more_body", False):
@@ -62,11 +75,11 @@ class BodyLimitMiddleware:
 
         await self.app(scope, replay, send)
 
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
         response = problem_response(
             413, "body-too-large",
-            f"the request body is larger than the limit of {self.limit} bytes",
-            limit=self.limit, headers={"Connection": "close"},
+            f"the request body is larger than the limit of {limit} bytes",
+            limit=limit, headers={"Connection": "close"},
         )
         await response(scope, receive, send)
 

@@ -22,8 +22,20 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..errors import InstrumentError
-from ..service import InputError, InvalidName, InvalidSettings, SourceTooLarge
-from ..store import InvalidDataError, NotFoundError
+from ..service import (
+    DeliveryRejected,
+    Forbidden,
+    InputError,
+    InvalidKeyRequest,
+    InvalidName,
+    InvalidSchedule,
+    InvalidSettings,
+    InvalidWebhook,
+    MethodNotAllowed,
+    SourceTooLarge,
+    Unauthenticated,
+)
+from ..store import ConflictError, InvalidDataError, NotFoundError
 
 PROBLEM_BASE = "https://runtree.dev/problems/"
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -42,6 +54,11 @@ TITLES: dict[str, str] = {
     "body-too-large": "The request body is too large",
     "internal-error": "Internal server error",
     "http-error": "HTTP error",
+    "unauthorized": "Authentication required",
+    "forbidden": "Not allowed",
+    "conflict": "Conflict",
+    "signature-invalid": "The webhook signature is missing or invalid",
+    "execution-failed": "The function did not succeed",
 }
 
 
@@ -67,7 +84,8 @@ class Problem(BaseModel):
     invalid-code), ``line`` and ``column`` (invalid-code, 1-based), ``errors`` (a list of
     ``{parameter, message}`` for invalid-input; of ``{location, field, message}`` for
     invalid-request), ``limit`` in bytes (body-too-large, source-too-large), ``kind`` and
-    ``key`` (not-found), ``incident`` (internal-error: quote it when reporting)."""
+    ``key`` (not-found, conflict), ``incident`` (internal-error: quote it when reporting),
+    ``execution_id`` and ``execution_status`` (execution-failed, from a webhook)."""
 
     model_config = ConfigDict(extra="allow")
 
@@ -83,6 +101,8 @@ class Problem(BaseModel):
     kind: str | None = None
     key: str | None = None
     incident: str | None = None
+    execution_id: str | None = None
+    execution_status: str | None = None
 
 
 def problem_response(
@@ -107,7 +127,12 @@ def problem_response(
 # OpenAPI ``responses`` entries for the problems a route can answer with.
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     descriptions = {
+        400: "The request body cannot be read (not UTF-8, nested too deeply ...)",
+        401: "No API key, or an unknown or revoked one",
+        403: "The key's role or namespace does not allow this",
         404: "Unknown function, version or execution",
+        405: "Method not allowed",
+        409: "Conflicts with an existing resource",
         413: "The request body is larger than the server accepts",
         422: "The request, the code or the input is invalid",
         500: "An unexpected server error (logged; no details are exposed)",
@@ -210,6 +235,34 @@ async def _http_exception(_: Request, exc: Exception) -> JSONResponse:
     return problem_response(exc.status_code, "http-error", detail, headers=headers)
 
 
+async def _unauthenticated(_: Request, exc: Exception) -> JSONResponse:
+    return problem_response(401, "unauthorized", str(exc), headers={"WWW-Authenticate": "Bearer"})
+
+
+async def _forbidden(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, Forbidden)
+    return problem_response(403, "forbidden", str(exc))
+
+
+async def _conflict(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ConflictError)
+    return problem_response(409, "conflict", str(exc), kind=exc.kind, key=exc.key)
+
+
+async def _invalid_option(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, InvalidKeyRequest | InvalidWebhook | InvalidSchedule)
+    return problem_response(422, "invalid-request", str(exc), field=exc.field)
+
+
+async def _method_not_allowed(_: Request, exc: Exception) -> JSONResponse:
+    return problem_response(405, "method-not-allowed", str(exc), headers={"Allow": "POST"})
+
+
+async def _delivery_rejected(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DeliveryRejected)
+    return problem_response(exc.status, "signature-invalid", str(exc))
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     """Register the handlers that turn runtree's errors into problem responses."""
     app.add_exception_handler(InstrumentError, _instrument_error)
@@ -221,3 +274,10 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(InvalidDataError, _invalid_data)
     app.add_exception_handler(RequestValidationError, _request_validation)
     app.add_exception_handler(StarletteHTTPException, _http_exception)
+    app.add_exception_handler(Unauthenticated, _unauthenticated)
+    app.add_exception_handler(Forbidden, _forbidden)
+    app.add_exception_handler(ConflictError, _conflict)
+    for option_error in (InvalidKeyRequest, InvalidWebhook, InvalidSchedule):
+        app.add_exception_handler(option_error, _invalid_option)
+    app.add_exception_handler(MethodNotAllowed, _method_not_allowed)
+    app.add_exception_handler(DeliveryRejected, _delivery_rejected)

@@ -8,11 +8,13 @@ request waiting for an execution holds no thread.
 
 from __future__ import annotations
 
+import datetime
 import difflib
+import gzip
 import logging
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -20,6 +22,8 @@ from .. import service
 from ..models import ExecutionRecord, ExecutionStatus, Trigger, VersionRecord
 from ..store import NotFoundError
 from ..store.executions import MAX_LIST_LIMIT
+from ..store.explore import MAX_SEARCH_LENGTH
+from .auth import Caller
 from .problems import problem_responses
 from .runtime import Runtime, get_runtime
 from .schemas import (
@@ -30,11 +34,17 @@ from .schemas import (
     ExecutionAccepted,
     ExecutionDetail,
     ExecutionOut,
+    ExecutionOutline,
     ExecutionPage,
     FunctionDetail,
     FunctionList,
+    FunctionStatsOut,
     Health,
     RunRequest,
+    SandboxLayerOut,
+    SandboxOut,
+    StepDetailOut,
+    StepPageOut,
     VersionDetail,
     VersionList,
     deploy_out,
@@ -42,6 +52,10 @@ from .schemas import (
     execution_out,
     function_detail,
     function_out,
+    function_stats_out,
+    outline_json,
+    step_detail_out,
+    step_page_out,
     version_detail,
     version_out,
 )
@@ -87,17 +101,24 @@ def execution_location(execution_id: str) -> str:
     },
 )
 def deploy_function(
-    namespace: Namespace, name: Name, body: DeployRequest, response: Response, rt: RuntimeDep
+    namespace: Namespace,
+    name: Name,
+    body: DeployRequest,
+    response: Response,
+    rt: RuntimeDep,
+    caller: Caller,
 ) -> DeployOut:
     """Deploy ``code`` as the next version of ``namespace/name``: 201 with the new version,
     or 200 with the latest one when source and settings are unchanged. Code that cannot be
     compiled or lacks the entry point is a 422 with ``line`` and ``column``; nothing is
     stored then."""
     settings = service.make_settings(
-        timeout_s=body.timeout_s, memory_mb=body.memory_mb, tracking=body.tracking
+        timeout_s=body.timeout_s, memory_mb=body.memory_mb, tracking=body.tracking,
+        network=body.network, subprocesses=body.subprocesses,
     )
-    result = service.deploy(
-        rt.store, namespace, name, body.code, settings=settings, description=body.description
+    result = service.deploy_function(
+        rt.store, caller, namespace, name, body.code, settings=settings,
+        description=body.description, known_functions=frozenset(body.known_functions),
     )
     version = result.version
     response.status_code = 201 if result.created else 200
@@ -110,10 +131,13 @@ def deploy_function(
 @api.get("/functions", tags=["functions"], response_model=FunctionList)
 def list_functions(
     rt: RuntimeDep,
+    caller: Caller,
     namespace: Annotated[str | None, Query(description="Only this namespace.")] = None,
 ) -> FunctionList:
-    """Every function (of ``namespace``, if given), sorted by namespace and name."""
-    return FunctionList(functions=[function_out(f) for f in rt.store.list_functions(namespace)])
+    """Every function (of ``namespace``, if given; a namespaced key sees its own namespace),
+    sorted by namespace and name."""
+    found = rt.store.list_functions(caller.scope(namespace))
+    return FunctionList(functions=[function_out(f) for f in found])
 
 
 @api.get(
@@ -187,6 +211,34 @@ def diff_versions(
     )
 
 
+@api.get(
+    "/functions/{namespace}/{name}/stats",
+    tags=["functions"],
+    response_model=FunctionStatsOut,
+    responses=problem_responses(404),
+)
+def function_stats(
+    namespace: Namespace,
+    name: Name,
+    rt: RuntimeDep,
+    version: Annotated[
+        int | None,
+        Query(ge=1, le=MAX_VERSION,
+              description="The version whose slowest steps to work out (default: current)."),
+    ] = None,
+    recent: Annotated[
+        int,
+        Query(ge=1, le=service.explore.MAX_RECENT_RUNS,
+              description="How many of that version's newest finished runs to rank steps over."),
+    ] = 20,
+) -> FunctionStatsOut:
+    """Per version: runs by status, error rate, p50/p95/p99 duration; and for one version the
+    steps with the most own time across its recent runs."""
+    stats = service.function_stats(rt.store, namespace, name, steps_of=version,
+                                   recent_runs=recent)
+    return function_stats_out(stats)
+
+
 def _version(rt: Runtime, namespace: str, name: str, number: int) -> VersionRecord:
     version = rt.store.get_version(namespace, name, number)
     if version is None:
@@ -236,15 +288,16 @@ def settings_changes(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]
     },
 )
 async def run_function(
-    namespace: Namespace, name: Name, body: RunRequest, rt: RuntimeDep
+    namespace: Namespace, name: Name, body: RunRequest, rt: RuntimeDep, caller: Caller
 ) -> ExecutionOut | JSONResponse:
     """Start an execution with ``input`` (checked against the entry point first: a 422
     naming each parameter at fault, and no execution is created). With ``wait`` (the
     default) answer 200 with the finished execution, or 202 if it has not finished within
     ``timeout_s``; without, answer 202 at once."""
     record = await run_in_threadpool(
-        service.start_execution,
+        service.run_function,
         rt.store,
+        caller,
         namespace,
         name,
         body.input,
@@ -279,6 +332,7 @@ def _time_limit(rt: Runtime, record: ExecutionRecord) -> float:
 @api.get("/executions", tags=["executions"], response_model=ExecutionPage)
 def list_executions(
     rt: RuntimeDep,
+    caller: Caller,
     function: Annotated[
         str | None,
         Query(
@@ -288,6 +342,29 @@ def list_executions(
     ] = None,
     status: Annotated[ExecutionStatus | None, Query(description="Only this status.")] = None,
     trigger: Annotated[Trigger | None, Query(description="Only this trigger.")] = None,
+    version: Annotated[
+        int | None,
+        Query(ge=1, le=MAX_VERSION, description="Only this version number (with function)."),
+    ] = None,
+    since: Annotated[
+        datetime.datetime | None,
+        Query(description="Only executions created at or after this time (ISO 8601; "
+              "without a zone it is UTC)."),
+    ] = None,
+    until: Annotated[
+        datetime.datetime | None,
+        Query(description="Only executions created before this time (ISO 8601; without a "
+              "zone it is UTC)."),
+    ] = None,
+    q: Annotated[
+        str | None,
+        Query(
+            max_length=MAX_SEARCH_LENGTH,
+            description="Search the input: executions whose input contains this text (as "
+            "typed, or inside a JSON string), or with key=value, whose input has that key "
+            "with exactly that value (read as JSON when it is JSON) at any depth.",
+        ),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIST_LIMIT, description="Page size.")] = 50,
     cursor: Annotated[
         str | None,
@@ -299,15 +376,26 @@ def list_executions(
     if function is not None:
         prefix, _, name = function.rpartition("/")
         namespace = prefix or "default"
-    page, next_cursor = rt.store.list_executions(
+    namespace = caller.scope(namespace)  # a namespaced key lists its own namespace only
+    page, next_cursor = rt.store.search_executions(
         namespace=namespace,
         name=name,
+        version=version,
         status=None if status is None else status.value,
         trigger=None if trigger is None else trigger.value,
+        since=_aware(since),
+        until=_aware(until),
+        text=q,
         limit=limit,
         cursor=cursor,
     )
     return ExecutionPage(executions=[execution_out(e) for e in page], next_cursor=next_cursor)
+
+
+def _aware(moment: datetime.datetime | None) -> datetime.datetime | None:
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=datetime.UTC)
 
 
 @api.get(
@@ -321,6 +409,79 @@ def get_execution(execution_id: ExecutionId, rt: RuntimeDep) -> ExecutionDetail:
     ``parent_id``. Captured values are JSON previews (never the serialized originals)."""
     record = _execution(rt, execution_id)
     return execution_detail(record, rt.store.get_steps(execution_id))
+
+
+@api.get(
+    "/executions/{execution_id}/outline",
+    tags=["executions"],
+    response_model=ExecutionOutline,
+    responses=problem_responses(404),
+)
+def get_outline(execution_id: ExecutionId, rt: RuntimeDep, request: Request) -> Response:
+    """The execution with every step as a summary (no captured values, no printed output),
+    each step's own time and child count, the failing path and the critical path: enough
+    to draw the whole tree at once. Fetch one step in full with ``/steps/{step_id}``."""
+    outline = service.execution_outline(rt.store, execution_id)
+    body = outline_json(outline)
+    headers = {"Vary": "Accept-Encoding"}
+    # Outlines run to megabytes and compress about twentyfold; level 1 costs milliseconds.
+    if len(body) > 4096 and "gzip" in request.headers.get("accept-encoding", ""):
+        body = gzip.compress(body, compresslevel=1, mtime=0)
+        headers["Content-Encoding"] = "gzip"
+    return Response(body, media_type="application/json", headers=headers)
+
+
+@api.get(
+    "/executions/{execution_id}/steps",
+    tags=["executions"],
+    response_model=StepPageOut,
+    responses=problem_responses(404),
+)
+def list_steps(
+    execution_id: ExecutionId,
+    rt: RuntimeDep,
+    parent: Annotated[
+        str | None,
+        Query(
+            pattern=r"^(root|[0-9]{1,10})$",
+            description="Only the children of this step id, or `root` for steps without a "
+            "parent.",
+        ),
+    ] = None,
+    limit: Annotated[
+        int, Query(ge=1, le=service.explore.MAX_STEP_PAGE, description="Page size.")
+    ] = 1000,
+    cursor: Annotated[
+        int | None, Query(ge=0, description="next_cursor of the previous page.")
+    ] = None,
+) -> StepPageOut:
+    """Step summaries in call order, one page at a time: all of them, or the children of
+    one step (to load a tree lazily)."""
+    page = service.step_page(
+        rt.store,
+        execution_id,
+        parent_id=None if parent in (None, "root") else int(parent),
+        roots=parent == "root",
+        cursor=cursor,
+        limit=limit,
+    )
+    return step_page_out(page)
+
+
+@api.get(
+    "/executions/{execution_id}/steps/{step_id}",
+    tags=["executions"],
+    response_model=StepDetailOut,
+    responses=problem_responses(404),
+)
+def get_step(
+    execution_id: ExecutionId,
+    step_id: Annotated[int, Path(ge=0, le=2**31 - 1, description="Step id.")],
+    rt: RuntimeDep,
+) -> StepDetailOut:
+    """One step in full: inputs and output as JSON previews with their truncation and
+    redaction marks, printed output, error with traceback, and its own time."""
+    return step_detail_out(service.step_detail(rt.store, execution_id, step_id))
 
 
 @api.get(
@@ -350,10 +511,12 @@ def get_tree(execution_id: ExecutionId, rt: RuntimeDep) -> PlainTextResponse:
         **problem_responses(404),
     },
 )
-def cancel_execution(execution_id: ExecutionId, response: Response, rt: RuntimeDep) -> ExecutionOut:
+def cancel_execution(
+    execution_id: ExecutionId, response: Response, rt: RuntimeDep, caller: Caller
+) -> ExecutionOut:
     """Cancel a queued execution at once (200, ``cancelled``) or ask a running one to stop
     (202, ``cancel_requested``). A finished execution is returned unchanged (200)."""
-    record = service.cancel_execution(rt.store, execution_id, rt.dispatcher)
+    record = service.cancel(rt.store, caller, execution_id, rt.dispatcher)
     if record.finished:
         rt.hub.publish(record)  # wake requests waiting for a run that will never start
     else:
@@ -388,4 +551,23 @@ def healthz(rt: RuntimeDep) -> Health | JSONResponse:
             Health(status="unavailable", database=False).model_dump(mode="json"),
             status_code=503,
         )
-    return Health(status="ok", database=True, schema_revision=revision)
+    return Health(
+        status="ok", database=True, schema_revision=revision, sandbox=_sandbox_out(rt)
+    )
+
+
+def _sandbox_out(rt: Runtime) -> SandboxOut | None:
+    report = rt.sandbox
+    if report is None:
+        return None
+    return SandboxOut(
+        enabled=report.enabled,
+        tier0=report.tier0,
+        summary=report.summary,
+        layers=[
+            SandboxLayerOut(
+                name=layer.name, tier=layer.tier, active=layer.active, detail=layer.detail
+            )
+            for layer in report.layers
+        ],
+    )

@@ -15,7 +15,9 @@ from fastapi import Request
 from .. import service
 from ..execution.dispatcher import Dispatcher, LocalDispatcher
 from ..execution.launcher import ZygoteLauncher
+from ..execution.sandbox.host import Sandbox, SandboxReport
 from ..execution.supervisor import Supervisor
+from ..service import access
 from ..settings import Settings
 from ..store import Store
 from .waiting import CompletionHub, NotifyingRunner
@@ -35,6 +37,8 @@ class Runtime:
     dispatcher: Dispatcher
     hub: CompletionHub
     closers: list[Callable[[], None]] = dataclasses.field(default_factory=list)
+    # What the start-up probe found (None with an injected dispatcher: not ours to report).
+    sandbox: SandboxReport | None = None
 
     @classmethod
     def start(
@@ -53,19 +57,33 @@ class Runtime:
         queued -- then starts a zygote launcher and a :class:`LocalDispatcher` with
         ``settings.workers`` slots whose runner publishes finished executions to ``hub``.
         Injected objects belong to the caller: they are neither started nor stopped here.
+
+        With ``settings.auth``, the first start on a database creates an admin key (see
+        :func:`runtree.service.access.bootstrap_admin_key`). With ``settings.scheduler``, a
+        :class:`~runtree.service.Scheduler` fires due schedules every
+        ``settings.scheduler_interval_s`` seconds until :meth:`close`.
         """
         closers: list[Callable[[], None]] = []
+        report: list[SandboxReport] = []
         if store is None:
             store = Store(settings.database_url)
             closers.append(store.close)
         try:
+            if settings.auth:
+                _bootstrap_admin_key(settings, store)
             if dispatcher is None:
-                dispatcher = _local_dispatcher(settings, store, hub, closers)
+                dispatcher = _local_dispatcher(settings, store, hub, closers, report)
+            if settings.scheduler:
+                scheduler = service.Scheduler(
+                    store, dispatcher, interval=settings.scheduler_interval_s
+                )
+                scheduler.start()
+                closers.insert(0, scheduler.stop)
         except BaseException:
             cls._run(closers)
             raise
         return cls(settings=settings, store=store, dispatcher=dispatcher, hub=hub,
-                   closers=closers)
+                   closers=closers, sandbox=report[0] if report else None)
 
     def close(self) -> None:
         """Stop the dispatcher built here (running executions get
@@ -83,17 +101,37 @@ class Runtime:
                 log.exception("error while shutting down")
 
 
+def _bootstrap_admin_key(settings: Settings, store: Store) -> None:
+    """On the first start of a server with access control on a database, create an admin key
+    and write it to ``settings.admin_key_path`` (``runtree serve`` does this first and prints
+    the key; this covers servers started another way, e.g. ``uvicorn --factory``)."""
+    path = settings.admin_key_path
+    if access.bootstrap_admin_key(store, path) is not None:
+        log.warning("created the first admin key; it is in %s (readable by you only)", path)
+
+
 def _local_dispatcher(
-    settings: Settings, store: Store, hub: CompletionHub, closers: list[Callable[[], None]]
+    settings: Settings,
+    store: Store,
+    hub: CompletionHub,
+    closers: list[Callable[[], None]],
+    report: list[SandboxReport],
 ) -> LocalDispatcher:
-    """Recover, then start a zygote-backed :class:`LocalDispatcher`; its shutdown steps are
-    put first in ``closers``. Recovery (:func:`runtree.service.recover_after_crash`) marks
-    ``crashed`` the running executions whose local worker process is gone; queued executions
-    stay queued and are run by the new dispatcher."""
+    """Probe the sandbox (refusing to go on without tier 0 unless ``settings.sandbox`` is
+    off: :class:`~runtree.execution.sandbox.host.SandboxUnavailable`), recover, then start a
+    zygote-backed :class:`LocalDispatcher`; its shutdown steps are put first in ``closers``.
+    Recovery (:func:`runtree.service.recover_after_crash`) marks ``crashed`` the running
+    executions whose local worker process is gone; queued executions stay queued and are run
+    by the new dispatcher."""
+    sandbox = service.probe_sandbox(settings).require()
+    _log_sandbox(sandbox)
+    report.append(sandbox.report)
+    sandbox.reserve(settings.workers)
+    closers.insert(0, sandbox.close)
     crashed = service.recover_after_crash(store)
     if crashed:
         log.warning("recovered after a crash: %d execution(s) marked crashed", crashed)
-    launcher = ZygoteLauncher()
+    launcher = ZygoteLauncher(sandbox)
     closers.insert(0, launcher.close)
     runner = NotifyingRunner(store, Supervisor(launcher), hub.publish)
     dispatcher = LocalDispatcher(store, runner, settings.workers)
@@ -101,6 +139,19 @@ def _local_dispatcher(
     grace = settings.shutdown_grace_s
     closers.insert(0, lambda: dispatcher.stop(grace))
     return dispatcher
+
+
+def _log_sandbox(sandbox: Sandbox) -> None:
+    report = sandbox.report
+    if not report.enabled:
+        log.warning("%s", report.summary)
+        return
+    log.info("%s", report.summary)
+    for layer in report.layers:
+        log.log(
+            logging.INFO if layer.active else logging.WARNING,
+            "sandbox %s %s: %s", layer.name, "on" if layer.active else "OFF", layer.detail,
+        )
 
 
 async def get_runtime(request: Request) -> Runtime:

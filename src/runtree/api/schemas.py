@@ -9,16 +9,19 @@ with the ``*_out`` functions below. Captured values never carry their serialized
 from __future__ import annotations
 
 import datetime
+import json
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from .. import service
 from ..models import (
     ExecutionRecord,
     ExecutionStatus,
     FunctionRecord,
     StepRecord,
     StepStatus,
+    StepSummary,
     Trigger,
     VersionRecord,
 )
@@ -64,6 +67,21 @@ class DeployRequest(_Request):
     )
     tracking: bool | None = Field(
         default=None, description="Record steps (default true); false runs the code as is."
+    )
+    network: bool | None = Field(
+        default=None,
+        description="Let runs open outbound TCP connections to the sandbox's allowed ports "
+        "(default false: no sockets at all).",
+    )
+    subprocesses: bool | None = Field(
+        default=None,
+        description="Let runs start processes, up to a small process limit (default false).",
+    )
+    known_functions: list[str] = Field(
+        default_factory=list,
+        max_length=10_000,
+        description="Other functions of the namespace deployed in the same batch: calls to "
+        "them by bare name are not reported as undefined names (`runtree deploy DIR`).",
     )
 
     @field_validator("code", "description")
@@ -119,6 +137,7 @@ class SettingsOut(_Out):
     timeout_s: float
     memory_mb: int
     tracking: bool
+    # The sandbox opt-ins ``network`` and ``subprocesses`` appear (true) only when on.
 
 
 class WarningOut(_Out):
@@ -353,10 +372,29 @@ class ExecutionPage(_Out):
     next_cursor: str | None
 
 
+class SandboxLayerOut(_Out):
+    name: str
+    tier: int
+    active: bool
+    detail: str
+
+
+class SandboxOut(_Out):
+    """What the start-up probe found (``runtree doctor`` prints the same)."""
+
+    enabled: bool = Field(description="False: RUNTREE_SANDBOX=off, user code unconfined.")
+    tier0: bool = Field(description="Every always-on protection works here.")
+    summary: str
+    layers: list[SandboxLayerOut]
+
+
 class Health(_Out):
     status: Literal["ok", "unavailable"]
     database: bool
     schema_revision: str | None = None
+    sandbox: SandboxOut | None = Field(
+        default=None, description="The sandbox user code runs in (absent: not this server's)."
+    )
 
 
 # --- records to responses ---------------------------------------------------------------
@@ -444,4 +482,220 @@ def execution_out(record: ExecutionRecord) -> ExecutionOut:
 def execution_detail(record: ExecutionRecord, steps: list[StepRecord]) -> ExecutionDetail:
     return ExecutionDetail.model_validate(
         {**execution_fields(record), "steps": [step.to_dict() for step in steps]}
+    )
+
+
+# --- exploring: outlines, step pages, statistics ----------------------------------------
+
+
+class ErrorSummary(_Out):
+    """The type and message of a step's error (the traceback is in the full step)."""
+
+    type: str
+    message: str = ""
+
+
+class GeneratorSummary(_Out):
+    yielded: int
+
+
+class StepSummaryOut(_Out):
+    """A step without its captured values and printed output. ``children`` counts its
+    recorded children; ``self_ns`` is its own time (duration minus the time its recorded
+    children cover; ``null`` while it runs or where not computed); ``stdout_size`` the length
+    of its printed output."""
+
+    id: int
+    parent_id: int | None
+    sequence: int
+    depth: int
+    name: str
+    filename: str | None
+    lineno: int | None
+    function: str | None
+    version: int | None
+    status: StepStatus
+    started_at_ns: int
+    duration_ns: int | None
+    self_ns: int | None = None
+    children: int = 0
+    error: ErrorSummary | None
+    stdout_size: int
+    stdout_truncated: bool
+    warnings: int = Field(description="How many tracking warnings the step has.")
+    aggregates: list[AggregateOut]
+    generator: GeneratorSummary | None = None
+
+
+class ExecutionOutline(_Out):
+    """An execution with all its steps as summaries (call order), for tree views. Paths are
+    step ids from the root: ``failing_path`` down failed (or interrupted) steps to the
+    innermost one; ``critical_path`` down the children that held their parent up longest."""
+
+    execution: ExecutionOut
+    steps: list[StepSummaryOut]
+    failing_path: list[int]
+    critical_path: list[int]
+
+
+class StepPageOut(_Out):
+    """Steps in call order; pass ``next_cursor`` as ``cursor`` for the next page (``null``
+    on the last)."""
+
+    steps: list[StepSummaryOut]
+    next_cursor: int | None
+
+
+class StepDetailOut(StepOut):
+    """One step in full, with how its duration splits into its own time and the time its
+    recorded children cover (both ``null`` while it runs)."""
+
+    children: int
+    self_ns: int | None
+    children_ns: int | None
+
+
+class SlowStepOut(_Out):
+    """One function's steps across recent runs, ranked by their total own time."""
+
+    name: str
+    function: str | None
+    calls: int
+    runs: int
+    total_self_ns: int
+    mean_self_ns: int
+    max_self_ns: int
+    slowest_execution_id: str
+    slowest_step_id: int
+
+
+class VersionStatsOut(_Out):
+    """Runs of one version. ``error_rate`` is failed + timed out + crashed over those plus
+    succeeded (cancelled runs count neither way); percentiles (nearest rank) are over the
+    newest ``sampled`` finished runs; ``slowest_steps`` (only for the version asked about,
+    else ``null``) are over its newest ``recent_runs`` finished runs."""
+
+    version: int
+    runs: int
+    statuses: dict[str, int]
+    error_rate: float | None
+    sampled: int
+    p50_ms: int | None
+    p95_ms: int | None
+    p99_ms: int | None
+    recent_runs: int
+    slowest_steps: list[SlowStepOut] | None
+
+
+class FunctionStatsOut(_Out):
+    """Statistics of every version of a function, newest version first."""
+
+    function: str
+    versions: list[VersionStatsOut]
+
+
+def step_summary_fields(
+    step: StepSummary, children: dict[int, int], self_ns: dict[int, int] | None = None
+) -> dict[str, Any]:
+    """The JSON document of :class:`StepSummaryOut` for a step, built directly (outlines hold
+    up to the whole step budget, and validating each one would cost more than reading it)."""
+    error = step.error
+    generator = step.generator
+    return {
+        "id": step.id,
+        "parent_id": step.parent_id,
+        "sequence": step.sequence,
+        "depth": step.depth,
+        "name": step.name,
+        "filename": step.filename,
+        "lineno": step.lineno,
+        "function": step.function,
+        "version": step.version,
+        "status": step.status.value,
+        "started_at_ns": step.started_at_ns,
+        "duration_ns": step.duration_ns,
+        "self_ns": None if self_ns is None else self_ns.get(step.id),
+        "children": children.get(step.id, 0),
+        "error": None if error is None else {
+            "type": str(error.get("type", "Error")),
+            "message": str(error.get("message", "")),
+        },
+        "stdout_size": step.stdout_size,
+        "stdout_truncated": step.stdout_truncated,
+        "warnings": len(step.warnings),
+        "aggregates": [
+            {key: aggregate.get(key) for key in ("name", "count", "total_ns", "errors")}
+            for aggregate in step.aggregates
+        ],
+        "generator": None if generator is None else {
+            "yielded": int(generator.get("yielded", 0))
+        },
+    }
+
+
+def outline_json(outline: service.Outline) -> bytes:
+    """The :class:`ExecutionOutline` document of an outline, serialized."""
+    document = {
+        "execution": execution_out(outline.execution).model_dump(mode="json"),
+        "steps": [
+            step_summary_fields(s, outline.children, outline.self_ns) for s in outline.steps
+        ],
+        "failing_path": outline.failing_path,
+        "critical_path": outline.critical_path,
+    }
+    return json.dumps(document, separators=(",", ":"), allow_nan=False).encode()
+
+
+def step_page_out(page: service.StepPage) -> StepPageOut:
+    return StepPageOut(
+        steps=[
+            StepSummaryOut.model_validate(step_summary_fields(s, page.children))
+            for s in page.steps
+        ],
+        next_cursor=page.next_cursor,
+    )
+
+
+def step_detail_out(detail: service.StepDetail) -> StepDetailOut:
+    return StepDetailOut.model_validate(
+        {
+            **detail.step.to_dict(),
+            "children": detail.children,
+            "self_ns": detail.self_ns,
+            "children_ns": detail.children_ns,
+        }
+    )
+
+
+def function_stats_out(stats: service.FunctionStats) -> FunctionStatsOut:
+    return FunctionStatsOut(
+        function=f"{stats.namespace}/{stats.name}",
+        versions=[
+            VersionStatsOut(
+                version=v.version,
+                runs=v.runs,
+                statuses=v.statuses,
+                error_rate=v.error_rate,
+                sampled=v.sampled,
+                p50_ms=v.p50_ms,
+                p95_ms=v.p95_ms,
+                p99_ms=v.p99_ms,
+                recent_runs=v.recent_runs,
+                slowest_steps=None if v.slowest_steps is None else [
+                    SlowStepOut(
+                        name=s.name,
+                        function=s.function,
+                        calls=s.calls,
+                        runs=s.runs,
+                        total_self_ns=s.total_self_ns,
+                        mean_self_ns=s.total_self_ns // max(1, s.calls),
+                        max_self_ns=s.max_self_ns,
+                        slowest_execution_id=s.slowest_execution_id,
+                        slowest_step_id=s.slowest_step_id,
+                    )
+                    for s in v.slowest_steps
+                ],
+            )
+            for v in stats.versions
+        ],
     )

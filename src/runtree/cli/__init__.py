@@ -13,7 +13,16 @@ from typing import Annotated
 import typer
 
 from .. import __version__
-from . import commands_deploy, commands_inspect, commands_run, commands_serve
+from . import (
+    commands_access,
+    commands_deploy,
+    commands_doctor,
+    commands_inspect,
+    commands_run,
+    commands_serve,
+    commands_triggers,
+)
+from .backend import ServerOption
 from .database import DatabaseOption, GlobalOptions
 from .errors import handle_errors
 
@@ -38,12 +47,13 @@ def _print_version(value: bool) -> None:
 def _root(
     ctx: typer.Context,
     database: DatabaseOption = None,
+    server: ServerOption = None,
     version: Annotated[
         bool,
         typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version"),
     ] = False,
 ) -> None:
-    ctx.obj = GlobalOptions(database=database)
+    ctx.obj = GlobalOptions(database=database, server=server)
 
 
 _COMMANDS: list[tuple[str, Callable[..., None]]] = [
@@ -57,9 +67,42 @@ _COMMANDS: list[tuple[str, Callable[..., None]]] = [
     ("versions", commands_inspect.versions),
     ("diff", commands_inspect.diff),
     ("cancel", commands_run.cancel),
+    ("replay", commands_triggers.replay),
+    ("audit", commands_access.audit),
+    ("doctor", commands_doctor.doctor),
 ]
 for _name, _command in _COMMANDS:
     app.command(_name)(handle_errors(_command))
+
+_GROUPS: list[tuple[str, str, list[tuple[str, Callable[..., None]]]]] = [
+    ("keys", "API keys: create (shown once), list, revoke.", [
+        ("create", commands_access.create),
+        ("list", commands_access.list_),
+        ("revoke", commands_access.revoke),
+    ]),
+    ("webhooks", "Webhooks: POST /hooks/PATH starts a function.", [
+        ("create", commands_triggers.webhook_create),
+        ("list", commands_triggers.webhook_list),
+        ("delete", commands_triggers.webhook_delete),
+        ("deliveries", commands_triggers.webhook_deliveries),
+        ("delivery", commands_triggers.webhook_delivery),
+    ]),
+    ("schedules", "Schedules: run a function on a cron expression, in a time zone.", [
+        ("create", commands_triggers.schedule_create),
+        ("list", commands_triggers.schedule_list),
+        ("show", commands_triggers.schedule_show),
+        ("pause", commands_triggers.schedule_pause),
+        ("resume", commands_triggers.schedule_resume),
+        ("delete", commands_triggers.schedule_delete),
+    ]),
+]
+for _group, _help, _members in _GROUPS:
+    _sub = typer.Typer(name=_group, help=_help, no_args_is_help=True, add_completion=False,
+                       rich_markup_mode=None, pretty_exceptions_show_locals=False,
+                       context_settings={"help_option_names": ["-h", "--help"]})
+    for _name, _command in _members:
+        _sub.command(_name)(handle_errors(_command))
+    app.add_typer(_sub, name=_group)
 
 
 def main() -> None:

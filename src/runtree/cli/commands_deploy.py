@@ -20,12 +20,19 @@ from .. import service
 from ..errors import InstrumentError
 from ..service import InvalidName, InvalidSettings, SourceTooLarge, VersionSettings
 from ..store import Store
-from .database import DatabaseOption, database_url, open_store
+from .backend import ServerOption, open_backend
+from .database import DatabaseOption
 from .errors import CliError
 from .names import DEFAULT_NAMESPACE
 from .output import make_console
 
-SETTING_OPTIONS = {"timeout_s": "--timeout", "memory_mb": "--memory", "tracking": "--tracking"}
+SETTING_OPTIONS = {
+    "timeout_s": "--timeout",
+    "memory_mb": "--memory",
+    "tracking": "--tracking",
+    "network": "--network",
+    "subprocesses": "--subprocesses",
+}
 
 
 class SourceFile:
@@ -111,9 +118,21 @@ def check_batch(
     return problems
 
 
-def make_settings(timeout: float | None, memory: int | None, tracking: bool) -> VersionSettings:
+def make_settings(
+    timeout: float | None,
+    memory: int | None,
+    tracking: bool,
+    network: bool = False,
+    subprocesses: bool = False,
+) -> VersionSettings:
     try:
-        return service.make_settings(timeout_s=timeout, memory_mb=memory, tracking=tracking)
+        return service.make_settings(
+            timeout_s=timeout,
+            memory_mb=memory,
+            tracking=tracking,
+            network=network,
+            subprocesses=subprocesses,
+        )
     except InvalidSettings as error:
         option = SETTING_OPTIONS.get(error.field, error.field)
         raise CliError(f"{option}: {str(error).partition(': ')[2]}") from None
@@ -146,10 +165,25 @@ def deploy(
     tracking: Annotated[
         bool, typer.Option("--tracking/--no-tracking", help="Record the steps of each run")
     ] = True,
+    network: Annotated[
+        bool,
+        typer.Option(
+            "--network/--no-network",
+            help="Let runs open outbound TCP connections (sandbox: allowed ports only)",
+        ),
+    ] = False,
+    subprocesses: Annotated[
+        bool,
+        typer.Option(
+            "--subprocesses/--no-subprocesses",
+            help="Let runs start processes (sandbox: a small process limit)",
+        ),
+    ] = False,
     description: Annotated[
         str | None, typer.Option("--description", help="Description of the function(s)")
     ] = None,
     database: DatabaseOption = None,
+    server: ServerOption = None,
 ) -> None:
     """Deploy functions: a new version when source or settings changed, else unchanged.
 
@@ -157,7 +191,7 @@ def deploy(
     (exit 2).
     """
     service.validate_name("namespace", namespace)
-    settings = make_settings(timeout, memory, tracking)
+    settings = make_settings(timeout, memory, tracking, network, subprocesses)
     files = collect_files(paths)
     problems = read_sources(files) or check_batch(files, namespace, settings)
     if problems:
@@ -169,10 +203,9 @@ def deploy(
         )
     known = frozenset(file.name for file in files)
     console = make_console()
-    with open_store(database_url(ctx, database)) as store:
+    with open_backend(ctx, database, server) as backend:
         for file in files:
-            result = service.deploy(
-                store,
+            result = backend.deploy(
                 namespace,
                 file.name,
                 file.source,

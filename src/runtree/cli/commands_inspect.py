@@ -8,10 +8,10 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
-from .. import service
 from ..models import ExecutionStatus, VersionRecord
-from ..store import NotFoundError, Store
-from .database import DatabaseOption, database_url, open_store
+from ..store import NotFoundError
+from .backend import Backend, ServerOption, open_backend
+from .database import DatabaseOption
 from .names import parse_function, resolve_execution_id
 from .output import (
     echo_json,
@@ -40,9 +40,10 @@ def show(
         bool, typer.Option("--json", help="The execution and its flat steps as JSON")
     ] = False,
     database: DatabaseOption = None,
+    server: ServerOption = None,
 ) -> None:
     """Show an execution: its tree, its output or its error with the failing path."""
-    with open_store(database_url(ctx, database)) as store:
+    with open_backend(ctx, database, server) as store:
         full_id = resolve_execution_id(store, execution_id)
         execution = store.get_execution(full_id)
         if execution is None:
@@ -54,10 +55,15 @@ def show(
         print_execution(make_console(), execution, steps)
 
 
-def tree(ctx: typer.Context, execution_id: IdArgument, database: DatabaseOption = None) -> None:
+def tree(
+    ctx: typer.Context,
+    execution_id: IdArgument,
+    database: DatabaseOption = None,
+    server: ServerOption = None,
+) -> None:
     """Print an execution's text tree (DESIGN.md's plain format, for scripts)."""
-    with open_store(database_url(ctx, database)) as store:
-        text = service.tree_text(store, resolve_execution_id(store, execution_id))
+    with open_backend(ctx, database, server) as store:
+        text = store.tree_text(resolve_execution_id(store, execution_id))
     if text:
         typer.echo(text)
 
@@ -75,10 +81,11 @@ def executions(
     ] = 20,
     as_json: JsonOption = False,
     database: DatabaseOption = None,
+    server: ServerOption = None,
 ) -> None:
     """List executions, newest first."""
     namespace, name = parse_function(function) if function is not None else (None, None)
-    with open_store(database_url(ctx, database)) as store:
+    with open_backend(ctx, database, server) as store:
         page, more = store.list_executions(
             namespace=namespace,
             name=name,
@@ -99,10 +106,13 @@ def executions(
 
 
 def functions(
-    ctx: typer.Context, as_json: JsonOption = False, database: DatabaseOption = None
+    ctx: typer.Context,
+    as_json: JsonOption = False,
+    database: DatabaseOption = None,
+    server: ServerOption = None,
 ) -> None:
     """List deployed functions with their current version and last run."""
-    with open_store(database_url(ctx, database)) as store:
+    with open_backend(ctx, database, server) as store:
         found = store.list_functions()
     if as_json:
         echo_json([function_json(function) for function in found])
@@ -112,7 +122,7 @@ def functions(
         make_console().print(functions_table(found))
 
 
-def _function_versions(store: Store, namespace: str, name: str) -> list[VersionRecord]:
+def _function_versions(store: Backend, namespace: str, name: str) -> list[VersionRecord]:
     found = store.list_versions(namespace, name)
     if not found:
         raise NotFoundError("function", f"{namespace}/{name}")
@@ -124,10 +134,11 @@ def versions(
     function: FunctionArgument,
     as_json: JsonOption = False,
     database: DatabaseOption = None,
+    server: ServerOption = None,
 ) -> None:
     """List a function's versions, oldest first."""
     namespace, name = parse_function(function)
-    with open_store(database_url(ctx, database)) as store:
+    with open_backend(ctx, database, server) as store:
         found = _function_versions(store, namespace, name)
         record = store.get_function(namespace, name)
     if as_json:
@@ -148,16 +159,20 @@ def diff(
         typer.Argument(metavar="TO", min=1, help="New version [default: the latest]"),
     ] = None,
     database: DatabaseOption = None,
+    server: ServerOption = None,
 ) -> None:
     """Show how two versions of a function differ (unified diff of their sources)."""
     namespace, name = parse_function(function)
-    with open_store(database_url(ctx, database)) as store:
-        by_number = {v.number: v for v in _function_versions(store, namespace, name)}
-    target = max(by_number) if to_version is None else to_version
-    for number in (from_version, target):
-        if number not in by_number:
-            raise NotFoundError("version", f"{namespace}/{name} v{number}")
-    old, new = by_number[from_version], by_number[target]
+    with open_backend(ctx, database, server) as store:
+        numbers = {v.number for v in _function_versions(store, namespace, name)}
+        target = max(numbers) if to_version is None else to_version
+        for number in (from_version, target):
+            if number not in numbers:
+                raise NotFoundError("version", f"{namespace}/{name} v{number}")
+        old = store.get_version(namespace, name, from_version)
+        new = store.get_version(namespace, name, target)
+    if old is None or new is None:  # deleted meanwhile
+        raise NotFoundError("version", f"{namespace}/{name}")
     lines = diff_lines(old, new)
     console = make_console()
     if not lines:

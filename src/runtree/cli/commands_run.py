@@ -15,10 +15,11 @@ import typer
 from rich.text import Text
 
 from .. import service
-from ..models import ExecutionRecord, ExecutionStatus, Trigger
+from ..models import ExecutionRecord, ExecutionStatus
 from ..service import InputError
-from ..store import NotFoundError, Store
-from .database import DatabaseOption, database_url, open_store
+from ..store import NotFoundError
+from .backend import Backend, ServerOption, open_backend
+from .database import DatabaseOption
 from .errors import EXIT_FAILED, EXIT_INTERRUPTED, CliError, input_problems
 from .names import parse_function, resolve_execution_id
 from .output import echo_json, execution_document, make_console
@@ -62,14 +63,12 @@ def build_input(text: str | None, pairs: list[str]) -> Any:
 
 
 def start(
-    store: Store, namespace: str, name: str, data: Any, version: int | None
+    store: Backend, namespace: str, name: str, data: Any, version: int | None
 ) -> ExecutionRecord:
     """Queue the execution; unknown functions and bad input are usage errors."""
     qualified = f"{namespace}/{name}"
     try:
-        return service.start_execution(
-            store, namespace, name, data, version=version, trigger=Trigger.CLI
-        )
+        return store.start(namespace, name, data, version)
     except InputError as error:
         details = input_problems(error)
         entry = store.get_version(namespace, name, version)
@@ -100,19 +99,19 @@ def _spinner(label: str) -> Iterator[None]:
         yield
 
 
-def run_locally(store: Store, execution: ExecutionRecord) -> ExecutionRecord:
-    """Run the queued execution in a worker process started from here (no server needed).
+def run_locally(store: Backend, execution: ExecutionRecord) -> ExecutionRecord:
+    """Run the queued execution in a worker process started from here (no server needed),
+    or, with ``--server``, wait for the server to run it.
 
     Ctrl-C stops the worker: the execution ends ``cancelled`` rather than staying running.
     """
-    worker_id = service.local_worker_id("cli")
     cancel = threading.Event()
     outcome: list[ExecutionRecord] = []
     failure: list[BaseException] = []
 
     def target() -> None:
         try:
-            outcome.append(service.run_here(store, execution, worker_id=worker_id, cancel=cancel))
+            outcome.append(store.finish(execution, cancel))
         except BaseException as error:  # handed to the main thread, which reports it
             failure.append(error)
 
@@ -170,6 +169,7 @@ def run(
         bool, typer.Option("--json", help="Print the execution and its steps as JSON")
     ] = False,
     database: DatabaseOption = None,
+    server: ServerOption = None,
 ) -> None:
     """Run a function here, in a fresh worker process, and show what it did.
 
@@ -181,16 +181,20 @@ def run(
         data = build_input(input_json, arg or [])
     except InputError as error:
         raise CliError("invalid input:", details=input_problems(error)) from None
-    with open_store(database_url(ctx, database)) as store:
+    with open_backend(ctx, database, server) as store:
         execution = start(store, namespace, name, data, version)
         if no_wait:
             if as_json:
                 echo_json({"id": execution.id, "status": str(execution.status)})
             else:
                 typer.echo(execution.id)
+                runs_it = (
+                    "the server runs it" if store.remote
+                    else "a running `runtree serve` on this database runs it"
+                )
                 hint = Text(
-                    f"queued {execution.qualified_name} v{execution.version}; a running "
-                    f"`runtree serve` on this database runs it (`runtree show {execution.id}`)",
+                    f"queued {execution.qualified_name} v{execution.version}; {runs_it} "
+                    f"(`runtree show {execution.id}`)",
                     style="dim",
                 )
                 make_console(stderr=True).print(hint, soft_wrap=True)
@@ -211,12 +215,13 @@ def cancel(
         str, typer.Argument(metavar="ID", help="Execution id (or an unambiguous prefix)")
     ],
     database: DatabaseOption = None,
+    server: ServerOption = None,
 ) -> None:
     """Cancel a queued execution at once, or ask the worker of a running one to stop it."""
-    with open_store(database_url(ctx, database)) as store:
+    with open_backend(ctx, database, server) as store:
         full_id = resolve_execution_id(store, execution_id)
         before = store.get_execution(full_id)
-        record = service.cancel_execution(store, full_id)
+        record = store.cancel(full_id)
     line = Text(f"{record.id}: ")
     if record.status == ExecutionStatus.CANCELLED and before is not None and not before.finished:
         line.append_text(status_text(record.status))

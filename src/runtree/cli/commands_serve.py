@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.text import Text
 
-from ..settings import Settings
+from .. import service
+from ..service import access
+from ..settings import Settings, is_loopback
 from .database import DatabaseOption, database_url, display_url, open_store
 from .errors import CliError
 from .output import make_console
@@ -57,13 +59,78 @@ def serve(
         int | None,
         typer.Option("--workers", "-w", min=1, max=256, help="Executions run at once [CPUs]"),
     ] = None,
+    no_auth: Annotated[
+        bool,
+        typer.Option(
+            "--no-auth",
+            help="No API keys: anyone who can connect is admin (local development only; "
+            "refused unless --host is a loopback address)",
+        ),
+    ] = False,
+    insecure_no_sandbox: Annotated[
+        bool,
+        typer.Option(
+            "--insecure-no-sandbox",
+            help="Run functions WITHOUT the sandbox, unconfined as the server's user (local "
+            "development only; refused unless --host is a loopback address; also "
+            "RUNTREE_SANDBOX=off)",
+        ),
+    ] = False,
     database: DatabaseOption = None,
 ) -> None:
-    """Serve the HTTP API and the web UI, and run queued executions."""
+    """Serve the HTTP API and the web UI, run queued executions and fire schedules.
+
+    Functions run in a sandbox (see `runtree doctor`); the server refuses to start when its
+    always-on protections cannot be applied here.
+
+    Every /api/v1 call needs an API key (Authorization: Bearer KEY). The first start on a
+    database creates an admin key, prints it once and saves it to a file only you can read
+    (next to a SQLite database: runtree.db.admin-key; else ~/.config/runtree/admin-key;
+    RUNTREE_ADMIN_KEY_FILE chooses another).
+    """
     url = database_url(ctx, database)
-    settings = Settings.load(database_url=url, host=host, port=port, workers=workers)
-    with open_store(settings.database_url):
-        pass  # a bad URL or an unreadable database: a one-line error now, not a traceback later
+    if no_auth and not is_loopback(host or Settings.load().host):
+        raise CliError(
+            f"--no-auth serves without access control, so it binds to a loopback address "
+            f"only (127.0.0.1, ::1, localhost), not {host!r}"
+        )
+    if insecure_no_sandbox and not is_loopback(host or Settings.load().host):
+        raise CliError(
+            f"--insecure-no-sandbox runs functions unconfined, so it binds to a loopback "
+            f"address only (127.0.0.1, ::1, localhost), not {host!r}"
+        )
+    settings = Settings.load(
+        database_url=url,
+        host=host,
+        port=port,
+        workers=workers,
+        auth=False if no_auth else None,
+        sandbox=False if insecure_no_sandbox else None,
+    )
+    console = make_console()
+    sandbox = service.probe_sandbox(settings)
+    if sandbox.enabled and not sandbox.report.tier0:
+        raise CliError(str(service.SandboxUnavailable(sandbox.report)))
+    # The start-up log (stderr, with uvicorn's): which protections are on (`runtree doctor`).
+    make_console(stderr=True).print(
+        Text(sandbox.report.summary, style="" if sandbox.report.tier0 else "bold red"),
+        soft_wrap=True,
+    )
+    # A bad URL or an unreadable database: a one-line error now, not a traceback later.
+    with open_store(settings.database_url) as store:
+        if settings.auth:
+            key_file = settings.admin_key_path
+            try:
+                key = access.bootstrap_admin_key(store, key_file)
+            except OSError as error:
+                raise CliError(f"cannot write the admin key to {key_file}: {error}") from None
+            if key is not None:
+                console.print(
+                    Text(f"created the first admin key (shown once; saved to {key_file}, "
+                         "readable by you only):"),
+                    soft_wrap=True,
+                )
+                console.print(Text(f"  {key}", style="bold"), soft_wrap=True)
     try:
         import uvicorn
 
@@ -74,10 +141,12 @@ def serve(
     config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="info")
     noun = "worker" if settings.workers == 1 else "workers"
     shown_database = display_url(settings.database_url)
+    access_note = "" if settings.auth else "; --no-auth: no access control"
     server = _make_server(
         config,
         lambda url: (
-            f"runtree listening on {url} (database {shown_database}, {settings.workers} {noun})"
+            f"runtree listening on {url} (database {shown_database}, {settings.workers} {noun}"
+            f"{access_note})"
         ),
     )
     try:

@@ -36,6 +36,7 @@ class GlobalOptions:
     """What ``runtree [OPTIONS] COMMAND`` received before the command."""
 
     database: str | None = None
+    server: str | None = None
 
 
 def database_url(ctx: typer.Context, option: str | None) -> str:

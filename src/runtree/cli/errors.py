@@ -16,7 +16,7 @@ from rich.text import Text
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..errors import RuntreeError
-from ..service import InputError
+from ..service import InputError, Unauthenticated
 from .output import make_console
 
 P = ParamSpec("P")
@@ -74,6 +74,10 @@ def handle_errors(command: Callable[P, R]) -> Callable[P, R]:
             raise typer.Exit(error.exit_code) from None
         except InputError as error:
             report("invalid input", input_problems(error))
+            raise typer.Exit(EXIT_USAGE) from None
+        except Unauthenticated as error:
+            report(str(error), ["  set RUNTREE_API_KEY to an API key of this server "
+                                "(`runtree keys create` makes one)"])
             raise typer.Exit(EXIT_USAGE) from None
         except RuntreeError as error:  # not found, invalid name or settings, store errors
             report(str(error))

@@ -6,7 +6,8 @@ from __future__ import annotations
 import string
 
 from ..service import validate_name
-from ..store import NotFoundError, Store
+from ..store import NotFoundError
+from .backend import Backend
 from .errors import CliError
 
 DEFAULT_NAMESPACE = "default"
@@ -36,7 +37,7 @@ def normalize_id(text: str) -> str:
     return key
 
 
-def resolve_execution_id(store: Store, text: str) -> str:
+def resolve_execution_id(store: Backend, text: str) -> str:
     """The full id of the one execution whose id is or starts with ``text``.
 
     The store has no prefix lookup, so a prefix is matched by paging through the executions,

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from typing import Any, TextIO
 
 from rich.console import Console
+from rich.text import Text
 
 from ..models import ExecutionRecord, FunctionRecord, StepRecord, VersionRecord
 
@@ -58,7 +59,20 @@ def to_json(document: Any, *, indent: int | None = 2) -> str:
 def execution_json(record: ExecutionRecord) -> dict[str, Any]:
     """An execution as the HTTP API returns it (no database-internal ids)."""
     data = _fields(record, drop=("function_id", "version_id"))
+    data["error"] = canonical_error(data["error"])
     return {"id": record.id, "function": record.qualified_name, **data}
+
+
+_ERROR_ORDER = ("type", "message", "traceback", "step_id", "from_step")
+
+
+def canonical_error(error: Any) -> Any:
+    """An error document with its keys in one order (that of the HTTP API's ``ErrorOut``),
+    so that the JSON printed from a database and from a server is the same text."""
+    if not isinstance(error, dict):
+        return error
+    first = {key: error[key] for key in _ERROR_ORDER if key in error}
+    return {**first, **{k: v for k, v in error.items() if k not in first}}
 
 
 def function_json(record: FunctionRecord) -> dict[str, Any]:
@@ -70,6 +84,16 @@ def version_json(record: VersionRecord) -> dict[str, Any]:
     """A version as the HTTP API lists it (without its source)."""
     data = _fields(record, drop=("id", "function_id", "source"))
     return {"function": record.qualified_name, **data}
+
+
+def record_json(record: Any, drop: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A record's fields as a JSON-ready dict (datetimes stay objects: :func:`to_json`)."""
+    return _fields(record, drop)
+
+
+def compact_json_text(value: Any) -> Text:
+    """One-line JSON as plain (never markup) text."""
+    return Text(to_json(value, indent=None))
 
 
 def _fields(record: Any, drop: tuple[str, ...]) -> dict[str, Any]:
@@ -89,4 +113,9 @@ def echo_json(document: Any) -> None:
 def execution_document(execution: ExecutionRecord, steps: Iterable[StepRecord]) -> dict[str, Any]:
     """An execution with its flat steps (parent ids, no blobs), in the shape of the HTTP
     API's ``GET /executions/{id}``: ``show --json``, ``run --json``."""
-    return {**execution_json(execution), "steps": [step.to_dict() for step in steps]}
+    documents = []
+    for step in steps:
+        document = step.to_dict()
+        document["error"] = canonical_error(document["error"])
+        documents.append(document)
+    return {**execution_json(execution), "steps": documents}

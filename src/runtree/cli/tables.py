@@ -22,6 +22,11 @@ def _table(*columns: str, min_widths: dict[str, int] | None = None) -> Table:
     return table
 
 
+def make_table(*columns: str, min_widths: dict[str, int] | None = None) -> Table:
+    """A plain table of these columns (for the listings of other modules)."""
+    return _table(*columns, min_widths=min_widths)
+
+
 def executions_table(executions: Sequence[ExecutionRecord]) -> Table:
     table = _table(
         "id",

@@ -1,6 +1,16 @@
-"""Use cases: deploy, start and read executions. The CLI and the HTTP API call only these."""
+"""Use cases: deploy, start and read executions; access control and the audit log;
+webhooks and schedules. The CLI and the HTTP API call only these."""
 
 from ..execution.inputs import InputError, InputProblem
+from .access import (
+    Forbidden,
+    InvalidKeyRequest,
+    Permission,
+    Principal,
+    Unauthenticated,
+    authenticate,
+    authorize,
+)
 from .deploy import (
     DeployResult,
     InvalidName,
@@ -24,27 +34,83 @@ from .executions import (
     tree_text,
     wait_for,
 )
+from .explore import (
+    FunctionStats,
+    Outline,
+    SlowStep,
+    StepDetail,
+    StepPage,
+    VersionStats,
+    critical_path,
+    execution_outline,
+    failing_path_ids,
+    function_stats,
+    percentile,
+    self_times,
+    step_detail,
+    step_page,
+)
+from .guarded import cancel, deploy_function, replay, run_function, visible_execution
+from .sandbox import Sandbox, SandboxReport, SandboxUnavailable, probe_sandbox
+from .schedules import InvalidSchedule, Scheduler
+from .webhooks import DeliveryInputError, DeliveryRejected, InvalidWebhook, MethodNotAllowed
 
 __all__ = [
+    "DeliveryInputError",
+    "DeliveryRejected",
     "DeployResult",
+    "Forbidden",
+    "FunctionStats",
     "InputError",
     "InputProblem",
+    "InvalidKeyRequest",
     "InvalidName",
+    "InvalidSchedule",
     "InvalidSettings",
+    "InvalidWebhook",
+    "MethodNotAllowed",
+    "Outline",
+    "Permission",
+    "Principal",
+    "Sandbox",
+    "SandboxReport",
+    "SandboxUnavailable",
+    "Scheduler",
+    "SlowStep",
     "SourceTooLarge",
+    "StepDetail",
+    "StepPage",
+    "Unauthenticated",
     "VersionSettings",
+    "VersionStats",
+    "authenticate",
+    "authorize",
+    "cancel",
     "cancel_execution",
+    "critical_path",
     "deploy",
+    "deploy_function",
+    "execution_outline",
     "failing_path",
+    "failing_path_ids",
+    "function_stats",
     "input_from_pairs",
     "local_worker_id",
     "make_settings",
+    "percentile",
+    "probe_sandbox",
     "recover_after_crash",
     "render_steps",
+    "replay",
     "resolve_versions",
+    "run_function",
     "run_here",
+    "self_times",
     "start_execution",
+    "step_detail",
+    "step_page",
     "tree_text",
     "validate_name",
+    "visible_execution",
     "wait_for",
 ]

@@ -52,6 +52,22 @@ class VersionSettings(BaseModel):
     timeout_s: float = Field(default=30.0, gt=0, le=24 * 3600)
     memory_mb: int = Field(default=512, ge=64, le=64 * 1024)
     tracking: bool = True
+    # Sandbox opt-ins (README, "Security model"): outbound TCP to the allowed ports, and
+    # starting processes (with a small process limit).
+    network: bool = False
+    subprocesses: bool = False
+
+    def stored(self) -> dict[str, Any]:
+        """The settings as stored and hashed. The sandbox opt-ins appear only when on, so
+        versions deployed before they existed keep their content hash."""
+        data = self.model_dump()
+        for key in OPT_INS:
+            if not data[key]:
+                del data[key]
+        return data
+
+
+OPT_INS = ("network", "subprocesses")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -83,7 +99,7 @@ def make_settings(**values: Any) -> VersionSettings:
 
 
 def content_hash(source: str, settings: VersionSettings) -> str:
-    canonical = json.dumps({"source": source, "settings": settings.model_dump()}, sort_keys=True)
+    canonical = json.dumps({"source": source, "settings": settings.stored()}, sort_keys=True)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -131,7 +147,7 @@ def deploy(
         namespace,
         name,
         source=source,
-        settings=settings.model_dump(),
+        settings=settings.stored(),
         sha256=content_hash(source, settings),
         warnings=warnings,
         dependencies=dependencies,

@@ -15,12 +15,17 @@ from ..models import (
     Trigger,
     VersionRecord,
 )
+from .access import AuditEntry
 from .engine import DEFAULT_URL, normalize_url
-from .errors import InvalidDataError, NotFoundError, StoreError
+from .errors import ConflictError, InvalidDataError, NotFoundError, StoreError
 from .store import Store
+from .triggers import DeliveryData, RunSpec
 
 __all__ = [
     "DEFAULT_URL",
+    "AuditEntry",
+    "ConflictError",
+    "DeliveryData",
     "ExecutionRecord",
     "ExecutionStatus",
     "FunctionRecord",
@@ -28,6 +33,7 @@ __all__ = [
     "NotFoundError",
     "PayloadKind",
     "RecoveryReport",
+    "RunSpec",
     "StepRecord",
     "StepStatus",
     "Store",

@@ -25,3 +25,13 @@ class NotFoundError(StoreError, LookupError):
 class InvalidDataError(StoreError, ValueError):
     """An argument the store cannot accept: an unknown status or trigger, a malformed step
     dict, a name that is not an identifier ..."""
+
+
+class ConflictError(StoreError):
+    """An operation would break a uniqueness rule: a webhook path already in use ...
+    ``kind`` names the thing (``"webhook"``), ``key`` its identifying value."""
+
+    def __init__(self, kind: str, key: str, message: str | None = None) -> None:
+        super().__init__(message or f"{kind} already exists: {key}")
+        self.kind = kind
+        self.key = key

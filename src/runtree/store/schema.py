@@ -20,6 +20,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     ForeignKeyConstraint,
     Index,
@@ -219,3 +220,147 @@ class PayloadRow(Base):
     sha256: Mapped[str | None] = mapped_column(CleanString(64))
     warning: Mapped[str | None] = mapped_column(CleanText)
     blob: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+
+# --- access control, audit, webhooks, schedules (migration 0003) ---------------------------
+
+
+class ApiKeyRow(Base):
+    """An API key: only its sha256 is stored (keys are 256-bit random strings, so a fast
+    hash is enough: there is nothing to brute-force), plus its public prefix."""
+
+    __tablename__ = "api_keys"
+    __table_args__ = (UniqueConstraint("prefix"), UniqueConstraint("key_hash"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    prefix: Mapped[str] = mapped_column(CleanString(32))
+    key_hash: Mapped[str] = mapped_column(CleanString(64))
+    name: Mapped[str | None] = mapped_column(CleanString(200))
+    role: Mapped[str] = mapped_column(CleanString(20))
+    namespace: Mapped[str | None] = mapped_column(CleanString(200))
+    created_at: Mapped[datetime.datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str | None] = mapped_column(CleanString(300))
+    revoked_at: Mapped[datetime.datetime | None] = mapped_column(UTCDateTime)
+
+
+class ServerFlagRow(Base):
+    """One-time facts about this database (``admin-key-bootstrapped`` ...): the primary key
+    makes "only the first process does it" a database guarantee."""
+
+    __tablename__ = "server_flags"
+
+    name: Mapped[str] = mapped_column(CleanString(100), primary_key=True)
+    value: Mapped[str | None] = mapped_column(CleanText)
+    created_at: Mapped[datetime.datetime] = mapped_column(UTCDateTime)
+
+
+class AuditRow(Base):
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_namespace_id", "namespace", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime.datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(CleanString(300))
+    action: Mapped[str] = mapped_column(CleanString(50))
+    target: Mapped[str] = mapped_column(CleanText)
+    namespace: Mapped[str | None] = mapped_column(CleanString(200))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class WebhookRow(Base):
+    __tablename__ = "webhooks"
+    __table_args__ = (UniqueConstraint("path"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    path: Mapped[str] = mapped_column(CleanString(100))
+    namespace: Mapped[str] = mapped_column(CleanString(200))
+    name: Mapped[str] = mapped_column(CleanString(200))
+    version: Mapped[int | None] = mapped_column(Integer)
+    verify: Mapped[str] = mapped_column(CleanString(20))
+    secret: Mapped[str | None] = mapped_column(CleanText)
+    mode: Mapped[str] = mapped_column(CleanString(10))
+    sync_timeout_s: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[datetime.datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str | None] = mapped_column(CleanString(300))
+
+
+class DeliveryRow(Base):
+    """One request received on a webhook path (accepted, duplicate or rejected)."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        Index("ix_webhook_deliveries_webhook_id_id", "webhook_id", "id"),
+        Index("ix_webhook_deliveries_execution_id", "execution_id"),
+    )
+
+    id: Mapped[str] = mapped_column(CleanString(32), primary_key=True)
+    webhook_id: Mapped[int | None] = mapped_column(
+        ForeignKey("webhooks.id", ondelete="SET NULL")
+    )
+    path: Mapped[str] = mapped_column(CleanString(100))
+    received_at: Mapped[datetime.datetime] = mapped_column(UTCDateTime)
+    method: Mapped[str] = mapped_column(CleanString(20))
+    query_string: Mapped[str] = mapped_column(CleanText)
+    headers: Mapped[list[list[str]]] = mapped_column(JSON)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    body_size: Mapped[int] = mapped_column(BigInteger)
+    body_truncated: Mapped[bool] = mapped_column(Boolean)
+    status: Mapped[str] = mapped_column(CleanString(20))
+    reason: Mapped[str | None] = mapped_column(CleanText)
+    idempotency_key: Mapped[str | None] = mapped_column(CleanString(300))
+    execution_id: Mapped[str | None] = mapped_column(
+        CleanString(32), ForeignKey("executions.id", ondelete="SET NULL")
+    )
+
+
+class IdempotencyKeyRow(Base):
+    """The first execution a webhook started for an idempotency key (or a provider's
+    delivery id); the primary key makes concurrent duplicates start one execution."""
+
+    __tablename__ = "idempotency_keys"
+
+    webhook_id: Mapped[int] = mapped_column(
+        ForeignKey("webhooks.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(CleanString(300), primary_key=True)
+    execution_id: Mapped[str] = mapped_column(
+        CleanString(32), ForeignKey("executions.id", ondelete="CASCADE")
+    )
+    created_at: Mapped[datetime.datetime] = mapped_column(UTCDateTime)
+
+
+class ScheduleRow(Base):
+    __tablename__ = "schedules"
+    __table_args__ = (Index("ix_schedules_paused_next_fire_at", "paused", "next_fire_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    namespace: Mapped[str] = mapped_column(CleanString(200))
+    name: Mapped[str] = mapped_column(CleanString(200))
+    version: Mapped[int | None] = mapped_column(Integer)
+    cron: Mapped[str] = mapped_column(CleanString(200))
+    timezone: Mapped[str] = mapped_column(CleanString(100))
+    input: Mapped[dict[str, Any]] = mapped_column(JSON)
+    paused: Mapped[bool] = mapped_column(Boolean)
+    next_fire_at: Mapped[datetime.datetime] = mapped_column(UTCDateTime)
+    last_fire_at: Mapped[datetime.datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime.datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str | None] = mapped_column(CleanString(300))
+
+
+class ScheduleFireRow(Base):
+    """A fire time of a schedule that was run. The unique constraint on
+    ``(schedule_id, fire_time)`` is what makes a fire time run at most once, however many
+    server processes tick at the same moment."""
+
+    __tablename__ = "schedule_fires"
+    __table_args__ = (UniqueConstraint("schedule_id", "fire_time"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    schedule_id: Mapped[int] = mapped_column(ForeignKey("schedules.id", ondelete="CASCADE"))
+    fire_time: Mapped[datetime.datetime] = mapped_column(UTCDateTime)
+    execution_id: Mapped[str | None] = mapped_column(
+        CleanString(32), ForeignKey("executions.id", ondelete="SET NULL")
+    )
+    fired_at: Mapped[datetime.datetime] = mapped_column(UTCDateTime)
+    late: Mapped[bool] = mapped_column(Boolean)
+    missed: Mapped[int] = mapped_column(Integer)

@@ -11,6 +11,7 @@ stored and returned as ``bytes`` and never deserialized by the store.
 from __future__ import annotations
 
 import contextlib
+import datetime
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Self, TypeVar
@@ -25,19 +26,23 @@ from ..models import (
     FunctionRecord,
     RecoveryReport,
     StepRecord,
+    StepSummary,
+    StepTiming,
     VersionRecord,
 )
-from . import catalog, executions, steps
+from . import catalog, executions, explore, steps
 from . import migrate as migrations
 from .common import utcnow
 from .engine import DEFAULT_URL, create_store_engine, is_sqlite, write_engine
+from .steps import save_steps as _save_steps
+from .store_triggers import AccessAndTriggersMixin
 
 T = TypeVar("T")
 
 DEPLOY_ATTEMPTS = 10
 
 
-class Store:
+class Store(AccessAndTriggersMixin):
     """Functions, versions, executions and steps in SQLite or PostgreSQL.
 
     ``Store(url)`` connects and, unless ``migrate=False``, brings the schema to the newest
@@ -187,11 +192,26 @@ class Store:
         with self._reading() as session:
             return catalog.get_version_by_id(session, version_id)
 
+    def get_versions(
+        self, namespace: str, numbers: Mapping[str, int]
+    ) -> dict[str, VersionRecord]:
+        """Version ``numbers[name]`` of each named function of ``namespace``, keyed by name,
+        in one transaction (versions that do not exist are left out)."""
+        with self._reading() as session:
+            return catalog.get_versions(session, namespace, numbers)
+
     def current_versions(self, namespace: str) -> dict[str, VersionRecord]:
         """The latest version of every function in ``namespace``, keyed by function name
         (one query; what an execution resolves its calls against)."""
         with self._reading() as session:
             return catalog.current_versions(session, namespace)
+
+    def current_version_numbers(self, namespace: str) -> dict[str, tuple[int, list[Any]]]:
+        """``(number, dependencies)`` of the latest version of every function in
+        ``namespace``, keyed by function name: :meth:`current_versions` without reading any
+        source (one query)."""
+        with self._reading() as session:
+            return catalog.current_version_numbers(session, namespace)
 
     # --- executions ---------------------------------------------------------------------
 
@@ -226,11 +246,22 @@ class Store:
         Concurrent claimers, in any process, never receive the same execution.
 
         Polling an empty queue is a plain read: it takes no write lock."""
-        with self._reading() as session:
-            if not executions.has_queued(session):
-                return None
+        return self.claim_next(worker_id)[0]
+
+    def claim_next(
+        self, worker_id: str, *, expect_queued: bool = False
+    ) -> tuple[ExecutionRecord | None, bool]:
+        """:meth:`claim_next_execution`, and whether other executions were still queued
+        after the one claimed (a hint to look again at once rather than wait).
+
+        With ``expect_queued`` (the caller was just told an execution was queued) the
+        read-only look at the queue is skipped: the write transaction looks at once."""
+        if not expect_queued:
+            with self._reading() as session:
+                if not executions.has_queued(session):
+                    return None, False
         now = utcnow()
-        return self._write(lambda s: executions.claim_next_execution(s, worker_id, now))
+        return self._write(lambda s: executions.claim_next(s, worker_id, now))
 
     def claim_execution(self, execution_id: str, worker_id: str) -> ExecutionRecord | None:
         """Claim one specific execution if it is still queued; ``None`` if it is not (already
@@ -239,19 +270,33 @@ class Store:
         return self._write(lambda s: executions.claim_execution(s, execution_id, worker_id, now))
 
     def finish_execution(
-        self, execution_id: str, *, status: str, output: Any = None, error: Any = None
+        self,
+        execution_id: str,
+        *,
+        status: str,
+        output: Any = None,
+        error: Any = None,
+        steps: Iterable[Mapping[str, Any]] | None = None,
     ) -> ExecutionRecord:
         """Record how an execution ended: ``status`` is a finished status (succeeded, failed,
         timed_out, cancelled, crashed); ``output`` the JSON preview of the result; ``error``
         a JSON document. Sets ``finished_at`` and ``duration_ms``, and marks the execution's
         steps still ``running`` as ``interrupted``. An execution that already ended is
-        returned unchanged (the first finish wins)."""
+        returned unchanged (the first finish wins).
+
+        ``steps``, if given, are saved first, in the same transaction, exactly as
+        :meth:`save_steps` would (a malformed step raises :class:`InvalidDataError` and
+        nothing is written)."""
         now = utcnow()
-        return self._write(
-            lambda s: executions.finish_execution(
-                s, execution_id, status=status, output=output, error=error, now=now
+
+        def operation(session: Session) -> ExecutionRecord:
+            if steps is not None:
+                _save_steps(session, execution_id, steps)
+            return executions.finish_execution(
+                session, execution_id, status=status, output=output, error=error, now=now
             )
-        )
+
+        return self._write(operation)
 
     def request_cancel(self, execution_id: str) -> ExecutionRecord:
         """Cancel an execution: a queued one becomes ``cancelled`` at once; a running one
@@ -329,3 +374,86 @@ class Store:
         ``None`` when there is none (truncated, redacted, unserializable or unknown)."""
         with self._reading() as session:
             return steps.get_step_blob(session, execution_id, step_id, kind, name)
+
+    # --- exploring: searches, outlines and statistics (read-only) ------------------------
+
+    def search_executions(
+        self,
+        *,
+        namespace: str | None = None,
+        name: str | None = None,
+        version: int | None = None,
+        status: str | None = None,
+        trigger: str | None = None,
+        since: datetime.datetime | None = None,
+        until: datetime.datetime | None = None,
+        text: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> tuple[list[ExecutionRecord], str | None]:
+        """:meth:`list_executions` with more filters: ``version`` number, creation time
+        (``since`` inclusive, ``until`` exclusive; timezone-aware) and ``text`` found in the
+        input (a value as typed, or ``key=value`` for that key with exactly that value)."""
+        with self._reading() as session:
+            return explore.search_executions(
+                session,
+                namespace=namespace,
+                name=name,
+                version=version,
+                status=status,
+                trigger=trigger,
+                since=since,
+                until=until,
+                text=text,
+                limit=limit,
+                cursor=cursor,
+            )
+
+    def get_step_summaries(
+        self,
+        execution_id: str,
+        *,
+        parent_id: int | None = None,
+        roots: bool = False,
+        after: int | None = None,
+        limit: int | None = None,
+    ) -> list[StepSummary]:
+        """Steps in sequence order without payloads or printed output (one query): all of
+        them, the children of ``parent_id``, or (``roots``) those without a parent; only
+        those after sequence number ``after``; at most ``limit``."""
+        with self._reading() as session:
+            return explore.step_summaries(
+                session, execution_id, parent_id=parent_id, roots=roots, after=after,
+                limit=limit,
+            )
+
+    def count_children(self, execution_id: str, parent_ids: Sequence[int]) -> dict[int, int]:
+        """How many direct children each of these steps has (steps without any are left
+        out)."""
+        with self._reading() as session:
+            return explore.child_counts(session, execution_id, parent_ids)
+
+    def version_status_counts(self, namespace: str, name: str) -> dict[int, dict[str, int]]:
+        """Executions of a function per version number and status (one grouped query)."""
+        with self._reading() as session:
+            return explore.version_status_counts(session, namespace, name)
+
+    def recent_durations(
+        self, namespace: str, name: str, version: int, *, limit: int = 1000
+    ) -> list[int]:
+        """``duration_ms`` of the newest finished executions of one version, newest first."""
+        with self._reading() as session:
+            return explore.recent_durations(session, namespace, name, version, limit)
+
+    def recent_execution_ids(
+        self, namespace: str, name: str, version: int, *, limit: int = 20
+    ) -> list[str]:
+        """Ids of the newest finished executions of one version that started, newest
+        first."""
+        with self._reading() as session:
+            return explore.recent_execution_ids(session, namespace, name, version, limit)
+
+    def get_step_timings(self, execution_ids: Sequence[str]) -> list[StepTiming]:
+        """Id, parent, name and timing of every step of these executions."""
+        with self._reading() as session:
+            return explore.step_timings(session, execution_ids)

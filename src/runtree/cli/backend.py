@@ -1,0 +1,323 @@
+"""Where a command's data lives: a database opened here (:class:`LocalBackend`) or a runtree
+server reached over HTTP (:class:`runtree.client.RemoteClient`, with ``--server URL`` or
+``RUNTREE_URL``). Both offer the same methods and return the same records, so every command
+prints the same output either way.
+
+Locally the CLI acts as an admin (:meth:`runtree.service.Principal.local`): whoever can open
+the database can change anything in it anyway. Remotely the server decides, by the API key:
+``RUNTREE_API_KEY``; else, for a server on this machine (a loopback URL), the admin key file
+``runtree serve`` wrote for the database this command would use (``runtree.db.admin-key``
+next to ``runtree.db``; ``RUNTREE_ADMIN_KEY_FILE`` names another).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import urllib.parse
+from collections.abc import Iterator
+from typing import Annotated, Any, Protocol
+
+import typer
+
+from .. import service
+from ..client import RemoteClient
+from ..models import (
+    ApiKeyRecord,
+    AuditRecord,
+    DeliveryRecord,
+    ExecutionRecord,
+    FunctionRecord,
+    ScheduleFireRecord,
+    ScheduleRecord,
+    StepRecord,
+    Trigger,
+    VersionRecord,
+    WebhookRecord,
+)
+from ..service import Principal
+from ..service import access as access_service
+from ..service import schedules as schedule_service
+from ..service import webhooks as webhook_service
+from ..service.deploy import DeployResult, VersionSettings
+from ..settings import Settings, is_loopback
+from ..store import Store
+from .database import GlobalOptions, database_url, open_store
+from .errors import CliError
+
+ServerOption = Annotated[
+    str | None,
+    typer.Option(
+        "--server",
+        metavar="URL",
+        help="A runtree server to talk to instead of a database [default: $RUNTREE_URL]",
+        show_default=False,
+    ),
+]
+
+
+class Backend(Protocol):
+    """What the commands need; :class:`LocalBackend` and :class:`RemoteClient` have it."""
+
+    remote: bool
+
+    @property
+    def description(self) -> str: ...
+
+    def deploy(self, namespace: str, name: str, source: str, *, settings: VersionSettings,
+               description: str | None = None, created_by: str | None = None,
+               known_functions: frozenset[str] = frozenset()) -> DeployResult: ...
+
+    def get_function(self, namespace: str, name: str) -> FunctionRecord | None: ...
+
+    def list_functions(self, namespace: str | None = None) -> list[FunctionRecord]: ...
+
+    def list_versions(self, namespace: str, name: str) -> list[VersionRecord]: ...
+
+    def get_version(self, namespace: str, name: str,
+                    number: int | None = None) -> VersionRecord | None: ...
+
+    def start(self, namespace: str, name: str, data: Any,
+              version: int | None) -> ExecutionRecord: ...
+
+    def finish(self, execution: ExecutionRecord,
+               cancel: threading.Event | None = None) -> ExecutionRecord: ...
+
+    def get_execution(self, execution_id: str) -> ExecutionRecord | None: ...
+
+    def get_steps(self, execution_id: str) -> list[StepRecord]: ...
+
+    def list_executions(self, *, namespace: str | None = None, name: str | None = None,
+                        status: str | None = None, limit: int = 50,
+                        cursor: str | None = None
+                        ) -> tuple[list[ExecutionRecord], str | None]: ...
+
+    def tree_text(self, execution_id: str) -> str: ...
+
+    def cancel(self, execution_id: str) -> ExecutionRecord: ...
+
+    def replay(self, execution_id: str) -> ExecutionRecord: ...
+
+    def create_key(self, role: str, namespace: str | None,
+                   name: str | None) -> tuple[str, ApiKeyRecord]: ...
+
+    def list_keys(self, include_revoked: bool = False) -> list[ApiKeyRecord]: ...
+
+    def revoke_key(self, prefix: str) -> ApiKeyRecord: ...
+
+    def list_audit(self, *, namespace: str | None = None, action: str | None = None,
+                   limit: int = 50, cursor: int | None = None
+                   ) -> tuple[list[AuditRecord], int | None]: ...
+
+    def create_webhook(self, namespace: str, name: str, *, path: str, verify: str,
+                       secret: str | None, mode: str, version: int | None,
+                       sync_timeout_s: float | None) -> tuple[WebhookRecord, str | None]: ...
+
+    def list_webhooks(self, namespace: str | None = None) -> list[WebhookRecord]: ...
+
+    def delete_webhook(self, path: str) -> WebhookRecord: ...
+
+    def list_deliveries(self, path: str, *, status: str | None = None,
+                        limit: int = 50) -> list[DeliveryRecord]: ...
+
+    def get_delivery(self, delivery_id: str) -> DeliveryRecord: ...
+
+    def create_schedule(self, namespace: str, name: str, *, cron: str, timezone: str,
+                        input: dict[str, Any], version: int | None) -> ScheduleRecord: ...
+
+    def list_schedules(self, namespace: str | None = None) -> list[ScheduleRecord]: ...
+
+    def get_schedule(
+        self, schedule_id: int
+    ) -> tuple[ScheduleRecord, list[ScheduleFireRecord]]: ...
+
+    def set_schedule_paused(self, schedule_id: int, paused: bool) -> ScheduleRecord: ...
+
+    def delete_schedule(self, schedule_id: int) -> ScheduleRecord: ...
+
+
+class LocalBackend:
+    """The database itself, with the CLI acting as a local admin."""
+
+    remote = False
+
+    def __init__(self, store: Store, principal: Principal | None = None) -> None:
+        self.store = store
+        self.principal = principal or Principal.local()
+
+    @property
+    def description(self) -> str:
+        return f"database {self.store.url}"
+
+    def deploy(self, namespace: str, name: str, source: str, *, settings: VersionSettings,
+               description: str | None = None, created_by: str | None = None,
+               known_functions: frozenset[str] = frozenset()) -> DeployResult:
+        return service.deploy_function(
+            self.store, self.principal, namespace, name, source, settings=settings,
+            description=description, known_functions=known_functions, created_by=created_by,
+        )
+
+    def get_function(self, namespace: str, name: str) -> FunctionRecord | None:
+        return self.store.get_function(namespace, name)
+
+    def list_functions(self, namespace: str | None = None) -> list[FunctionRecord]:
+        return self.store.list_functions(namespace)
+
+    def list_versions(self, namespace: str, name: str) -> list[VersionRecord]:
+        return self.store.list_versions(namespace, name)
+
+    def get_version(self, namespace: str, name: str,
+                    number: int | None = None) -> VersionRecord | None:
+        return self.store.get_version(namespace, name, number)
+
+    def start(self, namespace: str, name: str, data: Any,
+              version: int | None) -> ExecutionRecord:
+        return service.run_function(
+            self.store, self.principal, namespace, name, data, version=version,
+            trigger=Trigger.CLI,
+        )
+
+    def finish(self, execution: ExecutionRecord,
+               cancel: threading.Event | None = None) -> ExecutionRecord:
+        """Run it here, in a worker process started by this process."""
+        worker_id = service.local_worker_id("cli")
+        return service.run_here(self.store, execution, worker_id=worker_id, cancel=cancel)
+
+    def get_execution(self, execution_id: str) -> ExecutionRecord | None:
+        return self.store.get_execution(execution_id)
+
+    def get_steps(self, execution_id: str) -> list[StepRecord]:
+        return self.store.get_steps(execution_id)
+
+    def list_executions(self, *, namespace: str | None = None, name: str | None = None,
+                        status: str | None = None, limit: int = 50,
+                        cursor: str | None = None
+                        ) -> tuple[list[ExecutionRecord], str | None]:
+        return self.store.list_executions(
+            namespace=namespace, name=name, status=status, limit=limit, cursor=cursor
+        )
+
+    def tree_text(self, execution_id: str) -> str:
+        return service.tree_text(self.store, execution_id)
+
+    def cancel(self, execution_id: str) -> ExecutionRecord:
+        return service.cancel(self.store, self.principal, execution_id)
+
+    def replay(self, execution_id: str) -> ExecutionRecord:
+        return service.replay(self.store, self.principal, execution_id)
+
+    def create_key(self, role: str, namespace: str | None,
+                   name: str | None) -> tuple[str, ApiKeyRecord]:
+        return access_service.create_key(
+            self.store, self.principal, role=role, namespace=namespace, name=name
+        )
+
+    def list_keys(self, include_revoked: bool = False) -> list[ApiKeyRecord]:
+        return access_service.list_keys(self.store, self.principal,
+                                        include_revoked=include_revoked)
+
+    def revoke_key(self, prefix: str) -> ApiKeyRecord:
+        return access_service.revoke_key(self.store, self.principal, prefix)
+
+    def list_audit(self, *, namespace: str | None = None, action: str | None = None,
+                   limit: int = 50, cursor: int | None = None
+                   ) -> tuple[list[AuditRecord], int | None]:
+        return access_service.list_audit(self.store, self.principal, namespace=namespace,
+                                         action=action, limit=limit, cursor=cursor)
+
+    def create_webhook(self, namespace: str, name: str, *, path: str, verify: str,
+                       secret: str | None, mode: str, version: int | None,
+                       sync_timeout_s: float | None) -> tuple[WebhookRecord, str | None]:
+        return webhook_service.create_webhook(
+            self.store, self.principal, namespace, name, path=path, verify=verify,
+            secret=secret, mode=mode, version=version, sync_timeout_s=sync_timeout_s,
+        )
+
+    def list_webhooks(self, namespace: str | None = None) -> list[WebhookRecord]:
+        return webhook_service.list_webhooks(self.store, self.principal, namespace)
+
+    def delete_webhook(self, path: str) -> WebhookRecord:
+        return webhook_service.delete_webhook(self.store, self.principal, path)
+
+    def list_deliveries(self, path: str, *, status: str | None = None,
+                        limit: int = 50) -> list[DeliveryRecord]:
+        page, _ = webhook_service.list_deliveries(
+            self.store, self.principal, path=path, status=status, limit=limit
+        )
+        return page
+
+    def get_delivery(self, delivery_id: str) -> DeliveryRecord:
+        return webhook_service.get_delivery(self.store, self.principal, delivery_id)
+
+    def create_schedule(self, namespace: str, name: str, *, cron: str, timezone: str,
+                        input: dict[str, Any], version: int | None) -> ScheduleRecord:
+        return schedule_service.create_schedule(
+            self.store, self.principal, namespace, name, cron=cron, timezone=timezone,
+            input=input, version=version,
+        )
+
+    def list_schedules(self, namespace: str | None = None) -> list[ScheduleRecord]:
+        return schedule_service.list_schedules(self.store, self.principal, namespace)
+
+    def get_schedule(
+        self, schedule_id: int
+    ) -> tuple[ScheduleRecord, list[ScheduleFireRecord]]:
+        record = schedule_service.get_schedule(self.store, self.principal, schedule_id)
+        return record, self.store.list_fires(schedule_id, 20)
+
+    def set_schedule_paused(self, schedule_id: int, paused: bool) -> ScheduleRecord:
+        return schedule_service.set_paused(self.store, self.principal, schedule_id, paused)
+
+    def delete_schedule(self, schedule_id: int) -> ScheduleRecord:
+        return schedule_service.delete_schedule(self.store, self.principal, schedule_id)
+
+
+def server_url(ctx: typer.Context, option: str | None) -> str | None:
+    """``--server`` on the command, then ``runtree --server``, then ``RUNTREE_URL``."""
+    if option is None:
+        root = ctx.find_root().obj
+        if isinstance(root, GlobalOptions):
+            option = root.server
+    url = option or os.environ.get("RUNTREE_URL") or None
+    if url is None:
+        return None
+    parsed = urllib.parse.urlsplit(url if "://" in url else f"http://{url}")
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise CliError(f"invalid server URL {url!r}: expected http://HOST:PORT")
+    return urllib.parse.urlunsplit((parsed.scheme, parsed.netloc, parsed.path.rstrip("/"),
+                                    "", ""))
+
+
+def api_key_for(url: str, ctx: typer.Context, database: str | None) -> str | None:
+    """``RUNTREE_API_KEY``; else, for a loopback server, the admin key file of the database
+    this command would use (see the module docstring); else none."""
+    key = os.environ.get("RUNTREE_API_KEY", "").strip()
+    if key:
+        return key
+    host = urllib.parse.urlsplit(url).hostname or ""
+    if not is_loopback(host):
+        return None
+    settings = Settings.load(database_url=database_url(ctx, database))
+    return access_service.read_key_file(settings.admin_key_path)
+
+
+@contextlib.contextmanager
+def open_backend(
+    ctx: typer.Context, database: str | None, server: str | None
+) -> Iterator[Backend]:
+    """The server named by ``--server``/``RUNTREE_URL``, else the database."""
+    url = server_url(ctx, server)
+    if url is None:
+        with open_store(database_url(ctx, database)) as store:
+            yield LocalBackend(store)
+        return
+    root = ctx.find_root().obj
+    if database is not None or (isinstance(root, GlobalOptions) and root.database is not None):
+        raise CliError("--database and --server cannot be combined: the server has its own "
+                       "database")
+    client = RemoteClient(url, api_key_for(url, ctx, database))
+    try:
+        yield client
+    finally:
+        client.close()

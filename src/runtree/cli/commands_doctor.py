@@ -1,0 +1,73 @@
+"""``runtree doctor``: which protections of the sandbox are on here, and why the others are
+off (the same probe ``runtree serve`` runs when it starts)."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+import typer
+from rich.text import Text
+
+from ..service import sandbox as sandbox_service
+from ..settings import Settings
+from .database import DatabaseOption, database_url
+from .errors import EXIT_FAILED
+from .output import make_console, to_json
+
+
+def doctor(
+    ctx: typer.Context,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
+    database: DatabaseOption = None,
+) -> None:
+    """Probe the sandbox user code runs in and report every layer: on, or off and why.
+
+    Exits 0 when every always-on (tier 0) protection works here, 1 otherwise -- also when the
+    sandbox is switched off with RUNTREE_SANDBOX=off.
+    """
+    settings = Settings.load(database_url=database_url(ctx, database), host="127.0.0.1")
+    sandbox = sandbox_service.probe_sandbox(settings)
+    report = sandbox.report
+    if json_output:
+        make_console().print(Text(to_json(report.to_dict())), soft_wrap=True)
+    else:
+        _print(report, sandbox.config.state_dir)
+    if not report.tier0:
+        raise typer.Exit(EXIT_FAILED)
+
+
+def _print(report: sandbox_service.SandboxReport, state_dir: str) -> None:
+    console = make_console()
+    if not report.enabled:
+        console.print(
+            Text(
+                "SANDBOX OFF (RUNTREE_SANDBOX=off or --insecure-no-sandbox): functions run "
+                f"unconfined as uid {os.geteuid()}, with everything the server can read, "
+                "write, connect to and kill. Local development on a loopback address only.",
+                style="bold red",
+            ),
+            soft_wrap=True,
+        )
+        return
+    console.print(Text("runtree doctor: the sandbox functions run in", style="bold"))
+    console.print(Text(f"  python      {report.python} (Python {report.python_version})"),
+                  soft_wrap=True)
+    console.print(Text(f"  slot uids   {report.uid_range}"), soft_wrap=True)
+    console.print(Text(f"  state       {state_dir} (work directories, uid locks)"),
+                  soft_wrap=True)
+    width = max((len(layer.name) for layer in report.layers), default=8)
+    for tier, title in sandbox_service.TIER_TITLES.items():
+        console.print()
+        console.print(Text(title, style="bold"))
+        for layer in report.layers:
+            if layer.tier != tier:
+                continue
+            line = Text("  ")
+            line.append("on " if layer.active else "OFF", style="green" if layer.active
+                        else ("bold red" if tier == 0 else "yellow"))
+            line.append(f"  {layer.name.ljust(width)}  {layer.detail}")
+            console.print(line, soft_wrap=True)
+    console.print()
+    style = "green" if report.tier0 else "bold red"
+    console.print(Text(report.summary, style=style), soft_wrap=True)

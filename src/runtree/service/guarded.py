@@ -1,0 +1,145 @@
+"""The manual operations as a principal performs them: authorized, then audited.
+
+The HTTP API and the CLI (locally as :meth:`Principal.local`, an admin) call these instead
+of the bare use cases, so the same rules and the same audit entries apply whoever asks.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..execution.dispatcher import Dispatcher
+from ..models import ExecutionRecord, Trigger
+from ..store import AuditEntry, NotFoundError, RunSpec, Store
+from .access import Permission, Principal, audit, authorize
+from .deploy import DeployResult, VersionSettings, deploy
+from .executions import cancel_execution, start_execution
+
+
+def deploy_function(
+    store: Store,
+    principal: Principal,
+    namespace: str,
+    name: str,
+    source: str,
+    *,
+    settings: VersionSettings | None = None,
+    description: str | None = None,
+    known_functions: frozenset[str] = frozenset(),
+    created_by: str | None = None,
+) -> DeployResult:
+    """Deploy (developer role in ``namespace``); audited as ``function.deploy``."""
+    authorize(principal, Permission.DEPLOY, namespace)
+    result = deploy(
+        store,
+        namespace,
+        name,
+        source,
+        settings=settings,
+        description=description,
+        created_by=created_by or principal.actor,
+        known_functions=known_functions,
+    )
+    version = result.version
+    audit(
+        store,
+        principal,
+        "function.deploy",
+        f"{version.qualified_name} v{version.number}",
+        namespace=namespace,
+        details={"created": result.created, "sha256": version.sha256},
+    )
+    return result
+
+
+def run_function(
+    store: Store,
+    principal: Principal,
+    namespace: str,
+    name: str,
+    input: Any = None,
+    *,
+    version: int | None = None,
+    trigger: Trigger = Trigger.API,
+    dispatcher: Dispatcher | None = None,
+) -> ExecutionRecord:
+    """Start a manual run (runner role in ``namespace``); audited as ``execution.start``."""
+    authorize(principal, Permission.RUN, namespace)
+    record = start_execution(
+        store, namespace, name, input, version=version, trigger=trigger, dispatcher=dispatcher
+    )
+    audit(
+        store,
+        principal,
+        "execution.start",
+        f"{record.qualified_name} v{record.version} {record.id}",
+        namespace=namespace,
+        details={"trigger": str(trigger)},
+    )
+    return record
+
+
+def visible_execution(store: Store, principal: Principal, execution_id: str) -> ExecutionRecord:
+    """The execution if ``principal`` may read it; an execution of a namespace the key may
+    not see is reported as not found (its existence is not revealed)."""
+    record = store.get_execution(execution_id)
+    if record is None or not principal.allows(Permission.READ, record.namespace):
+        raise NotFoundError("execution", execution_id)
+    return record
+
+
+def cancel(
+    store: Store,
+    principal: Principal,
+    execution_id: str,
+    dispatcher: Dispatcher | None = None,
+) -> ExecutionRecord:
+    """Cancel (runner role in the execution's namespace); audited as ``execution.cancel``."""
+    record = visible_execution(store, principal, execution_id)
+    authorize(principal, Permission.RUN, record.namespace)
+    result = cancel_execution(store, execution_id, dispatcher)
+    if not record.finished:
+        audit(
+            store,
+            principal,
+            "execution.cancel",
+            f"{record.qualified_name} v{record.version} {record.id}",
+            namespace=record.namespace,
+        )
+    return result
+
+
+def replay(
+    store: Store,
+    principal: Principal,
+    execution_id: str,
+    dispatcher: Dispatcher | None = None,
+) -> ExecutionRecord:
+    """Run an execution again: the same version, the same versions of the functions it
+    calls, the same input (for a webhook delivery with a ``request`` parameter: the same
+    raw body and headers). The new execution has trigger ``replay`` and ``replay_of`` set.
+    Runner role in its namespace; audited as ``execution.replay``."""
+    original = visible_execution(store, principal, execution_id)
+    authorize(principal, Permission.RUN, original.namespace)
+    version = store.get_version_by_id(original.version_id)
+    if version is None:
+        raise NotFoundError("version", f"{original.qualified_name} v{original.version}")
+    spec = RunSpec(
+        version=version,
+        input=original.input,
+        versions={**original.versions, original.name: original.version},
+        trigger=Trigger.REPLAY,
+        replay_of=original.id,
+    )
+    record = store.enqueue_spec(
+        spec,
+        audit=AuditEntry(
+            actor=principal.actor,
+            action="execution.replay",
+            target=f"{original.qualified_name} v{original.version} {original.id} ->",
+            namespace=original.namespace,
+        ),
+    )
+    if dispatcher is not None:
+        dispatcher.notify()
+    return record

@@ -1,0 +1,316 @@
+"""Read-only queries for exploring what ran: filtered and searched execution listings, step
+outlines (steps without their payloads), paged children, and the raw numbers behind
+per-version statistics.
+
+Plain functions over an open :class:`~sqlalchemy.orm.Session` in a read transaction; every
+one is additive to :mod:`.executions` and :mod:`.steps` and changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, Text, cast, func, or_, select
+from sqlalchemy.orm import Session
+
+from ..models import (
+    FINISHED_STATUSES,
+    ExecutionRecord,
+    ExecutionStatus,
+    StepStatus,
+    StepSummary,
+    StepTiming,
+    Trigger,
+)
+from .common import chunks
+from .errors import InvalidDataError
+from .executions import _ID_PATTERN, MAX_LIST_LIMIT, _enum, execution_record
+from .schema import ExecutionRow, StepRow
+
+# Longest accepted search text (it becomes a LIKE pattern).
+MAX_SEARCH_LENGTH = 200
+# Most steps one call of step_summaries returns when no limit is given.
+MAX_STEP_PAGE = 100_000
+
+_KEY_VALUE = re.compile(r"\s*([A-Za-z_]\w*)\s*[=:]\s*(.+?)\s*", re.DOTALL)
+_FINISHED = sorted(str(status) for status in FINISHED_STATUSES)
+_STATUSES = {status.value: status for status in StepStatus}
+
+_SUMMARY_COLUMNS = (
+    StepRow.id,
+    StepRow.parent_id,
+    StepRow.sequence,
+    StepRow.depth,
+    StepRow.name,
+    StepRow.filename,
+    StepRow.lineno,
+    StepRow.function,
+    StepRow.version,
+    StepRow.status,
+    StepRow.started_at_ns,
+    StepRow.duration_ns,
+    # JSON columns as their text: most are "[]" or NULL, which need no JSON decoder.
+    cast(StepRow.error, Text),
+    func.length(StepRow.stdout).label("stdout_size"),
+    StepRow.stdout_truncated,
+    cast(StepRow.warnings, Text),
+    cast(StepRow.aggregates, Text),
+    cast(StepRow.generator, Text),
+)
+
+
+def id_bound(moment: datetime.datetime) -> str:
+    """The smallest execution id that can be created at ``moment`` or later (ids are UUIDv7:
+    their first 48 bits are the Unix time in milliseconds, see :mod:`.ids`)."""
+    if moment.tzinfo is None:
+        raise InvalidDataError("naive datetime: give a time zone")
+    epoch = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+    millis = (moment - epoch) // datetime.timedelta(milliseconds=1)
+    millis = min(max(millis, 0), (1 << 48) - 1)
+    return f"{millis:012x}" + "0" * 20
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def search_patterns(text: str) -> list[str]:
+    """The lower-case ``LIKE`` patterns (escape character ``\\``) that find ``text`` in an
+    execution's input as stored (compact JSON with ``", "`` and ``": "`` separators and
+    ASCII escapes).
+
+    ``key=value`` (or ``key: value``) finds that key with exactly that value anywhere in the
+    input (``value`` is read as JSON when it is JSON, else as a string); anything else finds
+    the text itself, as typed or as it appears inside a JSON string."""
+    match = _KEY_VALUE.fullmatch(text)
+    if match is not None:
+        key, raw = match.groups()
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            value = raw
+        prefix = f'"{key}": {json.dumps(value)}'.lower()
+        return [f"%{_like_escape(prefix)}{end}%" for end in (",", "}", "]")]
+    plain = text.lower()
+    in_string = json.dumps(text)[1:-1].lower()
+    return sorted({f"%{_like_escape(plain)}%", f"%{_like_escape(in_string)}%"})
+
+
+def _input_matches(text: str) -> ColumnElement[bool]:
+    document = func.lower(cast(ExecutionRow.input, Text))
+    return or_(*(document.like(pattern, escape="\\") for pattern in search_patterns(text)))
+
+
+def search_executions(
+    session: Session,
+    *,
+    namespace: str | None,
+    name: str | None,
+    version: int | None,
+    status: str | None,
+    trigger: str | None,
+    since: datetime.datetime | None,
+    until: datetime.datetime | None,
+    text: str | None,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[ExecutionRecord], str | None]:
+    """One page of executions, newest first, like :func:`.executions.list_executions`, also
+    filtered by ``version`` number, creation time (``since`` inclusive, ``until`` exclusive,
+    to the millisecond) and ``text`` found in the input (see :func:`search_patterns`)."""
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIST_LIMIT:
+        raise InvalidDataError(f"limit must be between 1 and {MAX_LIST_LIMIT}, got {limit!r}")
+    stmt = select(ExecutionRow)
+    if namespace is not None:
+        stmt = stmt.where(ExecutionRow.namespace == namespace)
+    if name is not None:
+        stmt = stmt.where(ExecutionRow.name == name)
+    if version is not None:
+        stmt = stmt.where(ExecutionRow.version == version)
+    if status is not None:
+        stmt = stmt.where(ExecutionRow.status == _enum(ExecutionStatus, "status", status).value)
+    if trigger is not None:
+        stmt = stmt.where(ExecutionRow.trigger == _enum(Trigger, "trigger", trigger).value)
+    if since is not None:
+        stmt = stmt.where(ExecutionRow.id >= id_bound(since))
+    if until is not None:
+        stmt = stmt.where(ExecutionRow.id < id_bound(until))
+    if text is not None and text.strip():
+        if len(text) > MAX_SEARCH_LENGTH:
+            raise InvalidDataError(f"search text is longer than {MAX_SEARCH_LENGTH} characters")
+        stmt = stmt.where(_input_matches(text.strip()))
+    if cursor is not None:
+        if not isinstance(cursor, str) or not _ID_PATTERN.fullmatch(cursor):
+            raise InvalidDataError(f"invalid cursor {cursor!r}")
+        stmt = stmt.where(ExecutionRow.id < cursor)
+    rows = list(session.scalars(stmt.order_by(ExecutionRow.id.desc()).limit(limit + 1)))
+    next_cursor = rows[limit - 1].id if len(rows) > limit else None
+    return [execution_record(row) for row in rows[:limit]], next_cursor
+
+
+def step_summaries(
+    session: Session,
+    execution_id: str,
+    *,
+    parent_id: int | None = None,
+    roots: bool = False,
+    after: int | None = None,
+    limit: int | None = None,
+) -> list[StepSummary]:
+    """Steps of an execution in sequence order without payloads or printed output: all of
+    them, the children of ``parent_id``, or (``roots``) those without a parent; only those
+    after sequence number ``after``; at most ``limit``."""
+    stmt = select(*_SUMMARY_COLUMNS).where(StepRow.execution_id == execution_id)
+    if roots:
+        stmt = stmt.where(StepRow.parent_id.is_(None))
+    elif parent_id is not None:
+        stmt = stmt.where(StepRow.parent_id == parent_id)
+    if after is not None:
+        stmt = stmt.where(StepRow.sequence > after)
+    stmt = stmt.order_by(StepRow.sequence, StepRow.id).limit(
+        MAX_STEP_PAGE if limit is None else limit
+    )
+    return [_summary(execution_id, tuple(row)) for row in session.execute(stmt)]
+
+
+def _summary(execution_id: str, row: tuple[Any, ...]) -> StepSummary:
+    (step_id, parent_id, sequence, depth, name, filename, lineno, function, version, status,
+     started, duration, error, stdout_size, stdout_truncated, warnings, aggregates,
+     generator) = row
+    return StepSummary(
+        execution_id=execution_id,
+        id=step_id,
+        parent_id=parent_id,
+        sequence=sequence,
+        depth=depth,
+        name=name,
+        filename=filename,
+        lineno=lineno,
+        function=function,
+        version=version,
+        status=_STATUSES[status],
+        started_at_ns=started,
+        duration_ns=duration,
+        error=_json(error),
+        stdout_size=int(stdout_size or 0),
+        stdout_truncated=bool(stdout_truncated),
+        warnings=list(_json(warnings) or ()),
+        aggregates=list(_json(aggregates) or ()),
+        generator=_json(generator),
+    )
+
+
+def _json(text: str | None) -> Any:
+    if text is None or text == "null":
+        return None
+    if text == "[]":
+        return []
+    return json.loads(text)
+
+
+def child_counts(
+    session: Session, execution_id: str, parent_ids: Sequence[int]
+) -> dict[int, int]:
+    """How many steps each of ``parent_ids`` has as direct children (absent: none)."""
+    counts: dict[int, int] = {}
+    for ids in chunks(list(parent_ids)):
+        rows = session.execute(
+            select(StepRow.parent_id, func.count())
+            .where(StepRow.execution_id == execution_id, StepRow.parent_id.in_(ids))
+            .group_by(StepRow.parent_id)
+        )
+        counts.update({parent: int(count) for parent, count in rows if parent is not None})
+    return counts
+
+
+def version_status_counts(session: Session, namespace: str, name: str) -> dict[int, dict[str, int]]:
+    """For each version number of a function that has executions: how many there are in each
+    status."""
+    rows = session.execute(
+        select(ExecutionRow.version, ExecutionRow.status, func.count())
+        .where(ExecutionRow.namespace == namespace, ExecutionRow.name == name)
+        .group_by(ExecutionRow.version, ExecutionRow.status)
+    )
+    counts: dict[int, dict[str, int]] = {}
+    for version, status, count in rows:
+        counts.setdefault(int(version), {})[str(status)] = int(count)
+    return counts
+
+
+def recent_durations(
+    session: Session, namespace: str, name: str, version: int, limit: int
+) -> list[int]:
+    """``duration_ms`` of the newest ``limit`` finished executions of one version that ran
+    (newest first)."""
+    rows = session.scalars(
+        select(ExecutionRow.duration_ms)
+        .where(
+            ExecutionRow.namespace == namespace,
+            ExecutionRow.name == name,
+            ExecutionRow.version == version,
+            ExecutionRow.status.in_(_FINISHED),
+            ExecutionRow.duration_ms.is_not(None),
+        )
+        .order_by(ExecutionRow.id.desc())
+        .limit(limit)
+    )
+    return [int(duration) for duration in rows if duration is not None]
+
+
+def recent_execution_ids(
+    session: Session, namespace: str, name: str, version: int, limit: int
+) -> list[str]:
+    """Ids of the newest ``limit`` finished executions of one version that ran."""
+    return list(
+        session.scalars(
+            select(ExecutionRow.id)
+            .where(
+                ExecutionRow.namespace == namespace,
+                ExecutionRow.name == name,
+                ExecutionRow.version == version,
+                ExecutionRow.status.in_(_FINISHED),
+                ExecutionRow.started_at.is_not(None),
+            )
+            .order_by(ExecutionRow.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def step_timings(session: Session, execution_ids: Sequence[str]) -> list[StepTiming]:
+    """The timing of every step of these executions (by execution, then sequence)."""
+    timings: list[StepTiming] = []
+    for ids in chunks(list(execution_ids)):
+        rows = session.execute(
+            select(
+                StepRow.execution_id,
+                StepRow.id,
+                StepRow.parent_id,
+                StepRow.name,
+                StepRow.function,
+                StepRow.status,
+                StepRow.started_at_ns,
+                StepRow.duration_ns,
+            )
+            .where(StepRow.execution_id.in_(ids))
+            .order_by(StepRow.execution_id, StepRow.sequence)
+        )
+        timings.extend(
+            StepTiming(
+                execution_id=execution_id,
+                id=step_id,
+                parent_id=parent_id,
+                name=step_name,
+                function=function,
+                status=StepStatus(status),
+                started_at_ns=started,
+                duration_ns=duration,
+            )
+            for execution_id, step_id, parent_id, step_name, function, status, started, duration
+            in rows
+        )
+    return timings

@@ -1,0 +1,124 @@
+"""Read-only store queries behind the web UI: searching executions, step outlines and the
+numbers behind per-version statistics. Run on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime
+import time
+
+import pytest
+
+from runtree.store import InvalidDataError, Store
+from runtree.store.explore import id_bound, search_patterns
+
+from .store_helpers import deploy, make_step
+
+
+def run(store: Store, version, input, *, status="succeeded", steps=None):  # type: ignore[no-untyped-def]
+    execution = store.enqueue_execution(version=version, trigger="api", input=input, versions={})
+    store.claim_execution(execution.id, "w")
+    return store.finish_execution(execution.id, status=status, steps=steps)
+
+
+def ids(page) -> list[str]:  # type: ignore[no-untyped-def]
+    return [e.id for e in page[0]]
+
+
+def test_search_finds_values_in_the_input(store: Store) -> None:
+    v = deploy(store)
+    ada = run(store, v, {"customer": {"name": "Ada Lovelace", "id": 42}, "note": 'say "hi"'})
+    bob = run(store, v, {"customer": {"name": "Bob", "id": 142}, "tags": ["x_y", "50%"]})
+    eve = run(store, v, {"city": "Zürich", "id": 7})
+    assert ids(store.search_executions(text="lovelace")) == [ada.id]  # any case
+    assert ids(store.search_executions(text="42")) == [bob.id, ada.id]
+    assert ids(store.search_executions(text="id=42")) == [ada.id]  # key=value: exact value
+    assert ids(store.search_executions(text="id: 7")) == [eve.id]
+    assert ids(store.search_executions(text='name="Bob"')) == [bob.id]
+    assert ids(store.search_executions(text="name=Bob")) == [bob.id]  # not JSON: a string
+    assert ids(store.search_executions(text='say "hi"')) == [ada.id]  # inside a JSON string
+    assert ids(store.search_executions(text="zürich")) == [eve.id]  # stored as \\u escapes
+    assert ids(store.search_executions(text="x_y")) == [bob.id]  # _ and % are literal
+    assert ids(store.search_executions(text="50%")) == [bob.id]
+    assert ids(store.search_executions(text="x%y")) == []
+    assert ids(store.search_executions(text="  ")) == [eve.id, bob.id, ada.id]
+    with pytest.raises(InvalidDataError):
+        store.search_executions(text="x" * 201)
+
+
+def test_search_filters_by_version_status_trigger_and_time(store: Store) -> None:
+    v1 = deploy(store)
+    v2 = deploy(store, source="def orders():\n    return 2\n")
+    first = run(store, v1, {}, status="failed")
+    time.sleep(0.005)
+    middle = datetime.datetime.now(datetime.UTC)
+    time.sleep(0.005)
+    second = run(store, v2, {})
+    assert ids(store.search_executions(name="orders", version=1)) == [first.id]
+    assert ids(store.search_executions(status="failed")) == [first.id]
+    assert ids(store.search_executions(trigger="cli")) == []
+    assert ids(store.search_executions(since=middle)) == [second.id]
+    assert ids(store.search_executions(until=middle)) == [first.id]
+    page, cursor = store.search_executions(limit=1)
+    assert [e.id for e in page] == [second.id] and cursor is not None
+    assert ids(store.search_executions(limit=1, cursor=cursor)) == [first.id]
+    with pytest.raises(InvalidDataError):
+        store.search_executions(status="nope")
+    with pytest.raises(InvalidDataError):
+        store.search_executions(since=datetime.datetime(2026, 1, 1))  # naive
+
+
+def test_id_bound_orders_like_execution_ids(store: Store) -> None:
+    v = deploy(store)
+    before = datetime.datetime.now(datetime.UTC) - datetime.timedelta(milliseconds=2)
+    execution = run(store, v, {})
+    after = datetime.datetime.now(datetime.UTC) + datetime.timedelta(milliseconds=2)
+    assert id_bound(before) <= execution.id < id_bound(after)
+    assert len(id_bound(before)) == 32
+
+
+def test_search_patterns_escape_like_wildcards() -> None:
+    assert search_patterns("a_b") == ["%a\\_b%"]
+    assert search_patterns("k=1") == ['%"k": 1,%', '%"k": 1}%', '%"k": 1]%']
+
+
+def test_step_summaries_leave_payloads_out_and_page(store: Store) -> None:
+    v = deploy(store)
+    steps = [
+        make_step(1, stdout="hello\n", warnings=["w"]),
+        make_step(2, parent_id=1, status="failed",
+                  error={"type": "KeyError", "message": "'x'", "traceback": []}),
+        make_step(3, parent_id=1, aggregates=[{"name": "f", "count": 5, "total_ns": 9,
+                                               "errors": 0}]),
+        make_step(4, parent_id=3, generator={"yielded": 2, "first": None}),
+    ]
+    execution = run(store, v, {}, status="failed", steps=steps)
+    summaries = store.get_step_summaries(execution.id)
+    assert [s.id for s in summaries] == [1, 2, 3, 4]
+    root = summaries[0]
+    assert root.stdout_size == 6 and root.warnings == ["w"] and root.error is None
+    assert summaries[1].error == {"type": "KeyError", "message": "'x'", "traceback": []}
+    assert summaries[2].aggregates == [{"name": "f", "count": 5, "total_ns": 9, "errors": 0}]
+    assert summaries[3].generator == {"yielded": 2}
+    assert [s.id for s in store.get_step_summaries(execution.id, parent_id=1)] == [2, 3]
+    assert [s.id for s in store.get_step_summaries(execution.id, roots=True)] == [1]
+    assert [s.id for s in store.get_step_summaries(execution.id, after=2, limit=1)] == [3]
+    assert store.count_children(execution.id, [1, 2, 3, 4]) == {1: 2, 3: 1}
+    assert store.get_step_summaries("0" * 32) == []
+
+
+def test_numbers_behind_version_statistics(store: Store) -> None:
+    v1 = deploy(store)
+    v2 = deploy(store, source="def orders():\n    return 2\n")
+    a = run(store, v1, {}, steps=[make_step(1), make_step(2, parent_id=1)])
+    b = run(store, v1, {}, status="failed", steps=[make_step(1)])
+    queued = store.enqueue_execution(version=v2, trigger="api", input={}, versions={})
+    counts = store.version_status_counts("default", "orders")
+    assert counts == {1: {"succeeded": 1, "failed": 1}, 2: {"queued": 1}}
+    assert len(store.recent_durations("default", "orders", 1)) == 2
+    assert store.recent_durations("default", "orders", 2) == []
+    assert store.recent_execution_ids("default", "orders", 1) == [b.id, a.id]
+    assert store.recent_execution_ids("default", "orders", 2) == []
+    timings = store.get_step_timings([a.id, b.id, queued.id])
+    assert sorted((t.execution_id, t.id, t.parent_id) for t in timings) == sorted(
+        [(a.id, 1, None), (a.id, 2, 1), (b.id, 1, None)]
+    )
