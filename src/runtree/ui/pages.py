@@ -1,0 +1,107 @@
+"""Page routes of the web UI (DESIGN.md, "Web UI routes") and its static files.
+
+Each page is a small HTML shell rendered with Jinja2 (autoescaped): the header, an empty
+``<main>`` naming what to show in ``data-*`` attributes, and the page's ES module. The modules
+fetch JSON from ``/api/v1`` -- sending the API key a user entered, when the server asks for
+one -- and build the page with DOM calls that never parse user data as HTML. Pages carry a
+Content-Security-Policy that allows scripts and styles from this origin only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi import Path as PathParam
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.responses import Response
+from starlette.types import Scope
+
+from .. import __version__
+
+HERE = Path(__file__).parent
+STATIC_DIR = HERE / "static"
+TEMPLATES = Jinja2Templates(directory=str(HERE / "templates"))
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+        "frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+pages = APIRouter(include_in_schema=False)
+
+
+class _StaticFiles(StaticFiles):
+    """Static files that browsers revalidate on every load, so an upgraded server never runs
+    a stale module next to fresh ones."""
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        response = await super().get_response(path, scope)
+        response.headers["Cache-Control"] = "no-cache"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
+
+
+def _page(request: Request, template: str, title: str, **data: Any) -> HTMLResponse:
+    response = TEMPLATES.TemplateResponse(
+        request,
+        template,
+        {"title": title, "version": __version__, "data": data},
+        headers=SECURITY_HEADERS,
+    )
+    return response
+
+
+@pages.get("/", response_class=HTMLResponse)
+def executions_page(request: Request) -> HTMLResponse:
+    """The executions list: newest first, filters, search, live updates."""
+    return _page(request, "executions.html", "Executions")
+
+
+@pages.get("/executions", response_class=RedirectResponse)
+def executions_redirect() -> RedirectResponse:
+    return RedirectResponse("/", status_code=308)
+
+
+@pages.get("/executions/{execution_id}", response_class=HTMLResponse)
+def execution_page(
+    request: Request,
+    execution_id: Annotated[str, PathParam(max_length=64)],
+    step: Annotated[str | None, Query(max_length=20)] = None,
+) -> HTMLResponse:
+    """One execution: the call tree, the waterfall and the selected step
+    (``?step=ID``)."""
+    return _page(request, "execution.html", f"Execution {execution_id[:8]}",
+                 execution_id=execution_id, step=step or "")
+
+
+@pages.get("/functions", response_class=HTMLResponse)
+def functions_page(request: Request) -> HTMLResponse:
+    """Every function with its current version, last run and run count."""
+    return _page(request, "functions.html", "Functions")
+
+
+@pages.get("/functions/{namespace}/{name}", response_class=HTMLResponse)
+def function_page(
+    request: Request,
+    namespace: Annotated[str, PathParam(max_length=200)],
+    name: Annotated[str, PathParam(max_length=200)],
+) -> HTMLResponse:
+    """One function: versions, source, diff, run form and statistics."""
+    return _page(request, "function.html", f"{namespace}/{name}",
+                 namespace=namespace, name=name)
+
+
+def install_ui(app: FastAPI) -> None:
+    """Add the page routes and ``/static`` to ``app``."""
+    app.include_router(pages)
+    app.mount("/static", _StaticFiles(directory=str(STATIC_DIR)), name="static")

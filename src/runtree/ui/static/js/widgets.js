@@ -1,0 +1,44 @@
+// Small shared pieces: status badges, captured values with their marks, errors.
+import { h } from "./dom.js";
+import { bytes, statusLabel } from "./format.js";
+import { renderJSON } from "./json.js";
+
+export function badge(status) {
+  return h("span", { class: ["badge", `s-${status}`], text: statusLabel(status) });
+}
+
+/** A captured value: its preview as pretty JSON, and every mark the capture left on it. */
+export function capturedValue(label, captured) {
+  const head = h("div", { class: "value-head" });
+  if (label) head.appendChild(h("span", { class: "pname", text: label }));
+  if (!captured) {
+    head.appendChild(h("span", { class: "muted", text: "no value" }));
+    return h("div", { class: "value" }, head);
+  }
+  head.appendChild(h("span", { class: "faint", text: `${bytes(captured.size)} ${captured.format || ""}`.trim(),
+    title: "serialized size and format of the original value" }));
+  if (captured.truncated) {
+    head.appendChild(h("span", { class: "mark", text: `truncated · original ${bytes(captured.size)}`,
+      title: captured.sha256 ? `sha256 ${captured.sha256}` : "the original was larger than the capture budget" }));
+    if (captured.sha256) head.appendChild(h("code", { class: "faint", text: `sha256 ${captured.sha256.slice(0, 12)}…`,
+      title: captured.sha256 }));
+  }
+  if (captured.redacted) head.appendChild(h("span", { class: "mark redacted", text: "redacted",
+    title: "secrets were replaced before anything was stored" }));
+  const box = h("div", { class: "value" }, head, renderJSON(captured.preview));
+  if (captured.warning) box.appendChild(h("div", { class: "value-head" }, h("span", { class: "mark", text: "warning" }),
+    h("span", { text: captured.warning })));
+  return box;
+}
+
+export function errorTitle(error) {
+  return `${error.type || "Error"}${error.message ? `: ${error.message}` : ""}`;
+}
+
+export function spinner(text = "Loading…") {
+  return h("div", { class: "spinner", role: "status", text });
+}
+
+export function errorBox(text) {
+  return h("div", { class: "error-box", role: "alert", text });
+}
