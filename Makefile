@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # The tracking core also runs on these interpreters (their AST differs); CI tests it on each.
 EXTRA_PYTHONS ?= 3.12 3.13
 
-.PHONY: install run test test-quick test-core-pythons lint bench clean
+.PHONY: install runtime run test test-quick test-browser browser-deps test-core-pythons lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,21 +16,70 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) runtime
 
-run: $(STAMP)
+# The sandbox (README, "Security model") runs user code as per-slot uids, which cannot read a
+# Python under a 0700 home directory (pyenv's /root/.pyenv). As root, this builds the Python
+# that runs user code: a world-readable venv at $(RUNTIME) from Debian's python3.11, with the
+# packages workers need (install your functions' packages there too), plus the sandbox's state
+# directory. Idempotent; rebuilt when this Makefile changes. Not root: nothing to do (a
+# non-root server cannot switch uids; see `runtree doctor`).
+RUNTIME ?= /opt/runtree/venv
+RUNTIME_PYTHON ?= /usr/bin/python3.11
+RUNTIME_PACKAGES := dill==0.4.1 pyseccomp==0.1.2 landlock==1.0.0.dev5
+RUNTIME_STAMP := $(RUNTIME)/.runtree-runtime
+STATE_DIR ?= /var/lib/runtree
+runtime:
+	@if [ "$$(id -u)" != 0 ]; then \
+	  echo "not root: the sandbox runtime ($(RUNTIME)) is not built (runtree doctor tells what is on)"; \
+	elif [ ! -f $(RUNTIME_STAMP) ] || [ Makefile -nt $(RUNTIME_STAMP) ]; then \
+	  echo "building the sandbox runtime in $(RUNTIME)"; \
+	  if ! $(RUNTIME_PYTHON) -c 'import ensurepip, venv' 2>/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3.11-venv libseccomp2 >/dev/null \
+	      || { echo "could not install python3.11-venv"; exit 1; }; \
+	  fi; \
+	  if [ ! -f /usr/lib/x86_64-linux-gnu/libseccomp.so.2 ] && ! ldconfig -p | grep -q libseccomp.so.2; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libseccomp2 >/dev/null \
+	      || { echo "could not install libseccomp2"; exit 1; }; \
+	  fi; \
+	  umask 022 && $(RUNTIME_PYTHON) -m venv --clear $(RUNTIME) \
+	    && $(RUNTIME)/bin/pip install --quiet --disable-pip-version-check $(RUNTIME_PACKAGES) \
+	    && chmod -R a+rX $(dir $(RUNTIME)) && touch $(RUNTIME_STAMP) \
+	    || { echo "could not build $(RUNTIME)"; exit 1; }; \
+	fi; \
+	if [ "$$(id -u)" = 0 ]; then install -d -m 0711 $(STATE_DIR) $(STATE_DIR)/jobs && install -d -m 0700 $(STATE_DIR)/uids; fi
+
+run: $(STAMP) runtime
 	$(BIN)/runtree serve
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy src
 
-test-quick: $(STAMP)
+test-quick: $(STAMP) runtime
 	$(BIN)/pytest -q -m "not slow and not postgres and not browser"
 
-test: $(STAMP) lint
+test: $(STAMP) runtime lint browser-deps
 	$(BIN)/pytest -q
 	$(MAKE) test-core-pythons
+
+# The browser tests (tests/ui, marked `browser`) drive Debian's Chromium through Playwright;
+# no browser build is ever downloaded (never run `playwright install`). As root (CI) the
+# package is installed when missing; elsewhere the tests skip and say why.
+CHROMIUM ?= /usr/bin/chromium
+browser-deps:
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing chromium for the browser tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null \
+	      || { echo "could not install chromium"; exit 1; }; \
+	  else \
+	    echo "$(CHROMIUM) is missing: the browser tests will skip (as root: apt-get install chromium)"; \
+	  fi; \
+	fi
+
+test-browser: $(STAMP) browser-deps
+	$(BIN)/pytest -q -m browser
 
 # The core (instrument + tracking) on every supported CPython, each in its own virtualenv.
 test-core-pythons:

@@ -48,6 +48,9 @@ class LocalDispatcher:
         self.slots = slots or os.cpu_count() or 2
         self.worker_id = f"server:{socket.gethostname()}:{os.getpid()}"
         self._wake = threading.Condition()
+        # notify() calls no slot has acted on yet: executions queued in this process that a
+        # slot should claim without waiting for the next poll.
+        self._announced = 0
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
         self._running: dict[str, threading.Event] = {}
@@ -55,7 +58,9 @@ class LocalDispatcher:
 
     def start(self) -> None:
         for index in range(self.slots):
-            thread = threading.Thread(target=self._slot, name=f"runtree-slot-{index}", daemon=True)
+            thread = threading.Thread(
+                target=self._slot, args=(index,), name=f"runtree-slot-{index}", daemon=True
+            )
             thread.start()
             self._threads.append(thread)
         watcher = threading.Thread(
@@ -66,6 +71,7 @@ class LocalDispatcher:
 
     def notify(self) -> None:
         with self._wake:
+            self._announced += 1
             self._wake.notify()
 
     def cancel(self, execution_id: str) -> bool:
@@ -94,22 +100,38 @@ class LocalDispatcher:
         with self._lock:
             return list(self._running)
 
-    def _slot(self) -> None:
+    def _slot(self, index: int) -> None:
+        """Claim and run, one execution at a time (as sandbox slot ``index``: its own uid,
+        which no other running execution has). A slot looks at the queue when it starts,
+        after each run when more executions were queued, when an execution was announced
+        (:meth:`notify`), and at least every :data:`POLL_INTERVAL_S` (executions queued by
+        other processes)."""
+        look_now = True
         while not self._stopping.is_set():
+            announced = False
+            if not look_now:
+                with self._wake:
+                    if not self._announced and not self._stopping.is_set():
+                        self._wake.wait(POLL_INTERVAL_S)
+                    if self._announced:
+                        self._announced -= 1
+                        announced = True
+                if self._stopping.is_set():
+                    break
             try:
-                execution = self.store.claim_next_execution(self.worker_id)
+                execution, look_now = self.store.claim_next(
+                    self.worker_id, expect_queued=announced
+                )
             except Exception:
                 log.exception("could not claim an execution")
-                execution = None
+                execution, look_now = None, False
             if execution is None:
-                with self._wake:
-                    self._wake.wait(POLL_INTERVAL_S)
                 continue
             cancel = threading.Event()
             with self._lock:
                 self._running[execution.id] = cancel
             try:
-                self.runner.run(execution, cancel)
+                self.runner.run(execution, cancel, slot=index)
             except Exception:
                 log.exception("execution %s failed in the engine", execution.id)
             finally:

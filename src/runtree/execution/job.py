@@ -38,6 +38,11 @@ class Job:
     memory_mb: int = 512
     step_budget: int = 10_000
     value_budget: int = 64 * 1024
+    # The function's sandbox opt-ins, and the confinement the server leased for this run
+    # (a :class:`~runtree.execution.sandbox.policy.Policy` as a dict; ``None``: unsandboxed).
+    network: bool = False
+    subprocesses: bool = False
+    sandbox: dict[str, Any] | None = None
 
     def filename_of(self, name: str) -> str:
         """The file name tracebacks show for function ``name``: ``namespace/name.py``."""

@@ -26,17 +26,18 @@ class ExecutionRunner:
 
     def build_job(self, execution: ExecutionRecord) -> Job:
         """The job for ``execution``: its pinned versions, its input bound to the entry point."""
-        entry = self.store.get_version(execution.namespace, execution.name, execution.version)
+        versions = self.store.get_versions(
+            execution.namespace, {**execution.versions, execution.name: execution.version}
+        )
+        entry = versions.get(execution.name)
         if entry is None:
             raise LookupError(
                 f"{execution.namespace}/{execution.name} v{execution.version} is gone"
             )
         functions = {execution.name: _source_of(entry.source, entry.number, entry.settings)}
-        for name, number in execution.versions.items():
-            if name == execution.name:
-                continue
-            version = self.store.get_version(execution.namespace, name, number)
-            if version is not None:
+        for name in execution.versions:
+            version = versions.get(name)
+            if name != execution.name and version is not None:
                 functions[name] = _source_of(version.source, version.number, version.settings)
         args, kwargs = bind_input(EntrySignature.from_dict(entry.signature), execution.input or {})
         return Job(
@@ -48,13 +49,19 @@ class ExecutionRunner:
             kwargs=kwargs,
             timeout_s=float(entry.settings.get("timeout_s", 30.0)),
             memory_mb=int(entry.settings.get("memory_mb", 512)),
+            network=bool(entry.settings.get("network", False)),
+            subprocesses=bool(entry.settings.get("subprocesses", False)),
         )
 
     def run(
-        self, execution: ExecutionRecord, cancel: threading.Event | None = None
+        self,
+        execution: ExecutionRecord,
+        cancel: threading.Event | None = None,
+        slot: int | None = None,
     ) -> ExecutionRecord:
         """Run a claimed execution and store its steps and its end. Never raises for
-        anything the user's code does."""
+        anything the user's code does. ``slot``: the dispatcher slot running it (its sandbox
+        uid); ``None``: any free one."""
         try:
             job = self.build_job(execution)
         except (InputError, LookupError) as error:
@@ -66,15 +73,28 @@ class ExecutionRunner:
             self.store.save_steps(execution.id, steps)
 
         try:
-            outcome = self.supervisor.run(job, on_steps=save, cancel=cancel)
-        except Exception as error:  # the engine itself failed: the execution must not hang
-            outcome = Outcome(
-                CRASHED, error=_error("EngineError", f"{type(error).__name__}: {error}")
+            outcome = self.supervisor.run(
+                job, on_steps=save, cancel=cancel, keep_final_steps=True, slot=slot
             )
+        except Exception as error:  # the engine itself failed: the execution must not hang
+            outcome = _engine_error(error)
         output = outcome.output.get("preview") if outcome.output else None
         problem = outcome.error
         if outcome.stdout and problem is not None:
             problem = {**problem, "stdout": outcome.stdout}
+        if outcome.steps:
+            # The last batch of steps and the end in one transaction.
+            try:
+                return self.store.finish_execution(
+                    execution.id,
+                    status=outcome.status,
+                    output=output,
+                    error=problem,
+                    steps=outcome.steps,
+                )
+            except Exception as error:  # as when saving a streamed batch fails
+                outcome = _engine_error(error)
+                output, problem = None, outcome.error
         return self.store.finish_execution(
             execution.id, status=outcome.status, output=output, error=problem
         )
@@ -84,6 +104,10 @@ def _source_of(source: str, number: int, settings: dict[str, Any]) -> FunctionSo
     return FunctionSource(
         source=source, version=number, tracking=bool(settings.get("tracking", True))
     )
+
+
+def _engine_error(error: Exception) -> Outcome:
+    return Outcome(CRASHED, error=_error("EngineError", f"{type(error).__name__}: {error}"))
 
 
 def _error(kind: str, message: str) -> dict[str, Any]:

@@ -1,22 +1,26 @@
 """The code that runs inside an execution's own process.
 
-A worker process receives one :class:`Job` as JSON on a pipe, loads the job's function modules
-(instrumented unless tracking is off), links each module's free names to the other functions of
-the namespace, calls the entry point inside :func:`runtree.record`, and streams what happens to
+A worker process receives one :class:`Job` (as JSON on a pipe, or already parsed and
+compiled by the zygote it was forked from), loads the job's function modules (instrumented
+unless tracking is off), links each module's free names to the other functions of the
+namespace, calls the entry point inside :func:`runtree.record`, and streams what happens to
 the supervisor as JSON lines on another pipe:
 
 ``{"type": "steps", "steps": [...]}``  batches, while the code runs (running steps are sent
-again when they finish); ``{"type": "result", ...}`` once, at the end.
+again when they finish); ``{"type": "result", ..., "steps": [...]}`` once, at the end, with
+the last batch of steps (at most :data:`BATCH_SIZE`; any before it come as ``steps`` messages
+just before the result).
 
 Everything sent is JSON: the supervisor (the server) never unpickles anything. Serialized
 values travel base64-encoded and stay opaque bytes outside this process.
 
-Start it with ``python -m runtree.execution.worker JOB_FD MESSAGE_FD`` or fork into
-:func:`serve_job` (see :mod:`.zygote`).
+Start it with ``python -m runtree.execution.worker JOB_FD MESSAGE_FD`` (:func:`serve_job`) or
+fork into :func:`run_job` (see :mod:`.zygote`).
 """
 
 from __future__ import annotations
 
+import _thread
 import base64
 import builtins
 import io
@@ -26,16 +30,25 @@ import resource
 import sys
 import threading
 import traceback
+import types
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..instrument.compiler import instrument, register_source
 from ..tracking import Recording, record
 from ..tracking.capture import realize_value
-from .job import Job
+from ..tracking.runtime import install_hooks
+from .job import FunctionSource, Job
+from .sandbox.confine import SandboxError, confine
+from .sandbox.policy import Policy
 
 FLUSH_INTERVAL_S = 0.05
-STDOUT_LIMIT = 1024 * 1024
+BATCH_SIZE = 200  # steps per message
+STDOUT_LIMIT = 1024 * 1024  # printed text kept
+OUTPUT_LIMIT = 16 * 1024 * 1024  # printed text in all: past it the execution is stopped
 EXIT_OK = 0
+EXIT_SANDBOX = 71  # the sandbox could not be applied: no user code ran
+EXIT_OUTPUT_LIMIT = 72
 
 
 class _Channel:
@@ -53,6 +66,10 @@ class _Channel:
                 written = os.write(self._fd, view)
                 view = view[written:]
 
+    def close(self) -> None:
+        with self._lock:
+            os.close(self._fd)
+
 
 def _json_default(value: Any) -> Any:
     if isinstance(value, bytes | bytearray):
@@ -61,13 +78,21 @@ def _json_default(value: Any) -> Any:
 
 
 class _CappedText(io.TextIOBase):
-    """The process's stdout/stderr: kept in memory up to a limit, the rest counted."""
+    """The process's stdout/stderr: kept in memory up to a limit, the rest counted; past
+    ``stop_at`` characters in all, ``on_flood`` is called (it ends the process)."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(
+        self,
+        limit: int,
+        stop_at: int | None = None,
+        on_flood: Callable[[int], None] | None = None,
+    ) -> None:
         self.parts: list[str] = []
         self.size = 0
         self.dropped = 0
         self.limit = limit
+        self.stop_at = stop_at
+        self.on_flood = on_flood
 
     def writable(self) -> bool:
         return True
@@ -79,17 +104,23 @@ class _CappedText(io.TextIOBase):
             self.parts.append(kept)
             self.size += len(kept)
         self.dropped += max(0, len(text) - max(room, 0))
+        if (
+            self.on_flood is not None
+            and self.stop_at is not None
+            and self.size + self.dropped > self.stop_at
+        ):
+            self.on_flood(self.size + self.dropped)
         return len(text)
 
     def value(self) -> str:
         return "".join(self.parts)
 
 
-class _StepStreamer(threading.Thread):
-    """Sends new steps, and steps that finished since they were sent, every interval."""
+class _StepStreamer:
+    """Sends new steps, and steps that finished since they were sent, every interval, from a
+    thread of its own; :meth:`finish` stops it and returns what is left to send."""
 
     def __init__(self, rec: Recording, channel: _Channel, function_of: dict[str, str]) -> None:
-        super().__init__(name="runtree-step-streamer", daemon=True)
         self.rec = rec
         self.channel = channel
         self.function_of = function_of
@@ -97,38 +128,54 @@ class _StepStreamer(threading.Thread):
         self.open: list[Any] = []
         self.stop_event = threading.Event()
         self.lock = threading.Lock()
+        self.finished = False
 
-    def run(self) -> None:
-        while not self.stop_event.wait(FLUSH_INTERVAL_S):
-            self.flush()
+    def start(self) -> None:
+        # A bare thread: threading.Thread.start() waits until the new thread runs, which is a
+        # measurable part of a short execution; nothing here needs to wait for it.
+        _thread.start_new_thread(self._run, ())
+
+    def _run(self) -> None:
+        try:
+            while not self.stop_event.wait(FLUSH_INTERVAL_S):
+                self.flush()
+        except BaseException:
+            pass  # a broken channel: the main thread notices it when it reports
 
     def flush(self) -> None:
         with self.lock:
-            steps = self.rec.steps
-            batch = [s for s in self.open if s.status != "running"]
-            still_open = [s for s in self.open if s.status == "running"]
-            new = steps[self.sent : len(steps)]
-            self.sent += len(new)
-            batch.extend(new)
-            if not batch:
+            if self.finished:
                 return
-            payload = []
-            for step in batch:
-                status = step.status
-                data = step.to_dict(include_blobs=True)
-                data["status"] = status  # as observed before serializing
-                data["function"] = self.function_of.get(step.filename or "")
-                payload.append(data)
-                if status == "running":
-                    still_open.append(step)
-            self.open = still_open
-            for start in range(0, len(payload), 200):
-                self.channel.send({"type": "steps", "steps": payload[start : start + 200]})
+            payload = self._collect()
+            for start in range(0, len(payload), BATCH_SIZE):
+                self.channel.send({"type": "steps", "steps": payload[start : start + BATCH_SIZE]})
 
-    def stop(self) -> None:
+    def finish(self) -> list[dict[str, Any]]:
+        """Stop streaming (after a batch being sent, if any); the steps not sent yet."""
         self.stop_event.set()
-        self.join(timeout=5)
-        self.flush()
+        with self.lock:
+            self.finished = True
+            return self._collect()
+
+    def _collect(self) -> list[dict[str, Any]]:
+        """New steps and steps that finished since they were sent (holding the lock)."""
+        steps = self.rec.steps
+        batch = [s for s in self.open if s.status != "running"]
+        still_open = [s for s in self.open if s.status == "running"]
+        new = steps[self.sent : len(steps)]
+        self.sent += len(new)
+        batch.extend(new)
+        payload = []
+        for step in batch:
+            status = step.status
+            data = step.to_dict(include_blobs=True)
+            data["status"] = status  # as observed before serializing
+            data["function"] = self.function_of.get(step.filename or "")
+            payload.append(data)
+            if status == "running":
+                still_open.append(step)
+        self.open = still_open
+        return payload
 
 
 def apply_limits(job: Job) -> None:
@@ -140,16 +187,31 @@ def apply_limits(job: Job) -> None:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
-def load_functions(job: Job) -> dict[str, dict[str, Any]]:
-    """Execute each function's module; give each the others' entry points by bare name."""
+def compile_function(spec: FunctionSource, filename: str) -> types.CodeType:
+    """The code of one function module: instrumented unless its tracking is off. Raises
+    :class:`~runtree.errors.InstrumentError` for code that cannot be compiled."""
+    if spec.tracking:
+        return instrument(spec.source, filename, version=spec.version)
+    return compile(spec.source, filename, "exec", dont_inherit=True)
+
+
+def load_functions(
+    job: Job, compiled: Mapping[str, types.CodeType] | None = None
+) -> dict[str, dict[str, Any]]:
+    """Execute each function's module; give each the others' entry points by bare name.
+
+    ``compiled`` may hold already compiled modules by function name (from
+    :func:`compile_function` with the same source, file name, version and tracking)."""
     modules: dict[str, dict[str, Any]] = {}
     for name, spec in job.functions.items():
         filename = job.filename_of(name)
+        code = compiled.get(name) if compiled is not None else None
+        if code is None:
+            code = compile_function(spec, filename)
+        # Also for compiled code: the process may have shown another version under this name.
+        register_source(spec.source, filename)
         if spec.tracking:
-            code = instrument(spec.source, filename, version=spec.version)
-        else:
-            register_source(spec.source, filename)
-            code = compile(spec.source, filename, "exec", dont_inherit=True)
+            install_hooks()
         namespace: dict[str, Any] = {"__name__": name, "__builtins__": builtins}
         modules[name] = namespace
         exec(code, namespace)
@@ -164,16 +226,45 @@ def serve_job(job_fd: int, message_fd: int) -> int:
     """Run the job read from ``job_fd``; report on ``message_fd``. Returns the exit code."""
     with os.fdopen(job_fd, "rb") as job_file:
         job = Job.from_json(job_file.read())
+    return run_job(job, message_fd)
+
+
+def run_job(
+    job: Job,
+    message_fd: int,
+    compiled: Mapping[str, types.CodeType]
+    | Callable[[], Mapping[str, types.CodeType]]
+    | None = None,
+) -> int:
+    """Run ``job`` in this process (its limits, or with ``job.sandbox`` the whole sandbox,
+    applied to it first); report on ``message_fd``. ``compiled``: see
+    :func:`load_functions`, or a callable returning it (called once confined). Returns the
+    exit code."""
     channel = _Channel(message_fd)
-    captured_out = _CappedText(STDOUT_LIMIT)
+    if job.sandbox is not None:
+        try:
+            confine(Policy.from_dict(job.sandbox))
+        except SandboxError as error:
+            channel.send(_sandbox_failure(error))
+            channel.close()
+            return EXIT_SANDBOX
+    else:
+        apply_limits(job)
+    codes = compiled() if callable(compiled) else compiled
+
+    def flood(written: int) -> None:
+        # Printing past the limit ends the run; the supervisor says why.
+        channel.send({"type": "limit", "limit": "output", "written": written})
+        os._exit(EXIT_OUTPUT_LIMIT)
+
+    captured_out = _CappedText(STDOUT_LIMIT, OUTPUT_LIMIT, flood)
     sys.stdout = sys.stderr = captured_out
-    apply_limits(job)
     function_of = {job.filename_of(n): f"{job.namespace}/{n}" for n in job.functions}
     rec = record(step_budget=job.step_budget, value_budget=job.value_budget)
     streamer = _StepStreamer(rec, channel, function_of)
     result: dict[str, Any]
     try:
-        modules = load_functions(job)
+        modules = load_functions(job, codes)
         entry = modules[job.entry].get(job.entry)
         if not callable(entry):
             raise TypeError(f"{job.entry!r} is not a callable defined in {job.entry}.py")
@@ -185,15 +276,72 @@ def serve_job(job_fd: int, message_fd: int) -> int:
     except BaseException as error:  # everything the user's code can raise, SystemExit too
         rec.close()
         result = {"status": "failed", "error": _error_of(error, rec)}
-    if streamer.is_alive():
-        streamer.stop()
-    else:
-        streamer.flush()
+    steps = streamer.finish()
+    last = (len(steps) - 1) // BATCH_SIZE * BATCH_SIZE if steps else 0
+    for start in range(0, last, BATCH_SIZE):
+        channel.send({"type": "steps", "steps": steps[start : start + BATCH_SIZE]})
     result["type"] = "result"
     result["stdout"] = captured_out.value()
     result["stdout_truncated"] = captured_out.dropped > 0
+    result["steps"] = steps[last:]
     channel.send(result)
+    # Nothing follows the result: closing now lets the supervisor go on without waiting for
+    # this process to exit (its launcher reaps it).
+    channel.close()
     return EXIT_OK
+
+
+def _sandbox_failure(error: SandboxError) -> dict[str, Any]:
+    return {
+        "type": "result",
+        "status": "crashed",
+        "error": {
+            "type": "SandboxError",
+            "message": f"the sandbox could not be applied, so nothing ran: {error}",
+            "traceback": [],
+            "step_id": None,
+        },
+        "stdout": "",
+        "stdout_truncated": False,
+        "steps": [],
+    }
+
+
+# Not a valid namespace for users (names must not start with two underscores): no clash.
+_WARM_UP_NAMESPACE = "__runtree_warm_up__"
+_WARM_UP_SOURCE = """\
+def helper(x):
+    return x  # runtree warm-up
+def warm(a, b):
+    print("warm", a)
+    return {"sum": a + helper(b[0]), "items": [a, *b]}
+"""
+
+
+def warm_up(compiled: Mapping[str, types.CodeType] | None = None) -> dict[str, types.CodeType]:
+    """Run a tiny job the way :func:`run_job` does, minus the process setup and the channel,
+    so that what a run imports, caches and touches is ready before it starts. Returns the tiny
+    job's code (pass it back to skip compiling it again)."""
+    job = Job("warm-up", _WARM_UP_NAMESPACE, "warm", {"warm": FunctionSource(_WARM_UP_SOURCE, 0)})
+    filename = job.filename_of("warm")
+    rec = record(step_budget=job.step_budget, value_budget=job.value_budget)
+    streamer = _StepStreamer(rec, _Channel(-1), {filename: f"{job.namespace}/warm"})
+    saved = sys.stdout, sys.stderr
+    sys.stdout = sys.stderr = _CappedText(1024)
+    try:
+        code = dict(compiled or {})
+        if "warm" not in code:
+            code["warm"] = compile_function(job.functions["warm"], filename)
+        entry = load_functions(job, code)["warm"]["warm"]
+        with rec:
+            value = entry(1, [2])
+        captured = realize_value(value, rec.policy.value_budget, rec.policy)
+        steps = streamer.finish()
+        message = {"type": "result", "output": captured.to_dict(include_blob=True), "steps": steps}
+        json.dumps(message, default=_json_default, allow_nan=False)
+        return code
+    finally:
+        sys.stdout, sys.stderr = saved
 
 
 def _error_of(error: BaseException, rec: Recording) -> dict[str, Any]:

@@ -1,0 +1,550 @@
+"""Confinement, applied by an execution's own process to itself before any user code runs.
+
+:func:`prepare` runs once in the (root, single-threaded) zygote, or in a cold worker before
+:func:`confine`: it loads the ctypes bindings, works out which paths stay readable and compiles
+the seccomp filters, so that what is left per execution is a handful of system calls.
+
+:func:`confine` then applies, in this order (the order matters: each step needs privileges
+the next one takes away)::
+
+    1. join the slot's cgroups                   (tier 2, when the probe found them writable)
+    2. rlimits and nice                          (address space, CPU, file size, open files,
+                                                  processes, no core dumps)
+    3. private net/ipc/uts/mount namespaces and  (tier 1, when the probe found them usable)
+       a size-capped tmpfs on the work directory
+    4. chdir to the work directory
+    5. Landlock: read-only runtime, read-write   (also TCP ports and signal/abstract-socket
+       work directory, nothing else               scoping where the kernel's ABI has them)
+    6. setgroups([]), setresgid, setresuid       (the slot's own uid, never root)
+    7. seccomp (with no_new_privs)               (no sockets, ptrace, mount, namespaces, bpf,
+                                                  io_uring, kexec, keyctl ...; by default no
+                                                  new processes)
+    8. a clean environment, and clear messages for the blocked calls
+
+Everything here is stdlib (ctypes) plus ``landlock`` and ``pyseccomp``; it must be imported
+before Landlock hides ``/etc/ld.so.cache`` (pyseccomp looks libseccomp up when imported).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import dataclasses
+import errno
+import os
+import resource
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from .policy import Policy, environment
+
+NETWORK_DISABLED = (
+    "network access is disabled for functions (deploy the function with network enabled "
+    "to allow outbound connections)"
+)
+PROCESSES_DISABLED = (
+    "starting processes is disabled for functions (deploy the function with subprocesses "
+    "enabled to allow it)"
+)
+
+# Syscalls no function ever needs; denied with EPERM.
+DENIED_SYSCALLS = (
+    "ptrace", "process_vm_readv", "process_vm_writev", "pidfd_getfd", "kcmp",
+    "mount", "umount2", "pivot_root", "chroot", "unshare", "setns",
+    "fsopen", "fsconfig", "fsmount", "fspick", "move_mount", "open_tree", "mount_setattr",
+    "keyctl", "add_key", "request_key", "bpf", "perf_event_open", "userfaultfd",
+    "io_uring_setup", "io_uring_enter", "io_uring_register",
+    "kexec_load", "kexec_file_load", "init_module", "finit_module", "delete_module",
+    "reboot", "swapon", "swapoff", "acct", "quotactl", "syslog", "vhangup",
+    "open_by_handle_at", "name_to_handle_at", "lookup_dcookie", "uselib", "personality",
+    "settimeofday", "clock_settime", "clock_adjtime", "adjtimex",
+    "sethostname", "setdomainname", "iopl", "ioperm", "fanotify_init",
+    "migrate_pages", "move_pages",
+)
+PROCESS_SYSCALLS = ("fork", "vfork", "execve", "execveat")
+
+CLONE_THREAD = 0x00010000
+CLONE_NEW_FLAGS = (
+    0x00020000,  # CLONE_NEWNS
+    0x02000000,  # CLONE_NEWCGROUP
+    0x04000000,  # CLONE_NEWUTS
+    0x08000000,  # CLONE_NEWIPC
+    0x10000000,  # CLONE_NEWUSER
+    0x20000000,  # CLONE_NEWPID
+    0x40000000,  # CLONE_NEWNET
+)
+CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWNET = 0x20000, 0x4000000, 0x8000000, 0x40000000
+MS_NOSUID, MS_NODEV, MS_REC, MS_PRIVATE = 2, 4, 0x4000, 0x40000
+PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 38, 22, 2
+AF_INET, AF_INET6 = 2, 10
+INT_MASK = 0xFFFFFFFF
+
+# Landlock, beyond what the ``landlock`` package covers (network rules: ABI 4, scopes: ABI 6).
+SYS_LANDLOCK_CREATE_RULESET, SYS_LANDLOCK_ADD_RULE, SYS_LANDLOCK_RESTRICT_SELF = 444, 445, 446
+LANDLOCK_RULE_NET_PORT = 2
+LANDLOCK_ACCESS_NET_BIND_TCP, LANDLOCK_ACCESS_NET_CONNECT_TCP = 1, 2
+LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET, LANDLOCK_SCOPE_SIGNAL = 1, 2
+
+# Read-only for every execution, when they exist (besides the runtime's own directories).
+SYSTEM_READABLE = (
+    "/usr", "/lib", "/lib64", "/bin", "/sbin",
+    "/etc/ssl", "/etc/ca-certificates", "/etc/pki", "/etc/localtime", "/etc/timezone",
+    "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/mime.types",
+)
+# ... and for functions with network on.
+NETWORK_READABLE = (
+    "/etc/hosts", "/etc/resolv.conf", "/etc/nsswitch.conf", "/etc/gai.conf",
+    "/etc/services", "/etc/protocols", "/etc/host.conf",
+)
+DEVICES_RW = ("/dev/null", "/dev/zero", "/dev/full")
+DEVICES_RO = ("/dev/urandom", "/dev/random")
+
+
+class SandboxError(RuntimeError):
+    """The sandbox could not be applied: the execution must not run."""
+
+
+class _SockFilter(ctypes.Structure):
+    _fields_ = [
+        ("code", ctypes.c_ushort),
+        ("jt", ctypes.c_ubyte),
+        ("jf", ctypes.c_ubyte),
+        ("k", ctypes.c_uint32),
+    ]
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(_SockFilter))]
+
+
+class _NetRulesetAttr(ctypes.Structure):
+    _fields_ = [
+        ("handled_access_fs", ctypes.c_uint64),
+        ("handled_access_net", ctypes.c_uint64),
+        ("scoped", ctypes.c_uint64),
+    ]
+
+
+class _NetPortAttr(ctypes.Structure):
+    _pack_ = 1
+    _fields_ = [("allowed_access", ctypes.c_uint64), ("port", ctypes.c_uint64)]
+
+
+@dataclasses.dataclass
+class Prepared:
+    """What :func:`prepare` worked out, inherited by every forked child."""
+
+    libc: ctypes.CDLL
+    landlock_abi: int
+    landlock: Any  # the ``landlock`` module, or None without Landlock
+    readable: list[str]  # directories and files, read-only
+    filters: dict[tuple[bool, bool], bytes]  # (subprocesses, network) -> BPF program
+    seccomp_error: str | None
+    # Landlock, worked out once: the rights handled, and (O_PATH fd, rights) of every
+    # static rule -- a child only hands them to the kernel.
+    handled: int = 0
+    rules: list[tuple[int, int]] = dataclasses.field(default_factory=list)
+    # Set by :func:`enter_private_network` (the zygote): children start in an empty network
+    # namespace; those with network on go back to the host's through this fd.
+    host_network_fd: int = -1
+
+
+_prepared: Prepared | None = None
+
+
+def landlock_abi(libc: ctypes.CDLL | None = None) -> int:
+    """The kernel's Landlock ABI version; 0 without Landlock."""
+    lib = libc or ctypes.CDLL(None, use_errno=True)
+    version = lib.syscall(SYS_LANDLOCK_CREATE_RULESET, None, ctypes.c_size_t(0), 1)
+    return max(0, int(version))
+
+
+def runtime_paths() -> list[str]:
+    """This interpreter's own directories: its prefixes and every ``sys.path`` entry."""
+    paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
+    paths.update(p for p in sys.path if p and os.path.isabs(p))
+    paths.add(os.path.dirname(os.path.realpath(sys.executable)))
+    runtree_dir = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    paths.add(runtree_dir)  # the platform's own code (no secrets; lazily imported modules)
+    return sorted(paths)
+
+
+def prepare(all_filters: bool = True) -> Prepared:
+    """Load bindings and compile filters (idempotent); call before forking children. Without
+    ``all_filters`` (a cold worker, which confines itself once) :func:`confine` compiles
+    just the filter it needs."""
+    global _prepared
+    if _prepared is not None:
+        return _prepared
+    libc = ctypes.CDLL(None, use_errno=True)
+    abi = landlock_abi(libc)
+    landlock_module: Any = None
+    if abi >= 1:
+        try:
+            import landlock
+
+            landlock.FSAccess.all()  # computes (and caches) the ABI it relies on
+            landlock_module = landlock
+        except Exception:
+            landlock_module = None
+    readable = _without_nested([*SYSTEM_READABLE, *runtime_paths()])
+    filters: dict[tuple[bool, bool], bytes] = {}
+    seccomp_error = None
+    try:
+        import pyseccomp  # noqa: F401  (it finds libseccomp now, while it still can)
+
+        for subprocesses in (False, True) if all_filters else ():
+            for network in (False, True):
+                filters[(subprocesses, network)] = _compile_filter(subprocesses, network)
+    except Exception as error:  # no libseccomp, no pyseccomp: the probe reports it
+        seccomp_error = f"{type(error).__name__}: {error}"
+        filters = {}
+    _preload_for_users()
+    _prepared = Prepared(libc, abi, landlock_module, readable, filters, seccomp_error)
+    if landlock_module is not None:
+        _prepare_landlock(_prepared)
+    return _prepared
+
+
+def _prepare_landlock(prepared: Prepared) -> None:
+    access = prepared.landlock.FSAccess
+    prepared.handled = int(access.all())
+    read_file = int(access.EXECUTE | access.READ_FILE)
+    read_dir = read_file | int(access.READ_DIR)
+    wanted = [(path, read_dir if os.path.isdir(path) else read_file)
+              for path in prepared.readable]
+    wanted += [(path, int(access.all_file())) for path in DEVICES_RW]
+    wanted += [(path, int(access.READ_FILE)) for path in DEVICES_RO]
+    for path, rights in wanted:
+        try:
+            fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+        except OSError:
+            continue
+        prepared.rules.append((fd, rights))
+
+
+def enter_private_network() -> None:
+    """Move this process (the zygote) into a new, empty network namespace, once: its children
+    are born there, at no cost per execution. Keeps the host's namespace open for children
+    that have network on."""
+    prepared = prepare()
+    if prepared.host_network_fd >= 0:
+        return
+    host = os.open("/proc/self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+    if prepared.libc.unshare(CLONE_NEWNET) != 0:
+        os.close(host)
+        code = ctypes.get_errno()
+        raise OSError(code, f"unshare(CLONE_NEWNET): {os.strerror(code)}")
+    prepared.host_network_fd = host
+
+
+def _without_nested(paths: list[str]) -> list[str]:
+    """Existing paths, resolved, without those beneath another one (a rule on a directory
+    covers everything under it): fewer rules, less work per execution."""
+    resolved = sorted({os.path.realpath(p) for p in paths if os.path.exists(p)})
+    kept: list[str] = []
+    for path in resolved:
+        if not any(path == k or path.startswith(k.rstrip("/") + "/") for k in kept):
+            kept.append(path)
+    return kept
+
+
+def _preload_for_users() -> None:
+    """Modules the error-message patches wrap, imported while files are still readable."""
+    import _posixsubprocess  # noqa: F401
+    import socket  # noqa: F401
+    import subprocess  # noqa: F401
+
+
+def _compile_filter(subprocesses: bool, network: bool) -> bytes:
+    import pyseccomp as seccomp
+
+    denied = seccomp.ERRNO(errno.EPERM)
+    f = seccomp.SyscallFilter(seccomp.ALLOW)
+    for name in DENIED_SYSCALLS:
+        with contextlib.suppress(Exception):  # a syscall this architecture does not have
+            f.add_rule(denied, name)
+    # kill(-1, ...) would signal every process the uid may signal: never needed.
+    f.add_rule(denied, "kill", seccomp.Arg(0, seccomp.MASKED_EQ, INT_MASK, INT_MASK))
+    # clone3 passes its flags in memory, where seccomp cannot see them: glibc falls back to
+    # clone, whose flags it can.
+    f.add_rule(seccomp.ERRNO(errno.ENOSYS), "clone3")
+    for flag in CLONE_NEW_FLAGS:  # no namespaces, with or without subprocesses
+        f.add_rule(denied, "clone", seccomp.Arg(0, seccomp.MASKED_EQ, flag, flag))
+    if not subprocesses:
+        for name in PROCESS_SYSCALLS:
+            f.add_rule(denied, name)
+        # A clone without CLONE_THREAD is a new process; threads stay allowed.
+        f.add_rule(denied, "clone", seccomp.Arg(0, seccomp.MASKED_EQ, CLONE_THREAD, 0))
+    if network:
+        # Only IPv4 and IPv6 sockets: no unix (abstract sockets!), netlink, packet ...
+        f.add_rule(denied, "socket", seccomp.Arg(0, seccomp.LT, AF_INET))
+        f.add_rule(denied, "socket", seccomp.Arg(0, seccomp.GT, AF_INET6))
+        for family in range(AF_INET + 1, AF_INET6):
+            f.add_rule(denied, "socket", seccomp.Arg(0, seccomp.EQ, family))
+    else:
+        f.add_rule(denied, "socket")
+    read_fd, write_fd = os.pipe()
+    try:
+        with os.fdopen(write_fd, "wb") as out:
+            f.export_bpf(out)
+        chunks = []
+        while chunk := os.read(read_fd, 1 << 16):
+            chunks.append(chunk)
+    finally:
+        os.close(read_fd)
+    return b"".join(chunks)
+
+
+# --- in the execution's process ----------------------------------------------------------
+
+
+def confine(policy: Policy) -> None:
+    """Apply ``policy`` to this process, for good. Raises :class:`SandboxError` when any
+    layer the policy asks for cannot be applied (the caller must then not run user code)."""
+    prepared = prepare(all_filters=False)
+    step = "start"
+    try:
+        key = (policy.subprocesses, policy.network)
+        if policy.seccomp and key not in prepared.filters and prepared.seccomp_error is None:
+            step = "seccomp filter"
+            prepared.filters[key] = _compile_filter(*key)
+        step = "cgroups"
+        pid = str(os.getpid())
+        for procs in policy.cgroup_procs:
+            with open(procs, "w") as file:
+                file.write(pid)
+        step = "rlimits"
+        _limit_resources(policy)
+        if policy.namespaces:
+            step = "namespaces"
+            _enter_namespaces(prepared, policy)
+        step = "work directory"
+        os.chdir(policy.workdir)
+        if policy.landlock:
+            step = "landlock"
+            _landlock(prepared, policy)
+        step = "uid"
+        if os.geteuid() == 0:
+            os.setgroups([])
+            os.setresgid(policy.gid, policy.gid, policy.gid)
+            os.setresuid(policy.uid, policy.uid, policy.uid)
+        elif policy.uid != os.getuid():
+            raise SandboxError(f"not root: cannot become uid {policy.uid}")
+        if os.getuid() == 0 or os.geteuid() == 0:
+            raise SandboxError("still root after setresuid")
+        if policy.seccomp:
+            step = "seccomp"
+            _seccomp(prepared, policy)
+        step = "environment"
+        os.environ.clear()
+        os.environ.update(environment(policy, _search_path()))
+        _explain_blocked_calls(policy)
+    except SandboxError:
+        raise
+    except BaseException as error:
+        raise SandboxError(f"{step}: {type(error).__name__}: {error}") from error
+
+
+def _limit_resources(policy: Policy) -> None:
+    memory = policy.memory_mb * 1024 * 1024
+    disk = policy.disk_mb * 1024 * 1024
+    limits = (
+        (resource.RLIMIT_AS, memory, memory),
+        (resource.RLIMIT_CPU, policy.cpu_s, policy.cpu_s + 1),
+        (resource.RLIMIT_FSIZE, disk, disk),
+        (resource.RLIMIT_NOFILE, policy.nofile, policy.nofile),
+        (resource.RLIMIT_NPROC, policy.nproc, policy.nproc),
+        (resource.RLIMIT_CORE, 0, 0),
+        (resource.RLIMIT_MEMLOCK, 0, 0),
+        (resource.RLIMIT_MSGQUEUE, 0, 0),
+    )
+    for kind, soft, hard in limits:
+        resource.setrlimit(kind, (soft, hard))
+    if policy.nice:
+        os.nice(policy.nice)
+
+
+def _check(result: int, what: str, libc: ctypes.CDLL) -> int:
+    if result < 0:
+        code = ctypes.get_errno()
+        raise OSError(code, f"{what}: {os.strerror(code)}")
+    return result
+
+
+def _enter_namespaces(prepared: Prepared, policy: Policy) -> None:
+    libc = prepared.libc
+    flags = CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS
+    private_network = prepared.host_network_fd >= 0  # born in the zygote's empty one
+    if policy.network and private_network:
+        _check(libc.setns(prepared.host_network_fd, CLONE_NEWNET), "setns(host network)", libc)
+    elif not policy.network and not private_network:
+        flags |= CLONE_NEWNET
+    _check(libc.unshare(flags), "unshare", libc)
+    # Mounts made here must not propagate back to the host.
+    _check(libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "mount --make-rprivate",
+           libc)
+    options = (
+        f"size={policy.disk_mb}m,nr_inodes={max(1024, policy.disk_mb * 64)},mode=0700,"
+        f"uid={policy.uid},gid={policy.gid}"
+    ).encode()
+    _check(
+        libc.mount(b"runtree", policy.workdir.encode(), b"tmpfs", MS_NOSUID | MS_NODEV, options),
+        "mount tmpfs",
+        libc,
+    )
+
+
+def _landlock(prepared: Prepared, policy: Policy) -> None:
+    """Read-only: the runtime and system paths :func:`prepare` opened; read-write: the work
+    directory; this process's own ``/proc/<pid>``; nothing else. Through the ``landlock``
+    package's system-call bindings, with the rules worked out in advance."""
+    ll = prepared.landlock
+    if ll is None:
+        raise SandboxError("Landlock is not available")
+    from landlock import plumbing
+
+    access = ll.FSAccess
+    ruleset = _create_ruleset(prepared, policy)
+    own: list[int] = []
+    try:
+        add_rule = plumbing.get_add_rule()
+        rules = list(prepared.rules)
+        extra = [*policy.extra_readable, *(NETWORK_READABLE if policy.network else ())]
+        read = int(access.EXECUTE | access.READ_FILE)
+        for path, rights in (
+            *((p, read | int(access.READ_DIR) if os.path.isdir(p) else read) for p in extra),
+            (f"/proc/{os.getpid()}", int(access.READ_FILE | access.READ_DIR)),
+            (policy.workdir, prepared.handled),
+        ):
+            with contextlib.suppress(FileNotFoundError):
+                own.append(os.open(path, os.O_PATH | os.O_CLOEXEC))
+                rules.append((own[-1], rights))
+        for fd, rights in rules:
+            beneath = plumbing.PathBeneathAttr(rights, fd)
+            add_rule(ruleset, 1, ctypes.byref(beneath), 0)  # LANDLOCK_RULE_PATH_BENEATH
+        _check(prepared.libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs",
+               prepared.libc)
+        plumbing.get_restrict_self()(ruleset, 0)
+    finally:
+        for fd in (ruleset, *own, *(fd for fd, _ in prepared.rules)):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        prepared.rules = []
+
+
+def _create_ruleset(prepared: Prepared, policy: Policy) -> int:
+    """One ruleset for everything the kernel's ABI can express: files (ABI 1), TCP
+    bind/connect only to the allowed ports (ABI >= 4; none without network), and no signals
+    to or abstract unix sockets of processes outside this sandbox (ABI >= 6). The ``landlock``
+    package's ruleset structure knows only files, so the larger one is built here."""
+    abi = prepared.landlock_abi
+    libc = prepared.libc
+    attr = _NetRulesetAttr(
+        prepared.handled,
+        LANDLOCK_ACCESS_NET_BIND_TCP | LANDLOCK_ACCESS_NET_CONNECT_TCP if abi >= 4 else 0,
+        LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET | LANDLOCK_SCOPE_SIGNAL if abi >= 6 else 0,
+    )
+    size = 24 if abi >= 6 else 16 if abi >= 4 else 8
+    fd = _check(
+        libc.syscall(SYS_LANDLOCK_CREATE_RULESET, ctypes.byref(attr), ctypes.c_size_t(size), 0),
+        "landlock_create_ruleset",
+        libc,
+    )
+    if policy.network and abi >= 4:
+        for port in policy.network_ports:
+            rule = _NetPortAttr(LANDLOCK_ACCESS_NET_CONNECT_TCP, port)
+            _check(
+                libc.syscall(
+                    SYS_LANDLOCK_ADD_RULE, fd, LANDLOCK_RULE_NET_PORT, ctypes.byref(rule), 0
+                ),
+                "landlock_add_rule",
+                libc,
+            )
+    return fd
+
+
+def _seccomp(prepared: Prepared, policy: Policy) -> None:
+    program = prepared.filters.get((policy.subprocesses, policy.network))
+    if program is None:
+        raise SandboxError(f"no seccomp filter: {prepared.seccomp_error}")
+    count = len(program) // ctypes.sizeof(_SockFilter)
+    instructions = (_SockFilter * count).from_buffer_copy(program)
+    fprog = _SockFprog(count, ctypes.cast(instructions, ctypes.POINTER(_SockFilter)))
+    libc = prepared.libc
+    prctl = libc.prctl
+    _check(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(NO_NEW_PRIVS)", libc)
+    _check(prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0), "seccomp",
+           libc)
+
+
+def _search_path() -> str:
+    bin_dir = os.path.dirname(sys.executable)
+    return ":".join(dict.fromkeys([bin_dir, "/usr/local/bin", "/usr/bin", "/bin"]))
+
+
+def _explain_blocked_calls(policy: Policy) -> None:
+    """Blocked calls fail with a sentence instead of a bare errno. The kernel (seccomp,
+    Landlock) still decides: these wrappers only reword the error it returned."""
+    import socket
+    import subprocess
+
+    original_init = socket.socket.__init__
+
+    def socket_init(self: socket.socket, *args: Any, **kwargs: Any) -> None:
+        try:
+            original_init(self, *args, **kwargs)
+        except PermissionError as error:
+            if error.errno == errno.EPERM:
+                raise PermissionError(errno.EPERM, NETWORK_DISABLED) from None
+            raise
+
+    socket.socket.__init__ = socket_init  # type: ignore[method-assign]
+    if policy.network:
+        allowed = ", ".join(str(p) for p in policy.network_ports) or "none"
+        original_connect = socket.socket.connect
+
+        def connect(self: socket.socket, address: Any) -> None:
+            try:
+                original_connect(self, address)
+            except PermissionError as error:
+                raise PermissionError(
+                    error.errno,
+                    f"network access to {address!r} is not allowed for functions "
+                    f"(allowed TCP ports: {allowed})",
+                ) from None
+
+        socket.socket.connect = connect  # type: ignore[method-assign,assignment]
+
+    limit = policy.nproc
+
+    def explained(call: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return call(*args, **kwargs)
+            except PermissionError as error:
+                if error.errno == errno.EPERM and not policy.subprocesses:
+                    raise PermissionError(errno.EPERM, PROCESSES_DISABLED) from None
+                raise
+            except BlockingIOError as error:
+                if error.errno == errno.EAGAIN:
+                    raise BlockingIOError(
+                        errno.EAGAIN,
+                        f"the function reached its process limit ({limit} processes and "
+                        "threads)",
+                    ) from None
+                raise
+
+        wrapper.__name__ = getattr(call, "__name__", "wrapper")
+        wrapper.__doc__ = getattr(call, "__doc__", None)
+        return wrapper
+
+    import _posixsubprocess
+
+    for name in ("fork", "forkpty", "posix_spawn", "posix_spawnp", "execv", "execve"):
+        if hasattr(os, name):
+            setattr(os, name, explained(getattr(os, name)))
+    _posixsubprocess.fork_exec = explained(_posixsubprocess.fork_exec)
+    if getattr(subprocess, "_fork_exec", None) is not None:
+        subprocess._fork_exec = explained(subprocess._fork_exec)  # type: ignore[attr-defined]
