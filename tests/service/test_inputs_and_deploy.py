@@ -109,3 +109,30 @@ def test_warnings_keep_typos_but_not_calls_to_other_functions(store: Store) -> N
     messages = [w["message"] for w in result.version.warnings]
     assert messages == ["undefined name 'order'"]
     assert result.version.dependencies == ["get_customer", "order"]
+
+
+def test_secret_inputs_are_stored_redacted_and_kept_apart_until_the_end(store: Store) -> None:
+    service.deploy(store, "default", "login",
+                   "def login(user: str, password: str, options: dict):\n    return user\n")
+    execution = service.start_execution(
+        store, "default", "login",
+        {"user": "ann", "password": "hunter2", "options": {"api_key": "k-1", "n": 1}},
+    )
+    assert execution.input == {"user": "ann", "password": "[redacted]",
+                               "options": {"api_key": "[redacted]", "n": 1}}
+    assert store.private_input(execution.id)["password"] == "hunter2"
+    claimed = store.claim_execution(execution.id, "test")
+    from runtree.execution.runner import ExecutionRunner
+
+    job = ExecutionRunner(store, None).build_job(claimed)  # type: ignore[arg-type]
+    assert job.kwargs == {"user": "ann", "password": "hunter2",
+                          "options": {"api_key": "k-1", "n": 1}}
+    store.finish_execution(execution.id, status="succeeded", output="ann")
+    assert store.private_input(execution.id) is None
+
+
+def test_inputs_without_secrets_keep_nothing_apart(store: Store) -> None:
+    service.deploy(store, "default", "echo", "def echo(x: int):\n    return x\n")
+    execution = service.start_execution(store, "default", "echo", {"x": 1})
+    assert execution.input == {"x": 1}
+    assert store.private_input(execution.id) is None

@@ -6,12 +6,14 @@ not depend on who runs it.
 
 from __future__ import annotations
 
+import json
 import threading
 from typing import Any
 
 from ..instrument.signature import EntrySignature
 from ..models import ExecutionRecord
 from ..store import Store
+from ..tracking.capture import REDACTED
 from .inputs import InputError, bind_input
 from .job import FunctionSource, Job
 from .supervisor import CRASHED, FAILED, Outcome, Supervisor
@@ -39,7 +41,12 @@ class ExecutionRunner:
             version = versions.get(name)
             if name != execution.name and version is not None:
                 functions[name] = _source_of(version.source, version.number, version.settings)
-        args, kwargs = bind_input(EntrySignature.from_dict(entry.signature), execution.input or {})
+        data = execution.input or {}
+        if _may_hold_secrets(data):  # the real values of redacted secrets live apart
+            private = self.store.private_input(execution.id)
+            if private is not None:
+                data = private
+        args, kwargs = bind_input(EntrySignature.from_dict(entry.signature), data)
         return Job(
             execution_id=execution.id,
             namespace=execution.namespace,
@@ -112,3 +119,8 @@ def _engine_error(error: Exception) -> Outcome:
 
 def _error(kind: str, message: str) -> dict[str, Any]:
     return {"type": kind, "message": message, "traceback": [], "step_id": None}
+
+
+def _may_hold_secrets(data: Any) -> bool:
+    """Whether a stored input had values redacted (cheap: only those need a second read)."""
+    return REDACTED in json.dumps(data)

@@ -17,9 +17,40 @@ from ..execution.supervisor import Supervisor
 from ..instrument.signature import EntrySignature
 from ..models import ExecutionRecord, StepRecord, Trigger, VersionRecord
 from ..store import NotFoundError, Store
+from ..tracking.capture import REDACTED, CapturePolicy, redact
 from ..tracking.render import render_tree
 
 MAX_INPUT_BYTES = 1024 * 1024
+
+
+def split_secrets(data: Any) -> tuple[Any, Any]:
+    """``(public, private)``: the input with secrets redacted -- by parameter name at the top
+    level, by key name below (the same rules as step capture) -- and, only when something was
+    redacted, the original, which the store keeps until the execution ends."""
+    policy = CapturePolicy()
+    if not isinstance(data, dict):
+        return data, None
+    public: dict[str, Any] = {}
+    changed = False
+    for key, value in data.items():
+        if policy.is_secret(key):
+            public[key] = REDACTED
+            changed = True
+        else:
+            public[key], inner = redact(value, policy)
+            changed = changed or inner
+    return (public, data) if changed else (data, None)
+
+
+def contains_redactions(value: Any) -> bool:
+    """Whether a stored input lost values to redaction (it cannot be replayed as it was)."""
+    if value == REDACTED:
+        return True
+    if isinstance(value, dict):
+        return any(contains_redactions(v) for v in value.values())
+    if isinstance(value, list):
+        return any(contains_redactions(v) for v in value)
+    return False
 
 
 def resolve_versions(store: Store, entry: VersionRecord) -> dict[str, int]:
@@ -69,10 +100,12 @@ def start_execution(
             [InputProblem("input", f"is {size} bytes; the limit is {MAX_INPUT_BYTES} bytes")]
         )
     bind_input(EntrySignature.from_dict(entry.signature), data)
+    data, private = split_secrets(data)
     execution = store.enqueue_execution(
         version=entry,
         trigger=str(trigger),
         input=data,
+        private_input=private,
         versions=resolve_versions(store, entry),
     )
     if dispatcher is not None:

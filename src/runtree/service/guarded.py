@@ -9,11 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 from ..execution.dispatcher import Dispatcher
+from ..execution.inputs import InputError, InputProblem
 from ..models import ExecutionRecord, Trigger
 from ..store import AuditEntry, NotFoundError, RunSpec, Store
 from .access import Permission, Principal, audit, authorize
 from .deploy import DeployResult, VersionSettings, deploy
-from .executions import cancel_execution, start_execution
+from .executions import cancel_execution, contains_redactions, start_execution
 
 
 def deploy_function(
@@ -124,6 +125,12 @@ def replay(
     version = store.get_version_by_id(original.version_id)
     if version is None:
         raise NotFoundError("version", f"{original.qualified_name} v{original.version}")
+    if contains_redactions(original.input):
+        raise InputError([InputProblem(
+            "input",
+            "the original input held secrets, which runtree does not keep: start a new run "
+            "with them instead of replaying",
+        )])
     spec = RunSpec(
         version=version,
         input=original.input,

@@ -32,7 +32,7 @@ from ..models import ExecutionRecord, ScheduleFireRecord, ScheduleRecord, Trigge
 from ..store import AuditEntry, NotFoundError, RunSpec, Store
 from .access import Permission, Principal, authorize
 from .deploy import validate_name
-from .executions import resolve_versions
+from .executions import resolve_versions, split_secrets
 
 log = logging.getLogger("runtree.scheduler")
 
@@ -277,9 +277,11 @@ class Scheduler:
                         schedule.qualified_name, fire_time.isoformat())
         else:
             # Not validated here: an input that no longer fits fails the execution visibly.
+            public_input, private_input = split_secrets(schedule.input)
             spec = RunSpec(
                 version=entry,
-                input=schedule.input,
+                input=public_input,
+                private_input=private_input,
                 versions=resolve_versions(self.store, entry),
                 trigger=Trigger.SCHEDULE,
             )

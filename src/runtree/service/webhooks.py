@@ -37,7 +37,7 @@ from ..store import AuditEntry, DeliveryData, NotFoundError, RunSpec, Store
 from . import signatures
 from .access import Permission, Principal, authorize
 from .deploy import validate_name
-from .executions import resolve_versions
+from .executions import resolve_versions, split_secrets
 
 PATH_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 MODES = ("sync", "async")
@@ -314,9 +314,11 @@ def receive(
         raise DeliveryInputError(
             error.problems, _reject(store, webhook, data, f"invalid input: {error}")
         ) from None
+    public_input, private_input = split_secrets(data_input)
     spec = RunSpec(
         version=version,
-        input=data_input,
+        input=public_input,
+        private_input=private_input,
         versions=resolve_versions(store, version),
         trigger=Trigger.WEBHOOK,
     )

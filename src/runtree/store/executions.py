@@ -15,7 +15,7 @@ import re
 from collections.abc import Collection, Mapping
 from typing import Any, TypeVar
 
-from sqlalchemy import BigInteger, bindparam, case, func, insert, literal, select, update
+from sqlalchemy import BigInteger, bindparam, case, delete, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from ..models import (
@@ -29,7 +29,7 @@ from ..models import (
 from .common import check_json, chunks, millis_between, table, to_ns
 from .errors import InvalidDataError, NotFoundError
 from .ids import new_execution_id
-from .schema import ExecutionRow, StepRow, VersionRow
+from .schema import ExecutionRow, PrivateInputRow, StepRow, VersionRow
 
 _E = TypeVar("_E", Trigger, ExecutionStatus)
 
@@ -54,8 +54,10 @@ def enqueue_execution(
     versions: Mapping[str, int],
     replay_of: str | None,
     now: datetime.datetime,
+    private_input: Any = None,
 ) -> ExecutionRecord:
-    """Insert a ``queued`` execution of ``version``."""
+    """Insert a ``queued`` execution of ``version``. ``private_input``, when given, is the
+    unredacted input: kept apart, and deleted when the execution ends."""
     trigger_value = _enum(Trigger, "trigger", trigger)
     check_json("input", input)
     versions_doc = dict(versions)
@@ -86,7 +88,23 @@ def enqueue_execution(
         replay_of=replay_of,
     )
     session.execute(_INSERT, values)
+    if private_input is not None:
+        check_json("private_input", private_input)
+        session.add(PrivateInputRow(execution_id=values["id"], input=private_input))
     return execution_record(ExecutionRow(**values))
+
+
+def private_input(session: Session, execution_id: str) -> Any:
+    """The unredacted input of a not yet ended execution, or ``None``."""
+    row = session.get(PrivateInputRow, execution_id)
+    return None if row is None else row.input
+
+
+def _forget_private_inputs(session: Session, execution_ids: list[str]) -> None:
+    if execution_ids:
+        session.execute(
+            delete(PrivateInputRow).where(PrivateInputRow.execution_id.in_(execution_ids))
+        )
 
 
 # Statements of the hot paths (queue, claim, finish), built once -- building a statement costs
@@ -251,6 +269,7 @@ def finish_execution(
         },
     )
     interrupt_running_steps(session, [execution_id], now)
+    _forget_private_inputs(session, [execution_id])
     return dataclasses.replace(
         record,
         status=status_value,
@@ -283,6 +302,7 @@ def request_cancel(session: Session, execution_id: str, now: datetime.datetime) 
     if row.status == ExecutionStatus.QUEUED:
         row.cancel_requested = True
         _finish(row, ExecutionStatus.CANCELLED, output=None, error=dict(CANCELLED_ERROR), now=now)
+        _forget_private_inputs(session, [row.id])
     elif row.status == ExecutionStatus.RUNNING:
         row.cancel_requested = True
     session.flush()
@@ -301,6 +321,7 @@ def recover(
     for row in rows:
         _finish(row, ExecutionStatus.CRASHED, output=None, error=dict(CRASHED_ERROR), now=now)
     interrupted = interrupt_running_steps(session, [row.id for row in rows], now)
+    _forget_private_inputs(session, [row.id for row in rows])
     session.flush()
     queued = session.scalar(
         select(func.count())

@@ -160,6 +160,19 @@ class ExecutionRow(Base):
     )
 
 
+class PrivateInputRow(Base):
+    """The unredacted input of an execution whose input named a secret (a ``password`` or
+    ``token`` parameter ...). ``executions.input`` holds the redacted copy everyone reads; the
+    worker needs the real values, so they are kept here only until the execution ends."""
+
+    __tablename__ = "execution_private_inputs"
+
+    execution_id: Mapped[str] = mapped_column(
+        CleanString(32), ForeignKey("executions.id", ondelete="CASCADE"), primary_key=True
+    )
+    input: Mapped[Any] = mapped_column(JSON)
+
+
 class StepRow(Base):
     __tablename__ = "steps"
     __table_args__ = (

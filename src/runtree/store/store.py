@@ -223,10 +223,13 @@ class Store(AccessAndTriggersMixin):
         input: Any,
         versions: Mapping[str, int],
         replay_of: str | None = None,
+        private_input: Any = None,
     ) -> ExecutionRecord:
         """Queue a run of ``version``. ``trigger`` is a :class:`~runtree.models.Trigger`
-        value; ``input`` must be JSON; ``versions`` maps function names to the version
-        numbers resolved for this run; ``replay_of`` names the execution being replayed."""
+        value; ``input`` must be JSON (the copy everyone reads); ``versions`` maps function
+        names to the version numbers resolved for this run; ``replay_of`` names the execution
+        being replayed; ``private_input`` is the unredacted input when ``input`` had secrets
+        redacted: kept only until the execution ends (see :meth:`private_input`)."""
         now = utcnow()
         return self._write(
             lambda session: executions.enqueue_execution(
@@ -237,8 +240,14 @@ class Store(AccessAndTriggersMixin):
                 versions=versions,
                 replay_of=replay_of,
                 now=now,
+                private_input=private_input,
             )
         )
+
+    def private_input(self, execution_id: str) -> Any:
+        """The unredacted input of an execution that has not ended, if it had one."""
+        with self._reading() as session:
+            return executions.private_input(session, execution_id)
 
     def claim_next_execution(self, worker_id: str) -> ExecutionRecord | None:
         """Atomically move the oldest queued execution to ``running`` (setting

@@ -66,6 +66,7 @@ class RunSpec:
     versions: Mapping[str, int]
     trigger: Trigger
     replay_of: str | None = None
+    private_input: Any = None  # the unredacted input, when ``input`` had secrets redacted
 
 
 def enqueue(session: Session, spec: RunSpec, now: datetime.datetime) -> ExecutionRecord:
@@ -77,6 +78,7 @@ def enqueue(session: Session, spec: RunSpec, now: datetime.datetime) -> Executio
         versions=spec.versions,
         replay_of=spec.replay_of,
         now=now,
+        private_input=spec.private_input,
     )
 
 
