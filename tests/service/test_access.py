@@ -106,3 +106,26 @@ def test_admin_key_file_location(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
     assert default_admin_key_file("sqlite://") == tmp_path / "runtree" / "admin-key"
     monkeypatch.setenv("RUNTREE_ADMIN_KEY_FILE", str(tmp_path / "mine"))
     assert Settings.load().admin_key_path == tmp_path / "mine"
+
+
+def test_verified_keys_are_remembered_briefly_and_revocation_clears_them(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key, _record = access.create_key(store, Principal.local(), role="viewer")
+    lookups = []
+    original = store.find_api_key
+    monkeypatch.setattr(store, "find_api_key", lambda digest: lookups.append(1) or original(digest))
+    access.authenticate(store, key)
+    access.authenticate(store, key)
+    assert len(lookups) == 1  # the second request needs no database read
+    access.revoke_key(store, Principal.local(), key)
+    with pytest.raises(Unauthenticated):
+        access.authenticate(store, key)  # revoked: at once, cache or not
+    now = [0.0]
+    monkeypatch.setattr(access.time, "monotonic", lambda: now[0])
+    access._verified.clear()
+    key2, _ = access.create_key(store, Principal.local(), role="viewer")
+    access.authenticate(store, key2)
+    now[0] = access.KEY_CACHE_TTL_S + 0.01
+    access.authenticate(store, key2)
+    assert len(lookups) == 4  # after the TTL the key is read again

@@ -21,6 +21,7 @@ import hashlib
 import os
 import secrets
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -159,15 +160,41 @@ def parse_authorization(header: str | None) -> str | None:
     return value.strip()
 
 
+# Keys verified recently, per store: (id(store), key hash) -> (principal, expiry). A key
+# looked up on every request costs a database read (about 0.6 ms); remembering it for a
+# second keeps that off the hot path. Revoking in this process clears it at once; another
+# server process sees a revocation within KEY_CACHE_TTL_S.
+KEY_CACHE_TTL_S = 1.0
+_verified: dict[tuple[int, str], tuple[Principal, float]] = {}
+
+
+def cached_principal(store: Store, key: str | None) -> Principal | None:
+    """The principal of ``key`` if it was verified less than a second ago (no I/O)."""
+    if not key:
+        return None
+    entry = _verified.get((id(store), hash_key(key)))
+    if entry is None or entry[1] < time.monotonic():
+        return None
+    return entry[0]
+
+
 def authenticate(store: Store, key: str | None) -> Principal:
     """The principal of an API key; :class:`Unauthenticated` for a missing, unknown or
     revoked key (the message never says which, nor echoes the key)."""
     if not key:
         raise Unauthenticated("an API key is required: Authorization: Bearer <key>")
-    record = store.find_api_key(hash_key(key))
+    cached = cached_principal(store, key)
+    if cached is not None:
+        return cached
+    digest = hash_key(key)
+    record = store.find_api_key(digest)
     if record is None or not record.active:
         raise Unauthenticated("the API key is not valid (unknown or revoked)")
-    return Principal.of_key(record)
+    principal = Principal.of_key(record)
+    if len(_verified) > 10_000:
+        _verified.clear()
+    _verified[(id(store), digest)] = (principal, time.monotonic() + KEY_CACHE_TTL_S)
+    return principal
 
 
 def create_key(
@@ -236,6 +263,7 @@ def revoke_key(store: Store, principal: Principal, prefix: str) -> ApiKeyRecord:
     if not prefix.startswith(KEY_PREFIX):
         prefix = KEY_PREFIX + prefix
     prefix = prefix[: len(KEY_PREFIX) + _PREFIX_HEX]  # a whole key names its prefix too
+    _verified.clear()  # a revoked key stops working at once in this process
     return store.revoke_api_key(
         prefix,
         audit=AuditEntry(actor=principal.actor, action="key.revoke", target=f"key {prefix}"),
