@@ -16,7 +16,7 @@ from ..execution.runner import ExecutionRunner
 from ..execution.supervisor import Supervisor
 from ..instrument.signature import EntrySignature
 from ..models import ExecutionRecord, StepRecord, Trigger, VersionRecord
-from ..store import NotFoundError, Store
+from ..store import AuditEntry, NotFoundError, RunSpec, Store
 from ..tracking.capture import REDACTED, CapturePolicy, redact
 from ..tracking.render import render_tree
 
@@ -70,7 +70,7 @@ def resolve_versions(store: Store, entry: VersionRecord) -> dict[str, int]:
     return pinned
 
 
-def start_execution(
+def prepare_execution(
     store: Store,
     namespace: str,
     name: str,
@@ -78,12 +78,12 @@ def start_execution(
     *,
     version: int | None = None,
     trigger: Trigger | str = Trigger.API,
-    dispatcher: Dispatcher | None = None,
-) -> ExecutionRecord:
-    """Validate ``input`` against the entry point and queue an execution.
+) -> RunSpec:
+    """Everything a run needs before it is queued: the version, the validated input (secrets
+    split off) and the versions of the functions it calls.
 
     Raises :class:`NotFoundError` for an unknown function or version and
-    :class:`InputError` (naming each parameter at fault) before anything is queued.
+    :class:`InputError` (naming each parameter at fault); nothing is queued.
     """
     entry = store.get_version(namespace, name, version)
     if entry is None:
@@ -100,14 +100,31 @@ def start_execution(
             [InputProblem("input", f"is {size} bytes; the limit is {MAX_INPUT_BYTES} bytes")]
         )
     bind_input(EntrySignature.from_dict(entry.signature), data)
-    data, private = split_secrets(data)
-    execution = store.enqueue_execution(
+    public, private = split_secrets(data)
+    return RunSpec(
         version=entry,
-        trigger=str(trigger),
-        input=data,
+        input=public,
         private_input=private,
         versions=resolve_versions(store, entry),
+        trigger=Trigger(trigger),
     )
+
+
+def start_execution(
+    store: Store,
+    namespace: str,
+    name: str,
+    input: Any = None,
+    *,
+    version: int | None = None,
+    trigger: Trigger | str = Trigger.API,
+    dispatcher: Dispatcher | None = None,
+    audit: AuditEntry | None = None,
+) -> ExecutionRecord:
+    """Validate ``input`` against the entry point and queue an execution (with ``audit``, if
+    given, in the same transaction). Errors as :func:`prepare_execution`."""
+    spec = prepare_execution(store, namespace, name, input, version=version, trigger=trigger)
+    execution = store.enqueue_spec(spec, audit=audit)
     if dispatcher is not None:
         dispatcher.notify()
     return execution

@@ -66,18 +66,24 @@ def run_function(
 ) -> ExecutionRecord:
     """Start a manual run (runner role in ``namespace``); audited as ``execution.start``."""
     authorize(principal, Permission.RUN, namespace)
-    record = start_execution(
-        store, namespace, name, input, version=version, trigger=trigger, dispatcher=dispatcher
-    )
-    audit(
+    # The audit entry is written in the queueing transaction: one write, not two competing
+    # for the database with the worker that claims the execution.
+    return start_execution(
         store,
-        principal,
-        "execution.start",
-        f"{record.qualified_name} v{record.version} {record.id}",
-        namespace=namespace,
-        details={"trigger": str(trigger)},
+        namespace,
+        name,
+        input,
+        version=version,
+        trigger=trigger,
+        dispatcher=dispatcher,
+        audit=AuditEntry(
+            actor=principal.actor,
+            action="execution.start",
+            target=f"{namespace}/{name}" + ("" if version is None else f" v{version}"),
+            namespace=namespace,
+            details={"trigger": str(trigger)},
+        ),
     )
-    return record
 
 
 def visible_execution(store: Store, principal: Principal, execution_id: str) -> ExecutionRecord:
