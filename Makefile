@@ -22,8 +22,10 @@ install: $(STAMP) runtime
 # Python under a 0700 home directory (pyenv's /root/.pyenv). As root, this builds the Python
 # that runs user code: a world-readable venv at $(RUNTIME) from Debian's python3.11, with the
 # packages workers need (install your functions' packages there too), plus the sandbox's state
-# directory. Idempotent; rebuilt when this Makefile changes. Not root: nothing to do (a
-# non-root server cannot switch uids; see `runtree doctor`).
+# directory. Idempotent and never destructive (servers may be running from it): the venv is
+# created when missing, the packages installed when the stamp says they changed
+# (rm -rf $(RUNTIME) to rebuild from scratch). Not root: nothing to do (a non-root server
+# cannot switch uids; `runtree doctor` says so).
 RUNTIME ?= /opt/runtree/venv
 RUNTIME_PYTHON ?= /usr/bin/python3.11
 RUNTIME_PACKAGES := dill==0.4.1 pyseccomp==0.1.2 landlock==1.0.0.dev5
@@ -32,19 +34,18 @@ STATE_DIR ?= /var/lib/runtree
 runtime:
 	@if [ "$$(id -u)" != 0 ]; then \
 	  echo "not root: the sandbox runtime ($(RUNTIME)) is not built (runtree doctor tells what is on)"; \
-	elif [ ! -f $(RUNTIME_STAMP) ] || [ Makefile -nt $(RUNTIME_STAMP) ]; then \
-	  echo "building the sandbox runtime in $(RUNTIME)"; \
-	  if ! $(RUNTIME_PYTHON) -c 'import ensurepip, venv' 2>/dev/null; then \
+	elif [ "$$(cat $(RUNTIME_STAMP) 2>/dev/null)" != "$(RUNTIME_PYTHON) $(RUNTIME_PACKAGES)" ]; then \
+	  echo "installing the sandbox runtime in $(RUNTIME)"; \
+	  if ! $(RUNTIME_PYTHON) -c 'import ensurepip, venv' 2>/dev/null \
+	     || ! ldconfig -p | grep -q 'libseccomp\.so\.2'; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3.11-venv libseccomp2 >/dev/null \
-	      || { echo "could not install python3.11-venv"; exit 1; }; \
+	      || { echo "could not install python3.11-venv and libseccomp2"; exit 1; }; \
 	  fi; \
-	  if [ ! -f /usr/lib/x86_64-linux-gnu/libseccomp.so.2 ] && ! ldconfig -p | grep -q libseccomp.so.2; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libseccomp2 >/dev/null \
-	      || { echo "could not install libseccomp2"; exit 1; }; \
-	  fi; \
-	  umask 022 && $(RUNTIME_PYTHON) -m venv --clear $(RUNTIME) \
-	    && $(RUNTIME)/bin/pip install --quiet --disable-pip-version-check $(RUNTIME_PACKAGES) \
-	    && chmod -R a+rX $(dir $(RUNTIME)) && touch $(RUNTIME_STAMP) \
+	  umask 022; \
+	  { [ -x $(RUNTIME)/bin/python ] || $(RUNTIME_PYTHON) -m venv $(RUNTIME); } \
+	    && $(RUNTIME)/bin/python -m pip install --quiet --disable-pip-version-check $(RUNTIME_PACKAGES) \
+	    && chmod -R a+rX $(dir $(RUNTIME)) \
+	    && echo "$(RUNTIME_PYTHON) $(RUNTIME_PACKAGES)" > $(RUNTIME_STAMP) \
 	    || { echo "could not build $(RUNTIME)"; exit 1; }; \
 	fi; \
 	if [ "$$(id -u)" = 0 ]; then install -d -m 0711 $(STATE_DIR) $(STATE_DIR)/jobs && install -d -m 0700 $(STATE_DIR)/uids; fi
@@ -84,10 +85,12 @@ test-browser: $(STAMP) browser-deps
 # The core (instrument + tracking) on every supported CPython, each in its own virtualenv.
 test-core-pythons:
 	@for v in $(EXTRA_PYTHONS); do \
-	  py=$$(command -v python$$v || ls -d $$HOME/.pyenv/versions/$$v*/bin/python 2>/dev/null | head -1); \
+	  py=$$(ls -d $$HOME/.pyenv/versions/$$v*/bin/python 2>/dev/null | head -1); \
+	  if [ -z "$$py" ] && python$$v -c pass 2>/dev/null; then py=$$(command -v python$$v); fi; \
 	  if [ -z "$$py" ]; then echo "python$$v not found"; exit 1; fi; \
 	  if [ ! -x .venv-$$v/bin/pytest ]; then \
-	    $$py -m venv .venv-$$v && .venv-$$v/bin/pip install --quiet -e '.[dev]' || exit 1; \
+	    $$py -m venv .venv-$$v && .venv-$$v/bin/pip install --quiet -e . \
+	      'pytest>=8.0' 'pytest-timeout>=2.3' 'hypothesis>=6.100' || exit 1; \
 	  fi; \
 	  echo "== core tests on Python $$v"; \
 	  .venv-$$v/bin/pytest -q -p no:cacheprovider tests/tracking tests/instrument || exit 1; \

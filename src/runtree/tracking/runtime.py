@@ -236,7 +236,9 @@ def on_error(meta: Any, frame: Any = None) -> None:
         )
 
 
-def _own_record(holder: list[Any], meta: Any, frame: Any, end: int) -> list[Any] | None:
+def _own_record(
+    holder: list[Any], meta: Any, frame: Any, end: int, failing: BaseException | None = None
+) -> list[Any] | None:
     """The running record of the call in ``frame``, or ``None`` (no record, or a counted-only
     recursive call past the budget, whose end is counted here)."""
     record: list[Any] = holder[0]
@@ -247,7 +249,7 @@ def _own_record(holder: list[Any], meta: Any, frame: Any, end: int) -> list[Any]
     if record[3] == AGGREGATED_ID and record[0] is meta and record[9]:
         record[9] -= 1  # a counted-only recursive call past the budget ended
         return None
-    return _close_unfinished_below(holder, record, frame, end)
+    return _close_unfinished_below(holder, record, frame, end, failing)
 
 
 def _finish(holder: list[Any], record: list[Any], end: int) -> None:
@@ -343,19 +345,35 @@ def on_fail(meta: Any) -> None:
         return
     frame = _getframe(1)
     on_error(meta, frame)
-    record = _own_record(holder, meta, frame, end)
-    if record is not None:
-        _finish(holder, record, end)
+    exc = _exception()[1]
+    record = _own_record(holder, meta, frame, end, exc)
+    if record is None:
+        return
+    if record[3] > 0 and record[4] == "running" and exc is not None:
+        # on_error could not see this record yet (callees left unfinished near the
+        # recursion limit were closed only now): record the error here.
+        if not (isinstance(exc, GeneratorExit) and meta[4] & GENERATOR):
+            record[4] = FAILED
+            try:
+                record[10].record_error(record, exc)
+            except Exception:
+                pass
+    _finish(holder, record, end)
 
 
 def _close_unfinished_below(
-    holder: list[Any], record: list[Any], frame: Any, end: int
+    holder: list[Any],
+    record: list[Any],
+    frame: Any,
+    end: int,
+    failing: BaseException | None = None,
 ) -> list[Any] | None:
     """Find this frame's record above ``record``; close the records in between.
 
     Near the recursion limit a hook can be skipped (calling it would overflow the stack), so
     a callee's record may still be current when its caller ends. Those callees are over: they
     are finished here with a warning, so one skipped hook never corrupts the rest of the tree.
+    ``failing``: the exception the caller is failing with -- it came through those callees.
     """
     chain = []
     node = record
@@ -368,7 +386,9 @@ def _close_unfinished_below(
         return None
     for skipped in chain:
         skipped[6] = skipped[13] = None
-        status = FAILED if skipped[4] == FAILED else COMPLETED
+        status = FAILED if skipped[4] == FAILED or failing is not None else COMPLETED
+        if failing is not None and (skipped[11] or {}).get("error") is None:
+            extra_of(skipped)["error"] = (type(failing), _message(failing), [], None)
         extra_of(skipped).setdefault("warnings", []).append(
             "the end of this call was not observed (recursion limit): its duration is an "
             "upper bound"
@@ -380,6 +400,13 @@ def _close_unfinished_below(
         )
     holder[0] = node
     return node
+
+
+def _message(exc: BaseException) -> str:
+    try:
+        return str(exc)
+    except Exception:
+        return f"<unprintable {type(exc).__name__}>"
 
 
 def on_return(meta: Any, value: Any) -> Any:
