@@ -51,6 +51,7 @@ class Platform:
         self.database = directory / "runtree.db"
         self.key_file = directory / "admin-key"
         self.port = free_port()
+        self.allowed_port = free_port()  # added to the ports functions with network may use
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
         self.log = directory / "server.log"
@@ -61,6 +62,7 @@ class Platform:
     def start(self) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("RUNTREE_")}
         env["RUNTREE_ADMIN_KEY_FILE"] = str(self.key_file)
+        env["RUNTREE_NETWORK_PORTS"] = f"80,443,{self.allowed_port}"
         if self.tier == "tier0":
             env["RUNTREE_SANDBOX_NAMESPACES"] = "off"
             env["RUNTREE_SANDBOX_CGROUPS"] = "off"
@@ -103,6 +105,18 @@ class Platform:
         assert sandbox, f"the server reports no sandbox: {health}"
         assert sandbox["enabled"] and sandbox["tier0"], f"the sandbox is not active: {sandbox}"
         return dict(sandbox)
+
+    def slot_uids(self) -> set[int]:
+        """The slot uids this server holds (it keeps a lock file open for each)."""
+        assert self.process is not None
+        uids = set()
+        fds = f"/proc/{self.process.pid}/fd"
+        for fd in os.listdir(fds):
+            with contextlib.suppress(OSError):
+                target = os.readlink(f"{fds}/{fd}")
+                if "/uids/" in target and target.endswith(".lock"):
+                    uids.add(int(os.path.basename(target).removesuffix(".lock")))
+        return uids
 
     def layer(self, name: str) -> bool:
         sandbox = self.assert_sandboxed()
@@ -192,9 +206,12 @@ def assert_no_process_of(uid: int, timeout: float = 10) -> None:
         time.sleep(0.05)
 
 
-def slot_processes() -> list[tuple[int, bool]]:
+def slot_processes(platform: Platform) -> list[tuple[int, bool]]:
+    """The processes of the server's slot uids (zombies flagged)."""
     found: list[tuple[int, bool]] = []
-    for uid in SLOT_UIDS:
+    uids = platform.slot_uids()
+    assert len(uids) == 2, uids
+    for uid in uids:
         found += processes_of(uid)
     return found
 

@@ -101,6 +101,21 @@ def test_network_on_still_blocks_the_platform_and_other_ports(platform: Platform
     assert body["status"] == "failed" and body["error"]["type"] == "PermissionError", body
 
 
+def test_network_on_reaches_an_allowed_port(platform: Platform) -> None:
+    # The opt-in works -- and, as documented, an allowed port is allowed on every address.
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", platform.allowed_port))
+        listener.listen()
+        body, _ = attack(platform, "tcp_connect_net",
+                         {"host": "127.0.0.1", "port": platform.allowed_port})
+        assert body["status"] == "succeeded" and body["output"] == "connected", body
+        listener.settimeout(5)
+        listener.accept()[0].close()
+    body, _ = attack(platform, "tcp_connect", {"host": "127.0.0.1",
+                                              "port": platform.allowed_port})
+    failed_with(body, "PermissionError", NETWORK_DISABLED)  # without the opt-in: nothing
+
+
 # --- files -------------------------------------------------------------------------------
 
 
@@ -163,12 +178,12 @@ def test_fork_bomb_with_subprocesses_allowed(platform: Platform) -> None:
     assert body["status"] in ("failed", "timed_out"), body
     if body["status"] == "failed":
         assert "process limit" in body["error"]["message"], body["error"]
-    assert_no_slot_processes()
+    assert_no_slot_processes(platform)
 
 
-def assert_no_slot_processes(timeout: float = 10) -> None:
+def assert_no_slot_processes(platform: Platform, timeout: float = 10) -> None:
     deadline = time.monotonic() + timeout
-    while running := [p for p in slot_processes() if not p[1]]:
+    while running := [p for p in slot_processes(platform) if not p[1]]:
         assert time.monotonic() < deadline, f"slot processes left: {running}"
         time.sleep(0.05)
 
@@ -290,4 +305,4 @@ def test_flooding_file_descriptor_1(platform: Platform) -> None:
 
 def test_no_slot_process_is_left_at_the_end(platform: Platform) -> None:
     platform.assert_sandboxed()
-    assert_no_slot_processes()
+    assert_no_slot_processes(platform)

@@ -142,6 +142,8 @@ def serve(
     noun = "worker" if settings.workers == 1 else "workers"
     shown_database = display_url(settings.database_url)
     access_note = "" if settings.auth else "; --no-auth: no access control"
+    if not settings.sandbox:
+        access_note += "; SANDBOX OFF: functions run unconfined"
     server = _make_server(
         config,
         lambda url: (

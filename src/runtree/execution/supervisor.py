@@ -253,6 +253,7 @@ class Supervisor:
         (what left the group with ``setsid()`` too)."""
         process.kill()
         if lease is not None:
+            lease.stopped = True
             self.launcher.kill_user(lease.uid)
 
 

@@ -242,6 +242,7 @@ def run_job(
     exit code."""
     channel = _Channel(message_fd)
     if job.sandbox is not None:
+        preload()  # a cold worker: what a run imports lazily, while it can still read it
         try:
             confine(Policy.from_dict(job.sandbox))
         except SandboxError as error:
@@ -289,6 +290,15 @@ def run_job(
     # this process to exit (its launcher reaps it).
     channel.close()
     return EXIT_OK
+
+
+def preload() -> None:
+    """Import the modules of runtree a run imports lazily. A confined process may not be
+    able to read runtree's files (they can be under a 0700 directory), so the zygote, and a
+    cold worker before it confines itself, import them first."""
+    import pickle  # noqa: F401
+
+    from ..tracking import output, recording, render, runtime, threads  # noqa: F401
 
 
 def _sandbox_failure(error: SandboxError) -> dict[str, Any]:

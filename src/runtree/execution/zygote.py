@@ -54,7 +54,7 @@ import types
 from collections.abc import Callable
 
 from .job import Job
-from .worker import compile_function, run_job, warm_up
+from .worker import compile_function, preload, run_job, warm_up
 
 # Bounds of the code cache: entries, and characters of source they were compiled from.
 CACHE_ENTRIES = 256
@@ -112,6 +112,7 @@ class CodeCache:
 
 
 PR_SET_CHILD_SUBREAPER = 36
+SPARE_NICE = 19
 MIN_SLOT_UID = 1000  # never kill(-1) as a uid below this (root, system accounts)
 
 
@@ -123,11 +124,11 @@ def _become_subreaper() -> None:
 
 
 def kill_user(uid: int) -> bool:
-    """In a forked helper: become ``uid``, then SIGKILL every process of it. Whether there
-    was any (zombies not yet reaped included): ``kill(-1)`` fails with ESRCH when it reached
-    no process -- the kernel's own check that nothing of the uid is left, done atomically
-    with respect to fork. Refuses anything that is not a plain slot uid: ``kill(-1)`` as
-    root would kill the whole host."""
+    """In a forked helper: become ``uid``, then SIGKILL every process of it (atomically with
+    respect to fork: a fork bomb cannot outrun it). Refuses anything that is not a plain
+    slot uid: ``kill(-1)`` as root would kill the whole host. True unless ``kill`` said there
+    was no process at all (it rarely can: see :meth:`Sandbox._clear_uid
+    <runtree.execution.sandbox.host.Sandbox._clear_uid>`)."""
     if uid < MIN_SLOT_UID:
         raise ValueError(f"refusing to kill the processes of uid {uid}")
     pid = os.fork()
@@ -176,19 +177,18 @@ class Options:
 def _preload(options: Options | None = None) -> dict[str, types.CodeType]:
     """Import what every execution needs and run a tiny job, so children start warm; the
     tiny job's code, for spares to warm up with."""
-    import pickle  # noqa: F401
-
+    preload()
     if options is not None and options.sandboxed:
         from .sandbox.confine import enter_private_network, prepare
 
         prepare()
-        for procs in options.cgroups:
-            with open(procs, "w") as file:
+        for procs in options.cgroups:  # best effort: the probe found them writable
+            with contextlib.suppress(OSError), open(procs, "w") as file:
                 file.write(str(os.getpid()))
         if options.namespaces:
-            enter_private_network()
-
-    from ..tracking import output, recording, threads  # noqa: F401
+            # Without it each child makes an empty network namespace of its own (slower).
+            with contextlib.suppress(OSError):
+                enter_private_network()
 
     # Warms the per-process caches instrumenting, recording and capturing need (tokenize's
     # compiled patterns, lazy imports ...), so that each child does not rebuild them.
@@ -240,6 +240,7 @@ class Zygote:
     def __init__(self, control: socket.socket, options: Options | None = None) -> None:
         self.control = control
         self.options = options or Options()
+        self.lower_spares = False
         self.devnull = os.open(os.devnull, os.O_RDWR)
         self.cache = CodeCache()
         self.wake_r, self.wake_w = os.pipe()
@@ -250,6 +251,11 @@ class Zygote:
     def serve(self) -> None:
         """Start a child per request until the server closes the control socket."""
         self.warm_up_code = _preload(self.options)
+        if self.options.sandboxed:
+            from .sandbox.confine import can_raise_priority
+
+            # A spare may wait at the lowest priority only if it can come back up.
+            self.lower_spares = can_raise_priority()
         _become_subreaper()
         os.set_blocking(self.wake_w, False)
         signal.set_wakeup_fd(self.wake_w)
@@ -391,10 +397,20 @@ class Zygote:
             os._exit(code)
 
     def _wait_as_spare(self, sock: socket.socket) -> int:
-        """Warm up unless a job is already waiting, then run the job the zygote sends."""
+        """Warm up unless a job is already waiting, then run the job the zygote sends.
+        Sandboxed, a spare warms up at the lowest priority, so that it never slows the
+        executions that run meanwhile; the job's policy sets the priority it runs at."""
+        if self.lower_spares:
+            with contextlib.suppress(OSError):
+                os.setpriority(os.PRIO_PROCESS, 0, SPARE_NICE)
         if not select.select([sock], [], [], 0)[0]:
             with contextlib.suppress(Exception):
                 warm_up(self.warm_up_code)
+            if self.options.sandboxed:
+                from .sandbox.confine import warm
+
+                with contextlib.suppress(Exception):
+                    warm()
         header, fds, _flags, _addr = socket.recv_fds(sock, _HEADER.size, 1)
         if not header:
             return 0  # the zygote stopped: this spare is not needed

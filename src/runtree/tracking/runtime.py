@@ -349,15 +349,15 @@ def on_fail(meta: Any) -> None:
     record = _own_record(holder, meta, frame, end, exc)
     if record is None:
         return
-    if record[3] > 0 and record[4] == "running" and exc is not None:
+    closed_generator = isinstance(exc, GeneratorExit) and meta[4] & GENERATOR
+    if record[3] > 0 and record[4] == "running" and exc is not None and not closed_generator:
         # on_error could not see this record yet (callees left unfinished near the
         # recursion limit were closed only now): record the error here.
-        if not (isinstance(exc, GeneratorExit) and meta[4] & GENERATOR):
-            record[4] = FAILED
-            try:
-                record[10].record_error(record, exc)
-            except Exception:
-                pass
+        record[4] = FAILED
+        try:
+            record[10].record_error(record, exc)
+        except Exception:
+            pass
     _finish(holder, record, end)
 
 

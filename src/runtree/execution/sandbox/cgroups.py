@@ -183,15 +183,16 @@ class Cgroups:
             dirs[controller] = path
         return SlotGroup(self.version, dirs)
 
-    def server_group(self, pids: int) -> list[str]:
-        """v1: this server's pids and cpu groups (created now); their ``cgroup.procs``
-        files, for the zygote to join. v2 has none (a group with processes cannot have
-        children with controllers): there the slot groups do it all."""
+    def server_group(self, name: str, pids: int) -> list[str]:
+        """v1: the pids and cpu groups ``server-PID-NAME`` of this server's sandbox (created
+        now); their ``cgroup.procs`` files, for the zygote to join. v2 has none (a group
+        with processes cannot have children with controllers): there the slot groups do it
+        all."""
         if self.version != 1:
             return []
         procs = []
         for controller in ("pids", "cpu"):
-            path = os.path.join(self.parents[controller], f"server-{os.getpid()}")
+            path = os.path.join(self.parents[controller], f"server-{os.getpid()}-{name}")
             os.makedirs(path, exist_ok=True)
             if controller == "pids":
                 _write(os.path.join(path, "pids.max"), str(pids))
@@ -199,10 +200,11 @@ class Cgroups:
         self._clean_stale()
         return procs
 
-    def remove_server_group(self) -> None:
+    def remove_server_group(self, name: str) -> None:
         for controller in ("pids", "cpu") if self.version == 1 else ():
             with contextlib.suppress(OSError):
-                os.rmdir(os.path.join(self.parents[controller], f"server-{os.getpid()}"))
+                path = os.path.join(self.parents[controller], f"server-{os.getpid()}-{name}")
+                os.rmdir(path)
 
     def _clean_stale(self) -> None:
         """Groups of servers that are gone (empty ones only: rmdir refuses the others)."""
@@ -210,7 +212,7 @@ class Cgroups:
             parent = self.parents[controller]
             with contextlib.suppress(OSError):
                 for name in os.listdir(parent):
-                    pid = name.removeprefix("server-")
+                    pid = name.removeprefix("server-").partition("-")[0]
                     if name.startswith("server-") and pid.isdigit() and not _alive(int(pid)):
                         with contextlib.suppress(OSError):
                             os.rmdir(os.path.join(parent, name))

@@ -33,6 +33,7 @@ from .cgroups import Cgroups, SlotGroup
 from .policy import (
     DEFAULT_DISK_MB,
     DEFAULT_NETWORK_PORTS,
+    NICE,
     NPROC_THREADS_ONLY,
     NPROC_WITH_SUBPROCESSES,
     Policy,
@@ -78,17 +79,21 @@ class SandboxConfig:
     blocked_ports: tuple[int, ...] = ()  # never reachable, even from the network ports
     secret_paths: tuple[str, ...] = ()  # must be unreadable from a sandbox (checked)
     python: str | None = None  # default: runtime.runtime_python()
+    nice: int = NICE  # the priority executions run at (0..19)
     namespaces: bool = True  # tier 1 when the probe finds it usable (off: force tier 0)
     cgroups: bool = True  # tier 2 when the probe finds it usable (off: force tier 0)
 
     def __post_init__(self) -> None:
         if self.uid_base < MIN_SLOT_UID or self.uid_count < 1:
             raise ValueError(f"slot uids must start at {MIN_SLOT_UID} or above")
+        if not 0 <= self.nice <= 19:
+            raise ValueError("nice must be between 0 and 19")
 
     @classmethod
     def from_env(cls, **overrides: Any) -> SandboxConfig:
         """``RUNTREE_SANDBOX`` (``off`` disables it), ``RUNTREE_SANDBOX_DIR``,
-        ``RUNTREE_SANDBOX_UID_BASE``, ``RUNTREE_SANDBOX_DISK_MB``,
+        ``RUNTREE_SANDBOX_UID_BASE``, ``RUNTREE_SANDBOX_DISK_MB``, ``RUNTREE_SANDBOX_NICE``,
+        ``RUNTREE_SANDBOX_NAMESPACES``/``_CGROUPS`` (``off`` forces tier 0),
         ``RUNTREE_NETWORK_PORTS`` (comma-separated), ``RUNTREE_RUNTIME_PYTHON``; then
         ``overrides``."""
         env = os.environ
@@ -101,6 +106,8 @@ class SandboxConfig:
             values["uid_base"] = int(env["RUNTREE_SANDBOX_UID_BASE"])
         if env.get("RUNTREE_SANDBOX_DISK_MB"):
             values["disk_mb"] = int(env["RUNTREE_SANDBOX_DISK_MB"])
+        if env.get("RUNTREE_SANDBOX_NICE"):
+            values["nice"] = int(env["RUNTREE_SANDBOX_NICE"])
         for key, variable in (("namespaces", "RUNTREE_SANDBOX_NAMESPACES"),
                               ("cgroups", "RUNTREE_SANDBOX_CGROUPS")):
             if env.get(variable, "").strip().lower() in OFF_VALUES:
@@ -197,6 +204,7 @@ class Lease:
     tmpfs: bool
     entry: _Uid = dataclasses.field(repr=False)
     dynamic: bool = False
+    stopped: bool = False  # the supervisor killed it (deadline, limit, cancel)
 
     def disk_usage(self) -> tuple[int, int]:
         """Bytes (at least a block per entry) and entries in the work directory. On a tmpfs
@@ -251,6 +259,20 @@ def processes_of(uid: int) -> list[tuple[int, bool]]:
                 if wanted in line.split()[1:4]:
                     found.append((int(name), zombie))
                 break
+    return found
+
+
+def owned_by(uid: int) -> list[tuple[int, bool]]:
+    """Processes whose ``/proc/<pid>`` belongs to ``uid`` (dumpable ones: see
+    :meth:`Sandbox._clear_uid`); cheaper than :func:`processes_of`."""
+    found = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                if os.stat(f"/proc/{name}").st_uid == uid:
+                    found.append((int(name), False))
+            except OSError:
+                continue
     return found
 
 
@@ -312,6 +334,7 @@ class Sandbox:
         )
         self._pending: set[concurrent.futures.Future[None]] = set()
         self._server_procs: list[str] | None = None
+        self._name = secrets.token_hex(4)  # of this sandbox's server cgroups
 
     @property
     def enabled(self) -> bool:
@@ -445,6 +468,7 @@ class Sandbox:
             cpu_s=max(1, int(job.timeout_s) + 1),
             disk_mb=config.disk_mb,
             nproc=nproc,
+            nice=config.nice,
             subprocesses=subprocesses,
             network=network,
             network_ports=ports if network else (),
@@ -467,7 +491,7 @@ class Sandbox:
                 if self._server_procs is None:
                     pids = max(1, len(self._slots) or 1) * (NPROC_THREADS_ONLY + 16) + 64
                     try:
-                        self._server_procs = self.cgroups.server_group(pids)
+                        self._server_procs = self.cgroups.server_group(self._name, pids)
                     except OSError as error:
                         log.warning("no server cgroup: %s", error)
                         self._server_procs = []
@@ -504,7 +528,8 @@ class Sandbox:
             if wait_exit is not None:  # it reported; let it exit rather than kill it
                 with contextlib.suppress(Exception):
                     wait_exit(0.5)
-            if not self._clear_uid(lease.uid, kill_user):
+            thorough = lease.policy.subprocesses or lease.stopped
+            if not self._clear_uid(lease.uid, kill_user, thorough):
                 log.error("processes of slot uid %d survived SIGKILL; retiring it", lease.uid)
                 if not lease.dynamic:
                     self._replace(lease.entry)
@@ -521,22 +546,32 @@ class Sandbox:
             if entry in self._slots:
                 fresh = self._reserve_uid()
                 self._prepare_uid(fresh)
-                fresh.busy.acquire()  # released with the old one's, by the caller
-                self._slots[self._slots.index(entry)] = fresh
+                self._slots[self._slots.index(entry)] = fresh  # the old uid stays locked
 
-    def _clear_uid(self, uid: int, kill_user: Callable[[int], bool]) -> bool:
-        """Kill every process of ``uid`` until none is left (zombies: until reaped). Each
-        round is one ``kill(-1, SIGKILL)`` as the uid, which also tells whether it reached
-        any process: the kernel walks its own task list, atomically with respect to fork,
-        and no process of the uid can hide from it (a ``/proc`` scan would cost ~25 us a
-        process and miss nothing more)."""
+    def _clear_uid(
+        self, uid: int, kill_user: Callable[[int], bool], thorough: bool = True
+    ) -> bool:
+        """Make sure no process of ``uid`` is left (zombies: until reaped): scan ``/proc``,
+        and while anything is found kill every process of the uid (``kill(-1)`` as the uid,
+        atomic with respect to fork) and scan again.
+
+        ``thorough`` (the run could start processes, or was stopped): kill first, then scan
+        each process's ``status`` (its real, effective and saved uids; ~25 us a process).
+        Otherwise the run could start no process at all (seccomp), its one process made
+        itself dumpable and cannot undo that, so ``/proc/<pid>`` is owned by the uid: a
+        ``stat`` per process (~3 us) sees it."""
         deadline = time.monotonic() + CLEAR_TIMEOUT_S
         delay = 0.001
-        while kill_user(uid):
+        if thorough:
+            kill_user(uid)
+        scan = processes_of if thorough else owned_by
+        while scan(uid):
             if time.monotonic() > deadline:
-                return not processes_of(uid)
+                return False
+            kill_user(uid)
             time.sleep(delay)
             delay = min(delay * 2, 0.05)
+            scan = processes_of
         return True
 
     def close(self) -> None:
@@ -550,7 +585,7 @@ class Sandbox:
         for entry in slots:
             self._unlock(entry)
         if self._server_procs and self.cgroups is not None:
-            self.cgroups.remove_server_group()  # refused while a zygote is still in it
+            self.cgroups.remove_server_group(self._name)  # refused while a zygote is in it
 
     def kill_user(self, uid: int) -> bool:
         """Kill every process of ``uid`` with a helper process (see
@@ -705,7 +740,7 @@ def _build_report(
         0,
         confined and tier0.get("rlimit_as") == 512 * 1024 * 1024,
         "address space = memory_mb, CPU = timeout + 1 s, file size and open files capped, "
-        "no core dumps, nice 10",
+        f"no core dumps, nice {config.nice}",
         "resource limits could not be applied",
     )
     secrets_read = list(tier0.get("secrets_readable") or [])
