@@ -246,10 +246,21 @@ class Zygote:
         self.wake_r, self.wake_w = os.pipe()
         self.spare: _Spare | None = None
         self.spare_failures = 0
+        self.children: set[int] = set()  # running workers (each leads its process group)
         self.warm_up_code: dict[str, types.CodeType] = {}
 
     def serve(self) -> None:
-        """Start a child per request until the server closes the control socket."""
+        """Start a child per request until the server closes the control socket; then kill
+        the process group of every worker still running (the server is gone: nobody would
+        supervise them)."""
+        try:
+            self._serve()
+        finally:
+            for pid in self.children:
+                with contextlib.suppress(OSError):
+                    os.killpg(pid, signal.SIGKILL)
+
+    def _serve(self) -> None:
         self.warm_up_code = _preload(self.options)
         if self.options.sandboxed:
             from .sandbox.confine import can_raise_priority
@@ -300,6 +311,7 @@ class Zygote:
             if pid == 0:
                 self._child(lambda: self._run(data, job, codes, message_fd))
         os.close(message_fd)
+        self.children.add(pid)
         self.control.send(json.dumps({"id": request_id, "pid": pid}).encode())
         if not compiled:
             _prepare(data, self.cache)  # for the spares to come
@@ -368,6 +380,7 @@ class Zygote:
                 self.spare = None
                 self.spare_failures += 1
                 continue
+            self.children.discard(pid)
             notice = {"exit": pid, "returncode": os.waitstatus_to_exitcode(status)}
             with contextlib.suppress(OSError):
                 self.control.send(json.dumps(notice).encode())

@@ -624,11 +624,16 @@ class Sandbox:
         )
 
     def _prepare_uid(self, entry: _Uid) -> None:
-        """A uid just taken may have processes left by a crashed earlier holder."""
+        """A uid just taken may have processes and work directories left by a crashed
+        earlier holder (this process holds the uid's lock now: they are nobody's)."""
         if processes_of(entry.uid):
             self._clear_uid(entry.uid, self.kill_user)
             if processes_of(entry.uid):
                 log.error("processes of uid %d survive SIGKILL", entry.uid)
+        with contextlib.suppress(OSError):
+            for name in os.listdir(self.jobs_dir):
+                if name.startswith(f"{entry.uid}-"):
+                    shutil.rmtree(os.path.join(self.jobs_dir, name), ignore_errors=True)
         if entry.group is None:
             entry.group = self._group(entry)
 
