@@ -23,12 +23,6 @@ get_holder = holder_var.get
 set_holder = holder_var.set
 
 
-def current_record() -> Any:
-    """The innermost record of this context (``None`` outside recordings)."""
-    holder = get_holder()
-    return None if holder is None else holder[0]
-
-
 class _Paused:
     """What a paused holder points at: looks like a closed recording to every hook."""
 

@@ -29,7 +29,7 @@ from typing import Any
 from .capture import IMMUTABLE_SCALARS, NOTHING, snapshot, snapshot_one
 from .context import get_holder, set_holder
 from .meta import ASYNC, BOUND_FIRST, GENERATOR
-from .records import AGGREGATED_ID, COMPLETED, FAILED, Aggregate, extra_of
+from .records import AGGREGATED_ID, COMPLETED, FAILED, Aggregate, extra_of, finished
 
 _getframe = sys._getframe
 _exception = sys.exc_info
@@ -280,9 +280,7 @@ def _finish(holder: list[Any], record: list[Any], end: int) -> None:
         set_holder(record[12])
     else:
         holder[0] = parent
-    t0 = record[5]
-    rec.records[ident] = (meta, parent[3] or None, record[2], ident, status, t0, end - t0, None,
-                          record[8], record[9], None, record[11], None, None)
+    rec.records[ident] = finished(record, status, end)
 
 
 def on_exit(meta: Any) -> None:
@@ -393,11 +391,7 @@ def _close_unfinished_below(
             "the end of this call was not observed (recursion limit): its duration is an "
             "upper bound"
         )
-        t0 = skipped[5]
-        skipped[10].records[skipped[3]] = (
-            skipped[0], skipped[1][3] or None, skipped[2], skipped[3], status, t0, end - t0,
-            None, skipped[8], skipped[9], None, skipped[11], None, None,
-        )
+        skipped[10].records[skipped[3]] = finished(skipped, status, end)
     holder[0] = node
     return node
 

@@ -50,10 +50,6 @@ class Step:
     def _record(self) -> Any:
         return self.recording.records[self.id]
 
-    @property
-    def _finished(self) -> bool:
-        return type(self._record) is tuple
-
     # --- identity and place in the tree ---------------------------------------------------
 
     @property
