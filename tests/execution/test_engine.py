@@ -202,10 +202,73 @@ def test_zygote_restarts_after_it_dies() -> None:
         assert launcher._process is not None
         launcher._process.kill()
         launcher._process.wait()
-        time.sleep(0.2)
         second, _ = run(launcher, "def main():\n    return 2\n")
         assert second.status == "succeeded" and second.output["preview"] == 2
     finally:
+        launcher.close()
+
+
+def test_a_dead_zygote_fails_only_its_own_requests(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The end of a dead zygote's control socket may be seen late (here: the test holds a
+    copy of the zygote's end until the restarted zygote runs a job); when it is seen, only
+    that zygote's requests fail, never those of the zygote started since."""
+    import socket
+
+    from runtree.execution import launcher as launcher_module
+
+    held: list[socket.socket] = []
+    real_socketpair = socket.socketpair
+
+    def socketpair(*args: Any) -> tuple[socket.socket, socket.socket]:
+        ours, theirs = real_socketpair(*args)
+        held.append(theirs.dup())
+        return ours, theirs
+
+    monkeypatch.setattr(launcher_module.socket, "socketpair", socketpair)
+    others = set(threading.enumerate())  # other launchers' readers too
+    launcher = ZygoteLauncher()
+    try:
+        first, _ = run(launcher, "def main():\n    return 1\n")
+        assert first.status == "succeeded"
+        old_readers = [t for t in threading.enumerate()
+                       if t.name == "runtree-zygote" and t not in others]
+        assert len(old_readers) == 1
+        assert launcher._process is not None and len(held) == 1
+        launcher._process.kill()
+        launcher._process.wait()  # dead, but its reader has not seen the end: held[0]
+
+        started = threading.Event()
+        pids: list[int] = []
+        outcomes: list[Any] = []
+        job = Job("e4", "default", "main",
+                  {"main": FunctionSource("import time\ndef main():\n    time.sleep(60)\n", 1)})
+
+        def on_started(pid: int) -> None:
+            pids.append(pid)
+            started.set()
+
+        runner = threading.Thread(target=lambda: outcomes.append(
+            Supervisor(launcher).run(job, on_steps=lambda steps: None, on_started=on_started)
+        ))
+        runner.start()
+        assert started.wait(30), "the restarted zygote did not start the job"
+        assert len(held) == 2  # a second zygote runs it (started by this run or a clean-up)
+
+        held[0].close()  # now the first zygote's reader sees the end
+        for reader in old_readers:
+            reader.join(10)
+            assert not reader.is_alive()
+
+        os.kill(pids[0], signal.SIGKILL)  # the new zygote must still report this exit
+        runner.join(30)
+        (outcome,) = outcomes
+        assert outcome.status == "crashed"
+        assert "SIGKILL" in outcome.error["message"], outcome.error
+        again, _ = run(launcher, "def main():\n    return 2\n")
+        assert again.status == "succeeded" and again.output["preview"] == 2
+    finally:
+        for sock in held:
+            sock.close()
         launcher.close()
 
 

@@ -200,6 +200,22 @@ class ZygoteError(RuntimeError):
     """The zygote could not start a worker."""
 
 
+class _Zygote:
+    """One zygote process (a *generation*: a restarted zygote is a new one) with its control
+    socket and the requests waiting for its answers. Its reader thread settles only these, so
+    a zygote that dies can fail nothing but its own requests."""
+
+    def __init__(self, process: subprocess.Popen[bytes], control: socket.socket) -> None:
+        self.process = process
+        self.control = control
+        self.spawns: dict[int, Future[tuple[int, Future[int]]]] = {}
+        self.exits: dict[int, Future[int]] = {}
+        self.kills: dict[int, Future[bool]] = {}
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+
 class ZygoteLauncher:
     """Forks workers from a warm zygote process (restarted if it dies).
 
@@ -213,38 +229,48 @@ class ZygoteLauncher:
         self.sandbox = sandbox if sandbox is not None else default_sandbox()
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
-        self._spawns: dict[int, Future[tuple[int, Future[int]]]] = {}
-        self._exits: dict[int, Future[int]] = {}
-        self._kills: dict[int, Future[bool]] = {}
-        self._socket: socket.socket | None = None
-        self._process: subprocess.Popen[bytes] | None = None
+        self._zygote: _Zygote | None = None
 
-    def _ensure_started(self) -> socket.socket:
-        if self._socket is not None and self._process is not None and self._process.poll() is None:
-            return self._socket
+    @property
+    def _process(self) -> subprocess.Popen[bytes] | None:
+        """The current zygote process, if one was started (for tests and diagnostics)."""
+        zygote = self._zygote
+        return zygote.process if zygote is not None else None
+
+    def _ensure_started(self) -> _Zygote:
+        """The running zygote; a new one (generation) if there is none or it died. Called
+        holding ``_lock``."""
+        if self._zygote is not None and self._zygote.alive():
+            return self._zygote
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         sandboxed = self.sandbox.enabled
         args = ("runtree.execution.zygote", str(theirs.fileno()))
-        self._process = subprocess.Popen(
-            runtime.python_command(self.sandbox.python, *args, *self.sandbox.zygote_options())
-            if sandboxed
-            else worker_command(*args),
-            pass_fds=(theirs.fileno(),),
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-            env=runtime.clean_environment() if sandboxed else None,
-        )
-        theirs.close()
-        self._socket = ours
+        try:
+            process = subprocess.Popen(
+                runtime.python_command(self.sandbox.python, *args, *self.sandbox.zygote_options())
+                if sandboxed
+                else worker_command(*args),
+                pass_fds=(theirs.fileno(),),
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                env=runtime.clean_environment() if sandboxed else None,
+            )
+        except BaseException:
+            ours.close()
+            raise
+        finally:
+            theirs.close()
+        zygote = self._zygote = _Zygote(process, ours)
         threading.Thread(
-            target=self._read, args=(ours,), name="runtree-zygote", daemon=True
+            target=self._read, args=(zygote,), name="runtree-zygote", daemon=True
         ).start()
-        return ours
+        return zygote
 
-    def _read(self, control: socket.socket) -> None:
+    def _read(self, zygote: _Zygote) -> None:
+        """Settle ``zygote``'s requests from its notices until its control socket ends."""
         while True:
             try:
-                message = control.recv(4096)
+                message = zygote.control.recv(4096)
             except OSError:
                 message = b""
             if not message:
@@ -254,31 +280,32 @@ class ZygoteLauncher:
                 pid = int(notice["pid"])
                 exited: Future[int] = Future()
                 with self._lock:
-                    self._exits[pid] = exited  # before any exit notice for pid is read
-                    spawn = self._spawns.pop(int(notice["id"]), None)
+                    zygote.exits[pid] = exited  # before any exit notice for pid is read
+                    spawn = zygote.spawns.pop(int(notice["id"]), None)
                 if spawn is not None:
                     spawn.set_result((pid, exited))
             elif "exit" in notice:
                 with self._lock:
-                    ended = self._exits.pop(int(notice["exit"]), None)
+                    ended = zygote.exits.pop(int(notice["exit"]), None)
                 if ended is not None:
                     ended.set_result(int(notice["returncode"]))
             elif "killed" in notice:
                 with self._lock:
-                    killed = self._kills.pop(int(notice["killed"]), None)
+                    killed = zygote.kills.pop(int(notice["killed"]), None)
                 if killed is not None:
                     if notice.get("error"):
                         killed.set_exception(ZygoteError(str(notice["error"])))
                     else:
                         killed.set_result(bool(notice.get("found", True)))
-        # The zygote is gone: nobody will report on its children any more.
+        # This zygote is gone: nobody will report on its children any more. Only its own
+        # requests fail; a zygote started since then has its own.
         with self._lock:
             pending: list[Future[Any]] = [
-                *self._spawns.values(), *self._exits.values(), *self._kills.values()
+                *zygote.spawns.values(), *zygote.exits.values(), *zygote.kills.values()
             ]
-            self._spawns.clear()
-            self._exits.clear()
-            self._kills.clear()
+            zygote.spawns.clear()
+            zygote.exits.clear()
+            zygote.kills.clear()
         for future in pending:
             if not future.done():
                 future.set_exception(ZygoteError("the zygote process stopped"))
@@ -287,34 +314,36 @@ class ZygoteLauncher:
         """Ask the zygote (root, single-threaded: it forks safely and fast) to kill every
         process of ``uid``; a helper process of our own if it cannot."""
         done: Future[bool] = Future()
-        request_id: int | None = None
+        request: tuple[_Zygote, int] | None = None
         try:
             with self._lock:
-                control = self._ensure_started()
-                request_id = next(self._ids)
-                self._kills[request_id] = done
-                control.send(json.dumps({"id": request_id, "kill_uid": uid}).encode())
+                zygote = self._ensure_started()
+                request = zygote, next(self._ids)
+                zygote.kills[request[1]] = done
+                zygote.control.send(json.dumps({"id": request[1], "kill_uid": uid}).encode())
             return done.result(KILL_TIMEOUT_S)
         except Exception:
-            if request_id is not None:
+            if request is not None:
                 with self._lock:
-                    self._kills.pop(request_id, None)
+                    request[0].kills.pop(request[1], None)
         return self.sandbox.kill_user(uid)
 
     def start(self, job: bytes, message_fd: int) -> WorkerProcess:
         job_r, job_w = os.pipe()
         try:
             with self._lock:
-                control = self._ensure_started()
+                zygote = self._ensure_started()
                 request_id = next(self._ids)
                 spawned: Future[tuple[int, Future[int]]] = Future()
-                self._spawns[request_id] = spawned
+                zygote.spawns[request_id] = spawned
                 try:
                     socket.send_fds(
-                        control, [json.dumps({"id": request_id}).encode()], [job_r, message_fd]
+                        zygote.control,
+                        [json.dumps({"id": request_id}).encode()],
+                        [job_r, message_fd],
                     )
                 except OSError as error:
-                    self._spawns.pop(request_id, None)
+                    zygote.spawns.pop(request_id, None)
                     raise ZygoteError(f"could not reach the zygote: {error}") from error
         except BaseException:
             os.close(job_w)
@@ -329,17 +358,16 @@ class ZygoteLauncher:
 
     def close(self) -> None:
         with self._lock:
-            control, process = self._socket, self._process
-            self._socket = self._process = None
-        if control is not None:
-            # shutdown, not just close: the reader thread blocked in recv() keeps the socket
-            # open past close(), so the zygote would never see the end of the connection.
-            with contextlib.suppress(OSError):
-                control.shutdown(socket.SHUT_RDWR)
-            control.close()
-        if process is not None:
-            try:
-                process.wait(5)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            zygote, self._zygote = self._zygote, None
+        if zygote is None:
+            return
+        # shutdown, not just close: the reader thread blocked in recv() keeps the socket open
+        # past close(), so the zygote would never see the end of the connection.
+        with contextlib.suppress(OSError):
+            zygote.control.shutdown(socket.SHUT_RDWR)
+        zygote.control.close()
+        try:
+            zygote.process.wait(5)
+        except subprocess.TimeoutExpired:
+            zygote.process.kill()
+            zygote.process.wait()
