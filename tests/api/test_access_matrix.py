@@ -131,6 +131,8 @@ def _cases() -> Iterator[Case]:
                    lambda w, n=ns: f"/webhooks/{w.new_webhook(n)}")
         yield Case("GET", "/deliveries/{delivery_id}", "read", ns, True,
                    lambda w, n=ns: f"/deliveries/{w.delivery[n]}")
+        yield Case("POST", "/deliveries/{delivery_id}/replay", "run", ns, True,
+                   lambda w, n=ns: f"/deliveries/{w.delivery[n]}/replay", ok=(202,))
         yield Case("POST", "/webhooks", "manage", ns, False, lambda w: "/webhooks",
                    lambda w, n=ns: {"function": f"{n}/f", "path": f"new{next(_paths)}"}, (201,))
         yield Case("GET", "/schedules/{schedule_id}", "read", ns, True,

@@ -135,6 +135,7 @@ ACCESS_OPERATIONS = {
     ("delete", "/api/v1/webhooks/{webhook_path}"),
     ("get", "/api/v1/webhooks/{webhook_path}/deliveries"),
     ("get", "/api/v1/deliveries/{delivery_id}"),
+    ("post", "/api/v1/deliveries/{delivery_id}/replay"),
     ("get", "/api/v1/executions/{execution_id}/delivery"),
     ("post", "/api/v1/executions/{execution_id}/replay"),
     ("post", "/api/v1/schedules"),

@@ -35,6 +35,7 @@ ROUTE_PERMISSIONS: dict[str, Permission] = {
     "run_function": Permission.RUN,
     "cancel_execution": Permission.RUN,
     "replay_execution": Permission.RUN,
+    "replay_delivery": Permission.RUN,
     "create_webhook": Permission.MANAGE_TRIGGERS,
     "delete_webhook": Permission.MANAGE_TRIGGERS,
     "create_schedule": Permission.MANAGE_TRIGGERS,

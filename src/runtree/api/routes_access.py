@@ -9,6 +9,8 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse
 
 from .. import service
+from ..models import DeliveryRecord
+from ..service import redelivery as replay_service
 from ..service import schedules as schedule_service
 from ..service import webhooks as webhook_service
 from ..service.access import create_key as create_api_key
@@ -20,11 +22,13 @@ from ..store.triggers import MAX_LIST_LIMIT
 from .auth import Caller
 from .problems import problem_responses
 from .routes import API_PREFIX, EXECUTION_ID_PATTERN, RuntimeDep, execution_location
+from .runtime import Runtime
 from .schemas import ExecutionAccepted
 from .schemas_access import (
     AuditPage,
     DeliveryDetail,
     DeliveryPage,
+    DeliveryReplayRequest,
     KeyCreated,
     KeyList,
     KeyOut,
@@ -177,14 +181,52 @@ def list_deliveries(
         rt.store, caller, path=webhook_path, status=status, limit=limit,
         cursor=cursor,
     )
-    return DeliveryPage(deliveries=[delivery_out(d) for d in page], next_cursor=next_cursor)
+    started = rt.store.get_executions([d.execution_id for d in page if d.execution_id])
+    return DeliveryPage(deliveries=[delivery_out(d, started) for d in page],
+                        next_cursor=next_cursor)
 
 
 @router.get("/deliveries/{delivery_id}", tags=["webhooks"], response_model=DeliveryDetail,
             responses=problem_responses(404))
 def get_delivery(delivery_id: DeliveryId, caller: Caller, rt: RuntimeDep) -> DeliveryDetail:
-    """One delivery with its headers (secrets redacted) and its raw body."""
-    return delivery_detail(webhook_service.get_delivery(rt.store, caller, delivery_id))
+    """One delivery with its headers (secrets redacted), its raw body, the execution it
+    started and that execution's replays."""
+    return _delivery_detail(rt, webhook_service.get_delivery(rt.store, caller, delivery_id))
+
+
+def _delivery_detail(rt: Runtime, record: DeliveryRecord) -> DeliveryDetail:
+    execution = (
+        None if record.execution_id is None else rt.store.get_execution(record.execution_id)
+    )
+    replays = [] if execution is None else rt.store.list_replays(execution)
+    return delivery_detail(record, execution, replays)
+
+
+@router.post(
+    "/deliveries/{delivery_id}/replay",
+    tags=["webhooks"],
+    status_code=202,
+    response_model=ExecutionAccepted,
+    responses=problem_responses(404, 409),
+)
+def replay_delivery(
+    delivery_id: DeliveryId,
+    caller: Caller,
+    rt: RuntimeDep,
+    body: DeliveryReplayRequest | None = None,
+) -> JSONResponse:
+    """Run a delivery's request again (trigger ``replay``), as it was received: against the
+    version that ran it, or ``version`` (for example the fix deployed since). Runner role; a
+    rejected delivery cannot be replayed (409)."""
+    record = replay_service.replay_delivery(
+        rt.store, caller, delivery_id, version=None if body is None else body.version,
+        dispatcher=rt.dispatcher,
+    )
+    return JSONResponse(
+        ExecutionAccepted(id=record.id, status=record.status).model_dump(mode="json"),
+        status_code=202,
+        headers={"Location": execution_location(record.id)},
+    )
 
 
 @router.get("/executions/{execution_id}/delivery", tags=["webhooks"],
@@ -192,7 +234,9 @@ def get_delivery(delivery_id: DeliveryId, caller: Caller, rt: RuntimeDep) -> Del
 def get_execution_delivery(execution_id: ExecutionId, caller: Caller, rt: RuntimeDep
                            ) -> DeliveryDetail:
     """The webhook delivery that started this execution."""
-    return delivery_detail(webhook_service.delivery_of_execution(rt.store, caller, execution_id))
+    return _delivery_detail(
+        rt, webhook_service.delivery_of_execution(rt.store, caller, execution_id)
+    )
 
 
 @router.post(
@@ -245,8 +289,9 @@ def get_schedule(
 ) -> ScheduleDetail:
     """A schedule with its most recent fire times (late ones marked)."""
     record = schedule_service.get_schedule(rt.store, caller, schedule_id)
-    return schedule_detail(record, schedule_service.list_fires(rt.store, caller, schedule_id,
-                                                               fires))
+    recent = schedule_service.list_fires(rt.store, caller, schedule_id, fires)
+    started = rt.store.get_executions([f.execution_id for f in recent if f.execution_id])
+    return schedule_detail(record, recent, started)
 
 
 @router.post("/schedules/{schedule_id}/pause", tags=["schedules"], response_model=ScheduleOut,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import datetime
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -12,13 +13,14 @@ from ..models import (
     ApiKeyRecord,
     AuditRecord,
     DeliveryRecord,
+    ExecutionRecord,
     Role,
     ScheduleFireRecord,
     ScheduleRecord,
     WebhookRecord,
 )
 from ..service.access import Principal
-from ..service.schedules import describe
+from ..service.schedules import describe, next_fire_after
 from .schemas import MAX_VERSION
 
 FUNCTION_PATTERN = r"^(\w+/)?\w+$"
@@ -97,6 +99,18 @@ class AuditPage(_Out):
 # --- webhooks -------------------------------------------------------------------------------
 
 
+class ExecutionBrief(_Out):
+    """An execution a delivery or a schedule started, as a list shows it."""
+
+    id: str
+    function: str
+    version: int
+    trigger: str
+    status: str
+    queued_at: datetime.datetime
+    duration_ms: int | None
+
+
 class WebhookRequest(_Request):
     """A new webhook: ``POST /hooks/{path}`` will start ``function``."""
 
@@ -155,6 +169,9 @@ class DeliveryOut(_Out):
     reason: str | None
     idempotency_key: str | None
     execution_id: str | None
+    execution: ExecutionBrief | None = Field(
+        default=None, description="The execution it started (for a duplicate: the first "
+        "one of its idempotency key), with its status.")
     body_size: int
 
 
@@ -167,6 +184,15 @@ class DeliveryDetail(DeliveryOut):
     body_base64: str
     body: str | None
     body_truncated: bool
+    replays: list[ExecutionBrief] = Field(
+        default_factory=list, description="Replays of its execution, newest first.")
+
+
+class DeliveryReplayRequest(_Request):
+    """Replay a delivery: ``version`` of the function to run it against (default: the version
+    that ran it, with the same versions of the functions it called)."""
+
+    version: int | None = Field(default=None, ge=1, le=MAX_VERSION)
 
 
 class DeliveryPage(_Out):
@@ -208,6 +234,8 @@ class ScheduleOut(_Out):
     input: dict[str, Any]
     paused: bool
     next_fire_at: datetime.datetime
+    upcoming: list[datetime.datetime] = Field(
+        default_factory=list, description="The next fire times (UTC; none while paused).")
     last_fire_at: datetime.datetime | None
     created_at: datetime.datetime
     created_by: str | None
@@ -219,6 +247,7 @@ class FireOut(_Out):
 
     fire_time: datetime.datetime
     execution_id: str | None
+    execution: ExecutionBrief | None = None
     fired_at: datetime.datetime
     late: bool
     missed: int
@@ -303,11 +332,31 @@ def delivery_fields(record: DeliveryRecord) -> dict[str, Any]:
     }
 
 
-def delivery_out(record: DeliveryRecord) -> DeliveryOut:
-    return DeliveryOut.model_validate(delivery_fields(record))
+def execution_brief(record: ExecutionRecord | None) -> ExecutionBrief | None:
+    if record is None:
+        return None
+    return ExecutionBrief(
+        id=record.id, function=record.qualified_name, version=record.version,
+        trigger=str(record.trigger), status=str(record.status), queued_at=record.queued_at,
+        duration_ms=record.duration_ms,
+    )
 
 
-def delivery_detail(record: DeliveryRecord) -> DeliveryDetail:
+def delivery_out(
+    record: DeliveryRecord, executions: Mapping[str, ExecutionRecord] | None = None
+) -> DeliveryOut:
+    """The delivery; with ``executions`` (by id), the one it started with its status."""
+    execution = (executions or {}).get(record.execution_id or "")
+    return DeliveryOut.model_validate(
+        {**delivery_fields(record), "execution": execution_brief(execution)}
+    )
+
+
+def delivery_detail(
+    record: DeliveryRecord,
+    execution: ExecutionRecord | None = None,
+    replays: Sequence[ExecutionRecord] = (),
+) -> DeliveryDetail:
     try:
         text: str | None = record.body.decode("utf-8")
     except UnicodeDecodeError:
@@ -319,7 +368,22 @@ def delivery_detail(record: DeliveryRecord) -> DeliveryDetail:
         "body_base64": base64.b64encode(record.body).decode("ascii"),
         "body": text,
         "body_truncated": record.body_truncated,
+        "execution": execution_brief(execution),
+        "replays": [execution_brief(r) for r in replays],
     })
+
+
+UPCOMING_FIRES = 5
+
+
+def upcoming_fires(record: ScheduleRecord) -> list[datetime.datetime]:
+    """The schedule's next fire times from ``next_fire_at`` on (none while it is paused)."""
+    if record.paused:
+        return []
+    fires = [record.next_fire_at]
+    while len(fires) < UPCOMING_FIRES:
+        fires.append(next_fire_after(record.cron, record.timezone, fires[-1]))
+    return fires
 
 
 def schedule_fields(record: ScheduleRecord) -> dict[str, Any]:
@@ -335,6 +399,7 @@ def schedule_fields(record: ScheduleRecord) -> dict[str, Any]:
         "input": record.input,
         "paused": record.paused,
         "next_fire_at": record.next_fire_at,
+        "upcoming": upcoming_fires(record),
         "last_fire_at": record.last_fire_at,
         "created_at": record.created_at,
         "created_by": record.created_by,
@@ -345,12 +410,20 @@ def schedule_out(record: ScheduleRecord) -> ScheduleOut:
     return ScheduleOut.model_validate(schedule_fields(record))
 
 
-def fire_out(record: ScheduleFireRecord) -> FireOut:
+def fire_out(
+    record: ScheduleFireRecord, executions: Mapping[str, ExecutionRecord] | None = None
+) -> FireOut:
+    execution = (executions or {}).get(record.execution_id or "")
     return FireOut(fire_time=record.fire_time, execution_id=record.execution_id,
-                   fired_at=record.fired_at, late=record.late, missed=record.missed)
+                   execution=execution_brief(execution), fired_at=record.fired_at,
+                   late=record.late, missed=record.missed)
 
 
-def schedule_detail(record: ScheduleRecord, fires: list[ScheduleFireRecord]) -> ScheduleDetail:
+def schedule_detail(
+    record: ScheduleRecord,
+    fires: list[ScheduleFireRecord],
+    executions: Mapping[str, ExecutionRecord] | None = None,
+) -> ScheduleDetail:
     return ScheduleDetail.model_validate(
-        {**schedule_fields(record), "fires": [fire_out(f) for f in fires]}
+        {**schedule_fields(record), "fires": [fire_out(f, executions) for f in fires]}
     )

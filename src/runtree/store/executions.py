@@ -448,3 +448,30 @@ def execution_record(row: Any) -> ExecutionRecord:
         worker_id=row.worker_id,
         replay_of=row.replay_of,
     )
+
+
+def get_executions(session: Session, execution_ids: Collection[str]) -> dict[str, ExecutionRecord]:
+    """The executions among ``execution_ids`` that exist, by id (one query per 500 ids)."""
+    found: dict[str, ExecutionRecord] = {}
+    for chunk in chunks(sorted(set(execution_ids))):
+        for row in session.scalars(select(ExecutionRow).where(ExecutionRow.id.in_(chunk))):
+            found[row.id] = execution_record(row)
+    return found
+
+
+def list_replays(session: Session, original: ExecutionRecord, limit: int) -> list[ExecutionRecord]:
+    """Executions started as replays of ``original``, newest first (at most ``limit``).
+
+    Replays run the same function, so the query narrows by function first, where the
+    executions table has an index."""
+    stmt = (
+        select(ExecutionRow)
+        .where(
+            ExecutionRow.namespace == original.namespace,
+            ExecutionRow.name == original.name,
+            ExecutionRow.replay_of == original.id,
+        )
+        .order_by(ExecutionRow.id.desc())
+        .limit(limit)
+    )
+    return [execution_record(row) for row in session.scalars(stmt)]

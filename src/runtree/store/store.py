@@ -319,6 +319,16 @@ class Store(AccessAndTriggersMixin):
         with self._reading() as session:
             return executions.get_execution(session, execution_id)
 
+    def get_executions(self, execution_ids: Collection[str]) -> dict[str, ExecutionRecord]:
+        """The executions with these ids that exist, by id."""
+        with self._reading() as session:
+            return executions.get_executions(session, execution_ids)
+
+    def list_replays(self, original: ExecutionRecord, limit: int = 20) -> list[ExecutionRecord]:
+        """Executions started as replays of ``original``, newest first."""
+        with self._reading() as session:
+            return executions.list_replays(session, original, limit)
+
     def list_executions(
         self,
         *,
