@@ -46,7 +46,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from runtree.execution.job import FunctionSource, Job
 from runtree.execution.launcher import ZygoteLauncher
-from runtree.execution.sandbox.host import Sandbox, SandboxConfig
+from runtree.execution.sandbox.config import SandboxConfig
+from runtree.execution.sandbox.slots import Sandbox
 from runtree.execution.supervisor import Supervisor
 
 SOURCE = "def add(a, b):\n    return a + b\n"

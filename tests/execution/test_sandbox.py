@@ -17,18 +17,17 @@ from typer.testing import CliRunner
 
 from runtree.api import create_app
 from runtree.cli import app
-from runtree.execution.sandbox import host
-from runtree.execution.sandbox.host import (
+from runtree.execution.sandbox import slots
+from runtree.execution.sandbox.config import SandboxConfig
+from runtree.execution.sandbox.policy import Policy, environment
+from runtree.execution.sandbox.processes import kill_user_with_helper, processes_of
+from runtree.execution.sandbox.report import (
     Layer,
-    Sandbox,
-    SandboxConfig,
     SandboxReport,
     SandboxUnavailable,
-    _build_report,
-    kill_user_with_helper,
-    processes_of,
+    build_report,
 )
-from runtree.execution.sandbox.policy import Policy, environment
+from runtree.execution.sandbox.slots import Sandbox
 from runtree.execution.zygote import Options, kill_user
 from runtree.service import make_settings
 from runtree.service.deploy import content_hash
@@ -105,27 +104,27 @@ def _raw(**tier0: Any) -> dict[str, Any]:
 
 def test_report_tier0_needs_every_always_on_layer() -> None:
     config = SandboxConfig(secret_paths=("/srv/runtree.db",))
-    report = _build_report(config, "python", True, _raw(), None, "cgroup v1 (memory, pids, cpu)")
+    report = build_report(config, "python", True, _raw(), None, "cgroup v1 (memory, pids, cpu)")
     assert report.tier0 and not report.problems
     assert {layer.name for layer in report.layers if layer.active} >= {
         "uid", "rlimits", "landlock", "seccomp", "runtime", "supervision", "namespaces",
         "cgroups", "landlock-network", "landlock-scopes"}
 
-    readable_socket = _build_report(config, "python", True, _raw(socket="allowed"), None, "-")
+    readable_socket = build_report(config, "python", True, _raw(socket="allowed"), None, "-")
     assert not readable_socket.tier0 and not readable_socket.active("seccomp")
 
-    not_root = _build_report(config, "python", False, _raw(), None, "not running as root")
+    not_root = build_report(config, "python", False, _raw(), None, "not running as root")
     assert not not_root.tier0 and not not_root.active("uid")
     assert any("not running as root" in problem for problem in not_root.problems)
 
-    old_kernel = _build_report(config, "python", True, {**_raw(), "landlock_abi": 2}, None, "-")
+    old_kernel = build_report(config, "python", True, {**_raw(), "landlock_abi": 2}, None, "-")
     assert old_kernel.tier0
     assert not old_kernel.active("landlock-network") and not old_kernel.active("landlock-scopes")
 
 
 def test_report_refuses_a_secret_under_a_readable_directory() -> None:
     config = SandboxConfig(secret_paths=("/opt/runtree/venv/runtree.db",))
-    report = _build_report(config, "python", True, _raw(), None, "-")
+    report = build_report(config, "python", True, _raw(), None, "-")
     assert not report.tier0 and not report.active("landlock")
     assert "/opt/runtree/venv/runtree.db" in report.layer("landlock").detail  # type: ignore[union-attr]
 
@@ -178,4 +177,4 @@ def test_the_probe_finds_the_database_unreadable(tmp_path: Path) -> None:
     secret.write_text("secret")
     sandbox = Sandbox.probe(SandboxConfig(secret_paths=(str(secret),)))
     assert sandbox.report.tier0, sandbox.report.problems
-    assert host._probed  # cached: the server's second look costs nothing
+    assert slots._probed  # cached: the server's second look costs nothing

@@ -29,7 +29,7 @@ from typing import Any
 import httpx
 import pytest
 
-from runtree.execution.sandbox.host import processes_of
+from runtree.execution.sandbox.processes import processes_of
 
 from . import payloads
 

@@ -15,7 +15,8 @@ from fastapi import Request
 from .. import service
 from ..execution.dispatcher import Dispatcher, LocalDispatcher
 from ..execution.launcher import ZygoteLauncher
-from ..execution.sandbox.host import Sandbox, SandboxReport
+from ..execution.sandbox.report import SandboxReport
+from ..execution.sandbox.slots import Sandbox
 from ..execution.supervisor import Supervisor
 from ..service import access
 from ..settings import Settings
@@ -118,7 +119,7 @@ def _local_dispatcher(
     report: list[SandboxReport],
 ) -> LocalDispatcher:
     """Probe the sandbox (refusing to go on without tier 0 unless ``settings.sandbox`` is
-    off: :class:`~runtree.execution.sandbox.host.SandboxUnavailable`), recover, then start a
+    off: :class:`~runtree.execution.sandbox.report.SandboxUnavailable`), recover, then start a
     zygote-backed :class:`LocalDispatcher`; its shutdown steps are put first in ``closers``.
     Recovery (:func:`runtree.service.recover_after_crash`) marks ``crashed`` the running
     executions whose local worker process is gone; queued executions stay queued and are run

@@ -9,8 +9,8 @@ Either way the worker is the leader of its own process group, so killing the gro
 everything it started -- except what left the group (``setsid()``): with the sandbox on,
 :meth:`Launcher.kill_user` kills every process of an execution's slot uid.
 
-Each launcher has its :class:`~runtree.execution.sandbox.host.Sandbox` (by default this
-process's, probed once: :func:`~runtree.execution.sandbox.host.default_sandbox`). Sandboxed,
+Each launcher has its :class:`~runtree.execution.sandbox.slots.Sandbox` (by default this
+process's, probed once: :func:`~runtree.execution.sandbox.slots.default_sandbox`). Sandboxed,
 workers run in the world-readable runtime Python, started as root with a clean environment,
 and confine themselves to the policy in their job before running any of it.
 """
@@ -31,8 +31,8 @@ import time
 from concurrent.futures import Future
 from typing import Any, Protocol
 
-from .sandbox import runtime
-from .sandbox.host import Sandbox, default_sandbox
+from .sandbox import interpreter
+from .sandbox.slots import Sandbox, default_sandbox
 
 SPAWN_TIMEOUT_S = 30.0  # how long the zygote may take to give a job to a child
 REAP_GRACE_S = 5.0  # how long a closing SpawnLauncher lets a worker finish exiting
@@ -137,7 +137,7 @@ class SpawnLauncher:
         sandboxed = self.sandbox.enabled
         try:
             popen = subprocess.Popen(
-                runtime.python_command(self.sandbox.python, *args)
+                interpreter.python_command(self.sandbox.python, *args)
                 if sandboxed
                 else worker_command(*args),
                 pass_fds=(job_r, message_fd),
@@ -145,7 +145,7 @@ class SpawnLauncher:
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
-                env=runtime.clean_environment() if sandboxed else None,
+                env=interpreter.clean_environment() if sandboxed else None,
             )
         except BaseException:
             os.close(job_w)
@@ -247,13 +247,15 @@ class ZygoteLauncher:
         args = ("runtree.execution.zygote", str(theirs.fileno()))
         try:
             process = subprocess.Popen(
-                runtime.python_command(self.sandbox.python, *args, *self.sandbox.zygote_options())
+                interpreter.python_command(
+                    self.sandbox.python, *args, *self.sandbox.zygote_options()
+                )
                 if sandboxed
                 else worker_command(*args),
                 pass_fds=(theirs.fileno(),),
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
-                env=runtime.clean_environment() if sandboxed else None,
+                env=interpreter.clean_environment() if sandboxed else None,
             )
         except BaseException:
             ours.close()

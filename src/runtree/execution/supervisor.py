@@ -9,7 +9,7 @@ type names which: ``CPUTimeExceeded``, ``MemoryLimitExceeded``, ``DiskLimitExcee
 ``OutputLimitExceeded``). Nothing read from a worker is ever unpickled.
 
 With the launcher's sandbox on, each run leases a slot uid and a fresh work directory
-(:meth:`Sandbox.lease <runtree.execution.sandbox.host.Sandbox.lease>`) and sends the
+(:meth:`Sandbox.lease <runtree.execution.sandbox.slots.Sandbox.lease>`) and sends the
 resulting policy inside the job; the supervisor watches the work directory's size, kills
 every process of the slot uid when it stops a run, and hands the slot back for clean-up
 (nothing of its uid left, work directory deleted) when the run is over.
@@ -31,7 +31,7 @@ from typing import Any
 
 from .job import Job
 from .launcher import Launcher, WorkerProcess
-from .sandbox.host import Lease
+from .sandbox.slots import Lease
 from .worker import OUTPUT_LIMIT
 
 MAX_LINE = 256 * 1024 * 1024  # a worker sending more in one message is treated as crashed

@@ -127,8 +127,8 @@ def kill_user(uid: int) -> bool:
     """In a forked helper: become ``uid``, then SIGKILL every process of it (atomically with
     respect to fork: a fork bomb cannot outrun it). Refuses anything that is not a plain
     slot uid: ``kill(-1)`` as root would kill the whole host. True unless ``kill`` said there
-    was no process at all (it rarely can: see :meth:`Sandbox._clear_uid
-    <runtree.execution.sandbox.host.Sandbox._clear_uid>`)."""
+    was no process at all (it rarely can: see :func:`clear_uid
+    <runtree.execution.sandbox.processes.clear_uid>`)."""
     if uid < MIN_SLOT_UID:
         raise ValueError(f"refusing to kill the processes of uid {uid}")
     pid = os.fork()

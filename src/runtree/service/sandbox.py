@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from ..execution.sandbox.host import (
-    Layer,
-    Sandbox,
-    SandboxReport,
-    SandboxUnavailable,
-    config_for,
-)
+from ..execution.sandbox.config import config_for
+from ..execution.sandbox.report import Layer, SandboxReport, SandboxUnavailable
+from ..execution.sandbox.slots import Sandbox
 from ..settings import Settings
 
 TIER_TITLES = {

@@ -2,7 +2,7 @@
 code runs (:func:`runtree.execution.sandbox.confine.confine`).
 
 The server builds a :class:`Policy` per execution (:meth:`Sandbox.lease
-<runtree.execution.sandbox.host.Sandbox.lease>`) and sends it inside the job, as plain JSON.
+<runtree.execution.sandbox.slots.Sandbox.lease>`) and sends it inside the job, as plain JSON.
 """
 
 from __future__ import annotations

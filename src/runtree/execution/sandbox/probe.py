@@ -1,7 +1,7 @@
 """The start-up probe's inside half: run in the Python that runs user code, as root.
 
 ``python -I -m runtree.execution.sandbox.probe POLICY_JSON SECRETS_JSON`` (through
-:func:`runtree.execution.sandbox.runtime.python_command`) prepares the confinement as the
+:func:`runtree.execution.sandbox.interpreter.python_command`) prepares the confinement as the
 zygote does, then forks children that confine themselves with the given test policy -- once
 without and once with namespaces -- and try what a hostile function would: read the secret
 paths, open a socket, start a process, write outside the work directory. It prints one JSON

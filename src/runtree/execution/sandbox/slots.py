@@ -1,0 +1,449 @@
+"""Slot uids and their leases: the :class:`Sandbox` a process runs executions in.
+
+Slot uids are ``uid_base + k`` (64000 and up by default; no passwd entry is needed). Each is
+held by at most one process at a time through an exclusive ``flock`` on
+``<state dir>/uids/<uid>.lock`` -- a server holds one per dispatcher slot for its lifetime,
+a CLI run or a test holds one per execution -- and by at most one execution of that process
+at a time. So two running executions never share a uid, even across processes. A lease is
+one execution's hold on a slot: its uid, its fresh work directory, its cgroup and its
+:class:`~.policy.Policy`; releasing it clears the uid of every process and deletes the work
+directory before the slot is used again.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import dataclasses
+import fcntl
+import logging
+import os
+import pwd
+import secrets
+import shutil
+import tempfile
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from . import interpreter
+from .cgroups import Cgroups, SlotGroup
+from .config import SandboxConfig
+from .policy import NPROC_THREADS_ONLY, NPROC_WITH_SUBPROCESSES, Policy
+from .processes import CLEAR_TIMEOUT_S, clear_uid, kill_user_with_helper, processes_of
+from .report import SandboxReport, SandboxUnavailable, build_report, run_probe
+
+log = logging.getLogger("runtree.sandbox")
+
+MAX_WORKDIR_ENTRIES = 10_000
+
+
+@dataclasses.dataclass
+class SlotUid:
+    """A slot uid this process holds (its ``flock`` fd), busy while an execution has it."""
+
+    uid: int
+    lock_fd: int
+    busy: threading.Lock = dataclasses.field(default_factory=threading.Lock)
+    group: SlotGroup | None = None
+
+
+@dataclasses.dataclass
+class Lease:
+    """One execution's hold on a slot uid, its work directory and its groups."""
+
+    uid: int
+    workdir: str
+    policy: Policy
+    group: SlotGroup | None
+    oom_before: int
+    tmpfs: bool
+    entry: SlotUid = dataclasses.field(repr=False)
+    dynamic: bool = False
+    stopped: bool = False  # the supervisor killed it (deadline, limit, cancel)
+
+    def disk_usage(self) -> tuple[int, int]:
+        """Bytes (at least a block per entry) and entries in the work directory. On a tmpfs
+        work directory (tier 1) the kernel caps both and this is ``(0, 0)``."""
+        if self.tmpfs:
+            return 0, 0
+        total = entries = 0
+        pending = [self.workdir]
+        while pending and entries <= MAX_WORKDIR_ENTRIES:
+            path = pending.pop()
+            try:
+                with os.scandir(path) as scan:
+                    for entry in scan:
+                        entries += 1
+                        try:
+                            stat = entry.stat(follow_symlinks=False)
+                        except OSError:
+                            continue
+                        total += max(stat.st_blocks * 512, 4096)
+                        if entry.is_dir(follow_symlinks=False):
+                            pending.append(entry.path)
+            except OSError:
+                continue
+        return total, entries
+
+    @property
+    def disk_limit(self) -> int:
+        return self.policy.disk_mb * 1024 * 1024
+
+    def memory_killed(self) -> bool:
+        """Whether the kernel killed a process of this execution for memory (cgroups)."""
+        return self.group is not None and self.group.oom_kills() > self.oom_before
+
+
+class Sandbox:
+    """The probed sandbox of this process (see :meth:`probe`), and its slot uids."""
+
+    def __init__(
+        self,
+        config: SandboxConfig,
+        report: SandboxReport,
+        cgroups: Cgroups | None = None,
+        jobs_dir: str = "",
+        locks_dir: str = "",
+    ) -> None:
+        self.config = config
+        self.report = report
+        self.cgroups = cgroups if report.active("cgroups") else None
+        self.namespaces = report.active("namespaces")
+        self.landlock_network = report.active("landlock-network")
+        self.python = config.python or interpreter.runtime_python()
+        self.jobs_dir = jobs_dir
+        self.locks_dir = locks_dir
+        self._lock = threading.RLock()
+        self._slots: list[SlotUid] = []
+        self._held: set[int] = set()
+        self._releases = concurrent.futures.ThreadPoolExecutor(
+            max_workers=4, thread_name_prefix="runtree-sandbox-release"
+        )
+        self._pending: set[concurrent.futures.Future[None]] = set()
+        self._server_procs: list[str] | None = None
+        self._name = secrets.token_hex(4)  # of this sandbox's server cgroups
+
+    @property
+    def enabled(self) -> bool:
+        return self.report.enabled
+
+    # --- construction -----------------------------------------------------------------
+
+    @classmethod
+    def disabled(cls, config: SandboxConfig | None = None) -> Sandbox:
+        """No sandbox: the insecure development escape."""
+        config = dataclasses.replace(config or SandboxConfig(), enabled=False)
+        return cls(config, SandboxReport(enabled=False, problems=("disabled",)))
+
+    @classmethod
+    def probe(cls, config: SandboxConfig | None = None) -> Sandbox:
+        """Find out which layers work here, by applying them in a test process."""
+        config = config or SandboxConfig.from_env()
+        if not config.enabled:
+            return cls.disabled(config)
+        python = config.python or interpreter.runtime_python()
+        root = os.geteuid() == 0
+        jobs_dir, locks_dir = _state_dirs(config.state_dir, root)
+        with _probed_lock:
+            known = _probed.get(config)
+        if known is not None:  # probed before in this process: the host has not changed
+            report, cgroups = known
+            return cls(config, report, cgroups, jobs_dir, locks_dir)
+        if not config.cgroups:
+            cgroups, cgroup_detail = None, "switched off (RUNTREE_SANDBOX_CGROUPS=off)"
+        elif root:
+            cgroups, cgroup_detail = Cgroups.detect()
+        else:
+            cgroups, cgroup_detail = None, "not running as root"
+        sandbox = cls(config, SandboxReport(enabled=True), cgroups, jobs_dir, locks_dir)
+        sandbox.cgroups = cgroups  # for the probe's own test (the report decides afterwards)
+        entry = sandbox._reserve_uid() if root else SlotUid(os.getuid(), -1)
+        workdir = ""
+        try:
+            workdir = sandbox._make_workdir(entry.uid)
+            group = sandbox._group(entry)
+            policy = Policy(
+                uid=entry.uid,
+                gid=entry.uid if root else os.getgid(),
+                workdir=workdir,
+                memory_mb=512,
+                cpu_s=10,
+                disk_mb=config.disk_mb,
+                cgroup_procs=group.procs_files if group is not None else (),
+            )
+            raw, failure = run_probe(config, python, policy, root and config.namespaces)
+        finally:
+            if root:
+                clear_uid(entry.uid, lambda uid: kill_user_with_helper(python, uid))
+                sandbox._unlock(entry)
+            if workdir:
+                shutil.rmtree(workdir, ignore_errors=True)
+        sandbox.report = build_report(config, python, root, raw, failure, cgroup_detail)
+        with _probed_lock:
+            _probed[config] = (sandbox.report, cgroups)
+        sandbox.cgroups = cgroups if sandbox.report.active("cgroups") else None
+        sandbox.namespaces = sandbox.report.active("namespaces")
+        sandbox.landlock_network = sandbox.report.active("landlock-network")
+        return sandbox
+
+    def require(self) -> Sandbox:
+        """``self``, or :class:`SandboxUnavailable` when enabled but tier 0 is incomplete."""
+        if self.enabled and not self.report.tier0:
+            raise SandboxUnavailable(self.report)
+        return self
+
+    # --- slots ------------------------------------------------------------------------
+
+    def reserve(self, count: int) -> None:
+        """Hold ``count`` slot uids for this process's dispatcher slots ``0..count-1``."""
+        if not self.enabled:
+            return
+        with self._lock:
+            while len(self._slots) < count:
+                entry = self._reserve_uid()
+                self._prepare_uid(entry)
+                self._slots.append(entry)
+
+    def lease(self, job: Any, slot: int | None = None) -> Lease:
+        """Take a slot uid (dispatcher slot ``slot``'s, or any free one) for ``job`` (a
+        :class:`~runtree.execution.job.Job`), waiting while its previous execution is being
+        cleaned up; make its work directory and set its limits."""
+        dynamic = slot is None or slot >= len(self._slots)
+        if dynamic:
+            entry = self._reserve_uid()
+            self._prepare_uid(entry)
+            entry.busy.acquire()
+        else:
+            assert slot is not None
+            entry = self._slots[slot]
+            entry.busy.acquire()
+        try:
+            return self._lease(entry, job, dynamic)
+        except BaseException:
+            entry.busy.release()
+            if dynamic:
+                self._unlock(entry)
+            raise
+
+    def _lease(self, entry: SlotUid, job: Any, dynamic: bool) -> Lease:
+        config = self.config
+        workdir = self._make_workdir(entry.uid)
+        subprocesses = bool(getattr(job, "subprocesses", False))
+        network = bool(getattr(job, "network", False)) and self.landlock_network
+        nproc = NPROC_WITH_SUBPROCESSES if subprocesses else NPROC_THREADS_ONLY
+        memory_mb = int(job.memory_mb)
+        oom_before = 0
+        group = entry.group if subprocesses else None  # see cgroups: a single process is
+        if group is not None:  # bounded by its address space already
+            tmpfs_mb = config.disk_mb if self.namespaces else 0
+            group.configure((memory_mb + tmpfs_mb) * 1024 * 1024, nproc + 8)
+            oom_before = group.oom_kills()
+        ports = tuple(p for p in config.network_ports if p not in config.blocked_ports)
+        policy = Policy(
+            uid=entry.uid,
+            gid=entry.uid,
+            workdir=workdir,
+            memory_mb=memory_mb,
+            cpu_s=max(1, int(job.timeout_s) + 1),
+            disk_mb=config.disk_mb,
+            nproc=nproc,
+            nice=config.nice,
+            subprocesses=subprocesses,
+            network=network,
+            network_ports=ports if network else (),
+            landlock=True,
+            seccomp=True,
+            namespaces=self.namespaces,
+            cgroup_procs=group.procs_files if group is not None else (),
+        )
+        return Lease(entry.uid, workdir, policy, group, oom_before, self.namespaces, entry, dynamic)
+
+    def zygote_options(self) -> list[str]:
+        """The zygote's command-line options for this sandbox: ``--sandbox``, then
+        ``--namespaces`` (it moves into an empty network namespace its children are born
+        in) and ``--cgroups=PROCS,...`` (the server's pids and cpu groups it joins)."""
+        options = ["--sandbox"]
+        if self.namespaces:
+            options.append("--namespaces")
+        if self.cgroups is not None:
+            with self._lock:
+                if self._server_procs is None:
+                    pids = max(1, len(self._slots) or 1) * (NPROC_THREADS_ONLY + 16) + 64
+                    try:
+                        self._server_procs = self.cgroups.server_group(self._name, pids)
+                    except OSError as error:
+                        log.warning("no server cgroup: %s", error)
+                        self._server_procs = []
+                procs = self._server_procs
+            if procs:
+                options.append("--cgroups=" + ",".join(procs))
+        return options
+
+    def release(
+        self,
+        lease: Lease,
+        kill_user: Callable[[int], bool],
+        wait_exit: Callable[[float], object] | None = None,
+    ) -> None:
+        """Clean the slot up in the background: wait for the worker to exit, make sure no
+        process of its uid is left (killing any), delete the work directory; only then can
+        the slot's next execution have it."""
+        future = self._releases.submit(self._release, lease, kill_user, wait_exit)
+        with self._lock:
+            self._pending.add(future)
+        future.add_done_callback(self._forget)
+
+    def _forget(self, future: concurrent.futures.Future[None]) -> None:
+        with self._lock:
+            self._pending.discard(future)
+
+    def _release(
+        self,
+        lease: Lease,
+        kill_user: Callable[[int], bool],
+        wait_exit: Callable[[float], object] | None,
+    ) -> None:
+        try:
+            if wait_exit is not None:  # it reported; let it exit rather than kill it
+                with contextlib.suppress(Exception):
+                    wait_exit(0.5)
+            thorough = lease.policy.subprocesses or lease.stopped
+            if not clear_uid(lease.uid, kill_user, thorough):
+                log.error("processes of slot uid %d survived SIGKILL; retiring it", lease.uid)
+                if not lease.dynamic:
+                    self._replace(lease.entry)
+            shutil.rmtree(lease.workdir, ignore_errors=True)
+        except Exception:
+            log.exception("cleaning up slot uid %d failed", lease.uid)
+        finally:
+            lease.entry.busy.release()
+            if lease.dynamic:
+                self._unlock(lease.entry)
+
+    def _replace(self, entry: SlotUid) -> None:
+        with self._lock:
+            if entry in self._slots:
+                fresh = self._reserve_uid()
+                self._prepare_uid(fresh)
+                self._slots[self._slots.index(entry)] = fresh  # the old uid stays locked
+
+    def close(self) -> None:
+        """Wait for pending clean-ups; give the slot uids back."""
+        with self._lock:
+            pending = list(self._pending)
+        concurrent.futures.wait(pending, timeout=CLEAR_TIMEOUT_S * 2)
+        self._releases.shutdown(wait=True)
+        with self._lock:
+            slots, self._slots = self._slots, []
+        for entry in slots:
+            self._unlock(entry)
+        if self._server_procs and self.cgroups is not None:
+            self.cgroups.remove_server_group(self._name)  # refused while a zygote is in it
+
+    def kill_user(self, uid: int) -> bool:
+        """Kill every process of ``uid`` with a helper process (see
+        :func:`kill_user_with_helper`); launchers that have a zygote do it faster."""
+        return kill_user_with_helper(self.python, uid)
+
+    # --- internals --------------------------------------------------------------------
+
+    def _uids(self) -> Iterator[int]:
+        for uid in range(self.config.uid_base, self.config.uid_base + self.config.uid_count):
+            try:
+                pwd.getpwuid(uid)
+                continue  # a real account: never ours
+            except KeyError:
+                yield uid
+
+    def _reserve_uid(self) -> SlotUid:
+        for uid in self._uids():
+            with self._lock:
+                if uid in self._held:
+                    continue
+                self._held.add(uid)
+            path = os.path.join(self.locks_dir, f"{uid}.lock")
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                os.close(fd)
+                with self._lock:
+                    self._held.discard(uid)
+                continue
+            return SlotUid(uid, fd)
+        raise RuntimeError(
+            f"no free slot uid in {self.config.uid_base}..."
+            f"{self.config.uid_base + self.config.uid_count - 1}"
+        )
+
+    def _prepare_uid(self, entry: SlotUid) -> None:
+        """A uid just taken may have processes and work directories left by a crashed
+        earlier holder (this process holds the uid's lock now: they are nobody's)."""
+        if processes_of(entry.uid):
+            clear_uid(entry.uid, self.kill_user)
+            if processes_of(entry.uid):
+                log.error("processes of uid %d survive SIGKILL", entry.uid)
+        with contextlib.suppress(OSError):
+            for name in os.listdir(self.jobs_dir):
+                if name.startswith(f"{entry.uid}-"):
+                    shutil.rmtree(os.path.join(self.jobs_dir, name), ignore_errors=True)
+        if entry.group is None:
+            entry.group = self._group(entry)
+
+    def _group(self, entry: SlotUid) -> SlotGroup | None:
+        if self.cgroups is None:
+            return None
+        try:
+            return self.cgroups.slot(entry.uid)
+        except OSError as error:
+            log.warning("no cgroup for slot uid %d: %s", entry.uid, error)
+            return None
+
+    def _unlock(self, entry: SlotUid) -> None:
+        if entry.lock_fd >= 0:
+            with contextlib.suppress(OSError):
+                os.close(entry.lock_fd)
+            entry.lock_fd = -1
+        with self._lock:
+            self._held.discard(entry.uid)
+
+    def _make_workdir(self, uid: int) -> str:
+        path = os.path.join(self.jobs_dir, f"{uid}-{secrets.token_hex(8)}")
+        os.mkdir(path, 0o700)
+        if os.geteuid() == 0:
+            os.chown(path, uid, uid)
+        return path
+
+
+_probed: dict[SandboxConfig, tuple[SandboxReport, Cgroups | None]] = {}
+_probed_lock = threading.Lock()
+
+
+def _state_dirs(state_dir: str, root: bool) -> tuple[str, str]:
+    """``jobs`` (0711: slot uids reach their own directory, list none) and ``uids`` (0700)."""
+    base = state_dir if root else tempfile.mkdtemp(prefix="runtree-sandbox-")
+    jobs = os.path.join(base, "jobs")
+    locks = os.path.join(base, "uids")
+    os.makedirs(jobs, exist_ok=True)
+    os.makedirs(locks, exist_ok=True)
+    os.chmod(base, 0o711)
+    os.chmod(jobs, 0o711)
+    os.chmod(locks, 0o700)
+    return jobs, locks
+
+
+_default: Sandbox | None = None
+_default_lock = threading.Lock()
+
+
+def default_sandbox() -> Sandbox:
+    """This process's sandbox, probed once (from the environment's settings); raises
+    :class:`SandboxUnavailable` when tier 0 is incomplete and ``RUNTREE_SANDBOX`` is not
+    ``off``."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = Sandbox.probe(SandboxConfig.from_env())
+        return _default.require()
+
