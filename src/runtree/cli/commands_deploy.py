@@ -25,6 +25,7 @@ from .database import DatabaseOption
 from .errors import CliError
 from .names import DEFAULT_NAMESPACE
 from .output import make_console
+from .render import signature_text
 
 SETTING_OPTIONS = {
     "timeout_s": "--timeout",
@@ -222,6 +223,15 @@ def deploy(
                 style="green" if result.created else "dim",
             )
             console.print(line, soft_wrap=True)
+            if (version.signature or {}).get("is_async"):
+                console.print(
+                    Text(
+                        f"  {signature_text(version.signature)}: each run awaits it on an "
+                        "event loop of its own",
+                        style="dim",
+                    ),
+                    soft_wrap=True,
+                )
             for warning in version.warnings:
                 console.print(
                     Text(

@@ -23,6 +23,7 @@ from __future__ import annotations
 import _thread
 import base64
 import builtins
+import inspect
 import io
 import json
 import os
@@ -31,7 +32,7 @@ import sys
 import threading
 import traceback
 import types
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ..instrument.compiler import instrument, register_source
@@ -222,6 +223,21 @@ def load_functions(
     return modules
 
 
+def call_entry(entry: Callable[..., Any], args: Sequence[Any], kwargs: Mapping[str, Any]) -> Any:
+    """Call the entry point; an ``async def`` one (a call that returns a coroutine) is run to
+    completion on an event loop of its own, so its steps and its result are the execution's.
+
+    The loop is new for every execution and closed after it (``asyncio.run``): what the
+    coroutine leaves pending is cancelled, as in any ``asyncio.run`` program. Time limits and
+    cancellation end the whole process, whatever the loop is doing."""
+    value = entry(*args, **kwargs)
+    if inspect.iscoroutine(value):
+        import asyncio  # preloaded by the zygote: a sync run does not pay for it
+
+        return asyncio.run(value)
+    return value
+
+
 def serve_job(job_fd: int, message_fd: int) -> int:
     """Run the job read from ``job_fd``; report on ``message_fd``. Returns the exit code."""
     with os.fdopen(job_fd, "rb") as job_file:
@@ -271,7 +287,7 @@ def run_job(
             raise TypeError(f"{job.entry!r} is not a callable defined in {job.entry}.py")
         streamer.start()
         with rec:
-            value = entry(*job.args, **job.kwargs)
+            value = call_entry(entry, job.args, job.kwargs)
         captured = realize_value(value, rec.policy.value_budget, rec.policy)
         result = {"status": "succeeded", "output": captured.to_dict(include_blob=True)}
     except BaseException as error:  # everything the user's code can raise, SystemExit too
@@ -296,6 +312,7 @@ def preload() -> None:
     """Import the modules of runtree a run imports lazily. A confined process may not be
     able to read runtree's files (they can be under a 0700 directory), so the zygote, and a
     cold worker before it confines itself, import them first."""
+    import asyncio  # noqa: F401  (async entry points)
     import pickle  # noqa: F401
 
     from ..tracking import output, recording, render, runtime, threads  # noqa: F401
@@ -344,7 +361,7 @@ def warm_up(compiled: Mapping[str, types.CodeType] | None = None) -> dict[str, t
             code["warm"] = compile_function(job.functions["warm"], filename)
         entry = load_functions(job, code)["warm"]["warm"]
         with rec:
-            value = entry(1, [2])
+            value = call_entry(entry, (1, [2]), {})
         captured = realize_value(value, rec.policy.value_budget, rec.policy)
         steps = streamer.finish()
         message = {"type": "result", "output": captured.to_dict(include_blob=True), "steps": steps}

@@ -1,0 +1,72 @@
+"""``async def`` entry points through a real server: awaited, recorded, timed out, cancelled."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+SOURCE = """\
+import asyncio
+
+async def square(i):
+    await asyncio.sleep(0.01)
+    return i * i
+
+async def squares(n: int, wait_s: float = 0):
+    values = await asyncio.gather(*(square(i) for i in range(n)))
+    await asyncio.sleep(wait_s)
+    return values
+"""
+
+
+def test_async_entry_points_through_the_server(server_factory: Any) -> None:
+    server = server_factory()
+    server.start()
+    with server.client() as api:
+        deployed = api.put(
+            "/functions/default/squares", json={"code": SOURCE, "timeout_s": 2}
+        )
+        assert deployed.status_code == 201, deployed.text
+        assert deployed.json()["signature"]["is_async"] is True
+
+        done = api.post(
+            "/functions/default/squares/executions", json={"input": {"n": 3}, "wait": True}
+        ).json()
+        assert done["status"] == "succeeded", done
+        assert done["output"] == [0, 1, 4]
+        steps = api.get(f"/executions/{done['id']}").json()["steps"]
+        assert [s["name"] for s in steps] == ["squares", "square", "square", "square"]
+        assert all(s["parent_id"] == steps[0]["id"] for s in steps[1:])
+
+        late = api.post(
+            "/functions/default/squares/executions",
+            json={"input": {"n": 2, "wait_s": 60}, "wait": True},
+        ).json()
+        assert late["status"] == "timed_out", late
+        late_steps = api.get(f"/executions/{late['id']}").json()["steps"]
+        assert [s["name"] for s in late_steps] == ["squares", "square", "square"]
+        assert late_steps[0]["status"] == "interrupted"
+
+        waiter = api.put(
+            "/functions/default/waiter", json={"code": SOURCE.replace("squares(", "waiter(")}
+        )
+        assert waiter.status_code == 201, waiter.text
+        started = api.post(
+            "/functions/default/waiter/executions",
+            json={"input": {"n": 1, "wait_s": 60}, "wait": False},
+        ).json()
+        deadline = time.monotonic() + 20
+        # Cancel once the coroutine is waiting (its first child has finished).
+        while len(api.get(f"/executions/{started['id']}").json()["steps"]) < 2:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert api.post(f"/executions/{started['id']}/cancel").status_code in (200, 202)
+        while (record := api.get(f"/executions/{started['id']}").json())["status"] == "running":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert record["status"] == "cancelled", record
+        assert record["steps"][0]["status"] == "interrupted"
