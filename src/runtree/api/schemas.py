@@ -320,12 +320,14 @@ class CapturedValue(_Out):
 
 
 class AggregateOut(_Out):
-    """Calls past the recording budget, counted instead of recorded one by one."""
+    """Calls past the recording budget, counted instead of recorded one by one; ``children``:
+    the rows of the calls they made (when those were past the budget too)."""
 
     name: str
     count: int
     total_ns: int
     errors: int
+    children: list[AggregateOut] = []
 
 
 class GeneratorOut(_Out):
@@ -623,14 +625,19 @@ def step_summary_fields(
         "stdout_size": step.stdout_size,
         "stdout_truncated": step.stdout_truncated,
         "warnings": len(step.warnings),
-        "aggregates": [
-            {key: aggregate.get(key) for key in ("name", "count", "total_ns", "errors")}
-            for aggregate in step.aggregates
-        ],
+        "aggregates": [_aggregate_outline(aggregate) for aggregate in step.aggregates],
         "generator": None if generator is None else {
             "yielded": int(generator.get("yielded", 0))
         },
     }
+
+
+def _aggregate_outline(aggregate: dict[str, Any]) -> dict[str, Any]:
+    """An aggregate row of a step's outline; ``children`` only when it has rows under it."""
+    row = {key: aggregate.get(key) for key in ("name", "count", "total_ns", "errors")}
+    if aggregate.get("children"):
+        row["children"] = [_aggregate_outline(child) for child in aggregate["children"]]
+    return row
 
 
 def outline_json(outline: service.Outline) -> bytes:

@@ -105,6 +105,18 @@ def tree_lines(steps: Sequence[StepRecord]) -> list[Text]:
             else:
                 line.append(_aggregate_label(item), style="dim")
                 lines.append(line)
+                walk_rows(item, prefix + ("   " if last else "│  "))
+
+    def walk_rows(aggregate: Mapping[str, Any], prefix: str) -> None:
+        # Calls made by aggregated calls: rows under their caller's row.
+        rows = list(aggregate.get("children") or ())
+        for index, row in enumerate(rows):
+            last = index == len(rows) - 1
+            line = Text()
+            line.append(prefix + ("└─ " if last else "├─ "), style="dim")
+            line.append(_aggregate_label(row), style="dim")
+            lines.append(line)
+            walk_rows(row, prefix + ("   " if last else "│  "))
 
     for root in children.get(None, []):
         line = Text()

@@ -17,6 +17,7 @@ from time import perf_counter_ns
 from typing import Any
 
 from . import runtime
+from .budget import RESERVE_DIVISOR, CallPath
 from .capture import DEFAULT_SECRET_NAMES, DEFAULT_VALUE_BUDGET, CapturePolicy
 from .context import holder_var
 from .records import (
@@ -47,9 +48,10 @@ class Recording:
 
     Use as a context manager (``with runtree.record() as rec``). Calls of instrumented
     functions made in the ``with`` block -- and in threads and tasks it starts -- become steps.
-    ``step_budget`` bounds how many steps are kept; further calls are counted and timed per
-    function under their nearest recorded ancestor (see :class:`Aggregate`). Calls deeper than
-    ``max_depth`` are aggregated the same way.
+    ``step_budget`` bounds how many steps are kept, shared fairly (see :mod:`.budget`: calls
+    on new call paths, into other modules and on the path to an error keep a reserve); other
+    calls are counted and timed per function under their true parent (see
+    :class:`Aggregate`). Calls deeper than ``max_depth`` are aggregated the same way.
     """
 
     # Slots: the hooks read several of these on every recorded call.
@@ -61,10 +63,13 @@ class Recording:
         "ids",
         "internal_errors",
         "max_depth",
+        "paths_left",
         "perf_start_ns",
         "policy",
         "records",
+        "reserve_left",
         "root",
+        "rows_left",
         "slots_left",
         "stdout_budget",
         "step_budget",
@@ -85,7 +90,12 @@ class Recording:
         if max_depth < 1:
             raise ValueError(f"max_depth must be at least 1, got {max_depth}")
         self.step_budget = step_budget
-        self.slots_left = step_budget  # counts down on each recorded step; 0 once closed
+        # The budget (see budget.py): a general pool and a reserve, counting down; 0 once
+        # closed. Call paths and aggregate rows are capped so memory stays bounded.
+        self.reserve_left = step_budget // RESERVE_DIVISOR
+        self.slots_left = step_budget - self.reserve_left
+        self.paths_left = step_budget
+        self.rows_left = step_budget
         self.max_depth = max_depth
         self.stdout_budget = stdout_budget
         self.policy = CapturePolicy(value_budget=value_budget, secret_names=tuple(secret_names))
@@ -100,7 +110,7 @@ class Recording:
         self.internal_errors: list[str] = []
         # The root is a "plain" parent (FAST not None): top-level calls take the fast path.
         self.root: list[Any] = [None, None, -1, ROOT_ID, RUNNING, perf_counter_ns(), True, None,
-                                (), None, self, None, None, None]
+                                (), None, self, None, None, None, CallPath(None, None)]
         self.wall_start_ns = time.time_ns()
         self.perf_start_ns = perf_counter_ns()
         self._token: Any = None
@@ -126,7 +136,7 @@ class Recording:
             return
         now = perf_counter_ns()
         self.closed = True
-        self.slots_left = 0
+        self.slots_left = self.reserve_left = 0
         if self._token is not None:
             try:
                 holder_var.reset(self._token)

@@ -30,11 +30,13 @@ Field positions (``R_*``; the hot path in :mod:`.runtime` uses the literal numbe
  12   RESUMER     a generator's last resumer (a    None
                   coroutine: the enclosing holder)
  13   FRAME       the call's frame (identity)      None
+ 14   PATH        its :class:`~.budget.CallPath`,  None
+                  found on first need (else None)
 ====  ==========  ===============================  =========================================
 
-An *aggregated call* (past the step budget or depth) is a list with ID -1, the anchor step's
-record at position 2, its :class:`Aggregate` at 4, a failed flag at 8; it never finishes into
-a tuple.
+An *aggregated call* (past the step budget or depth, see :mod:`.budget`) is a list with ID -1,
+its :class:`Aggregate` at 4, a failed flag at 8 and its call path at 14; it never finishes
+into a tuple, but it can become a step while it runs (:func:`.budget.promote`).
 """
 
 from __future__ import annotations
@@ -56,6 +58,8 @@ R_REC = 10
 R_EXTRA = 11
 R_RESUMER = 12
 R_FRAME = 13
+R_PATH = 14
+RECORD_SIZE = 15
 
 ROOT_ID = 0
 AGGREGATED_ID = -1
@@ -94,16 +98,23 @@ def finished(record: list[Any], status: str, end_ns: int) -> tuple[Any, ...]:
         record[R_EXTRA],
         None,
         None,
+        None,
     )
 
 
 class Aggregate:
-    """Calls of one function past the step budget or depth, under their nearest recorded step."""
+    """Calls of one function past the step budget or depth, counted under their true parent:
+    a step's row (``parent`` None) or, when the caller was aggregated too, a child row of the
+    caller's :class:`Aggregate` (recursion collapsed: a call of a function already on the
+    row's chain counts in that row). ``count``, ``errors`` and ``total_ns`` are exact; the
+    time of nested calls of the same row is not counted twice."""
 
-    __slots__ = ("active", "count", "errors", "meta", "total_ns")
+    __slots__ = ("active", "children", "count", "errors", "meta", "parent", "total_ns")
 
-    def __init__(self, meta: Any) -> None:
+    def __init__(self, meta: Any, parent: Aggregate | None = None) -> None:
         self.meta = meta
+        self.parent = parent
+        self.children: dict[Any, Aggregate] | None = None
         self.count = 0
         self.errors = 0
         self.total_ns = 0
@@ -113,13 +124,22 @@ class Aggregate:
     def name(self) -> str:
         return str(self.meta[0])
 
+    def own_children(self) -> list[Aggregate]:
+        """The rows of calls made by these calls (not the collapsed recursive ones)."""
+        return [c for c in (self.children or {}).values() if c.parent is self]
+
     def to_dict(self) -> dict[str, Any]:
-        return {
+        """``name``, ``count``, ``total_ns``, ``errors``, and ``children`` when it has any."""
+        data: dict[str, Any] = {
             "name": self.name,
             "count": self.count,
             "total_ns": self.total_ns,
             "errors": self.errors,
         }
+        children = self.own_children()
+        if children:
+            data["children"] = [child.to_dict() for child in children]
+        return data
 
     def __repr__(self) -> str:
         return f"<Aggregate {self.name} ×{self.count}, {self.errors} errors>"

@@ -73,12 +73,28 @@ def render_tree(
             lines.append(prefix + branch + (label(item) if kind == "step" else agg_label(item)))
             if kind == "step":
                 walk(item, prefix + ("   " if last else "│  "))
+            else:
+                walk_rows(item, prefix + ("   " if last else "│  "))
+
+    def rows_under(agg: Any) -> list[Any]:
+        if isinstance(agg, dict):
+            return list(agg.get("children") or ())
+        return list(agg.own_children())
+
+    def walk_rows(agg: Any, prefix: str) -> None:
+        # Calls made by aggregated calls: rows under their caller's row (see budget.py).
+        rows = rows_under(agg)
+        for index, row in enumerate(rows):
+            last = index == len(rows) - 1
+            lines.append(prefix + ("└─ " if last else "├─ ") + agg_label(row))
+            walk_rows(row, prefix + ("   " if last else "│  "))
 
     for root in roots:
         lines.append(f"Execution: {short_name(str(field(root, 'name')))}")
         walk(root, "")
     for agg in top_aggregates:
         lines.append(agg_label(agg))
+        walk_rows(agg, "")
     return "\n".join(lines)
 
 

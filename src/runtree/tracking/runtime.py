@@ -26,10 +26,11 @@ import threading
 from time import perf_counter_ns
 from typing import Any
 
+from .budget import FAIR_SHARE, aggregate_row, child_path, crosses_module, path_of, promote
 from .capture import IMMUTABLE_SCALARS, NOTHING, snapshot, snapshot_one
 from .context import get_holder, set_holder
 from .meta import ASYNC, BOUND_FIRST, GENERATOR
-from .records import AGGREGATED_ID, COMPLETED, FAILED, Aggregate, extra_of, finished
+from .records import AGGREGATED_ID, COMPLETED, FAILED, extra_of, finished
 
 _getframe = sys._getframe
 _exception = sys.exc_info
@@ -41,8 +42,8 @@ generator_records: dict[Any, list[Any]] = {}
 # Record fields are accessed by literal position below for speed; see records.py:
 # 0 META 1 PARENT 2 DEPTH 3 ID 4 STATUS 5 T0 6 FAST (the frame of a plain call, else None)
 # 7 GEN 8 INPUTS 9 OUTPUT 10 REC 11 EXTRA 12 RESUMER (generators) or the enclosing holder
-# (coroutines) 13 FRAME (every running call's frame).
-# Aggregated calls: 2 anchor, 4 Aggregate, 8 failed flag, 9 nested recursive calls.
+# (coroutines) 13 FRAME (every running call's frame) 14 PATH (its budget.CallPath, or None).
+# Aggregated calls: 4 Aggregate, 8 failed flag (see budget.py for who gets a step).
 
 
 def _skip_suspended(record: list[Any]) -> list[Any]:
@@ -76,11 +77,12 @@ def on_enter(meta: Any, args: tuple[Any, ...]) -> None:
             parent = _true_parent(parent, frame)
         rec = parent[10]
         if rec.slots_left <= 0 or parent[3] < 0 or parent[2] >= rec.max_depth:
-            _enter_slow(meta, holder, parent, rec, frame)
+            _enter_slow(meta, holder, parent, rec, args, frame)
             return
         flags = meta[4]
         if flags:
             _enter_special(meta, holder, parent, rec, args, flags, frame)
+            rec.slots_left -= 1
             return
         # The inlined fast path of capture.snapshot: immutable scalars are kept as they are.
         # (An index loop: iterating would allocate an iterator, and allocations cost GC time.)
@@ -92,7 +94,7 @@ def on_enter(meta: Any, args: tuple[Any, ...]) -> None:
                 inputs = snapshot(args, rec.policy)
                 break
         record = [meta, parent, parent[2] + 1, 0, "running", perf_counter_ns(), frame, None,
-                  inputs, NOTHING, rec, None, None, frame]
+                  inputs, NOTHING, rec, None, None, frame, None]
         # The last call that can fail: from here on no id is used up by a failed hook.
         record[3] = ident = next(rec.ids)
         rec.slots_left -= 1
@@ -141,23 +143,45 @@ def _internal_error(parent: Any, error: Exception) -> None:
         pass
 
 
-def _enter_slow(meta: Any, holder: list[Any], parent: list[Any], rec: Any, frame: Any) -> None:
-    """A call past the budget or depth, or inside an aggregated call, or after closing."""
+def _enter_slow(
+    meta: Any, holder: list[Any], parent: list[Any], rec: Any, args: tuple[Any, ...], frame: Any
+) -> None:
+    """A call once the general pool is spent, or under an aggregated call, or too deep, or
+    after closing: a step paid from the reserve, or aggregated (see :mod:`.budget`)."""
     if rec.closed:
         return
-    if parent[3] == AGGREGATED_ID:
-        if parent[0] is meta:  # recursion past the budget: counted, nothing more
-            parent[4].count += 1
-            parent[9] += 1
+    path = None
+    if rec.reserve_left > 0 and parent[2] < rec.max_depth:
+        path = child_path(path_of(parent, rec), meta, rec)
+        wanted = path.kept < FAIR_SHARE or crosses_module(parent, meta)
+        if wanted and (parent[3] >= 0 or promote(parent, rec, 1)):
+            path.kept += 1
+            _start_step(meta, holder, parent, rec, args, frame, path)
+            rec.reserve_left -= 1
             return
-        _aggregate(parent[2], holder, parent, meta, rec, frame)
+    _aggregate(holder, parent, meta, rec, frame, path)
+
+
+def _start_step(
+    meta: Any, holder: list[Any], parent: list[Any], rec: Any, args: tuple[Any, ...], frame: Any,
+    path: Any,
+) -> None:
+    """A step for this call (the budget said yes): the general form of on_enter's fast path."""
+    flags = meta[4]
+    if flags:
+        _enter_special(meta, holder, parent, rec, args, flags, frame, path)
         return
-    _aggregate(parent, holder, parent, meta, rec, frame)
+    inputs = args if _IMMUTABLE.issuperset(map(type, args)) else snapshot(args, rec.policy)
+    record = [meta, parent, parent[2] + 1, 0, "running", perf_counter_ns(), frame, None,
+              inputs, NOTHING, rec, None, None, frame, path]
+    record[3] = ident = next(rec.ids)
+    rec.records[ident] = record
+    holder[0] = record
 
 
 def _enter_special(
     meta: Any, holder: list[Any], parent: list[Any], rec: Any, args: tuple[Any, ...], flags: int,
-    frame: Any,
+    frame: Any, path: Any = None,
 ) -> None:
     """Methods (``self`` captured by type only), generators and coroutines."""
     extra = None
@@ -168,8 +192,7 @@ def _enter_special(
     ident = next(rec.ids)
     plain = not flags & (GENERATOR | ASYNC)
     record = [meta, parent, parent[2] + 1, ident, "running", 0, frame if plain else None, None,
-              inputs, NOTHING, rec, extra, None, frame]
-    rec.slots_left -= 1
+              inputs, NOTHING, rec, extra, None, frame, path]
     rec.records[ident] = record
     if flags & GENERATOR:
         record[7] = frame
@@ -189,19 +212,16 @@ def _enter_special(
 
 
 def _aggregate(
-    anchor: list[Any], holder: list[Any], parent: list[Any], meta: Any, rec: Any, frame: Any
+    holder: list[Any], parent: list[Any], meta: Any, rec: Any, frame: Any, path: Any
 ) -> None:
-    """Count and time a call past the budget under its nearest recorded step."""
-    aggregates = extra_of(anchor).setdefault("aggregates", {})
-    agg = aggregates.get(meta)
-    if agg is None:
-        agg = aggregates[meta] = Aggregate(meta)
-    agg.count += 1
+    """Count and time a call past the budget under its true parent."""
+    row = aggregate_row(parent, meta, rec)
+    row.count += 1
     if meta[4] & (GENERATOR | ASYNC):
         return  # can suspend anywhere, so never current: counted, not timed
-    agg.active += 1
-    holder[0] = [meta, parent, anchor, AGGREGATED_ID, agg, perf_counter_ns(), None, None, False,
-                 0, rec, None, None, frame]
+    row.active += 1
+    holder[0] = [meta, parent, parent[2] + 1, AGGREGATED_ID, row, perf_counter_ns(), None,
+                 None, False, None, rec, None, None, frame, path]
 
 
 def on_error(meta: Any, frame: Any = None) -> None:
@@ -218,13 +238,13 @@ def on_error(meta: Any, frame: Any = None) -> None:
     if exc is None:
         return
     if record[13] is not frame:
-        counted_only = record[3] == AGGREGATED_ID and record[0] is meta and record[9]
-        if counted_only and not isinstance(exc, GeneratorExit):
-            record[4].errors += 1  # a counted-only recursive call past the budget failed
         return
     if record[3] < 0:
-        record[8] = not isinstance(exc, GeneratorExit)
-        return
+        if isinstance(exc, GeneratorExit):
+            return
+        if not _keep_error_path(record):
+            record[8] = True
+            return
     if isinstance(exc, GeneratorExit) and meta[4] & GENERATOR:
         return  # a generator closed early completed normally
     record[4] = FAILED
@@ -234,6 +254,25 @@ def on_error(meta: Any, frame: Any = None) -> None:
         extra_of(record).setdefault("warnings", []).append(
             f"could not record error: {type(error).__name__}: {error}"
         )
+
+
+def _keep_error_path(record: list[Any]) -> bool:
+    """An aggregated call failed: make it and its aggregated callers steps if the budget's
+    error allowance for its call path and the reserve allow (see :mod:`.budget`)."""
+    try:
+        rec = record[10]
+        if rec.reserve_left <= 0 or rec.closed:
+            return False
+        path = record[14]
+        if path is None:
+            path = path_of(record, rec)
+        if path.errors_kept >= FAIR_SHARE or not promote(record, rec, 0):
+            return False
+        path.errors_kept += 1
+        return True
+    except Exception as error:  # a tracking failure never breaks user code
+        _internal_error(record, error)
+        return False
 
 
 def _own_record(
@@ -246,9 +285,6 @@ def _own_record(
         record = _skip_suspended(record)
     if record[13] is frame:
         return record
-    if record[3] == AGGREGATED_ID and record[0] is meta and record[9]:
-        record[9] -= 1  # a counted-only recursive call past the budget ended
-        return None
     return _close_unfinished_below(holder, record, frame, end, failing)
 
 
@@ -318,7 +354,7 @@ def on_done(meta: Any, value: Any) -> Any:
         # records.finished(), inlined: the finished tuple holds no references to other records.
         record[10].records[ident] = (meta, parent[3] or None, record[2], ident, COMPLETED, t0,
                                      end - t0, None, record[8], output, None, record[11], None,
-                                     None)
+                                     None, None)
     except RecursionError:
         pass
     return value
