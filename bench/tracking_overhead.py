@@ -34,7 +34,7 @@ What each number means
 
    (a)  bare: the plain compiled function;
    (b)  instrumented, called outside any recording;
-   (c)  instrumented, inside ``runtree.record(step_budget=<calls + 10>)``: every call is a real
+   (c)  instrumented, inside ``runtree.record(step_budget=all_steps(calls))``: every call is a real
         step with captured inputs and output. A fresh recording per sample; the timed region is
         creating the recording, the calls, closing it and dropping it. (Steps and their recording
         form reference cycles, so their memory is actually freed by the next ``gc.collect()``,
@@ -95,6 +95,7 @@ try:
 except ImportError:  # run from a checkout without the package installed
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
     import runtree
+from runtree.tracking.budget import RESERVE_DIVISOR
 
 HEADERS = {
     1: "== 1. Tiny function f(a, b): CPU ns per call ==",
@@ -274,6 +275,12 @@ def cpu_sampler(body: Callable[[], None], units: int, *, gc_off: bool = False) -
     return sample
 
 
+def all_steps(calls: int) -> int:
+    """A step budget whose general pool (all but the reserve, see runtree.tracking.budget)
+    holds ``calls`` steps: every call is a step, taken first come, first served."""
+    return (calls + 10) * RESERVE_DIVISOR // (RESERVE_DIVISOR - 1) + 1
+
+
 def recorded_body(drive: Callable[[int], None], loops: int, calls: int, step_budget: int,
                   expect_steps: int | None) -> Callable[[], None]:
     """Fresh recording, the calls, close, drop -- all inside the timed region."""
@@ -369,8 +376,8 @@ def section_tiny(bare: dict[str, Any], inst: dict[str, Any], quick: bool, summar
         samplers = {
             "a": cpu_sampler(plain_body(d_bare, loops), calls),
             "b": cpu_sampler(plain_body(d_inst, loops), calls),
-            "c": cpu_sampler(recorded_body(d_inst, loops, calls, calls + 10, calls), calls),
-            "c'": cpu_sampler(recorded_body(d_inst, loops, calls, calls + 10, calls), calls,
+            "c": cpu_sampler(recorded_body(d_inst, loops, calls, all_steps(calls), calls), calls),
+            "c'": cpu_sampler(recorded_body(d_inst, loops, calls, all_steps(calls), calls), calls,
                               gc_off=True),
             "e": cpu_sampler(recorded_body(d_inst, loops, calls, 1, 1), calls),
             "d": cpu_sampler(reference_body(d_ref, loops, decorated.log, calls), calls),  # type: ignore[attr-defined]
@@ -431,7 +438,7 @@ def section_parent(bare: dict[str, Any], inst: dict[str, Any], quick: bool,
     samplers = {
         "bare": cpu_sampler(plain_body(d_bare, parents), parents),
         "outside": cpu_sampler(plain_body(d_inst, parents), parents),
-        "recorded": cpu_sampler(recorded_body(d_inst, parents, steps, steps + 10, steps),
+        "recorded": cpu_sampler(recorded_body(d_inst, parents, steps, all_steps(steps), steps),
                                 parents),
         "aggregated": cpu_sampler(recorded_body(d_inst, parents, steps, 1, 1), parents),
     }
@@ -478,6 +485,11 @@ def child_recursive(mode: str, n: int) -> None:
         aggregates = list(rec.aggregates)
         for step in rec.steps:
             aggregates.extend(getattr(step, "aggregates", {}).values())
+        pending = list(aggregates)  # rows under rows: calls made by aggregated calls
+        while pending:
+            nested = pending.pop().own_children()
+            aggregates.extend(nested)
+            pending.extend(nested)
         rendered = rec.render()
         info["steps"] = len(rec)
         info["step_budget"] = rec.step_budget
