@@ -10,6 +10,8 @@ Set ``RUNTREE_SCREENSHOTS=docs/screenshots`` to have the tests save the README's
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import signal
 import subprocess
@@ -31,6 +33,8 @@ CHROMIUM_ARGS = [
     "--disable-component-update", "--disable-sync", "--no-first-run",
 ]
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "orders"
+WEBHOOK_EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "webhooks"
+GITHUB_SECRET = "It's a Secret to Everybody"
 
 # Ten thousand steps: the root, 99 batch calls and 100 item calls in each (the step budget).
 BIG_TREE = '''
@@ -236,3 +240,43 @@ def screenshot() -> Callable[[Any, str], None]:
             page.screenshot(path=str(Path(folder) / f"{name}.png"))
 
     return save
+
+
+@dataclass
+class Story:
+    """The README's 3 AM story up to the fix: a GitHub-signed push delivered to
+    ``/hooks/github-push`` failed in ``on_push`` v1 (a forged one was rejected), and the fix
+    is deployed as v2 -- not yet replayed."""
+
+    demo: Demo
+    execution: str  # the failed execution the delivery started
+
+
+def github_headers(body: bytes, delivery: str, secret: str = GITHUB_SECRET) -> dict[str, str]:
+    digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return {"X-GitHub-Event": "push", "X-GitHub-Delivery": delivery,
+            "X-Hub-Signature-256": f"sha256={digest}", "Content-Type": "application/json"}
+
+
+@pytest.fixture(scope="session")
+def story(demo: Demo) -> Story:
+    server = demo.server
+    server.deploy("on_push", (WEBHOOK_EXAMPLE / "on_push.py").read_text())
+    created = server.api.post("/webhooks", json={
+        "function": "on_push", "path": "github-push", "verify": "github",
+        "secret": GITHUB_SECRET})
+    assert created.status_code == 201, created.text
+    body = (WEBHOOK_EXAMPLE / "push.json").read_bytes()
+    hook = f"{server.url}/hooks/github-push"
+    forged = httpx.post(hook, content=body, headers=github_headers(body, "f0", "guess"))
+    assert forged.status_code == 401
+    sent = httpx.post(hook, content=body,
+                      headers=github_headers(body, "72d3162e-cc78-11e3-81ab-4c9367dc0958"))
+    assert sent.status_code == 202, sent.text
+    execution = sent.json()["execution_id"]
+    deadline = time.monotonic() + 30
+    while server.api.get(f"/executions/{execution}").json()["status"] != "failed":
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    server.deploy("on_push", (WEBHOOK_EXAMPLE / "fixed" / "on_push.py").read_text())
+    return Story(demo, execution)

@@ -24,6 +24,11 @@ PAGES = [
     ("/executions/0123456789abcdef0123456789abcdef", "execution"),
     ("/functions", "functions"),
     ("/functions/default/orders", "function"),
+    ("/webhooks", "webhooks"),
+    ("/webhooks/on-push", "webhook"),
+    ("/schedules", "schedules"),
+    ("/keys", "keys"),
+    ("/audit", "audit"),
 ]
 
 
@@ -58,6 +63,15 @@ def test_pages_name_what_to_show_in_data_attributes(client: TestClient) -> None:
     assert 'data-step="7"' in html
     html = client.get("/functions/billing/charge").text
     assert 'data-namespace="billing"' in html and 'data-name="charge"' in html
+    html = client.get("/webhooks/on-push?delivery=0123456789abcdef0123456789abcdef").text
+    assert 'data-path="on-push"' in html
+    assert 'data-delivery="0123456789abcdef0123456789abcdef"' in html
+
+
+def test_every_page_is_in_the_navigation(client: TestClient) -> None:
+    html = client.get("/").text
+    for href in ("/", "/functions", "/webhooks", "/schedules", "/keys", "/audit"):
+        assert f'<a href="{href}" data-nav=' in html
 
 
 def test_values_from_the_url_are_escaped(client: TestClient) -> None:

@@ -101,6 +101,41 @@ def function_page(
                  namespace=namespace, name=name)
 
 
+@pages.get("/webhooks", response_class=HTMLResponse)
+def webhooks_page(request: Request) -> HTMLResponse:
+    """Every webhook: its URL, function, signature scheme and mode."""
+    return _page(request, "webhooks.html", "Webhooks")
+
+
+@pages.get("/webhooks/{path}", response_class=HTMLResponse)
+def webhook_page(
+    request: Request,
+    path: Annotated[str, PathParam(max_length=200)],
+    delivery: Annotated[str | None, Query(max_length=64)] = None,
+) -> HTMLResponse:
+    """One webhook and its deliveries (``?delivery=ID`` opens one, with its replay form)."""
+    return _page(request, "webhook.html", f"Webhook {path}", path=path,
+                 delivery=delivery or "")
+
+
+@pages.get("/schedules", response_class=HTMLResponse)
+def schedules_page(request: Request) -> HTMLResponse:
+    """Every schedule: next fire times in its time zone, its last runs, late and missed."""
+    return _page(request, "schedules.html", "Schedules")
+
+
+@pages.get("/keys", response_class=HTMLResponse)
+def keys_page(request: Request) -> HTMLResponse:
+    """API keys (admins): list, create (the key shown once), revoke."""
+    return _page(request, "keys.html", "API keys")
+
+
+@pages.get("/audit", response_class=HTMLResponse)
+def audit_page(request: Request) -> HTMLResponse:
+    """The audit log (admins), newest first."""
+    return _page(request, "audit.html", "Audit log")
+
+
 def install_ui(app: FastAPI) -> None:
     """Add the page routes and ``/static`` to ``app``."""
     app.include_router(pages)

@@ -83,3 +83,16 @@ export function elapsedMs(execution, now = Date.now()) {
 export function statusLabel(status) {
   return String(status || "").replace("_", " ");
 }
+
+/** A time in a named IANA time zone, with the zone's abbreviation: "Mon, 08 Dec 2026, 09:30 CET". */
+export function dateTimeIn(iso, timeZone) {
+  if (!iso) return "–";
+  try {
+    return new Intl.DateTimeFormat(undefined, {
+      weekday: "short", year: "numeric", month: "short", day: "2-digit",
+      hour: "2-digit", minute: "2-digit", timeZone, timeZoneName: "short",
+    }).format(new Date(iso));
+  } catch {
+    return `${dateTime(iso)} (local)`;  // a zone this browser does not know
+  }
+}

@@ -2,6 +2,7 @@
 import { h } from "./dom.js";
 import { bytes, statusLabel } from "./format.js";
 import { renderJSON } from "./json.js";
+import { describeError } from "./api.js";
 
 export function badge(status) {
   return h("span", { class: ["badge", `s-${status}`], text: statusLabel(status) });
@@ -41,4 +42,16 @@ export function spinner(text = "Loading…") {
 
 export function errorBox(text) {
   return h("div", { class: "error-box", role: "alert", text });
+}
+
+/** What a page shows when the API refused it: for a 403, who may see it and how to get in. */
+export function refusedBox(error, what) {
+  if (error && error.status === 403) {
+    return h("div", { class: "notice forbidden", role: "alert" },
+      h("p", null, h("strong", { text: `${what} are for admins.` })),
+      h("p", { class: "muted", text: `The server said: ${error.message}.` }),
+      h("p", { class: "muted" }, "Sign out and sign in with an admin key (the one ",
+        h("code", { text: "runtree serve" }), " printed on its first start, saved next to the database), or ask an admin."));
+  }
+  return errorBox(describeError(error));
 }
