@@ -62,10 +62,16 @@ def test_quickstart(cli: Cli, orders: pathlib.Path) -> None:
     assert "└─ Step: get_customer (failed, " in out
     assert "Error: KeyError: 'no customer with id 3'" in out
     assert "Failing path: calculate_order_total → get_customer" in out
-    assert "  in get_customer (default/get_customer v1)" in out
-    assert "    default/get_customer.py:10 in get_customer" in out
-    assert '      raise KeyError(f"no customer with id {customer_id}")' in out
-    assert "    customer_id = 3" in out
+    error = out[out.index("Error: ") :]
+    assert error.splitlines()[2:] == [
+        "Traceback (most recent call last):",  # the whole chain, outermost call first
+        "  default/calculate_order_total.py:7 in calculate_order_total",
+        "    customer = get_customer(customer_id)  # noqa: F821 - another deployed function",
+        "  default/get_customer.py:10 in get_customer",
+        '    raise KeyError(f"no customer with id {customer_id}")',
+        "Failing step: get_customer (default/get_customer v1), with inputs",
+        "  customer_id = 3",
+    ]
     assert "Traceback" not in failed.stderr
 
     failed_id = execution_id(failed.stdout)

@@ -23,6 +23,7 @@ from .output import (
 )
 from .render import print_execution
 from .tables import diff_lines, executions_table, functions_table, versions_table
+from .tree_view import DepthOption, FullOption, NoTreeOption, tree_options
 
 IdArgument = Annotated[
     str, typer.Argument(metavar="ID", help="Execution id (or an unambiguous prefix)")
@@ -39,10 +40,14 @@ def show(
     as_json: Annotated[
         bool, typer.Option("--json", help="The execution and its flat steps as JSON")
     ] = False,
+    depth: DepthOption = None,
+    full: FullOption = False,
+    no_tree: NoTreeOption = False,
     database: DatabaseOption = None,
     server: ServerOption = None,
 ) -> None:
     """Show an execution: its tree, its output or its error with the failing path."""
+    view = tree_options(depth, full, no_tree)
     with open_backend(ctx, database, server) as store:
         full_id = resolve_execution_id(store, execution_id)
         execution = store.get_execution(full_id)
@@ -52,7 +57,7 @@ def show(
     if as_json:
         echo_json(execution_document(execution, steps))
     else:
-        print_execution(make_console(), execution, steps)
+        print_execution(make_console(), execution, steps, view)
 
 
 def tree(

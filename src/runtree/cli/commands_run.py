@@ -24,6 +24,7 @@ from .errors import EXIT_FAILED, EXIT_INTERRUPTED, CliError, input_problems
 from .names import parse_function, resolve_execution_id
 from .output import echo_json, execution_document, make_console
 from .render import print_execution, signature_text, status_text
+from .tree_view import DepthOption, FullOption, NoTreeOption, tree_options
 
 
 def read_input(text: str | None) -> Any:
@@ -168,6 +169,9 @@ def run(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the execution and its steps as JSON")
     ] = False,
+    depth: DepthOption = None,
+    full: FullOption = False,
+    no_tree: NoTreeOption = False,
     database: DatabaseOption = None,
     server: ServerOption = None,
 ) -> None:
@@ -176,6 +180,7 @@ def run(
     Exit code 0 when it succeeded, 1 when it failed, timed out, crashed or was cancelled,
     2 for bad input or an unknown function (nothing is queued then).
     """
+    view = tree_options(depth, full, no_tree)
     namespace, name = parse_function(function)
     try:
         data = build_input(input_json, arg or [])
@@ -204,7 +209,7 @@ def run(
     if as_json:
         echo_json(execution_document(finished, steps))
     else:
-        print_execution(make_console(), finished, steps)
+        print_execution(make_console(), finished, steps, view)
     if finished.status != ExecutionStatus.SUCCEEDED:
         raise typer.Exit(EXIT_FAILED)
 

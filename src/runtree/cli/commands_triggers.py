@@ -19,6 +19,7 @@ from .names import parse_function, resolve_execution_id
 from .output import compact_json_text, echo_json, execution_document, make_console, record_json
 from .render import local_time, print_execution
 from .tables import make_table
+from .tree_view import DepthOption, FullOption, NoTreeOption, tree_options
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table")]
 FunctionArgument = Annotated[
@@ -365,11 +366,15 @@ def replay(
     no_wait: Annotated[bool, typer.Option("--no-wait", help="Only queue it; print its id")]
     = False,
     as_json: Annotated[bool, typer.Option("--json", help="The new execution as JSON")] = False,
+    depth: DepthOption = None,
+    full: FullOption = False,
+    no_tree: NoTreeOption = False,
     database: DatabaseOption = None,
     server: ServerOption = None,
 ) -> None:
     """Run an execution again: the same version(s), the same input (for a webhook delivery,
     the same raw body and headers). Exit code as for ``runtree run``."""
+    view = tree_options(depth, full, no_tree)
     with open_backend(ctx, database, server) as backend:
         original = resolve_execution_id(backend, execution_id)
         execution = backend.replay(original)
@@ -381,6 +386,6 @@ def replay(
     if as_json:
         echo_json(execution_document(finished, steps))
     else:
-        print_execution(make_console(), finished, steps)
+        print_execution(make_console(), finished, steps, view)
     if finished.status != ExecutionStatus.SUCCEEDED:
         raise typer.Exit(EXIT_FAILED)

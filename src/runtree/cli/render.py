@@ -1,7 +1,8 @@
-"""Rendering one execution for people: header, coloured tree, output or error, failing path.
+"""Rendering one execution for people: header, coloured tree (or its summary, see
+:mod:`.tree_view`), output or error with the failing path and the whole traceback.
 
-The tree has exactly the layout of DESIGN.md's text tree (``runtree tree``), with the
-statuses coloured; on a terminal that is the only difference.
+A tree shown whole has exactly the layout of the plain text tree (``runtree tree``), with
+the statuses coloured; on a terminal that is the only difference.
 """
 
 from __future__ import annotations
@@ -23,31 +24,11 @@ from ..instrument.signature import (
     EntrySignature,
 )
 from ..models import ExecutionRecord, StepRecord
-from ..service import failing_path
 from ..tracking.render import format_duration, short_name
+from .status import STATUS_STYLES, status_text
+from .tree_view import TreeOptions, TreeShape, summary_lines, tree_lines
 
-STATUS_STYLES: dict[str, str] = {
-    "succeeded": "green",
-    "completed": "green",
-    "failed": "red",
-    "timed_out": "red",
-    "crashed": "red",
-    "cancelled": "yellow",
-    "interrupted": "yellow",
-    "running": "yellow",
-    "queued": "cyan",
-}
-
-
-def status_text(status: str | None) -> Text:
-    """A status word in its colour (green done, red failed, yellow interrupted/running)."""
-    text = Text()
-    if status is None:
-        text.append("-", style="dim")
-    else:
-        text.append(str(status), style=STATUS_STYLES.get(str(status), ""))
-    return text
-
+__all__ = ["STATUS_STYLES", "TreeOptions", "print_execution", "status_text", "tree_lines"]
 
 def format_ms(duration_ms: int | None) -> str:
     """``172ms``, ``1.25s``; ``-`` when unknown."""
@@ -61,70 +42,6 @@ def local_time(moment: datetime.datetime | None) -> str:
 
 def compact_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
-
-
-# --- the tree -------------------------------------------------------------------------------
-
-
-def _aggregate_label(aggregate: Mapping[str, Any]) -> str:
-    count = int(aggregate.get("count", 0))
-    errors = int(aggregate.get("errors", 0))
-    total = format_duration(aggregate.get("total_ns", 0))
-    noun = "error" if errors == 1 else "errors"
-    name = short_name(str(aggregate.get("name")))
-    return f"{name} ×{count:,} ({total} total, {errors} {noun}, not recorded)"
-
-
-def _aggregates(step: StepRecord) -> list[Mapping[str, Any]]:
-    found: Any = step.aggregates or []
-    return list(found.values()) if isinstance(found, Mapping) else list(found)
-
-
-def tree_lines(steps: Sequence[StepRecord]) -> list[Text]:
-    """The text tree (DESIGN.md's format), one styled line per node."""
-    children: dict[int | None, list[StepRecord]] = {}
-    for step in steps:
-        children.setdefault(step.parent_id, []).append(step)
-    lines: list[Text] = []
-
-    def walk(node: StepRecord, prefix: str) -> None:
-        items: list[StepRecord | Mapping[str, Any]] = [*children.get(node.id, [])]
-        items += _aggregates(node)
-        for index, item in enumerate(items):
-            last = index == len(items) - 1
-            line = Text()
-            line.append(prefix + ("└─ " if last else "├─ "), style="dim")
-            if isinstance(item, StepRecord):
-                line.append("Step: ")
-                line.append(short_name(item.name), style="bold")
-                line.append(" (")
-                line.append_text(status_text(item.status))
-                line.append(f", {format_duration(item.duration_ns)})")
-                lines.append(line)
-                walk(item, prefix + ("   " if last else "│  "))
-            else:
-                line.append(_aggregate_label(item), style="dim")
-                lines.append(line)
-                walk_rows(item, prefix + ("   " if last else "│  "))
-
-    def walk_rows(aggregate: Mapping[str, Any], prefix: str) -> None:
-        # Calls made by aggregated calls: rows under their caller's row.
-        rows = list(aggregate.get("children") or ())
-        for index, row in enumerate(rows):
-            last = index == len(rows) - 1
-            line = Text()
-            line.append(prefix + ("└─ " if last else "├─ "), style="dim")
-            line.append(_aggregate_label(row), style="dim")
-            lines.append(line)
-            walk_rows(row, prefix + ("   " if last else "│  "))
-
-    for root in children.get(None, []):
-        line = Text()
-        line.append("Execution: ", style="bold")
-        line.append(short_name(root.name), style=f"bold {STATUS_STYLES.get(root.status, '')}")
-        lines.append(line)
-        walk(root, "")
-    return lines
 
 
 # --- parts of the execution view ------------------------------------------------------------
@@ -183,35 +100,37 @@ def frame_lines(frames: Sequence[Mapping[str, Any]], indent: str) -> list[Text]:
     return lines
 
 
-def error_lines(execution: ExecutionRecord, steps: Sequence[StepRecord]) -> list[Text]:
-    """The error, then the failing path with the innermost failing step's traceback."""
+def error_lines(execution: ExecutionRecord, shape: TreeShape) -> list[Text]:
+    """The error, the failing path, the whole traceback through the user's code (outermost
+    call first), and the innermost failing step with its inputs."""
     error: Mapping[str, Any] = execution.error or {}
     line = Text()
     line.append("Error: ", style="bold red")
     line.append(f"{error.get('type', 'Error')}: {error.get('message', '')}")
     lines = [line]
-    path = failing_path(list(steps))
-    if not path:
-        frames = error.get("traceback") or []
-        if frames:
-            lines.append(Text("Traceback", style="bold"))
-            lines += frame_lines(frames, "  ")
-        return lines
-    names = Text()
-    names.append("Failing path: ", style="bold")
-    names.append(" → ".join(short_name(step.name) for step in path))
-    lines.append(names)
-    innermost = path[-1]
-    where = Text(f"  in {short_name(innermost.name)}")
-    if innermost.function:
-        where.append(f" ({innermost.function} v{innermost.version})", style="dim")
-    lines.append(where)
-    step_error: Mapping[str, Any] = innermost.error or {}
-    lines += frame_lines(step_error.get("traceback") or [], "    ")
-    if innermost.inputs:
-        lines.append(Text("  with inputs"))
+    path = [step for step in shape.stopped_path() if step.status == "failed"]
+    if path:
+        names = Text()
+        names.append("Failing path: ", style="bold")
+        names.append(" → ".join(short_name(step.name) for step in path))
+        lines.append(names)
+    innermost = path[-1] if path else None
+    frames = error.get("traceback") or []
+    if not frames and innermost is not None:
+        frames = (innermost.error or {}).get("traceback") or []
+    if frames:
+        lines.append(Text("Traceback (most recent call last):", style="bold"))
+        lines += frame_lines(frames, "  ")
+    if innermost is not None:
+        where = Text("Failing step: ", style="bold")
+        where.append(short_name(innermost.name))
+        if innermost.function:
+            where.append(f" ({innermost.function} v{innermost.version})", style="dim")
+        if innermost.inputs:
+            where.append(", with inputs")
+        lines.append(where)
         for name, value in innermost.inputs.items():
-            lines.append(Text(f"    {name} = {captured_text(value)}"))
+            lines.append(Text(f"  {name} = {captured_text(value)}"))
     return lines
 
 
@@ -241,19 +160,30 @@ def warning_lines(steps: Sequence[StepRecord]) -> list[Text]:
 
 
 def print_execution(
-    console: Console, execution: ExecutionRecord, steps: Sequence[StepRecord]
+    console: Console,
+    execution: ExecutionRecord,
+    steps: Sequence[StepRecord],
+    options: TreeOptions | None = None,
 ) -> None:
-    """The whole view of one execution (``runtree show`` and ``runtree run``)."""
+    """The whole view of one execution (``runtree show`` and ``runtree run``); ``options``
+    say how much of the tree (default: all of a small one, a summary of a large one)."""
+    options = options or TreeOptions()
+    shape = TreeShape(steps)
     for line in header_lines(execution):
         console.print(line, soft_wrap=True)
     console.print()
-    lines = tree_lines(steps)
+    summary = summary_lines(shape, options)
+    for line in summary:
+        console.print(line, soft_wrap=True)
+    lines = tree_lines(steps, options, shape) if options.show else []
+    if summary and lines:
+        console.print()
     if lines:
         for line in lines:
             console.print(line, soft_wrap=True)
-    elif execution.finished:
+    elif not steps and execution.finished:
         console.print(Text("(no steps recorded)", style="dim"))
-    else:
+    elif not steps:
         console.print(Text(f"(no steps yet: the execution is {execution.status})", style="dim"))
     for section in (printed_lines(execution, steps), warning_lines(steps)):
         if section:
@@ -266,7 +196,7 @@ def print_execution(
         console.print(JSON(json.dumps(execution.output, default=str)), soft_wrap=True)
     elif execution.finished:
         console.print()
-        for line in error_lines(execution, steps):
+        for line in error_lines(execution, shape):
             console.print(line, soft_wrap=True)
 
 
