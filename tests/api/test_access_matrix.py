@@ -115,6 +115,8 @@ def _cases() -> Iterator[Case]:
         for suffix in ("", "/tree", "/outline", "/steps"):
             yield Case("GET", "/executions/{execution_id}" + suffix, "read", ns, True,
                        lambda w, n=ns, s=suffix: f"/executions/{w.exec[n]}{s}")
+        yield Case("GET", "/executions/{execution_id}/compare/{other_id}", "read", ns, True,
+                   lambda w, n=ns: f"/executions/{w.exec[n]}/compare/{w.hook_exec[n]}")
         yield Case("GET", "/executions/{execution_id}/delivery", "read", ns, True,
                    lambda w, n=ns: f"/executions/{w.hook_exec[n]}/delivery")
         yield Case("GET", "/executions/{execution_id}/steps/{step_id}", "read", ns, True,
@@ -232,6 +234,18 @@ def test_namespaced_keys_list_only_their_namespace(world: World) -> None:
     assert get("/functions?namespace=b").status_code == 403
     assert get("/executions?function=b/f").status_code == 403
     assert get("/webhooks?namespace=b").status_code == 403
+
+
+def test_comparing_with_another_namespaces_execution_is_404(world: World) -> None:
+    for role in ("viewer", "runner", "developer"):
+        headers = {"Authorization": f"Bearer {world.keys[(role, 'a')]}"}
+        for first, second in (("a", "b"), ("b", "a")):
+            path = f"{API}/executions/{world.exec[first]}/compare/{world.exec[second]}"
+            response = world.client.get(path, headers=headers)
+            assert response.status_code == 404, (role, path, response.text)
+            assert response.json()["kind"] == "execution"
+    both = f"{API}/executions/{world.exec['a']}/compare/{world.exec['b']}"
+    assert world.client.get(both, headers=world.admin).status_code == 200
 
 
 def test_the_openapi_document_and_health_need_no_key(world: World) -> None:

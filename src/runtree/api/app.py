@@ -29,6 +29,7 @@ from .middleware import BodyLimitMiddleware, CatchAllMiddleware
 from .problems import Problem, install_problem_handlers, problem_responses
 from .routes import API_PREFIX, api, health
 from .routes_access import router as access_router
+from .routes_compare import router as compare_router
 from .runtime import Runtime
 from .waiting import CompletionHub
 
@@ -85,7 +86,7 @@ def create_app(
     )
     install_problem_handlers(app)
     # Every /api/v1 route authenticates the caller and checks its role and namespace.
-    for router in (api, access_router):
+    for router in (api, access_router, compare_router):
         app.include_router(
             router, dependencies=[Depends(access)],
             responses=problem_responses(400, 401, 403),

@@ -15,6 +15,7 @@ import typer
 from .. import __version__
 from . import (
     commands_access,
+    commands_compare,
     commands_deploy,
     commands_doctor,
     commands_inspect,
@@ -66,6 +67,7 @@ _COMMANDS: list[tuple[str, Callable[..., None]]] = [
     ("functions", commands_inspect.functions),
     ("versions", commands_inspect.versions),
     ("diff", commands_inspect.diff),
+    ("compare", commands_compare.compare),
     ("cancel", commands_run.cancel),
     ("replay", commands_triggers.replay),
     ("audit", commands_access.audit),
