@@ -77,14 +77,17 @@ def test_versions_redaction_aggregates_and_times() -> None:
     a = [make_step(1, None, 0, "f", version=1, duration=1000,
                    aggregates=[{"name": "fib", "count": 10, "total_ns": 5, "errors": 0}])]
     b = [make_step(1, None, 0, "f", version=2, duration=3000,
-                   aggregates=[{"name": "fib", "count": 12, "total_ns": 5, "errors": 0}])]
+                   aggregates=[{"name": "fib", "count": 12, "total_ns": 5, "errors": 0,
+                                "children": [{"name": "g", "count": 2, "total_ns": 1,
+                                              "errors": 1}]}])]
     a[0].inputs["auth"] = redacted
     b[0].inputs["auth"] = dict(redacted)  # another secret, same record: not a difference
     diff = diff_trees(a, b)
     row = diff.rows[0]
     assert row.version_changed and (row.a.version, row.b.version) == (1, 2)  # type: ignore[union-attr]
     assert not row.inputs
-    assert [(g.name, g.count_a, g.count_b) for g in row.aggregates] == [("fib", 10, 12)]
+    assert [(g.name, g.count_a, g.count_b, g.errors_b) for g in row.aggregates] == [
+        ("fib", 10, 12, 0), ("fib › g", 0, 2, 1)]
     assert row.total_ratio == 3.0 and row.self_ratio == 3.0
     b[0].inputs["auth"] = {**redacted, "preview": {"token": "[redacted]", "user": "x"}}
     (change,) = diff_trees(a, b).rows[0].inputs

@@ -218,8 +218,15 @@ def _input_changes(a: StepRecord, b: StepRecord) -> tuple[ValueChange, ...]:
 
 def _aggregate_changes(a: StepRecord, b: StepRecord) -> tuple[AggregateChange, ...]:
     def by_name(step: StepRecord) -> dict[str, tuple[int, int]]:
-        return {str(g.get("name")): (int(g.get("count", 0)), int(g.get("errors", 0)))
-                for g in step.aggregates}
+        # Aggregates nest (calls counted under an aggregated call): named by their chain.
+        found: dict[str, tuple[int, int]] = {}
+        pending = [("", g) for g in step.aggregates]
+        while pending:
+            prefix, group = pending.pop()
+            name = prefix + str(group.get("name"))
+            found[name] = (int(group.get("count", 0)), int(group.get("errors", 0)))
+            pending.extend((name + " › ", child) for child in group.get("children") or ())
+        return found
 
     ga, gb = by_name(a), by_name(b)
     changes = []
