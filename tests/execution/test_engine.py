@@ -332,3 +332,56 @@ def test_zygote_replaces_a_spare_worker_that_died() -> None:
             assert outcome.status == "succeeded" and outcome.output["preview"] == expected
     finally:
         launcher.close()
+
+
+USER_CLASSES = """
+import enum
+
+CALLS = []
+
+
+class Color(enum.Enum):
+    RED = 1
+
+    def __reduce_ex__(self, protocol):
+        CALLS.append("enum")
+        return (Color, (1,))
+
+
+class Thing:
+    def __init__(self, n):
+        self.n = n
+        self.color = Color.RED
+
+    def __reduce__(self):
+        CALLS.append("reduce")
+        return (Thing, (self.n,))
+
+
+Thing.default = Thing(0)
+
+
+def helper(thing, kind):
+    return thing.n
+
+
+def main():
+    helper(Thing(1), Thing)
+    helper(Thing.default, Color.RED)
+    return {"calls": list(CALLS), "thing": Thing(2)}
+"""
+
+
+def test_user_classes_are_captured_by_reference_without_their_hooks(launcher: Launcher) -> None:
+    outcome, steps = run(launcher, USER_CLASSES)
+    assert outcome.status == "succeeded"
+    output = outcome.output
+    assert output["preview"]["calls"] == []
+    assert output["preview"]["thing"] == {
+        "__type__": "main.Thing", "n": 2, "color": {"__type__": "main.Color", "member": "RED"}}
+    assert output["format"] == "pickle" and "warning" not in output
+    helpers = [s for s in latest(steps).values() if s["name"] == "helper"]
+    for step in helpers:
+        for value in step["inputs"].values():
+            assert value["format"] == "pickle" and "warning" not in value, value
+    assert helpers[1]["inputs"]["kind"]["preview"] == {"__type__": "main.Color", "member": "RED"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
 
 import pytest
@@ -82,9 +83,11 @@ def test_large_values_are_truncated_with_size_and_hash() -> None:
         ns["f"](b"x" * 100_000, "y" * 50_000)
     blob = rec.steps[0].inputs["blob"]
     assert blob.truncated and blob.blob is None
-    assert blob.size > 100_000 and blob.sha256 and len(blob.sha256) == 64
+    # The exact size of the original and the digest of all of it (never of a prefix).
+    assert blob.size == 100_000 and blob.sha256 == hashlib.sha256(b"x" * 100_000).hexdigest()
     text = rec.steps[0].inputs["text"]
     assert text.truncated and "[50000 chars]" in text.preview
+    assert text.size == 50_000 and text.sha256 == hashlib.sha256(b"y" * 50_000).hexdigest()
     assert rec.steps[0].output.truncated is False
 
 
@@ -124,23 +127,27 @@ class Unfriendly:
         raise RuntimeError("no repr")
 
 
-def test_capture_failures_become_warnings_not_errors() -> None:
+def test_hostile_dunders_are_not_called_the_raw_state_is_captured() -> None:
     ns = load_module("def f(x):\n    return x\n")
     value = Unfriendly()
+    value.n = 3
     with runtree.record() as rec:
         assert ns["f"](value) is value
     step = rec.steps[0]
     assert step.status == "completed"
     captured = step.inputs["x"]
-    assert captured.format == "none" and captured.warning
-    assert "Unfriendly" in str(captured.preview)
+    assert captured.format == "pickle" and captured.warning is None
+    assert captured.preview == {"__type__": f"{__name__}.Unfriendly", "n": 3}
 
 
-def test_unpicklable_values_fall_back_to_dill() -> None:
+def test_unpicklable_parts_are_described_with_a_note() -> None:
     ns = load_module("def f(callback):\n    return callback(2)\n")
     with runtree.record() as rec:
         ns["f"](lambda x: x * 21)
-    assert rec.steps[0].inputs["callback"].format == "dill"
+    callback = rec.steps[0].inputs["callback"]
+    assert callback.format == "pickle" and callback.blob is not None
+    assert callback.preview["__type__"].endswith("<locals>.<lambda>")
+    assert callback.warning and "described instead" in callback.warning
     assert rec.steps[0].output.preview == 42
 
 

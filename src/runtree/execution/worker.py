@@ -38,6 +38,7 @@ from typing import Any
 from ..instrument.compiler import instrument, register_source
 from ..tracking import Recording, record
 from ..tracking.capture import realize_value
+from ..tracking.raw_state import register_module
 from ..tracking.runtime import install_hooks
 from .job import FunctionSource, Job
 from .sandbox.confine import SandboxError, confine
@@ -215,6 +216,9 @@ def load_functions(
             install_hooks()
         namespace: dict[str, Any] = {"__name__": name, "__builtins__": builtins}
         modules[name] = namespace
+        # Its classes and functions are captured by reference to this namespace (it is not
+        # put in sys.modules: an upload named like a library must not shadow it).
+        register_module(name, namespace)
         exec(code, namespace)
     for name, namespace in modules.items():
         for other in job.functions:

@@ -1,10 +1,14 @@
 """Capturing values: a cheap snapshot at call time, a full record (preview + serialized copy) later.
 
 The hot path (:func:`snapshot`) runs on every recorded call, so it does as little as possible:
-a tuple of immutable scalars is kept as it is; anything else is pickled at once with protocol
-5 (one C call), which freezes it against later mutation. Everything expensive -- JSON previews,
-per-value serialization, ``dill`` fallback, secret redaction, size budgets, hashes -- happens in
-:func:`realize`, when the recording is read or exported, and never raises.
+a tuple of immutable scalars is kept as it is; anything else is pickled at once by
+:mod:`.safe_pickle` (the C pickler, protocol 5), which freezes it against later mutation. That
+pickle stops as soon as it passes the value budget: a value too large to keep is realized at
+once, from the live object, as a bounded preview marked truncated.
+
+Everything else -- previews, redaction, per-value copies -- happens in :func:`realize`, when
+the recording is read or exported, and never raises. No step of capture runs code written in
+Python, except the reducers of the allow-listed modules (:class:`CapturePolicy`).
 
 ``realize`` unpickles what ``snapshot`` pickled. That is safe only in the process that produced
 the bytes (the user's process or a sandboxed worker); the server never calls it.
@@ -14,15 +18,16 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import math
+import os
 import pickle
 import re
-from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .context import PAUSED_RECORD, get_holder
-from .safe_pickle import dill_dumps, has_user_repr, safe_repr
-from .safe_pickle import dumps as _pickle_dumps
+from .preview import REDACTED as REDACTED
+from .preview import make_preview
+from .raw_state import Opaque, OverBudget, raw_dict
+from .safe_pickle import DEFAULT_REDUCER_MODULES, TypeRules, dumps, rules_for
 
 DEFAULT_VALUE_BUDGET = 64 * 1024
 DEFAULT_SECRET_NAMES: tuple[str, ...] = (
@@ -36,18 +41,17 @@ DEFAULT_SECRET_NAMES: tuple[str, ...] = (
     "cookie",
     "private_key",
 )
-REDACTED = "[redacted]"
 
 IMMUTABLE_SCALARS = frozenset({int, float, str, bool, type(None), bytes, complex})
 
-# Preview limits: a preview is for reading, the serialized copy is for replay.
-_PREVIEW_MAX_ITEMS = 100
-_PREVIEW_MAX_DEPTH = 8
-_PREVIEW_MAX_STR = 2000
+# Extra modules whose reducers capture may run, for every recording of this process.
+ENV_REDUCER_MODULES = "RUNTREE_CAPTURE_REDUCER_MODULES"
+_TEXTUAL = (bytes, bytearray, memoryview, str)
+_HASH_LIMIT = 1024 * 1024  # a cut str/bytes is hashed whole up to this (or 16 x the budget)
 
 
 class Unpicklable:
-    """Values pickle could not serialize at call time, each already realized."""
+    """Values realized at call time (too large to pickle whole, or not picklable at all)."""
 
     __slots__ = ("captured",)
 
@@ -75,11 +79,17 @@ Snapshot = tuple[Any, ...] | bytes | Unpicklable
 class Captured:
     """One captured value as it is shown and stored.
 
-    ``preview`` is JSON-safe and bounded. ``blob`` is the serialized original for replay
-    (``format`` says how: ``pickle``, ``dill`` or ``none`` when only a ``repr`` survived); it is
-    ``None`` when the value was redacted, truncated or could not be serialized. ``size`` is the
-    serialized size in bytes; ``sha256`` is set when the value was truncated, so two runs can
-    still be compared.
+    ``preview`` is JSON-safe and bounded (see :mod:`.preview`). ``blob`` is the serialized
+    copy for replay (``format`` ``pickle``; ``none`` when nothing was serialized); it is
+    ``None`` when the value was redacted, truncated or could not be serialized.
+
+    ``size`` is the size of the serialized copy in bytes. For a truncated value it is the
+    exact size of the original where that is cheap to know -- a ``bytes``, ``bytearray`` or
+    ``memoryview`` (its length) or a ``str`` (its UTF-8 length) -- and otherwise the bytes
+    serialized when capture stopped, a lower bound that ``warning`` states ("more than N
+    bytes"); the preview still gives the exact length of a cut container. ``sha256`` is set
+    only when it is the digest of the whole original: the raw bytes of a cut ``bytes``-like
+    or ``str`` (UTF-8) of at most 1 MiB (or 16 times the budget); never of a prefix.
     """
 
     preview: Any
@@ -108,12 +118,20 @@ class Captured:
         return data
 
 
+def _env_reducer_modules() -> tuple[str, ...]:
+    raw = os.environ.get(ENV_REDUCER_MODULES, "")
+    return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class CapturePolicy:
-    """How values are captured: the per-value budget and which names count as secrets."""
+    """How values are captured: the per-value budget, which names count as secrets, and
+    which modules' own reducers may run (``reducer_modules``, added to the standard library,
+    numpy and :data:`ENV_REDUCER_MODULES`; top-level package names)."""
 
     value_budget: int = DEFAULT_VALUE_BUDGET
     secret_names: tuple[str, ...] = DEFAULT_SECRET_NAMES
+    reducer_modules: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.value_budget < 64:
@@ -123,11 +141,16 @@ class CapturePolicy:
     def secret_pattern(self) -> re.Pattern[str]:
         return _secret_regex(self.secret_names)
 
+    @property
+    def rules(self) -> TypeRules:
+        return _rules_of(self.reducer_modules)
+
     def is_secret(self, name: object) -> bool:
         return isinstance(name, str) and self.secret_pattern.search(name) is not None
 
 
 _secret_cache: dict[tuple[str, ...], re.Pattern[str]] = {}
+_rules_cache: dict[tuple[str, ...], TypeRules] = {}
 
 
 def _secret_regex(names: tuple[str, ...]) -> re.Pattern[str]:
@@ -140,14 +163,22 @@ def _secret_regex(names: tuple[str, ...]) -> re.Pattern[str]:
     return pattern
 
 
+def _rules_of(extra: tuple[str, ...]) -> TypeRules:
+    rules = _rules_cache.get(extra)
+    if rules is None:
+        modules = DEFAULT_REDUCER_MODULES | set(extra) | set(_env_reducer_modules())
+        rules = _rules_cache[extra] = rules_for(frozenset(modules))
+    return rules
+
+
 # --- hot path --------------------------------------------------------------------------
 
 
 def snapshot(values: tuple[Any, ...], policy: CapturePolicy) -> Snapshot:
     """Freeze ``values`` at call time as cheaply as possible. Never raises.
 
-    Values pickle cannot handle, and calls whose pickle is over the budget, are realized at
-    once (the live objects may change later), which is slow but rare.
+    Values over the budget, or that cannot be pickled, are realized at once (the live
+    objects may change later): bounded previews, so this costs O(budget) too.
     """
     for value in values:
         if type(value) not in IMMUTABLE_SCALARS:
@@ -155,23 +186,29 @@ def snapshot(values: tuple[Any, ...], policy: CapturePolicy) -> Snapshot:
     else:
         return values
     try:
-        blob = _pickle_dumps(values)
+        return dumps(values, policy.value_budget * (len(values) or 1), policy.rules).blob
+    except OverBudget as over:
+        if len(values) == 1:  # that one value is over the budget: no second try
+            return _realized_now(values, policy, over)
+        return _realized_now(values, policy)
     except Exception:
         return _realized_now(values, policy)
-    if len(blob) > policy.value_budget * (len(values) or 1):
-        return _realized_now(values, policy)
-    return blob
 
 
-def _realized_now(values: tuple[Any, ...], policy: CapturePolicy) -> Unpicklable:
-    """Realize at call time (the live objects may change later), recording nothing meanwhile:
-    previews and dill may run library code that calls back into instrumented code."""
+def _realized_now(
+    values: tuple[Any, ...], policy: CapturePolicy, over: OverBudget | None = None
+) -> Unpicklable:
+    """Realize at call time, recording nothing meanwhile (allowed reducers may call back
+    into instrumented code)."""
     holder = get_holder()
     saved = None if holder is None else holder[0]
     if holder is not None:
         holder[0] = PAUSED_RECORD
     try:
-        return Unpicklable([realize_value(v, policy.value_budget, policy) for v in values])
+        budget = policy.value_budget
+        if over is not None:
+            return Unpicklable([_over_budget(values[0], budget, policy, over.written)])
+        return Unpicklable([realize_value(v, budget, policy) for v in values])
     finally:
         if holder is not None:
             holder[0] = saved
@@ -194,9 +231,9 @@ def realize_one(snap: Any, policy: CapturePolicy) -> Captured | None:
     """Realize what :func:`snapshot_one` kept (``None`` for :data:`NOTHING`)."""
     if snap is NOTHING:
         return None
-    if isinstance(snap, Frozen):
+    if type(snap) is Frozen:
         return realize(snap.blob, 1, policy)[0]
-    if isinstance(snap, Unpicklable):
+    if type(snap) is Unpicklable:
         return snap.captured[0]
     return realize_value(snap, policy.value_budget, policy)
 
@@ -207,93 +244,153 @@ def realize(snap: Snapshot, count: int, policy: CapturePolicy) -> list[Captured]
         return snap.captured
     if isinstance(snap, bytes):
         try:
-            values = pickle.loads(snap)
-        except Exception as exc:  # a __reduce__ that does not round-trip
+            values = pickle.loads(snap)  # our own bytes, made in this process
+        except Exception as exc:
             return [_unreadable(exc) for _ in range(count)]
-    else:
-        values = snap
-    return [realize_value(v, policy.value_budget, policy) for v in values]
+        return [realize_value(v, policy.value_budget, policy, owned=True) for v in values]
+    return [realize_value(v, policy.value_budget, policy) for v in snap]
 
 
-def realize_value(value: Any, budget: int, policy: CapturePolicy | None = None) -> Captured:
-    """Preview and serialize one live value within ``budget`` bytes. Never raises."""
+def realize_value(
+    value: Any, budget: int, policy: CapturePolicy | None = None, *, owned: bool = False
+) -> Captured:
+    """Preview and serialize one value within ``budget`` bytes. Never raises, runs no code
+    written in Python outside the allow-listed reducers, and does O(budget) work.
+
+    ``owned``: ``value`` is a copy capture made itself (unpickled from a snapshot), which
+    redaction may change in place."""
+    policy = policy or CapturePolicy(value_budget=max(64, budget))
+    secret = policy.secret_pattern
+    rules = policy.rules
     try:
-        redacted = False
-        if policy is not None:
-            value, redacted = redact(value, policy)
-        blob, fmt, warning = _serialize(value)
-        size = len(blob) if blob is not None else _repr_size(value)
-        preview = make_preview(value, budget)
-        if size > budget:
-            return Captured(
-                preview=preview,
-                size=size,
-                format=fmt,
-                blob=None,
-                truncated=True,
-                redacted=redacted,
-                sha256=hashlib.sha256(blob).hexdigest() if blob is not None else None,
-                warning=warning,
-            )
-        return Captured(preview, size, fmt, blob, redacted=redacted, warning=warning)
-    except Exception as exc:  # the value's own __repr__/__eq__ may raise anything
+        if type(value) in _TEXTUAL and _raw_size(value) > budget:
+            return _cut_text(value, budget, secret, rules)
+        dumped = None
+        if not owned:
+            try:
+                dumped = dumps(value, budget, rules)
+            except OverBudget as over:
+                return _over_budget(value, budget, policy, over.written)
+            except RecursionError:
+                preview, redacted = make_preview(value, budget, secret, rules)
+                return Captured(preview, 0, "none", truncated=True, redacted=redacted,
+                                warning="nested too deeply to serialize")
+            except Exception as exc:
+                preview, redacted = make_preview(value, budget, secret, rules)
+                reason = f"not serializable ({type(exc).__name__}: {_safe_str(exc)})"
+                return Captured(preview, 0, "none", redacted=redacted, warning=reason)
+            value = pickle.loads(dumped.blob)  # our bytes: only rebuild and allowed reducers
+        redacted = redact_in_place(value, secret)
+        if dumped is None or redacted:
+            try:
+                dumped = dumps(value, budget, rules)
+            except OverBudget as over:
+                return _over_budget(value, budget, policy, over.written)
+        preview, _ = make_preview(value, budget, secret, rules)
+        warning = _opaque_note(value) if dumped.opaque else None
+        blob = dumped.blob
+        return Captured(preview, len(blob), "pickle", blob, redacted=redacted, warning=warning)
+    except Exception as exc:  # a bug: capture must never break the program
         return _unreadable(exc)
 
 
-def _unreadable(exc: BaseException) -> Captured:
-    message = f"could not capture value: {type(exc).__name__}: {_safe_str(exc)}"
-    return Captured(preview={"__unreadable__": message}, size=0, format="none", warning=message)
+def _over_budget(value: Any, budget: int, policy: CapturePolicy, written: int) -> Captured:
+    """A value whose serialization passed the budget after ``written`` bytes."""
+    if type(value) in _TEXTUAL and _raw_size(value) > budget:
+        return _cut_text(value, budget, policy.secret_pattern, policy.rules)
+    preview, redacted = make_preview(value, budget, policy.secret_pattern, policy.rules)
+    return Captured(preview, written, "none", truncated=True, redacted=redacted,
+                    warning=f"more than {budget:,} bytes serialized; cut there")
 
 
-def _serialize(value: Any) -> tuple[bytes | None, str, str | None]:
-    try:
-        return _pickle_dumps(value), "pickle", None
-    except Exception as pickle_error:
-        try:
-            return dill_dumps(value), "dill", None
-        except Exception:
-            reason = f"not serializable ({type(pickle_error).__name__}: {_safe_str(pickle_error)})"
-            return None, "none", reason
+def _raw_size(value: Any) -> int:
+    if type(value) is memoryview:
+        return int(value.nbytes)
+    if type(value) is str:
+        return len(value) if value.isascii() else len(value.encode("utf-8", "surrogatepass"))
+    return len(value)
 
 
-def _repr_size(value: Any) -> int:
-    try:
-        return len(safe_repr(value).encode("utf-8", "replace"))
-    except Exception:
-        return 0
+def _cut_text(value: Any, budget: int, secret: re.Pattern[str], rules: TypeRules) -> Captured:
+    """A ``str`` or ``bytes``-like over the budget: never serialized, its size is exact."""
+    size = _raw_size(value)
+    digest = None
+    if size <= max(_HASH_LIMIT, 16 * budget):
+        data = value.encode("utf-8", "surrogatepass") if type(value) is str else value
+        digest = hashlib.sha256(data).hexdigest()
+    preview, redacted = make_preview(value, budget, secret, rules)
+    return Captured(preview, size, "none", truncated=True, redacted=redacted, sha256=digest)
 
 
-def _safe_str(obj: object, limit: int = 500) -> str:
-    try:
-        text = str(obj)
-    except Exception:
-        text = f"<{type(obj).__name__}>"
-    return text if len(text) <= limit else text[:limit] + "…"
+def _opaque_note(copy: Any) -> str:
+    names = sorted(_opaque_names(copy))
+    listed = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    return f"not serializable without running its code, described instead: {listed}"
 
 
-def _safe_repr(obj: object, limit: int) -> str:
-    if isinstance(obj, bytes | bytearray) and len(obj) > limit:
-        obj = obj[:limit]  # repr of a 10 MB bytes object only to cut it is wasteful
-    try:
-        text = safe_repr(obj)
-    except Exception as exc:
-        text = f"<{type(obj).__qualname__} (repr failed: {type(exc).__name__})>"
-    return text if len(text) <= limit else text[:limit] + f"… [{len(text)} chars]"
+def _walk(value: Any) -> Any:
+    """Every object reachable from ``value`` through builtin containers and raw object
+    state, once each, without recursion. Used on copies made from a pickle within the
+    budget, so the walk is bounded by the budget too."""
+    seen: set[int] = set()
+    stack = [value]
+    while stack:
+        obj = stack.pop()
+        if type(obj) in IMMUTABLE_SCALARS or id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        yield obj
+        kind = type(obj)
+        if issubclass(kind, dict):
+            stack.extend(dict.values(obj))
+        elif issubclass(kind, list | tuple | set | frozenset):
+            base: Any = next(b for b in (list, tuple, set, frozenset) if issubclass(kind, b))
+            stack.extend(base.__iter__(obj))
+        if kind is Opaque:
+            if obj.state:
+                stack.append(obj.state)
+            continue
+        state = raw_dict(obj) if not issubclass(kind, type) else None
+        if state is not None:
+            stack.append(state)
+
+
+def _opaque_names(copy: Any) -> set[str]:
+    return {obj.type_name for obj in _walk(copy) if type(obj) is Opaque and obj.failed}
+
+
+def redact_in_place(copy: Any, secret: re.Pattern[str]) -> bool:
+    """Replace, in a copy capture made, every mapping entry and object field whose name is
+    a secret. Returns whether anything was replaced."""
+    changed = False
+    for obj in _walk(copy):
+        target: dict[Any, Any] | None = None
+        if issubclass(type(obj), dict):
+            target = obj
+        elif type(obj) is Opaque:
+            target = obj.state
+        elif not issubclass(type(obj), type):
+            target = raw_dict(obj)
+        if target is None or not dict.__len__(target):  # never the truth of a subclass
+            continue
+        for key in [k for k in dict.keys(target) if type(k) is str and secret.search(k)]:
+            current = dict.__getitem__(target, key)
+            if type(current) is not str or current != REDACTED:
+                dict.__setitem__(target, key, REDACTED)
+                changed = True
+    return changed
 
 
 def redact(value: Any, policy: CapturePolicy) -> tuple[Any, bool]:
-    """Return ``value`` with every mapping entry whose key names a secret replaced.
-
-    Containers are copied only where something was redacted; the user's objects are never
-    modified.
-    """
+    """Return ``value`` with every mapping entry whose key names a secret replaced (for
+    plain JSON-like data such as an execution's input; the value is not modified)."""
     pattern = policy.secret_pattern
     seen: set[int] = set()
 
     def walk(obj: Any, depth: int) -> tuple[Any, bool]:
         if type(obj) in IMMUTABLE_SCALARS or depth > 50 or id(obj) in seen:
             return obj, False
-        if isinstance(obj, Mapping):
+        if type(obj) is dict:
             seen.add(id(obj))
             changed = False
             items = {}
@@ -306,96 +403,27 @@ def redact(value: Any, policy: CapturePolicy) -> tuple[Any, bool]:
                     items[key] = new
                     changed = changed or sub
             return (items if changed else obj), changed
-        if isinstance(obj, list | tuple):
+        if type(obj) in (list, tuple):
             seen.add(id(obj))
             pairs = [walk(item, depth + 1) for item in obj]
             if any(changed for _, changed in pairs):
                 rebuilt = [new for new, _ in pairs]
-                return (tuple(rebuilt) if isinstance(obj, tuple) else rebuilt), True
+                return (tuple(rebuilt) if type(obj) is tuple else rebuilt), True
         return obj, False
 
     return walk(value, 0)
 
 
-def make_preview(value: Any, budget: int = DEFAULT_VALUE_BUDGET) -> Any:
-    """A JSON-safe, bounded rendering of ``value`` for display.
-
-    Elided parts are marked: long strings end in ``… [N chars]``, long containers get a
-    ``"… N more"`` item, unknown objects become ``{"__type__": ..., "repr": ...}``.
-    """
-    max_str = max(16, min(_PREVIEW_MAX_STR, budget // 4))
-    seen: set[int] = set()
-
-    def walk(obj: Any, depth: int) -> Any:
-        kind = type(obj)
-        if obj is None or kind is bool or kind is int:
-            return obj
-        if kind is float:
-            return obj if math.isfinite(obj) else repr(obj)
-        if kind is str:
-            return obj if len(obj) <= max_str else obj[:max_str] + f"… [{len(obj)} chars]"
-        if isinstance(obj, bytes | bytearray):
-            return {"__type__": kind.__name__, "size": len(obj), "repr": _safe_repr(obj, 200)}
-        if depth >= _PREVIEW_MAX_DEPTH or id(obj) in seen:
-            return {"__type__": _type_name(obj), "repr": _safe_repr(obj, 200)}
-        if isinstance(obj, Mapping):
-            seen.add(id(obj))
-            out: dict[str, Any] = {}
-            for index, (key, item) in enumerate(obj.items()):
-                if index >= _PREVIEW_MAX_ITEMS:
-                    out["…"] = f"{len(obj) - index} more"
-                    break
-                out[key if isinstance(key, str) else _safe_repr(key, 200)] = walk(item, depth + 1)
-            seen.discard(id(obj))
-            return out
-        if isinstance(obj, list | tuple | set | frozenset):
-            seen.add(id(obj))
-            items: Iterable[Any] = obj if not isinstance(obj, set | frozenset) else _sorted(obj)
-            result = []
-            for index, item in enumerate(items):
-                if index >= _PREVIEW_MAX_ITEMS:
-                    result.append(f"… {len(obj) - index} more")
-                    break
-                result.append(walk(item, depth + 1))
-            seen.discard(id(obj))
-            return result
-        state = _raw_fields(obj)
-        default_repr = getattr(kind, "__repr__", None) is getattr(object, "__repr__", None)
-        if state is not None and (has_user_repr(kind) or default_repr):
-            # A plain object: its fields say more than "<C object at 0x7f...>", and reading
-            # them runs none of its code.
-            seen.add(id(obj))
-            fields = {}
-            for index, (name, item) in enumerate(state.items()):
-                if index >= _PREVIEW_MAX_ITEMS:
-                    fields["…"] = f"{len(state) - index} more"
-                    break
-                fields[name] = walk(item, depth + 1)
-            seen.discard(id(obj))
-            return {"__type__": _type_name(obj), **fields}
-        return {"__type__": _type_name(obj), "repr": _safe_repr(obj, max_str)}
-
-    return walk(value, 0)
+def _unreadable(exc: BaseException) -> Captured:
+    message = f"could not capture value: {type(exc).__name__}: {_safe_str(exc)}"
+    return Captured(preview={"__unreadable__": message}, size=0, format="none", warning=message)
 
 
-def _raw_fields(obj: Any) -> dict[str, Any] | None:
+def _safe_str(error: BaseException, limit: int = 500) -> str:
+    """The message of an exception raised by capture itself or an allowed reducer."""
     try:
-        state = object.__getattribute__(obj, "__dict__")
-    except (AttributeError, TypeError):
-        return None
-    return dict(state) if isinstance(state, dict) else None
-
-
-def _sorted(items: Iterable[Any]) -> list[Any]:
-    listed = list(items)
-    try:
-        return sorted(listed)
+        text = str(error) if type(error).__module__ == "builtins" else ""
     except Exception:
-        return listed
-
-
-def _type_name(obj: object) -> str:
-    kind = type(obj)
-    module = getattr(kind, "__module__", "")
-    qualname = getattr(kind, "__qualname__", kind.__name__)
-    return qualname if module in ("builtins", "", None) else f"{module}.{qualname}"
+        text = ""
+    text = text or type(error).__name__
+    return text if len(text) <= limit else text[:limit] + "…"

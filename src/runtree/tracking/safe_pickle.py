@@ -1,176 +1,305 @@
-"""Serializing user values without running user code.
+"""Serializing captured values within a byte budget, without running code written in Python.
 
-``pickle`` calls an object's ``__reduce_ex__``/``__reduce__``/``__getstate__`` (and
-``__getattr__`` while looking for ``__getnewargs_ex__``); a preview calls ``__repr__``. When
-the user's own code defines those methods, capturing an argument would run user code the
-program can observe -- instrumented code would no longer behave exactly like the original.
+``pickle`` would call an object's ``__reduce_ex__``/``__reduce__``/``__getstate__``/
+``__getnewargs__``, look attributes up through ``__getattribute__``/``__getattr__`` and
+properties, iterate ``list``/``dict`` subclasses through their ``__iter__``/``items()``, and
+call reducers registered with :mod:`copyreg`. Any of those written in Python -- in the user's
+modules, their other modules or a third-party library -- can have effects the program sees.
 
-So classes whose pickling or repr hooks come from instrumented code (source registered by
-:func:`runtree.instrument`) are handled here without calling any of their methods: instances
-are reduced to their raw ``__dict__`` and slot values (read through ``object``'s own
-descriptors), and shown as ``<module.Class object>``. Everything else pickles as usual.
+:class:`SafePickler` is the C pickler with a ``reducer_override``, which the C pickler calls for
+every object that is not an ``int``, ``float``, ``bool``, ``None``, ``str``, ``bytes``,
+``bytearray`` or an exact ``list``, ``tuple``, ``dict``, ``set`` or ``frozenset`` (those it
+writes itself, in C). For each type it decides once (:class:`TypeRules`):
+
+* **trusted** -- every class of the type's MRO, and its metaclass's, comes from a module of the
+  allow-list (:data:`DEFAULT_REDUCER_MODULES`: the standard library, numpy; see
+  :class:`~runtree.tracking.capture.CapturePolicy`) and so does any copyreg reducer: the
+  type's own reduction is used. Classes and functions are written by reference, after checking
+  that the reference resolves through plain module and class dictionaries.
+* **raw** -- anything else: the instance is written as its raw state, read without running any
+  of its code: ``__dict__`` through the C ``__dict__`` descriptor, ``__slots__`` through their
+  C member descriptors, the builtin part of a ``list``/``dict``/``set``/``tuple``/``str``/
+  ``bytes``/``int``/``float``/exception subclass through the base type's C methods. It is
+  rebuilt (:func:`rebuild`) the same way, without calling the class. Members of an enum written
+  in Python are written as ``getattr(EnumClass, name)``.
+* **opaque** -- what can be neither (an instance of a class defined in a function, a C object
+  whose own reduction failed once, a lambda): an :class:`Opaque` stand-in that names the type
+  (and keeps the raw ``__dict__``, if any). Instances of classes that define ``__hash__``,
+  ``__eq__`` or ``__del__`` outside the allow-list are written the same way (with their raw
+  state): a rebuilt copy would run that code when realize loads it.
+
+Output goes to a :class:`BudgetSink` that stops the dump (:class:`OverBudget`) once it has
+received more than its limit, so the work per value is bounded by the budget (protocol 5 hands
+its output over in frames of about 64 KiB: the bound is ``max(budget, 64 KiB)``).
 """
 
 from __future__ import annotations
 
 import copyreg
-import io
+import enum
 import pickle
+import sys
 import threading
+import types
+from collections.abc import Iterable
 from typing import Any
 
 from .context import PAUSED_RECORD, get_holder
-
-_pickle_hooks = (
-    "__reduce_ex__",
-    "__reduce__",
-    "__getstate__",
-    "__getnewargs_ex__",
-    "__getnewargs__",
-    "__getattr__",
-    "__getattribute__",
-    "__setstate__",
-    # What pickle calls on subclasses of list, dict and set to read their items.
-    "__iter__",
-    "items",
-    "keys",
-    "values",
-    "__len__",
-    "__getitem__",
+from .raw_state import (
+    Opaque,
+    OverBudget,
+    builtin_content,
+    is_user_global,
+    raw_dict,
+    raw_slots,
+    rebuild,
+    reference_resolves,
+    resolve,
+    solid_base,
+    type_dict,
+    type_module,
+    type_mro,
+    type_name,
+    type_qualname,
+    user_global,
 )
-_repr_hooks = ("__repr__", "__str__", "__getattr__", "__getattribute__")
 
-# Files compiled by runtree.instrument: functions from these are "user code".
+# The top-level packages whose own reducers may run: the standard library's (they reduce
+# without side effects) and numpy's. Extended per recording by CapturePolicy.reducer_modules.
+DEFAULT_REDUCER_MODULES: frozenset[str] = frozenset(sys.stdlib_module_names) | {"numpy"}
+
+# Files compiled by runtree.instrument (kept for tracebacks and tools that ask).
 user_files: set[str] = set()
 
-_BUILTIN = frozenset(
-    {int, float, str, bytes, bool, type(None), complex, list, dict, tuple, set, frozenset,
-     bytearray, range, slice, type}
-)
-_CONTAINERS = (list, dict, set, frozenset, tuple)
-_user_pickling: dict[type, bool] = {}
-_user_repr: dict[type, bool] = {}
+_PROTOCOL = 5
+_COPY_HOOKS = ("__hash__", "__eq__", "__del__")
+_CACHE_LIMIT = 20_000  # types remembered per rule set (dynamically made classes: bounded)
+
+# Modules whose objects never serialize meaningfully (threads, files, sockets ...) are still
+# tried once; a type that failed is remembered in TypeRules.failed.
 
 
-def _is_user_code(member: Any) -> bool:
-    function = getattr(member, "__func__", member)  # classmethod/staticmethod
-    code = getattr(function, "__code__", None)
-    return code is not None and code.co_filename in user_files
+class BudgetSink:
+    """A file for the pickler that keeps what it receives and stops past ``limit`` bytes."""
+
+    __slots__ = ("chunks", "limit", "written")
+
+    def __init__(self) -> None:
+        self.chunks: list[Any] = []
+        self.written = 0
+        self.limit = 0
+
+    def write(self, data: Any) -> int:
+        size = len(data)
+        self.written += size
+        if self.written > self.limit:
+            raise OverBudget(self.written)
+        self.chunks.append(data)
+        return size
+
+    def reset(self, limit: int) -> None:
+        self.chunks.clear()
+        self.written = 0
+        self.limit = limit
 
 
-def _defined_by_user(kind: type, hooks: tuple[str, ...]) -> bool:
-    registered = copyreg.dispatch_table.get(kind)
-    if registered is not None and _is_user_code(registered):
-        return True  # a copyreg.pickle() reducer written in user code
-    for klass in kind.__mro__:
+# --- per-type rules ------------------------------------------------------------------------
+
+TRUSTED: Any = NotImplemented  # reducer_override's "pickle it as usual"
+
+
+def _top(module: object) -> str:
+    return module.partition(".")[0] if type(module) is str else ""
+
+
+class TypeRules:
+    """What to do with each type's instances, under one allow-list of reducer modules."""
+
+    def __init__(self, modules: Iterable[str]) -> None:
+        self.modules = frozenset(modules)
+        self.rules: dict[type, Any] = {}
+        self.failed: set[type] = set()  # types whose own reduction raised once
+
+    def trusts_class(self, klass: type) -> bool:
         if klass is object:
-            continue
-        namespace = vars(klass)
-        for hook in hooks:
-            member = namespace.get(hook)
-            if member is not None and _is_user_code(member):
-                return True
-    return False
+            return True
+        module = type_module(klass)
+        if _top(module) not in self.modules:
+            return False
+        # A user module the worker registered under a name like "json" is not the library.
+        return not is_user_global(module, type_qualname(klass), klass)
 
+    def trusts_type(self, kind: type) -> bool:
+        """Every class of ``kind``'s MRO and of its metaclass's comes from the allow-list."""
+        return all(self.trusts_class(k) for k in type_mro(kind)) and all(
+            self.trusts_class(k) for k in type_mro(type(kind))
+        )
 
-def has_user_pickling(kind: type) -> bool:
-    """Whether pickling an instance of ``kind`` would call a method defined in user code."""
-    if kind in _BUILTIN:
+    def rule(self, kind: type) -> Any:
+        found = self.rules.get(kind)
+        if found is None:
+            if len(self.rules) > _CACHE_LIMIT:
+                self.rules.clear()
+            found = self.rules[kind] = self._decide(kind)
+        return found
+
+    def forget(self, kind: type) -> None:
+        """``kind``'s own reduction failed: describe its instances from now on."""
+        self.failed.add(kind)
+        self.rules[kind] = _reduce_opaque
+
+    def _decide(self, kind: type) -> Any:
+        if kind is Opaque:
+            return _reduce_stand_in
+        if kind in self.failed:
+            return _reduce_opaque
+        if issubclass(kind, type):
+            return _reduce_class
+        if kind is types.FunctionType:
+            return _reduce_function
+        if kind is types.MethodType:
+            return _reduce_method
+        if issubclass(type(kind), enum.EnumMeta) and not self.trusts_type(kind):
+            return _reduce_enum_member
+        registered = copyreg.dispatch_table.get(kind)
+        if self.trusts_type(kind):
+            if registered is not None and not self._trusted_callable(registered):
+                return _reduce_own  # a copyreg reducer from outside the allow-list: bypassed
+            return TRUSTED
+        base = solid_base(kind)
+        if base is None or not reference_resolves(kind):
+            return _reduce_opaque
+        if self._defines(kind, _COPY_HOOKS):
+            # A copy of such an instance would run its code when realize unpickles it (hash
+            # and eq as a dict key or set member, __del__ when it is dropped): described.
+            return _reduce_described
+        return _reduce_raw
+
+    def _defines(self, kind: type, names: tuple[str, ...]) -> bool:
+        """Whether a class of ``kind``'s MRO outside the allow-list defines one of ``names``."""
+        for klass in type_mro(kind):
+            if not self.trusts_class(klass):
+                namespace = type_dict(klass)
+                if any(name in namespace for name in names):
+                    return True
         return False
-    found = _user_pickling.get(kind)
-    if found is None:
-        found = _user_pickling[kind] = _defined_by_user(kind, _pickle_hooks)
-    return found
 
-
-def has_user_repr(kind: type) -> bool:
-    """Whether ``repr()`` of an instance of ``kind`` would call a method defined in user code."""
-    if kind in _BUILTIN:
+    def _trusted_callable(self, function: Any) -> bool:
+        if type(function) is types.BuiltinFunctionType:
+            return True
+        if type(function) is types.FunctionType:
+            module, qualname = function.__module__, function.__qualname__
+            return _top(module) in self.modules and not is_user_global(module, qualname,
+                                                                         function)
         return False
-    found = _user_repr.get(kind)
-    if found is None:
-        found = _user_repr[kind] = _defined_by_user(kind, _repr_hooks)
-    return found
 
 
-def safe_repr(obj: Any) -> str:
-    """``repr(obj)``, or ``<module.Class object>`` when that would run user code."""
-    kind = type(obj)
-    if has_user_repr(kind):
-        return f"<{kind.__module__}.{kind.__qualname__} object>"
-    return repr(obj)
+_rule_sets: dict[frozenset[str], TypeRules] = {}
 
 
-def rebuild(
-    kind: type,
-    state: dict[str, Any] | None,
-    slots: dict[str, Any] | None,
-    content: Any = None,
+def rules_for(modules: frozenset[str]) -> TypeRules:
+    """The shared :class:`TypeRules` of one allow-list."""
+    rules = _rule_sets.get(modules)
+    if rules is None:
+        rules = _rule_sets[modules] = TypeRules(modules)
+    return rules
+
+
+def _reduce_class(pickler: SafePickler, cls: type) -> Any:
+    rules = pickler.rules
+    module, qualname = type_module(cls), type_qualname(cls)
+    if resolve(module, qualname) is not cls:
+        return _unserializable(pickler, f"class {module}.{qualname}")
+    if is_user_global(module, qualname, cls) or not rules.trusts_type(type(cls)):
+        # The C pickler would look the class up through its metaclass: plain dicts instead.
+        return (user_global, (module, qualname))
+    return TRUSTED
+
+
+def _reduce_function(pickler: SafePickler, function: types.FunctionType) -> Any:
+    module, qualname = function.__module__, function.__qualname__
+    if resolve(module, qualname) is not function:
+        return _unserializable(pickler, f"function {module}.{qualname}")
+    if is_user_global(module, qualname, function):
+        return (user_global, (module, qualname))
+    return TRUSTED
+
+
+def _reduce_method(pickler: SafePickler, method: types.MethodType) -> Any:
+    owner = method.__self__
+    if pickler.rules.trusts_type(type(owner)):
+        return TRUSTED  # written as getattr(owner, name): no lookup runs Python code
+    function = method.__func__
+    name = function.__name__ if type(function) is types.FunctionType else "?"
+    return _unserializable(pickler, f"method {type_name(type(owner))}.{name}")
+
+
+def _reduce_enum_member(pickler: SafePickler, member: Any) -> Any:
+    kind = type(member)
+    state = raw_dict(member)
+    name = state.get("_name_") if state is not None else None
+    if type(name) is not str:
+        return _reduce_opaque(pickler, member)
+    if not reference_resolves(kind):
+        return _unserializable(pickler, type_name(kind), {"member": name})
+    return (getattr, (kind, name))
+
+
+def _reduce_own(pickler: SafePickler, obj: Any) -> Any:
+    """A trusted type whose copyreg entry is not: its own C/allow-listed reduction."""
+    reduce_ex: Any = type(obj).__reduce_ex__
+    return reduce_ex(obj, _PROTOCOL)
+
+
+def _unserializable(
+    pickler: SafePickler, description: str, state: dict[str, Any] | None = None
 ) -> Any:
-    """Recreate an instance from its raw state without calling any of its methods.
-    ``content`` is the builtin part of a list, dict, set or tuple subclass."""
-    base: Any = next((b for b in _CONTAINERS if issubclass(kind, b)), object)
-    if base is tuple or base is frozenset:
-        obj: Any = base.__new__(kind, content or ())
-    else:
-        obj = base.__new__(kind)
-    if content is not None and base is list:
-        list.extend(obj, content)
-    elif content is not None and base is dict:
-        dict.update(obj, content)
-    elif content is not None and base is set:
-        set.update(obj, content)
-    if state:
-        object.__getattribute__(obj, "__dict__").update(state)
-    for name, value in (slots or {}).items():
-        object.__setattr__(obj, name, value)
-    return obj
+    pickler.opaque = True  # the capture gets a note saying what was only described
+    return (Opaque, (description, state))
 
 
-def _raw_reduce(obj: Any) -> tuple[Any, ...]:
+def _reduce_stand_in(pickler: SafePickler, stand_in: Opaque) -> Any:
+    """An :class:`Opaque` of an earlier capture, written again (a copy being re-dumped)."""
+    if stand_in.failed:
+        pickler.opaque = True
+    return stand_in.__reduce__()
+
+
+def _reduce_opaque(pickler: SafePickler, obj: Any) -> Any:
+    return _unserializable(pickler, type_name(type(obj)), raw_dict(obj))
+
+
+def _reduce_described(pickler: SafePickler, obj: Any) -> Any:
+    """Written as an :class:`Opaque` with the raw ``__dict__`` and slots (not a failure)."""
+    state = dict(raw_dict(obj) or {})
+    state.update(raw_slots(obj))
+    return (Opaque, (type_name(type(obj)), state or None, False))
+
+
+def _reduce_raw(pickler: SafePickler, obj: Any) -> Any:
     kind = type(obj)
-    try:
-        state = dict(object.__getattribute__(obj, "__dict__"))
-    except AttributeError:
-        state = None
-    slots: dict[str, Any] = {}
-    for klass in kind.__mro__:
-        declared = vars(klass).get("__slots__", ())
-        names = (declared,) if isinstance(declared, str) else tuple(declared)
-        for name in names:
-            descriptor = vars(klass).get(name)
-            if name in ("__dict__", "__weakref__") or descriptor is None:
-                continue
-            try:
-                slots[name] = descriptor.__get__(obj, kind)  # a C member descriptor
-            except AttributeError:
-                pass  # an unset slot
-    # The builtin part of a container subclass, read by the base type's own C methods: no
-    # overridden __iter__ or items() is called.
-    content: Any = None
-    if issubclass(kind, list):
-        content = list.copy(obj)
-    elif issubclass(kind, dict):
-        content = dict.copy(obj)
-    elif issubclass(kind, set):
-        content = set.copy(obj)
-    elif issubclass(kind, frozenset):
-        content = frozenset.copy(obj)
-    elif issubclass(kind, tuple):
-        content = tuple.__getitem__(obj, slice(None))
-    return (rebuild, (kind, state, slots or None, content))
+    base = solid_base(kind) or object
+    content = builtin_content(obj, base, pickler.sink.limit)
+    slots = raw_slots(obj)
+    return (rebuild, (kind, raw_dict(obj), slots or None, content))
 
 
 class SafePickler(pickle.Pickler):
-    """A C pickler that reduces user-hooked instances itself (see the module docstring).
+    """The C pickler with the per-type rules above (see the module docstring).
 
-    ``reducer_override`` is called only for objects that are not builtin scalars or builtin
-    containers, i.e. exactly when Python code (a library reducer, say) might run: the first
-    such object pauses the recording of this context until the dump ends, so nothing pickling
-    runs is ever recorded (and capture can never re-enter itself).
+    The first object it hands to ``reducer_override`` pauses the recording of this context
+    until the dump ends, so nothing an allowed reducer runs is ever recorded (and capture can
+    never re-enter itself). ``last`` is the last object handed over: when a trusted reduction
+    raises, its type is the one that failed.
     """
 
-    paused: tuple[list[Any], Any] | None = None
+    def __init__(self, sink: BudgetSink, rules: TypeRules) -> None:
+        super().__init__(sink, _PROTOCOL)
+        self.sink = sink
+        self.rules = rules
+        self.paused: tuple[list[Any], Any] | None = None
+        self.last: Any = None
+        self.opaque = False
 
     def reducer_override(self, obj: Any) -> Any:
         if self.paused is None:
@@ -179,13 +308,14 @@ class SafePickler(pickle.Pickler):
                 self.paused = (holder, holder[0])
                 holder[0] = PAUSED_RECORD
         kind = type(obj)
-        if kind.__module__ == "itertools":
-            # Python 3.12+ warns when itertools objects are pickled; the program would see
-            # the warning. They are captured by repr instead.
-            raise pickle.PicklingError("itertools objects are not captured by pickle")
-        if not has_user_pickling(kind) or isinstance(obj, type):
-            return NotImplemented  # pickled as usual (classes by reference)
-        return _raw_reduce(obj)
+        rule = self.rules.rules.get(kind)
+        if rule is None:
+            rule = self.rules.rule(kind)
+        if rule is TRUSTED:
+            self.last = obj
+            return TRUSTED
+        self.last = None
+        return rule(self, obj)
 
     def resume(self) -> None:
         if self.paused is not None:
@@ -194,61 +324,81 @@ class SafePickler(pickle.Pickler):
             self.paused = None
 
 
+class Dumped:
+    """The result of :func:`dumps`: the bytes, and whether a part was only described."""
+
+    __slots__ = ("blob", "opaque")
+
+    def __init__(self, blob: bytes, opaque: bool) -> None:
+        self.blob = blob
+        self.opaque = opaque
+
+
 _per_thread = threading.local()
+_RETRIES = 8  # distinct failing types learnt per dump before giving up
+_SMALL_OUTPUT = 8 * 1024  # past this, the memo may be large: the pickler is replaced
 
 
-def _thread_pickler() -> list[Any]:
-    """[buffer, pickler, busy] of this thread (made on first use)."""
-    buffer = io.BytesIO()
-    state: list[Any] = [buffer, SafePickler(buffer, 5), False]
-    _per_thread.state = state
-    return state
+def dumps(value: Any, limit: int, rules: TypeRules) -> Dumped:
+    """Pickle ``value`` (protocol 5) without running code written in Python.
 
-
-def dumps(value: Any) -> bytes:
-    """Pickle ``value`` (protocol 5) without running user code.
-
-    Each thread reuses one pickler: building a pickler per call costs more than dumping.
+    Raises :class:`OverBudget` once the output passes ``limit`` bytes, ``RecursionError`` for
+    values nested deeper than the interpreter's recursion limit allows, and whatever a trusted
+    reduction raises when no type can be blamed for it. A type whose own reduction raised is
+    remembered (and described from then on) and the dump retried, a few times at most.
     """
-    try:
-        state = _per_thread.state
-    except AttributeError:
-        state = _thread_pickler()
-    buffer, pickler, busy = state
-    if busy:  # re-entered (a library reducer pickling): a pickler of its own
-        buffer = io.BytesIO()
-        pickler = SafePickler(buffer, 5)
+    for _ in range(_RETRIES):
         try:
-            pickler.dump(value)
-        finally:
-            pickler.resume()
-        return buffer.getvalue()
+            return _dump_once(value, limit, rules)
+        except _Failed as failed:
+            if failed.kind is None:
+                raise failed.error from None
+            rules.forget(failed.kind)
+    return _dump_once(value, limit, rules)
+
+
+class _Failed(Exception):
+    def __init__(self, kind: type | None, error: Exception) -> None:
+        self.kind = kind
+        self.error = error
+
+
+def _dump_once(value: Any, limit: int, rules: TypeRules) -> Dumped:
+    state = getattr(_per_thread, "state", None)
+    if state is not None and state[2]:  # re-entered (an allowed reducer pickling)
+        return _dump_with(SafePickler(BudgetSink(), rules), value, limit, None)
+    if state is None or state[1].rules is not rules:
+        sink = BudgetSink()
+        state = _per_thread.state = [sink, SafePickler(sink, rules), False]
     state[2] = True
     try:
-        pickler.dump(value)
-        return buffer.getvalue()  # type: ignore[no-any-return]
+        return _dump_with(state[1], value, limit, state)
     finally:
-        if pickler.paused is not None:
-            pickler.resume()
-        buffer.seek(0)
-        buffer.truncate()
-        pickler.clear_memo()
         state[2] = False
 
 
-def dill_dumps(value: Any) -> bytes:
-    """``dill`` for what pickle cannot do (lambdas, closures ...), with the same rule."""
-    import dill  # imported lazily: most values never need it
-
-    class _SafeDill(dill.Pickler):  # type: ignore[misc]
-        paused = None
-        reducer_override = SafePickler.reducer_override
-        resume = SafePickler.resume
-
-    buffer = io.BytesIO()
-    pickler = _SafeDill(buffer, protocol=5)
+def _dump_with(pickler: SafePickler, value: Any, limit: int, state: list[Any] | None) -> Dumped:
+    sink = pickler.sink
+    sink.reset(limit)
+    pickler.opaque = False
+    pickler.last = None
+    clean = False
     try:
         pickler.dump(value)
+        blob = b"".join(sink.chunks)
+        clean = sink.written <= _SMALL_OUTPUT
+        return Dumped(blob, pickler.opaque)
+    except (OverBudget, RecursionError, MemoryError):
+        raise
+    except Exception as error:
+        last = pickler.last
+        raise _Failed(None if last is None else type(last), error) from None
     finally:
         pickler.resume()
-    return buffer.getvalue()
+        sink.chunks.clear()
+        if clean:
+            pickler.clear_memo()
+        elif state is not None:
+            # A big or broken dump: a fresh pickler. Clearing a memo costs as much as the
+            # largest table it ever grew to, on every later dump.
+            state[1] = SafePickler(sink, pickler.rules)
