@@ -158,7 +158,7 @@ def test_usage_errors_of_run(cli: Cli, deployed: pathlib.Path, tmp_path: pathlib
     cases = [
         (["nope"], "error: no function default/nope (see `runtree functions`)"),
         (["calculate_order_totl"], "did you mean: default/calculate_order_total"),
-        (["calculate_order_total", "--version", "9"], "has no version 9 (the latest is v1)"),
+        (["calculate_order_total", "--at-version", "9"], "has no version 9 (the latest is v1)"),
         (["calculate_order_total", "--input", "{"], "--input is not valid JSON"),
         (["calculate_order_total", "-i", "@missing.json"], "--input @missing.json: cannot read"),
         (["calculate_order_total", "--input", "7", "-a", "x=1"], "must be a JSON object"),

@@ -26,9 +26,11 @@ from . import (
 from .backend import ServerOption
 from .database import DatabaseOption, GlobalOptions
 from .errors import handle_errors
+from .help import HelpCommand, HelpGroup
 
 app = typer.Typer(
     name="runtree",
+    cls=HelpGroup,
     help="Deploy plain Python functions, run them, and see every call as a tree.",
     no_args_is_help=True,
     add_completion=False,
@@ -74,7 +76,7 @@ _COMMANDS: list[tuple[str, Callable[..., None]]] = [
     ("doctor", commands_doctor.doctor),
 ]
 for _name, _command in _COMMANDS:
-    app.command(_name)(handle_errors(_command))
+    app.command(_name, cls=HelpCommand)(handle_errors(_command))
 
 _GROUPS: list[tuple[str, str, list[tuple[str, Callable[..., None]]]]] = [
     ("keys", "API keys: create (shown once), list, revoke.", [
@@ -99,11 +101,12 @@ _GROUPS: list[tuple[str, str, list[tuple[str, Callable[..., None]]]]] = [
     ]),
 ]
 for _group, _help, _members in _GROUPS:
-    _sub = typer.Typer(name=_group, help=_help, no_args_is_help=True, add_completion=False,
+    _sub = typer.Typer(name=_group, cls=HelpGroup, help=_help, no_args_is_help=True,
+                       add_completion=False,
                        rich_markup_mode=None, pretty_exceptions_show_locals=False,
                        context_settings={"help_option_names": ["-h", "--help"]})
     for _name, _command in _members:
-        _sub.command(_name)(handle_errors(_command))
+        _sub.command(_name, cls=HelpCommand)(handle_errors(_command))
     app.add_typer(_sub, name=_group)
 
 

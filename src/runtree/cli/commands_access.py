@@ -24,11 +24,17 @@ def key_json(record: ApiKeyRecord) -> dict[str, Any]:
 
 def create(
     ctx: typer.Context,
-    role: Annotated[str, typer.Option("--role", "-r", help="admin, developer, runner or viewer")],
+    role: Annotated[str, typer.Option(
+        "--role", "-r", metavar="ROLE", help="admin, developer, runner or viewer",
+    )],
     namespace: Annotated[
-        str | None, typer.Option("--namespace", "-n", help="Only this namespace (not for admin)")
+        str | None, typer.Option(
+            "--namespace", "-n", metavar="NS", help="Only this namespace (not for admin)",
+        )
     ] = None,
-    name: Annotated[str | None, typer.Option("--name", help="A label for people")] = None,
+    name: Annotated[str | None, typer.Option(
+        "--name", metavar="TEXT", help="A label for people",
+    )] = None,
     as_json: JsonOption = False,
     database: DatabaseOption = None,
     server: ServerOption = None,
@@ -98,13 +104,17 @@ def audit_json(record: AuditRecord) -> dict[str, Any]:
 def audit(
     ctx: typer.Context,
     namespace: Annotated[
-        str | None, typer.Option("--namespace", "-n", help="Only this namespace")
+        str | None, typer.Option("--namespace", "-n", metavar="NS", help="Only this namespace")
     ] = None,
     action: Annotated[
-        str | None, typer.Option("--action", "-a", help="Only this action (key.create ...)")
+        str | None, typer.Option(
+            "--action", "-a", metavar="ACTION", help="Only this action (key.create ...)",
+        )
     ] = None,
     limit: Annotated[
-        int, typer.Option("--limit", "-l", min=1, max=1000, help="At most this many")
+        int, typer.Option(
+            "--limit", "-l", metavar="N", min=1, max=1000, help="At most N (1 to 1000)",
+        )
     ] = 50,
     as_json: JsonOption = False,
     database: DatabaseOption = None,

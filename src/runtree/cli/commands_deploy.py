@@ -1,4 +1,5 @@
-"""``runtree deploy PATH...``: each ``.py`` file is one function named after its stem.
+"""``runtree deploy PATH...``: each ``.py`` file deploys the function named after its stem
+(the entry point); the file's other functions and classes are its helpers.
 
 A batch is all-or-nothing: every file is first checked by deploying it into a scratch
 in-memory store (the very same use case, so no rule is duplicated here); every error of every
@@ -150,18 +151,26 @@ def deploy(
     ctx: typer.Context,
     paths: Annotated[
         list[pathlib.Path],
-        typer.Argument(help=".py files (one function each, named after the file) or directories"),
+        typer.Argument(
+            metavar="PATH",
+            help="Python files, or directories of them: each file deploys the function named "
+            "after it, and its other functions and classes go with it as its helpers",
+        ),
     ],
     namespace: Annotated[
-        str, typer.Option("--namespace", "-n", help="Namespace of the functions")
+        str, typer.Option("--namespace", "-n", metavar="NS", help="Namespace of the functions")
     ] = DEFAULT_NAMESPACE,
     timeout: Annotated[
         float | None,
-        typer.Option("--timeout", metavar="S", help="Time limit per execution, seconds [30]"),
+        typer.Option(
+            "--timeout", metavar="S", help="Time limit per execution, in seconds [default: 30]",
+        ),
     ] = None,
     memory: Annotated[
         int | None,
-        typer.Option("--memory", metavar="MB", help="Memory limit per execution, MB [512]"),
+        typer.Option(
+            "--memory", metavar="MB", help="Memory limit per execution, in MB [default: 512]",
+        ),
     ] = None,
     tracking: Annotated[
         bool, typer.Option("--tracking/--no-tracking", help="Record the steps of each run")
@@ -181,7 +190,10 @@ def deploy(
         ),
     ] = False,
     description: Annotated[
-        str | None, typer.Option("--description", help="Description of the function(s)")
+        str | None, typer.Option(
+            "--description", metavar="TEXT",
+            help="Description of the function(s) [default: the entry point's docstring]",
+        )
     ] = None,
     database: DatabaseOption = None,
     server: ServerOption = None,

@@ -66,7 +66,7 @@ def tree(
     database: DatabaseOption = None,
     server: ServerOption = None,
 ) -> None:
-    """Print an execution's text tree (DESIGN.md's plain format, for scripts)."""
+    """Print an execution's tree as plain text, without colours or a header (for scripts)."""
     with open_backend(ctx, database, server) as store:
         text = store.tree_text(resolve_execution_id(store, execution_id))
     if text:
@@ -79,10 +79,16 @@ def executions(
         str | None, typer.Option("--function", "-f", metavar="NS/NAME", help="Only this function")
     ] = None,
     status: Annotated[
-        ExecutionStatus | None, typer.Option("--status", "-s", help="Only this status")
+        ExecutionStatus | None, typer.Option(
+            "--status", "-s", metavar="STATUS",
+            help="Only this status: queued, running, succeeded, failed, timed_out, crashed "
+            "or cancelled",
+        )
     ] = None,
     limit: Annotated[
-        int, typer.Option("--limit", "-l", min=1, max=1000, help="At most this many")
+        int, typer.Option(
+            "--limit", "-l", metavar="N", min=1, max=1000, help="At most N (1 to 1000)",
+        )
     ] = 20,
     as_json: JsonOption = False,
     database: DatabaseOption = None,

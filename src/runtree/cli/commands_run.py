@@ -155,12 +155,16 @@ def run(
             "--arg",
             "-a",
             metavar="KEY=VALUE",
-            help="One parameter (VALUE is parsed as JSON when it is JSON, else text); repeatable",
+            help="One parameter, repeatable; the value is read as JSON when it is JSON, "
+            "else as text",
         ),
     ] = None,
     version: Annotated[
         int | None,
-        typer.Option("--version", metavar="N", min=1, help="Run version N [default: latest]"),
+        typer.Option(
+            "--at-version", "-V", metavar="N", min=1,
+            help="Run version N of the function [default: the latest]",
+        ),
     ] = None,
     no_wait: Annotated[
         bool,

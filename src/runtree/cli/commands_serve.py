@@ -51,13 +51,20 @@ def _make_server(config: uvicorn.Config, describe: Callable[[str], str]) -> uvic
 
 def serve(
     ctx: typer.Context,
-    host: Annotated[str | None, typer.Option("--host", help="Interface [127.0.0.1]")] = None,
+    host: Annotated[str | None, typer.Option(
+        "--host", metavar="HOST", help="Interface to listen on [default: 127.0.0.1]",
+    )] = None,
     port: Annotated[
-        int | None, typer.Option("--port", "-p", min=0, max=65535, help="Port [8000]")
+        int | None, typer.Option(
+            "--port", "-p", metavar="PORT", min=0, max=65535, help="Port [default: 8000]",
+        )
     ] = None,
     workers: Annotated[
         int | None,
-        typer.Option("--workers", "-w", min=1, max=256, help="Executions run at once [CPUs]"),
+        typer.Option(
+            "--workers", "-w", metavar="N", min=1, max=256,
+            help="Executions run at once, 1 to 256 [default: the number of CPUs]",
+        ),
     ] = None,
     no_auth: Annotated[
         bool,

@@ -26,7 +26,7 @@ FunctionArgument = Annotated[
     str, typer.Argument(metavar="NS/NAME", help="The function (NAME alone: namespace default)")
 ]
 NamespaceOption = Annotated[
-    str | None, typer.Option("--namespace", "-n", help="Only this namespace")
+    str | None, typer.Option("--namespace", "-n", metavar="NS", help="Only this namespace")
 ]
 ScheduleId = Annotated[int, typer.Argument(metavar="ID", min=1, help="Schedule id")]
 VERIFY = ("none", "github", "stripe", "slack", "hmac-sha256")
@@ -57,10 +57,14 @@ def delivery_json(record: DeliveryRecord, *, body: bool) -> dict[str, Any]:
 def webhook_create(
     ctx: typer.Context,
     function: FunctionArgument,
-    path: Annotated[str, typer.Option("--path", help="POST /hooks/PATH starts the function")],
+    path: Annotated[str, typer.Option(
+        "--path", metavar="PATH", help="POST /hooks/PATH starts the function",
+    )],
     verify: Annotated[
-        str, typer.Option("--verify", help="Signature scheme: github, stripe, slack, "
-                          "hmac-sha256 (X-Signature-256) or none")
+        str, typer.Option(
+            "--verify", metavar="SCHEME",
+            help="Signature scheme: github, stripe, slack, hmac-sha256 (X-Signature-256) or none",
+        )
     ] = "none",
     secret_from_env: Annotated[
         str | None,
@@ -69,14 +73,19 @@ def webhook_create(
                      "and hmac-sha256 without one get a random secret, printed once)"),
     ] = None,
     mode: Annotated[
-        str, typer.Option("--mode", help="sync: answer with the output; async: 202 at once")
+        str, typer.Option(
+            "--mode", metavar="MODE", help="sync: answer with the output; async: 202 at once"
+        )
     ] = "async",
     version: Annotated[
-        int | None, typer.Option("--version", metavar="N", min=1, help="Pin version N")
+        int | None, typer.Option(
+            "--at-version", "-V", metavar="N", min=1,
+            help="Always run version N [default: the latest at each run]",
+        )
     ] = None,
     timeout: Annotated[
         float | None,
-        typer.Option("--timeout", metavar="S", help="sync: wait at most S seconds [10]"),
+        typer.Option("--timeout", metavar="S", help="sync: wait at most S seconds [default: 10]"),
     ] = None,
     database: DatabaseOption = None,
     server: ServerOption = None,
@@ -155,9 +164,13 @@ def webhook_deliveries(
     ctx: typer.Context,
     path: Annotated[str, typer.Argument(metavar="PATH", help="The webhook's path")],
     status: Annotated[
-        str | None, typer.Option("--status", help="accepted, duplicate or rejected")
+        str | None, typer.Option(
+            "--status", metavar="STATUS", help="Only this status: accepted, duplicate or rejected"
+        )
     ] = None,
-    limit: Annotated[int, typer.Option("--limit", "-l", min=1, max=1000)] = 20,
+    limit: Annotated[int, typer.Option(
+        "--limit", "-l", metavar="N", min=1, max=1000, help="At most N (1 to 1000)"
+    )] = 20,
     as_json: JsonOption = False,
     database: DatabaseOption = None,
     server: ServerOption = None,
@@ -236,9 +249,14 @@ def schedule_json(record: ScheduleRecord) -> dict[str, Any]:
 def schedule_create(
     ctx: typer.Context,
     function: FunctionArgument,
-    cron: Annotated[str, typer.Option("--cron", help='Five fields, e.g. "0 3 * * *"')],
+    cron: Annotated[str, typer.Option(
+        "--cron", metavar="CRON", help='Five fields, e.g. "0 3 * * *"',
+    )],
     timezone: Annotated[
-        str, typer.Option("--timezone", "--tz", help="IANA time zone of the cron fields")
+        str, typer.Option(
+            "--timezone", "--tz", metavar="ZONE",
+            help="IANA time zone of the cron fields (Europe/Amsterdam)",
+        )
     ] = "UTC",
     input_json: Annotated[
         str | None,
@@ -246,7 +264,10 @@ def schedule_create(
                      help="Input as a JSON object (@FILE reads a file, - stdin)"),
     ] = None,
     version: Annotated[
-        int | None, typer.Option("--version", metavar="N", min=1, help="Pin version N")
+        int | None, typer.Option(
+            "--at-version", "-V", metavar="N", min=1,
+            help="Always run version N [default: the latest at each run]",
+        )
     ] = None,
     database: DatabaseOption = None,
     server: ServerOption = None,
@@ -373,7 +394,7 @@ def replay(
     server: ServerOption = None,
 ) -> None:
     """Run an execution again: the same version(s), the same input (for a webhook delivery,
-    the same raw body and headers). Exit code as for ``runtree run``."""
+    the same raw body and headers). Exit code as for runtree run."""
     view = tree_options(depth, full, no_tree)
     with open_backend(ctx, database, server) as backend:
         original = resolve_execution_id(backend, execution_id)

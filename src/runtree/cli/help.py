@@ -1,0 +1,120 @@
+"""Help screens in the shape of a well-kept CLI.
+
+Typer's plain help shows how it parses, not what to type: ``{paths}...`` and ``<list[Path]>``
+for arguments, ``<str>`` or ``<int range>`` for options without a metavar, ``[x>=1]`` for
+bounds, and command summaries cut at about 45 characters with ``...``. These command classes
+print the same help from the same declarations, but with each parameter's metavar (``PATH...``,
+``NS/NAME``, ``--timeout S``), its default, and whole summaries.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+from typer.core import TyperArgument, TyperCommand, TyperGroup
+
+# The typer internals this module relies on are public attributes of click's parameters
+# (opts, secondary_opts, metavar, nargs, required, default, show_default, is_flag, help).
+
+
+def _argument_name(param: TyperArgument) -> str:
+    name = param.metavar or (param.name or "ARG").upper()
+    return name + ("..." if param.nargs != 1 else "")
+
+
+def _argument_usage(param: TyperArgument) -> str:
+    name = _argument_name(param)
+    return name if param.required else f"[{name}]"
+
+
+def _default_text(param: Any) -> str | None:
+    """The default worth showing, as the user would type it; ``None`` when there is none."""
+    if isinstance(param.show_default, str):
+        return str(param.show_default)
+    if not param.show_default or param.default is None or param.default in ((), []):
+        return None
+    if param.param_type_name == "option" and param.is_flag:
+        if not param.secondary_opts:
+            return None  # a plain flag is off unless given
+        return "on" if param.default else "off"
+    default: Any = param.default
+    if isinstance(default, enum.Enum):
+        default = default.value
+    return str(default)
+
+
+def _with_default(text: str, default: str | None) -> str:
+    if default is None or "[default" in text:
+        return text
+    return f"{text} [default: {default}]" if text else f"[default: {default}]"
+
+
+def _option_names(opts: list[str]) -> str:
+    return ", ".join(sorted(opts, key=lambda opt: (opt.startswith("--"), opt)))
+
+
+def _option_record(param: Any) -> tuple[str, str]:
+    names = _option_names(param.opts)
+    if not param.is_flag and not param.count:
+        names += f" {param.metavar or 'VALUE'}"
+    if param.secondary_opts:
+        names += " / " + _option_names(param.secondary_opts)
+    return names, _with_default(param.help or "", _default_text(param))
+
+
+def _argument_record(param: TyperArgument) -> tuple[str, str]:
+    return _argument_name(param), _with_default(param.help or "", _default_text(param))
+
+
+class HelpCommand(TyperCommand):
+    """A command whose help shows metavars and defaults, never parser internals."""
+
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        pieces = [self.options_metavar] if self.options_metavar else []
+        pieces += [
+            _argument_usage(param)
+            for param in self.get_params(ctx)
+            if isinstance(param, TyperArgument)
+        ]
+        return pieces
+
+    def format_options(self, ctx: Any, formatter: Any) -> None:
+        arguments: list[tuple[str, str]] = []
+        options: list[tuple[str, str]] = []
+        for param in self.get_params(ctx):
+            if getattr(param, "hidden", False):
+                continue
+            if isinstance(param, TyperArgument):
+                arguments.append(_argument_record(param))
+            elif param.param_type_name == "option":
+                options.append(_option_record(param))
+        for title, rows in (("Arguments", arguments), ("Options", options)):
+            if rows:
+                with formatter.section(title):
+                    formatter.write_dl(rows)
+
+
+def summary(help_text: str | None) -> str:
+    """A command's whole first paragraph, on one line: what ``runtree --help`` lists."""
+    paragraph = (help_text or "").strip().split("\n\n", 1)[0]
+    return " ".join(paragraph.split())
+
+
+class HelpGroup(TyperGroup):
+    """A group whose help shows its options like :class:`HelpCommand` and lists its
+    commands with their whole summaries (wrapped, never cut)."""
+
+    def format_options(self, ctx: Any, formatter: Any) -> None:
+        HelpCommand.format_options(self, ctx, formatter)  # type: ignore[arg-type]
+        self.format_commands(ctx, formatter)
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.short_help or summary(command.help)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
