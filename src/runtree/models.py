@@ -16,6 +16,11 @@ import datetime
 import enum
 from typing import Any
 
+# What an execution may use unless its version says otherwise (``runtree deploy --timeout
+# --memory``): the one definition of the run defaults.
+DEFAULT_TIMEOUT_S = 30.0
+DEFAULT_MEMORY_MB = 512
+
 
 class Trigger(enum.StrEnum):
     """What started an execution."""
@@ -257,6 +262,16 @@ class Role(enum.StrEnum):
         return list(Role).index(self)
 
 
+class Permission(enum.StrEnum):
+    """What an operation needs; :data:`MIN_ROLE` says which role grants it."""
+
+    READ = "read"
+    RUN = "run"
+    DEPLOY = "deploy"
+    MANAGE_TRIGGERS = "manage_triggers"
+    ADMIN = "admin"
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class ApiKeyRecord:
     """An API key as stored: never the key itself, only its sha256 (``key_hash``) and its
@@ -424,3 +439,11 @@ class StepTiming:
     status: StepStatus
     started_at_ns: int
     duration_ns: int | None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class DeployResult:
+    """A deployed version, and whether it is new (``False``: the identical latest one)."""
+
+    version: VersionRecord
+    created: bool

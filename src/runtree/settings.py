@@ -8,8 +8,11 @@ from __future__ import annotations
 import ipaddress
 import os
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from .models import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S
 
 DEFAULT_DATABASE_URL = "sqlite:///runtree.db"
 ADMIN_KEY_SUFFIX = ".admin-key"
@@ -121,3 +124,29 @@ class Settings(BaseModel):
             values["sandbox"] = False
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls.model_validate(values)
+
+
+class VersionSettings(BaseModel):
+    """Settings stored with a version (and part of its content hash)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    timeout_s: float = Field(default=DEFAULT_TIMEOUT_S, gt=0, le=24 * 3600)
+    memory_mb: int = Field(default=DEFAULT_MEMORY_MB, ge=64, le=64 * 1024)
+    tracking: bool = True
+    # Sandbox opt-ins (README, "Security model"): outbound TCP to the allowed ports, and
+    # starting processes (with a small process limit).
+    network: bool = False
+    subprocesses: bool = False
+
+    def stored(self) -> dict[str, Any]:
+        """The settings as stored and hashed. The sandbox opt-ins appear only when on, so
+        versions deployed before they existed keep their content hash."""
+        data = self.model_dump()
+        for key in OPT_INS:
+            if not data[key]:
+                del data[key]
+        return data
+
+
+OPT_INS = ("network", "subprocesses")

@@ -222,3 +222,19 @@ def test_hostile_input_is_never_a_500(client: TestClient) -> None:
     assert_problem(client.get(f"{API}/executions/%00"), 404, "not-found")
     response = client.put(f"{API}/functions/%ED%A0%80/x", json={"code": "def x():\n    pass\n"})
     assert_problem(response, 422, "invalid-name")
+
+
+def test_runtree_errors_without_a_status_are_a_generic_500(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One handler answers every RuntreeError that names an HTTP status; one that does not
+    (the server's own failure, here a store error) must not leak its text either."""
+    from runtree.errors import StoreError
+
+    def explode(namespace: str | None = None) -> None:
+        raise StoreError("secret detail in /srv/runtree/private.db")
+
+    monkeypatch.setattr(store_of(client), "list_functions", explode)
+    response = client.get(f"{API}/functions")
+    assert_problem(response, 500, "internal-error")
+    assert "secret" not in response.text and "StoreError" not in response.text

@@ -15,7 +15,7 @@ from rich.console import Console
 
 from runtree.cli.errors import CliError
 from runtree.cli.names import normalize_id, parse_function
-from runtree.cli.render import print_execution, signature_text, tree_lines
+from runtree.cli.views import print_execution, signature_text, tree_lines
 from runtree.instrument import parse
 from runtree.instrument.signature import entry_signature
 from runtree.models import ExecutionRecord, ExecutionStatus, StepRecord, Trigger

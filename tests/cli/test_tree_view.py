@@ -12,8 +12,8 @@ import pytest
 from rich.console import Console
 
 from runtree.cli.errors import CliError
-from runtree.cli.render import print_execution
 from runtree.cli.tree_view import LARGE_TREE, TreeOptions, TreeShape, tree_lines, tree_options
+from runtree.cli.views import print_execution
 from runtree.models import ExecutionRecord, ExecutionStatus, StepRecord, Trigger
 
 from .conftest import Cli

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from runtree.store import InvalidDataError, Store
-from runtree.store.explore import id_bound, search_patterns
+from runtree.store.queries import id_bound, search_patterns
 
 from .store_helpers import deploy, make_step
 

@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from .. import __version__
 from ..execution.dispatcher import Dispatcher
+from ..service.server import Server
 from ..settings import Settings
 from ..store import Store
 from ..ui import install_ui
@@ -30,7 +31,6 @@ from .problems import Problem, install_problem_handlers, problem_responses
 from .routes import API_PREFIX, api, health
 from .routes_access import router as access_router
 from .routes_compare import router as compare_router
-from .runtime import Runtime
 from .waiting import CompletionHub
 
 DESCRIPTION = """Deploy plain Python functions, run them in isolated worker processes and read
@@ -58,7 +58,7 @@ def create_app(
     Requests waiting for an execution are woken by ``app.state.hub`` (a
     :class:`~runtree.api.waiting.CompletionHub`); the dispatcher built here publishes to it.
     An injected dispatcher should publish finished executions to ``app.state.hub.publish``
-    too (e.g. through :class:`~runtree.api.waiting.NotifyingRunner`); otherwise waiting
+    too (e.g. through :class:`~runtree.execution.runner.NotifyingRunner`); otherwise waiting
     requests notice the end by polling the store, within half a second.
     """
     hub = CompletionHub()
@@ -66,7 +66,9 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = await run_in_threadpool(
-            lambda: Runtime.start(settings, store=store, dispatcher=dispatcher, hub=hub)
+            lambda: Server.start(
+                settings, store=store, dispatcher=dispatcher, on_finished=hub.publish
+            )
         )
         app.state.runtime = runtime
         try:

@@ -19,8 +19,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
+from ..models import Permission
 from ..service.access import (
-    Permission,
     Principal,
     authenticate,
     authorize,

@@ -22,7 +22,7 @@ from ..models import ExecutionStatus
 from ..service import webhooks as webhook_service
 from .problems import problem_response, problem_responses
 from .routes import execution_location
-from .schemas_access import HookAccepted
+from .schemas import HookAccepted
 from .waiting import wait_finished
 
 hooks = APIRouter()
@@ -65,7 +65,7 @@ async def receive_webhook(path: HookPath, request: Request) -> Response:
     record = delivery.execution
     if delivery.webhook.mode == "sync":
         record = await wait_finished(
-            runtime.store, runtime.hub, record.id, delivery.webhook.sync_timeout_s
+            runtime.store, request.app.state.hub, record.id, delivery.webhook.sync_timeout_s
         )
         if record.finished:
             headers = {EXECUTION_HEADER: record.id}

@@ -5,7 +5,8 @@ machine-readable), ``title`` (the same for every occurrence of a type), ``status
 (this occurrence, in words) and extension members naming what is at fault: ``field``,
 ``line``/``column``, ``errors``, ``limit`` ...
 
-The handlers here translate the errors the service and store raise on purpose; anything else
+One handler translates every :class:`runtree.errors.RuntreeError` that carries an HTTP status
+(each error class says its status, problem type and extension members); anything else
 becomes a generic 500 (see :class:`runtree.api.middleware.CatchAllMiddleware`) whose body never
 contains a stack trace, a file path or the exception's text.
 """
@@ -21,21 +22,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..errors import InstrumentError
-from ..service import (
-    DeliveryRejected,
-    Forbidden,
-    InputError,
-    InvalidKeyRequest,
-    InvalidName,
-    InvalidSchedule,
-    InvalidSettings,
-    InvalidWebhook,
-    MethodNotAllowed,
-    SourceTooLarge,
-    Unauthenticated,
-)
-from ..store import ConflictError, InvalidDataError, NotFoundError
+from ..errors import RuntreeError
 
 PROBLEM_BASE = "https://runtree.dev/problems/"
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -149,44 +136,16 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 # --- handlers ---------------------------------------------------------------------------
 
 
-async def _instrument_error(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, InstrumentError)
+async def _runtree_error(_: Request, exc: Exception) -> JSONResponse:
+    """The problem an error of runtree's names itself (its class says status, type and
+    members). An error without a status is the server's own failure: re-raised, so the
+    catch-all answers a generic 500 that does not echo it."""
+    assert isinstance(exc, RuntreeError)
+    if exc.status is None:
+        raise exc
     return problem_response(
-        422, "invalid-code", f"line {exc.lineno}, column {exc.col}: {exc.msg}",
-        field="code", line=exc.lineno, column=exc.col,
+        exc.status, exc.problem, str(exc), headers=exc.problem_headers(), **exc.problem_members()
     )
-
-
-async def _input_error(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, InputError)
-    return problem_response(
-        422, "invalid-input", str(exc),
-        errors=[{"parameter": p.parameter, "message": p.message} for p in exc.problems],
-    )
-
-
-async def _invalid_name(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, InvalidName)
-    return problem_response(422, "invalid-name", str(exc), field=exc.field)
-
-
-async def _invalid_settings(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, InvalidSettings)
-    return problem_response(422, "invalid-settings", str(exc), field=exc.field)
-
-
-async def _source_too_large(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, SourceTooLarge)
-    return problem_response(422, "source-too-large", str(exc), field="code", limit=exc.limit)
-
-
-async def _not_found(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, NotFoundError)
-    return problem_response(404, "not-found", str(exc), kind=exc.kind, key=exc.key)
-
-
-async def _invalid_data(_: Request, exc: Exception) -> JSONResponse:
-    return problem_response(422, "invalid-data", str(exc))
 
 
 async def _request_validation(_: Request, exc: Exception) -> JSONResponse:
@@ -235,49 +194,8 @@ async def _http_exception(_: Request, exc: Exception) -> JSONResponse:
     return problem_response(exc.status_code, "http-error", detail, headers=headers)
 
 
-async def _unauthenticated(_: Request, exc: Exception) -> JSONResponse:
-    return problem_response(401, "unauthorized", str(exc), headers={"WWW-Authenticate": "Bearer"})
-
-
-async def _forbidden(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, Forbidden)
-    return problem_response(403, "forbidden", str(exc))
-
-
-async def _conflict(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, ConflictError)
-    return problem_response(409, "conflict", str(exc), kind=exc.kind, key=exc.key)
-
-
-async def _invalid_option(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, InvalidKeyRequest | InvalidWebhook | InvalidSchedule)
-    return problem_response(422, "invalid-request", str(exc), field=exc.field)
-
-
-async def _method_not_allowed(_: Request, exc: Exception) -> JSONResponse:
-    return problem_response(405, "method-not-allowed", str(exc), headers={"Allow": "POST"})
-
-
-async def _delivery_rejected(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, DeliveryRejected)
-    return problem_response(exc.status, "signature-invalid", str(exc))
-
-
 def install_problem_handlers(app: FastAPI) -> None:
     """Register the handlers that turn runtree's errors into problem responses."""
-    app.add_exception_handler(InstrumentError, _instrument_error)
-    app.add_exception_handler(InputError, _input_error)
-    app.add_exception_handler(InvalidName, _invalid_name)
-    app.add_exception_handler(InvalidSettings, _invalid_settings)
-    app.add_exception_handler(SourceTooLarge, _source_too_large)
-    app.add_exception_handler(NotFoundError, _not_found)
-    app.add_exception_handler(InvalidDataError, _invalid_data)
+    app.add_exception_handler(RuntreeError, _runtree_error)
     app.add_exception_handler(RequestValidationError, _request_validation)
     app.add_exception_handler(StarletteHTTPException, _http_exception)
-    app.add_exception_handler(Unauthenticated, _unauthenticated)
-    app.add_exception_handler(Forbidden, _forbidden)
-    app.add_exception_handler(ConflictError, _conflict)
-    for option_error in (InvalidKeyRequest, InvalidWebhook, InvalidSchedule):
-        app.add_exception_handler(option_error, _invalid_option)
-    app.add_exception_handler(MethodNotAllowed, _method_not_allowed)
-    app.add_exception_handler(DeliveryRejected, _delivery_rejected)

@@ -20,12 +20,10 @@ from starlette.concurrency import run_in_threadpool
 
 from .. import service
 from ..models import ExecutionRecord, ExecutionStatus, Trigger, VersionRecord
+from ..service.server import Server
 from ..store import NotFoundError
-from ..store.executions import MAX_LIST_LIMIT
-from ..store.explore import MAX_SEARCH_LENGTH
 from .auth import Caller
 from .problems import problem_responses
-from .runtime import Runtime, get_runtime
 from .schemas import (
     MAX_VERSION,
     DeployOut,
@@ -59,7 +57,7 @@ from .schemas import (
     version_detail,
     version_out,
 )
-from .waiting import wait_finished
+from .waiting import CompletionHub, get_hub, wait_finished
 
 log = logging.getLogger("runtree.api")
 
@@ -73,7 +71,16 @@ FAST_WAIT_S = 1.0
 EXECUTION_ID_PATTERN = "^[0-9a-f]{32}$"
 FUNCTION_FILTER_PATTERN = r"^(\w+/)?\w+$"
 
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+async def get_runtime(request: Request) -> Server:
+    """FastAPI dependency: the application's :class:`~runtree.service.server.Server` (async,
+    so resolving it costs no thread hop)."""
+    server: Server = request.app.state.runtime
+    return server
+
+RuntimeDep = Annotated[Server, Depends(get_runtime)]
+HubDep = Annotated[CompletionHub, Depends(get_hub)]
 Namespace = Annotated[str, Path(description="Namespace (a Python identifier).")]
 Name = Annotated[str, Path(description="Function name: the entry point's name.")]
 ExecutionId = Annotated[str, Path(description="Execution id (32 hex characters).")]
@@ -239,7 +246,7 @@ def function_stats(
     return function_stats_out(stats)
 
 
-def _version(rt: Runtime, namespace: str, name: str, number: int) -> VersionRecord:
+def _version(rt: Server, namespace: str, name: str, number: int) -> VersionRecord:
     version = rt.store.get_version(namespace, name, number)
     if version is None:
         if rt.store.get_function(namespace, name) is None:
@@ -288,7 +295,12 @@ def settings_changes(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]
     },
 )
 async def run_function(
-    namespace: Namespace, name: Name, body: RunRequest, rt: RuntimeDep, caller: Caller
+    namespace: Namespace,
+    name: Name,
+    body: RunRequest,
+    rt: RuntimeDep,
+    hub: HubDep,
+    caller: Caller,
 ) -> ExecutionOut | JSONResponse:
     """Start an execution with ``input`` (checked against the entry point first: a 422
     naming each parameter at fault, and no execution is created). With ``wait`` (the
@@ -307,13 +319,13 @@ async def run_function(
     )
     if body.wait:
         if body.timeout_s is not None:
-            record = await wait_finished(rt.store, rt.hub, record.id, body.timeout_s)
+            record = await wait_finished(rt.store, hub, record.id, body.timeout_s)
         else:
-            record = await wait_finished(rt.store, rt.hub, record.id, FAST_WAIT_S)
+            record = await wait_finished(rt.store, hub, record.id, FAST_WAIT_S)
             if not record.finished:
                 limit = await run_in_threadpool(_time_limit, rt, record)
                 rest = max(0.0, limit + WAIT_MARGIN_S - FAST_WAIT_S)
-                record = await wait_finished(rt.store, rt.hub, record.id, rest)
+                record = await wait_finished(rt.store, hub, record.id, rest)
         if record.finished:
             return execution_out(record)
     return JSONResponse(
@@ -323,7 +335,7 @@ async def run_function(
     )
 
 
-def _time_limit(rt: Runtime, record: ExecutionRecord) -> float:
+def _time_limit(rt: Server, record: ExecutionRecord) -> float:
     version = rt.store.get_version_by_id(record.version_id)
     settings = version.settings if version is not None else {}
     return float(settings.get("timeout_s", service.VersionSettings().timeout_s))
@@ -359,13 +371,13 @@ def list_executions(
     q: Annotated[
         str | None,
         Query(
-            max_length=MAX_SEARCH_LENGTH,
+            max_length=service.MAX_SEARCH_LENGTH,
             description="Search the input: executions whose input contains this text (as "
             "typed, or inside a JSON string), or with key=value, whose input has that key "
             "with exactly that value (read as JSON when it is JSON) at any depth.",
         ),
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIST_LIMIT, description="Page size.")] = 50,
+    limit: Annotated[int, Query(ge=1, le=service.MAX_LIST_LIMIT, description="Page size.")] = 50,
     cursor: Annotated[
         str | None,
         Query(pattern=EXECUTION_ID_PATTERN, description="next_cursor of the previous page."),
@@ -512,20 +524,24 @@ def get_tree(execution_id: ExecutionId, rt: RuntimeDep) -> PlainTextResponse:
     },
 )
 def cancel_execution(
-    execution_id: ExecutionId, response: Response, rt: RuntimeDep, caller: Caller
+    execution_id: ExecutionId,
+    response: Response,
+    rt: RuntimeDep,
+    hub: HubDep,
+    caller: Caller,
 ) -> ExecutionOut:
     """Cancel a queued execution at once (200, ``cancelled``) or ask a running one to stop
     (202, ``cancel_requested``). A finished execution is returned unchanged (200)."""
     record = service.cancel(rt.store, caller, execution_id, rt.dispatcher)
     if record.finished:
-        rt.hub.publish(record)  # wake requests waiting for a run that will never start
+        hub.publish(record)  # wake requests waiting for a run that will never start
     else:
         response.status_code = 202
         response.headers["Location"] = execution_location(record.id)
     return execution_out(record)
 
 
-def _execution(rt: Runtime, execution_id: str) -> ExecutionRecord:
+def _execution(rt: Server, execution_id: str) -> ExecutionRecord:
     record = rt.store.get_execution(execution_id)
     if record is None:
         raise NotFoundError("execution", execution_id)
@@ -556,7 +572,7 @@ def healthz(rt: RuntimeDep) -> Health | JSONResponse:
     )
 
 
-def _sandbox_out(rt: Runtime) -> SandboxOut | None:
+def _sandbox_out(rt: Server) -> SandboxOut | None:
     report = rt.sandbox
     if report is None:
         return None

@@ -17,18 +17,16 @@ from ..service.access import create_key as create_api_key
 from ..service.access import list_audit as list_audit_entries
 from ..service.access import list_keys as list_api_keys
 from ..service.access import revoke_key as revoke_api_key
-from ..store.access import MAX_AUDIT_LIMIT
-from ..store.triggers import MAX_LIST_LIMIT
+from ..service.server import Server
 from .auth import Caller
 from .problems import problem_responses
 from .routes import API_PREFIX, EXECUTION_ID_PATTERN, RuntimeDep, execution_location
-from .runtime import Runtime
-from .schemas import ExecutionAccepted
-from .schemas_access import (
+from .schemas import (
     AuditPage,
     DeliveryDetail,
     DeliveryPage,
     DeliveryReplayRequest,
+    ExecutionAccepted,
     KeyCreated,
     KeyList,
     KeyOut,
@@ -115,7 +113,7 @@ def list_audit(
     namespace: NamespaceFilter = None,
     action: Annotated[str | None, Query(max_length=50,
                                         description="Only this action (key.create ...).")] = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_AUDIT_LIMIT)] = 50,
+    limit: Annotated[int, Query(ge=1, le=service.MAX_LIST_LIMIT)] = 50,
     cursor: Annotated[int | None, Query(ge=1, le=2**63 - 1,
                                         description="next_cursor of the previous page.")] = None,
 ) -> AuditPage:
@@ -173,7 +171,7 @@ def list_deliveries(
     status: Annotated[
         str | None, Query(pattern="^(accepted|duplicate|rejected)$", description="Only these.")
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIST_LIMIT)] = 50,
+    limit: Annotated[int, Query(ge=1, le=service.MAX_LIST_LIMIT)] = 50,
     cursor: Annotated[str | None, Query(pattern=EXECUTION_ID_PATTERN)] = None,
 ) -> DeliveryPage:
     """Requests received on this path, newest first (rejected ones too)."""
@@ -194,7 +192,7 @@ def get_delivery(delivery_id: DeliveryId, caller: Caller, rt: RuntimeDep) -> Del
     return _delivery_detail(rt, webhook_service.get_delivery(rt.store, caller, delivery_id))
 
 
-def _delivery_detail(rt: Runtime, record: DeliveryRecord) -> DeliveryDetail:
+def _delivery_detail(rt: Server, record: DeliveryRecord) -> DeliveryDetail:
     execution = (
         None if record.execution_id is None else rt.store.get_execution(record.execution_id)
     )
@@ -284,7 +282,7 @@ def get_schedule(
     schedule_id: ScheduleId,
     caller: Caller,
     rt: RuntimeDep,
-    fires: Annotated[int, Query(ge=1, le=MAX_LIST_LIMIT,
+    fires: Annotated[int, Query(ge=1, le=service.MAX_LIST_LIMIT,
                                 description="How many recent fire times to include.")] = 20,
 ) -> ScheduleDetail:
     """A schedule with its most recent fire times (late ones marked)."""

@@ -1,10 +1,10 @@
 """Waiting for executions to finish without holding a thread or hammering the database.
 
 :class:`CompletionHub` is an in-process notice board: the server's runner
-(:class:`NotifyingRunner`) publishes every execution it finishes, and a request waiting for
-that execution is woken on the event loop at once. Executions finished elsewhere (another
-process's dispatcher, a cancellation through the CLI) are still seen, by a slow poll of the
-store that backs every wait up.
+(:class:`~runtree.execution.runner.NotifyingRunner`) publishes every execution it finishes,
+and a request waiting for that execution is woken on the event loop at once. Executions
+finished elsewhere (another process's dispatcher, a cancellation through the CLI) are still
+seen, by a slow poll of the store that backs every wait up.
 """
 
 from __future__ import annotations
@@ -14,12 +14,10 @@ import collections
 import contextlib
 import logging
 import threading
-from collections.abc import Callable
 
+from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
-from ..execution.runner import ExecutionRunner
-from ..execution.supervisor import Supervisor
 from ..models import ExecutionRecord
 from ..store import NotFoundError, Store
 
@@ -99,33 +97,6 @@ def _resolve(future: Waiter, record: ExecutionRecord) -> None:
         future.set_result(record)
 
 
-class NotifyingRunner(ExecutionRunner):
-    """An :class:`ExecutionRunner` that reports every execution it finishes to
-    ``on_finished`` (errors in the callback are logged, never raised into the dispatcher)."""
-
-    def __init__(
-        self,
-        store: Store,
-        supervisor: Supervisor,
-        on_finished: Callable[[ExecutionRecord], None],
-    ) -> None:
-        super().__init__(store, supervisor)
-        self._on_finished = on_finished
-
-    def run(
-        self,
-        execution: ExecutionRecord,
-        cancel: threading.Event | None = None,
-        slot: int | None = None,
-    ) -> ExecutionRecord:
-        record = super().run(execution, cancel, slot)
-        try:
-            self._on_finished(record)
-        except Exception:
-            log.exception("completion callback failed for execution %s", record.id)
-        return record
-
-
 async def wait_finished(
     store: Store, hub: CompletionHub, execution_id: str, timeout: float
 ) -> ExecutionRecord:
@@ -156,3 +127,9 @@ async def wait_finished(
             delay = min(delay * 2, MAX_POLL_S)
     finally:
         hub.unsubscribe(execution_id, future)
+
+
+async def get_hub(request: Request) -> CompletionHub:
+    """FastAPI dependency: the application's :class:`CompletionHub`."""
+    hub: CompletionHub = request.app.state.hub
+    return hub

@@ -11,8 +11,8 @@ from ..models import ApiKeyRecord, AuditRecord
 from .backend import ServerOption, open_backend
 from .database import DatabaseOption
 from .output import compact_json_text, echo_json, make_console, record_json
-from .render import local_time
 from .tables import make_table
+from .views import local_time
 
 ROLES = ("admin", "developer", "runner", "viewer")
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table")]

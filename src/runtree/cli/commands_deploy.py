@@ -26,7 +26,7 @@ from .database import DatabaseOption
 from .errors import CliError
 from .names import DEFAULT_NAMESPACE
 from .output import make_console
-from .render import signature_text
+from .views import signature_text
 
 SETTING_OPTIONS = {
     "timeout_s": "--timeout",

@@ -21,9 +21,9 @@ from .output import (
     make_console,
     version_json,
 )
-from .render import print_execution
 from .tables import diff_lines, executions_table, functions_table, versions_table
 from .tree_view import DepthOption, FullOption, NoTreeOption, tree_options
+from .views import print_execution
 
 IdArgument = Annotated[
     str, typer.Argument(metavar="ID", help="Execution id (or an unambiguous prefix)")

@@ -23,8 +23,8 @@ from .database import DatabaseOption
 from .errors import EXIT_FAILED, EXIT_INTERRUPTED, CliError, input_problems
 from .names import parse_function, resolve_execution_id
 from .output import echo_json, execution_document, make_console
-from .render import print_execution, signature_text, status_text
 from .tree_view import DepthOption, FullOption, NoTreeOption, tree_options
+from .views import print_execution, signature_text, status_text
 
 
 def read_input(text: str | None) -> Any:

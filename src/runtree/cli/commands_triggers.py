@@ -17,9 +17,9 @@ from .database import DatabaseOption
 from .errors import EXIT_FAILED, CliError
 from .names import parse_function, resolve_execution_id
 from .output import compact_json_text, echo_json, execution_document, make_console, record_json
-from .render import local_time, print_execution
 from .tables import make_table
 from .tree_view import DepthOption, FullOption, NoTreeOption, tree_options
+from .views import local_time, print_execution
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table")]
 FunctionArgument = Annotated[

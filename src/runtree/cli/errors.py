@@ -15,8 +15,7 @@ import typer
 from rich.text import Text
 from sqlalchemy.exc import SQLAlchemyError
 
-from ..errors import RuntreeError
-from ..service import InputError, Unauthenticated
+from ..errors import CliError, InputError, RuntreeError, Unauthenticated
 from .output import make_console
 
 P = ParamSpec("P")
@@ -27,17 +26,7 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
-
-class CliError(Exception):
-    """A problem to report as ``error: message`` (plus indented detail lines) and exit."""
-
-    def __init__(
-        self, message: str, *, details: Sequence[str] = (), exit_code: int = EXIT_USAGE
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.details = list(details)
-        self.exit_code = exit_code
+__all__ = ["EXIT_FAILED", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_USAGE", "CliError", "handle_errors"]
 
 
 def report(message: str, details: Sequence[str] = ()) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 from rich.text import Text
 
 from ..tracking.render import format_duration
-from .render import compact_json, format_ms, status_text
+from .views import compact_json, format_ms, status_text
 
 MARKS = {"same": " ", "changed": "~", "added": "+", "removed": "-"}
 KIND_STYLES = {"same": "", "changed": "yellow", "added": "green", "removed": "red"}

@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..models import ExecutionRecord, FunctionRecord, VersionRecord
-from .render import format_ms, local_time, status_text
+from .views import format_ms, local_time, status_text
 
 
 def _table(*columns: str, min_widths: dict[str, int] | None = None) -> Table:

@@ -17,15 +17,27 @@ from typing import Any
 
 import httpx
 
-from ..errors import InstrumentError, RuntreeError
-from ..execution.inputs import InputError, InputProblem
+from ..errors import (
+    ConflictError,
+    Forbidden,
+    InputError,
+    InputProblem,
+    InstrumentError,
+    NotFoundError,
+    RemoteError,
+    RuntreeError,
+    ServerUnreachable,
+    Unauthenticated,
+)
 from ..models import (
     ApiKeyRecord,
     AuditRecord,
     DeliveryRecord,
+    DeployResult,
     ExecutionRecord,
     ExecutionStatus,
     FunctionRecord,
+    Permission,
     Role,
     ScheduleFireRecord,
     ScheduleRecord,
@@ -35,27 +47,13 @@ from ..models import (
     VersionRecord,
     WebhookRecord,
 )
-from ..service.access import Forbidden, Permission, Unauthenticated
-from ..service.deploy import DeployResult, VersionSettings
-from ..store import ConflictError, NotFoundError
+from ..settings import VersionSettings
 
 API = "/api/v1"
 TIMEOUT_S = 60.0
 POLL_FIRST_S = 0.05
 POLL_MAX_S = 0.5
 CANCEL_GRACE_S = 10.0
-
-
-class RemoteError(RuntreeError):
-    """The server refused a request for a reason without a local counterpart."""
-
-    def __init__(self, status: int, detail: str) -> None:
-        super().__init__(detail)
-        self.status = status
-
-
-class ServerUnreachable(RuntreeError):
-    """The server could not be reached (or answered something that is not runtree)."""
 
 
 def _time(value: Any) -> datetime.datetime | None:

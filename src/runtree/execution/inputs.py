@@ -9,7 +9,6 @@ arguments to call the entry point with.
 from __future__ import annotations
 
 import ast
-import dataclasses
 import functools
 import json
 import typing
@@ -17,7 +16,7 @@ from typing import Any
 
 from pydantic import ConfigDict, TypeAdapter, ValidationError
 
-from ..errors import RuntreeError
+from ..errors import InputError, InputProblem
 from ..instrument.signature import (
     KEYWORD_ONLY,
     POSITIONAL_ONLY,
@@ -26,21 +25,6 @@ from ..instrument.signature import (
     VAR_POSITIONAL,
     EntrySignature,
 )
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class InputProblem:
-    parameter: str
-    message: str
-
-
-class InputError(RuntreeError):
-    """The input does not fit the entry point; ``problems`` names each parameter at fault."""
-
-    def __init__(self, problems: list[InputProblem]) -> None:
-        self.problems = problems
-        super().__init__("; ".join(f"{p.parameter}: {p.message}" for p in problems))
-
 
 _SAFE_NAMES: dict[str, Any] = {
     "int": int,

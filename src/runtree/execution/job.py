@@ -10,6 +10,8 @@ import dataclasses
 import json
 from typing import Any
 
+from ..models import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S
+
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class FunctionSource:
@@ -34,8 +36,8 @@ class Job:
     functions: dict[str, FunctionSource]
     args: list[Any] = dataclasses.field(default_factory=list)
     kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
-    timeout_s: float = 30.0
-    memory_mb: int = 512
+    timeout_s: float = DEFAULT_TIMEOUT_S
+    memory_mb: int = DEFAULT_MEMORY_MB
     step_budget: int = 10_000
     value_budget: int = 64 * 1024
     # The function's sandbox opt-ins, and the confinement the server leased for this run

@@ -31,6 +31,7 @@ import time
 from concurrent.futures import Future
 from typing import Any, Protocol
 
+from ..errors import ZygoteError
 from .sandbox import interpreter
 from .sandbox.slots import Sandbox, default_sandbox
 
@@ -194,10 +195,6 @@ class _ZygoteChild:
 
     def kill(self) -> None:
         kill_group(self.pid)
-
-
-class ZygoteError(RuntimeError):
-    """The zygote could not start a worker."""
 
 
 class _Zygote:

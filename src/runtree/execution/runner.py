@@ -7,16 +7,21 @@ not depend on who runs it.
 from __future__ import annotations
 
 import json
+import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
+from ..errors import InputError
 from ..instrument.signature import EntrySignature
-from ..models import ExecutionRecord
+from ..models import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S, ExecutionRecord
 from ..store import Store
 from ..tracking.capture import REDACTED
-from .inputs import InputError, bind_input
+from .inputs import bind_input
 from .job import FunctionSource, Job
 from .supervisor import CRASHED, FAILED, Outcome, Supervisor
+
+log = logging.getLogger("runtree.execution")
 
 
 class ExecutionRunner:
@@ -54,8 +59,8 @@ class ExecutionRunner:
             functions=functions,
             args=args,
             kwargs=kwargs,
-            timeout_s=float(entry.settings.get("timeout_s", 30.0)),
-            memory_mb=int(entry.settings.get("memory_mb", 512)),
+            timeout_s=float(entry.settings.get("timeout_s", DEFAULT_TIMEOUT_S)),
+            memory_mb=int(entry.settings.get("memory_mb", DEFAULT_MEMORY_MB)),
             network=bool(entry.settings.get("network", False)),
             subprocesses=bool(entry.settings.get("subprocesses", False)),
         )
@@ -105,6 +110,33 @@ class ExecutionRunner:
         return self.store.finish_execution(
             execution.id, status=outcome.status, output=output, error=problem
         )
+
+
+class NotifyingRunner(ExecutionRunner):
+    """An :class:`ExecutionRunner` that reports every execution it finishes to
+    ``on_finished`` (errors in the callback are logged, never raised into the dispatcher)."""
+
+    def __init__(
+        self,
+        store: Store,
+        supervisor: Supervisor,
+        on_finished: Callable[[ExecutionRecord], None],
+    ) -> None:
+        super().__init__(store, supervisor)
+        self._on_finished = on_finished
+
+    def run(
+        self,
+        execution: ExecutionRecord,
+        cancel: threading.Event | None = None,
+        slot: int | None = None,
+    ) -> ExecutionRecord:
+        record = super().run(execution, cancel, slot)
+        try:
+            self._on_finished(record)
+        except Exception:
+            log.exception("completion callback failed for execution %s", record.id)
+        return record
 
 
 def _source_of(source: str, number: int, settings: dict[str, Any]) -> FunctionSource:

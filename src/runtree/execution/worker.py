@@ -35,13 +35,14 @@ import types
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from ..errors import SandboxError
 from ..instrument.compiler import instrument, register_source
 from ..tracking import Recording, record
 from ..tracking.capture import realize_value
 from ..tracking.raw_state import register_module
 from ..tracking.runtime import install_hooks
 from .job import FunctionSource, Job
-from .sandbox.confine import SandboxError, confine
+from .sandbox.confine import confine
 from .sandbox.policy import Policy
 
 FLUSH_INTERVAL_S = 0.05

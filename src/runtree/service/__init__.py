@@ -1,21 +1,26 @@
 """Use cases: deploy, start and read executions; access control and the audit log;
 webhooks and schedules. The CLI and the HTTP API call only these."""
 
-from ..execution.inputs import InputError, InputProblem
-from .access import (
+from ..errors import (
+    DeliveryInputError,
+    DeliveryRejected,
     Forbidden,
+    InputError,
+    InputProblem,
     InvalidKeyRequest,
-    Permission,
-    Principal,
+    InvalidName,
+    InvalidSchedule,
+    InvalidSettings,
+    InvalidWebhook,
+    MethodNotAllowed,
+    SourceTooLarge,
     Unauthenticated,
-    authenticate,
-    authorize,
 )
+from ..models import Permission
+from ..store import MAX_LIST_LIMIT, MAX_SEARCH_LENGTH
+from .access import Principal, authenticate, authorize
 from .deploy import (
     DeployResult,
-    InvalidName,
-    InvalidSettings,
-    SourceTooLarge,
     VersionSettings,
     deploy,
     make_settings,
@@ -52,10 +57,11 @@ from .explore import (
 )
 from .guarded import cancel, deploy_function, replay, run_function, visible_execution
 from .sandbox import Sandbox, SandboxReport, SandboxUnavailable, probe_sandbox
-from .schedules import InvalidSchedule, Scheduler
-from .webhooks import DeliveryInputError, DeliveryRejected, InvalidWebhook, MethodNotAllowed
+from .schedules import Scheduler
 
 __all__ = [
+    "MAX_LIST_LIMIT",
+    "MAX_SEARCH_LENGTH",
     "DeliveryInputError",
     "DeliveryRejected",
     "DeployResult",

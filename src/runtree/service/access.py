@@ -15,7 +15,6 @@ created with a namespace acts in that namespace only (admin keys act everywhere)
 from __future__ import annotations
 
 import dataclasses
-import enum
 import getpass
 import hashlib
 import os
@@ -27,25 +26,15 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from ..errors import RuntreeError
-from ..models import ApiKeyRecord, AuditRecord, Role
+from ..errors import Forbidden, InvalidKeyRequest, InvalidName, Unauthenticated
+from ..models import ApiKeyRecord, AuditRecord, Permission, Role
 from ..store import AuditEntry, Store
-from .deploy import InvalidName, validate_name
+from .deploy import validate_name
 
 KEY_PREFIX = "rtk_"
 _PREFIX_HEX = 12
 _CREATE_ATTEMPTS = 5
 MAX_KEY_NAME = 200
-
-
-class Permission(enum.StrEnum):
-    """What an operation needs; :data:`MIN_ROLE` says which role grants it."""
-
-    READ = "read"
-    RUN = "run"
-    DEPLOY = "deploy"
-    MANAGE_TRIGGERS = "manage_triggers"
-    ADMIN = "admin"
 
 
 MIN_ROLE: dict[Permission, Role] = {
@@ -55,27 +44,6 @@ MIN_ROLE: dict[Permission, Role] = {
     Permission.MANAGE_TRIGGERS: Role.DEVELOPER,
     Permission.ADMIN: Role.ADMIN,
 }
-
-
-class Unauthenticated(RuntreeError):
-    """No API key, or one that is unknown or revoked (HTTP 401)."""
-
-
-class Forbidden(RuntreeError):
-    """The key's role or namespace does not allow this (HTTP 403)."""
-
-    def __init__(self, message: str, *, permission: Permission, namespace: str | None) -> None:
-        super().__init__(message)
-        self.permission = permission
-        self.namespace = namespace
-
-
-class InvalidKeyRequest(RuntreeError):
-    """A key cannot be created as asked; ``field`` names the option at fault."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

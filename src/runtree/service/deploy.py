@@ -2,78 +2,22 @@
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import keyword
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 
-from ..errors import InstrumentError, RuntreeError
+from ..errors import InstrumentError, InvalidName, InvalidSettings, SourceTooLarge
 from ..instrument import analyze, instrument, parse
 from ..instrument.signature import entry_signature
-from ..models import VersionRecord
+from ..models import DeployResult
+from ..settings import VersionSettings
 from ..store import Store
 
 MAX_SOURCE_BYTES = 1024 * 1024
 MAX_NAME_LENGTH = 100
-
-
-class InvalidName(RuntreeError):
-    """A namespace or function name that is not a Python identifier."""
-
-    def __init__(self, field: str, value: str, reason: str) -> None:
-        super().__init__(f"invalid {field} {value!r}: {reason}")
-        self.field = field
-        self.value = value
-
-
-class InvalidSettings(RuntreeError):
-    """A version setting out of range; ``field`` names it."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-
-
-class SourceTooLarge(RuntreeError):
-    def __init__(self, size: int) -> None:
-        super().__init__(f"source is {size} bytes; the limit is {MAX_SOURCE_BYTES} bytes")
-        self.size = size
-        self.limit = MAX_SOURCE_BYTES
-
-
-class VersionSettings(BaseModel):
-    """Settings stored with a version (and part of its content hash)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    timeout_s: float = Field(default=30.0, gt=0, le=24 * 3600)
-    memory_mb: int = Field(default=512, ge=64, le=64 * 1024)
-    tracking: bool = True
-    # Sandbox opt-ins (README, "Security model"): outbound TCP to the allowed ports, and
-    # starting processes (with a small process limit).
-    network: bool = False
-    subprocesses: bool = False
-
-    def stored(self) -> dict[str, Any]:
-        """The settings as stored and hashed. The sandbox opt-ins appear only when on, so
-        versions deployed before they existed keep their content hash."""
-        data = self.model_dump()
-        for key in OPT_INS:
-            if not data[key]:
-                del data[key]
-        return data
-
-
-OPT_INS = ("network", "subprocesses")
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class DeployResult:
-    version: VersionRecord
-    created: bool
 
 
 def validate_name(field: str, value: str) -> str:
@@ -121,7 +65,7 @@ def deploy(
     validate_name("name", name)
     size = len(source.encode("utf-8", "surrogatepass"))
     if size > MAX_SOURCE_BYTES:
-        raise SourceTooLarge(size)
+        raise SourceTooLarge(size, MAX_SOURCE_BYTES)
     settings = settings or VersionSettings()
     filename = f"{namespace}/{name}.py"
     tree = parse(source, filename)

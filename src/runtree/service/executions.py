@@ -9,8 +9,9 @@ import threading
 import time
 from typing import Any
 
+from ..errors import InputError, InputProblem
 from ..execution.dispatcher import Dispatcher
-from ..execution.inputs import InputError, InputProblem, bind_input
+from ..execution.inputs import bind_input
 from ..execution.launcher import SpawnLauncher
 from ..execution.runner import ExecutionRunner
 from ..execution.supervisor import Supervisor

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..errors import InputError, InputProblem
 from ..execution.dispatcher import Dispatcher
-from ..execution.inputs import InputError, InputProblem
-from ..models import ExecutionRecord, Trigger
+from ..models import ExecutionRecord, Permission, Trigger
 from ..store import AuditEntry, NotFoundError, RunSpec, Store
-from .access import Permission, Principal, audit, authorize
+from .access import Principal, audit, authorize
 from .deploy import DeployResult, VersionSettings, deploy
 from .executions import cancel_execution, contains_redactions, start_execution
 

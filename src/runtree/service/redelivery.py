@@ -13,9 +13,9 @@ from __future__ import annotations
 from ..execution.dispatcher import Dispatcher
 from ..execution.inputs import bind_input
 from ..instrument.signature import EntrySignature
-from ..models import DeliveryRecord, ExecutionRecord, Trigger
+from ..models import DeliveryRecord, ExecutionRecord, Permission, Trigger
 from ..store import AuditEntry, ConflictError, DeliveryData, NotFoundError, RunSpec, Store
-from .access import Permission, Principal, authorize
+from .access import Principal, authorize
 from .executions import resolve_versions, split_secrets
 from .webhooks import build_input, get_delivery
 

@@ -24,13 +24,13 @@ from typing import Any
 
 from cronsim import CronSim, CronSimError
 
-from ..errors import RuntreeError
+from ..errors import InvalidSchedule
 from ..execution.dispatcher import Dispatcher
 from ..execution.inputs import bind_input
 from ..instrument.signature import EntrySignature
-from ..models import ExecutionRecord, ScheduleFireRecord, ScheduleRecord, Trigger
+from ..models import ExecutionRecord, Permission, ScheduleFireRecord, ScheduleRecord, Trigger
 from ..store import AuditEntry, NotFoundError, RunSpec, Store
-from .access import Permission, Principal, authorize
+from .access import Principal, authorize
 from .deploy import validate_name
 from .executions import resolve_versions, split_secrets
 
@@ -45,14 +45,6 @@ MAX_CATCH_UP = 100_000
 MAX_CRON_LENGTH = 200
 PRUNE_EVERY = datetime.timedelta(hours=1)
 IDEMPOTENCY_WINDOW = datetime.timedelta(hours=24)
-
-
-class InvalidSchedule(RuntreeError):
-    """A schedule cannot be created as asked; ``field`` names the option at fault."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
 
 
 def utcnow() -> datetime.datetime:

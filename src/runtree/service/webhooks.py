@@ -28,14 +28,28 @@ import urllib.parse
 from collections.abc import Sequence
 from typing import Any
 
-from ..errors import RuntreeError
+from ..errors import (
+    DeliveryInputError,
+    DeliveryRejected,
+    InputError,
+    InputProblem,
+    InvalidWebhook,
+    MethodNotAllowed,
+)
 from ..execution.dispatcher import Dispatcher
-from ..execution.inputs import InputError, InputProblem, bind_input
+from ..execution.inputs import bind_input
 from ..instrument.signature import VAR_KEYWORD, VAR_POSITIONAL, EntrySignature
-from ..models import DeliveryRecord, ExecutionRecord, Trigger, VersionRecord, WebhookRecord
+from ..models import (
+    DeliveryRecord,
+    ExecutionRecord,
+    Permission,
+    Trigger,
+    VersionRecord,
+    WebhookRecord,
+)
 from ..store import AuditEntry, DeliveryData, NotFoundError, RunSpec, Store
 from . import signatures
-from .access import Permission, Principal, authorize
+from .access import Principal, authorize
 from .deploy import validate_name
 from .executions import resolve_versions, split_secrets
 
@@ -55,38 +69,6 @@ _SECRET_HEADERS = frozenset(
     {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key"}
 ) | signatures.SIGNATURE_HEADERS
 _SECRET_WORDS = ("token", "secret", "password", "passwd", "api-key", "apikey", "auth")
-
-
-class InvalidWebhook(RuntreeError):
-    """A webhook cannot be created as asked; ``field`` names the option at fault."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-
-
-class MethodNotAllowed(RuntreeError):
-    """Webhooks accept POST only."""
-
-    allowed = ("POST",)
-
-
-class DeliveryRejected(RuntreeError):
-    """The delivery was refused (recorded as rejected; nothing ran). ``status`` is the HTTP
-    status to answer with: 401 for a bad or missing signature."""
-
-    def __init__(self, message: str, delivery: DeliveryRecord, status: int = 401) -> None:
-        super().__init__(message)
-        self.delivery = delivery
-        self.status = status
-
-
-class DeliveryInputError(InputError):
-    """The body does not fit the function (recorded as rejected; nothing ran)."""
-
-    def __init__(self, problems: list[InputProblem], delivery: DeliveryRecord) -> None:
-        super().__init__(problems)
-        self.delivery = delivery
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

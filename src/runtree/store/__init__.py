@@ -4,6 +4,7 @@ Open a :class:`Store` with a database URL (default ``sqlite:///runtree.db``); th
 migrated on open. Every method returns the plain records of :mod:`runtree.models`.
 """
 
+from ..errors import ConflictError, InvalidDataError, NotFoundError, StoreError
 from ..models import (
     ExecutionRecord,
     ExecutionStatus,
@@ -16,13 +17,16 @@ from ..models import (
     VersionRecord,
 )
 from .access import AuditEntry
+from .common import MAX_LIST_LIMIT
 from .engine import DEFAULT_URL, normalize_url
-from .errors import ConflictError, InvalidDataError, NotFoundError, StoreError
+from .queries import MAX_SEARCH_LENGTH
 from .store import Store
 from .triggers import DeliveryData, RunSpec
 
 __all__ = [
     "DEFAULT_URL",
+    "MAX_LIST_LIMIT",
+    "MAX_SEARCH_LENGTH",
     "AuditEntry",
     "ConflictError",
     "DeliveryData",

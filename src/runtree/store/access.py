@@ -13,12 +13,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ..errors import NotFoundError
 from ..models import ApiKeyRecord, AuditRecord, Role
-from .common import check_json, table, upsert_insert
-from .errors import InvalidDataError, NotFoundError
+from .common import check_json, check_limit, table, upsert_insert
 from .schema import ApiKeyRow, AuditRow, ServerFlagRow
-
-MAX_AUDIT_LIMIT = 1000
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -56,8 +54,7 @@ def list_audit(
     cursor: int | None,
 ) -> tuple[list[AuditRecord], int | None]:
     """A page of audit entries, newest first, and the cursor of the next page."""
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_AUDIT_LIMIT:
-        raise InvalidDataError(f"limit must be between 1 and {MAX_AUDIT_LIMIT}, got {limit!r}")
+    check_limit(limit)
     stmt = select(AuditRow)
     if namespace is not None:
         stmt = stmt.where(AuditRow.namespace == namespace)

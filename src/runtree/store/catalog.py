@@ -13,9 +13,9 @@ from typing import Any
 from sqlalchemy import Select, and_, bindparam, func, select, tuple_
 from sqlalchemy.orm import Session, aliased
 
+from ..errors import InvalidDataError
 from ..models import ExecutionStatus, FunctionRecord, VersionRecord
 from .common import check_identifier, check_json, chunks, table, upsert_insert
-from .errors import InvalidDataError
 from .schema import ExecutionRow, FunctionRow, VersionRow
 
 

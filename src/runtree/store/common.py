@@ -11,7 +11,16 @@ from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from .errors import InvalidDataError
+from ..errors import InvalidDataError
+
+# The most rows one listing returns (executions, audit entries, webhooks, deliveries, fires).
+MAX_LIST_LIMIT = 1000
+
+
+def check_limit(limit: object) -> None:
+    """:class:`InvalidDataError` unless ``limit`` is an int from 1 to :data:`MAX_LIST_LIMIT`."""
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIST_LIMIT:
+        raise InvalidDataError(f"limit must be between 1 and {MAX_LIST_LIMIT}, got {limit!r}")
 
 T = TypeVar("T")
 

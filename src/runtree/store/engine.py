@@ -21,8 +21,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 
+from ..errors import StoreError
 from .common import dumps_json
-from .errors import StoreError
 
 DEFAULT_URL = "sqlite:///runtree.db"
 SQLITE_BUSY_TIMEOUT_MS = 30_000

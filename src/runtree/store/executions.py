@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from sqlalchemy import BigInteger, bindparam, case, delete, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
+from ..errors import InvalidDataError, NotFoundError
 from ..models import (
     FINISHED_STATUSES,
     ExecutionRecord,
@@ -26,14 +27,12 @@ from ..models import (
     Trigger,
     VersionRecord,
 )
-from .common import check_json, chunks, millis_between, table, to_ns
-from .errors import InvalidDataError, NotFoundError
+from .common import check_json, check_limit, chunks, millis_between, table, to_ns
 from .ids import new_execution_id
 from .schema import ExecutionRow, PrivateInputRow, StepRow, VersionRow
 
 _E = TypeVar("_E", Trigger, ExecutionStatus)
 
-MAX_LIST_LIMIT = 1000
 
 CANCELLED_ERROR = {"type": "Cancelled", "message": "cancelled before it started"}
 CRASHED_ERROR = {
@@ -367,8 +366,7 @@ def list_executions(
 ) -> tuple[list[ExecutionRecord], str | None]:
     """One page of executions, newest first, and the cursor of the next page (``None`` on
     the last page). The cursor is opaque to callers (it is the last id of the page)."""
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIST_LIMIT:
-        raise InvalidDataError(f"limit must be between 1 and {MAX_LIST_LIMIT}, got {limit!r}")
+    check_limit(limit)
     stmt = select(ExecutionRow)
     if namespace is not None:
         stmt = stmt.where(ExecutionRow.namespace == namespace)

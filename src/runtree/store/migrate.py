@@ -23,8 +23,8 @@ from alembic.util.exc import CommandError
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import Connection
 
+from ..errors import StoreError
 from .engine import is_sqlite, write_engine
-from .errors import StoreError
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 

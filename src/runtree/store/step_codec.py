@@ -18,9 +18,9 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..errors import InvalidDataError
 from ..models import PayloadKind, StepRecord, StepStatus
 from .common import check_json
-from .errors import InvalidDataError
 
 KNOWN_KEYS = frozenset(
     [

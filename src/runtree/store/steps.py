@@ -21,9 +21,9 @@ from typing import Any
 from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.orm import Session
 
+from ..errors import InvalidDataError
 from ..models import PayloadKind, StepRecord, StepStatus
 from .common import chunks, table, upsert_insert
-from .errors import InvalidDataError
 from .executions import execution_status
 from .schema import PayloadRow, StepRow
 from .step_codec import EncodedStep, decode_step, encode_step

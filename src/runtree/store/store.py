@@ -30,7 +30,7 @@ from ..models import (
     StepTiming,
     VersionRecord,
 )
-from . import catalog, executions, explore, steps
+from . import catalog, executions, queries, steps
 from . import migrate as migrations
 from .common import utcnow
 from .engine import DEFAULT_URL, create_store_engine, is_sqlite, write_engine
@@ -414,7 +414,7 @@ class Store(AccessAndTriggersMixin):
         (``since`` inclusive, ``until`` exclusive; timezone-aware) and ``text`` found in the
         input (a value as typed, or ``key=value`` for that key with exactly that value)."""
         with self._reading() as session:
-            return explore.search_executions(
+            return queries.search_executions(
                 session,
                 namespace=namespace,
                 name=name,
@@ -441,7 +441,7 @@ class Store(AccessAndTriggersMixin):
         them, the children of ``parent_id``, or (``roots``) those without a parent; only
         those after sequence number ``after``; at most ``limit``."""
         with self._reading() as session:
-            return explore.step_summaries(
+            return queries.step_summaries(
                 session, execution_id, parent_id=parent_id, roots=roots, after=after,
                 limit=limit,
             )
@@ -450,19 +450,19 @@ class Store(AccessAndTriggersMixin):
         """How many direct children each of these steps has (steps without any are left
         out)."""
         with self._reading() as session:
-            return explore.child_counts(session, execution_id, parent_ids)
+            return queries.child_counts(session, execution_id, parent_ids)
 
     def version_status_counts(self, namespace: str, name: str) -> dict[int, dict[str, int]]:
         """Executions of a function per version number and status (one grouped query)."""
         with self._reading() as session:
-            return explore.version_status_counts(session, namespace, name)
+            return queries.version_status_counts(session, namespace, name)
 
     def recent_durations(
         self, namespace: str, name: str, version: int, *, limit: int = 1000
     ) -> list[int]:
         """``duration_ms`` of the newest finished executions of one version, newest first."""
         with self._reading() as session:
-            return explore.recent_durations(session, namespace, name, version, limit)
+            return queries.recent_durations(session, namespace, name, version, limit)
 
     def recent_execution_ids(
         self, namespace: str, name: str, version: int, *, limit: int = 20
@@ -470,9 +470,9 @@ class Store(AccessAndTriggersMixin):
         """Ids of the newest finished executions of one version that started, newest
         first."""
         with self._reading() as session:
-            return explore.recent_execution_ids(session, namespace, name, version, limit)
+            return queries.recent_execution_ids(session, namespace, name, version, limit)
 
     def get_step_timings(self, execution_ids: Sequence[str]) -> list[StepTiming]:
         """Id, parent, name and timing of every step of these executions."""
         with self._reading() as session:
-            return explore.step_timings(session, execution_ids)
+            return queries.step_timings(session, execution_ids)

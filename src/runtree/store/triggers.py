@@ -18,6 +18,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ..errors import ConflictError, NotFoundError
 from ..models import (
     DeliveryRecord,
     ExecutionRecord,
@@ -29,8 +30,7 @@ from ..models import (
 )
 from . import executions
 from .access import AuditEntry, add_audit
-from .common import check_json, table, upsert_insert
-from .errors import ConflictError, InvalidDataError, NotFoundError
+from .common import check_json, check_limit, table, upsert_insert
 from .ids import new_execution_id
 from .schema import (
     DeliveryRow,
@@ -40,8 +40,6 @@ from .schema import (
     ScheduleRow,
     WebhookRow,
 )
-
-MAX_LIST_LIMIT = 1000
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -279,8 +277,7 @@ def list_deliveries(
 ) -> tuple[list[DeliveryRecord], str | None]:
     """Deliveries, newest first (of the webhook at ``path``, with ``status``, of the webhooks
     of ``namespace``)."""
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIST_LIMIT:
-        raise InvalidDataError(f"limit must be between 1 and {MAX_LIST_LIMIT}, got {limit!r}")
+    check_limit(limit)
     stmt = select(DeliveryRow)
     if path is not None:
         stmt = stmt.where(DeliveryRow.path == path)
@@ -451,8 +448,7 @@ def fire_schedule(
 
 
 def list_fires(session: Session, schedule_id: int, limit: int) -> list[ScheduleFireRecord]:
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIST_LIMIT:
-        raise InvalidDataError(f"limit must be between 1 and {MAX_LIST_LIMIT}, got {limit!r}")
+    check_limit(limit)
     stmt = (
         select(ScheduleFireRow)
         .where(ScheduleFireRow.schedule_id == schedule_id)

@@ -37,6 +37,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from ...errors import SandboxError
 from .policy import Policy, environment
 
 NETWORK_DISABLED = (
@@ -100,10 +101,6 @@ NETWORK_READABLE = (
 )
 DEVICES_RW = ("/dev/null", "/dev/zero")
 DEVICES_RO = ("/dev/urandom",)
-
-
-class SandboxError(RuntimeError):
-    """The sandbox could not be applied: the execution must not run."""
 
 
 class _SockFilter(ctypes.Structure):

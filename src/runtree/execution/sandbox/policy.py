@@ -10,6 +10,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from ...models import DEFAULT_MEMORY_MB
+
 # Limits every sandboxed execution gets unless its function or the platform says otherwise.
 DEFAULT_DISK_MB = 64  # the work directory, in total (and so the largest file)
 DEFAULT_NOFILE = 256
@@ -28,7 +30,7 @@ class Policy:
     uid: int
     gid: int
     workdir: str
-    memory_mb: int = 512
+    memory_mb: int = DEFAULT_MEMORY_MB
     cpu_s: int = 31  # RLIMIT_CPU soft limit (SIGXCPU); the hard limit is one more second
     disk_mb: int = DEFAULT_DISK_MB
     nofile: int = DEFAULT_NOFILE

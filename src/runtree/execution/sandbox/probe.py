@@ -17,7 +17,8 @@ import os
 import sys
 from typing import Any
 
-from .confine import SandboxError, confine, prepare
+from ...errors import SandboxError
+from .confine import confine, prepare
 from .policy import Policy
 
 

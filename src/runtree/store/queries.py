@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Text, cast, func, or_, select
 from sqlalchemy.orm import Session
 
+from ..errors import InvalidDataError
 from ..models import (
     FINISHED_STATUSES,
     ExecutionRecord,
@@ -26,15 +27,15 @@ from ..models import (
     StepTiming,
     Trigger,
 )
-from .common import chunks
-from .errors import InvalidDataError
-from .executions import _ID_PATTERN, MAX_LIST_LIMIT, _enum, execution_record
+from .common import check_limit, chunks
+from .executions import _ID_PATTERN, _enum, execution_record
 from .schema import ExecutionRow, StepRow
 
 # Longest accepted search text (it becomes a LIKE pattern).
 MAX_SEARCH_LENGTH = 200
-# Most steps one call of step_summaries returns when no limit is given.
-MAX_STEP_PAGE = 100_000
+# Most steps one call of step_summaries returns when no limit is given (a whole outline;
+# pages are limited further by the service's MAX_STEP_PAGE).
+MAX_STEPS_READ = 100_000
 
 _KEY_VALUE = re.compile(r"\s*([A-Za-z_]\w*)\s*[=:]\s*(.+?)\s*", re.DOTALL)
 _FINISHED = sorted(str(status) for status in FINISHED_STATUSES)
@@ -122,8 +123,7 @@ def search_executions(
     """One page of executions, newest first, like :func:`.executions.list_executions`, also
     filtered by ``version`` number, creation time (``since`` inclusive, ``until`` exclusive,
     to the millisecond) and ``text`` found in the input (see :func:`search_patterns`)."""
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIST_LIMIT:
-        raise InvalidDataError(f"limit must be between 1 and {MAX_LIST_LIMIT}, got {limit!r}")
+    check_limit(limit)
     stmt = select(ExecutionRow)
     if namespace is not None:
         stmt = stmt.where(ExecutionRow.namespace == namespace)
@@ -172,7 +172,7 @@ def step_summaries(
     if after is not None:
         stmt = stmt.where(StepRow.sequence > after)
     stmt = stmt.order_by(StepRow.sequence, StepRow.id).limit(
-        MAX_STEP_PAGE if limit is None else limit
+        MAX_STEPS_READ if limit is None else limit
     )
     return [_summary(execution_id, tuple(row)) for row in session.execute(stmt)]
 

@@ -1,7 +1,8 @@
-"""What the API's requests share: the store, the dispatcher and the completion hub.
+"""A running server's parts: the store, the sandbox, the dispatcher and the scheduler.
 
-:meth:`Runtime.start` builds what the caller did not inject and :meth:`Runtime.close` takes
-down exactly what it built, in reverse order.
+:meth:`Server.start` builds what the caller did not inject and :meth:`Server.close` takes down
+exactly what it built, in reverse order. The HTTP API (:mod:`runtree.api.app`) holds one for
+the application's lifetime; nothing here knows about HTTP.
 """
 
 from __future__ import annotations
@@ -10,24 +11,24 @@ import dataclasses
 import logging
 from collections.abc import Callable
 
-from fastapi import Request
-
-from .. import service
 from ..execution.dispatcher import Dispatcher, LocalDispatcher
 from ..execution.launcher import ZygoteLauncher
-from ..execution.sandbox.report import SandboxReport
-from ..execution.sandbox.slots import Sandbox
+from ..execution.runner import NotifyingRunner
 from ..execution.supervisor import Supervisor
-from ..service import access
+from ..models import ExecutionRecord
 from ..settings import Settings
 from ..store import Store
-from .waiting import CompletionHub, NotifyingRunner
+from . import access
+from .executions import recover_after_crash
+from .sandbox import Sandbox, SandboxReport, probe_sandbox
+from .schedules import Scheduler
 
+# The server's own messages keep the logger name they have always had.
 log = logging.getLogger("runtree.api")
 
 
 @dataclasses.dataclass
-class Runtime:
+class Server:
     """The server's shared state for the application's lifetime.
 
     ``dispatcher`` is the injected one or the :class:`LocalDispatcher` built here.
@@ -36,7 +37,6 @@ class Runtime:
     settings: Settings
     store: Store
     dispatcher: Dispatcher
-    hub: CompletionHub
     closers: list[Callable[[], None]] = dataclasses.field(default_factory=list)
     # What the start-up probe found (None with an injected dispatcher: not ours to report).
     sandbox: SandboxReport | None = None
@@ -48,15 +48,16 @@ class Runtime:
         *,
         store: Store | None,
         dispatcher: Dispatcher | None,
-        hub: CompletionHub,
-    ) -> Runtime:
+        on_finished: Callable[[ExecutionRecord], None],
+    ) -> Server:
         """Open what was not given (blocking: run it off the event loop).
 
         Without an injected ``store``, opens ``settings.database_url`` (migrating it).
         Without an injected ``dispatcher``, first recovers from a crash -- running
         executions whose local worker process is gone become ``crashed``, queued ones stay
         queued -- then starts a zygote launcher and a :class:`LocalDispatcher` with
-        ``settings.workers`` slots whose runner publishes finished executions to ``hub``.
+        ``settings.workers`` slots whose runner reports each execution it finishes to
+        ``on_finished`` (from its worker threads).
         Injected objects belong to the caller: they are neither started nor stopped here.
 
         With ``settings.auth``, the first start on a database creates an admin key (see
@@ -73,9 +74,9 @@ class Runtime:
             if settings.auth:
                 _bootstrap_admin_key(settings, store)
             if dispatcher is None:
-                dispatcher = _local_dispatcher(settings, store, hub, closers, report)
+                dispatcher = _local_dispatcher(settings, store, on_finished, closers, report)
             if settings.scheduler:
-                scheduler = service.Scheduler(
+                scheduler = Scheduler(
                     store, dispatcher, interval=settings.scheduler_interval_s
                 )
                 scheduler.start()
@@ -83,7 +84,7 @@ class Runtime:
         except BaseException:
             cls._run(closers)
             raise
-        return cls(settings=settings, store=store, dispatcher=dispatcher, hub=hub,
+        return cls(settings=settings, store=store, dispatcher=dispatcher,
                    closers=closers, sandbox=report[0] if report else None)
 
     def close(self) -> None:
@@ -114,7 +115,7 @@ def _bootstrap_admin_key(settings: Settings, store: Store) -> None:
 def _local_dispatcher(
     settings: Settings,
     store: Store,
-    hub: CompletionHub,
+    on_finished: Callable[[ExecutionRecord], None],
     closers: list[Callable[[], None]],
     report: list[SandboxReport],
 ) -> LocalDispatcher:
@@ -124,17 +125,17 @@ def _local_dispatcher(
     Recovery (:func:`runtree.service.recover_after_crash`) marks ``crashed`` the running
     executions whose local worker process is gone; queued executions stay queued and are run
     by the new dispatcher."""
-    sandbox = service.probe_sandbox(settings).require()
+    sandbox = probe_sandbox(settings).require()
     _log_sandbox(sandbox)
     report.append(sandbox.report)
     sandbox.reserve(settings.workers)
     closers.insert(0, sandbox.close)
-    crashed = service.recover_after_crash(store)
+    crashed = recover_after_crash(store)
     if crashed:
         log.warning("recovered after a crash: %d execution(s) marked crashed", crashed)
     launcher = ZygoteLauncher(sandbox)
     closers.insert(0, launcher.close)
-    runner = NotifyingRunner(store, Supervisor(launcher), hub.publish)
+    runner = NotifyingRunner(store, Supervisor(launcher), on_finished)
     dispatcher = LocalDispatcher(store, runner, settings.workers)
     dispatcher.start()
     grace = settings.shutdown_grace_s
@@ -153,10 +154,3 @@ def _log_sandbox(sandbox: Sandbox) -> None:
             logging.INFO if layer.active else logging.WARNING,
             "sandbox %s %s: %s", layer.name, "on" if layer.active else "OFF", layer.detail,
         )
-
-
-async def get_runtime(request: Request) -> Runtime:
-    """FastAPI dependency: the application's :class:`Runtime` (async, so resolving it costs no
-    thread hop)."""
-    runtime: Runtime = request.app.state.runtime
-    return runtime
