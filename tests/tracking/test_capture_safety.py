@@ -593,7 +593,7 @@ def test_a_big_capture_does_not_slow_later_small_ones() -> None:
     small = safe_pickle._per_thread.state[1]
     capture.snapshot(([1, 2],), policy)
     assert safe_pickle._per_thread.state[1] is small  # reused while dumps stay small
-    capture.snapshot(([str(i) for i in range(100_000)],), policy)
+    capture.snapshot(([str(i) for i in range(20_000)],), policy)  # memoizes 20,000 strings
     # The pickler whose memo grew is dropped: the next small dump does not pay for it.
     assert safe_pickle._per_thread.state[1] is not small
     fresh = safe_pickle._per_thread.state[1]
@@ -619,3 +619,13 @@ def test_an_unpicklable_type_is_learnt_once_and_described() -> None:
     assert captured.warning and "_thread.lock" in captured.warning
     assert captured.preview["n"] == 1 and captured.preview["lock"] == {"__type__": "_thread.lock"}
     assert isinstance(capture.snapshot((Holder(),), policy), bytes)  # no failure the 2nd time
+
+
+def test_a_container_longer_than_the_budget_is_cut_with_its_exact_length_shown() -> None:
+    echo = load_module("def take(x):\n    return len(x)\n")["take"]
+    with runtree.record() as rec:
+        echo(list(range(1_000_000)))
+    captured = rec.steps[0].inputs["x"]
+    assert captured.truncated and captured.blob is None and captured.sha256 is None
+    assert captured.size >= 1_000_000 and "more than 65,536 bytes" in (captured.warning or "")
+    assert captured.preview[-1] == "… 999900 more" and captured.preview[:3] == [0, 1, 2]

@@ -47,6 +47,7 @@ IMMUTABLE_SCALARS = frozenset({int, float, str, bool, type(None), bytes, complex
 # Extra modules whose reducers capture may run, for every recording of this process.
 ENV_REDUCER_MODULES = "RUNTREE_CAPTURE_REDUCER_MODULES"
 _TEXTUAL = (bytes, bytearray, memoryview, str)
+_CONTAINERS = (list, tuple, dict, set, frozenset)  # exact types: len() is theirs
 _HASH_LIMIT = 1024 * 1024  # a cut str/bytes is hashed whole up to this (or 16 x the budget)
 
 
@@ -185,8 +186,12 @@ def snapshot(values: tuple[Any, ...], policy: CapturePolicy) -> Snapshot:
             break
     else:
         return values
+    budget = policy.value_budget
+    for value in values:
+        if type(value) in _CONTAINERS and len(value) > budget:
+            return _realized_now(values, policy)  # it cannot fit: no pickling at all
     try:
-        return dumps(values, policy.value_budget * (len(values) or 1), policy.rules).blob
+        return dumps(values, budget * (len(values) or 1), policy.rules).blob
     except OverBudget as over:
         if len(values) == 1:  # that one value is over the budget: no second try
             return _realized_now(values, policy, over)
@@ -265,6 +270,9 @@ def realize_value(
     try:
         if type(value) in _TEXTUAL and _raw_size(value) > budget:
             return _cut_text(value, budget, secret, rules)
+        if type(value) in _CONTAINERS and len(value) > budget:
+            # Every item takes at least a byte: it cannot fit, and len() is a lower bound.
+            return _over_budget(value, budget, policy, len(value))
         dumped = None
         if not owned:
             try:
