@@ -188,6 +188,25 @@ def test_docs_are_served(client: TestClient) -> None:
     response = client.get("/docs")
     assert response.status_code == 200
     assert "/api/v1/openapi.json" in response.text
+    assert "script-src 'self'" in response.headers["content-security-policy"]
+    # everything the page loads is served here (no CDN), and no script is inline
+    assert "//" not in response.text.replace("<!doctype", "")
+    assert "<script>" not in response.text
+    for asset in ("/docs/assets/swagger-ui-bundle.js", "/docs/assets/swagger-ui.css",
+                  "/docs/assets/favicon.png", "/static/js/api-docs.js"):
+        assert asset in response.text
+        assert client.get(asset).status_code == 200, asset
+    assert "SwaggerUIBundle" in client.get("/docs/assets/swagger-ui-bundle.js").text
+    for other in ("core.py", "..%2F__init__.py", "redoc.standalone.js"):
+        assert client.get(f"/docs/assets/{other}").status_code == 404
+
+
+def test_the_api_root_points_to_the_docs_without_a_key(client: TestClient) -> None:
+    for path in ("/api/v1", "/api/v1/"):
+        response = client.get(path, headers={"Authorization": ""})
+        assert response.status_code == 200, path
+        links = response.json()["links"]
+        assert links["docs"] == "/docs" and links["openapi"] == "/api/v1/openapi.json"
 
 
 def test_hostile_input_is_never_a_500(client: TestClient) -> None:

@@ -25,6 +25,7 @@ from ..settings import Settings
 from ..store import Store
 from ..ui import install_ui
 from .auth import access
+from .docs import docs
 from .hooks import hooks
 from .middleware import BodyLimitMiddleware, CatchAllMiddleware
 from .problems import Problem, install_problem_handlers, problem_responses
@@ -81,7 +82,7 @@ def create_app(
         version=__version__,
         description=DESCRIPTION,
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # served by .docs, from files of this server (no CDN)
         redoc_url=None,
         lifespan=lifespan,
         generate_unique_id_function=_operation_id,
@@ -95,6 +96,7 @@ def create_app(
         )
     app.include_router(hooks)
     app.include_router(health)
+    app.include_router(docs)
     install_ui(app)
     app.add_middleware(
         BodyLimitMiddleware,
