@@ -153,6 +153,10 @@ UI_OPERATIONS = {
     ("get", "/api/v1/executions/{execution_id}/steps/{step_id}"),
     ("get", "/api/v1/functions/{namespace}/{name}/stats"),
 }
+# Run comparison and version blame (issue 12).
+ANALYSIS_OPERATIONS = {
+    ("get", "/api/v1/executions/{execution_id}/compare/{other_id}"),
+}
 
 
 def test_openapi_lists_every_endpoint_with_problem_responses(client: TestClient) -> None:
@@ -160,7 +164,9 @@ def test_openapi_lists_every_endpoint_with_problem_responses(client: TestClient)
     operations = {
         (method, path) for path, item in document["paths"].items() for method in item
     }
-    assert operations == EXPECTED_OPERATIONS | ACCESS_OPERATIONS | UI_OPERATIONS
+    assert operations == (
+        EXPECTED_OPERATIONS | ACCESS_OPERATIONS | UI_OPERATIONS | ANALYSIS_OPERATIONS
+    )
     schemas = document["components"]["schemas"]
     assert {"Problem", "DeployRequest", "RunRequest", "ExecutionDetail", "StepOut"} <= set(schemas)
     assert "HTTPValidationError" not in schemas  # replaced by problem+json
