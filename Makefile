@@ -56,6 +56,7 @@ run: $(STAMP) runtime
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy src
+	$(BIN)/lint-imports
 
 test-quick: $(STAMP) runtime
 	$(BIN)/pytest -q -m "not slow and not postgres and not browser"

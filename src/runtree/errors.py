@@ -281,6 +281,17 @@ class ZygoteError(RuntreeError, RuntimeError):
     """The zygote could not start a worker."""
 
 
+# --- settings -----------------------------------------------------------------------------
+
+
+class SettingError(RuntreeError, ValueError):
+    """An environment variable whose value cannot be read (``name``, the reason why)."""
+
+    def __init__(self, name: str, value: str, reason: str) -> None:
+        super().__init__(f"{name}={value!r}: {reason}")
+        self.name = name
+
+
 # --- the edges ----------------------------------------------------------------------------
 
 

@@ -1,22 +1,147 @@
-"""One typed settings object for the server and the CLI.
+"""One typed settings object for the server, the CLI and the sandbox, and the one reader of
+the environment.
 
-Values come from arguments first, then ``RUNTREE_*`` environment variables, then defaults.
+Values come from arguments first (CLI options, ``Settings(...)``), then ``RUNTREE_*``
+environment variables, then the defaults here. :data:`VARIABLES` is the registry of every
+variable runtree reads: the field it sets and how its text is parsed (one parser per type:
+:func:`parse_flag` for on/off values, :func:`parse_ports` for port lists; numbers and text are
+parsed by the field's own type). ``docs/settings.md`` documents each setting and variable (a
+test checks that nothing is left out).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from .errors import SettingError
 from .models import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S
 
 DEFAULT_DATABASE_URL = "sqlite:///runtree.db"
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
 ADMIN_KEY_SUFFIX = ".admin-key"
-SANDBOX_OFF = ("0", "off", "false", "no")
+TRUE_WORDS = ("1", "true", "yes", "on")
+FALSE_WORDS = ("0", "false", "no", "off")
+
+
+def parse_flag(text: str) -> bool | None:
+    """An on/off value: ``1 true yes on`` or ``0 false no off`` (any case, spaces ignored);
+    ``None`` for an empty value (unset). Anything else is a :class:`ValueError`."""
+    word = text.strip().lower()
+    if not word:
+        return None
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise ValueError(f"expected one of {'/'.join(TRUE_WORDS)} or {'/'.join(FALSE_WORDS)}")
+
+
+def parse_ports(text: str) -> tuple[int, ...]:
+    """A comma-separated list of TCP ports (``80,443``); empty: no port at all."""
+    ports = []
+    for part in text.split(","):
+        if part.strip():
+            port = int(part)
+            if not 0 < port <= 65535:
+                raise ValueError(f"{port} is not a TCP port")
+            ports.append(port)
+    return tuple(ports)
+
+
+def _text(text: str) -> str | None:
+    return text or None
+
+
+def _not(parse: Callable[[str], bool | None]) -> Callable[[str], bool | None]:
+    def inverted(text: str) -> bool | None:
+        value = parse(text)
+        return None if value is None else not value
+
+    return inverted
+
+
+@dataclasses.dataclass(frozen=True)
+class Variable:
+    """One environment variable: the setting it fills (``field``, dotted for a section;
+    ``None`` for the CLI's client variables, which are no server setting) and its parser
+    (``None`` from the parser: the variable counts as unset)."""
+
+    name: str
+    field: str | None
+    parse: Callable[[str], Any] = _text
+
+
+VARIABLES: tuple[Variable, ...] = (
+    Variable("RUNTREE_DATABASE_URL", "database_url"),
+    Variable("RUNTREE_HOST", "host"),
+    Variable("RUNTREE_PORT", "port"),
+    Variable("RUNTREE_WORKERS", "workers"),
+    Variable("RUNTREE_MAX_BODY_BYTES", "max_body_bytes"),
+    Variable("RUNTREE_NO_AUTH", "auth", _not(parse_flag)),
+    Variable("RUNTREE_ADMIN_KEY_FILE", "admin_key_file"),
+    Variable("RUNTREE_WEBHOOK_MAX_BODY_BYTES", "webhook_max_body_bytes"),
+    Variable("RUNTREE_SANDBOX", "sandbox", parse_flag),
+    Variable("RUNTREE_SANDBOX_DIR", "sandbox_host.state_dir"),
+    Variable("RUNTREE_SANDBOX_UID_BASE", "sandbox_host.uid_base"),
+    Variable("RUNTREE_SANDBOX_DISK_MB", "sandbox_host.disk_mb"),
+    Variable("RUNTREE_SANDBOX_NICE", "sandbox_host.nice"),
+    Variable("RUNTREE_SANDBOX_NAMESPACES", "sandbox_host.namespaces", parse_flag),
+    Variable("RUNTREE_SANDBOX_CGROUPS", "sandbox_host.cgroups", parse_flag),
+    Variable("RUNTREE_NETWORK_PORTS", "sandbox_host.network_ports", parse_ports),
+    Variable("RUNTREE_RUNTIME_PYTHON", "sandbox_host.python"),
+    # Read inside the worker by the tracking runtime itself (standard library only, no
+    # settings object there): top-level packages whose own reducers capture may run.
+    Variable("RUNTREE_CAPTURE_REDUCER_MODULES", None),
+    # The CLI as a client of a server (``--server``): read with :func:`environment_value`.
+    Variable("RUNTREE_URL", None),
+    Variable("RUNTREE_API_KEY", None, lambda text: text.strip() or None),
+)
+_BY_NAME = {variable.name: variable for variable in VARIABLES}
+
+
+def environment_value(name: str) -> Any:
+    """The parsed value of one registered variable, or ``None`` when it is unset (or empty);
+    :class:`~runtree.errors.SettingError` when its text cannot be parsed."""
+    variable = _BY_NAME[name]
+    text = os.environ.get(name)
+    if text is None:
+        return None
+    try:
+        return variable.parse(text)
+    except ValueError as error:
+        raise SettingError(name, text, str(error)) from None
+
+
+def _environment() -> dict[str, Any]:
+    """The server settings the environment sets, as nested field values."""
+    values: dict[str, Any] = {}
+    for variable in VARIABLES:
+        if variable.field is None:
+            continue
+        value = environment_value(variable.name)
+        if value is None:
+            continue
+        section, _, field = variable.field.rpartition(".")
+        (values.setdefault(section, {}) if section else values)[field] = value
+    return values
+
+
+def sandbox_from_environment() -> tuple[bool, SandboxSettings]:
+    """``RUNTREE_SANDBOX`` (on by default) and the sandbox's section from the environment,
+    without the rest of the settings: what a process that runs functions but serves nothing
+    (a CLI run, a test) needs."""
+    values = _environment()
+    return values.get("sandbox", True), SandboxSettings.model_validate(
+        values.get("sandbox_host", {})
+    )
 
 
 def is_loopback(host: str) -> bool:
@@ -44,12 +169,42 @@ def default_admin_key_file(database_url: str) -> Path:
     return Path(config) / "runtree" / "admin-key"
 
 
+class SandboxSettings(BaseModel):
+    """The sandbox's section: what it may use on this host (README, "Security model").
+    ``None`` keeps the sandbox's own default (:mod:`runtree.execution.sandbox.config`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # Work directories and uid locks (default /var/lib/runtree).
+    state_dir: str | None = None
+    # The first slot uid (default 64000; never below 1000).
+    uid_base: int | None = Field(default=None, ge=1000)
+    # Each run's work directory, in total (default 64 MiB).
+    disk_mb: int | None = Field(default=None, ge=1)
+    # The priority runs get (default 10).
+    nice: int | None = Field(default=None, ge=0, le=19)
+    # Off: no namespaces (tier 1) or no cgroups (tier 2), even when the host has them.
+    namespaces: bool = True
+    cgroups: bool = True
+    # The TCP ports functions with network on may connect to (default 80, 443).
+    network_ports: tuple[int, ...] | None = None
+    # The Python that runs user code (default /opt/runtree/venv/bin/python when it exists).
+    python: str | None = None
+
+    def given(self) -> dict[str, Any]:
+        """The values that differ from the sandbox's defaults, by field name."""
+        return {key: value for key, value in self.model_dump().items() if value is not None}
+
+
 class Settings(BaseModel):
+    """Every setting of a runtree process. Build one with :meth:`load` (arguments, then the
+    environment) or directly (``Settings(...)``: the environment is not read)."""
+
     model_config = ConfigDict(frozen=True)
 
     database_url: str = DEFAULT_DATABASE_URL
-    host: str = "127.0.0.1"
-    port: int = Field(default=8000, ge=0, le=65535)
+    host: str = DEFAULT_HOST
+    port: int = Field(default=DEFAULT_PORT, ge=0, le=65535)
     workers: int = Field(default_factory=lambda: os.cpu_count() or 2, ge=1, le=256)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     shutdown_grace_s: float = Field(default=5.0, ge=0)
@@ -64,6 +219,8 @@ class Settings(BaseModel):
     # The sandbox user code runs in (README, "Security model"). Off only for local
     # development (RUNTREE_SANDBOX=off, --insecure-no-sandbox), and then only on loopback.
     sandbox: bool = True
+    # How the sandbox is set up on this host.
+    sandbox_host: SandboxSettings = SandboxSettings()
 
     @model_validator(mode="after")
     def _no_auth_only_on_loopback(self) -> Settings:
@@ -104,24 +261,9 @@ class Settings(BaseModel):
 
     @classmethod
     def load(cls, **overrides: object) -> Settings:
-        """Settings from ``overrides`` (``None`` values ignored), then the environment."""
-        values: dict[str, object] = {}
-        env = {
-            "database_url": "RUNTREE_DATABASE_URL",
-            "host": "RUNTREE_HOST",
-            "port": "RUNTREE_PORT",
-            "workers": "RUNTREE_WORKERS",
-            "max_body_bytes": "RUNTREE_MAX_BODY_BYTES",
-            "admin_key_file": "RUNTREE_ADMIN_KEY_FILE",
-            "webhook_max_body_bytes": "RUNTREE_WEBHOOK_MAX_BODY_BYTES",
-        }
-        for field, variable in env.items():
-            if os.environ.get(variable):
-                values[field] = os.environ[variable]
-        if os.environ.get("RUNTREE_NO_AUTH", "").lower() in ("1", "true", "yes"):
-            values["auth"] = False
-        if os.environ.get("RUNTREE_SANDBOX", "").strip().lower() in SANDBOX_OFF:
-            values["sandbox"] = False
+        """Settings from ``overrides`` (``None`` values ignored), then the environment
+        (:data:`VARIABLES`), then the defaults."""
+        values = _environment()
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls.model_validate(values)
 

@@ -13,7 +13,6 @@ next to ``runtree.db``; ``RUNTREE_ADMIN_KEY_FILE`` names another).
 from __future__ import annotations
 
 import contextlib
-import os
 import threading
 import urllib.parse
 from collections.abc import Iterator
@@ -41,7 +40,7 @@ from ..service import access as access_service
 from ..service import schedules as schedule_service
 from ..service import webhooks as webhook_service
 from ..service.deploy import DeployResult, VersionSettings
-from ..settings import Settings, is_loopback
+from ..settings import Settings, environment_value, is_loopback
 from ..store import Store
 from .database import GlobalOptions, database_url, open_store
 from .errors import CliError
@@ -279,7 +278,7 @@ def server_url(ctx: typer.Context, option: str | None) -> str | None:
         root = ctx.find_root().obj
         if isinstance(root, GlobalOptions):
             option = root.server
-    url = option or os.environ.get("RUNTREE_URL") or None
+    url = option or environment_value("RUNTREE_URL")
     if url is None:
         return None
     parsed = urllib.parse.urlsplit(url if "://" in url else f"http://{url}")
@@ -292,7 +291,7 @@ def server_url(ctx: typer.Context, option: str | None) -> str | None:
 def api_key_for(url: str, ctx: typer.Context, database: str | None) -> str | None:
     """``RUNTREE_API_KEY``; else, for a loopback server, the admin key file of the database
     this command would use (see the module docstring); else none."""
-    key = os.environ.get("RUNTREE_API_KEY", "").strip()
+    key: str | None = environment_value("RUNTREE_API_KEY")
     if key:
         return key
     host = urllib.parse.urlsplit(url).hostname or ""

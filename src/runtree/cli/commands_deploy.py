@@ -19,6 +19,7 @@ from rich.text import Text
 
 from .. import service
 from ..errors import InstrumentError
+from ..models import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S
 from ..service import InvalidName, InvalidSettings, SourceTooLarge, VersionSettings
 from ..store import Store
 from .backend import ServerOption, open_backend
@@ -163,13 +164,15 @@ def deploy(
     timeout: Annotated[
         float | None,
         typer.Option(
-            "--timeout", metavar="S", help="Time limit per execution, in seconds [default: 30]",
+            "--timeout", metavar="S",
+            help=f"Time limit per execution, in seconds [default: {DEFAULT_TIMEOUT_S:g}]",
         ),
     ] = None,
     memory: Annotated[
         int | None,
         typer.Option(
-            "--memory", metavar="MB", help="Memory limit per execution, in MB [default: 512]",
+            "--memory", metavar="MB",
+            help=f"Memory limit per execution, in MB [default: {DEFAULT_MEMORY_MB}]",
         ),
     ] = None,
     tracking: Annotated[

@@ -15,7 +15,7 @@ from rich.text import Text
 
 from .. import service
 from ..service import access
-from ..settings import Settings, is_loopback
+from ..settings import DEFAULT_HOST, DEFAULT_PORT, Settings, is_loopback
 from .database import DatabaseOption, database_url, display_url, open_store
 from .errors import CliError
 from .output import make_console
@@ -52,11 +52,12 @@ def _make_server(config: uvicorn.Config, describe: Callable[[str], str]) -> uvic
 def serve(
     ctx: typer.Context,
     host: Annotated[str | None, typer.Option(
-        "--host", metavar="HOST", help="Interface to listen on [default: 127.0.0.1]",
+        "--host", metavar="HOST", help=f"Interface to listen on [default: {DEFAULT_HOST}]",
     )] = None,
     port: Annotated[
         int | None, typer.Option(
-            "--port", "-p", metavar="PORT", min=0, max=65535, help="Port [default: 8000]",
+            "--port", "-p", metavar="PORT", min=0, max=65535,
+            help=f"Port [default: {DEFAULT_PORT}]",
         )
     ] = None,
     workers: Annotated[

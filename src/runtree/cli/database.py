@@ -16,7 +16,7 @@ import typer
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from ..settings import Settings
+from ..settings import DEFAULT_DATABASE_URL, Settings
 from ..store import Store, StoreError
 from .errors import CliError, database_problem
 
@@ -25,7 +25,7 @@ DatabaseOption = Annotated[
     typer.Option(
         "--database",
         metavar="URL",
-        help="Database URL [default: $RUNTREE_DATABASE_URL, else sqlite:///runtree.db]",
+        help=f"Database URL [default: $RUNTREE_DATABASE_URL, else {DEFAULT_DATABASE_URL}]",
         show_default=False,
     ),
 ]

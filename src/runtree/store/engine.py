@@ -22,9 +22,10 @@ from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 
 from ..errors import StoreError
+from ..settings import DEFAULT_DATABASE_URL
 from .common import dumps_json
 
-DEFAULT_URL = "sqlite:///runtree.db"
+DEFAULT_URL = DEFAULT_DATABASE_URL
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 # Execution option read by the SQLite "begin" hook: which BEGIN to emit.

@@ -1,22 +1,19 @@
-"""How the sandbox is configured: :class:`SandboxConfig`, from the environment
-(:meth:`SandboxConfig.from_env`) or the server's settings (:func:`config_for`)."""
+"""How the sandbox is configured: :class:`SandboxConfig`, from the server's settings
+(:func:`config_for`) or, without them, from the environment as :mod:`runtree.settings` reads
+it (:meth:`SandboxConfig.from_env`)."""
 
 from __future__ import annotations
 
 import dataclasses
-import os
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from ...settings import Settings, sandbox_from_environment
 from .policy import DEFAULT_DISK_MB, DEFAULT_NETWORK_PORTS, NICE
-
-if TYPE_CHECKING:
-    from ...settings import Settings
 
 DEFAULT_STATE_DIR = "/var/lib/runtree"
 UID_BASE = 64000
 UID_COUNT = 1000
 MIN_SLOT_UID = 1000  # never root or a system account
-OFF_VALUES = ("0", "off", "false", "no")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,31 +41,11 @@ class SandboxConfig:
 
     @classmethod
     def from_env(cls, **overrides: Any) -> SandboxConfig:
-        """``RUNTREE_SANDBOX`` (``off`` disables it), ``RUNTREE_SANDBOX_DIR``,
-        ``RUNTREE_SANDBOX_UID_BASE``, ``RUNTREE_SANDBOX_DISK_MB``, ``RUNTREE_SANDBOX_NICE``,
-        ``RUNTREE_SANDBOX_NAMESPACES``/``_CGROUPS`` (``off`` forces tier 0),
-        ``RUNTREE_NETWORK_PORTS`` (comma-separated), ``RUNTREE_RUNTIME_PYTHON``; then
+        """``RUNTREE_SANDBOX`` and the ``RUNTREE_SANDBOX_*`` section as
+        :func:`runtree.settings.sandbox_from_environment` reads them (docs/settings.md), then
         ``overrides``."""
-        env = os.environ
-        values: dict[str, Any] = {}
-        if env.get("RUNTREE_SANDBOX", "").strip().lower() in OFF_VALUES:
-            values["enabled"] = False
-        if env.get("RUNTREE_SANDBOX_DIR"):
-            values["state_dir"] = env["RUNTREE_SANDBOX_DIR"]
-        if env.get("RUNTREE_SANDBOX_UID_BASE"):
-            values["uid_base"] = int(env["RUNTREE_SANDBOX_UID_BASE"])
-        if env.get("RUNTREE_SANDBOX_DISK_MB"):
-            values["disk_mb"] = int(env["RUNTREE_SANDBOX_DISK_MB"])
-        if env.get("RUNTREE_SANDBOX_NICE"):
-            values["nice"] = int(env["RUNTREE_SANDBOX_NICE"])
-        for key, variable in (("namespaces", "RUNTREE_SANDBOX_NAMESPACES"),
-                              ("cgroups", "RUNTREE_SANDBOX_CGROUPS")):
-            if env.get(variable, "").strip().lower() in OFF_VALUES:
-                values[key] = False
-        if env.get("RUNTREE_NETWORK_PORTS") is not None:
-            values["network_ports"] = tuple(
-                int(p) for p in env["RUNTREE_NETWORK_PORTS"].split(",") if p.strip()
-            )
+        enabled, section = sandbox_from_environment()
+        values: dict[str, Any] = {"enabled": enabled, **section.given()}
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 
@@ -81,7 +58,10 @@ def config_for(settings: Settings) -> SandboxConfig:
     if database is not None:
         secrets_ += [str(database), f"{database}-wal", f"{database}-journal"]
     blocked = (settings.port,) if settings.port else ()
-    return SandboxConfig.from_env(
-        enabled=settings.sandbox, secret_paths=tuple(secrets_), blocked_ports=blocked
+    return SandboxConfig(
+        enabled=settings.sandbox,
+        secret_paths=tuple(secrets_),
+        blocked_ports=blocked,
+        **settings.sandbox_host.given(),
     )
 

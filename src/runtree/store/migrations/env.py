@@ -7,11 +7,10 @@ comes from the config's ``sqlalchemy.url`` or ``RUNTREE_DATABASE_URL``.
 
 from __future__ import annotations
 
-import os
-
 from alembic import context
 from sqlalchemy.engine import Connection
 
+from runtree.settings import environment_value
 from runtree.store.engine import DEFAULT_URL, create_store_engine, write_engine
 from runtree.store.schema import Base
 
@@ -34,7 +33,7 @@ def run_migrations() -> None:
         return
     url = (
         context.config.get_main_option("sqlalchemy.url")
-        or os.environ.get("RUNTREE_DATABASE_URL")
+        or environment_value("RUNTREE_DATABASE_URL")
         or DEFAULT_URL
     )
     engine = create_store_engine(url)
