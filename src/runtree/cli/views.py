@@ -80,11 +80,18 @@ def captured_text(value: Mapping[str, Any] | None) -> str:
     if value is None:
         return "-"
     text = compact_json(value.get("preview"))
+    warning = str(value.get("warning") or "")
     if value.get("truncated"):
-        digest = str(value.get("sha256") or "")[:12]
-        text += f" … (truncated: {value.get('size', '?')} bytes, sha256 {digest})"
-    if value.get("warning"):
-        text += f" ({value['warning']})"
+        # Without a digest, a "more than" warning means size is what was serialized before
+        # the cut (capture stops at the budget), not the original's size.
+        at_least = not value.get("sha256") and warning.startswith("more than")
+        size = f"more than {value.get('size', '?')}" if at_least else value.get("size", "?")
+        digest = f", sha256 {str(value['sha256'])[:12]}" if value.get("sha256") else ""
+        text += f" … (truncated: {size} bytes{digest})"
+        if at_least:
+            warning = ""
+    if warning:
+        text += f" ({warning})"
     return text
 
 

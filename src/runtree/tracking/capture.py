@@ -21,6 +21,7 @@ import hashlib
 import os
 import pickle
 import re
+import types
 from typing import Any
 
 from .context import PAUSED_RECORD, get_holder
@@ -42,7 +43,10 @@ DEFAULT_SECRET_NAMES: tuple[str, ...] = (
     "private_key",
 )
 
-IMMUTABLE_SCALARS = frozenset({int, float, str, bool, type(None), bytes, complex})
+# Kept as they are at call time, not pickled: immutable scalars, and classes and builtin
+# functions (capture records those by reference anyway, so holding the reference is the same).
+IMMUTABLE_SCALARS = frozenset({int, float, str, bool, type(None), bytes, complex, type,
+                               types.BuiltinFunctionType})
 
 # Extra modules whose reducers capture may run, for every recording of this process.
 ENV_REDUCER_MODULES = "RUNTREE_CAPTURE_REDUCER_MODULES"

@@ -135,15 +135,25 @@ _SOLID_BASES: tuple[type, ...] = (list, dict, set, frozenset, tuple, str, bytes,
                                   BaseException)
 
 
+_solid_bases: dict[type, type | None] = {}
+
+
 def solid_base(kind: type) -> type | None:
     """The builtin base whose C ``__new__`` allocates ``kind``'s instances, if :func:`rebuild`
     can call it: ``object``, a builtin container, string or number, or an exception."""
+    found = _solid_bases.get(kind, _solid_bases)
+    if found is not _solid_bases:
+        return found  # type: ignore[return-value]
+    found = object
     for klass in type_mro(kind):
         if type(type_dict(klass).get("__new__")) is types.BuiltinFunctionType:  # a C tp_new
-            if klass is object or klass in _SOLID_BASES or issubclass(klass, BaseException):
-                return klass  # type: ignore[no-any-return]
-            return None  # a C type runtree cannot allocate without calling it
-    return object
+            ok = klass is object or klass in _SOLID_BASES or issubclass(klass, BaseException)
+            found = klass if ok else None  # else a C type that cannot be made without its code
+            break
+    if len(_solid_bases) > _CACHE_LIMIT:
+        _solid_bases.clear()
+    _solid_bases[kind] = found
+    return found
 
 
 def rebuild(
@@ -257,10 +267,15 @@ def reference_resolves(kind: type) -> bool:
 user_modules: dict[str, dict[str, Any]] = {}
 
 
+# Bumped whenever user_modules changes: what was resolved before may resolve differently.
+generation = [0]
+
+
 def register_module(name: str, namespace: dict[str, Any]) -> None:
     """Let classes and functions of a module executed in ``namespace`` be captured by
     reference (``name`` is its ``__name__``), without putting it in ``sys.modules``."""
     user_modules[name] = namespace
+    generation[0] += 1
 
 
 def user_global(module_name: str, qualname: str) -> Any:

@@ -49,6 +49,7 @@ from .raw_state import (
     Opaque,
     OverBudget,
     builtin_content,
+    generation,
     is_user_global,
     raw_dict,
     raw_slots,
@@ -97,15 +98,12 @@ class BudgetSink:
         self.chunks.append(data)
         return size
 
-    def reset(self, limit: int) -> None:
-        self.chunks.clear()
-        self.written = 0
-        self.limit = limit
 
 
 # --- per-type rules ------------------------------------------------------------------------
 
 TRUSTED: Any = NotImplemented  # reducer_override's "pickle it as usual"
+_UNKNOWN: Any = object()
 
 
 def _top(module: object) -> str:
@@ -119,6 +117,9 @@ class TypeRules:
         self.modules = frozenset(modules)
         self.rules: dict[type, Any] = {}
         self.failed: set[type] = set()  # types whose own reduction raised once
+        self.trusted: dict[type, bool] = {}
+        self.references: dict[Any, Any] = {}  # classes and functions -> how written
+        self.generation = generation[0]
 
     def trusts_class(self, klass: type) -> bool:
         if klass is object:
@@ -131,9 +132,42 @@ class TypeRules:
 
     def trusts_type(self, kind: type) -> bool:
         """Every class of ``kind``'s MRO and of its metaclass's comes from the allow-list."""
-        return all(self.trusts_class(k) for k in type_mro(kind)) and all(
-            self.trusts_class(k) for k in type_mro(type(kind))
-        )
+        self.check_generation()
+        found = self.trusted.get(kind)
+        if found is None:
+            found = all(self.trusts_class(k) for k in type_mro(kind)) and all(
+                self.trusts_class(k) for k in type_mro(type(kind))
+            )
+            if len(self.trusted) > _CACHE_LIMIT:
+                self.trusted.clear()
+            self.trusted[kind] = found
+        return found
+
+    def reference(self, obj: Any, module: Any, qualname: Any) -> Any:
+        """How a class or function is written: ``TRUSTED`` (by the C pickler, by reference),
+        a ``user_global`` reduction, or ``None`` when it cannot be referenced."""
+        found = self.references.get(obj, _UNKNOWN)
+        if found is _UNKNOWN:
+            if resolve(module, qualname) is not obj:
+                found = None
+            elif is_user_global(module, qualname, obj) or (
+                issubclass(type(obj), type) and not self.trusts_type(type(obj))
+            ):
+                # The C pickler would look a class up through its metaclass: plain dicts.
+                found = (user_global, (module, qualname))
+            else:
+                found = TRUSTED
+            if len(self.references) > _CACHE_LIMIT:
+                self.references.clear()
+            self.references[obj] = found
+        return found
+
+    def check_generation(self) -> None:
+        if self.generation != generation[0]:  # user modules changed: decide again
+            self.generation = generation[0]
+            self.trusted.clear()
+            self.references.clear()
+            self.rules.clear()
 
     def rule(self, kind: type) -> Any:
         found = self.rules.get(kind)
@@ -206,23 +240,15 @@ def rules_for(modules: frozenset[str]) -> TypeRules:
 
 
 def _reduce_class(pickler: SafePickler, cls: type) -> Any:
-    rules = pickler.rules
     module, qualname = type_module(cls), type_qualname(cls)
-    if resolve(module, qualname) is not cls:
-        return _unserializable(pickler, f"class {module}.{qualname}")
-    if is_user_global(module, qualname, cls) or not rules.trusts_type(type(cls)):
-        # The C pickler would look the class up through its metaclass: plain dicts instead.
-        return (user_global, (module, qualname))
-    return TRUSTED
+    found = pickler.rules.reference(cls, module, qualname)
+    return _unserializable(pickler, f"class {module}.{qualname}") if found is None else found
 
 
 def _reduce_function(pickler: SafePickler, function: types.FunctionType) -> Any:
     module, qualname = function.__module__, function.__qualname__
-    if resolve(module, qualname) is not function:
-        return _unserializable(pickler, f"function {module}.{qualname}")
-    if is_user_global(module, qualname, function):
-        return (user_global, (module, qualname))
-    return TRUSTED
+    found = pickler.rules.reference(function, module, qualname)
+    return _unserializable(pickler, f"function {module}.{qualname}") if found is None else found
 
 
 def _reduce_method(pickler: SafePickler, method: types.MethodType) -> Any:
@@ -346,59 +372,66 @@ def dumps(value: Any, limit: int, rules: TypeRules) -> Dumped:
     values nested deeper than the interpreter's recursion limit allows, and whatever a trusted
     reduction raises when no type can be blamed for it. A type whose own reduction raised is
     remembered (and described from then on) and the dump retried, a few times at most.
+
+    Each thread reuses one pickler (making one costs more than a small dump): this function
+    is on the recording's hot path and keeps the common case to one call into C.
     """
-    for _ in range(_RETRIES):
-        try:
-            return _dump_once(value, limit, rules)
-        except _Failed as failed:
-            if failed.kind is None:
-                raise failed.error from None
-            rules.forget(failed.kind)
-    return _dump_once(value, limit, rules)
-
-
-class _Failed(Exception):
-    def __init__(self, kind: type | None, error: Exception) -> None:
-        self.kind = kind
-        self.error = error
-
-
-def _dump_once(value: Any, limit: int, rules: TypeRules) -> Dumped:
-    state = getattr(_per_thread, "state", None)
-    if state is not None and state[2]:  # re-entered (an allowed reducer pickling)
-        return _dump_with(SafePickler(BudgetSink(), rules), value, limit, None)
-    if state is None or state[1].rules is not rules:
-        sink = BudgetSink()
-        state = _per_thread.state = [sink, SafePickler(sink, rules), False]
+    state = _per_thread.__dict__.get("state")
+    if state is None or state[2] or state[1].rules is not rules or (
+        rules.generation != generation[0]
+    ):
+        return _dumps_slow(value, limit, rules)
+    sink, pickler = state[0], state[1]
+    sink.limit = limit
+    sink.written = 0
+    pickler.opaque = False
     state[2] = True
     try:
-        return _dump_with(state[1], value, limit, state)
-    finally:
-        state[2] = False
-
-
-def _dump_with(pickler: SafePickler, value: Any, limit: int, state: list[Any] | None) -> Dumped:
-    sink = pickler.sink
-    sink.reset(limit)
-    pickler.opaque = False
-    pickler.last = None
-    clean = False
-    try:
         pickler.dump(value)
-        blob = b"".join(sink.chunks)
-        clean = sink.written <= _SMALL_OUTPUT
-        return Dumped(blob, pickler.opaque)
-    except (OverBudget, RecursionError, MemoryError):
-        raise
-    except Exception as error:
-        last = pickler.last
-        raise _Failed(None if last is None else type(last), error) from None
-    finally:
-        pickler.resume()
+    except BaseException:
+        state[1] = SafePickler(sink, rules)  # a broken dump leaves the old one dirty
         sink.chunks.clear()
-        if clean:
-            pickler.clear_memo()
-        elif state is not None:
-            # A big or broken dump: a fresh pickler. Clearing a memo costs as much as the
-            # largest table it ever grew to, on every later dump.
-            state[1] = SafePickler(sink, pickler.rules)
+        state[2] = False
+        if pickler.paused is not None:
+            pickler.resume()
+        return _dumps_slow(value, limit, rules)  # again, learning what failed
+    if pickler.paused is not None:
+        pickler.resume()
+    blob = b"".join(sink.chunks)
+    sink.chunks.clear()
+    if sink.written <= _SMALL_OUTPUT:
+        pickler.clear_memo()
+    else:
+        # A fresh pickler: clearing a memo costs as much as the largest table it ever grew
+        # to, on every later dump.
+        state[1] = SafePickler(sink, rules)
+    state[2] = False
+    return Dumped(blob, pickler.opaque)
+
+
+def _dumps_slow(value: Any, limit: int, rules: TypeRules) -> Dumped:
+    """A pickler of its own (first use, re-entered from an allowed reducer, other rules),
+    learning failing types and retrying."""
+    rules.check_generation()
+    state = _per_thread.__dict__.get("state")
+    if state is None or (not state[2] and state[1].rules is not rules):
+        sink = BudgetSink()
+        _per_thread.state = [sink, SafePickler(sink, rules), False]
+    for _ in range(_RETRIES):
+        pickler = SafePickler(BudgetSink(), rules)
+        pickler.sink.limit = limit
+        try:
+            pickler.dump(value)
+        except (OverBudget, RecursionError, MemoryError):
+            raise
+        except Exception as error:
+            last = pickler.last
+            if last is None:
+                raise
+            rules.forget(type(last))
+            del error
+            continue
+        finally:
+            pickler.resume()
+        return Dumped(b"".join(pickler.sink.chunks), pickler.opaque)
+    raise pickle.PicklingError("too many types failed to pickle in one value")

@@ -19,7 +19,10 @@ export function capturedValue(label, captured) {
   head.appendChild(h("span", { class: "faint", text: `${bytes(captured.size)} ${captured.format || ""}`.trim(),
     title: "serialized size and format of the original value" }));
   if (captured.truncated) {
-    head.appendChild(h("span", { class: "mark", text: `truncated · original ${bytes(captured.size)}`,
+    // Capture stops serializing at the budget: unless the original's size was known (a str or
+    // bytes), `size` is what was serialized before the cut and the warning says "more than".
+    const atLeast = !captured.sha256 && (captured.warning || "").startsWith("more than") ? "> " : "";
+    head.appendChild(h("span", { class: "mark", text: `truncated · original ${atLeast}${bytes(captured.size)}`,
       title: captured.sha256 ? `sha256 ${captured.sha256}` : "the original was larger than the capture budget" }));
     if (captured.sha256) head.appendChild(h("code", { class: "faint", text: `sha256 ${captured.sha256.slice(0, 12)}…`,
       title: captured.sha256 }));
