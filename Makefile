@@ -24,8 +24,9 @@ install: $(STAMP) runtime
 # packages workers need (install your functions' packages there too), plus the sandbox's state
 # directory. Idempotent and never destructive (servers may be running from it): the venv is
 # created when missing, the packages installed when the stamp says they changed
-# (rm -rf $(RUNTIME) to rebuild from scratch). Not root: nothing to do (a non-root server
-# cannot switch uids; `runtree doctor` says so).
+# (rm -rf $(RUNTIME) to rebuild from scratch). Not root: nothing to build -- functions run in
+# .venv's own Python, sandboxed without uid separation (README, "Security model"); this says
+# so and checks that libseccomp, which that mode needs too, is there.
 RUNTIME ?= /opt/runtree/venv
 RUNTIME_PYTHON ?= /usr/bin/python3.11
 RUNTIME_PACKAGES := dill==0.4.1 pyseccomp==0.1.2 landlock==1.0.0.dev5
@@ -33,7 +34,12 @@ RUNTIME_STAMP := $(RUNTIME)/.runtree-runtime
 STATE_DIR ?= /var/lib/runtree
 runtime:
 	@if [ "$$(id -u)" != 0 ]; then \
-	  echo "not root: the sandbox runtime ($(RUNTIME)) is not built (runtree doctor tells what is on)"; \
+	  echo "not root: functions will run in this venv's Python, sandboxed without uid separation"; \
+	  echo "  (Landlock, seccomp, rlimits; no subprocesses, no network: see runtree doctor)."; \
+	  echo "  As root, make runtime builds $(RUNTIME) for per-run uids."; \
+	  if ! PATH="$$PATH:/sbin:/usr/sbin" ldconfig -p 2>/dev/null | grep -q 'libseccomp\.so\.2'; then \
+	    echo "  libseccomp2 is missing: the sandbox needs it (as root: apt-get install libseccomp2)"; \
+	  fi; \
 	elif [ "$$(cat $(RUNTIME_STAMP) 2>/dev/null)" != "$(RUNTIME_PYTHON) $(RUNTIME_PACKAGES)" ]; then \
 	  echo "installing the sandbox runtime in $(RUNTIME)"; \
 	  if ! $(RUNTIME_PYTHON) -c 'import ensurepip, venv' 2>/dev/null \

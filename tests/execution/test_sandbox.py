@@ -90,32 +90,61 @@ def test_zygote_options() -> None:
     assert Options.parse([]) == Options()
 
 
-def _raw(**tier0: Any) -> dict[str, Any]:
+BLOCKED = "[Errno 1] blocked"
+NETWORK_CHECKS = {"tcp": "allowed", "udp6": "allowed", "loopback_tcp": BLOCKED,
+                  "loopback_udp": BLOCKED, "mptcp": BLOCKED, "sctp": BLOCKED, "raw": BLOCKED,
+                  "icmp": BLOCKED, "netlink": BLOCKED, "packet": BLOCKED, "vsock": BLOCKED,
+                  "unix": BLOCKED}
+FIREWALL = (True, "nftables table inet runtree_egress_64000_64999")
+
+
+def _raw(network: dict[str, Any] | None = None, **tier0: Any) -> dict[str, Any]:
     checks = {"confined": True, "uid": 64000, "groups": [], "secrets_readable": [],
-              "usr_writable": False, "workdir_writable": True, "socket": "[Errno 1] blocked",
-              "unix_socket": "[Errno 1] blocked", "fork": "[Errno 1] blocked",
-              "stdlib_readable": True, "packages_readable": True,
+              "usr_writable": False, "workdir_writable": True, "socket": BLOCKED,
+              "unix_socket": BLOCKED, "fork": BLOCKED, "memfd": BLOCKED,
+              "mounts_readable": False, "stdlib_readable": True, "packages_readable": True,
               "rlimit_as": 512 * 1024 * 1024}
     checks.update(tier0)
     return {"python": "/opt/runtree/venv/bin/python", "python_version": "3.11.2",
             "landlock_abi": 7, "readable": ["/usr", "/opt/runtree/venv"], "tier0": checks,
-            "namespaces": {"confined": True}}
+            "namespaces": {"confined": True},
+            "network": {"confined": True, **NETWORK_CHECKS, **(network or {})},
+            "x32": {"confined": False, "signal": 31}}
 
 
 def test_report_tier0_needs_every_always_on_layer() -> None:
     config = SandboxConfig(secret_paths=("/srv/runtree.db",))
-    report = build_report(config, "python", True, _raw(), None, "cgroup v1 (memory, pids, cpu)")
+    report = build_report(config, "python", True, _raw(), None, "cgroup v1 (memory, pids, cpu)",
+                          FIREWALL)
     assert report.tier0 and not report.problems
     assert {layer.name for layer in report.layers if layer.active} >= {
         "uid", "rlimits", "landlock", "seccomp", "runtime", "supervision", "namespaces",
-        "cgroups", "landlock-network", "landlock-scopes"}
+        "cgroups", "landlock-network", "landlock-scopes", "egress-firewall"}
 
     readable_socket = build_report(config, "python", True, _raw(socket="allowed"), None, "-")
     assert not readable_socket.tier0 and not readable_socket.active("seccomp")
+    for leak in ({"mptcp": "allowed"}, {"netlink": "allowed"}, {"tcp": BLOCKED}):
+        leaky = build_report(config, "python", True, _raw(network=leak), None, "-", FIREWALL)
+        assert not leaky.tier0 and not leaky.active("seccomp"), leak
+    x32_survives = {**_raw(), "x32": {"confined": True, "survived": True}}
+    assert not build_report(config, "python", True, x32_survives, None, "-").tier0
+    for leak in ({"memfd": "allowed"}, {"mounts_readable": True}):
+        assert not build_report(config, "python", True, _raw(**leak), None, "-").tier0, leak
 
+    loopback = build_report(config, "python", True, _raw(network={"loopback_udp": "allowed"}),
+                            None, "-", FIREWALL)
+    assert loopback.tier0 and not loopback.active("egress-firewall")
+    no_nft = build_report(config, "python", True, _raw(), None, "-", (False, "no nft"))
+    assert no_nft.tier0 and "no nft" in no_nft.layer("egress-firewall").detail  # type: ignore[union-attr]
+
+    # Not root: tier 0 without uid separation, and doctor says what that costs.
     not_root = build_report(config, "python", False, _raw(), None, "not running as root")
-    assert not not_root.tier0 and not not_root.active("uid")
-    assert any("not running as root" in problem for problem in not_root.problems)
+    assert not_root.tier0 and not not_root.problems and not not_root.uid_separation
+    assert not not_root.active("uid") and not not_root.active("egress-firewall")
+    uid = not_root.layer("uid")
+    assert uid is not None and not uid.required
+    assert "not root" in uid.detail and "may not start processes" in uid.detail
+    assert "without uid separation" in not_root.summary
 
     old_kernel = build_report(config, "python", True, {**_raw(), "landlock_abi": 2}, None, "-")
     assert old_kernel.tier0

@@ -217,6 +217,122 @@ def unshare():
     return results
 """
 
+SOCKET_KINDS = """
+import socket
+def socket_kinds(host: str, port: int):
+    # Each (family, type, protocol): opened, and for IP sockets connected to host:port.
+    kinds = {"mptcp": (2, 1, 262), "mptcp6": (10, 1, 262), "sctp": (2, 1, 132),
+             "raw": (2, 3, 6), "icmp": (2, 2, 1), "netlink": (16, 3, 0),
+             "packet": (17, 3, 0), "vsock": (40, 1, 0), "unix": (1, 1, 0),
+             "seqpacket": (2, 5, 0), "tcp_flags": (2, 1 | 0x800 | 0x80000, 0)}
+    results = {}
+    for name, (family, kind, protocol) in kinds.items():
+        try:
+            sock = socket.socket(family, kind, protocol)
+        except OSError as error:
+            results[name] = ["blocked", str(error)]
+            continue
+        try:
+            if family == 2 and kind & 0xF == 1:
+                sock.setblocking(True)
+                sock.settimeout(2)
+                sock.connect((host, port))
+                results[name] = ["connected", ""]
+            else:
+                results[name] = ["opened", ""]
+        except OSError as error:
+            results[name] = ["refused", str(error)]
+        finally:
+            sock.close()
+    return results
+"""
+
+UDP_SEND = """
+import socket
+def udp_send(host: str, port: int):
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.sendto(b"hostile", (host, port))
+    return "sent"
+"""
+
+MEMFD_FILL = """
+import os
+def memfd_fill(mb: int):
+    # Many memfds (each stays under the file-size limit), all kept open.
+    chunk = b"x" * (1024 * 1024)
+    held = []
+    for index in range(mb):
+        if index % 32 == 0:
+            held.append(os.memfd_create("hostile"))
+        os.write(held[-1], chunk)
+    return "held"
+"""
+
+SYSV_SHM = """
+import ctypes, os
+def sysv_shm(mb: int):
+    # Segments of 32 MiB, each attached, filled and detached: they stay, outside the
+    # address space that RLIMIT_AS counts.
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.shmat.restype = ctypes.c_void_p
+    libc.shmat.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_int]
+    libc.shmdt.argtypes = [ctypes.c_void_p]
+    size = 32 * 1024 * 1024
+    for _ in range(mb // 32):
+        shmid = libc.shmget(0, ctypes.c_size_t(size), 0o1600)  # IPC_PRIVATE, IPC_CREAT
+        if shmid < 0:
+            code = ctypes.get_errno()
+            raise PermissionError(code, "shmget: " + os.strerror(code))
+        address = libc.shmat(shmid, None, 0)
+        if address in (None, ctypes.c_void_p(-1).value):
+            code = ctypes.get_errno()
+            raise OSError(code, "shmat: " + os.strerror(code))
+        ctypes.memset(address, 1, size)
+        libc.shmdt(address)
+    return "held"
+"""
+
+SHM_OPEN = """
+import os
+def shm_open():
+    fd = os.open("/dev/shm/runtree-hostile", os.O_CREAT | os.O_RDWR, 0o600)
+    os.close(fd)
+    return "opened"
+"""
+
+X32_SYSCALL = """
+import ctypes, threading, time
+def x32_syscall():
+    libc = ctypes.CDLL(None, use_errno=True)
+    thread = threading.Thread(target=libc.syscall, args=(0x40000000 | 39,))  # x32 getpid
+    thread.start()
+    thread.join()
+    time.sleep(30)  # only the thread died: the run would wait for its deadline
+    return "survived"
+"""
+
+PROC_SELF = """
+import os
+def proc_self():
+    found = {}
+    for name in ("mounts", "mountinfo", "mountstats", "task/%d/mounts" % os.getpid()):
+        try:
+            with open("/proc/self/" + name) as file:
+                found[name] = file.read()[:200]
+        except OSError as error:
+            found[name] = "blocked: " + error.strerror
+    namespaces = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink("/proc/self/fd/" + fd)
+        except OSError:
+            continue
+        if target.startswith("net:"):
+            namespaces.append(target)
+    found["namespace_fds"] = namespaces
+    return found
+"""
+
 FUNCTIONS: dict[str, tuple[str, dict[str, Any]]] = {
     "victim": (VICTIM, {"timeout_s": 30}),
     "whoami": (WHOAMI, {}),
@@ -247,4 +363,16 @@ FUNCTIONS: dict[str, tuple[str, dict[str, Any]]] = {
     "raw_flood": (RAW_FLOOD, {"timeout_s": 1}),
     "ptrace": (PTRACE, {}),
     "unshare": (UNSHARE, {}),
+    "socket_kinds": (SOCKET_KINDS, {"timeout_s": 20}),
+    "socket_kinds_net": (SOCKET_KINDS.replace("def socket_kinds(", "def socket_kinds_net("),
+                         {"timeout_s": 20, "network": True}),
+    "udp_send_net": (UDP_SEND.replace("def udp_send(", "def udp_send_net("),
+                     {"timeout_s": 10, "network": True}),
+    "memfd_fill": (MEMFD_FILL, {"timeout_s": 20, "memory_mb": 256}),
+    "sysv_shm": (SYSV_SHM, {"timeout_s": 20, "memory_mb": 256}),
+    "shm_open": (SHM_OPEN, {}),
+    "x32_syscall": (X32_SYSCALL, {"timeout_s": 20}),
+    "proc_self": (PROC_SELF, {}),
+    "proc_self_net": (PROC_SELF.replace("def proc_self(", "def proc_self_net("),
+                      {"network": True}),
 }

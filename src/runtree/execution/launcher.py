@@ -311,7 +311,10 @@ class ZygoteLauncher:
 
     def kill_user(self, uid: int) -> bool:
         """Ask the zygote (root, single-threaded: it forks safely and fast) to kill every
-        process of ``uid``; a helper process of our own if it cannot."""
+        process of ``uid``; a helper process of our own if it cannot. Nothing without uid
+        separation (not root: there is no uid that only the run has)."""
+        if not self.sandbox.separates_uids:
+            return False
         done: Future[bool] = Future()
         request: tuple[_Zygote, int] | None = None
         try:

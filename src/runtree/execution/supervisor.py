@@ -306,6 +306,7 @@ def _crash_error(returncode: int | None, job: Job) -> dict[str, Any]:
             "SIGSEGV": "a segmentation fault in native code",
             "SIGKILL": f"killed from outside, possibly for memory (limit {job.memory_mb} MB)",
             "SIGABRT": "the interpreter aborted",
+            "SIGSYS": "a system call the sandbox forbids outright (another ABI's)",
         }.get(name, "killed by a signal")
         return _error("WorkerCrashed", f"the worker process died with {name}: {hint}")
     return _error(

@@ -129,7 +129,8 @@ def kill_user(uid: int) -> bool:
     slot uid: ``kill(-1)`` as root would kill the whole host. True unless ``kill`` said there
     was no process at all (it rarely can: see :func:`clear_uid
     <runtree.execution.sandbox.processes.clear_uid>`)."""
-    if uid < MIN_SLOT_UID:
+    if uid < MIN_SLOT_UID or uid == os.getuid():
+        # (Not root, runs share the server's own uid: kill(-1) would end the user's session.)
         raise ValueError(f"refusing to kill the processes of uid {uid}")
     pid = os.fork()
     if pid == 0:

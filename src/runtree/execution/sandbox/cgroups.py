@@ -1,11 +1,11 @@
 """cgroups (tier 2): total memory per slot, process count and CPU share of the executions.
 
 * Per slot uid, created once and reused: ``memory/<server's group>/runtree/uid-N`` on
-  cgroup v1 (``<server's group>/runtree/uid-N`` with memory and pids on v2). An execution
-  joins its slot's group itself, before it drops root (see :mod:`.confine`) -- only when its
-  function may start processes: a single process is already bounded by its address-space
-  limit, and joining a v1 group costs about a third of a millisecond, which the fast path
-  does not pay for nothing. The groups are keyed by uid, which one execution at a time holds.
+  cgroup v1 (``<server's group>/runtree/uid-N`` with memory and pids on v2). Every execution
+  joins its slot's group itself, before it drops root (see :mod:`.confine`): the group
+  counts what the address-space limit does not -- memfd, shared memory, the page cache the
+  run dirties, its children. The groups are keyed by uid, which one execution at a time
+  holds.
 * Per server (v1): ``pids`` and ``cpu`` groups ``runtree/server-PID`` that the zygote joins
   once when it starts, so every execution is born in them: all executions together get at
   most ``pids.max`` tasks and the CPU weight of ``runtree`` (512, half a normal group's).

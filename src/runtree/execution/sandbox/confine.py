@@ -31,6 +31,7 @@ import contextlib
 import ctypes
 import dataclasses
 import errno
+import itertools
 import os
 import resource
 import sys
@@ -38,11 +39,27 @@ from collections.abc import Callable
 from typing import Any
 
 from ...errors import SandboxError
-from .policy import Policy, environment
+from .policy import UNREACHABLE_V4, UNREACHABLE_V6, Policy, environment
 
 NETWORK_DISABLED = (
     "network access is disabled for functions (deploy the function with network enabled "
     "to allow outbound connections)"
+)
+NETWORK_UNAVAILABLE = (
+    "network access is enabled for this function but not available on this host (see "
+    "`runtree doctor`: it needs root, Landlock ABI >= 4 and the egress firewall)"
+)
+PROCESSES_UNAVAILABLE = (
+    "starting processes is enabled for this function but not available on this host (see "
+    "`runtree doctor`: it needs root, for a uid of the run's own)"
+)
+SOCKET_KIND_DISABLED = (
+    "this kind of socket is not allowed for functions (with network enabled: TCP and UDP "
+    "over IPv4 and IPv6 only)"
+)
+SHARED_MEMORY_DISABLED = (
+    "shared memory (memfd, System V IPC) is not available to functions on this host: no "
+    "memory cgroup would count it"
 )
 PROCESSES_DISABLED = (
     "starting processes is disabled for functions (deploy the function with subprocesses "
@@ -64,6 +81,21 @@ DENIED_SYSCALLS = (
     "migrate_pages", "move_pages",
 )
 PROCESS_SYSCALLS = ("fork", "vfork", "execve", "execveat")
+# Signals to a process or thread by id (kill() is handled apart: kill(0, ...) is the run's
+# own process group).
+SIGNAL_SYSCALLS = (
+    "tkill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo", "pidfd_send_signal",
+    "pidfd_open",
+)
+# Memory outside the address-space limit (memfd, System V shared memory) and System V IPC
+# objects, which outlive the process in the host's IPC namespace: allowed only when the run's
+# memory cgroup counts them and its private IPC namespace dies with it
+# (``Policy.shared_memory``). POSIX shared memory (``shm_open``) is /dev/shm: Landlock.
+SHARED_MEMORY_SYSCALLS = (
+    "memfd_create", "memfd_secret", "shmget", "shmat", "shmctl", "shmdt",
+    "msgget", "msgsnd", "msgrcv", "msgctl", "semget", "semop", "semtimedop", "semctl",
+    "mq_open", "mq_timedsend", "mq_timedreceive", "mq_notify", "mq_getsetattr", "mq_unlink",
+)
 
 CLONE_THREAD = 0x00010000
 CLONE_NEW_FLAGS = (
@@ -80,7 +112,10 @@ MS_NOSUID, MS_NODEV, MS_REC, MS_PRIVATE = 2, 4, 0x4000, 0x40000
 PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 38, 22, 2
 PR_SET_DUMPABLE = 4
 CAP_SYS_NICE = 23
-AF_INET, AF_INET6 = 2, 10
+AF_UNIX, AF_INET, AF_INET6 = 1, 2, 10
+SOCK_STREAM, SOCK_DGRAM = 1, 2
+SOCK_TYPE_MASK = 0xF  # the kernel reads the type from these bits; the rest are flags
+IPPROTO_TCP, IPPROTO_UDP = 6, 17
 INT_MASK = 0xFFFFFFFF
 
 # Landlock, beyond what the ``landlock`` package covers (network rules: ABI 4, scopes: ABI 6).
@@ -100,7 +135,17 @@ NETWORK_READABLE = (
     "/etc/services", "/etc/protocols", "/etc/host.conf", "/etc/ca-certificates",
 )
 DEVICES_RW = ("/dev/null", "/dev/zero")
+# System V IPC limits of a private IPC namespace, zeroed when no cgroup counts its memory.
+IPC_LIMITS = ("shmmni", "shmmax", "msgmni")
 DEVICES_RO = ("/dev/urandom",)
+# What a run may read of its own /proc/<pid>: not mounts, mountinfo, mountstats (the host's
+# mounts, even in a private mount namespace, which starts as a copy) nor task/ (each
+# thread's copy of all of it).
+PROC_SELF_READABLE = (
+    "status", "stat", "statm", "cmdline", "comm", "limits", "io", "environ", "cgroup",
+    "maps", "fd", "fdinfo",
+)
+PROC_SELF_DIRS = ("fd", "fdinfo")
 
 
 class _SockFilter(ctypes.Structure):
@@ -129,6 +174,14 @@ class _NetPortAttr(ctypes.Structure):
     _fields_ = [("allowed_access", ctypes.c_uint64), ("port", ctypes.c_uint64)]
 
 
+FilterKey = tuple[bool, bool, bool, bool]
+
+
+def filter_key(policy: Policy) -> FilterKey:
+    """Which seccomp filter ``policy`` gets."""
+    return (policy.subprocesses, policy.network, policy.shared_memory, policy.own_signals_only)
+
+
 @dataclasses.dataclass
 class Prepared:
     """What :func:`prepare` worked out, inherited by every forked child."""
@@ -137,14 +190,14 @@ class Prepared:
     landlock_abi: int
     landlock: Any  # the ``landlock`` module, or None without Landlock
     readable: list[str]  # directories and files, read-only
-    filters: dict[tuple[bool, bool], bytes]  # (subprocesses, network) -> BPF program
+    filters: dict[FilterKey, bytes]  # see filter_key -> BPF program
     seccomp_error: str | None
     # Landlock, worked out once: the rights handled, and (O_PATH fd, rights) of every
     # static rule -- a child only hands them to the kernel.
     handled: int = 0
     rules: list[tuple[int, int]] = dataclasses.field(default_factory=list)
     rule_attrs: list[Any] = dataclasses.field(default_factory=list)  # PathBeneathAttr each
-    programs: dict[tuple[bool, bool], Any] = dataclasses.field(default_factory=dict)
+    programs: dict[FilterKey, Any] = dataclasses.field(default_factory=dict)
     # Set by :func:`enter_private_network` (the zygote): children start in an empty network
     # namespace; those with network on go back to the host's through this fd.
     host_network_fd: int = -1
@@ -189,14 +242,16 @@ def prepare(all_filters: bool = True) -> Prepared:
         except Exception:
             landlock_module = None
     readable = _without_nested([*SYSTEM_READABLE, *runtime_paths()])
-    filters: dict[tuple[bool, bool], bytes] = {}
+    filters: dict[FilterKey, bytes] = {}
     seccomp_error = None
     try:
         import pyseccomp  # noqa: F401  (it finds libseccomp now, while it still can)
 
-        for subprocesses in (False, True) if all_filters else ():
-            for network in (False, True):
-                filters[(subprocesses, network)] = _compile_filter(subprocesses, network)
+        if all_filters:
+            # (Signals confined by seccomp: not root, compiled when a run needs it.)
+            for subprocesses, network, shared in itertools.product((False, True), repeat=3):
+                key = (subprocesses, network, shared, False)
+                filters[key] = _compile_filter(*key)
     except Exception as error:  # no libseccomp, no pyseccomp: the probe reports it
         seccomp_error = f"{type(error).__name__}: {error}"
         filters = {}
@@ -223,7 +278,7 @@ def _clean_environment() -> None:
 PER_EXECUTION = ("HOME", "TMPDIR")
 
 
-def _program(prepared: Prepared, key: tuple[bool, bool]) -> Any:
+def _program(prepared: Prepared, key: FilterKey) -> Any:
     """The filter for ``key`` as the kernel takes it (built once, kept alive here)."""
     program = prepared.programs.get(key)
     if program is None:
@@ -285,15 +340,22 @@ def _without_nested(paths: list[str]) -> list[str]:
 def _preload_for_users() -> None:
     """Modules the error-message patches wrap, imported while files are still readable."""
     import _posixsubprocess  # noqa: F401
+    import ipaddress  # noqa: F401
     import socket  # noqa: F401
     import subprocess  # noqa: F401
 
 
-def _compile_filter(subprocesses: bool, network: bool) -> bytes:
+def _compile_filter(
+    subprocesses: bool, network: bool, shared_memory: bool, own_signals_only: bool = False
+) -> bytes:
     import pyseccomp as seccomp
 
     denied = seccomp.ERRNO(errno.EPERM)
     f = seccomp.SyscallFilter(seccomp.ALLOW)
+    # A system call of another ABI (x32, i386 through int 0x80) gets past every rule below,
+    # which are for the native one: it kills the whole process, not just the calling thread
+    # (which would leave the run waiting for its deadline).
+    f.set_attr(seccomp.Attr.ACT_BADARCH, seccomp.KILL_PROCESS)
     for name in DENIED_SYSCALLS:
         with contextlib.suppress(Exception):  # a syscall this architecture does not have
             f.add_rule(denied, name)
@@ -311,12 +373,18 @@ def _compile_filter(subprocesses: bool, network: bool) -> bytes:
             f.add_rule(denied, name)
         # A clone without CLONE_THREAD is a new process; threads stay allowed.
         f.add_rule(denied, "clone", seccomp.Arg(0, seccomp.MASKED_EQ, CLONE_THREAD, 0))
+    if not shared_memory:
+        for name in SHARED_MEMORY_SYSCALLS:
+            with contextlib.suppress(Exception):
+                f.add_rule(denied, name)
+    if own_signals_only:
+        f.add_rule(denied, "kill", seccomp.Arg(0, seccomp.NE, 0))
+        for name in SIGNAL_SYSCALLS:
+            f.add_rule(denied, name)
+    # socketpair makes connected AF_UNIX pairs only (asyncio's self-pipe): nothing to reach.
+    f.add_rule(denied, "socketpair", seccomp.Arg(0, seccomp.NE, AF_UNIX))
     if network:
-        # Only IPv4 and IPv6 sockets: no unix (abstract sockets!), netlink, packet ...
-        f.add_rule(denied, "socket", seccomp.Arg(0, seccomp.LT, AF_INET))
-        f.add_rule(denied, "socket", seccomp.Arg(0, seccomp.GT, AF_INET6))
-        for family in range(AF_INET + 1, AF_INET6):
-            f.add_rule(denied, "socket", seccomp.Arg(0, seccomp.EQ, family))
+        _allow_only_tcp_and_udp(f, denied)
     else:
         f.add_rule(denied, "socket")
     read_fd, write_fd = os.pipe()
@@ -329,6 +397,28 @@ def _compile_filter(subprocesses: bool, network: bool) -> bytes:
     finally:
         os.close(read_fd)
     return b"".join(chunks)
+
+
+def _allow_only_tcp_and_udp(f: Any, denied: int) -> None:
+    """``socket()`` by allow-list, in a filter that allows by default: every rule denies
+    what is outside the list -- any family but AF_INET/AF_INET6 (unix, netlink, packet,
+    vsock ...), any type but stream/datagram once SOCK_NONBLOCK/SOCK_CLOEXEC are masked off
+    (raw, seqpacket), any protocol but 0, TCP and UDP (MPTCP is 262, SCTP 132, ICMP 1).
+    The arguments are compared as 64-bit values: garbage in the upper half of a register
+    makes a value larger than every allowed one, so it is denied."""
+    import pyseccomp as seccomp
+
+    f.add_rule(denied, "socket", seccomp.Arg(0, seccomp.LT, AF_INET))
+    f.add_rule(denied, "socket", seccomp.Arg(0, seccomp.GT, AF_INET6))
+    for family in range(AF_INET + 1, AF_INET6):
+        f.add_rule(denied, "socket", seccomp.Arg(0, seccomp.EQ, family))
+    for kind in range(SOCK_TYPE_MASK + 1):
+        if kind not in (SOCK_STREAM, SOCK_DGRAM):
+            f.add_rule(denied, "socket", seccomp.Arg(1, seccomp.MASKED_EQ, SOCK_TYPE_MASK, kind))
+    f.add_rule(denied, "socket", seccomp.Arg(2, seccomp.GT, IPPROTO_UDP))
+    for protocol in range(1, IPPROTO_UDP):
+        if protocol != IPPROTO_TCP:
+            f.add_rule(denied, "socket", seccomp.Arg(2, seccomp.EQ, protocol))
 
 
 def can_raise_priority() -> bool:
@@ -370,7 +460,7 @@ def confine(policy: Policy) -> None:
     prepared = prepare(all_filters=False)
     step = "start"
     try:
-        key = (policy.subprocesses, policy.network)
+        key = filter_key(policy)
         if policy.seccomp and key not in prepared.filters and prepared.seccomp_error is None:
             step = "seccomp filter"
             prepared.filters[key] = _compile_filter(*key)
@@ -384,6 +474,10 @@ def confine(policy: Policy) -> None:
         if policy.namespaces:
             step = "namespaces"
             _enter_namespaces(prepared, policy)
+        if prepared.host_network_fd >= 0:
+            # Used (or not) by now: no run keeps a handle on the host's network namespace.
+            os.close(prepared.host_network_fd)
+            prepared.host_network_fd = -1
         step = "work directory"
         os.chdir(policy.workdir)
         if policy.landlock:
@@ -453,6 +547,12 @@ def _enter_namespaces(prepared: Prepared, policy: Policy) -> None:
     elif not policy.network and not private_network:
         flags |= CLONE_NEWNET
     _check(libc.unshare(flags), "unshare", libc)
+    if not policy.shared_memory:
+        # No memory cgroup to count System V IPC: the private IPC namespace gets none (seccomp
+        # denies the calls as well).
+        for name in IPC_LIMITS:
+            with open(f"/proc/sys/kernel/{name}", "w") as file:
+                file.write("0")
     # Mounts made here must not propagate back to the host.
     _check(libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "mount --make-rprivate",
            libc)
@@ -469,7 +569,8 @@ def _enter_namespaces(prepared: Prepared, policy: Policy) -> None:
 
 def _landlock(prepared: Prepared, policy: Policy) -> None:
     """Read-only: the runtime and system paths :func:`prepare` opened; read-write: the work
-    directory; this process's own ``/proc/<pid>``; nothing else. Through the ``landlock``
+    directory; some of this process's own ``/proc/<pid>`` (:data:`PROC_SELF_READABLE`);
+    nothing else. Through the ``landlock``
     package's system-call bindings, with the rules worked out in advance."""
     ll = prepared.landlock
     if ll is None:
@@ -486,7 +587,9 @@ def _landlock(prepared: Prepared, policy: Policy) -> None:
         read = int(access.EXECUTE | access.READ_FILE)
         for path, rights in (
             *((p, read | int(access.READ_DIR) if os.path.isdir(p) else read) for p in extra),
-            (f"/proc/{os.getpid()}", int(access.READ_FILE | access.READ_DIR)),
+            *((f"/proc/{os.getpid()}/{name}",
+               int(access.READ_FILE | access.READ_DIR) if name in PROC_SELF_DIRS else
+               int(access.READ_FILE)) for name in PROC_SELF_READABLE),
             (policy.workdir, prepared.handled),
         ):
             with contextlib.suppress(FileNotFoundError):
@@ -539,7 +642,7 @@ def _create_ruleset(prepared: Prepared, policy: Policy) -> int:
 
 
 def _seccomp(prepared: Prepared, policy: Policy) -> None:
-    key = (policy.subprocesses, policy.network)
+    key = filter_key(policy)
     if key not in prepared.filters:
         raise SandboxError(f"no seccomp filter: {prepared.seccomp_error}")
     fprog = _program(prepared, key)
@@ -555,6 +658,19 @@ def _search_path() -> str:
     return ":".join(dict.fromkeys([bin_dir, "/usr/local/bin", "/usr/bin", "/bin"]))
 
 
+def _unreachable(address: Any) -> bool:
+    """Whether the egress firewall refuses ``address`` whatever the port (an (host, port)
+    tuple with a literal IP address)."""
+    import ipaddress
+
+    try:
+        ip = ipaddress.ip_address(str(address[0]).split("%")[0])
+    except (ValueError, TypeError, IndexError):
+        return False
+    ranges = UNREACHABLE_V4 if ip.version == 4 else UNREACHABLE_V6
+    return any(ip in ipaddress.ip_network(network) for network in ranges)
+
+
 def _explain_blocked_calls(policy: Policy) -> None:
     """Blocked calls fail with a sentence instead of a bare errno. The kernel (seccomp,
     Landlock) still decides: these wrappers only reword the error it returned."""
@@ -568,7 +684,10 @@ def _explain_blocked_calls(policy: Policy) -> None:
             original_init(self, *args, **kwargs)
         except PermissionError as error:
             if error.errno == errno.EPERM:
-                raise PermissionError(errno.EPERM, NETWORK_DISABLED) from None
+                message = SOCKET_KIND_DISABLED if policy.network else NETWORK_DISABLED
+                if "network" in policy.unavailable:
+                    message = NETWORK_UNAVAILABLE
+                raise PermissionError(errno.EPERM, message) from None
             raise
 
     socket.socket.__init__ = socket_init  # type: ignore[method-assign]
@@ -585,6 +704,14 @@ def _explain_blocked_calls(policy: Policy) -> None:
                     f"network access to {address!r} is not allowed for functions "
                     f"(allowed TCP ports: {allowed})",
                 ) from None
+            except ConnectionRefusedError:
+                if not _unreachable(address):  # refused by whoever listens there
+                    raise
+                raise PermissionError(
+                    errno.EACCES,
+                    f"network access to {address!r} is not allowed for functions (not "
+                    "this host, nor private, link-local or multicast addresses)",
+                ) from None
 
         socket.socket.connect = connect  # type: ignore[method-assign,assignment]
 
@@ -596,7 +723,10 @@ def _explain_blocked_calls(policy: Policy) -> None:
                 return call(*args, **kwargs)
             except PermissionError as error:
                 if error.errno == errno.EPERM and not policy.subprocesses:
-                    raise PermissionError(errno.EPERM, PROCESSES_DISABLED) from None
+                    message = PROCESSES_DISABLED
+                    if "subprocesses" in policy.unavailable:
+                        message = PROCESSES_UNAVAILABLE
+                    raise PermissionError(errno.EPERM, message) from None
                 raise
             except BlockingIOError as error:
                 if error.errno == errno.EAGAIN:
@@ -610,6 +740,17 @@ def _explain_blocked_calls(policy: Policy) -> None:
         wrapper.__name__ = getattr(call, "__name__", "wrapper")
         wrapper.__doc__ = getattr(call, "__doc__", None)
         return wrapper
+
+    if not policy.shared_memory:
+        original_memfd = os.memfd_create
+
+        def memfd_create(*args: Any, **kwargs: Any) -> int:
+            try:
+                return original_memfd(*args, **kwargs)
+            except PermissionError:
+                raise PermissionError(errno.EPERM, SHARED_MEMORY_DISABLED) from None
+
+        os.memfd_create = memfd_create
 
     import _posixsubprocess
 

@@ -21,6 +21,19 @@ NICE = 10
 CPU_SHARES = 512  # cgroup v1 cpu.shares of all executions together (a process group: 1024)
 # TCP ports a function with ``network`` on may connect to (Landlock ABI >= 4).
 DEFAULT_NETWORK_PORTS = (80, 443)
+# Ranges a function with network on never reaches (the egress firewall; besides every address
+# of the host itself): "this network", private, shared (CGNAT), loopback, link-local,
+# IETF-reserved, benchmarking, multicast and reserved; for IPv6 the same kinds, and the
+# IPv4-mapped and NAT64 prefixes that lead back to them.
+UNREACHABLE_V4 = (
+    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16",
+    "172.16.0.0/12", "192.0.0.0/24", "192.168.0.0/16", "198.18.0.0/15", "224.0.0.0/4",
+    "240.0.0.0/4",
+)
+UNREACHABLE_V6 = (
+    "::/127", "::ffff:0:0/96", "64:ff9b::/96", "64:ff9b:1::/48", "100::/64", "fc00::/7",
+    "fe80::/10", "fec0::/10", "ff00::/8",
+)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -39,6 +52,14 @@ class Policy:
     subprocesses: bool = False
     network: bool = False
     network_ports: tuple[int, ...] = ()
+    # memfd, System V IPC: only where a memory cgroup counts them and a private IPC
+    # namespace ends with the run (denied by seccomp otherwise).
+    shared_memory: bool = False
+    # Not root and no Landlock signal scoping: runs share the server's uid, so seccomp keeps
+    # signals to the run's own process group (kill(0, ...)).
+    own_signals_only: bool = False
+    # Opt-ins the function asked for that this host cannot give (the run says so).
+    unavailable: tuple[str, ...] = ()
     # Layers: each is applied only when the start-up probe found it working here.
     landlock: bool = True
     seccomp: bool = True
@@ -52,7 +73,7 @@ class Policy:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Policy:
         values = dict(data)
-        for key in ("network_ports", "cgroup_procs", "extra_readable"):
+        for key in ("network_ports", "cgroup_procs", "extra_readable", "unavailable"):
             values[key] = tuple(values.get(key) or ())
         return cls(**values)
 

@@ -55,7 +55,7 @@ def kill_user_with_helper(python: str, uid: int) -> bool:
     """SIGKILL every process of ``uid``: a helper process that becomes ``uid`` and calls
     ``kill(-1, SIGKILL)`` (which then reaches exactly that uid's processes). Whether there
     was any (``kill(-1)`` fails with ESRCH when it reaches none)."""
-    if uid < MIN_SLOT_UID:
+    if uid < MIN_SLOT_UID or uid == os.getuid():
         raise ValueError(f"refusing to kill the processes of uid {uid}")
     # kill(-1) as root would kill the whole host: the helper checks who it is first.
     code = (

@@ -15,6 +15,15 @@ from .config import SandboxConfig
 from .policy import Policy
 
 PROBE_TIMEOUT_S = 60.0
+SIGSYS = 31
+# Socket kinds the probe tries with network on (see .probe): each must be denied.
+SOCKET_KINDS_BLOCKED = ("mptcp", "sctp", "raw", "icmp", "netlink", "packet", "vsock", "unix")
+NOT_ROOT_UID = (
+    "not root: every run executes as your own uid, each confined by Landlock (its own work "
+    "directory, the read-only runtime, nothing else of yours), seccomp and rlimits; but "
+    "runs are not separated by uid, so functions may not start processes (the deadline "
+    "could not find them) and have no network (no firewall). Run as root for per-slot uids"
+)
 
 
 class SandboxUnavailable(RuntreeError):
@@ -36,9 +45,10 @@ class Layer:
     """One protection: whether it is on here, and what it does or why it is off."""
 
     name: str
-    tier: int  # 0: required; 1: namespaces; 2: cgroups
+    tier: int  # 0: always on; 1: namespaces and newer kernels; 2: cgroups
     active: bool
     detail: str
+    required: bool = True  # for tier 0: the server refuses to start without it
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,11 +60,12 @@ class SandboxReport:
     python_version: str = ""
     landlock_abi: int = 0
     uid_range: str = ""
+    uid_separation: bool = True  # False: not root, every run executes as the server's uid
 
     @property
     def tier0(self) -> bool:
         """Every always-on layer is on (the server refuses to start otherwise)."""
-        required = [layer for layer in self.layers if layer.tier == 0]
+        required = [layer for layer in self.layers if layer.tier == 0 and layer.required]
         return self.enabled and bool(required) and all(layer.active for layer in required)
 
     def layer(self, name: str) -> Layer | None:
@@ -74,7 +85,11 @@ class SandboxReport:
             return "sandbox INCOMPLETE: " + "; ".join(self.problems)
         extra = [layer.name for layer in self.layers if layer.tier > 0 and layer.active]
         off = [layer.name for layer in self.layers if layer.tier > 0 and not layer.active]
-        text = f"sandbox on: tier 0 (uid, rlimits, landlock ABI {self.landlock_abi}, seccomp)"
+        if self.uid_separation:
+            text = f"sandbox on: tier 0 (uid, rlimits, landlock ABI {self.landlock_abi}, seccomp)"
+        else:
+            text = (f"sandbox on: tier 0 without uid separation (not root: rlimits, landlock "
+                    f"ABI {self.landlock_abi}, seccomp; no subprocesses, no network)")
         if extra:
             text += " + " + ", ".join(extra)
         if off:
@@ -90,6 +105,7 @@ class SandboxReport:
             "python_version": self.python_version,
             "landlock_abi": self.landlock_abi,
             "uid_range": self.uid_range,
+            "uid_separation": self.uid_separation,
             "problems": list(self.problems),
             "layers": [dataclasses.asdict(layer) for layer in self.layers],
         }
@@ -141,7 +157,10 @@ def build_report(
     raw: dict[str, Any],
     failure: str | None,
     cgroup_detail: str,
+    firewall: tuple[bool, str] = (False, "not installed"),
 ) -> SandboxReport:
+    """The report of a probe's ``raw`` findings (or its ``failure``), with what the host
+    found about cgroups and the egress firewall (installed: whether, and what or why not)."""
     layers: list[Layer] = []
     problems: list[str] = []
     tier0: dict[str, Any] = raw.get("tier0") or {}
@@ -153,9 +172,10 @@ def build_report(
     elif not confined:
         problems.append(f"a test process could not confine itself: {tier0.get('error')}")
 
-    def add(name: str, tier: int, active: bool, detail: str, why_not: str) -> None:
-        layers.append(Layer(name, tier, active, detail if active else why_not))
-        if tier == 0 and not active:
+    def add(name: str, tier: int, active: bool, detail: str, why_not: str,
+            required: bool = True) -> None:
+        layers.append(Layer(name, tier, active, detail if active else why_not, required))
+        if tier == 0 and required and not active:
             problems.append(f"{name}: {why_not}")
 
     uid_ok = root and confined and tier0.get("uid") not in (None, 0) and not tier0.get("groups")
@@ -164,9 +184,9 @@ def build_report(
         0,
         uid_ok,
         f"each slot runs as its own uid ({uid_range}), never root, no groups",
-        "not running as root: cannot switch executions to per-slot uids"
-        if not root
+        NOT_ROOT_UID if not root
         else f"switching to a slot uid failed ({tier0.get('error') or tier0.get('uid')})",
+        required=root,
     )
     add(
         "rlimits",
@@ -184,29 +204,40 @@ def build_report(
                 secrets_read.append(f"{secret} (under {granted})")
     landlock_ok = (
         abi >= 1 and confined and not secrets_read and tier0.get("usr_writable") is False
-        and tier0.get("workdir_writable") is True
+        and tier0.get("workdir_writable") is True and tier0.get("mounts_readable") is False
     )
     add(
         "landlock",
         0,
         landlock_ok,
-        f"ABI {abi}: read-only runtime and packages, read-write work directory, nothing else",
+        f"ABI {abi}: read-only runtime and packages, read-write work directory, nothing else "
+        "(of /proc: its own status, limits, fds ..., not the mounts)",
         "the kernel has no Landlock (needs Linux >= 5.13 with landlock in CONFIG_LSM)"
         if abi < 1
         else f"files stayed reachable: readable {secrets_read}, /usr writable "
-        f"{tier0.get('usr_writable')}, work directory {tier0.get('workdir_writable')}",
+        f"{tier0.get('usr_writable')}, work directory {tier0.get('workdir_writable')}, "
+        f"/proc/self/mounts readable {tier0.get('mounts_readable')}",
     )
-    seccomp_ok = (
-        confined and not raw.get("seccomp_error") and _blocked(tier0.get("socket"))
-        and _blocked(tier0.get("unix_socket")) and _blocked(tier0.get("fork"))
-    )
+    network: dict[str, Any] = raw.get("network") or {}
+    x32: dict[str, Any] = raw.get("x32") or {}
+    leaks = [name for name in ("socket", "unix_socket", "fork", "memfd")
+             if not _blocked(tier0.get(name))]
+    leaks += [f"{name} with network on" for name in SOCKET_KINDS_BLOCKED
+              if not _blocked(network.get(name))]
+    if network.get("tcp") != "allowed":
+        leaks.append(f"TCP with network on: {network.get('tcp') or network.get('error')}")
+    if x32.get("signal") != SIGSYS:
+        leaks.append("an x32 system call did not kill the process")
+    seccomp_ok = confined and not raw.get("seccomp_error") and not leaks
     add(
         "seccomp",
         0,
         seccomp_ok,
-        "no sockets of any family, ptrace, mount, unshare, bpf, io_uring, kexec, keyctl, "
-        "kill(-1); no new processes unless the function opts in",
-        str(raw.get("seccomp_error") or "the filter did not block socket()/fork()"),
+        "no sockets (with network on: TCP and UDP over IPv4/IPv6 only -- no MPTCP, SCTP, raw, "
+        "netlink, packet, vsock, unix), ptrace, mount, unshare, bpf, io_uring, kexec, keyctl, "
+        "kill(-1); no memfd or System V IPC without a memory cgroup; no new processes unless "
+        "the function opts in; a system call of another ABI (x32) kills the process",
+        str(raw.get("seccomp_error") or f"the filter let through: {', '.join(leaks)}"),
     )
     stdlib = tier0.get("stdlib_readable")
     packages = tier0.get("packages_readable")
@@ -222,10 +253,12 @@ def build_report(
     add(
         "supervision",
         0,
-        root,
+        True,
         "deadline kills the process group and every process of the slot uid; output capped; "
-        "work directory size watched; no process of a slot's uid left before it is reused",
-        "needs root (kills by uid)",
+        "work directory size watched; no process of a slot's uid left before it is reused"
+        if root else "deadline kills the run's process (it can start no other); output "
+        "capped; work directory size watched",
+        "",
     )
     add(
         "landlock-network",
@@ -236,6 +269,20 @@ def build_report(
         " only (no listening)",
         f"Landlock ABI {abi} < 4: cannot limit ports, so functions with network on run "
         "without network",
+    )
+    firewall_on, firewall_detail = firewall
+    reached = [kind for kind in ("loopback_tcp", "loopback_udp")
+               if not _blocked(network.get(kind))]
+    add(
+        "egress-firewall",
+        1,
+        firewall_on and not reached and root,
+        f"{firewall_detail}: functions with network on reach no address of this host "
+        "(loopback included, any port, any protocol), no private, link-local or multicast "
+        "range; UDP only to DNS",
+        f"{firewall_detail}, so functions with network on run without network"
+        if not firewall_on
+        else f"the firewall is installed but a test process reached {', '.join(reached)}",
     )
     add(
         "landlock-scopes",
@@ -257,8 +304,8 @@ def build_report(
         else f"unshare/mount failed: {(namespaces or {}).get('error')}",
     )
     add("cgroups", 2, root and cgroup_detail.startswith("cgroup"), f"{cgroup_detail}: total "
-        "memory per slot for functions with subprocesses; process count and CPU share of all "
-        "executions together", cgroup_detail)
+        "memory of every run (memfd, shared memory, page cache and children included); "
+        "process count and CPU share of all executions together", cgroup_detail)
     return SandboxReport(
         enabled=True,
         layers=tuple(layers),
@@ -266,6 +313,7 @@ def build_report(
         python=str(raw.get("python", python)),
         python_version=str(raw.get("python_version", "")),
         landlock_abi=abi,
-        uid_range=uid_range,
+        uid_range=uid_range if root else "",
+        uid_separation=root,
     )
 

@@ -26,7 +26,7 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from . import interpreter
+from . import firewall, interpreter
 from .cgroups import Cgroups, SlotGroup
 from .config import SandboxConfig
 from .policy import NPROC_THREADS_ONLY, NPROC_WITH_SUBPROCESSES, Policy
@@ -111,6 +111,7 @@ class Sandbox:
         self.cgroups = cgroups if report.active("cgroups") else None
         self.namespaces = report.active("namespaces")
         self.landlock_network = report.active("landlock-network")
+        self.firewall = report.active("egress-firewall")
         self.python = config.python or interpreter.runtime_python()
         self.jobs_dir = jobs_dir
         self.locks_dir = locks_dir
@@ -127,6 +128,12 @@ class Sandbox:
     @property
     def enabled(self) -> bool:
         return self.report.enabled
+
+    @property
+    def separates_uids(self) -> bool:
+        """Each run has a slot uid of its own (root); otherwise every run executes as this
+        process's uid, and nothing may be killed or searched for by uid."""
+        return self.enabled and self.report.uid_separation
 
     # --- construction -----------------------------------------------------------------
 
@@ -156,6 +163,11 @@ class Sandbox:
             cgroups, cgroup_detail = Cgroups.detect()
         else:
             cgroups, cgroup_detail = None, "not running as root"
+        if root:
+            last_uid = config.uid_base + config.uid_count - 1
+            firewall_on, firewall_detail = firewall.install(config.uid_base, last_uid)
+        else:
+            firewall_on, firewall_detail = False, "not running as root"
         sandbox = cls(config, SandboxReport(enabled=True), cgroups, jobs_dir, locks_dir)
         sandbox.cgroups = cgroups  # for the probe's own test (the report decides afterwards)
         entry = sandbox._reserve_uid() if root else SlotUid(os.getuid(), -1)
@@ -179,12 +191,15 @@ class Sandbox:
                 sandbox._unlock(entry)
             if workdir:
                 shutil.rmtree(workdir, ignore_errors=True)
-        sandbox.report = build_report(config, python, root, raw, failure, cgroup_detail)
+        sandbox.report = build_report(
+            config, python, root, raw, failure, cgroup_detail, (firewall_on, firewall_detail)
+        )
         with _probed_lock:
             _probed[config] = (sandbox.report, cgroups)
         sandbox.cgroups = cgroups if sandbox.report.active("cgroups") else None
         sandbox.namespaces = sandbox.report.active("namespaces")
         sandbox.landlock_network = sandbox.report.active("landlock-network")
+        sandbox.firewall = sandbox.report.active("egress-firewall")
         return sandbox
 
     def require(self) -> Sandbox:
@@ -229,20 +244,31 @@ class Sandbox:
     def _lease(self, entry: SlotUid, job: Any, dynamic: bool) -> Lease:
         config = self.config
         workdir = self._make_workdir(entry.uid)
+        separate = self.separates_uids
+        unavailable = []
         subprocesses = bool(getattr(job, "subprocesses", False))
-        network = bool(getattr(job, "network", False)) and self.landlock_network
+        if subprocesses and not separate:
+            # Without a uid of its own, what a run started could not be found and killed.
+            subprocesses = False
+            unavailable.append("subprocesses")
+        network = bool(getattr(job, "network", False))
+        if network and not (separate and self.landlock_network and self.firewall):
+            network = False
+            unavailable.append("network")
         nproc = NPROC_WITH_SUBPROCESSES if subprocesses else NPROC_THREADS_ONLY
         memory_mb = int(job.memory_mb)
         oom_before = 0
-        group = entry.group if subprocesses else None  # see cgroups: a single process is
-        if group is not None:  # bounded by its address space already
+        # Every run joins its slot's memory group: the address-space limit does not count
+        # memfd, shared memory or the page cache a run dirties; the group counts them all.
+        group = entry.group
+        if group is not None:
             tmpfs_mb = config.disk_mb if self.namespaces else 0
             group.configure((memory_mb + tmpfs_mb) * 1024 * 1024, nproc + 8)
             oom_before = group.oom_kills()
         ports = tuple(p for p in config.network_ports if p not in config.blocked_ports)
         policy = Policy(
             uid=entry.uid,
-            gid=entry.uid,
+            gid=entry.uid if separate else os.getgid(),
             workdir=workdir,
             memory_mb=memory_mb,
             cpu_s=max(1, int(job.timeout_s) + 1),
@@ -252,6 +278,9 @@ class Sandbox:
             subprocesses=subprocesses,
             network=network,
             network_ports=ports if network else (),
+            shared_memory=group is not None and self.namespaces,
+            unavailable=tuple(unavailable),
+            own_signals_only=not separate and not self.report.active("landlock-scopes"),
             landlock=True,
             seccomp=True,
             namespaces=self.namespaces,
@@ -309,7 +338,9 @@ class Sandbox:
                 with contextlib.suppress(Exception):
                     wait_exit(0.5)
             thorough = lease.policy.subprocesses or lease.stopped
-            if not clear_uid(lease.uid, kill_user, thorough):
+            if not self.separates_uids:
+                pass  # one process (no fork): it is gone once the supervisor reaped it
+            elif not clear_uid(lease.uid, kill_user, thorough):
                 log.error("processes of slot uid %d survived SIGKILL; retiring it", lease.uid)
                 if not lease.dynamic:
                     self._replace(lease.entry)
@@ -343,7 +374,10 @@ class Sandbox:
 
     def kill_user(self, uid: int) -> bool:
         """Kill every process of ``uid`` with a helper process (see
-        :func:`kill_user_with_helper`); launchers that have a zygote do it faster."""
+        :func:`kill_user_with_helper`); launchers that have a zygote do it faster. Nothing
+        without uid separation."""
+        if not self.separates_uids:
+            return False
         return kill_user_with_helper(self.python, uid)
 
     # --- internals --------------------------------------------------------------------
@@ -357,6 +391,8 @@ class Sandbox:
                 yield uid
 
     def _reserve_uid(self) -> SlotUid:
+        if not self.separates_uids:
+            return SlotUid(os.getuid(), -1)  # every run is this process's uid
         for uid in self._uids():
             with self._lock:
                 if uid in self._held:
@@ -380,6 +416,8 @@ class Sandbox:
     def _prepare_uid(self, entry: SlotUid) -> None:
         """A uid just taken may have processes and work directories left by a crashed
         earlier holder (this process holds the uid's lock now: they are nobody's)."""
+        if not self.separates_uids:
+            return
         if processes_of(entry.uid):
             clear_uid(entry.uid, self.kill_user)
             if processes_of(entry.uid):

@@ -1,0 +1,218 @@
+"""The holes hostile testing found in the first sandbox (issue 10), each as an attack against
+a real sandboxed server with a victim run in the other slot: socket kinds beyond TCP and UDP
+(MPTCP reached any loopback port), loopback and private addresses with network on, memory
+outside the address-space limit (memfd, System V shared memory), an x32 system call, the
+host's mounts and network namespace seen from a run. See conftest.py for the safety rules.
+
+Network traffic goes only to listeners these tests start on loopback, and to a network
+namespace they create (a veth pair to an address of TEST-NET-2 inside it): never off this
+machine.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from .conftest import Platform
+from .test_hostile import NETWORK_DISABLED, attack, failed_with
+
+pytestmark = pytest.mark.slow
+
+SHARED_MEMORY_DISABLED = "shared memory (memfd, System V IPC) is not available"
+
+
+# --- socket kinds ------------------------------------------------------------------------
+
+
+def test_network_on_opens_only_tcp_and_udp(platform: Platform) -> None:
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", platform.allowed_port))
+        listener.listen()
+        listener.setblocking(False)
+        body, _ = attack(platform, "socket_kinds_net",
+                         {"host": "127.0.0.1", "port": platform.allowed_port})
+        assert body["status"] == "succeeded", body
+        results = body["output"]
+        for kind in ("mptcp", "mptcp6", "sctp", "raw", "icmp", "netlink", "packet", "vsock",
+                     "unix", "seqpacket"):
+            assert results[kind][0] == "blocked", (kind, results[kind])
+            assert "not allowed for functions" in results[kind][1], (kind, results[kind])
+        # TCP with SOCK_NONBLOCK|SOCK_CLOEXEC opens, but loopback stays out of reach.
+        assert results["tcp_flags"][0] == "refused", results["tcp_flags"]
+        with pytest.raises(BlockingIOError):
+            listener.accept()
+
+
+def test_network_off_opens_no_socket_of_any_kind(platform: Platform) -> None:
+    off, _ = attack(platform, "socket_kinds", {"host": "127.0.0.1", "port": platform.port})
+    assert off["status"] == "succeeded", off
+    for kind, (outcome, message) in off["output"].items():
+        assert outcome == "blocked" and NETWORK_DISABLED in message, (kind, message)
+
+
+def test_network_on_udp_to_loopback_is_dropped(platform: Platform) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.setblocking(False)
+        body, _ = attack(platform, "udp_send_net",
+                         {"host": "127.0.0.1", "port": listener.getsockname()[1]})
+        assert body["status"] == "failed", body
+        assert body["error"]["type"] == "PermissionError", body["error"]
+        with pytest.raises(BlockingIOError):
+            listener.recvfrom(100)  # nothing arrived
+
+
+# --- outside reachability, inside a network namespace of the test ------------------------
+
+
+class Outside:
+    """A network namespace with a veth pair to the host: the host side is a host address,
+    the far side (``address``) stands for "the outside", with a TCP listener on port 80."""
+
+    def __init__(self) -> None:
+        tag = secrets.token_hex(3)
+        self.name = f"rtt-{tag}"
+        self.host_if, self.far_if = f"rtt{tag}h", f"rtt{tag}n"
+        base = 4 * random.randrange(1, 63)  # a /30 of TEST-NET-2 (198.51.100.0/24)
+        self.host_address = f"198.51.100.{base + 1}"
+        self.address = f"198.51.100.{base + 2}"
+        self.listener: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> Outside:
+        def ip(*args: str) -> None:
+            subprocess.run(["ip", *args], check=True, capture_output=True)
+
+        ip("netns", "add", self.name)
+        try:
+            ip("link", "add", self.host_if, "type", "veth", "peer", "name", self.far_if,
+               "netns", self.name)
+            ip("addr", "add", f"{self.host_address}/30", "dev", self.host_if)
+            ip("link", "set", self.host_if, "up")
+            ip("-n", self.name, "addr", "add", f"{self.address}/30", "dev", self.far_if)
+            ip("-n", self.name, "link", "set", self.far_if, "up")
+            ip("-n", self.name, "link", "set", "lo", "up")
+            code = ("import socket, sys\n"
+                    "s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+                    "s.bind(('0.0.0.0', 80)); s.listen(); print('ready', flush=True)\n"
+                    "while True:\n    c, a = s.accept(); print(a[0], flush=True); c.close()\n")
+            self.listener = subprocess.Popen(
+                ["ip", "netns", "exec", self.name, sys.executable, "-c", code],
+                stdout=subprocess.PIPE,
+            )
+            assert self.listener.stdout is not None
+            assert self.listener.stdout.readline().strip() == b"ready"
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self.listener is not None:
+            self.listener.kill()
+            self.listener.wait()
+        subprocess.run(["ip", "netns", "delete", self.name], capture_output=True, check=False)
+        subprocess.run(["ip", "link", "delete", self.host_if], capture_output=True, check=False)
+
+    def accepted(self) -> str:
+        assert self.listener is not None and self.listener.stdout is not None
+        return self.listener.stdout.readline().decode().strip()
+
+
+@pytest.fixture
+def outside() -> Iterator[Outside]:
+    with Outside() as made:
+        yield made
+
+
+def test_network_on_reaches_port_80_outside_but_not_the_host(
+    platform: Platform, outside: Outside
+) -> None:
+    body, _ = attack(platform, "tcp_connect_net", {"host": outside.address, "port": 80})
+    assert body["status"] == "succeeded" and body["output"] == "connected", body
+    assert outside.accepted() == outside.host_address  # it came through the veth
+    # The host's end of the same link is an address of the host: out of reach, even on a
+    # port Landlock allows and with a listener there.
+    with socket.socket() as listener:
+        listener.bind((outside.host_address, platform.allowed_port))
+        listener.listen()
+        listener.setblocking(False)
+        body, _ = attack(platform, "tcp_connect_net",
+                         {"host": outside.host_address, "port": platform.allowed_port})
+        failed_with(body, "ConnectionRefusedError")  # the firewall's reset
+        with pytest.raises(BlockingIOError):
+            listener.accept()
+    # Outside, but a port Landlock does not allow.
+    body, _ = attack(platform, "tcp_connect_net", {"host": outside.address, "port": 8080})
+    failed_with(body, "PermissionError", "is not allowed for functions")
+
+
+# --- memory ------------------------------------------------------------------------------
+
+
+def memory_refused(platform: Platform, body: dict[str, object]) -> None:
+    """The run could not hold more than its limit: killed by its memory cgroup, or (no
+    cgroups) refused the shared memory outright."""
+    error = body["error"]
+    assert isinstance(error, dict), body
+    if platform.layer("cgroups"):
+        assert body["status"] == "crashed", (body["status"], body["error"])
+        assert error["type"] == "MemoryLimitExceeded", error
+    else:
+        failed_with(body, "PermissionError", SHARED_MEMORY_DISABLED)  # type: ignore[arg-type]
+
+
+def test_memfd_beyond_the_memory_limit(platform: Platform) -> None:
+    body, _ = attack(platform, "memfd_fill", {"mb": 800})  # memory_mb 256
+    memory_refused(platform, body)
+
+
+def test_sysv_shared_memory_beyond_the_memory_limit(platform: Platform) -> None:
+    body, _ = attack(platform, "sysv_shm", {"mb": 800})  # memory_mb 256
+    if platform.layer("cgroups"):
+        memory_refused(platform, body)
+    else:
+        failed_with(body, "PermissionError", "shmget")
+
+
+def test_posix_shared_memory(platform: Platform) -> None:
+    body, _ = attack(platform, "shm_open")
+    failed_with(body, "PermissionError", "/dev/shm")
+
+
+# --- finding 7 ---------------------------------------------------------------------------
+
+
+def test_an_x32_system_call_ends_the_run_at_once(platform: Platform) -> None:
+    started = time.monotonic()
+    body, _ = attack(platform, "x32_syscall")
+    assert body["status"] == "crashed", body
+    assert "SIGSYS" in body["error"]["message"], body["error"]
+    assert time.monotonic() - started < 15  # not its 20 s deadline
+
+
+@pytest.mark.parametrize("function", ["proc_self", "proc_self_net"])
+def test_no_host_mounts_and_no_namespace_handle(platform: Platform, function: str) -> None:
+    body, _ = attack(platform, function)
+    assert body["status"] == "succeeded", body
+    found = body["output"]
+    for name in ("mounts", "mountinfo", "mountstats"):
+        assert found[name].startswith("blocked"), (name, found[name])
+    assert found["namespace_fds"] == [], found
+
+
+def test_the_firewall_only_matches_slot_uids() -> None:
+    # The host's own loopback traffic is untouched (this test process is root).
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        with contextlib.closing(socket.create_connection(listener.getsockname(), timeout=2)):
+            listener.accept()[0].close()
