@@ -579,10 +579,12 @@ def _sandbox_out(rt: Server) -> SandboxOut | None:
     return SandboxOut(
         enabled=report.enabled,
         tier0=report.tier0,
+        uid_separation=report.uid_separation,
         summary=report.summary,
         layers=[
             SandboxLayerOut(
-                name=layer.name, tier=layer.tier, active=layer.active, detail=layer.detail
+                name=layer.name, tier=layer.tier, active=layer.active, detail=layer.detail,
+                required=layer.required,
             )
             for layer in report.layers
         ],

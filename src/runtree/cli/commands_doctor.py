@@ -53,9 +53,15 @@ def _print(report: sandbox_service.SandboxReport, state_dir: str) -> None:
     console.print(Text("runtree doctor: the sandbox functions run in", style="bold"))
     console.print(Text(f"  python      {report.python} (Python {report.python_version})"),
                   soft_wrap=True)
-    console.print(Text(f"  slot uids   {report.uid_range}"), soft_wrap=True)
-    console.print(Text(f"  state       {state_dir} (work directories, uid locks)"),
-                  soft_wrap=True)
+    if report.uid_separation:
+        console.print(Text(f"  slot uids   {report.uid_range}"), soft_wrap=True)
+        console.print(Text(f"  state       {state_dir} (work directories, uid locks)"),
+                      soft_wrap=True)
+    else:
+        console.print(Text(f"  uid         {os.getuid()}, yours: not root, no slot uids"),
+                      soft_wrap=True)
+        console.print(Text("  state       a temporary directory per server or CLI run (work "
+                           "directories)"), soft_wrap=True)
     width = max((len(layer.name) for layer in report.layers), default=8)
     for tier, title in sandbox_service.TIER_TITLES.items():
         console.print()
@@ -64,8 +70,10 @@ def _print(report: sandbox_service.SandboxReport, state_dir: str) -> None:
             if layer.tier != tier:
                 continue
             line = Text("  ")
-            line.append("on " if layer.active else "OFF", style="green" if layer.active
-                        else ("bold red" if tier == 0 else "yellow"))
+            required = tier == 0 and layer.required
+            line.append("on " if layer.active else "OFF" if required else "off",
+                        style="green" if layer.active else "bold red" if required
+                        else "yellow")
             line.append(f"  {layer.name.ljust(width)}  {layer.detail}")
             console.print(line, soft_wrap=True)
     console.print()

@@ -14,6 +14,9 @@ class SandboxLayerOut(ResponseModel):
     tier: int
     active: bool
     detail: str
+    required: bool = Field(
+        default=True, description="Tier 0: the server refuses to start without it."
+    )
 
 
 class SandboxOut(ResponseModel):
@@ -21,6 +24,9 @@ class SandboxOut(ResponseModel):
 
     enabled: bool = Field(description="False: RUNTREE_SANDBOX=off, user code unconfined.")
     tier0: bool = Field(description="Every always-on protection works here.")
+    uid_separation: bool = Field(
+        default=True, description="False: not root, every run executes as the server's uid."
+    )
     summary: str
     layers: list[SandboxLayerOut]
 

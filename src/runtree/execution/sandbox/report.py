@@ -246,7 +246,7 @@ def build_report(
         0,
         confined and stdlib is True and packages is True,
         f"{raw.get('python', python)} (Python {raw.get('python_version', '?')}), readable "
-        "by the slot uids",
+        + ("by the slot uids" if root else "by the runs"),
         f"the slot uids cannot use {python}: stdlib {stdlib}, packages {packages} "
         "(build the world-readable runtime: make runtime)",
     )
