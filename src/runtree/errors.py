@@ -281,6 +281,22 @@ class ZygoteError(RuntreeError, RuntimeError):
     """The zygote could not start a worker."""
 
 
+class SandboxUnavailable(RuntreeError):
+    """Tier 0 cannot be applied here, and the insecure escape was not chosen. ``report`` is
+    the probe's :class:`~runtree.execution.sandbox.report.SandboxReport`."""
+
+    def __init__(self, report: Any) -> None:
+        self.report = report
+        problems = "; ".join(report.problems) or "unknown reason"
+        super().__init__(
+            f"the sandbox cannot be applied here ({problems}). `runtree doctor` shows the "
+            "details (README, Security model: as root after `make runtime` every layer can "
+            "be on; a normal user gets tier 0 without uid separation). For local "
+            "development only: RUNTREE_SANDBOX=off (`runtree serve --insecure-no-sandbox`, "
+            "loopback only)."
+        )
+
+
 # --- settings -----------------------------------------------------------------------------
 
 

@@ -17,16 +17,12 @@ from typer.testing import CliRunner
 
 from runtree.api import create_app
 from runtree.cli import app
+from runtree.errors import SandboxUnavailable
 from runtree.execution.sandbox import slots
 from runtree.execution.sandbox.config import SandboxConfig
 from runtree.execution.sandbox.policy import Policy, environment
 from runtree.execution.sandbox.processes import kill_user_with_helper, processes_of
-from runtree.execution.sandbox.report import (
-    Layer,
-    SandboxReport,
-    SandboxUnavailable,
-    build_report,
-)
+from runtree.execution.sandbox.report import Layer, SandboxReport, build_report
 from runtree.execution.sandbox.slots import Sandbox
 from runtree.execution.zygote import Options, kill_user
 from runtree.service import make_settings

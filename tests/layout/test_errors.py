@@ -12,9 +12,7 @@ from runtree import errors
 from runtree.api.problems import TITLES
 
 SRC = Path(runtree.__file__).parent
-# Defined beside the sandbox host while the sandbox is being reorganised (issue 10); already
-# a RuntreeError.
-ELSEWHERE = {"SandboxUnavailable"}
+ELSEWHERE: set[str] = set()
 
 
 def _exception_classes() -> list[type[BaseException]]:

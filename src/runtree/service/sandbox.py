@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from ..errors import SandboxUnavailable
 from ..execution.sandbox.config import config_for
-from ..execution.sandbox.report import Layer, SandboxReport, SandboxUnavailable
+from ..execution.sandbox.report import Layer, SandboxReport
 from ..execution.sandbox.slots import Sandbox
 from ..settings import Settings
 

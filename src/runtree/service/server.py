@@ -120,7 +120,7 @@ def _local_dispatcher(
     report: list[SandboxReport],
 ) -> LocalDispatcher:
     """Probe the sandbox (refusing to go on without tier 0 unless ``settings.sandbox`` is
-    off: :class:`~runtree.execution.sandbox.report.SandboxUnavailable`), recover, then start a
+    off: :class:`~runtree.errors.SandboxUnavailable`), recover, then start a
     zygote-backed :class:`LocalDispatcher`; its shutdown steps are put first in ``closers``.
     Recovery (:func:`runtree.service.recover_after_crash`) marks ``crashed`` the running
     executions whose local worker process is gone; queued executions stay queued and are run

@@ -9,7 +9,6 @@ import json
 import subprocess
 from typing import Any
 
-from ...errors import RuntreeError
 from . import interpreter
 from .config import SandboxConfig
 from .policy import Policy
@@ -24,20 +23,6 @@ NOT_ROOT_UID = (
     "runs are not separated by uid, so functions may not start processes (the deadline "
     "could not find them) and have no network (no firewall). Run as root for per-slot uids"
 )
-
-
-class SandboxUnavailable(RuntreeError):
-    """Tier 0 cannot be applied here, and the insecure escape was not chosen."""
-
-    def __init__(self, report: SandboxReport) -> None:
-        self.report = report
-        problems = "; ".join(report.problems) or "unknown reason"
-        super().__init__(
-            f"the sandbox cannot be applied here ({problems}). Run as root after `make "
-            "runtime` (see README, Security model), or for local development only set "
-            "RUNTREE_SANDBOX=off (`runtree serve --insecure-no-sandbox`, loopback only). "
-            "`runtree doctor` shows the details."
-        )
 
 
 @dataclasses.dataclass(frozen=True)

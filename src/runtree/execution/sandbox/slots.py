@@ -26,12 +26,13 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from ...errors import SandboxUnavailable
 from . import firewall, interpreter
 from .cgroups import Cgroups, SlotGroup
 from .config import SandboxConfig
 from .policy import NPROC_THREADS_ONLY, NPROC_WITH_SUBPROCESSES, Policy
 from .processes import CLEAR_TIMEOUT_S, clear_uid, kill_user_with_helper, processes_of
-from .report import SandboxReport, SandboxUnavailable, build_report, run_probe
+from .report import SandboxReport, build_report, run_probe
 
 log = logging.getLogger("runtree.sandbox")
 
