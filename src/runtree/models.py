@@ -77,7 +77,9 @@ class FunctionRecord:
 
     ``current_version`` is the highest version number (``None`` only if the function has no
     version, which normal operations never leave behind); ``run_count`` counts all its
-    executions; ``last_execution_id``/``last_status`` describe the newest one.
+    executions; ``last_execution_id``/``last_status`` describe the newest one;
+    ``step_count`` counts the recorded calls of its entry point as a step of a run (of
+    another function, or its own recursion).
     """
 
     id: int
@@ -87,6 +89,7 @@ class FunctionRecord:
     created_at: datetime.datetime
     current_version: int | None = None
     run_count: int = 0
+    step_count: int = 0
     last_execution_id: str | None = None
     last_status: ExecutionStatus | None = None
 

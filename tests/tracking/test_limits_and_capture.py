@@ -234,3 +234,23 @@ def test_to_dict_is_flat_with_parent_ids() -> None:
     import json
 
     json.dumps(data)  # JSON-safe without blobs
+
+
+def test_captured_values_name_their_type_and_length_without_running_user_code() -> None:
+    from runtree.tracking.capture import realize_value
+
+    class Counted(list):  # type: ignore[type-arg]
+        def __len__(self) -> int:
+            raise AssertionError("capturing must not call a user-defined __len__")
+
+    cases = [([1, 2, 3], "list", 3), ((1,), "tuple", 1), ({"a": 1}, "dict", 1),
+             ("hé", "str", 2), (b"\x00" * 5, "bytes", 5), ({1, 2}, "set", 2),
+             (7, "int", None), (1.5, "float", None), (None, "NoneType", None)]
+    for value, kind, length in cases:
+        got = realize_value(value, 65536)
+        assert (got.type, got.length) == (kind, length), value
+        assert got.to_dict()["type"] == kind
+    counted = realize_value(Counted([1]), 65536)
+    assert counted.type.endswith("Counted") and counted.length is None
+    big = realize_value(list(range(100_000)), 1024)  # truncated: type and length still known
+    assert big.truncated and (big.type, big.length) == ("list", 100_000)

@@ -40,6 +40,10 @@ def test_example_execution_shows_the_tree_and_folds(
     assert page.locator(".tree-row.selected .name").inner_text() == "calculate_order_total"
     page.wait_for_selector("#step-detail .value")
     assert '"total": 108.9' in page.locator("#step-detail").inner_text()
+    # values are labelled by type, length and size -- never by how they were serialized
+    kinds = page.locator("#step-detail .value-kind").all_inner_texts()
+    assert kinds and all("pickle" not in k for k in kinds), kinds
+    assert re.fullmatch(r"dict, 4 keys, \d+ B", kinds[-1]), kinds  # the output
     screenshot(page, "execution")
 
     # collapse and expand with the mouse
@@ -252,6 +256,15 @@ def test_functions_page_narrow_and_dark(
     page.wait_for_selector("#functions")
     text = page.locator("#functions").inner_text()
     assert "default/calculate_order_total" in text and "v2" in text
+    # runs as the entry point and calls as a step, apart; descriptions from docstrings
+    customer = page.locator("#functions tbody tr", has_text="default/get_customer")
+    assert customer.locator("td.runs").inner_text() == "0"
+    assert int(customer.locator("td.step-calls").inner_text()) >= 3
+    assert "only as a step" in customer.inner_text()
+    assert "Look a customer up" in customer.inner_text()
+    total = page.locator("#functions tbody tr", has_text="default/calculate_order_total")
+    assert int(total.locator("td.runs").inner_text()) >= 3
+    assert total.locator("td.step-calls").inner_text() == "0"
     screenshot(page, "functions")
     page.goto(f"{demo.server.url}/functions/default/calculate_order_total#stats")
     page.wait_for_selector("#slowest-steps")

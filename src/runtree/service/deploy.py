@@ -47,6 +47,38 @@ def content_hash(source: str, settings: VersionSettings) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+MAX_DESCRIPTION = 300
+
+
+def docstring_summary(docstring: str | None) -> str | None:
+    """A function's description from its entry point's docstring: the first paragraph, on
+    one line, at most 300 characters; ``None`` without a docstring."""
+    if not docstring:
+        return None
+    paragraph = docstring.strip().split("\n\n", 1)[0]
+    text = " ".join(paragraph.split())
+    if len(text) > MAX_DESCRIPTION:
+        text = text[: MAX_DESCRIPTION - 1].rstrip() + "…"
+    return text or None
+
+
+def _described_by_docstring(
+    store: Store, namespace: str, name: str, docstring: str | None
+) -> str | None:
+    """The description a deploy without one sets: the docstring's summary, unless the
+    function's description was given explicitly (it differs from what the latest version's
+    docstring says) -- that one is kept (``None``: unchanged)."""
+    summary = docstring_summary(docstring)
+    if summary is None:
+        return None
+    function = store.get_function(namespace, name)
+    if function is None or function.description is None:
+        return summary
+    latest = store.get_version(namespace, name)
+    previous = None if latest is None else (latest.signature or {}).get("docstring")
+    return summary if function.description == docstring_summary(previous) else None
+
+
 def deploy(
     store: Store,
     namespace: str,
@@ -59,8 +91,10 @@ def deploy(
     known_functions: frozenset[str] = frozenset(),
 ) -> DeployResult:
     """Store ``source`` as the next version of ``namespace/name`` (or return the identical
-    latest one). Raises :class:`InstrumentError` (with line and column) for code that cannot
-    be compiled or lacks the entry point; nothing is stored then."""
+    latest one). The function's description becomes ``description`` when given; else the
+    first paragraph of the entry point's docstring, unless a description was given before. Raises
+    :class:`InstrumentError` (with line and column) for code that cannot be compiled or lacks
+    the entry point; nothing is stored then."""
     validate_name("namespace", namespace)
     validate_name("name", name)
     size = len(source.encode("utf-8", "surrogatepass"))
@@ -96,7 +130,8 @@ def deploy(
         warnings=warnings,
         dependencies=dependencies,
         signature=signature.to_dict(),
-        description=description,
+        description=description if description is not None else _described_by_docstring(
+            store, namespace, name, signature.docstring),
         created_by=created_by,
     )
     return DeployResult(version=version, created=created)
@@ -111,6 +146,7 @@ __all__ = [
     "VersionSettings",
     "content_hash",
     "deploy",
+    "docstring_summary",
     "make_settings",
     "validate_name",
 ]

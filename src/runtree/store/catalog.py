@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, aliased
 from ..errors import InvalidDataError
 from ..models import ExecutionStatus, FunctionRecord, VersionRecord
 from .common import check_identifier, check_json, chunks, table, upsert_insert
-from .schema import ExecutionRow, FunctionRow, VersionRow
+from .schema import ExecutionRow, FunctionRow, StepRow, VersionRow
 
 
 def deploy_version(
@@ -114,7 +114,7 @@ def list_functions(session: Session, namespace: str | None) -> list[FunctionReco
     return [_function_record(*row) for row in session.execute(stmt)]
 
 
-_FunctionsQuery = Select[FunctionRow, int | None, int | None, str | None, str | None]
+_FunctionsQuery = Select[FunctionRow, int | None, int | None, str | None, str | None, int]
 
 
 def _functions_query() -> _FunctionsQuery:
@@ -133,8 +133,22 @@ def _functions_query() -> _FunctionsQuery:
         .subquery()
     )
     last = aliased(ExecutionRow)
+    # Recorded calls of the entry point inside other runs (or inside its own, recursively):
+    # steps named like the function, of its code, that have a parent. An index covers it.
+    as_step = (
+        select(func.count())
+        .select_from(StepRow)
+        .where(
+            StepRow.function == FunctionRow.namespace.concat("/").concat(FunctionRow.name),
+            StepRow.name == FunctionRow.name,
+            StepRow.parent_id.is_not(None),
+        )
+        .correlate(FunctionRow)
+        .scalar_subquery()
+    )
     return (
-        select(FunctionRow, latest.c.number, runs.c.runs, runs.c.last_id, last.status)
+        select(FunctionRow, latest.c.number, runs.c.runs, runs.c.last_id, last.status,
+               as_step)
         .outerjoin(latest, latest.c.function_id == FunctionRow.id)
         .outerjoin(runs, runs.c.function_id == FunctionRow.id)
         .outerjoin(last, last.id == runs.c.last_id)
@@ -147,6 +161,7 @@ def _function_record(
     runs: int | None,
     last_id: str | None,
     last_status: str | None,
+    step_count: int | None = 0,
 ) -> FunctionRecord:
     return FunctionRecord(
         id=row.id,
@@ -156,6 +171,7 @@ def _function_record(
         created_at=row.created_at,
         current_version=current,
         run_count=runs or 0,
+        step_count=step_count or 0,
         last_execution_id=last_id,
         last_status=None if last_status is None else ExecutionStatus(last_status),
     )

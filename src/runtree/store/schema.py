@@ -30,6 +30,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -178,6 +179,10 @@ class StepRow(Base):
     __table_args__ = (
         Index("ix_steps_execution_id_parent_id", "execution_id", "parent_id"),
         Index("ix_steps_execution_id_sequence", "execution_id", "sequence"),
+        # Counts a function's calls as a step of another run (migration 0005).
+        Index("ix_steps_function_name_calls", "function", "name",
+              sqlite_where=text("parent_id IS NOT NULL"),
+              postgresql_where=text("parent_id IS NOT NULL")),
     )
 
     execution_id: Mapped[str] = mapped_column(
@@ -233,6 +238,9 @@ class PayloadRow(Base):
     sha256: Mapped[str | None] = mapped_column(CleanString(64))
     warning: Mapped[str | None] = mapped_column(CleanText)
     blob: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # The original value's type and len() (migration 0005; NULL in rows recorded before).
+    value_type: Mapped[str | None] = mapped_column(CleanString(200))
+    length: Mapped[int | None] = mapped_column(BigInteger)
 
 
 # --- access control, audit, webhooks, schedules (migration 0003) ---------------------------

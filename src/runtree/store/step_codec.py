@@ -153,6 +153,13 @@ def _payload(
         raise InvalidDataError(f"{label}: sha256 must be a string")
     if warning is not None and not isinstance(warning, str):
         raise InvalidDataError(f"{label}: warning must be a string")
+    value_type = value.get("type")
+    if value_type is not None and (not isinstance(value_type, str) or len(value_type) > 200):
+        raise InvalidDataError(f"{label}: type must be a string of at most 200 characters")
+    length = value.get("length")
+    if length is not None and (isinstance(length, bool) or not isinstance(length, int)
+                               or not 0 <= length < 2**63):
+        raise InvalidDataError(f"{label}: length must be a non-negative integer")
     return {
         "execution_id": execution_id,
         "step_id": step_id,
@@ -167,6 +174,8 @@ def _payload(
         "sha256": sha256,
         "warning": warning,
         "blob": blob,
+        "value_type": value_type,
+        "length": length,
     }
 
 
@@ -222,6 +231,10 @@ def decode_captured(payload: Mapping[Any, Any]) -> dict[str, Any]:
         data["sha256"] = payload["sha256"]
     if payload["warning"] is not None:
         data["warning"] = payload["warning"]
+    if payload.get("value_type") is not None:
+        data["type"] = payload["value_type"]
+    if payload.get("length") is not None:
+        data["length"] = payload["length"]
     blob = payload.get("blob")
     if blob is not None:
         data["blob"] = bytes(blob)

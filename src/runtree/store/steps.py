@@ -43,6 +43,8 @@ _PAYLOAD_COLUMNS = (
     PayloadRow.redacted,
     PayloadRow.sha256,
     PayloadRow.warning,
+    PayloadRow.value_type,
+    PayloadRow.length,
 )
 
 

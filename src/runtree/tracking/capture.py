@@ -27,7 +27,7 @@ from typing import Any
 from .context import PAUSED_RECORD, get_holder
 from .preview import REDACTED as REDACTED
 from .preview import make_preview
-from .raw_state import Opaque, OverBudget, raw_dict
+from .raw_state import Opaque, OverBudget, raw_dict, type_name
 from .safe_pickle import DEFAULT_REDUCER_MODULES, TypeRules, dumps, rules_for
 
 DEFAULT_VALUE_BUDGET = 64 * 1024
@@ -95,6 +95,10 @@ class Captured:
     bytes"); the preview still gives the exact length of a cut container. ``sha256`` is set
     only when it is the digest of the whole original: the raw bytes of a cut ``bytes``-like
     or ``str`` (UTF-8) of at most 1 MiB (or 16 times the budget); never of a prefix.
+
+    ``type`` names the original value's type (``list``, ``shop.Order``) and ``length`` is its
+    ``len()`` for built-in strings, bytes and containers (``None`` for anything else: a
+    user-defined ``__len__`` is never called).
     """
 
     preview: Any
@@ -105,6 +109,8 @@ class Captured:
     redacted: bool = False
     sha256: str | None = None
     warning: str | None = None
+    type: str | None = None
+    length: int | None = None
 
     def to_dict(self, *, include_blob: bool = False) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -118,6 +124,10 @@ class Captured:
             data["sha256"] = self.sha256
         if self.warning is not None:
             data["warning"] = self.warning
+        if self.type is not None:
+            data["type"] = self.type
+        if self.length is not None:
+            data["length"] = self.length
         if include_blob and self.blob is not None:
             data["blob"] = self.blob
         return data
@@ -268,6 +278,20 @@ def realize_value(
 
     ``owned``: ``value`` is a copy capture made itself (unpickled from a snapshot), which
     redaction may change in place."""
+    kind = type(value)
+    captured = _realize(value, budget, policy, owned=owned)
+    captured.type = type_name(kind)
+    captured.length = len(value) if kind in _SIZED_BUILTINS else None
+    return captured
+
+
+# Types whose len() is built in (a subclass may define its own __len__: never called).
+_SIZED_BUILTINS = frozenset({str, bytes, bytearray, list, tuple, dict, set, frozenset})
+
+
+def _realize(
+    value: Any, budget: int, policy: CapturePolicy | None, *, owned: bool
+) -> Captured:
     policy = policy or CapturePolicy(value_budget=max(64, budget))
     secret = policy.secret_pattern
     rules = policy.rules

@@ -101,7 +101,12 @@ class CapturedValue(ResponseModel):
 
     preview: Any
     size: int
-    format: str
+    format: str = Field(description="How the original was serialized for replay (internal).")
+    type: str | None = Field(default=None, description="The original value's type "
+                             "(list, dict, shop.Order ...); null for values recorded before "
+                             "runtree kept it.")
+    length: int | None = Field(default=None, description="len() of a built-in string, bytes "
+                               "or container.")
     truncated: bool = False
     redacted: bool = False
     sha256: str | None = None

@@ -157,7 +157,9 @@ class FunctionOut(ResponseModel):
     description: str | None
     created_at: datetime.datetime
     current_version: int | None
-    run_count: int
+    run_count: int = Field(description="Executions with this function as the entry point.")
+    step_count: int = Field(default=0, description="Recorded calls of its entry point as a "
+                            "step of a run (of another function, or its own recursion).")
     last_execution_id: str | None
     last_status: ExecutionStatus | None
 
@@ -231,6 +233,7 @@ def function_fields(record: FunctionRecord) -> dict[str, Any]:
         "created_at": record.created_at,
         "current_version": record.current_version,
         "run_count": record.run_count,
+        "step_count": record.step_count,
         "last_execution_id": record.last_execution_id,
         "last_status": record.last_status,
     }

@@ -1,6 +1,6 @@
 // Small shared pieces: status badges, captured values with their marks, errors.
 import { h } from "./dom.js";
-import { bytes, statusLabel } from "./format.js";
+import { bytes, number, statusLabel } from "./format.js";
 import { renderJSON } from "./json.js";
 import { describeError } from "./api.js";
 
@@ -16,8 +16,8 @@ export function capturedValue(label, captured) {
     head.appendChild(h("span", { class: "muted", text: "no value" }));
     return h("div", { class: "value" }, head);
   }
-  head.appendChild(h("span", { class: "faint", text: `${bytes(captured.size)} ${captured.format || ""}`.trim(),
-    title: "serialized size and format of the original value" }));
+  head.appendChild(h("span", { class: "faint value-kind", text: valueKind(captured),
+    title: "the original value's type, its length, and its size serialized" }));
   if (captured.truncated) {
     // Capture stops serializing at the budget: unless the original's size was known (a str or
     // bytes), `size` is what was serialized before the cut and the warning says "more than".
@@ -33,6 +33,21 @@ export function capturedValue(label, captured) {
   if (captured.warning) box.appendChild(h("div", { class: "value-head" }, h("span", { class: "mark", text: "warning" }),
     h("span", { text: captured.warning })));
   return box;
+}
+
+const UNITS = { str: "chars", bytes: "bytes", bytearray: "bytes", dict: "keys" };
+
+/** "list, 3 items, 120 B": the original's type and len() when known, then its serialized size
+ * (never how it was serialized). Values recorded before types were kept show the size only. */
+export function valueKind(captured) {
+  const parts = [];
+  if (captured.type) parts.push(captured.type);
+  if (captured.length !== null && captured.length !== undefined) {
+    const unit = UNITS[captured.type] || "items";
+    parts.push(`${number(captured.length)} ${captured.length === 1 ? unit.replace(/s$/, "") : unit}`);
+  }
+  if (captured.size) parts.push(bytes(captured.size));
+  return parts.join(", ");
 }
 
 export function errorTitle(error) {
