@@ -254,3 +254,12 @@ def test_captured_values_name_their_type_and_length_without_running_user_code() 
     assert counted.type.endswith("Counted") and counted.length is None
     big = realize_value(list(range(100_000)), 1024)  # truncated: type and length still known
     assert big.truncated and (big.type, big.length) == ("list", 100_000)
+
+
+def test_a_value_cut_at_call_time_still_names_its_type() -> None:
+    with runtree.record(value_budget=1024) as rec:
+        ns = load_module("def big(n):\n    return {'pad': 'x' * n, 'more': list(range(n))}\n")
+        ns["big"](100_000)
+    output = rec.steps[0].output
+    assert output is not None and output.truncated
+    assert (output.type, output.length) == ("dict", 2)

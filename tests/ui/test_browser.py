@@ -240,12 +240,14 @@ def test_recorded_data_is_shown_as_text_never_as_html(
     token = page.locator("#step-detail .value", has_text="token")
     assert "redacted" in token.locator(".mark").inner_text()
     assert "s3cret" not in token.inner_text()
-    # an output over the capture budget is marked truncated; serialization stopped at the
-    # budget, so its size is a lower bound, and there is no digest (never one of a prefix)
+    # an output over the capture budget is marked truncated: a dict's size is known only up
+    # to where capture stopped, and the label says so
     output = page.locator("#step-detail .value").last
-    assert re.fullmatch(r"truncated · original > 9\d\.\d KiB",
+    assert output.locator(".value-kind").inner_text() == "dict, 3 keys"
+    assert re.fullmatch(r"truncated · more than \d+\.\d KiB",
                         output.locator(".mark").first.inner_text())
-    assert "sha256" not in output.inner_text() and "more than" in output.inner_text()
+    assert "more than 65,536 bytes serialized" in output.inner_text()
+    assert "sha256" not in output.inner_text()  # never the digest of a prefix
 
 
 def test_functions_page_narrow_and_dark(

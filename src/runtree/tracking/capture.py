@@ -226,7 +226,9 @@ def _realized_now(
     try:
         budget = policy.value_budget
         if over is not None:
-            return Unpicklable([_over_budget(values[0], budget, policy, over.written)])
+            value = values[0]
+            return Unpicklable([_described(_over_budget(value, budget, policy, over.written),
+                                           value)])
         return Unpicklable([realize_value(v, budget, policy) for v in values])
     finally:
         if holder is not None:
@@ -278,8 +280,12 @@ def realize_value(
 
     ``owned``: ``value`` is a copy capture made itself (unpickled from a snapshot), which
     redaction may change in place."""
+    return _described(_realize(value, budget, policy, owned=owned), value)
+
+
+def _described(captured: Captured, value: Any) -> Captured:
+    """``captured`` with the type and built-in length of the value it was made from."""
     kind = type(value)
-    captured = _realize(value, budget, policy, owned=owned)
     captured.type = type_name(kind)
     captured.length = len(value) if kind in _SIZED_BUILTINS else None
     return captured

@@ -19,10 +19,11 @@ export function capturedValue(label, captured) {
   head.appendChild(h("span", { class: "faint value-kind", text: valueKind(captured),
     title: "the original value's type, its length, and its size serialized" }));
   if (captured.truncated) {
-    // Capture stops serializing at the budget: unless the original's size was known (a str or
-    // bytes), `size` is what was serialized before the cut and the warning says "more than".
-    const atLeast = !captured.sha256 && (captured.warning || "").startsWith("more than") ? "> " : "";
-    head.appendChild(h("span", { class: "mark", text: `truncated · original ${atLeast}${bytes(captured.size)}`,
+    // Capture knows the exact size of a cut string or bytes; of anything else, only the bytes
+    // serialized when it stopped (a lower bound; its warning says "more than").
+    const lowerBound = captured.type ? !EXACT_WHEN_CUT.has(captured.type)
+      : !captured.sha256 && (captured.warning || "").startsWith("more than");
+    head.appendChild(h("span", { class: "mark", text: `truncated · ${lowerBound ? "more than" : "original"} ${bytes(captured.size)}`,
       title: captured.sha256 ? `sha256 ${captured.sha256}` : "the original was larger than the capture budget" }));
     if (captured.sha256) head.appendChild(h("code", { class: "faint", text: `sha256 ${captured.sha256.slice(0, 12)}…`,
       title: captured.sha256 }));
@@ -35,6 +36,7 @@ export function capturedValue(label, captured) {
   return box;
 }
 
+const EXACT_WHEN_CUT = new Set(["str", "bytes", "bytearray", "memoryview"]);
 const UNITS = { str: "chars", bytes: "bytes", bytearray: "bytes", dict: "keys" };
 
 /** "list, 3 items, 120 B": the original's type and len() when known, then its serialized size
@@ -46,7 +48,7 @@ export function valueKind(captured) {
     const unit = UNITS[captured.type] || "items";
     parts.push(`${number(captured.length)} ${captured.length === 1 ? unit.replace(/s$/, "") : unit}`);
   }
-  if (captured.size) parts.push(bytes(captured.size));
+  if (captured.size && !captured.truncated) parts.push(bytes(captured.size));  // else: the mark says
   return parts.join(", ");
 }
 
