@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.text import Text
 
 from ..models import ExecutionRecord, FunctionRecord, StepRecord, VersionRecord
+from ..timestamps import rfc3339
 
 # Width for non-terminal output: wide enough that tables and trees do not wrap.
 PLAIN_WIDTH = 240
@@ -43,7 +44,7 @@ def make_console(*, stderr: bool = False) -> Console:
 
 def _default(value: Any) -> Any:
     if isinstance(value, datetime.datetime):
-        return value.isoformat()
+        return rfc3339(value)
     if isinstance(value, bytes | bytearray):  # never expected (no blobs), but never crash
         return f"<{len(value)} bytes>"
     if isinstance(value, set | frozenset | tuple):

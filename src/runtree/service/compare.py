@@ -8,6 +8,7 @@ from typing import Any
 
 from ..models import ExecutionRecord, StepRecord
 from ..store import NotFoundError, Store
+from ..timestamps import rfc3339
 from .tree_diff import Row, Side, TreeDiff, diff_trees
 
 
@@ -52,7 +53,7 @@ def _run(record: ExecutionRecord) -> dict[str, Any]:
         "versions": record.versions,
         "status": str(record.status),
         "duration_ms": record.duration_ms,
-        "started_at": None if record.started_at is None else record.started_at.isoformat(),
+        "started_at": None if record.started_at is None else rfc3339(record.started_at),
     }
 
 
