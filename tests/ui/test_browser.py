@@ -295,6 +295,9 @@ def test_asks_for_an_api_key_when_the_server_wants_one(
         page.goto(server.url + "/functions")
         dialog = page.locator("dialog.login")
         dialog.wait_for()
+        # it names the file the admin key was saved to, and how to make another key
+        assert dialog.locator(".key-file").inner_text() == f"cat {server.key_file.name}"
+        assert "runtree keys create --role viewer" in dialog.inner_text()
         dialog.locator("input").fill("rtk_wrong")
         dialog.get_by_role("button", name="Sign in").click()
         page.wait_for_selector("dialog.login >> text=not accepted")

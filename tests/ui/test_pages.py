@@ -68,6 +68,17 @@ def test_pages_name_what_to_show_in_data_attributes(client: TestClient) -> None:
     assert 'data-delivery="0123456789abcdef0123456789abcdef"' in html
 
 
+def test_pages_name_the_admin_key_file_only_when_keys_are_needed(
+    client: TestClient, tmp_path: Path
+) -> None:
+    assert 'data-admin-key-file="ui.db.admin-key"' in client.get("/").text
+    assert str(tmp_path) not in client.get("/functions").text  # its name, not its path
+    settings = Settings(database_url=f"sqlite:///{tmp_path}/open.db", scheduler=False,
+                        auth=False)
+    with TestClient(create_app(settings, dispatcher=NullDispatcher())) as open_client:
+        assert "data-admin-key-file" not in open_client.get("/").text
+
+
 def test_every_page_is_in_the_navigation(client: TestClient) -> None:
     html = client.get("/").text
     for href in ("/", "/functions", "/webhooks", "/schedules", "/keys", "/audit"):

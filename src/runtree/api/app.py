@@ -97,7 +97,8 @@ def create_app(
     app.include_router(hooks)
     app.include_router(health)
     app.include_router(docs)
-    install_ui(app)
+    # The sign-in form names the admin key's file (its name only: no server paths in pages).
+    install_ui(app, admin_key_file=settings.admin_key_path.name if settings.auth else None)
     app.add_middleware(
         BodyLimitMiddleware,
         limit=settings.max_body_bytes,

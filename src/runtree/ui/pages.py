@@ -52,6 +52,9 @@ class _StaticFiles(StaticFiles):
 
 
 def _page(request: Request, template: str, title: str, **data: Any) -> HTMLResponse:
+    key_file = getattr(request.app.state, "admin_key_file", None)
+    if key_file:
+        data["admin_key_file"] = key_file
     response = TEMPLATES.TemplateResponse(
         request,
         template,
@@ -136,7 +139,9 @@ def audit_page(request: Request) -> HTMLResponse:
     return _page(request, "audit.html", "Audit log")
 
 
-def install_ui(app: FastAPI) -> None:
-    """Add the page routes and ``/static`` to ``app``."""
+def install_ui(app: FastAPI, *, admin_key_file: str | None = None) -> None:
+    """Add the page routes and ``/static`` to ``app``. ``admin_key_file``: the name of the file
+    the first admin key was saved to, which the sign-in form mentions."""
+    app.state.admin_key_file = admin_key_file
     app.include_router(pages)
     app.mount("/static", _StaticFiles(directory=str(STATIC_DIR)), name="static")

@@ -73,9 +73,9 @@ function login(message) {
           h("h2", { id: "login-title", text: "Sign in to runtree" }),
           note,
           h("label", null, "API key", input),
+          keyHelp(),
           h("div", { class: "row-flex" },
-            h("button", { class: "btn primary", type: "submit", text: "Sign in" }),
-            h("span", { class: "muted", text: "Create one with: runtree keys create --role viewer" }))));
+            h("button", { class: "btn primary", type: "submit", text: "Sign in" }))));
       dialog.addEventListener("cancel", (event) => event.preventDefault());
       dialog.querySelector("form").addEventListener("submit", () => {
         setKey(input.value.trim());
@@ -89,6 +89,18 @@ function login(message) {
     });
   }
   return pendingLogin;
+}
+
+/** Where to find a key: the admin key the server saved on its first start, or a new one. */
+function keyHelp() {
+  const main = document.getElementById("main");
+  const file = main ? main.dataset.adminKeyFile : "";
+  return h("div", { class: "key-help muted" },
+    file ? h("p", null, "The admin key ", h("code", { text: "runtree serve" }),
+      " (or ", h("code", { text: "make run" }), ") printed on its first start is saved next to its database: ",
+      h("code", { class: "key-file", text: `cat ${file}` }), ".") : null,
+    h("p", null, file ? "Or create a key for someone: " : "Create a key with: ",
+      h("code", { text: "runtree keys create --role viewer" }), "."));
 }
 
 function renderAccount() {
