@@ -311,3 +311,45 @@ def test_asks_for_an_api_key_when_the_server_wants_one(
         page.locator("dialog.login").wait_for()
     finally:
         server.stop()
+
+
+DEEP = '''
+def deep(n: int = 250) -> int:
+    """Recursion 250 calls deep."""
+    return 0 if n == 0 else 1 + deep(n - 1)
+'''
+
+
+def test_a_tree_250_deep_keeps_its_names_readable(
+    demo: Demo, new_page: Callable[..., Page], screenshot: Callable[[Page, str], None]
+) -> None:
+    demo.server.deploy("deep", DEEP)
+    run = demo.server.run("deep", {"n": 250})
+    assert run["status"] == "succeeded", run
+    page = new_page(width=1200, height=800)
+    open_execution(page, demo, run["id"])
+    page.locator(".tree-scroll").focus()
+    page.keyboard.press("End")  # the deepest call, depth 250
+    row = page.locator(".tree-row.selected")
+    assert row.get_attribute("aria-level") == "251"
+    assert row.locator(".depth-mark").inner_text() == "250"
+    name = row.locator(".name")
+    assert name.inner_text() == "deep"
+    # the whole name is shown: nothing cut with an ellipsis, and the cell did not run out
+    assert name.evaluate("e => e.scrollWidth <= e.clientWidth")
+    assert name.evaluate("e => e.getBoundingClientRect().width") > 25
+    # the name starts where it does at depth 12 and 20: the indentation stops growing
+    def name_left() -> float:
+        selected = page.locator(".tree-row.selected .name")
+        return float(selected.evaluate("e => e.getBoundingClientRect().left"))
+
+    deepest = name_left()
+    page.keyboard.press("Home")
+    lefts = {}
+    for level in range(1, 21):
+        page.keyboard.press("ArrowDown")
+        lefts[level] = name_left()
+    assert page.locator(".tree-row.selected").get_attribute("aria-level") == "21"
+    assert lefts[11] < lefts[12] == lefts[13] == lefts[20] == deepest
+    page.wait_for_selector("#step-detail .value")
+    screenshot(page, "deep-tree")

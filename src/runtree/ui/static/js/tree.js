@@ -6,6 +6,9 @@ import { h } from "./dom.js";
 import { ns, number } from "./format.js";
 
 const ROW_H = 26;
+const INDENT_PX = 16;
+const MAX_INDENT = 12; // levels; deeper rows show their depth as a number
+const DEPTH_MARK_PX = 34; // the number's width (CSS .depth-mark) and the gap after it
 const OVERSCAN = 12;
 
 export class CallTree {
@@ -188,7 +191,13 @@ export class CallTree {
     });
     const twisty = h("span", { class: ["twisty", hasKids ? "" : "leaf"], "data-role": "twisty",
       "aria-hidden": "true", text: open ? "▾" : "▸" });
-    const nameCell = h("div", { class: "name-cell", style: { paddingLeft: `${6 + node.depth * 16}px` } }, twisty);
+    // Indentation stops at MAX_INDENT levels so deep recursion keeps its names readable;
+    // deeper rows carry their depth instead.
+    const deep = node.depth > MAX_INDENT;
+    const indent = 6 + Math.min(node.depth, MAX_INDENT) * INDENT_PX - (deep ? DEPTH_MARK_PX : 0);
+    const nameCell = h("div", { class: "name-cell", style: { paddingLeft: `${indent}px` } },
+      deep ? h("span", { class: "depth-mark", text: `${node.depth}`, title: `depth ${node.depth}` }) : null,
+      twisty);
     let start;
     let duration;
     let barClass;
