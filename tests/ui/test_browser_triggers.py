@@ -65,7 +65,12 @@ def test_the_3am_story_a_failed_delivery_replayed_against_the_fix(
         "on_push", "summarize", "author_of"]
     assert page.locator(".tree-row.selected .name").inner_text() == "author_of"
     page.wait_for_selector("#step-detail .error-title >> text=KeyError: 'username'")
-    page.go_back()
+    # and links back to the delivery it came from
+    back = page.locator(".exec-meta a.delivery-link")
+    back.wait_for()
+    assert back.inner_text().endswith("on /hooks/github-push")
+    back.click()
+    page.wait_for_url(re.compile(r"/webhooks/github-push\?delivery=[0-9a-f]{32}$"))
 
     # replayed against the fix: the replay is listed and succeeds
     detail.locator(".replay-form").wait_for()

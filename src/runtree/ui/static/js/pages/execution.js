@@ -21,6 +21,7 @@ const detailBody = h("div", { class: "card-body", id: "step-detail", "aria-live"
 const detail = h("aside", { class: "card detail", "aria-label": "Selected step" }, detailBody);
 const footer = h("div", { class: "tree-foot" });
 let execution = null;
+let delivery; // the webhook delivery that started it: undefined until asked, null if none
 let outline = null;
 let detailFor = null;
 let detailTimer = 0;
@@ -140,6 +141,8 @@ function renderHead() {
       h("span", null, "duration ", h("b", { text: ms(elapsedMs(e)) }), FINISHED.has(e.status) ? "" : " so far"),
       h("span", null, "steps ", h("b", { text: number(outline.steps.length) })),
       e.replay_of ? h("span", null, "replay of ", link(`/executions/${e.replay_of}`, shortId(e.replay_of))) : null,
+      delivery ? h("span", null, "delivery ", link(`/webhooks/${encodeURIComponent(delivery.path)}?delivery=${delivery.id}`,
+        `${shortId(delivery.id)} on /hooks/${delivery.path}`, { class: "delivery-link" })) : null,
       e.cancel_requested && !FINISHED.has(e.status) ? h("span", { class: "mark", text: "cancel requested" }) : null,
       !FINISHED.has(e.status) && !e.cancel_requested ? h("button", { class: "btn small", type: "button", text: "Cancel run",
         onclick: async (event) => {
@@ -362,4 +365,12 @@ async function follow() {
     if (took > 300) await new Promise((resolve) => setTimeout(resolve, 2 * took));
   }
 }
-load(true).then((running) => { if (running) follow(); });
+load(true).then((running) => { if (running) follow(); loadDelivery(); });
+
+/** For a run a webhook started: the delivery it came from, linked in the header. */
+async function loadDelivery() {
+  if (!execution || execution.trigger !== "webhook" || delivery !== undefined) return;
+  delivery = null;
+  try { delivery = await get(`/executions/${encodeURIComponent(executionId)}/delivery`); } catch { return; }
+  renderHead();
+}
