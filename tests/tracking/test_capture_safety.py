@@ -629,3 +629,22 @@ def test_a_container_longer_than_the_budget_is_cut_with_its_exact_length_shown()
     assert captured.truncated and captured.blob is None and captured.sha256 is None
     assert captured.size >= 1_000_000 and "more than 65,536 bytes" in (captured.warning or "")
     assert captured.preview[-1] == "… 999900 more" and captured.preview[:3] == [0, 1, 2]
+
+
+def test_itertools_objects_are_described_not_pickled() -> None:
+    import itertools
+
+    counter = itertools.count(5)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        captured = capture.realize_value(counter, 4096)
+    assert caught == []  # pickling them warns on Python 3.12+
+    assert captured.preview == {"__type__": "itertools.count"}
+    assert captured.warning and "itertools.count" in captured.warning
+    assert next(counter) == 5  # not consumed
+
+
+def test_huge_ints_are_previewed_by_size() -> None:
+    captured = capture.realize_value({10**5000: 10**5000}, 64 * 1024)
+    key = next(iter(captured.preview))
+    assert key.startswith("<int of ") and captured.preview[key]["__type__"] == "int"

@@ -367,7 +367,7 @@ def _cut_text(value: Any, budget: int, secret: re.Pattern[str], rules: TypeRules
 def _opaque_note(copy: Any) -> str:
     names = sorted(_opaque_names(copy))
     listed = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
-    return f"not serializable without running its code, described instead: {listed}"
+    return f"not serializable without running code or side effects, described instead: {listed}"
 
 
 def _walk(value: Any) -> Any:

@@ -187,6 +187,8 @@ class Previewer:
         return shown
 
     def key_text(self, key: Any) -> str:
+        if type(key) is int and key.bit_length() > _MAX_INT_BITS:
+            return f"<int of {key.bit_length()} bits>"
         if type(key) in _SCALAR_KEYS:
             return self.text(repr(key))
         return f"<{type_name(type(key))}>"

@@ -74,6 +74,9 @@ user_files: set[str] = set()
 
 _PROTOCOL = 5
 _COPY_HOOKS = ("__hash__", "__eq__", "__del__")
+# Allowed modules whose reducers have an effect the program can see: itertools objects warn
+# (DeprecationWarning) when pickled on Python 3.12+. Their instances are described.
+_DESCRIBED_MODULES = frozenset({"itertools"})
 _CACHE_LIMIT = 20_000  # types remembered per rule set (dynamically made classes: bounded)
 
 # Modules whose objects never serialize meaningfully (threads, files, sockets ...) are still
@@ -185,7 +188,7 @@ class TypeRules:
     def _decide(self, kind: type) -> Any:
         if kind is Opaque:
             return _reduce_stand_in
-        if kind in self.failed:
+        if kind in self.failed or type_module(kind) in _DESCRIBED_MODULES:
             return _reduce_opaque
         if issubclass(kind, type):
             return _reduce_class
