@@ -271,7 +271,12 @@ def _reduce_enum_member(pickler: SafePickler, member: Any) -> Any:
         return _reduce_opaque(pickler, member)
     if not reference_resolves(kind):
         return _unserializable(pickler, type_name(kind), {"member": name})
-    return (getattr, (kind, name))
+    module, path = type_module(kind), f"{type_qualname(kind)}.{name}"
+    if resolve(module, path) is member:  # the member sits in its class's dict
+        return (user_global, (module, path))  # loaded through plain dicts too
+    if pickler.rules.trusts_type(type(kind)):
+        return (getattr, (kind, name))  # looked up by the (allow-listed) enum metaclass
+    return _unserializable(pickler, type_name(kind), {"member": name})
 
 
 def _reduce_own(pickler: SafePickler, obj: Any) -> Any:
