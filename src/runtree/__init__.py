@@ -10,9 +10,20 @@ Library API (stable)::
     print(rec.render())
 """
 
+from typing import TYPE_CHECKING
+
 from .errors import InstrumentError, RuntreeError
-from .instrument import Analysis, analyze, instrument
-from .tracking import Recording, Step, record
+from .lazy_exports import lazy_exports
+
+if TYPE_CHECKING:
+    from .instrument import Analysis, analyze, instrument
+    from .tracking import Recording, Step, record
+
+# Imported when first used: the command line imports this package and needs neither.
+lazy_exports(__name__, {
+    "Analysis": ".instrument", "analyze": ".instrument", "instrument": ".instrument",
+    "Recording": ".tracking", "Step": ".tracking", "record": ".tracking",
+})
 
 __version__ = "0.1.0"
 

@@ -21,11 +21,14 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .errors import SettingError
-from .models import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S
+from .models import (
+    DEFAULT_DATABASE_URL,
+    DEFAULT_HOST,
+    DEFAULT_MEMORY_MB,
+    DEFAULT_PORT,
+    DEFAULT_TIMEOUT_S,
+)
 
-DEFAULT_DATABASE_URL = "sqlite:///runtree.db"
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 8000
 ADMIN_KEY_SUFFIX = ".admin-key"
 TRUE_WORDS = ("1", "true", "yes", "on")
 FALSE_WORDS = ("0", "false", "no", "off")

@@ -16,12 +16,11 @@ import contextlib
 import threading
 import urllib.parse
 from collections.abc import Iterator
-from typing import Annotated, Any, Protocol
+from typing import TYPE_CHECKING, Annotated, Any, Protocol
 
 import typer
 
-from .. import service
-from ..client import RemoteClient
+from .. import service  # a lazy package: its parts are imported when a command uses them
 from ..models import (
     ApiKeyRecord,
     AuditRecord,
@@ -35,15 +34,19 @@ from ..models import (
     VersionRecord,
     WebhookRecord,
 )
-from ..service import Principal
-from ..service import access as access_service
-from ..service import schedules as schedule_service
-from ..service import webhooks as webhook_service
-from ..service.deploy import DeployResult, VersionSettings
-from ..settings import Settings, environment_value, is_loopback
-from ..store import Store
 from .database import GlobalOptions, database_url, open_store
 from .errors import CliError
+
+if TYPE_CHECKING:  # imported where used: SQLAlchemy, pydantic and httpx are slow to import
+    # the submodules used as service.access ... (the package imports them when first read)
+    import runtree.service.access
+    import runtree.service.schedules
+    import runtree.service.webhooks  # noqa: F401
+
+    from ..models import DeployResult
+    from ..service import Principal
+    from ..settings import VersionSettings
+    from ..store import Store
 
 ServerOption = Annotated[
     str | None,
@@ -143,7 +146,7 @@ class LocalBackend:
 
     def __init__(self, store: Store, principal: Principal | None = None) -> None:
         self.store = store
-        self.principal = principal or Principal.local()
+        self.principal = principal or service.Principal.local()
 
     @property
     def description(self) -> str:
@@ -208,68 +211,68 @@ class LocalBackend:
 
     def create_key(self, role: str, namespace: str | None,
                    name: str | None) -> tuple[str, ApiKeyRecord]:
-        return access_service.create_key(
+        return service.access.create_key(
             self.store, self.principal, role=role, namespace=namespace, name=name
         )
 
     def list_keys(self, include_revoked: bool = False) -> list[ApiKeyRecord]:
-        return access_service.list_keys(self.store, self.principal,
+        return service.access.list_keys(self.store, self.principal,
                                         include_revoked=include_revoked)
 
     def revoke_key(self, prefix: str) -> ApiKeyRecord:
-        return access_service.revoke_key(self.store, self.principal, prefix)
+        return service.access.revoke_key(self.store, self.principal, prefix)
 
     def list_audit(self, *, namespace: str | None = None, action: str | None = None,
                    limit: int = 50, cursor: int | None = None
                    ) -> tuple[list[AuditRecord], int | None]:
-        return access_service.list_audit(self.store, self.principal, namespace=namespace,
+        return service.access.list_audit(self.store, self.principal, namespace=namespace,
                                          action=action, limit=limit, cursor=cursor)
 
     def create_webhook(self, namespace: str, name: str, *, path: str, verify: str,
                        secret: str | None, mode: str, version: int | None,
                        sync_timeout_s: float | None) -> tuple[WebhookRecord, str | None]:
-        return webhook_service.create_webhook(
+        return service.webhooks.create_webhook(
             self.store, self.principal, namespace, name, path=path, verify=verify,
             secret=secret, mode=mode, version=version, sync_timeout_s=sync_timeout_s,
         )
 
     def list_webhooks(self, namespace: str | None = None) -> list[WebhookRecord]:
-        return webhook_service.list_webhooks(self.store, self.principal, namespace)
+        return service.webhooks.list_webhooks(self.store, self.principal, namespace)
 
     def delete_webhook(self, path: str) -> WebhookRecord:
-        return webhook_service.delete_webhook(self.store, self.principal, path)
+        return service.webhooks.delete_webhook(self.store, self.principal, path)
 
     def list_deliveries(self, path: str, *, status: str | None = None,
                         limit: int = 50) -> list[DeliveryRecord]:
-        page, _ = webhook_service.list_deliveries(
+        page, _ = service.webhooks.list_deliveries(
             self.store, self.principal, path=path, status=status, limit=limit
         )
         return page
 
     def get_delivery(self, delivery_id: str) -> DeliveryRecord:
-        return webhook_service.get_delivery(self.store, self.principal, delivery_id)
+        return service.webhooks.get_delivery(self.store, self.principal, delivery_id)
 
     def create_schedule(self, namespace: str, name: str, *, cron: str, timezone: str,
                         input: dict[str, Any], version: int | None) -> ScheduleRecord:
-        return schedule_service.create_schedule(
+        return service.schedules.create_schedule(
             self.store, self.principal, namespace, name, cron=cron, timezone=timezone,
             input=input, version=version,
         )
 
     def list_schedules(self, namespace: str | None = None) -> list[ScheduleRecord]:
-        return schedule_service.list_schedules(self.store, self.principal, namespace)
+        return service.schedules.list_schedules(self.store, self.principal, namespace)
 
     def get_schedule(
         self, schedule_id: int
     ) -> tuple[ScheduleRecord, list[ScheduleFireRecord]]:
-        record = schedule_service.get_schedule(self.store, self.principal, schedule_id)
+        record = service.schedules.get_schedule(self.store, self.principal, schedule_id)
         return record, self.store.list_fires(schedule_id, 20)
 
     def set_schedule_paused(self, schedule_id: int, paused: bool) -> ScheduleRecord:
-        return schedule_service.set_paused(self.store, self.principal, schedule_id, paused)
+        return service.schedules.set_paused(self.store, self.principal, schedule_id, paused)
 
     def delete_schedule(self, schedule_id: int) -> ScheduleRecord:
-        return schedule_service.delete_schedule(self.store, self.principal, schedule_id)
+        return service.schedules.delete_schedule(self.store, self.principal, schedule_id)
 
 
 def server_url(ctx: typer.Context, option: str | None) -> str | None:
@@ -278,6 +281,8 @@ def server_url(ctx: typer.Context, option: str | None) -> str | None:
         root = ctx.find_root().obj
         if isinstance(root, GlobalOptions):
             option = root.server
+    from ..settings import environment_value
+
     url = option or environment_value("RUNTREE_URL")
     if url is None:
         return None
@@ -291,6 +296,8 @@ def server_url(ctx: typer.Context, option: str | None) -> str | None:
 def api_key_for(url: str, ctx: typer.Context, database: str | None) -> str | None:
     """``RUNTREE_API_KEY``; else, for a loopback server, the admin key file of the database
     this command would use (see the module docstring); else none."""
+    from ..settings import Settings, environment_value, is_loopback
+
     key: str | None = environment_value("RUNTREE_API_KEY")
     if key:
         return key
@@ -298,7 +305,7 @@ def api_key_for(url: str, ctx: typer.Context, database: str | None) -> str | Non
     if not is_loopback(host):
         return None
     settings = Settings.load(database_url=database_url(ctx, database))
-    return access_service.read_key_file(settings.admin_key_path)
+    return service.access.read_key_file(settings.admin_key_path)
 
 
 @contextlib.contextmanager
@@ -315,6 +322,8 @@ def open_backend(
     if database is not None or (isinstance(root, GlobalOptions) and root.database is not None):
         raise CliError("--database and --server cannot be combined: the server has its own "
                        "database")
+    from ..client import RemoteClient
+
     client = RemoteClient(url, api_key_for(url, ctx, database))
     try:
         yield client

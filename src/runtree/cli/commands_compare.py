@@ -6,7 +6,6 @@ from typing import Annotated
 
 import typer
 
-from ..service.compare import compare_records, comparison_document
 from ..store import NotFoundError
 from .backend import ServerOption, open_backend
 from .database import DatabaseOption
@@ -41,6 +40,8 @@ def compare(
                 raise NotFoundError("execution", execution_id)
             records.append(record)
         steps = [store.get_steps(execution_id) for execution_id in ids]
+    from ..service.compare import compare_records, comparison_document
+
     document = comparison_document(compare_records(records[0], steps[0], records[1], steps[1]))
     if as_json:
         echo_json(document)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import getpass
 import pathlib
 from collections.abc import Sequence
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.text import Text
@@ -20,14 +20,16 @@ from rich.text import Text
 from .. import service
 from ..errors import InstrumentError
 from ..models import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S
-from ..service import InvalidName, InvalidSettings, SourceTooLarge, VersionSettings
-from ..store import Store
+from ..service import InvalidName, InvalidSettings, SourceTooLarge
 from .backend import ServerOption, open_backend
 from .database import DatabaseOption
 from .errors import CliError
 from .names import DEFAULT_NAMESPACE
 from .output import make_console
 from .views import signature_text
+
+if TYPE_CHECKING:
+    from ..settings import VersionSettings
 
 SETTING_OPTIONS = {
     "timeout_s": "--timeout",
@@ -103,6 +105,8 @@ def check_batch(
     """Deploy the batch into a scratch store; the problems, compiler style."""
     problems: list[str] = []
     known = frozenset(file.name for file in files)
+    from ..store import Store
+
     with Store("sqlite://") as scratch:
         for file in files:
             try:

@@ -4,16 +4,17 @@ off (the same probe ``runtree serve`` runs when it starts)."""
 from __future__ import annotations
 
 import os
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.text import Text
 
-from ..service import sandbox as sandbox_service
-from ..settings import Settings
 from .database import DatabaseOption, database_url
 from .errors import EXIT_FAILED
 from .output import make_console, to_json
+
+if TYPE_CHECKING:
+    from ..service import sandbox as sandbox_service
 
 
 def doctor(
@@ -26,6 +27,9 @@ def doctor(
     Exits 0 when every always-on (tier 0) protection works here, 1 otherwise -- also when the
     sandbox is switched off with RUNTREE_SANDBOX=off.
     """
+    from ..service import sandbox as sandbox_service
+    from ..settings import Settings
+
     settings = Settings.load(database_url=database_url(ctx, database), host="127.0.0.1")
     sandbox = sandbox_service.probe_sandbox(settings)
     report = sandbox.report
@@ -63,6 +67,8 @@ def _print(report: sandbox_service.SandboxReport, state_dir: str) -> None:
         console.print(Text("  state       a temporary directory per server or CLI run (work "
                            "directories)"), soft_wrap=True)
     width = max((len(layer.name) for layer in report.layers), default=8)
+    from ..service import sandbox as sandbox_service
+
     for tier, title in sandbox_service.TIER_TITLES.items():
         console.print()
         console.print(Text(title, style="bold"))

@@ -13,9 +13,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.text import Text
 
-from .. import service
-from ..service import access
-from ..settings import DEFAULT_HOST, DEFAULT_PORT, Settings, is_loopback
+from .. import service  # a lazy package
+from ..models import DEFAULT_HOST, DEFAULT_PORT
 from .database import DatabaseOption, database_url, display_url, open_store
 from .errors import CliError
 from .output import make_console
@@ -97,6 +96,8 @@ def serve(
     RUNTREE_ADMIN_KEY_FILE chooses another).
     """
     url = database_url(ctx, database)
+    from ..settings import Settings, is_loopback
+
     if no_auth and not is_loopback(host or Settings.load().host):
         raise CliError(
             f"--no-auth serves without access control, so it binds to a loopback address "
@@ -129,7 +130,7 @@ def serve(
         if settings.auth:
             key_file = settings.admin_key_path
             try:
-                key = access.bootstrap_admin_key(store, key_file)
+                key = service.access.bootstrap_admin_key(store, key_file)
             except OSError as error:
                 raise CliError(f"cannot write the admin key to {key_file}: {error}") from None
             if key is not None:

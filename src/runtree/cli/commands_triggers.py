@@ -10,7 +10,6 @@ import typer
 from rich.text import Text
 
 from ..models import DeliveryRecord, ExecutionStatus, ScheduleRecord, WebhookRecord
-from ..service.schedules import describe
 from .backend import ServerOption, open_backend
 from .commands_run import read_input, run_locally
 from .database import DatabaseOption
@@ -243,7 +242,7 @@ def webhook_delivery(
 
 def schedule_json(record: ScheduleRecord) -> dict[str, Any]:
     return {"id": record.id, "function": record.qualified_name,
-            **record_json(record, drop=("id",)), "description": describe(record.cron)}
+            **record_json(record, drop=("id",)), "description": _describe(record.cron)}
 
 
 def schedule_create(
@@ -281,7 +280,7 @@ def schedule_create(
         record = backend.create_schedule(namespace, name, cron=cron, timezone=timezone,
                                          input=data or {}, version=version)
     make_console().print(
-        Text(f"schedule {record.id}: {record.qualified_name} {describe(record.cron).lower()} "
+        Text(f"schedule {record.id}: {record.qualified_name} {_describe(record.cron).lower()} "
              f"({record.cron}, {record.timezone}); next run {local_time(record.next_fire_at)}"),
         soft_wrap=True,
     )
@@ -330,7 +329,7 @@ def schedule_show(
     console = make_console()
     state = "paused" if record.paused else f"next run {local_time(record.next_fire_at)}"
     console.print(Text(f"schedule {record.id}: {record.qualified_name} "
-                       f"{describe(record.cron).lower()} ({record.cron}, {record.timezone}); "
+                       f"{_describe(record.cron).lower()} ({record.cron}, {record.timezone}); "
                        f"{state}"), soft_wrap=True)
     if not fires:
         console.print(Text("(no runs yet)", style="dim"))
@@ -410,3 +409,10 @@ def replay(
         print_execution(make_console(), finished, steps, view)
     if finished.status != ExecutionStatus.SUCCEEDED:
         raise typer.Exit(EXIT_FAILED)
+
+
+def _describe(cron: str) -> str:
+    """``At 03:00``: the cron expression in words (cronsim, imported when needed)."""
+    from ..service.schedules import describe
+
+    return describe(cron)

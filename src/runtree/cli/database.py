@@ -10,15 +10,16 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 from collections.abc import Iterator
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from ..settings import DEFAULT_DATABASE_URL, Settings
-from ..store import Store, StoreError
+from ..errors import StoreError
+from ..models import DEFAULT_DATABASE_URL
 from .errors import CliError, database_problem
+
+if TYPE_CHECKING:  # imported where used (SQLAlchemy is slow to import; --help needs none)
+    from ..store import Store
 
 DatabaseOption = Annotated[
     str | None,
@@ -45,11 +46,16 @@ def database_url(ctx: typer.Context, option: str | None) -> str:
         root = ctx.find_root().obj
         if isinstance(root, GlobalOptions):
             option = root.database
+    from ..settings import Settings
+
     return Settings.load(database_url=option).database_url
 
 
 def display_url(url: str) -> str:
     """``url`` with any password hidden."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
         return make_url(url).render_as_string(hide_password=True)
     except (ArgumentError, ValueError):
@@ -59,6 +65,10 @@ def display_url(url: str) -> str:
 @contextlib.contextmanager
 def open_store(url: str) -> Iterator[Store]:
     """Open (and migrate) the store at ``url``; a one-line error when that is impossible."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from ..store import Store
+
     try:
         store = Store(url)
     except StoreError as error:

@@ -7,16 +7,18 @@ interrupted command (Ctrl-C) exits 130, as shells expect.
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Callable, Sequence
-from typing import ParamSpec, TypeVar
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
-import pydantic
 import typer
 from rich.text import Text
-from sqlalchemy.exc import SQLAlchemyError
 
 from ..errors import CliError, InputError, RuntreeError, Unauthenticated
 from .output import make_console
+
+if TYPE_CHECKING:
+    from sqlalchemy.exc import SQLAlchemyError
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -71,16 +73,30 @@ def handle_errors(command: Callable[P, R]) -> Callable[P, R]:
         except RuntreeError as error:  # not found, invalid name or settings, store errors
             report(str(error))
             raise typer.Exit(EXIT_USAGE) from None
-        except pydantic.ValidationError as error:  # Settings from options and RUNTREE_* vars
-            first = error.errors()[0]
-            field = ".".join(str(part) for part in first["loc"])
-            report(f"invalid setting {field}: {first['msg']} (options or RUNTREE_* variables)")
-            raise typer.Exit(EXIT_USAGE) from None
-        except SQLAlchemyError as error:
-            report(f"database error: {database_problem(error)}")
-            raise typer.Exit(EXIT_USAGE) from None
         except KeyboardInterrupt:
             report("interrupted")
             raise typer.Exit(EXIT_INTERRUPTED) from None
+        except Exception as error:
+            if not _reported_library_error(error):
+                raise
+            raise typer.Exit(EXIT_USAGE) from None
 
     return wrapper
+
+
+def _reported_library_error(error: Exception) -> bool:
+    """Report pydantic's and SQLAlchemy's errors. They are looked up only when that library
+    was imported (an error cannot come from a library never imported), so that commands
+    which need neither do not pay for importing them."""
+    pydantic = sys.modules.get("pydantic")
+    if pydantic is not None and isinstance(error, pydantic.ValidationError):
+        # Settings from options and RUNTREE_* variables
+        first = error.errors()[0]
+        field = ".".join(str(part) for part in first["loc"])
+        report(f"invalid setting {field}: {first['msg']} (options or RUNTREE_* variables)")
+        return True
+    sqlalchemy_exc = sys.modules.get("sqlalchemy.exc")
+    if sqlalchemy_exc is not None and isinstance(error, sqlalchemy_exc.SQLAlchemyError):
+        report(f"database error: {database_problem(error)}")
+        return True
+    return False

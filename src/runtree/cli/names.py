@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import string
 
-from ..service import validate_name
 from ..store import NotFoundError
 from .backend import Backend
 from .errors import CliError
@@ -24,6 +23,8 @@ def parse_function(text: str) -> tuple[str, str]:
         namespace = DEFAULT_NAMESPACE
     if "/" in namespace:
         raise CliError(f"invalid function {text!r}: expected NAME or NAMESPACE/NAME")
+    from ..service.deploy import validate_name  # imports the store: only when needed
+
     validate_name("namespace", namespace)
     validate_name("name", name)
     return namespace, name

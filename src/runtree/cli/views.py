@@ -16,13 +16,6 @@ from rich.console import Console
 from rich.json import JSON
 from rich.text import Text
 
-from ..instrument.signature import (
-    KEYWORD_ONLY,
-    POSITIONAL_ONLY,
-    VAR_KEYWORD,
-    VAR_POSITIONAL,
-    EntrySignature,
-)
 from ..models import ExecutionRecord, StepRecord
 from ..tracking.render import format_duration, short_name
 from .status import STATUS_STYLES, status_text
@@ -212,6 +205,15 @@ def print_execution(
 
 def signature_text(signature: Mapping[str, Any]) -> str:
     """``calculate_order_total(customer_id: int, items: list[float] | None = None)``."""
+    # imported here: the instrument package (ast, pyflakes) is not needed to print help
+    from ..instrument.signature import (
+        KEYWORD_ONLY,
+        POSITIONAL_ONLY,
+        VAR_KEYWORD,
+        VAR_POSITIONAL,
+        EntrySignature,
+    )
+
     entry = EntrySignature.from_dict(dict(signature))
     parts: list[str] = []
     star = False

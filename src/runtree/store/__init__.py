@@ -4,7 +4,10 @@ Open a :class:`Store` with a database URL (default ``sqlite:///runtree.db``); th
 migrated on open. Every method returns the plain records of :mod:`runtree.models`.
 """
 
+from typing import TYPE_CHECKING
+
 from ..errors import ConflictError, InvalidDataError, NotFoundError, StoreError
+from ..lazy_exports import lazy_exports
 from ..models import (
     ExecutionRecord,
     ExecutionStatus,
@@ -16,12 +19,21 @@ from ..models import (
     Trigger,
     VersionRecord,
 )
-from .access import AuditEntry
-from .common import MAX_LIST_LIMIT
-from .engine import DEFAULT_URL, normalize_url
-from .queries import MAX_SEARCH_LENGTH
-from .store import Store
-from .triggers import DeliveryData, RunSpec
+
+if TYPE_CHECKING:
+    from .access import AuditEntry
+    from .common import MAX_LIST_LIMIT
+    from .engine import DEFAULT_URL, normalize_url
+    from .queries import MAX_SEARCH_LENGTH
+    from .store import Store
+    from .triggers import DeliveryData, RunSpec
+
+# Imported when first used (they import SQLAlchemy): the errors and records above do not.
+lazy_exports(__name__, {
+    "AuditEntry": ".access", "MAX_LIST_LIMIT": ".common", "DEFAULT_URL": ".engine",
+    "normalize_url": ".engine", "MAX_SEARCH_LENGTH": ".queries", "Store": ".store",
+    "DeliveryData": ".triggers", "RunSpec": ".triggers",
+})
 
 __all__ = [
     "DEFAULT_URL",

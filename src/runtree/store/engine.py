@@ -22,7 +22,7 @@ from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 
 from ..errors import StoreError
-from ..settings import DEFAULT_DATABASE_URL
+from ..models import DEFAULT_DATABASE_URL
 from .common import dumps_json
 
 DEFAULT_URL = DEFAULT_DATABASE_URL

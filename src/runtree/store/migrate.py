@@ -14,19 +14,22 @@ head, then review the generated file in ``migrations/versions/``.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util.exc import CommandError
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
 
 from ..errors import StoreError
 from .engine import is_sqlite, write_engine
 
+if TYPE_CHECKING:  # Alembic is imported only to migrate (it takes long to import)
+    from alembic.config import Config
+
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+# The newest revision in migrations/versions/ (a test checks it against Alembic's view): a
+# database already there is opened without importing Alembic, which keeps CLI commands fast.
+HEAD_REVISION = "0004"
 
 # Arbitrary constant: the PostgreSQL advisory lock that serializes concurrent migrations.
 _PG_MIGRATION_LOCK = 0x72756E74726565  # "runtree"
@@ -35,6 +38,8 @@ _PG_MIGRATION_LOCK = 0x72756E74726565  # "runtree"
 def alembic_config(connection: Connection | None = None) -> Config:
     """An Alembic configuration for the packaged migrations, optionally bound to an open
     ``connection`` (which ``env.py`` then uses as it is, without committing)."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     if connection is not None:
@@ -43,7 +48,9 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 
 def head_revision() -> str:
-    """The newest revision this code knows."""
+    """The newest revision this code knows (from the migration files)."""
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     if head is None:  # pragma: no cover - the package always ships migrations
         raise StoreError("no migrations found in the runtree package")
@@ -52,6 +59,8 @@ def head_revision() -> str:
 
 def current_revision(engine: Engine) -> str | None:
     """The revision the database is at (``None`` for an empty database)."""
+    from alembic.runtime.migration import MigrationContext
+
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
 
@@ -62,6 +71,11 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     Raises :class:`StoreError` when the database is at a revision this code does not know
     (written by a newer runtree).
     """
+    if revision == "head" and _recorded_revision(engine) == HEAD_REVISION:
+        return  # nothing to do, and no need to import Alembic to find that out
+    from alembic import command
+    from alembic.util.exc import CommandError
+
     with write_engine(engine).begin() as conn:
         if not is_sqlite(conn):
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK})
@@ -74,9 +88,22 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
             ) from exc
 
 
+def _recorded_revision(engine: Engine) -> str | None:
+    """The revision in Alembic's version table, read with one query; ``None`` when there is
+    no such table (a new database) or it holds no single revision."""
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT version_num FROM alembic_version")).all()
+    except SQLAlchemyError:
+        return None
+    return str(rows[0][0]) if len(rows) == 1 else None
+
+
 def downgrade(engine: Engine, revision: str) -> None:
     """Take the schema back to ``revision`` (``"base"`` drops every table). For tests and
     manual repairs only: data in dropped tables is lost."""
+    from alembic import command
+
     with write_engine(engine).begin() as conn:
         if not is_sqlite(conn):
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK})

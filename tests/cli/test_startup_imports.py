@@ -1,0 +1,61 @@
+"""What starting the CLI imports: ``runtree --help`` loads no database, web or HTTP library,
+``runtree show ID`` on a database at the newest schema no Alembic and no web server, and the
+HTTP client no server code. (The time it takes is measured by bench/cli_startup.py.)"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from runtree.store import migrate
+
+SERVER_LIBRARIES = {"sqlalchemy", "alembic", "fastapi", "starlette", "uvicorn", "psycopg"}
+PROBE = """
+import json, sys, runpy
+sys.argv = ["runtree", *json.loads(sys.argv[1])]
+try:
+    runpy.run_module("runtree", run_name="__main__")
+except SystemExit:
+    pass
+sys.__stdout__.write("\\n" + json.dumps(sorted({name.split(".")[0] for name in sys.modules})))
+"""
+
+
+def loaded_by(*args: str) -> set[str]:
+    """Top-level packages imported by ``runtree ARGS`` in a fresh interpreter."""
+    done = subprocess.run([sys.executable, "-c", PROBE, json.dumps(args)],
+                          capture_output=True, text=True, timeout=120, check=True)
+    return set(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def test_help_imports_no_database_web_or_http_library() -> None:
+    loaded = loaded_by("--help")
+    assert "typer" in loaded
+    assert not loaded & (SERVER_LIBRARIES | {"httpx", "pydantic", "jinja2"})
+    assert not loaded_by("run", "--help") & SERVER_LIBRARIES
+
+
+@pytest.mark.slow
+def test_show_on_a_current_database_imports_no_alembic_or_web_server(
+    tmp_path: Path,
+) -> None:
+    database = f"sqlite:///{tmp_path / 'runtree.db'}"
+    examples = Path(__file__).resolve().parents[2] / "examples" / "orders"
+    subprocess.run([sys.executable, "-m", "runtree", "--database", database, "deploy",
+                    str(examples)], check=True, capture_output=True, timeout=120)
+    queued = subprocess.run(
+        [sys.executable, "-m", "runtree", "--database", database, "run",
+         "calculate_order_total", "-a", "customer_id=42", "--no-wait"],
+        check=True, capture_output=True, text=True, timeout=120,
+    ).stdout.strip()
+    loaded = loaded_by("--database", database, "show", queued)
+    assert "sqlalchemy" in loaded  # it did read the database
+    assert not loaded & {"alembic", "fastapi", "starlette", "uvicorn", "httpx", "jinja2"}
+
+
+def test_the_head_revision_constant_is_alembics() -> None:
+    assert migrate.HEAD_REVISION == migrate.head_revision()

@@ -1,0 +1,33 @@
+"""Packages that import their exports on first use still export exactly what they declare,
+and an export keeps its value when a submodule of the same name is imported."""
+
+from __future__ import annotations
+
+import importlib
+import subprocess
+import sys
+
+import pytest
+
+LAZY_PACKAGES = ["runtree", "runtree.store", "runtree.service"]
+
+
+@pytest.mark.parametrize("name", LAZY_PACKAGES)
+def test_every_declared_name_is_exported(name: str) -> None:
+    package = importlib.import_module(name)
+    origins = package.__dict__["__lazy_origins__"]
+    assert set(origins) <= set(package.__all__)
+    for export in package.__all__:
+        assert getattr(package, export) is not None, export
+    with pytest.raises(AttributeError):
+        package.no_such_name  # noqa: B018
+
+
+def test_an_export_wins_over_a_submodule_of_the_same_name() -> None:
+    probe = (
+        "import runtree.service.deploy, runtree.service as service\n"
+        "from runtree.service import deploy\n"
+        "assert callable(service.deploy) and deploy is service.deploy, service.deploy\n"
+        "assert service.explore.MAX_RECENT_RUNS > 0  # submodules as attributes, as before\n"
+    )
+    subprocess.run([sys.executable, "-c", probe], check=True, timeout=60)
