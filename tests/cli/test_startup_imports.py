@@ -58,4 +58,7 @@ def test_show_on_a_current_database_imports_no_alembic_or_web_server(
 
 
 def test_the_head_revision_constant_is_alembics() -> None:
-    assert migrate.HEAD_REVISION == migrate.head_revision()
+    head = migrate.head_revision()
+    assert migrate.HEAD_REVISION == head, (
+        f"a new migration: set HEAD_REVISION = {head!r} in runtree/store/migrate.py"
+    )
