@@ -648,3 +648,10 @@ def test_huge_ints_are_previewed_by_size() -> None:
     captured = capture.realize_value({10**5000: 10**5000}, 64 * 1024)
     key = next(iter(captured.preview))
     assert key.startswith("<int of ") and captured.preview[key]["__type__"] == "int"
+
+
+def test_a_module_argument_is_named_not_copied() -> None:
+    captured = capture.realize_value(json, 64 * 1024)
+    assert captured.preview == {"__type__": "module", "name": "json"}
+    assert captured.warning and "described instead: module" in captured.warning
+    assert captured.size < 1024  # its globals were not serialized

@@ -98,6 +98,9 @@ class Previewer:
             return {"__type__": "type", "name": type_name(obj)}
         if kind in (types.FunctionType, types.BuiltinFunctionType):
             return {"__type__": kind.__name__, "name": _function_name(obj)}
+        if kind is types.ModuleType:
+            name = (raw_dict(obj) or {}).get("__name__")
+            return {"__type__": "module", "name": name if type(name) is str else "?"}
         if kind is Opaque:
             shown = {"__type__": obj.type_name}
             if obj.state:

@@ -112,7 +112,7 @@ def _layout(kind: type) -> tuple[Any, tuple[tuple[str, Any], ...]]:
     for klass in type_mro(kind):
         namespace = type_dict(klass)
         candidate = namespace.get("__dict__")
-        if dict_descriptor is None and type(candidate) is _GetSet:
+        if dict_descriptor is None and type(candidate) in (_GetSet, _Member):  # both C
             dict_descriptor = candidate
         declared = namespace.get("__slots__", ())
         names = (declared,) if type(declared) is str else declared

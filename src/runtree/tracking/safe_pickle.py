@@ -300,6 +300,9 @@ def _reduce_stand_in(pickler: SafePickler, stand_in: Opaque) -> Any:
 
 
 def _reduce_opaque(pickler: SafePickler, obj: Any) -> Any:
+    if type(obj) is types.ModuleType:  # its __dict__ is its globals: named, not copied
+        name = (raw_dict(obj) or {}).get("__name__")
+        return _unserializable(pickler, "module", {"name": name if type(name) is str else "?"})
     return _unserializable(pickler, type_name(type(obj)), raw_dict(obj))
 
 
