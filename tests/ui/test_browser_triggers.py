@@ -50,6 +50,8 @@ def test_the_3am_story_a_failed_delivery_replayed_against_the_fix(
     assert re.search(r"[?&]delivery=[0-9a-f]{32}", page.url)
     text = detail.inner_text()
     assert "72d3162e-cc78-11e3-81ab-4c9367dc0958" in text  # the idempotency key
+    # times are shown with their zone (the API's are UTC, "Z")
+    assert re.search(r"\d\d:\d\d:\d\d [AP]M (UTC|GMT)", text), text
     assert "Grace Hopper" in text  # the body, as JSON
     signature = detail.locator("table.headers tr", has_text="x-hub-signature-256")
     assert signature.locator("td").nth(1).inner_text() == "[redacted]"

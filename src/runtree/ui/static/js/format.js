@@ -49,8 +49,11 @@ export function percent(x) {
 
 const dtf = new Intl.DateTimeFormat(undefined, {
   year: "numeric", month: "short", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit",
+  timeZoneName: "short",
 });
 
+/** Every time the UI shows: the API's RFC 3339 UTC value in this browser's time zone, named
+ * ("Dec 05, 2026, 03:11:18 AM UTC"). Schedules use dateTimeIn() for their own zone. */
 export function dateTime(iso) {
   if (!iso) return "–";
   return dtf.format(new Date(iso));

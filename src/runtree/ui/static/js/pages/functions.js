@@ -24,7 +24,7 @@ try {
         h("th", { text: "Function" }), h("th", { class: "num", text: "Version" }),
         h("th", { text: "Last run" }),
         h("th", { class: "num", text: "Runs", title: "executions with this function as the entry point" }),
-        h("th", { class: "num", text: "As a step", title: "recorded calls as a step of a run (of another function, or its own recursion)" }),
+        h("th", { class: "num nowrap", text: "As a step", title: "recorded calls as a step of a run (of another function, or its own recursion)" }),
         h("th", { class: "hide-narrow", text: "Description" }), h("th", { class: "hide-narrow", text: "Created" }))),
       h("tbody", null, functions.map((f) => h("tr", null,
         h("td", null, link(`/functions/${f.namespace}/${f.name}`, f.function, { class: "mono" })),
