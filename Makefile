@@ -20,7 +20,7 @@ STAMP := $(VENV)/.installed
 # make it an error).
 EXTRA_PYTHONS ?= $(filter-out $(PYTHON_VERSION),$(SUPPORTED_VERSIONS))
 
-.PHONY: install runtime run test test-quick test-browser browser-deps test-core-pythons lint bench clean
+.PHONY: docs install runtime run test test-quick test-browser browser-deps test-core-pythons lint bench clean
 
 $(STAMP): pyproject.toml
 	@if [ -z "$(PYTHON)" ] || ! $(PYTHON) -c '$(SUPPORTED_CHECK)' 2>/dev/null; then \
@@ -129,6 +129,10 @@ test-core-pythons:
 
 bench: $(STAMP)
 	$(BIN)/python bench/tracking_overhead.py
+
+# docs/cli.md is generated from the CLI itself (a test fails when it is out of date).
+docs: $(STAMP)
+	$(BIN)/python -m runtree.cli.reference docs/cli.md
 
 clean:
 	rm -rf $(VENV) .venv-3.* .pytest_cache .mypy_cache .ruff_cache

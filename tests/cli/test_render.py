@@ -1,5 +1,5 @@
-"""Pieces of the presentation: the coloured tree keeps DESIGN.md's layout, signatures, names,
-and JSON documents in the HTTP API's shape."""
+"""Pieces of the presentation: the coloured tree keeps the plain text tree's layout;
+signatures, names, and JSON documents in the HTTP API's shape."""
 
 from __future__ import annotations
 

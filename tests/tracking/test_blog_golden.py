@@ -1,6 +1,6 @@
 """Golden test: the blog example's text tree, exactly, with durations normalized.
 
-The format is fixed by DESIGN.md ("Text tree format") and rendered by
+The format is fixed by docs/design.md ("Text tree format") and rendered by
 ``runtree.tracking.render``::
 
     Execution: calculate_order_total

@@ -1,4 +1,4 @@
-"""The endpoints of ``/api/v1`` (DESIGN.md, "HTTP API") and ``/healthz``.
+"""The endpoints of ``/api/v1`` (docs/http-api.md) and ``/healthz``.
 
 Endpoints translate HTTP to calls of :mod:`runtree.service` and the store's reads, and records
 to :mod:`.schemas` models; they decide nothing about functions or executions themselves. Plain
@@ -507,7 +507,7 @@ def get_step(
     },
 )
 def get_tree(execution_id: ExecutionId, rt: RuntimeDep) -> PlainTextResponse:
-    """The execution's steps as the text tree of DESIGN.md."""
+    """The execution's steps as the text tree (the format of docs/design.md)."""
     _execution(rt, execution_id)
     return PlainTextResponse(service.tree_text(rt.store, execution_id))
 

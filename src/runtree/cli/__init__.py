@@ -2,7 +2,7 @@
 
 Every command calls the use cases of :mod:`runtree.service` (or the store's plain queries) and
 renders what they return; exit codes are 0 success, 1 the function failed, 2 usage or input
-error (DESIGN.md).
+error (docs/design.md).
 """
 
 from __future__ import annotations

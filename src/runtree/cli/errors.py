@@ -1,6 +1,6 @@
 """Turning errors into one-line messages and exit codes (never a traceback for user errors).
 
-Exit codes (DESIGN.md): 0 success, 1 the function failed, 2 usage or input error. An
+Exit codes (docs/design.md): 0 success, 1 the function failed, 2 usage or input error. An
 interrupted command (Ctrl-C) exits 130, as shells expect.
 """
 

@@ -214,7 +214,7 @@ def cancel_execution(
 
 
 def tree_text(store: Store, execution_id: str) -> str:
-    """The execution's text tree (DESIGN.md's format)."""
+    """The execution's text tree (the format of docs/design.md)."""
     steps = store.get_steps(execution_id)
     return render_steps(steps)
 

@@ -229,7 +229,7 @@ class Recording:
         }
 
     def render(self) -> str:
-        """The text tree (format in DESIGN.md)."""
+        """The text tree (format in docs/design.md)."""
         from .render import render_recording
 
         return render_recording(self)

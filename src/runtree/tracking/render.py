@@ -1,4 +1,4 @@
-"""The text tree of a recording, in the format DESIGN.md fixes::
+"""The text tree of a recording, in the format docs/design.md fixes::
 
     Execution: calculate_order_total
     ├─ Step: get_customer (completed, 150ms)

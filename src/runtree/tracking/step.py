@@ -37,7 +37,7 @@ __all__ = ["COMPLETED", "FAILED", "INTERRUPTED", "RUNNING", "Aggregate", "Step"]
 
 
 class Step:
-    """One call of an instrumented function in a recording (fields as in DESIGN.md)."""
+    """One call of an instrumented function in a recording (fields as in docs/design.md, "step")."""
 
     __slots__ = ("_cache", "id", "recording")
 

@@ -1,4 +1,4 @@
-"""Page routes of the web UI (DESIGN.md, "Web UI routes") and its static files.
+"""Page routes of the web UI (docs/design.md, "Web UI routes") and its static files.
 
 Each page is a small HTML shell rendered with Jinja2 (autoescaped): the header, an empty
 ``<main>`` naming what to show in ``data-*`` attributes, and the page's ES module. The modules
