@@ -108,6 +108,9 @@ def _cases() -> Iterator[Case]:
                    lambda w, p=fn: p + "/diff?from=1&to=1")
         yield Case("GET", "/functions/{namespace}/{name}/stats", "read", ns, False,
                    lambda w, p=fn: p + "/stats")
+        for suffix in ("/flame", "/flame/diff", "/blame"):
+            yield Case("GET", "/functions/{namespace}/{name}" + suffix, "read", ns, False,
+                       lambda w, p=fn, s=suffix: p + s)
         yield Case("PUT", "/functions/{namespace}/{name}", "deploy", ns, False,
                    lambda w, p=fn: p, lambda w: {"code": CODE + "# again\n"}, (200, 201))
         yield Case("POST", "/functions/{namespace}/{name}/executions", "run", ns, False,

@@ -32,6 +32,7 @@ from .problems import Problem, install_problem_handlers, problem_responses
 from .routes import API_PREFIX, api, health
 from .routes_access import router as access_router
 from .routes_compare import router as compare_router
+from .routes_history import router as history_router
 from .waiting import CompletionHub
 
 DESCRIPTION = """Deploy plain Python functions, run them in isolated worker processes and read
@@ -89,7 +90,7 @@ def create_app(
     )
     install_problem_handlers(app)
     # Every /api/v1 route authenticates the caller and checks its role and namespace.
-    for router in (api, access_router, compare_router):
+    for router in (api, access_router, compare_router, history_router):
         app.include_router(
             router, dependencies=[Depends(access)],
             responses=problem_responses(400, 401, 403),

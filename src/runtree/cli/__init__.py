@@ -15,6 +15,7 @@ import typer
 from .. import __version__
 from . import (
     commands_access,
+    commands_blame,
     commands_compare,
     commands_deploy,
     commands_doctor,
@@ -70,6 +71,7 @@ _COMMANDS: list[tuple[str, Callable[..., None]]] = [
     ("versions", commands_inspect.versions),
     ("diff", commands_inspect.diff),
     ("compare", commands_compare.compare),
+    ("blame", commands_blame.blame),
     ("cancel", commands_run.cancel),
     ("replay", commands_triggers.replay),
     ("audit", commands_access.audit),

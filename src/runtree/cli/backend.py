@@ -97,6 +97,9 @@ class Backend(Protocol):
 
     def tree_text(self, execution_id: str) -> str: ...
 
+    def blame(self, namespace: str, name: str, *, from_version: int | None,
+              to_version: int | None, runs: int) -> dict[str, Any]: ...
+
     def cancel(self, execution_id: str) -> ExecutionRecord: ...
 
     def replay(self, execution_id: str) -> ExecutionRecord: ...
@@ -202,6 +205,13 @@ class LocalBackend:
 
     def tree_text(self, execution_id: str) -> str:
         return service.tree_text(self.store, execution_id)
+
+    def blame(self, namespace: str, name: str, *, from_version: int | None,
+              to_version: int | None, runs: int) -> dict[str, Any]:
+        from ..service.history import blame_document  # scipy: imported only when used
+
+        return blame_document(self.store, namespace, name, from_version=from_version,
+                              to_version=to_version, runs=runs)
 
     def cancel(self, execution_id: str) -> ExecutionRecord:
         return service.cancel(self.store, self.principal, execution_id)

@@ -297,6 +297,19 @@ class RemoteClient:
 
     # --- keys and audit -------------------------------------------------------------------
 
+    def blame(self, namespace: str, name: str, *, from_version: int | None,
+              to_version: int | None, runs: int) -> dict[str, Any]:
+        """``GET /functions/{ns}/{name}/blame``: the document ``runtree blame --json``
+        prints."""
+        params: dict[str, int] = {"runs": runs}
+        if from_version is not None:
+            params["from"] = from_version
+        if to_version is not None:
+            params["to"] = to_version
+        document: dict[str, Any] = self._json("GET", f"/functions/{namespace}/{name}/blame",
+                                              params=params)
+        return document
+
     def whoami(self) -> dict[str, Any]:
         data: dict[str, Any] = self._json("GET", "/whoami")
         return data
