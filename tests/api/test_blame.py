@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from rich.console import Console
 
-from runtree.api.schemas_history import BlameOut, FlameDiffOut, FlameGraphOut
+from runtree.api.schemas.history import BlameOut, FlameDiffOut, FlameGraphOut
 from runtree.cli.render_blame import blame_lines
 
 from .helpers import API, EXAMPLES, deploy, deploy_examples, run

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from runtree.api.schemas_compare import ComparisonOut
+from runtree.api.schemas.comparisons import ComparisonOut
 
 from .helpers import API, assert_problem, deploy_examples, run
 

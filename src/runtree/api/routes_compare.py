@@ -14,7 +14,7 @@ from ..service.compare import compare_executions, comparison_document
 from .auth import Caller
 from .problems import problem_responses
 from .routes import API_PREFIX, EXECUTION_ID_PATTERN, ExecutionId, RuntimeDep
-from .schemas_compare import ComparisonOut
+from .schemas.comparisons import ComparisonOut
 
 router = APIRouter(prefix=API_PREFIX, responses=problem_responses(422, 500))
 

@@ -12,7 +12,7 @@ from ..service import history
 from .problems import problem_responses
 from .routes import API_PREFIX, Name, Namespace, RuntimeDep
 from .schemas import MAX_VERSION
-from .schemas_history import BlameOut, FlameDiffOut, FlameGraphOut
+from .schemas.history import BlameOut, FlameDiffOut, FlameGraphOut
 
 router = APIRouter(prefix=API_PREFIX, responses=problem_responses(422, 500))
 

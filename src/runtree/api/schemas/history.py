@@ -4,14 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from .base import ResponseModel
 
 
-class _Out(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-
-class SelectionOut(_Out):
+class SelectionOut(ResponseModel):
     """Which runs: of ``version`` (``null``: any), created in ``[since, until)``, the newest
     ``runs`` finished ones."""
 
@@ -21,7 +17,7 @@ class SelectionOut(_Out):
     runs: int
 
 
-class FlameNode(_Out):
+class FlameNode(ResponseModel):
     """A call path: ``parent`` is the parent node's id (``null`` for roots); ``value_ns``
     (the width) is the own time of its whole subtree, ``self_ns`` its own; summed over the
     runs."""
@@ -36,7 +32,7 @@ class FlameNode(_Out):
     runs: int
 
 
-class FlameGraphOut(_Out):
+class FlameGraphOut(ResponseModel):
     """Own time by call path over the selected runs; nodes depth-first, heaviest first."""
 
     function: str
@@ -47,7 +43,7 @@ class FlameGraphOut(_Out):
     nodes: list[FlameNode]
 
 
-class FlameDiffNode(_Out):
+class FlameDiffNode(ResponseModel):
     """A call path in both sets of runs, per run (means): own time, subtree value and calls
     on each side; ``value_ns`` (the width) is the larger value; ``change`` is (new - old) /
     max(old, new) of own time, ``null`` where the path ran on one side only."""
@@ -68,7 +64,7 @@ class FlameDiffNode(_Out):
     change: float | None
 
 
-class FlameDiffOut(_Out):
+class FlameDiffOut(ResponseModel):
     function: str
     old: SelectionOut
     new: SelectionOut
@@ -78,7 +74,7 @@ class FlameDiffOut(_Out):
     nodes: list[FlameDiffNode]
 
 
-class DistributionOut(_Out):
+class DistributionOut(ResponseModel):
     """A path over one version's runs that reached it: own and total time per run."""
 
     runs: int
@@ -90,7 +86,7 @@ class DistributionOut(_Out):
     failures: int
 
 
-class ErrorFlagOut(_Out):
+class ErrorFlagOut(ResponseModel):
     old_rate: float
     new_rate: float
     new: bool
@@ -98,7 +94,7 @@ class ErrorFlagOut(_Out):
     message: str
 
 
-class HunkOut(_Out):
+class HunkOut(ResponseModel):
     """A hunk of ``function``'s diff; ``touches``: the functions on the path it changes."""
 
     function: str
@@ -109,7 +105,7 @@ class HunkOut(_Out):
     touches: list[str]
 
 
-class BlamedPath(_Out):
+class BlamedPath(ResponseModel):
     path: list[str]
     functions: list[str | None]
     old: DistributionOut | None
@@ -122,7 +118,7 @@ class BlamedPath(_Out):
     hunks: list[HunkOut]
 
 
-class BlameRules(_Out):
+class BlameRules(ResponseModel):
     min_runs: int
     alpha: float
     min_ratio: float
@@ -131,7 +127,7 @@ class BlameRules(_Out):
     adjustment: str
 
 
-class BlameOut(_Out):
+class BlameOut(ResponseModel):
     """Per call path, own/total time per run in each version, the Mann-Whitney U test of
     the change (Benjamini-Hochberg adjusted), the verdict, new errors and the hunks on each
     flagged path; flagged paths first."""

@@ -4,14 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from .base import ResponseModel
 
 
-class _Out(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-
-class ComparedRun(_Out):
+class ComparedRun(ResponseModel):
     id: str
     function: str
     version: int
@@ -21,7 +17,7 @@ class ComparedRun(_Out):
     started_at: str | None
 
 
-class ComparedSide(_Out):
+class ComparedSide(ResponseModel):
     """One run's step in a row: its id, status, version, duration and own time (ns), and
     its error as ``Type: message``."""
 
@@ -34,7 +30,7 @@ class ComparedSide(_Out):
     error: str | None
 
 
-class InputChange(_Out):
+class InputChange(ResponseModel):
     """An input whose recorded value differs (``change``: added, removed, changed); ``a``
     and ``b`` are the previews; ``redacted`` when either holds redacted parts (never
     compared)."""
@@ -46,7 +42,7 @@ class InputChange(_Out):
     redacted: bool
 
 
-class AggregateCountChange(_Out):
+class AggregateCountChange(ResponseModel):
     name: str
     count_a: int
     count_b: int
@@ -54,7 +50,7 @@ class AggregateCountChange(_Out):
     errors_b: int
 
 
-class ComparedRow(_Out):
+class ComparedRow(ResponseModel):
     """One aligned pair, in call order of the merged tree (``kind``: same, changed, added =
     only in b, removed = only in a). ``parent`` is the parent row's index; ratios are b/a."""
 
@@ -75,7 +71,7 @@ class ComparedRow(_Out):
     self_ratio: float | None
 
 
-class Divergence(_Out):
+class Divergence(ResponseModel):
     """Where the runs first differ in a way that matters: ``row`` index, ``reason``
     (failure, inputs, added, removed, status, error, output, version, aggregates) and the
     row's call path."""
@@ -85,7 +81,7 @@ class Divergence(_Out):
     path: list[str]
 
 
-class ComparisonOut(_Out):
+class ComparisonOut(ResponseModel):
     a: ComparedRun
     b: ComparedRun
     identical: bool
