@@ -87,6 +87,16 @@ def execution_page(
                  execution_id=execution_id, step=step or "")
 
 
+@pages.get("/compare/{a}/{b}", response_class=HTMLResponse)
+def compare_page(
+    request: Request,
+    a: Annotated[str, PathParam(max_length=64)],
+    b: Annotated[str, PathParam(max_length=64)],
+) -> HTMLResponse:
+    """Two executions compared by their trees (``?row=N`` selects an aligned row)."""
+    return _page(request, "compare.html", f"Compare {a[:8]} · {b[:8]}", a=a, b=b)
+
+
 @pages.get("/functions", response_class=HTMLResponse)
 def functions_page(request: Request) -> HTMLResponse:
     """Every function with its current version, last run and run count."""

@@ -1,6 +1,7 @@
 // One execution: header, the call tree with its waterfall, and the selected step's details.
 // The tree comes from the outline endpoint (every step, no payloads) in one request; a
 // step's inputs, output, printed output and traceback are fetched when it is selected.
+import { comparePicker } from "../compare_picker.js";
 import { describeError, get, request } from "../api.js";
 import { renderSource, scrollToLine } from "../code.js";
 import { h, link, markNav, pageData, replace, setTitle } from "../dom.js";
@@ -143,6 +144,7 @@ function renderHead() {
       e.replay_of ? h("span", null, "replay of ", link(`/executions/${e.replay_of}`, shortId(e.replay_of))) : null,
       delivery ? h("span", null, "delivery ", link(`/webhooks/${encodeURIComponent(delivery.path)}?delivery=${delivery.id}`,
         `${shortId(delivery.id)} on /hooks/${delivery.path}`, { class: "delivery-link" })) : null,
+      FINISHED.has(e.status) ? comparePicker(e) : null,
       e.cancel_requested && !FINISHED.has(e.status) ? h("span", { class: "mark", text: "cancel requested" }) : null,
       !FINISHED.has(e.status) && !e.cancel_requested ? h("button", { class: "btn small", type: "button", text: "Cancel run",
         onclick: async (event) => {

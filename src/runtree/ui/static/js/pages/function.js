@@ -3,6 +3,7 @@
 // The tab is the URL's hash; ?version=N picks the version, ?line=L a source line,
 // ?from=A&to=B the diff.
 import { ApiError, describeError, get, request } from "../api.js";
+import { blameSection, flamePanel } from "../blame.js";
 import { renderDiff, renderSource, scrollToLine } from "../code.js";
 import { h, link, markNav, pageData, replace, setTitle } from "../dom.js";
 import { dateTime, ms, ns, number, percent } from "../format.js";
@@ -14,7 +15,7 @@ markNav("functions");
 const app = document.getElementById("app");
 const { namespace, name } = pageData();
 const base = `/functions/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}`;
-const TABS = [["source", "Source"], ["run", "Run"], ["stats", "Stats"], ["versions", "Versions"], ["diff", "Diff"]];
+const TABS = [["source", "Source"], ["run", "Run"], ["stats", "Stats"], ["flame", "Flame graph"], ["versions", "Versions"], ["diff", "Diff"]];
 const versionCache = new Map();
 let fn = null;
 let versions = [];
@@ -102,7 +103,7 @@ function show() {
     button.tabIndex = on ? 0 : -1;
   }
   panel.setAttribute("aria-labelledby", `tab-${tab}`);
-  ({ source: showSource, run: showRun, stats: showStats, versions: showVersions, diff: showDiff })[tab]();
+  ({ source: showSource, run: showRun, stats: showStats, flame: showFlame, versions: showVersions, diff: showDiff })[tab]();
 }
 
 // --- source ------------------------------------------------------------------------------
@@ -213,7 +214,14 @@ async function showStats() {
         h("td", { class: "num" }, link(`/executions/${s.slowest_execution_id}?step=${s.slowest_step_id}`, ns(s.max_self_ns),
           { title: "open the slowest one" }))))))));
   }
+  parts.push(blameSection(base, versions, n));
   replace(panel, ...parts);
+}
+
+// --- flame graphs ------------------------------------------------------------------------
+
+function showFlame() {
+  replace(panel, flamePanel(base, versions, selectedVersion(), params(), (changes) => setParams(changes)));
 }
 
 // --- versions ----------------------------------------------------------------------------
