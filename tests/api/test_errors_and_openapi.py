@@ -156,6 +156,9 @@ UI_OPERATIONS = {
 # Run comparison and version blame (issue 12).
 ANALYSIS_OPERATIONS = {
     ("get", "/api/v1/executions/{execution_id}/compare/{other_id}"),
+    ("get", "/api/v1/functions/{namespace}/{name}/blame"),
+    ("get", "/api/v1/functions/{namespace}/{name}/flame"),
+    ("get", "/api/v1/functions/{namespace}/{name}/flame/diff"),
 }
 
 
