@@ -32,3 +32,11 @@ def test_blame_unknown_function_or_version(cli: Cli, deployed: pathlib.Path) -> 
     assert "not found" in cli("blame", "nothing_here").stderr.lower()
     result = cli("blame", "calculate_tax", "--from", "5")
     assert result.exit_code != 0 and "v5" in result.stderr
+
+
+def test_the_cli_limits_are_the_services() -> None:
+    from runtree.cli import commands_blame
+    from runtree.service import history
+
+    assert (commands_blame.DEFAULT_RUNS, commands_blame.MAX_RUNS) == (
+        history.DEFAULT_RUNS, history.MAX_RUNS)

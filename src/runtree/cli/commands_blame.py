@@ -6,12 +6,16 @@ from typing import Annotated
 
 import typer
 
-from ..service.history import DEFAULT_RUNS, MAX_RUNS
 from .backend import ServerOption, open_backend
 from .database import DatabaseOption
 from .names import parse_function
 from .output import echo_json, make_console
 from .render_blame import blame_lines
+
+# runtree.service.history's limits (a test keeps them equal): importing it here would load
+# the database and scipy on every start of the CLI.
+DEFAULT_RUNS = 50
+MAX_RUNS = 200
 
 
 def blame(
