@@ -655,3 +655,22 @@ def test_a_module_argument_is_named_not_copied() -> None:
     assert captured.preview == {"__type__": "module", "name": "json"}
     assert captured.warning and "described instead: module" in captured.warning
     assert captured.size < 1024  # its globals were not serialized
+
+
+def test_copy_of_a_reducible_object_calls_its_reduce_once_as_without_runtree() -> None:
+    """The issue's example: ``copy.copy(x)`` inside a recording called ``__reduce__`` 7 times."""
+    ns = load_module(
+        "import copy\n"
+        "calls = []\n"
+        "class Reducible:\n"
+        "    def __reduce__(self):\n"
+        "        calls.append(1)\n"
+        "        return (Reducible, ())\n"
+        "def dup(x):\n"
+        "    return copy.copy(x)\n"
+    )
+    value = ns["Reducible"]()
+    with runtree.record() as rec:
+        copied = ns["dup"](value)
+    _read_everything(rec)
+    assert type(copied) is ns["Reducible"] and ns["calls"] == [1]
