@@ -132,6 +132,20 @@ def test_flame_graph_and_differential_flame_graph(
     assert "runs 10 / 10" in title and "+" in title
     screenshot(page, "flame-diff")
 
+    # a time range instead of a version: every run of both versions (no bounds given)
+    page.get_by_label("Flame graph kind").select_option("range")
+    page.wait_for_function("location.search.includes('flame=range')")
+    helper = page.locator(f".flame[aria-label='Flame graph'] g.node[data-name='{APPLY}']")
+    helper.wait_for()
+    assert "20 calls in 20 runs" in helper.locator("title").text_content()
+    page.get_by_label("Flame graph kind").select_option("ranges")
+    page.get_by_label("New runs since").fill("2100-01-01T00:00")
+    page.get_by_label("New runs since").dispatch_event("change")
+    page.wait_for_function("location.search.includes('to_since=2100')")
+    graph = page.locator(".flame[aria-label='Differential flame graph']")
+    graph.locator(f"g.node[data-name='{APPLY}']").wait_for()
+    assert "20 → 0 runs" in page.locator(".flame-legend").inner_text()
+
 
 def test_blame_on_the_stats_tab(
     runs: Runs, new_page: Callable[..., Page], screenshot: Callable[[Page, str], None]

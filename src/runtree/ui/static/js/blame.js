@@ -88,9 +88,35 @@ export function blameSection(base, versions, selected) {
   return section;
 }
 
-/** The Flame tab: one version's graph, or the differential graph of two versions. */
+const MODES = [["one", "One version"], ["range", "A time range (any version)"],
+  ["diff", "Two versions (differential)"], ["ranges", "Two time ranges (differential)"]];
+
+/** A datetime-local input's value as an ISO instant (UTC), or "" when empty. */
+function instant(input) {
+  if (!input.value) return "";
+  const moment = new Date(input.value);
+  return Number.isNaN(moment.getTime()) ? "" : moment.toISOString();
+}
+
+function rangeInputs(params, prefix, label) {
+  const local = (iso) => {
+    if (!iso) return "";
+    const d = new Date(iso);
+    if (Number.isNaN(d.getTime())) return "";
+    return new Date(d.getTime() - d.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
+  };
+  const since = h("input", { type: "datetime-local", value: local(params.get(`${prefix}since`)),
+    "aria-label": `${label} since` });
+  const until = h("input", { type: "datetime-local", value: local(params.get(`${prefix}until`)),
+    "aria-label": `${label} until` });
+  return { since, until };
+}
+
+/** The Flame tab: one version's graph (or a time range's), or the differential graph of two
+ * versions (or two time ranges). */
 export function flamePanel(base, versions, selected, params, setParams) {
-  const mode = params.get("flame") === "diff" ? "diff" : "one";
+  const wanted = params.get("flame");
+  const mode = MODES.some(([id]) => id === wanted) ? wanted : "one";
   const numbers = versions.map((v) => v.number);
   const pick = (key, fallback) => {
     const n = Number.parseInt(params.get(key) || "", 10);
@@ -99,43 +125,75 @@ export function flamePanel(base, versions, selected, params, setParams) {
   let version = pick("version", selected);
   let to = pick("to", selected);
   let from = pick("from", older(numbers, to));
+  const one = rangeInputs(params, "", "Runs");
+  const old = rangeInputs(params, "from_", "Old runs");
+  const recent = rangeInputs(params, "to_", "New runs");
   const runsInput = h("input", { type: "number", min: "1", max: "200", value: params.get("runs") || "50",
     "aria-label": "Runs", class: "narrow" });
   const out = h("div", { class: "card card-body" }, spinner("Summing runs…"));
   const modeSelect = h("select", { "aria-label": "Flame graph kind" },
-    h("option", { value: "one", selected: mode === "one", text: "One version" }),
-    h("option", { value: "diff", selected: mode === "diff", text: "Two versions (differential)" }));
+    MODES.map(([id, text]) => h("option", { value: id, selected: mode === id, text })));
   const panel = h("div", null);
+  for (const input of [one.since, one.until, old.since, old.until, recent.since, recent.until, runsInput]) {
+    input.addEventListener("change", () => load());
+  }
+  const range = (label, pair) => [h("label", { class: "inline" }, `${label} from`, pair.since),
+    h("label", { class: "inline" }, "until", pair.until)];
   function controls() {
+    const kind = modeSelect.value;
     const parts = [h("label", { class: "inline" }, "Show", modeSelect)];
-    if (modeSelect.value === "one") {
+    if (kind === "one") {
       parts.push(h("label", { class: "inline" }, "Version", select(versions, version, "Flame version", (x) => { version = x; load(); })));
-    } else {
+    } else if (kind === "range") {
+      parts.push(...range("Runs", one));
+    } else if (kind === "diff") {
       parts.push(h("label", { class: "inline" }, "From", select(versions, from, "Flame from version", (x) => { from = x; load(); })),
         h("label", { class: "inline" }, "To", select(versions, to, "Flame to version", (x) => { to = x; load(); })));
+    } else {
+      parts.push(...range("Old runs", old), ...range("New runs", recent));
     }
     parts.push(h("label", { class: "inline" }, "Runs", runsInput));
     return h("div", { class: "flame-controls" }, ...parts);
   }
+  function request(kind, n) {
+    const q = new URLSearchParams({ runs: String(n) });
+    const put = (key, value) => { if (value) q.set(key, value); };
+    if (kind === "one") put("version", version);
+    if (kind === "range") { put("since", instant(one.since)); put("until", instant(one.until)); }
+    if (kind === "diff") { put("from", from); put("to", to); }
+    if (kind === "ranges") {
+      put("from_since", instant(old.since)); put("from_until", instant(old.until));
+      put("to_since", instant(recent.since)); put("to_until", instant(recent.until));
+    }
+    const path = kind === "diff" || kind === "ranges" ? "/flame/diff" : "/flame";
+    return [`${base}${path}?${q}`, q];
+  }
+  function caption(kind, doc) {
+    if (kind === "one") return `Own time by call path over the newest ${doc.runs} finished runs of v${version}: each box is as wide as the own time of everything under it.`;
+    if (kind === "range") return `Own time by call path over the newest ${doc.runs} finished runs in the time range, any version.`;
+    const sides = kind === "diff" ? [`v${from}`, `v${to}`] : ["the old range", "the new range"];
+    return `Own time per run by call path, ${sides[0]} (${doc.old_runs} runs) → ${sides[1]} (${doc.new_runs} runs): red got slower, blue faster.`;
+  }
   async function load() {
-    const diff = modeSelect.value === "diff";
+    const kind = modeSelect.value;
     const n = Math.max(1, Math.min(200, Number.parseInt(runsInput.value, 10) || 50));
-    setParams(diff ? { flame: "diff", from, to, runs: n } : { flame: null, version, runs: n });
+    const [url, query] = request(kind, n);
+    const state = { flame: kind === "one" ? null : kind, from: null, to: null, since: null, until: null,
+      from_since: null, from_until: null, to_since: null, to_until: null, runs: n };
+    for (const [key, value] of query) state[key] = value;
+    if (kind === "one") state.version = version;
+    setParams(state);
     replace(panel, controls(), out);
     replace(out, spinner("Summing runs…"));
     try {
-      const doc = diff ? await get(`${base}/flame/diff?from=${from}&to=${to}&runs=${n}`)
-        : await get(`${base}/flame?version=${version}&runs=${n}`);
-      replace(out, h("p", { class: "muted", text: diff
-        ? `Own time per run by call path, v${from} (${doc.old_runs} runs) → v${to} (${doc.new_runs} runs): red got slower, blue faster.`
-        : `Own time by call path over the newest ${doc.runs} finished runs of v${version}: each box is as wide as the own time of everything under it.` }),
-      flameGraph(doc, { diff }));
+      const doc = await get(url);
+      const diff = kind === "diff" || kind === "ranges";
+      replace(out, h("p", { class: "muted", text: caption(kind, doc) }), flameGraph(doc, { diff }));
     } catch (error) {
       replace(out, errorBox(describeError(error)));
     }
   }
   modeSelect.addEventListener("change", load);
-  runsInput.addEventListener("change", load);
   load();
   return panel;
 }
