@@ -85,7 +85,7 @@ class FunctionRecord:
     version, which normal operations never leave behind); ``run_count`` counts all its
     executions; ``last_execution_id``/``last_status`` describe the newest one;
     ``step_count`` counts the recorded calls of its entry point as a step of a run (of
-    another function, or its own recursion).
+    another function, or its own recursion), up to 10,000 (counting stops there).
     """
 
     id: int

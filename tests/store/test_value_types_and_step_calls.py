@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 from runtree.service.deploy import deploy as deploy_function
 from runtree.service.deploy import docstring_summary
-from runtree.store import InvalidDataError, Store
+from runtree.store import InvalidDataError, Store, catalog
 from runtree.store import migrate as migrations
 from runtree.store.engine import create_store_engine
 
@@ -109,3 +109,18 @@ def test_migration_0005_describes_existing_functions_from_their_docstrings(
         kept = store.get_function("default", "kept")
         assert old is not None and old.description == "Does old things."
         assert kept is not None and kept.description == "Kept."
+
+
+
+def test_counting_calls_as_a_step_stops_at_the_cap(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fib = deploy(store, "fib")
+    execution = store.enqueue_execution(version=fib, trigger="api", input={}, versions={})
+    store.save_steps(execution.id, [make_step(1, name="fib", function="default/fib")] + [
+        make_step(i, parent_id=i - 1, name="fib", function="default/fib") for i in range(2, 8)])
+    assert store.list_functions()[0].step_count == 6
+    monkeypatch.setattr(catalog, "STEP_COUNT_CAP", 4)
+    assert store.list_functions()[0].step_count == 4
+    fetched = store.get_function("default", "fib")
+    assert fetched is not None and fetched.step_count == 4

@@ -159,7 +159,8 @@ class FunctionOut(ResponseModel):
     current_version: int | None
     run_count: int = Field(description="Executions with this function as the entry point.")
     step_count: int = Field(default=0, description="Recorded calls of its entry point as a "
-                            "step of a run (of another function, or its own recursion).")
+                            "step of a run (of another function, or its own recursion); "
+                            "counting stops at 10,000.")
     last_execution_id: str | None
     last_status: ExecutionStatus | None
 

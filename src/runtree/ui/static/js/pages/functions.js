@@ -6,6 +6,7 @@ import { h, link, markNav, replace } from "../dom.js";
 import { dateTime, number } from "../format.js";
 import { badge, errorBox, spinner } from "../widgets.js";
 
+const STEP_COUNT_CAP = 10000; // the server stops counting calls as a step there
 markNav("functions");
 const app = document.getElementById("app");
 const body = h("div", { class: "card" }, spinner());
@@ -34,7 +35,7 @@ try {
           : h("span", { class: "faint", text: f.step_count ? "only as a step" : "never run" })),
         h("td", { class: "num runs" }, f.run_count
           ? link(`/?function=${encodeURIComponent(f.function)}`, number(f.run_count)) : "0"),
-        h("td", { class: "num step-calls" }, number(f.step_count || 0)),
+        h("td", { class: "num step-calls" }, f.step_count >= STEP_COUNT_CAP ? `${number(STEP_COUNT_CAP)}+` : number(f.step_count || 0)),
         h("td", { class: "hide-narrow muted", text: f.description || "" }),
         h("td", { class: "hide-narrow nowrap muted", text: dateTime(f.created_at) })))))));
   }
