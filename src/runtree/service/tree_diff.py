@@ -239,7 +239,7 @@ def _aggregate_changes(a: StepRecord, b: StepRecord) -> tuple[AggregateChange, .
 
 
 def _pair_row(index: int, parent: int | None, depth: int, a: StepRecord, b: StepRecord,
-              own_a: dict[int, int], own_b: dict[int, int]) -> Row:
+              own_a: dict[int, int], own_b: dict[int, int], same_inputs: bool) -> Row:
     error_a, error_b = _error_text(a), _error_text(b)
     if error_a == error_b:
         error = None
@@ -249,10 +249,10 @@ def _pair_row(index: int, parent: int | None, depth: int, a: StepRecord, b: Step
         error = "disappeared"
     else:
         error = "changed"
-    inputs = _input_changes(a, b)
+    inputs = () if same_inputs else _input_changes(a, b)
     output_changed = _value_key(a.output) != _value_key(b.output)
     version_changed = a.function == b.function and a.version != b.version
-    aggregates = _aggregate_changes(a, b)
+    aggregates = _aggregate_changes(a, b) if a.aggregates or b.aggregates else ()
     status_changed = a.status != b.status
     changed = bool(status_changed or error or inputs or output_changed or version_changed
                    or aggregates)
@@ -276,6 +276,15 @@ def diff_trees(steps_a: Sequence[StepRecord], steps_b: Sequence[StepRecord]) -> 
     """Align two runs' steps and say what differs (see the module docstring)."""
     kids_a, kids_b = _children(steps_a), _children(steps_b)
     own_a, own_b = self_times(steps_a), self_times(steps_b)
+    # Inputs keys, worked out once per step (for the alignment and to skip equal inputs).
+    keys_a: dict[int, str] = {}
+    keys_b: dict[int, str] = {}
+
+    def inputs_key(step: StepRecord, cache: dict[int, str]) -> str:
+        key = cache.get(step.id)
+        if key is None:
+            key = cache[step.id] = _inputs_key(step)
+        return key
     rows: list[Row] = []
     # Work items: (parent row, depth, step of a or None, step of b or None), in reverse
     # order so that popping yields call order.
@@ -291,8 +300,8 @@ def diff_trees(steps_a: Sequence[StepRecord], steps_b: Sequence[StepRecord]) -> 
             items: list[tuple[StepRecord | None, StepRecord | None]] = [(ca[0], cb[0])]
         elif ca and cb:
             weak_a, weak_b = [_label(s) for s in ca], [_label(s) for s in cb]
-            order = align([(*w, _inputs_key(s)) for w, s in zip(weak_a, ca, strict=True)],
-                          [(*w, _inputs_key(s)) for w, s in zip(weak_b, cb, strict=True)],
+            order = align([(*w, inputs_key(s, keys_a)) for w, s in zip(weak_a, ca, strict=True)],
+                          [(*w, inputs_key(s, keys_b)) for w, s in zip(weak_b, cb, strict=True)],
                           weak_a, weak_b)
             items = [(None if i is None else ca[i], None if j is None else cb[j])
                      for i, j in order]
@@ -306,7 +315,8 @@ def diff_trees(steps_a: Sequence[StepRecord], steps_b: Sequence[StepRecord]) -> 
         parent, depth, a, b = stack.pop()
         index = len(rows)
         if a is not None and b is not None:
-            row = _pair_row(index, parent, depth, a, b, own_a, own_b)
+            same = inputs_key(a, keys_a) == inputs_key(b, keys_b)
+            row = _pair_row(index, parent, depth, a, b, own_a, own_b, same)
         elif a is not None:
             row = Row(index, parent, depth, a.name, "removed", _side(a, own_a), None)
         else:
