@@ -53,6 +53,7 @@ def test_the_3am_story_a_failed_delivery_replayed_against_the_fix(
     # times are shown with their zone (the API's are UTC, "Z")
     assert re.search(r"\d\d:\d\d:\d\d [AP]M (UTC|GMT)", text), text
     assert "Grace Hopper" in text  # the body, as JSON
+    assert detail.locator("dd.signature").inner_text() == "verified (github)"
     signature = detail.locator("table.headers tr", has_text="x-hub-signature-256")
     assert signature.locator("td").nth(1).inner_text() == "[redacted]"
     choice = detail.locator("select[name=version]")
@@ -73,6 +74,11 @@ def test_the_3am_story_a_failed_delivery_replayed_against_the_fix(
     assert back.inner_text().endswith("on /hooks/github-push")
     back.click()
     page.wait_for_url(re.compile(r"/webhooks/github-push\?delivery=[0-9a-f]{32}$"))
+    detail.locator(".replay-form").wait_for()
+    rows.nth(1).locator("td").first.click()  # the forged one
+    page.wait_for_selector("#delivery-detail dd.signature >> text=failed (see the reason)")
+    assert "nothing ran" in rows.nth(1).inner_text()
+    rows.nth(0).locator("td").first.click()
 
     # replayed against the fix: the replay is listed and succeeds
     detail.locator(".replay-form").wait_for()

@@ -156,12 +156,23 @@ async function showDelivery(id) {
   renderDelivery(d);
 }
 
+/** Whether the delivery's signature was checked: rejected ones say why, accepted ones were
+ * verified by the webhook's scheme (or it checks nothing). */
+function signatureText(d) {
+  // Rejected after the signature check: the body did not fit, or the function was gone.
+  const afterCheck = /^(invalid input|function )/.test(d.reason || "");
+  if (d.status === "rejected" && !afterCheck) return "failed (see the reason)";
+  if (!webhook) return "–";
+  return webhook.verify === "none" ? "not checked: this webhook verifies nothing" : `verified (${webhook.verify})`;
+}
+
 function renderDelivery(d) {
   const facts = h("dl", { class: "facts" },
     h("dt", { text: "received" }), h("dd", { text: `${dateTime(d.received_at)} (${ago(d.received_at)})` }),
     h("dt", { text: "status" }), h("dd", null, deliveryBadge(d.status),
       d.status === "duplicate" ? h("span", { class: "muted", text: " its idempotency key was seen within 24 h: nothing new ran" }) : null),
     d.reason ? [h("dt", { text: "reason" }), h("dd", { class: "exec-error", text: d.reason })] : null,
+    h("dt", { text: "signature" }), h("dd", { class: "signature", text: signatureText(d) }),
     h("dt", { text: "request" }), h("dd", { class: "mono", text: `${d.method} /hooks/${d.path}${d.query_string ? `?${d.query_string}` : ""}` }),
     d.idempotency_key ? [h("dt", { text: "idempotency key" }), h("dd", { class: "mono", text: d.idempotency_key })] : null,
     h("dt", { text: "body" }), h("dd", { text: `${bytes(d.body_size)}${d.body_truncated ? " (truncated: rejected deliveries keep 64 KiB)" : ""}` }));
