@@ -218,3 +218,15 @@ def test_admin_pages_tell_a_viewer_why_not(
         page.wait_for_selector(".page-schedules .empty >> text=No schedules yet")
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("path", ["/webhooks", "/webhooks/github-push", "/schedules", "/keys",
+                                  "/audit"])
+def test_the_new_pages_fit_a_phone(
+    story: Story, new_page: Callable[..., Page], path: str
+) -> None:
+    page = new_page(width=390, height=800, dark=True)
+    page.goto(story.demo.server.url + path)
+    page.wait_for_selector("#app[aria-busy='false']")
+    overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 1, f"{path} is {overflow}px wider than the window"
