@@ -19,10 +19,15 @@ STAMP := $(VENV)/.installed
 # it on each (elsewhere a missing one is skipped with a note; REQUIRE_ALL_PYTHONS=1 or CI=true
 # make it an error).
 EXTRA_PYTHONS ?= $(filter-out $(PYTHON_VERSION),$(SUPPORTED_VERSIONS))
+# The tracking hooks run in C (src/runtree/tracking/_hooks.c, built by `pip install -e .` when
+# a C compiler is there) or in pure Python; `make test` runs the tracking suite on both and
+# insists on C (TRACKING_RUNTIME=auto to accept a machine without a compiler).
+TRACKING_RUNTIME ?= c
+HOOKS_C := src/runtree/tracking/_hooks.c
 
 .PHONY: docs install runtime run test test-quick test-browser browser-deps test-core-pythons lint bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py $(HOOKS_C)
 	@if [ -z "$(PYTHON)" ] || ! $(PYTHON) -c '$(SUPPORTED_CHECK)' 2>/dev/null; then \
 	  echo "no supported Python (3.11, 3.12 or 3.13) found$(if $(PYTHON), ($(PYTHON) is not one)): install one, or set PYTHON=/path/to/python3.X"; \
 	  exit 1; \
@@ -89,7 +94,8 @@ test-quick: $(STAMP) runtime
 	$(BIN)/pytest -q -m "not slow and not postgres and not browser"
 
 test: $(STAMP) runtime lint browser-deps
-	$(BIN)/pytest -q
+	RUNTREE_TRACKING_RUNTIME=$(TRACKING_RUNTIME) $(BIN)/pytest -q
+	RUNTREE_TRACKING_RUNTIME=python $(BIN)/pytest -q -p no:cacheprovider tests/tracking tests/instrument
 	$(MAKE) test-core-pythons
 
 # The browser tests (tests/ui, marked `browser`) drive Debian's Chromium through Playwright;
@@ -110,7 +116,8 @@ browser-deps:
 test-browser: $(STAMP) browser-deps
 	$(BIN)/pytest -q -m browser
 
-# The core (instrument + tracking) on every supported CPython, each in its own virtualenv.
+# The core (instrument + tracking) on every supported CPython, each in its own virtualenv,
+# with the C hooks (rebuilt when _hooks.c changed) and with the pure-Python ones.
 test-core-pythons:
 	@for v in $(EXTRA_PYTHONS); do \
 	  py=$$(ls -d $$HOME/.pyenv/versions/$$v*/bin/python 2>/dev/null | head -1); \
@@ -122,9 +129,17 @@ test-core-pythons:
 	  if [ ! -x .venv-$$v/bin/pytest ]; then \
 	    $$py -m venv .venv-$$v && .venv-$$v/bin/pip install --quiet -e . \
 	      'pytest>=8.0' 'pytest-timeout>=2.3' 'hypothesis>=6.100' || exit 1; \
+	    touch .venv-$$v/.hooks-built; \
 	  fi; \
-	  echo "== core tests on Python $$v"; \
-	  .venv-$$v/bin/pytest -q -p no:cacheprovider tests/tracking tests/instrument || exit 1; \
+	  if [ ! -e .venv-$$v/.hooks-built ] || [ $(HOOKS_C) -nt .venv-$$v/.hooks-built ] \
+	     || [ setup.py -nt .venv-$$v/.hooks-built ]; then \
+	    .venv-$$v/bin/pip install --quiet --no-deps -e . && touch .venv-$$v/.hooks-built || exit 1; \
+	  fi; \
+	  for hooks in $(TRACKING_RUNTIME) python; do \
+	    echo "== core tests on Python $$v, $$hooks hooks"; \
+	    RUNTREE_TRACKING_RUNTIME=$$hooks .venv-$$v/bin/pytest -q -p no:cacheprovider \
+	      tests/tracking tests/instrument || exit 1; \
+	  done; \
 	done
 
 bench: $(STAMP)
@@ -135,4 +150,4 @@ docs: $(STAMP)
 	$(BIN)/python -m runtree.cli.reference docs/cli.md
 
 clean:
-	rm -rf $(VENV) .venv-3.* .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-3.* .pytest_cache .mypy_cache .ruff_cache build src/runtree/tracking/*.so

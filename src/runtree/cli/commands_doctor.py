@@ -1,10 +1,13 @@
 """``runtree doctor``: which protections of the sandbox are on here, and why the others are
-off (the same probe ``runtree serve`` runs when it starts)."""
+off (the same probe ``runtree serve`` runs when it starts), and which tracking runtime (the C
+accelerator or the pure-Python hooks) runs here and in the sandbox's Python."""
 
 from __future__ import annotations
 
+import json
 import os
-from typing import TYPE_CHECKING, Annotated
+import subprocess
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.text import Text
@@ -33,12 +36,40 @@ def doctor(
     settings = Settings.load(database_url=database_url(ctx, database), host="127.0.0.1")
     sandbox = sandbox_service.probe_sandbox(settings)
     report = sandbox.report
+    tracking = tracking_runtimes()
     if json_output:
-        make_console().print(Text(to_json(report.to_dict())), soft_wrap=True)
+        make_console().print(Text(to_json({**report.to_dict(), "tracking": tracking})),
+                             soft_wrap=True)
     else:
         _print(report, sandbox.config.state_dir)
+        console = make_console()
+        console.print()
+        console.print(Text("Tracking runtime (the hooks instrumented code calls)", style="bold"))
+        for where, found in tracking.items():
+            style = "green" if found.get("runtime") == "c" else "yellow"
+            line = Text(f"  {where.ljust(12)} ")
+            line.append(str(found.get("detail")), style=style)
+            console.print(line, soft_wrap=True)
     if not report.tier0:
         raise typer.Exit(EXIT_FAILED)
+
+
+def tracking_runtimes() -> dict[str, dict[str, Any]]:
+    """The tracking runtime of this process and of the Python that runs user code."""
+    from ..execution.sandbox.interpreter import python_command, runtime_python
+    from ..tracking import accelerator
+
+    found: dict[str, dict[str, Any]] = {"this process": accelerator.describe()}
+    python = runtime_python()
+    try:
+        done = subprocess.run(
+            python_command(python, "runtree.tracking.accelerator"),
+            capture_output=True, text=True, timeout=30, env={"PATH": os.defpath}, check=False,
+        )
+        found["workers"] = json.loads(done.stdout.strip().splitlines()[-1])
+    except (OSError, subprocess.SubprocessError, ValueError, IndexError) as error:
+        found["workers"] = {"runtime": "?", "detail": f"could not ask {python}: {error}"}
+    return found
 
 
 def _print(report: sandbox_service.SandboxReport, state_dir: str) -> None:

@@ -39,7 +39,8 @@ RESERVE_DIVISOR = 5  # the reserve is step_budget // 5
 
 PROMOTED_WARNING = (
     "kept past the step budget (an error or a kept call passed through it): its inputs were "
-    "not captured"
+    "not captured, and its duration is an upper bound when it was nested in a running call "
+    "of its own aggregate row"
 )
 
 

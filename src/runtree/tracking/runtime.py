@@ -26,6 +26,7 @@ import threading
 from time import perf_counter_ns
 from typing import Any
 
+from . import accelerator
 from .budget import FAIR_SHARE, aggregate_row, child_path, crosses_module, path_of, promote
 from .capture import IMMUTABLE_SCALARS, NOTHING, snapshot, snapshot_one
 from .context import get_holder, set_holder
@@ -73,7 +74,7 @@ def on_enter(meta: Any, args: tuple[Any, ...]) -> None:
     parent = holder[0]
     try:
         frame = _getframe(1)
-        if parent[6] is None or generator_records:
+        if parent[7] is not None or generator_records:  # else _true_parent keeps parent
             parent = _true_parent(parent, frame)
         rec = parent[10]
         if rec.slots_left <= 0 or parent[3] < 0 or parent[2] >= rec.max_depth:
@@ -107,8 +108,8 @@ def on_enter(meta: Any, args: tuple[Any, ...]) -> None:
 
 
 def _true_parent(parent: list[Any], frame: Any) -> list[Any]:
-    """The parent of a call made from ``frame`` when the current record is not a plain call
-    (a generator, a coroutine, the root ...) or instrumented generators are alive."""
+    """The parent of a call made from ``frame`` when the current record is a generator's or
+    instrumented generators are alive (otherwise it is ``parent`` itself)."""
     if parent[7] is not None:
         parent = _skip_suspended(parent)
     caller = frame.f_back
@@ -220,8 +221,11 @@ def _aggregate(
     if meta[4] & (GENERATOR | ASYNC):
         return  # can suspend anywhere, so never current: counted, not timed
     row.active += 1
-    holder[0] = [meta, parent, parent[2] + 1, AGGREGATED_ID, row, perf_counter_ns(), None,
-                 None, False, None, rec, None, None, frame, path]
+    # Only the outermost running call of a row makes its total time: a call nested in one
+    # starts its record with its caller's start (no clock read; an upper bound if promoted).
+    t0 = parent[5] if row.active > 1 else perf_counter_ns()
+    holder[0] = [meta, parent, parent[2] + 1, AGGREGATED_ID, row, t0, None, None, False, None,
+                 rec, None, None, frame, path]
 
 
 def on_error(meta: Any, frame: Any = None) -> None:
@@ -319,13 +323,17 @@ def _finish(holder: list[Any], record: list[Any], end: int) -> None:
     rec.records[ident] = finished(record, status, end)
 
 
-def on_exit(meta: Any) -> None:
-    """The call is over (a ``finally``: functions whose returns can run cleanup code)."""
-    end = perf_counter_ns()
+def on_exit(meta: Any, frame: Any = None, end: int | None = None) -> None:
+    """The call is over (a ``finally``: functions whose returns can run cleanup code).
+    ``frame`` and ``end``: given by the C hooks, which call this for the uncommon cases."""
+    if end is None:
+        end = perf_counter_ns()
     holder = get_holder()
     if holder is None:
         return
-    record = _own_record(holder, meta, _getframe(1), end)
+    if frame is None:
+        frame = _getframe(1)
+    record = _own_record(holder, meta, frame, end)
     if record is not None:
         _finish(holder, record, end)
 
@@ -371,13 +379,16 @@ def _done_slow(
     _finish(holder, own, end)
 
 
-def on_fail(meta: Any) -> None:
-    """The call's body raised, and nothing of it runs after this: record and finish."""
-    end = perf_counter_ns()
+def on_fail(meta: Any, frame: Any = None, end: int | None = None) -> None:
+    """The call's body raised, and nothing of it runs after this: record and finish.
+    ``frame`` and ``end``: given by the C hooks, which call this."""
+    if end is None:
+        end = perf_counter_ns()
     holder = get_holder()
     if holder is None:
         return
-    frame = _getframe(1)
+    if frame is None:
+        frame = _getframe(1)
     on_error(meta, frame)
     exc = _exception()[1]
     record = _own_record(holder, meta, frame, end, exc)
@@ -460,10 +471,11 @@ def on_return(meta: Any, value: Any) -> Any:
     return value
 
 
-def on_yield(value: Any) -> Any:
-    """A generator is about to suspend: note the item, give the context back to its resumer."""
+def on_yield(value: Any, frame: Any = None) -> Any:
+    """A generator is about to suspend: note the item, give the context back to its resumer.
+    ``frame``: the generator's, given by the C hooks."""
     try:
-        record = generator_records.get(_getframe(1))
+        record = generator_records.get(frame if frame is not None else _getframe(1))
         if record is not None and not record[10].closed:
             extra = extra_of(record)
             count = extra.get("yields", 0)
@@ -478,10 +490,11 @@ def on_yield(value: Any) -> Any:
     return value
 
 
-def on_resume(sent: Any) -> Any:
-    """A generator resumed (or its ``yield from`` finished): it is current again."""
+def on_resume(sent: Any, frame: Any = None) -> Any:
+    """A generator resumed (or its ``yield from`` finished): it is current again.
+    ``frame``: the generator's, given by the C hooks."""
     try:
-        record = generator_records.get(_getframe(1))
+        record = generator_records.get(frame if frame is not None else _getframe(1))
         if record is not None and not record[10].closed:
             holder = get_holder()
             if holder is None:  # resumed from a context without a recording (a new thread)
@@ -503,7 +516,7 @@ def on_resume(sent: Any) -> Any:
 _activation_lock = threading.Lock()
 _open_recordings = 0
 
-HOOK_NAMES: dict[str, Any] = {
+PYTHON_HOOKS: dict[str, Any] = {
     "__runtree_enter__": on_enter,
     "__runtree_error__": on_error,
     "__runtree_exit__": on_exit,
@@ -512,6 +525,11 @@ HOOK_NAMES: dict[str, Any] = {
     "__runtree_return__": on_return,
     "__runtree_yield__": on_yield,
     "__runtree_resume__": on_resume,
+}
+# The hooks in use: the C accelerator's when it is built (see accelerator.py), else these.
+ACTIVE_RUNTIME, _ACTIVE_HOOKS = accelerator.select(sys.modules[__name__], PYTHON_HOOKS)
+HOOK_NAMES: dict[str, Any] = {
+    **_ACTIVE_HOOKS,
     "__runtree_recursion_error__": RecursionError,
     "__runtree_base_exception__": BaseException,
 }
@@ -533,6 +551,7 @@ def recording_opened() -> None:
         if _open_recordings == 1:
             from . import output, threads
 
+            accelerator.configure_once()
             threads.install()
             output.install()
             setattr(builtins, FLAG_NAME, True)

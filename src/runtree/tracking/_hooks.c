@@ -1,0 +1,1026 @@
+/* The tracking hooks in C: the common paths of runtime.py, at C speed.
+ *
+ * This module is an accelerator, not a second implementation. Each hook does in C exactly
+ * what its Python twin in runtree/tracking/runtime.py does on the common path -- a plain call
+ * recorded as a step, a call past the budget counted in its aggregate row -- and hands every
+ * other case (generators, coroutines, the budget's reserve, promotions, errors, closing,
+ * skipped hooks near the recursion limit) to the very same Python functions the pure-Python
+ * runtime uses, with the same arguments. runtime.py chooses this module when it is built
+ * (RUNTREE_TRACKING_RUNTIME=python|c overrides); the whole tracking suite runs on both.
+ *
+ * Record layout, Aggregate and CallPath fields: see records.py and budget.py. Fields of
+ * Python objects with __slots__ are read through their member descriptors' offsets (looked
+ * up once in configure()), falling back to getattr for any other type.
+ *
+ * Like the Python hooks: never raise into user code (a RecursionError from a Python helper
+ * skips the hook, any other Exception is noted on the recording), never add a frame.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <structmember.h>
+#include <time.h>
+
+#define RECORD_SIZE 15
+#define R_META 0
+#define R_PARENT 1
+#define R_DEPTH 2
+#define R_ID 3
+#define R_STATUS 4
+#define R_T0 5
+#define R_FAST 6
+#define R_GEN 7
+#define R_INPUTS 8
+#define R_OUTPUT 9
+#define R_REC 10
+#define R_EXTRA 11
+#define R_FRAME 13
+#define R_PATH 14
+
+#define FLAG_GENERATOR 1
+#define FLAG_ASYNC 2
+
+/* --- configuration (set once by configure()) ------------------------------------------ */
+
+static PyObject *holder_var;       /* contextvars.ContextVar holding the holder list */
+static PyObject *generator_records; /* dict: generator frame -> record */
+static PyObject *immutable_types;  /* frozenset of types kept as they are */
+static PyObject *snapshot_fn, *snapshot_one_fn;
+static PyObject *true_parent_fn, *enter_slow_fn, *enter_special_fn, *internal_error_fn;
+static PyObject *done_slow_fn, *exit_fn, *error_fn, *fail_fn;
+static PyObject *skip_suspended_fn, *yield_fn, *resume_fn;
+static PyObject *py_enter_fn; /* runtime.on_enter, for shapes the fast path does not know */
+static PyObject *nothing, *completed_str, *running_str, *zero;
+static PyObject *str_aggregates;
+static long fair_share;
+static int scalar_shortcut; /* int, float, str, bool, None are all in immutable_types */
+
+typedef struct {
+    PyTypeObject *type; /* the class whose slot this is */
+    Py_ssize_t offset;  /* of the slot in its instances, 0: use getattr */
+    PyObject *name;
+} Field;
+
+static Field F_slots_left, F_reserve_left, F_max_depth, F_ids, F_records, F_policy, F_closed;
+static Field F_count, F_active, F_errors, F_total_ns, F_children;
+static Field F_row_meta, F_path_children, F_path_meta, F_kept;
+
+/* Whether obj.<field> is value (identity), without keeping a reference. */
+static inline int field_is(PyObject *obj, Field *field, PyObject *value);
+
+static int
+field_init(Field *field, PyObject *type, const char *name)
+{
+    field->type = (PyTypeObject *)type;
+    field->offset = 0;
+    field->name = PyUnicode_InternFromString(name);
+    if (field->name == NULL)
+        return -1;
+    PyObject *descr = PyObject_GetAttr(type, field->name);
+    if (descr == NULL)
+        return -1;
+    if (Py_IS_TYPE(descr, &PyMemberDescr_Type)) {
+        PyMemberDef *member = ((PyMemberDescrObject *)descr)->d_member;
+        if (member->type == T_OBJECT_EX && !(member->flags & READONLY))
+            field->offset = member->offset;
+    }
+    Py_DECREF(descr);
+    return 0;
+}
+
+/* An int that fits 64 bits (timestamps in ns): PyLong_AsLong is the fast conversion where
+ * long has 64 bits. */
+static inline long long
+as_i64(PyObject *obj)
+{
+#if LONG_MAX >= 0x7fffffffffffffffLL
+    return PyLong_AsLong(obj);
+#else
+    return PyLong_AsLongLong(obj);
+#endif
+}
+
+/* A new reference to obj.<field>, or NULL with an exception set. */
+static inline PyObject *
+field_get(PyObject *obj, Field *field)
+{
+    if (field->offset && Py_TYPE(obj) == field->type) {
+        PyObject *value = *(PyObject **)((char *)obj + field->offset);
+        if (value != NULL)
+            return Py_NewRef(value);
+    }
+    return PyObject_GetAttr(obj, field->name);
+}
+
+static inline int
+field_set(PyObject *obj, Field *field, PyObject *value)
+{
+    if (field->offset && Py_TYPE(obj) == field->type) {
+        PyObject **slot = (PyObject **)((char *)obj + field->offset);
+        PyObject *old = *slot;
+        *slot = Py_NewRef(value);
+        Py_XDECREF(old);
+        return 0;
+    }
+    return PyObject_SetAttr(obj, field->name, value);
+}
+
+static inline int
+field_is(PyObject *obj, Field *field, PyObject *value)
+{
+    if (field->offset && Py_TYPE(obj) == field->type)
+        return *(PyObject **)((char *)obj + field->offset) == value;
+    PyObject *found = PyObject_GetAttr(obj, field->name);
+    if (found == NULL) {
+        PyErr_Clear();
+        return 0;
+    }
+    Py_DECREF(found);
+    return found == value;
+}
+
+/* obj.<field> as a C long (-1 with an exception set on error). */
+static inline long
+field_long(PyObject *obj, Field *field)
+{
+    PyObject *value = field_get(obj, field);
+    if (value == NULL)
+        return -1;
+    long result = PyLong_AsLong(value);
+    Py_DECREF(value);
+    return result;
+}
+
+/* obj.<field> += delta */
+static inline int
+field_add(PyObject *obj, Field *field, long long delta)
+{
+    PyObject *value = field_get(obj, field);
+    if (value == NULL)
+        return -1;
+    long long current = as_i64(value);
+    Py_DECREF(value);
+    if (current == -1 && PyErr_Occurred())
+        return -1;
+    PyObject *updated = PyLong_FromLongLong(current + delta);
+    if (updated == NULL)
+        return -1;
+    int status = field_set(obj, field, updated);
+    Py_DECREF(updated);
+    return status;
+}
+
+/* --- small helpers ---------------------------------------------------------------------- */
+
+static inline long long
+now_ns(void)
+{
+    /* time.perf_counter_ns() on Linux: CLOCK_MONOTONIC (records mix both clocks' values) */
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static inline int
+is_record(PyObject *obj)
+{
+    return PyList_CheckExact(obj) && PyList_GET_SIZE(obj) >= RECORD_SIZE;
+}
+
+#define ITEM(record, index) PyList_GET_ITEM((record), (index))
+
+static inline void
+put(PyObject *record, Py_ssize_t index, PyObject *value)
+{
+    /* record[index] = value (a new reference is taken) */
+    PyObject *old = PyList_GET_ITEM(record, index);
+    PyList_SET_ITEM(record, index, Py_NewRef(value));
+    Py_XDECREF(old);
+}
+
+static inline int
+is_immutable(PyObject *value)
+{
+    PyTypeObject *type = Py_TYPE(value);
+    if (scalar_shortcut && (type == &PyLong_Type || type == &PyUnicode_Type ||
+                            type == &PyFloat_Type || type == &PyBool_Type ||
+                            value == Py_None))
+        return 1;
+    return PySet_Contains(immutable_types, (PyObject *)type); /* -1 on error */
+}
+
+/* Whether the cyclic garbage collector sees obj. */
+static inline int
+gc_tracked(PyObject *obj)
+{
+    return PyObject_IS_GC(obj) && PyObject_GC_IsTracked(obj);
+}
+
+/* What the collector itself does to a tuple that holds no tracked object, now rather than
+ * after the tuple survived a collection: stop tracking it (it can never be part of a cycle).
+ * Finished records are kept by the thousand; scanning them was most of a recorded call's
+ * cost. One level of nested tuples is handled (a meta's parameter names). */
+static void
+untrack_atomic_tuple(PyObject *tuple, int nested)
+{
+    if (!PyTuple_CheckExact(tuple) || !PyObject_GC_IsTracked(tuple))
+        return;
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(tuple); i++) {
+        PyObject *item = PyTuple_GET_ITEM(tuple, i);
+        if (nested && PyTuple_CheckExact(item))
+            untrack_atomic_tuple(item, 0);
+        if (gc_tracked(item))
+            return;
+    }
+    PyObject_GC_UnTrack(tuple);
+}
+
+static inline long
+small_int(PyObject *obj)
+{
+    /* an int field of a record (ids, depths, flags); -1 with an error for anything else */
+    return PyLong_AsLong(obj);
+}
+
+/* The caller's frame (the instrumented function's): borrowed, or Py_None. */
+static inline PyObject *
+caller_frame(void)
+{
+    PyFrameObject *frame = PyEval_GetFrame();
+    return frame != NULL ? (PyObject *)frame : Py_None;
+}
+
+/* The holder of this context (new reference), Py_None outside recordings, NULL on error. */
+static inline PyObject *
+get_holder(void)
+{
+    PyObject *holder = NULL;
+    if (PyContextVar_Get(holder_var, Py_None, &holder) < 0)
+        return NULL;
+    if (holder != Py_None && !(PyList_CheckExact(holder) && PyList_GET_SIZE(holder) >= 1)) {
+        Py_DECREF(holder);
+        return Py_NewRef(Py_None);
+    }
+    return holder;
+}
+
+static PyObject *
+call(PyObject *fn, PyObject *const *args, size_t nargs)
+{
+    return PyObject_Vectorcall(fn, args, nargs, NULL);
+}
+
+/* The exception being raised, taken (a new reference; the error indicator is cleared). */
+static PyObject *
+raised_exception(void)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    return PyErr_GetRaisedException();
+#else
+    PyObject *type, *value, *traceback;
+    PyErr_Fetch(&type, &value, &traceback);
+    PyErr_NormalizeException(&type, &value, &traceback);
+    if (value != NULL && traceback != NULL)
+        PyException_SetTraceback(value, traceback);
+    Py_XDECREF(type);
+    Py_XDECREF(traceback);
+    return value != NULL ? value : Py_NewRef(Py_None);
+#endif
+}
+
+/* The enter hook's "except RecursionError: return / except Exception as e: note it". */
+static PyObject *
+swallow(PyObject *parent)
+{
+    if (PyErr_ExceptionMatches(PyExc_RecursionError)) {
+        PyErr_Clear();
+        Py_RETURN_NONE;
+    }
+    if (!PyErr_ExceptionMatches(PyExc_Exception))
+        return NULL; /* KeyboardInterrupt, SystemExit ...: as the Python hook, let it go */
+    PyObject *exc = raised_exception();
+    PyObject *args[2] = {parent != NULL ? parent : Py_None, exc};
+    PyObject *result = call(internal_error_fn, args, 2);
+    Py_DECREF(exc);
+    if (result == NULL)
+        PyErr_Clear();
+    Py_XDECREF(result);
+    Py_RETURN_NONE;
+}
+
+/* "except RecursionError: pass; return value" (the return hooks). */
+static PyObject *
+value_unless_error(PyObject *value)
+{
+    if (PyErr_ExceptionMatches(PyExc_RecursionError)) {
+        PyErr_Clear();
+        return Py_NewRef(value);
+    }
+    return NULL;
+}
+
+/* A captured value: the value itself when immutable, else snapshot_one(value, policy). */
+static PyObject *
+capture_one(PyObject *value, PyObject *rec)
+{
+    int immutable = is_immutable(value);
+    if (immutable < 0)
+        return NULL;
+    if (immutable)
+        return Py_NewRef(value);
+    PyObject *policy = field_get(rec, &F_policy);
+    if (policy == NULL)
+        return NULL;
+    PyObject *args[2] = {value, policy};
+    PyObject *result = call(snapshot_one_fn, args, 2);
+    Py_DECREF(policy);
+    return result;
+}
+
+/* --- aggregated calls --------------------------------------------------------------------- */
+
+/* An aggregated call ends (runtime._finish for ID -1 records, rec not closed). The clock is
+ * read only when the row's time changes: when its outermost running call ends. */
+static int
+finish_aggregated(PyObject *holder, PyObject *record)
+{
+    PyObject *row = ITEM(record, R_STATUS);
+    PyObject *parent = ITEM(record, R_PARENT);
+    put(record, R_FAST, Py_None);
+    put(record, R_FRAME, Py_None);
+    if (field_add(row, &F_active, -1) < 0)
+        return -1;
+    long active = field_long(row, &F_active);
+    if (active == -1 && PyErr_Occurred())
+        return -1;
+    if (active == 0) {
+        long long end = now_ns();
+        long long t0 = as_i64(ITEM(record, R_T0));
+        if (t0 == -1 && PyErr_Occurred())
+            return -1;
+        if (field_add(row, &F_total_ns, end - t0) < 0)
+            return -1;
+    }
+    int failed = PyObject_IsTrue(ITEM(record, R_INPUTS));
+    if (failed < 0 || (failed && field_add(row, &F_errors, 1) < 0))
+        return -1;
+    put(holder, 0, parent);
+    return 0;
+}
+
+/* The row a call of meta under parent counts in, when it already exists (borrowed), or NULL
+ * without an exception: then the Python path creates it (budget.aggregate_row). */
+static PyObject *
+existing_row(PyObject *parent, PyObject *meta, long parent_id)
+{
+    if (parent_id == -1) {
+        PyObject *row = ITEM(parent, R_STATUS);
+        if (field_is(row, &F_row_meta, meta))
+            return row; /* recursion collapsed: what budget.aggregate_row finds first */
+        PyObject *children = field_get(row, &F_children);
+        if (children == NULL) {
+            PyErr_Clear();
+            return NULL;
+        }
+        PyObject *found = PyDict_CheckExact(children) ? PyDict_GetItemWithError(children, meta)
+                                                      : NULL;
+        Py_DECREF(children); /* the row keeps it alive, and so the found row */
+        if (found == NULL)
+            PyErr_Clear();
+        return found;
+    }
+    PyObject *extra = ITEM(parent, R_EXTRA);
+    if (!PyDict_CheckExact(extra))
+        return NULL;
+    PyObject *rows = PyDict_GetItemWithError(extra, str_aggregates);
+    if (rows == NULL || !PyDict_CheckExact(rows)) {
+        PyErr_Clear();
+        return NULL;
+    }
+    PyObject *found = PyDict_GetItemWithError(rows, meta);
+    if (found == NULL)
+        PyErr_Clear();
+    return found;
+}
+
+/* _enter_slow's common case in C: the reserve cannot make this call a step, and its row
+ * exists. Returns 1 when done, 0 to hand the call to the Python path, -1 on error. */
+static int
+aggregate_fast(PyObject *meta, PyObject *holder, PyObject *parent, PyObject *rec,
+               PyObject *frame, long parent_id, long depth, long max_depth)
+{
+    PyObject *path = Py_None;
+    long reserve_left = field_long(rec, &F_reserve_left);
+    if (reserve_left == -1 && PyErr_Occurred())
+        return -1;
+    if (reserve_left > 0 && depth < max_depth) {
+        /* would the reserve want it? (budget: a new path's first calls, cross-module calls) */
+        PyObject *parent_path = ITEM(parent, R_PATH);
+        if (parent_path == Py_None)
+            return 0;
+        if (field_is(parent_path, &F_path_meta, meta)) {
+            path = parent_path; /* recursion collapsed: what budget.child_path finds first */
+        }
+        else {
+            PyObject *children = field_get(parent_path, &F_path_children);
+            if (children == NULL)
+                return -1;
+            path = PyDict_CheckExact(children) ? PyDict_GetItemWithError(children, meta) : NULL;
+            Py_DECREF(children);
+            if (path == NULL)
+                return PyErr_Occurred() ? -1 : 0;
+        }
+        long kept = field_long(path, &F_kept);
+        if (kept == -1 && PyErr_Occurred())
+            return -1;
+        if (kept < fair_share)
+            return 0;
+        PyObject *caller = ITEM(parent, R_META);
+        if (caller != Py_None) {
+            if (!PyTuple_CheckExact(caller) || PyTuple_GET_SIZE(caller) < 2 ||
+                !PyTuple_CheckExact(meta) || PyTuple_GET_SIZE(meta) < 5)
+                return 0;
+            int same = PyObject_RichCompareBool(PyTuple_GET_ITEM(caller, 1),
+                                                PyTuple_GET_ITEM(meta, 1), Py_EQ);
+            if (same <= 0)
+                return same; /* another module: the reserve keeps it (Python path) */
+        }
+    }
+    PyObject *row = existing_row(parent, meta, parent_id);
+    if (row == NULL)
+        return 0;
+    Py_INCREF(row);
+    long flags = small_int(PyTuple_GET_ITEM(meta, 4));
+    int status = -1;
+    if (flags == -1 && PyErr_Occurred())
+        goto done;
+    if (field_add(row, &F_count, 1) < 0)
+        goto done;
+    if (flags & (FLAG_GENERATOR | FLAG_ASYNC)) {
+        status = 1; /* can suspend anywhere, so never current: counted, not timed */
+        goto done;
+    }
+    if (field_add(row, &F_active, 1) < 0)
+        goto done;
+    PyObject *record = PyList_New(RECORD_SIZE);
+    if (record == NULL)
+        goto done;
+    /* (as runtime._aggregate) a call nested in a running call of its row starts its record
+     * with its caller's start: only the outermost call's times make the row's total */
+    long active = field_long(row, &F_active);
+    if (active == -1 && PyErr_Occurred()) {
+        Py_DECREF(record);
+        goto done;
+    }
+    PyObject *t0 = active > 1 ? Py_NewRef(ITEM(parent, R_T0)) : PyLong_FromLongLong(now_ns());
+    PyObject *child_depth = PyLong_FromLong(depth + 1);
+    PyObject *aggregated_id = PyLong_FromLong(-1);
+    if (t0 == NULL || child_depth == NULL || aggregated_id == NULL) {
+        Py_XDECREF(t0);
+        Py_XDECREF(child_depth);
+        Py_XDECREF(aggregated_id);
+        Py_DECREF(record);
+        goto done;
+    }
+    PyObject *items[RECORD_SIZE] = {meta, parent, child_depth, aggregated_id, row, t0,
+                                    Py_None, Py_None, Py_False, Py_None, rec, Py_None,
+                                    Py_None, frame, path};
+    for (Py_ssize_t i = 0; i < RECORD_SIZE; i++)
+        PyList_SET_ITEM(record, i, Py_NewRef(items[i]));
+    Py_DECREF(t0);
+    Py_DECREF(child_depth);
+    Py_DECREF(aggregated_id);
+    PyObject *old = PyList_GET_ITEM(holder, 0);
+    PyList_SET_ITEM(holder, 0, record);
+    Py_DECREF(old);
+    status = 1;
+done:
+    Py_DECREF(row);
+    return status;
+}
+
+/* --- enter --------------------------------------------------------------------------------- */
+
+static PyObject *
+enter_body(PyObject *meta, PyObject *args, PyObject *holder, PyObject **parent_ref)
+{
+    PyObject *parent = *parent_ref;
+    PyObject *frame = caller_frame();
+    if (!is_record(parent))
+        goto general;
+    /* runtime._true_parent changes nothing unless the parent is a generator's record or
+     * instrumented generators are alive */
+    if (ITEM(parent, R_GEN) != Py_None || PyDict_GET_SIZE(generator_records)) {
+        PyObject *call_args[2] = {parent, frame};
+        PyObject *true_parent = call(true_parent_fn, call_args, 2);
+        if (true_parent == NULL)
+            return NULL;
+        Py_SETREF(*parent_ref, true_parent);
+        parent = true_parent;
+        if (!is_record(parent))
+            goto general;
+    }
+    PyObject *rec = ITEM(parent, R_REC);
+    long slots_left = field_long(rec, &F_slots_left);
+    if (slots_left == -1 && PyErr_Occurred())
+        return NULL;
+    long parent_id = small_int(ITEM(parent, R_ID));
+    long depth = small_int(ITEM(parent, R_DEPTH));
+    long max_depth = field_long(rec, &F_max_depth);
+    if (PyErr_Occurred())
+        return NULL;
+    if (slots_left <= 0 || parent_id < 0 || depth >= max_depth) {
+        PyObject *closed = field_get(rec, &F_closed);
+        if (closed == NULL)
+            return NULL;
+        int is_closed = PyObject_IsTrue(closed);
+        Py_DECREF(closed);
+        if (is_closed < 0)
+            return NULL;
+        if (is_closed)
+            Py_RETURN_NONE;
+        int done = aggregate_fast(meta, holder, parent, rec, frame, parent_id, depth, max_depth);
+        if (done < 0)
+            return NULL;
+        if (done)
+            Py_RETURN_NONE;
+        PyObject *slow_args[6] = {meta, holder, parent, rec, args, frame};
+        return call(enter_slow_fn, slow_args, 6);
+    }
+    if (!PyTuple_CheckExact(meta) || PyTuple_GET_SIZE(meta) < 5 || !PyTuple_CheckExact(args))
+        goto general;
+    long flags = small_int(PyTuple_GET_ITEM(meta, 4));
+    if (flags == -1 && PyErr_Occurred())
+        return NULL;
+    if (flags) {
+        PyObject *special_args[7] = {meta, holder, parent, rec, args, PyTuple_GET_ITEM(meta, 4),
+                                     frame};
+        PyObject *result = call(enter_special_fn, special_args, 7);
+        if (result == NULL)
+            return NULL;
+        Py_DECREF(result);
+        if (field_add(rec, &F_slots_left, -1) < 0)
+            return NULL;
+        Py_RETURN_NONE;
+    }
+    PyObject *inputs = args;
+    Py_ssize_t index = PyTuple_GET_SIZE(args);
+    while (index--) {
+        int immutable = is_immutable(PyTuple_GET_ITEM(args, index));
+        if (immutable < 0)
+            return NULL;
+        if (!immutable) {
+            PyObject *policy = field_get(rec, &F_policy);
+            if (policy == NULL)
+                return NULL;
+            PyObject *snap_args[2] = {args, policy};
+            inputs = call(snapshot_fn, snap_args, 2);
+            Py_DECREF(policy);
+            if (inputs == NULL)
+                return NULL;
+            break;
+        }
+    }
+    if (inputs == args)
+        Py_INCREF(inputs);
+    PyObject *record = PyList_New(RECORD_SIZE);
+    PyObject *child_depth = PyLong_FromLong(depth + 1);
+    PyObject *t0 = PyLong_FromLongLong(now_ns());
+    if (record == NULL || child_depth == NULL || t0 == NULL) {
+        Py_XDECREF(record);
+        Py_XDECREF(child_depth);
+        Py_XDECREF(t0);
+        Py_DECREF(inputs);
+        return NULL;
+    }
+    PyObject *items[RECORD_SIZE] = {meta, parent, child_depth, zero, running_str,
+                                    t0, frame, Py_None, inputs, nothing, rec, Py_None, Py_None,
+                                    frame, Py_None};
+    for (Py_ssize_t i = 0; i < RECORD_SIZE; i++)
+        PyList_SET_ITEM(record, i, Py_NewRef(items[i]));
+    Py_DECREF(child_depth);
+    Py_DECREF(t0);
+    Py_DECREF(inputs);
+    /* the last calls that can fail: from here on no id is used up by a failed hook */
+    PyObject *ids = field_get(rec, &F_ids);
+    PyObject *ident = ids != NULL ? PyIter_Next(ids) : NULL;
+    Py_XDECREF(ids);
+    if (ident == NULL) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_RuntimeError, "the recording's step ids ran out");
+        Py_DECREF(record);
+        return NULL;
+    }
+    put(record, R_ID, ident);
+    PyObject *records = field_get(rec, &F_records);
+    int failed = records == NULL || field_add(rec, &F_slots_left, -1) < 0 ||
+                 PyObject_SetItem(records, ident, record) < 0;
+    Py_XDECREF(records);
+    Py_DECREF(ident);
+    if (failed) {
+        Py_DECREF(record);
+        return NULL;
+    }
+    PyObject *old = PyList_GET_ITEM(holder, 0);
+    PyList_SET_ITEM(holder, 0, record);
+    Py_DECREF(old);
+    Py_RETURN_NONE;
+
+general:
+    /* not a shape the fast path knows: runtime.on_enter does all of it */
+    {
+        PyObject *enter_args[2] = {meta, args};
+        return call(py_enter_fn, enter_args, 2);
+    }
+}
+
+static PyObject *
+hook_enter(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "enter(meta, args)");
+        return NULL;
+    }
+    PyObject *holder = get_holder();
+    if (holder == NULL)
+        return swallow(NULL);
+    if (holder == Py_None)
+        return holder;
+    PyObject *parent = Py_NewRef(PyList_GET_ITEM(holder, 0));
+    PyObject *result = enter_body(args[0], args[1], holder, &parent);
+    if (result == NULL)
+        result = swallow(parent);
+    Py_DECREF(parent);
+    Py_DECREF(holder);
+    return result;
+}
+
+/* --- return and finish ------------------------------------------------------------------- */
+
+static PyObject *
+done_body(PyObject *meta, PyObject *value)
+{
+    PyObject *holder = get_holder();
+    if (holder == NULL)
+        return NULL;
+    if (holder == Py_None)
+        return holder;
+    PyObject *record = PyList_GET_ITEM(holder, 0);
+    PyObject *frame = caller_frame();
+    if (!is_record(record) || ITEM(record, R_FAST) != frame) {
+        /* not a plain call's own record: an aggregated call's, or the general path */
+        if (is_record(record) && ITEM(record, R_GEN) == Py_None &&
+            ITEM(record, R_FRAME) == frame && small_int(ITEM(record, R_ID)) == -1) {
+            PyObject *rec = ITEM(record, R_REC);
+            PyObject *closed = field_get(rec, &F_closed);
+            int is_closed = closed != NULL ? PyObject_IsTrue(closed) : -1;
+            Py_XDECREF(closed);
+            int status = is_closed < 0 ? -1 : is_closed ? 0 : finish_aggregated(holder, record);
+            Py_DECREF(holder);
+            return status < 0 ? NULL : Py_NewRef(Py_None);
+        }
+        PyErr_Clear(); /* small_int on a non-record */
+        PyObject *end_obj = PyLong_FromLongLong(now_ns());
+        if (end_obj == NULL) {
+            Py_DECREF(holder);
+            return NULL;
+        }
+        Py_INCREF(record);
+        PyObject *slow_args[6] = {holder, record, meta, value, frame, end_obj};
+        PyObject *result = call(done_slow_fn, slow_args, 6);
+        Py_DECREF(record);
+        Py_DECREF(end_obj);
+        Py_DECREF(holder);
+        return result;
+    }
+    long long end = now_ns();
+    Py_INCREF(record);
+    PyObject *rec = ITEM(record, R_REC);
+    PyObject *result = NULL;
+    PyObject *output = capture_one(value, rec);
+    if (output == NULL)
+        goto done;
+    PyObject *parent = Py_NewRef(ITEM(record, R_PARENT));
+    PyObject *ident = Py_NewRef(ITEM(record, R_ID));
+    put(record, R_FAST, Py_None);
+    put(record, R_FRAME, Py_None);
+    put(record, R_STATUS, completed_str);
+    put(holder, 0, parent);
+    PyObject *t0 = ITEM(record, R_T0);
+    long long start = as_i64(t0);
+    PyObject *parent_id = is_record(parent) ? ITEM(parent, R_ID) : Py_None;
+    int parent_zero = parent_id == Py_None ? 1 : PyObject_Not(parent_id);
+    PyObject *duration = PyLong_FromLongLong(end - start);
+    PyObject *records = field_get(rec, &F_records);
+    PyObject *finished = NULL;
+    if (duration != NULL && records != NULL && parent_zero >= 0 && !PyErr_Occurred()) {
+        finished = PyTuple_New(RECORD_SIZE);
+    }
+    if (finished != NULL) {
+        PyObject *items[RECORD_SIZE] = {meta, parent_zero ? Py_None : parent_id,
+                                        ITEM(record, R_DEPTH), ident, completed_str, t0,
+                                        duration, Py_None, ITEM(record, R_INPUTS), output,
+                                        Py_None, ITEM(record, R_EXTRA), Py_None, Py_None,
+                                        Py_None};
+        for (Py_ssize_t i = 0; i < RECORD_SIZE; i++)
+            PyTuple_SET_ITEM(finished, i, Py_NewRef(items[i]));
+        untrack_atomic_tuple(meta, 1);
+        untrack_atomic_tuple(ITEM(record, R_INPUTS), 1);
+        untrack_atomic_tuple(finished, 0);
+        if (PyObject_SetItem(records, ident, finished) == 0)
+            result = Py_NewRef(Py_None);
+        Py_DECREF(finished);
+    }
+    Py_XDECREF(duration);
+    Py_XDECREF(records);
+    Py_DECREF(parent);
+    Py_DECREF(ident);
+    Py_DECREF(output);
+done:
+    Py_DECREF(record);
+    Py_DECREF(holder);
+    return result;
+}
+
+static PyObject *
+hook_done(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "done(meta, value)");
+        return NULL;
+    }
+    PyObject *result = done_body(args[0], args[1]);
+    if (result == NULL)
+        return value_unless_error(args[1]);
+    Py_DECREF(result);
+    return Py_NewRef(args[1]);
+}
+
+static PyObject *
+hook_return(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "return(meta, value)");
+        return NULL;
+    }
+    PyObject *meta = args[0], *value = args[1];
+    PyObject *holder = get_holder();
+    if (holder == NULL)
+        return value_unless_error(value);
+    if (holder == Py_None) {
+        Py_DECREF(holder);
+        return Py_NewRef(value);
+    }
+    PyObject *record = Py_NewRef(PyList_GET_ITEM(holder, 0));
+    Py_DECREF(holder);
+    if (is_record(record) && ITEM(record, R_GEN) != Py_None) {
+        PyObject *resumer = call(skip_suspended_fn, &record, 1);
+        Py_SETREF(record, resumer);
+        if (record == NULL)
+            return value_unless_error(value);
+    }
+    if (is_record(record) && ITEM(record, R_META) == meta) {
+        long ident = small_int(ITEM(record, R_ID));
+        if (ident > 0) {
+            PyObject *output = capture_one(value, ITEM(record, R_REC));
+            if (output == NULL) {
+                Py_DECREF(record);
+                return value_unless_error(value);
+            }
+            put(record, R_OUTPUT, output);
+            Py_DECREF(output);
+        }
+        else if (ident == -1 && PyErr_Occurred()) {
+            PyErr_Clear();
+        }
+    }
+    Py_DECREF(record);
+    return Py_NewRef(value);
+}
+
+/* --- exit, error, fail: the common case in C, the rest in runtime.py ------------------------ */
+
+static PyObject *
+hook_exit(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 1) {
+        PyErr_SetString(PyExc_TypeError, "exit(meta)");
+        return NULL;
+    }
+    PyObject *holder = get_holder();
+    if (holder == NULL || holder == Py_None)
+        return holder;
+    PyObject *record = PyList_GET_ITEM(holder, 0);
+    PyObject *frame = caller_frame();
+    if (is_record(record) && ITEM(record, R_GEN) == Py_None && ITEM(record, R_FRAME) == frame &&
+        small_int(ITEM(record, R_ID)) == -1) {
+        PyObject *closed = field_get(ITEM(record, R_REC), &F_closed);
+        int is_closed = closed != NULL ? PyObject_IsTrue(closed) : -1;
+        Py_XDECREF(closed);
+        Py_INCREF(record);
+        int status = is_closed < 0 ? -1 : is_closed ? 0 : finish_aggregated(holder, record);
+        Py_DECREF(record);
+        Py_DECREF(holder);
+        return status < 0 ? NULL : Py_NewRef(Py_None);
+    }
+    PyErr_Clear();
+    Py_DECREF(holder);
+    PyObject *end_obj = PyLong_FromLongLong(now_ns());
+    if (end_obj == NULL)
+        return NULL;
+    PyObject *exit_args[3] = {args[0], frame, end_obj};
+    PyObject *result = call(exit_fn, exit_args, 3);
+    Py_DECREF(end_obj);
+    return result;
+}
+
+static PyObject *
+hook_error(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 1) {
+        PyErr_SetString(PyExc_TypeError, "error(meta)");
+        return NULL;
+    }
+    PyObject *error_args[2] = {args[0], caller_frame()};
+    return call(error_fn, error_args, 2);
+}
+
+static PyObject *
+hook_fail(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    long long end = now_ns();
+    if (nargs != 1) {
+        PyErr_SetString(PyExc_TypeError, "fail(meta)");
+        return NULL;
+    }
+    PyObject *end_obj = PyLong_FromLongLong(end);
+    if (end_obj == NULL)
+        return NULL;
+    PyObject *fail_args[3] = {args[0], caller_frame(), end_obj};
+    PyObject *result = call(fail_fn, fail_args, 3);
+    Py_DECREF(end_obj);
+    return result;
+}
+
+/* --- generators: only frames of recorded generators go to runtime.py ---------------------- */
+
+static PyObject *
+suspension_hook(PyObject *fn, PyObject *value)
+{
+    PyObject *frame = caller_frame();
+    PyObject *record = PyDict_GetItemWithError(generator_records, frame);
+    if (record == NULL) {
+        if (PyErr_Occurred())
+            return value_unless_error(value);
+        return Py_NewRef(value);
+    }
+    PyObject *hook_args[2] = {value, frame};
+    return call(fn, hook_args, 2);
+}
+
+static PyObject *
+hook_yield(PyObject *module, PyObject *value)
+{
+    return suspension_hook(yield_fn, value);
+}
+
+static PyObject *
+hook_resume(PyObject *module, PyObject *sent)
+{
+    return suspension_hook(resume_fn, sent);
+}
+
+/* --- configuration ------------------------------------------------------------------------- */
+
+static int
+take(PyObject *kwargs, const char *name, PyObject **slot)
+{
+    PyObject *value = PyDict_GetItemString(kwargs, name);
+    if (value == NULL) {
+        PyErr_Format(PyExc_TypeError, "configure() needs %s", name);
+        return -1;
+    }
+    Py_XSETREF(*slot, Py_NewRef(value));
+    return 0;
+}
+
+static PyObject *
+configure(PyObject *module, PyObject *args, PyObject *kwargs)
+{
+    if (kwargs == NULL || PyTuple_GET_SIZE(args) != 0) {
+        PyErr_SetString(PyExc_TypeError, "configure() takes keyword arguments only");
+        return NULL;
+    }
+    PyObject *recording_type = NULL, *aggregate_type = NULL, *path_type = NULL;
+    PyObject *fair = NULL;
+    if (take(kwargs, "holder_var", &holder_var) < 0 ||
+        take(kwargs, "generator_records", &generator_records) < 0 ||
+        take(kwargs, "immutable_types", &immutable_types) < 0 ||
+        take(kwargs, "snapshot", &snapshot_fn) < 0 ||
+        take(kwargs, "snapshot_one", &snapshot_one_fn) < 0 ||
+        take(kwargs, "true_parent", &true_parent_fn) < 0 ||
+        take(kwargs, "enter_slow", &enter_slow_fn) < 0 ||
+        take(kwargs, "enter_special", &enter_special_fn) < 0 ||
+        take(kwargs, "internal_error", &internal_error_fn) < 0 ||
+        take(kwargs, "done_slow", &done_slow_fn) < 0 ||
+        take(kwargs, "exit", &exit_fn) < 0 || take(kwargs, "error", &error_fn) < 0 ||
+        take(kwargs, "fail", &fail_fn) < 0 ||
+        take(kwargs, "skip_suspended", &skip_suspended_fn) < 0 ||
+        take(kwargs, "on_yield", &yield_fn) < 0 || take(kwargs, "on_resume", &resume_fn) < 0 ||
+        take(kwargs, "on_enter", &py_enter_fn) < 0 || take(kwargs, "nothing", &nothing) < 0 ||
+        take(kwargs, "completed", &completed_str) < 0 ||
+        take(kwargs, "running", &running_str) < 0 ||
+        take(kwargs, "recording_type", &recording_type) < 0 ||
+        take(kwargs, "aggregate_type", &aggregate_type) < 0 ||
+        take(kwargs, "path_type", &path_type) < 0 || take(kwargs, "fair_share", &fair) < 0)
+        goto error;
+    if (!PyDict_CheckExact(generator_records) || !PyAnySet_Check(immutable_types) ||
+        !PyType_Check(recording_type) || !PyType_Check(aggregate_type) ||
+        !PyType_Check(path_type)) {
+        PyErr_SetString(PyExc_TypeError, "configure(): unexpected argument types");
+        goto error;
+    }
+    fair_share = PyLong_AsLong(fair);
+    if (fair_share == -1 && PyErr_Occurred())
+        goto error;
+    if (field_init(&F_slots_left, recording_type, "slots_left") < 0 ||
+        field_init(&F_reserve_left, recording_type, "reserve_left") < 0 ||
+        field_init(&F_max_depth, recording_type, "max_depth") < 0 ||
+        field_init(&F_ids, recording_type, "ids") < 0 ||
+        field_init(&F_records, recording_type, "records") < 0 ||
+        field_init(&F_policy, recording_type, "policy") < 0 ||
+        field_init(&F_closed, recording_type, "closed") < 0 ||
+        field_init(&F_count, aggregate_type, "count") < 0 ||
+        field_init(&F_active, aggregate_type, "active") < 0 ||
+        field_init(&F_errors, aggregate_type, "errors") < 0 ||
+        field_init(&F_total_ns, aggregate_type, "total_ns") < 0 ||
+        field_init(&F_children, aggregate_type, "children") < 0 ||
+        field_init(&F_row_meta, aggregate_type, "meta") < 0 ||
+        field_init(&F_path_meta, path_type, "meta") < 0 ||
+        field_init(&F_path_children, path_type, "children") < 0 ||
+        field_init(&F_kept, path_type, "kept") < 0)
+        goto error;
+    scalar_shortcut = 1;
+    PyObject *scalars[5] = {(PyObject *)&PyLong_Type, (PyObject *)&PyUnicode_Type,
+                            (PyObject *)&PyFloat_Type, (PyObject *)&PyBool_Type,
+                            (PyObject *)Py_TYPE(Py_None)};
+    for (int i = 0; i < 5; i++) {
+        int found = PySet_Contains(immutable_types, scalars[i]);
+        if (found < 0)
+            goto error;
+        scalar_shortcut &= found;
+    }
+    if (str_aggregates == NULL && (str_aggregates = PyUnicode_InternFromString("aggregates")) == NULL)
+        goto error;
+    if (zero == NULL && (zero = PyLong_FromLong(0)) == NULL)
+        goto error;
+    Py_DECREF(recording_type);
+    Py_DECREF(aggregate_type);
+    Py_DECREF(path_type);
+    Py_DECREF(fair);
+    Py_RETURN_NONE;
+error:
+    Py_XDECREF(recording_type);
+    Py_XDECREF(aggregate_type);
+    Py_XDECREF(path_type);
+    Py_XDECREF(fair);
+    return NULL;
+}
+
+static PyMethodDef methods[] = {
+    {"enter", (PyCFunction)(void (*)(void))hook_enter, METH_FASTCALL,
+     "enter(meta, args): a call starts (runtime.on_enter)."},
+    {"done", (PyCFunction)(void (*)(void))hook_done, METH_FASTCALL,
+     "done(meta, value) -> value: the call returns and ends (runtime.on_done)."},
+    {"return_", (PyCFunction)(void (*)(void))hook_return, METH_FASTCALL,
+     "return_(meta, value) -> value: the call returns (runtime.on_return)."},
+    {"exit", (PyCFunction)(void (*)(void))hook_exit, METH_FASTCALL,
+     "exit(meta): the call ends (runtime.on_exit)."},
+    {"error", (PyCFunction)(void (*)(void))hook_error, METH_FASTCALL,
+     "error(meta): the call's body raised (runtime.on_error)."},
+    {"fail", (PyCFunction)(void (*)(void))hook_fail, METH_FASTCALL,
+     "fail(meta): the call raised and ends (runtime.on_fail)."},
+    {"yield_", hook_yield, METH_O, "yield_(value) -> value (runtime.on_yield)."},
+    {"resume", hook_resume, METH_O, "resume(sent) -> sent (runtime.on_resume)."},
+    {"configure", (PyCFunction)(void (*)(void))configure, METH_VARARGS | METH_KEYWORDS,
+     "configure(**parts): the runtime's objects the hooks use (once, from runtime.py)."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module_def = {
+    PyModuleDef_HEAD_INIT, "runtree.tracking._hooks",
+    "The tracking hooks' common paths in C (see runtime.py).", -1, methods,
+};
+
+#ifndef RUNTREE_HOOKS_SOURCE_SHA256
+#define RUNTREE_HOOKS_SOURCE_SHA256 "unknown"
+#endif
+
+PyMODINIT_FUNC
+PyInit__hooks(void)
+{
+    PyObject *module = PyModule_Create(&module_def);
+    if (module != NULL &&
+        PyModule_AddStringConstant(module, "SOURCE_SHA256", RUNTREE_HOOKS_SOURCE_SHA256) < 0)
+        Py_CLEAR(module);
+    return module;
+}

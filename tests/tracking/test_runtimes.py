@@ -1,0 +1,190 @@
+"""The two tracking runtimes (tracking/accelerator.py): the C hooks when built, the pure-Python
+hooks otherwise, chosen with RUNTREE_TRACKING_RUNTIME; both record exactly the same trees."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from runtree.tracking import accelerator
+
+SRC = str(Path(accelerator.__file__).resolve().parents[2])
+
+
+def run_python(code: str, runtime: str | None, *, block_extension: bool = False) -> Any:
+    """Run ``code`` in a fresh interpreter with the given runtime; its last stdout line as
+    JSON (or the CompletedProcess when it failed)."""
+    env = {k: v for k, v in os.environ.items() if k != accelerator.RUNTIME_ENV}
+    if runtime is not None:
+        env[accelerator.RUNTIME_ENV] = runtime
+    env["PYTHONPATH"] = SRC + os.pathsep + str(Path(SRC).parent)
+    prelude = ""
+    if block_extension:  # as if it were not built: its import fails
+        prelude = "import sys\nsys.modules['runtree.tracking._hooks'] = None\n"
+    done = subprocess.run([sys.executable, "-c", prelude + textwrap.dedent(code)], env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+    if done.returncode != 0:
+        return done
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def c_available() -> bool:
+    found = run_python("import json; from runtree.tracking import accelerator as a; "
+                       "import runtree; print(json.dumps(a.describe()))", None)
+    return isinstance(found, dict) and found["runtime"] == "c"
+
+
+DESCRIBE = "import json, runtree; from runtree.tracking import accelerator as a; " \
+           "print(json.dumps(a.describe()))"
+
+
+def test_python_is_chosen_when_asked_for() -> None:
+    assert run_python(DESCRIBE, "python") == {
+        "runtime": "python", "detail": "pure Python (RUNTREE_TRACKING_RUNTIME=python)"}
+
+
+def test_a_missing_extension_falls_back_to_python_unless_c_is_required() -> None:
+    found = run_python(DESCRIBE, None, block_extension=True)
+    assert found["runtime"] == "python" and "not built" in found["detail"]
+    failed = run_python(DESCRIBE, "c", block_extension=True)
+    assert isinstance(failed, subprocess.CompletedProcess)
+    assert "RUNTREE_TRACKING_RUNTIME=c but the C accelerator cannot be used" in failed.stderr
+
+
+def test_an_unknown_choice_is_a_clear_error() -> None:
+    failed = run_python(DESCRIBE, "fortran")
+    assert isinstance(failed, subprocess.CompletedProcess)
+    assert "RUNTREE_TRACKING_RUNTIME must be one of auto, c, python" in failed.stderr
+
+
+@pytest.mark.skipif(not c_available(), reason="the C accelerator is not built here")
+def test_c_is_chosen_when_built() -> None:
+    assert run_python(DESCRIBE, "c")["runtime"] == "c"
+    assert run_python(DESCRIBE, "auto")["runtime"] == "c"
+
+
+# One script, several programs: the tree each runtime records, without timings.
+TREES = '''
+import json, threading, runtree
+
+def module(source, name):
+    ns = {"__name__": name}
+    exec(runtree.instrument(source, name + ".py"), ns)
+    return ns
+
+other = module("""
+def check(n):
+    if n > 100:
+        raise ValueError(f"too big: {n}")
+def validate(n):
+    check(n)
+    return n
+""", "other")
+ns = module("""
+import threading
+
+class Box:
+    def __init__(self, v):
+        self.v = v
+    def get(self):
+        return self.v
+
+def fib(n):
+    return n if n < 2 else fib(n - 1) + fib(n - 2)
+
+def fib_gen(k):
+    for i in range(k):
+        yield fib(i)
+
+def boom(n):
+    raise KeyError(n)
+
+def inner(n):
+    if n % 97 == 0:
+        boom(n)
+    return Box(n).get()
+
+def cleanup(n):
+    try:
+        return inner(n)
+    finally:
+        pass
+
+def loop(n):
+    total = 0
+    for i in range(n):
+        try:
+            total += cleanup(i)
+        except KeyError:
+            total -= 1
+    return total
+
+def worker(out, n):
+    out.append(fib(n))
+
+def summary(n):
+    total = fib(n)
+    items = list(fib_gen(6))
+    try:
+        validate(total)
+    except ValueError as error:
+        note = str(error)
+    out = []
+    t = threading.Thread(target=worker, args=(out, 10))
+    t.start(); t.join()
+    return total, items, note, loop(300), out, {"k": [1, 2]}
+""", "main")
+ns["validate"] = other["validate"]
+
+def rows(aggs):
+    return [[a["name"], a["count"], a["errors"], rows(a.get("children", []))] for a in aggs]
+
+def tree(rec):
+    out = []
+    for s in rec.steps:
+        d = s.to_dict()
+        out.append([d["id"], d["parent_id"], d["depth"], d["name"], d["status"],
+                    {k: v["preview"] for k, v in d["inputs"].items()},
+                    None if d["output"] is None else d["output"]["preview"],
+                    None if d["error"] is None else [d["error"]["type"], d["error"]["message"],
+                                                     len(d["error"]["traceback"])],
+                    d["warnings"], rows(d["aggregates"]),
+                    d["generator"] and d["generator"]["yielded"]])
+    return out
+
+result = {}
+for budget, depth in ((10_000, 500), (60, 500), (300, 8), (25, 3)):
+    with runtree.record(step_budget=budget, max_depth=depth) as rec:
+        value = ns["summary"](18)
+    result[f"{budget}/{depth}"] = [repr(value), tree(rec), rows(rec.to_dict()["aggregates"])]
+print(json.dumps(result))
+'''
+
+
+@pytest.mark.skipif(not c_available(), reason="the C accelerator is not built here")
+def test_both_runtimes_record_identical_trees() -> None:
+    in_python = run_python(TREES, "python")
+    in_c = run_python(TREES, "c")
+    assert isinstance(in_python, dict), in_python
+    assert isinstance(in_c, dict), in_c
+    for key in in_python:
+        assert in_c[key] == in_python[key], key
+    # the programs really reach the budget's corners
+    text = json.dumps(in_c)
+    assert "not captured" in text and "too big: 2584" in text and '"KeyError"' in text
+
+
+def test_doctor_reports_the_runtime_here_and_in_workers() -> None:
+    from runtree.cli.commands_doctor import tracking_runtimes
+
+    found = tracking_runtimes()
+    assert set(found) == {"this process", "workers"}
+    assert found["this process"] == accelerator.describe()
+    assert found["workers"]["runtime"] in ("c", "python")
