@@ -336,6 +336,44 @@ capture_one(PyObject *value, PyObject *rec)
     return result;
 }
 
+/* --- records -------------------------------------------------------------------------------- */
+
+/* Lists of RECORD_SIZE Nones, kept from records that ended with no reference left but ours:
+ * a call's record costs no allocation (most calls end before the next one starts). */
+#define SPARE_RECORDS 64
+static PyObject *spare_records[SPARE_RECORDS];
+static int spare_count;
+
+/* A new record (a list of RECORD_SIZE Nones), or NULL with an exception set. */
+static PyObject *
+new_record(void)
+{
+    if (spare_count > 0)
+        return spare_records[--spare_count];
+    PyObject *record = PyList_New(RECORD_SIZE);
+    if (record != NULL) {
+        for (Py_ssize_t i = 0; i < RECORD_SIZE; i++)
+            PyList_SET_ITEM(record, i, Py_NewRef(Py_None));
+    }
+    return record;
+}
+
+/* Drop our reference to a record that has ended: kept for reuse when it was the last one. */
+static void
+drop_record(PyObject *record)
+{
+    if (Py_REFCNT(record) == 1 && spare_count < SPARE_RECORDS && PyList_CheckExact(record) &&
+        PyList_GET_SIZE(record) == RECORD_SIZE) {
+        for (Py_ssize_t i = 0; i < RECORD_SIZE; i++)
+            put(record, i, Py_None);
+        if (Py_REFCNT(record) == 1) { /* (clearing ran no code that kept it, but be sure) */
+            spare_records[spare_count++] = record;
+            return;
+        }
+    }
+    Py_DECREF(record);
+}
+
 /* --- aggregated calls --------------------------------------------------------------------- */
 
 /* An aggregated call ends (runtime._finish for ID -1 records, rec not closed). The clock is
@@ -343,28 +381,32 @@ capture_one(PyObject *value, PyObject *rec)
 static int
 finish_aggregated(PyObject *holder, PyObject *record)
 {
+    Py_INCREF(record);
+    int status = -1;
     PyObject *row = ITEM(record, R_STATUS);
-    PyObject *parent = ITEM(record, R_PARENT);
     put(record, R_FAST, Py_None);
     put(record, R_FRAME, Py_None);
     if (field_add(row, &F_active, -1) < 0)
-        return -1;
+        goto done;
     long active = field_long(row, &F_active);
     if (active == -1 && PyErr_Occurred())
-        return -1;
+        goto done;
     if (active == 0) {
         long long end = now_ns();
         long long t0 = as_i64(ITEM(record, R_T0));
         if (t0 == -1 && PyErr_Occurred())
-            return -1;
+            goto done;
         if (field_add(row, &F_total_ns, end - t0) < 0)
-            return -1;
+            goto done;
     }
     int failed = PyObject_IsTrue(ITEM(record, R_INPUTS));
     if (failed < 0 || (failed && field_add(row, &F_errors, 1) < 0))
-        return -1;
-    put(holder, 0, parent);
-    return 0;
+        goto done;
+    put(holder, 0, ITEM(record, R_PARENT));
+    status = 0;
+done:
+    drop_record(record);
+    return status;
 }
 
 /* The row a call of meta under parent counts in, when it already exists (borrowed), or NULL
@@ -461,7 +503,7 @@ aggregate_fast(PyObject *meta, PyObject *holder, PyObject *parent, PyObject *rec
     }
     if (field_add(row, &F_active, 1) < 0)
         goto done;
-    PyObject *record = PyList_New(RECORD_SIZE);
+    PyObject *record = new_record();
     if (record == NULL)
         goto done;
     /* (as runtime._aggregate) a call nested in a running call of its row starts its record
@@ -485,7 +527,7 @@ aggregate_fast(PyObject *meta, PyObject *holder, PyObject *parent, PyObject *rec
                                     Py_None, Py_None, Py_False, Py_None, rec, Py_None,
                                     Py_None, frame, path};
     for (Py_ssize_t i = 0; i < RECORD_SIZE; i++)
-        PyList_SET_ITEM(record, i, Py_NewRef(items[i]));
+        put(record, i, items[i]);
     Py_DECREF(t0);
     Py_DECREF(child_depth);
     Py_DECREF(aggregated_id);
@@ -582,7 +624,7 @@ enter_body(PyObject *meta, PyObject *args, PyObject *holder, PyObject **parent_r
     }
     if (inputs == args)
         Py_INCREF(inputs);
-    PyObject *record = PyList_New(RECORD_SIZE);
+    PyObject *record = new_record();
     PyObject *child_depth = PyLong_FromLong(depth + 1);
     PyObject *t0 = PyLong_FromLongLong(now_ns());
     if (record == NULL || child_depth == NULL || t0 == NULL) {
@@ -596,7 +638,7 @@ enter_body(PyObject *meta, PyObject *args, PyObject *holder, PyObject **parent_r
                                     t0, frame, Py_None, inputs, nothing, rec, Py_None, Py_None,
                                     frame, Py_None};
     for (Py_ssize_t i = 0; i < RECORD_SIZE; i++)
-        PyList_SET_ITEM(record, i, Py_NewRef(items[i]));
+        put(record, i, items[i]);
     Py_DECREF(child_depth);
     Py_DECREF(t0);
     Py_DECREF(inputs);
@@ -736,7 +778,7 @@ done_body(PyObject *meta, PyObject *value)
     Py_DECREF(ident);
     Py_DECREF(output);
 done:
-    Py_DECREF(record);
+    drop_record(record);
     Py_DECREF(holder);
     return result;
 }
@@ -816,9 +858,7 @@ hook_exit(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         PyObject *closed = field_get(ITEM(record, R_REC), &F_closed);
         int is_closed = closed != NULL ? PyObject_IsTrue(closed) : -1;
         Py_XDECREF(closed);
-        Py_INCREF(record);
         int status = is_closed < 0 ? -1 : is_closed ? 0 : finish_aggregated(holder, record);
-        Py_DECREF(record);
         Py_DECREF(holder);
         return status < 0 ? NULL : Py_NewRef(Py_None);
     }

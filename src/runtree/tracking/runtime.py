@@ -153,7 +153,9 @@ def _enter_slow(
         return
     path = None
     if rec.reserve_left > 0 and parent[2] < rec.max_depth:
-        path = child_path(path_of(parent, rec), meta, rec)
+        path = parent[14]
+        if path is None or path.meta is not meta:  # (a recursive call: its caller's path)
+            path = child_path(path_of(parent, rec), meta, rec)
         wanted = path.kept < FAIR_SHARE or crosses_module(parent, meta)
         if wanted and (parent[3] >= 0 or promote(parent, rec, 1)):
             path.kept += 1
@@ -216,7 +218,9 @@ def _aggregate(
     holder: list[Any], parent: list[Any], meta: Any, rec: Any, frame: Any, path: Any
 ) -> None:
     """Count and time a call past the budget under its true parent."""
-    row = aggregate_row(parent, meta, rec)
+    row = parent[4]  # a recursive call in an aggregated one counts in its caller's row
+    if parent[3] != AGGREGATED_ID or row.meta is not meta:
+        row = aggregate_row(parent, meta, rec)
     row.count += 1
     if meta[4] & (GENERATOR | ASYNC):
         return  # can suspend anywhere, so never current: counted, not timed
@@ -349,7 +353,10 @@ def on_done(meta: Any, value: Any) -> Any:
         record = holder[0]
         frame = _getframe(1)
         if record[6] is not frame:  # not a plain call's own record: the general path
-            _done_slow(holder, record, meta, value, frame, end)
+            if record[13] is frame and record[3] == AGGREGATED_ID:
+                _finish(holder, record, end)  # what _done_slow does for it, sooner
+            else:
+                _done_slow(holder, record, meta, value, frame, end)
             return value
         # The common case, inlined: a plain function's record, current in its holder.
         output = value if type(value) in _IMMUTABLE else snapshot_one(value, record[10].policy)
