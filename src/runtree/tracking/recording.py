@@ -27,6 +27,7 @@ from .records import (
     R_FRAME,
     R_GEN,
     R_ID,
+    R_PARENT,
     R_STATUS,
     ROOT_ID,
     RUNNING,
@@ -183,7 +184,11 @@ class Recording:
         previous = self.exceptions.get(id(exc))
         stop_id, child = 0, None
         if previous is not None and previous[0] is type(exc):
-            stop_id, child = previous[1], previous[2]
+            # Ids are reused once an exception is gone: the earlier step must be this one's
+            # child, else the entry belongs to a dead exception (its traceback ids too).
+            earlier = self.records.get(previous[2])
+            if earlier is not None and _parent_id(earlier) == record[R_ID]:
+                stop_id, child = previous[1], previous[2]
         tb = exc.__traceback__
         head = id(tb)
         frames: list[tuple[types.CodeType, int]] = []
@@ -261,6 +266,14 @@ def record(
         secret_names=secret_names,
         stdout_budget=stdout_budget,
     )
+
+
+def _parent_id(record: Any) -> int:
+    """The parent's step id of a running (list) or finished (tuple) record; 0 for the root."""
+    parent = record[R_PARENT]
+    if type(record) is list:
+        return int(parent[R_ID])
+    return int(parent or 0)
 
 
 def _exception_message(exc: BaseException) -> str:
