@@ -24,6 +24,9 @@ EXTRA_PYTHONS ?= $(filter-out $(PYTHON_VERSION),$(SUPPORTED_VERSIONS))
 # insists on C (TRACKING_RUNTIME=auto to accept a machine without a compiler).
 TRACKING_RUNTIME ?= c
 HOOKS_C := src/runtree/tracking/_hooks.c
+# Exits 0 when this checkout's C hooks load in the Python running it (workers import runtree
+# from src/, so the sandbox's Python needs a build of its own when its version differs).
+HOOKS_CHECK := import os, sys; os.environ["RUNTREE_TRACKING_RUNTIME"] = "c"; sys.path.insert(0, "src"); import runtree.tracking.runtime
 
 .PHONY: docs install runtime run test test-quick test-browser browser-deps test-core-pythons lint bench clean
 
@@ -80,7 +83,14 @@ runtime:
 	    && echo "$(RUNTIME_PYTHON) $(RUNTIME_PACKAGES)" > $(RUNTIME_STAMP) \
 	    || { echo "could not build $(RUNTIME)"; exit 1; }; \
 	fi; \
-	if [ "$$(id -u)" = 0 ]; then install -d -m 0711 $(STATE_DIR) $(STATE_DIR)/jobs && install -d -m 0700 $(STATE_DIR)/uids; fi
+	if [ "$$(id -u)" = 0 ]; then install -d -m 0711 $(STATE_DIR) $(STATE_DIR)/jobs && install -d -m 0700 $(STATE_DIR)/uids; fi; \
+	if [ "$$(id -u)" = 0 ] && [ -x $(RUNTIME)/bin/python ] \
+	   && ! $(RUNTIME)/bin/python -I -c '$(HOOKS_CHECK)' 2>/dev/null; then \
+	  echo "building the C tracking hooks for $(RUNTIME)'s Python"; \
+	  { $(RUNTIME)/bin/python -c 'import setup; setup.build_hooks_in_place()' >/dev/null 2>&1 \
+	    && chmod a+rX src/runtree/tracking/_hooks*.so; } \
+	    || echo "could not build them: workers there run the pure-Python hooks (runtree doctor says which)"; \
+	fi
 
 run: $(STAMP) runtime
 	$(BIN)/runtree serve
