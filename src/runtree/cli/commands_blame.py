@@ -25,14 +25,20 @@ def blame(
     ],
     from_version: Annotated[
         int | None,
-        typer.Option("--from", min=1, help="Old version [default: the newest older one with "
-                     "runs]"),
+        typer.Option(
+            "--from", metavar="N", min=1,
+            help="Old version [default: the newest older one with runs]",
+        ),
     ] = None,
     to_version: Annotated[
-        int | None, typer.Option("--to", min=1, help="New version [default: the current one]")
+        int | None, typer.Option(
+            "--to", metavar="N", min=1, help="New version [default: the current one]"
+        )
     ] = None,
     runs: Annotated[
-        int, typer.Option("--runs", min=1, max=MAX_RUNS, help="Newest finished runs per version")
+        int, typer.Option(
+            "--runs", metavar="N", min=1, max=MAX_RUNS, help="Newest finished runs per version"
+        )
     ] = DEFAULT_RUNS,
     as_json: Annotated[bool, typer.Option("--json", help="Every path as JSON")] = False,
     database: DatabaseOption = None,
