@@ -133,6 +133,21 @@ class SourceTooLarge(RuntreeError):
         return {"field": "code", "limit": self.limit}
 
 
+class JsonTooDeep(RuntreeError):
+    """A JSON value nests deeper than ``limit`` levels (see :mod:`runtree.jsonlimits`)."""
+
+    status = 422
+    problem = "invalid-request"
+
+    def __init__(self, what: str, limit: int) -> None:
+        super().__init__(f"{what} nests deeper than {limit} levels (the limit for JSON values)")
+        self.what = what
+        self.limit = limit
+
+    def problem_members(self) -> dict[str, Any]:
+        return {"field": self.what, "limit": self.limit}
+
+
 class InvalidOption(RuntreeError):
     """A key, webhook or schedule cannot be created as asked; ``field`` names the option at
     fault."""
@@ -295,6 +310,12 @@ class SandboxUnavailable(RuntreeError):
             "development only: RUNTREE_SANDBOX=off (`runtree serve --insecure-no-sandbox`, "
             "loopback only)."
         )
+
+
+class ProtocolViolation(RuntreeError):
+    """A worker sent something the worker protocol does not allow (see
+    :mod:`runtree.execution.protocol`); the message says what. Ends the execution
+    ``crashed``."""
 
 
 # --- settings -----------------------------------------------------------------------------

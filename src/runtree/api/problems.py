@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..errors import RuntreeError
+from ..jsonlimits import MAX_JSON_DEPTH
 
 PROBLEM_BASE = "https://runtree.dev/problems/"
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -189,7 +190,11 @@ async def _http_exception(_: Request, exc: Exception) -> JSONResponse:
             "method not allowed", headers=headers,
         )
     detail = exc.detail if isinstance(exc.detail, str) else "HTTP error"
-    if exc.status_code == 400:  # FastAPI could not read the body (nested too deeply ...)
+    if exc.status_code == 400 and isinstance(exc.__cause__, RecursionError):
+        detail = f"the body nests deeper than {MAX_JSON_DEPTH} levels (the limit for JSON values)"
+        return problem_response(400, "invalid-request", detail, headers=headers, field="body",
+                                limit=MAX_JSON_DEPTH)
+    if exc.status_code == 400:  # FastAPI could not read the body
         return problem_response(400, "invalid-request", detail, headers=headers, field="body")
     return problem_response(exc.status_code, "http-error", detail, headers=headers)
 

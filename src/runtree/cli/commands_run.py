@@ -14,7 +14,8 @@ from typing import Annotated, Any
 import typer
 from rich.text import Text
 
-from .. import service
+from .. import jsonlimits, service
+from ..errors import JsonTooDeep
 from ..models import ExecutionRecord, ExecutionStatus
 from ..service import InputError
 from ..store import NotFoundError
@@ -43,7 +44,9 @@ def read_input(text: str | None) -> Any:
     else:
         raw = text
     try:
-        return json.loads(raw)
+        return jsonlimits.loads(raw, where)
+    except JsonTooDeep as error:
+        raise CliError(str(error)) from None
     except json.JSONDecodeError as error:
         raise CliError(
             f"{where} is not valid JSON: {error.msg} (line {error.lineno}, column {error.colno})"

@@ -22,6 +22,11 @@ from .runner import ExecutionRunner
 log = logging.getLogger("runtree.dispatcher")
 
 POLL_INTERVAL_S = 0.5
+ORPHAN_CANCELLED = {"type": "Cancelled", "message": "the execution was cancelled"}
+ENGINE_FAILED = {
+    "type": "EngineError",
+    "message": "the engine failed while running this execution; its end was not recorded",
+}
 
 
 class Dispatcher(Protocol):
@@ -75,12 +80,35 @@ class LocalDispatcher:
             self._wake.notify()
 
     def cancel(self, execution_id: str) -> bool:
+        """Stop ``execution_id`` if one of our slots runs it; if it is ours (claimed by this
+        dispatcher) but no slot runs it any more, end it ``cancelled`` here: an execution
+        never stays ``running`` after its worker is gone. False: it runs elsewhere."""
         with self._lock:
             event = self._running.get(execution_id)
         if event is None:
-            return False
+            return self._end_orphan(execution_id, "cancelled", ORPHAN_CANCELLED)
         event.set()
         return True
+
+    def _end_orphan(self, execution_id: str, status: str, error: dict[str, str]) -> bool:
+        """End ``execution_id`` with ``status`` if it is ``running``, claimed by us, and no
+        slot of ours runs it. Whether it was ours."""
+        try:
+            record = self.store.get_execution(execution_id)
+            if record is None or record.worker_id != self.worker_id:
+                return False
+            with self._lock:
+                event = self._running.get(execution_id)
+            if event is not None:  # a slot took it meanwhile: not an orphan
+                if status == "cancelled":
+                    event.set()
+                return True
+            if record.status == "running":
+                self.store.finish_execution(execution_id, status=status, error=dict(error))
+            return True
+        except Exception:
+            log.exception("could not end execution %s", execution_id)
+            return False
 
     def stop(self, grace: float = 5.0) -> None:
         self._stopping.set()
@@ -132,11 +160,15 @@ class LocalDispatcher:
                 self._running[execution.id] = cancel
             try:
                 self.runner.run(execution, cancel, slot=index)
+                failed = False
             except Exception:
                 log.exception("execution %s failed in the engine", execution.id)
+                failed = True
             finally:
                 with self._lock:
                     self._running.pop(execution.id, None)
+            if failed:  # its end may not be recorded: it must not stay running
+                self._end_orphan(execution.id, "crashed", ENGINE_FAILED)
 
     def _watch_cancellations(self) -> None:
         """Cancellations requested through another process reach us through the store."""

@@ -25,6 +25,7 @@ from ..instrument.signature import (
     VAR_POSITIONAL,
     EntrySignature,
 )
+from ..jsonlimits import MAX_JSON_DEPTH, too_deep
 
 _SAFE_NAMES: dict[str, Any] = {
     "int": int,
@@ -90,10 +91,22 @@ def _resolve(node: ast.expr) -> Any:
     raise ValueError("unsupported annotation")
 
 
+def check_input_depth(data: Any, what: str = "input") -> None:
+    """Raise :class:`InputError` naming the limit when ``data`` nests deeper than
+    :data:`~runtree.jsonlimits.MAX_JSON_DEPTH` (every entry checks this before anything
+    recursive touches the value)."""
+    if too_deep(data):
+        raise InputError([InputProblem(what, TOO_DEEP_PROBLEM)])
+
+
+TOO_DEEP_PROBLEM = f"nests deeper than {MAX_JSON_DEPTH} levels (the limit for JSON values)"
+
+
 def bind_input(signature: EntrySignature, data: Any) -> tuple[list[Any], dict[str, Any]]:
     """Check ``data`` against ``signature``; return ``(args, kwargs)`` or raise InputError."""
     if not isinstance(data, dict):
         raise InputError([InputProblem("input", "must be a JSON object of parameter names")])
+    check_input_depth(data)
     params = {p.name: p for p in signature.parameters}
     var_positional = next((p for p in signature.parameters if p.kind == VAR_POSITIONAL), None)
     var_keyword = next((p for p in signature.parameters if p.kind == VAR_KEYWORD), None)

@@ -107,9 +107,14 @@ class ExecutionRunner:
             except Exception as error:  # as when saving a streamed batch fails
                 outcome = _engine_error(error)
                 output, problem = None, outcome.error
-        return self.store.finish_execution(
-            execution.id, status=outcome.status, output=output, error=problem
-        )
+        try:
+            return self.store.finish_execution(
+                execution.id, status=outcome.status, output=output, error=problem
+            )
+        except Exception as error:  # its worker is gone: it must not stay running
+            return self.store.finish_execution(
+                execution.id, status=CRASHED, output=None, error=_engine_error(error).error
+            )
 
 
 class NotifyingRunner(ExecutionRunner):

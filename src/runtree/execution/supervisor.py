@@ -6,7 +6,10 @@ worker's process group, and classifies the end: ``succeeded``/``failed`` from th
 report, ``timed_out``, ``cancelled``, or ``crashed`` (the process ended without reporting, e.g.
 ``os._exit``, a segfault or SIGKILL, or the platform stopped it at a limit -- the error's
 type names which: ``CPUTimeExceeded``, ``MemoryLimitExceeded``, ``DiskLimitExceeded``,
-``OutputLimitExceeded``). Nothing read from a worker is ever unpickled.
+``OutputLimitExceeded``). Everything a worker sends is checked against the worker protocol
+(:mod:`.protocol`): a message that breaks it ends the execution ``crashed`` with a
+``WorkerProtocolError`` ("worker protocol violation: ..."). Nothing read from a worker is ever
+unpickled.
 
 With the launcher's sandbox on, each run leases a slot uid and a fresh work directory
 (:meth:`Sandbox.lease <runtree.execution.sandbox.slots.Sandbox.lease>`) and sends the
@@ -17,10 +20,8 @@ every process of the slot uid when it stops a run, and hands the slot back for c
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import dataclasses
-import json
 import os
 import select
 import signal
@@ -29,8 +30,18 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from ..errors import ProtocolViolation
 from .job import Job
 from .launcher import Launcher, WorkerProcess
+from .protocol import (
+    LimitMessage,
+    ResultMessage,
+    StepsMessage,
+    captured_dict,
+    error_dict,
+    parse_message,
+    step_dict,
+)
 from .sandbox.slots import Lease
 from .worker import OUTPUT_LIMIT
 
@@ -60,20 +71,6 @@ class Outcome:
     stdout_truncated: bool = False
     # The worker's last step batch, sent with its result; only with keep_final_steps.
     steps: list[dict[str, Any]] = dataclasses.field(default_factory=list)
-
-
-def decode_message(line: bytes) -> dict[str, Any]:
-    """Parse one worker message; base64 blobs become ``bytes`` (still never unpickled)."""
-
-    def hook(obj: dict[str, Any]) -> Any:
-        if len(obj) == 1 and "__b64__" in obj:
-            return base64.b64decode(obj["__b64__"])
-        return obj
-
-    message = json.loads(line, object_hook=hook)
-    if not isinstance(message, dict):
-        raise ValueError("a worker message must be a JSON object")
-    return message
 
 
 class Supervisor:
@@ -118,6 +115,9 @@ class Supervisor:
                 return self._watch(
                     job, process, message_r, on_steps, cancel, keep_final_steps, lease
                 )
+            except BaseException:  # e.g. on_steps failed: the worker must not run on
+                self._stop(process, lease)
+                raise
             finally:
                 os.close(message_r)
         finally:
@@ -141,7 +141,7 @@ class Supervisor:
         next_disk_check = time.monotonic() + DISK_CHECK_S
         received = 0
         buffer = bytearray()
-        result: dict[str, Any] | None = None
+        result: ResultMessage | None = None
         final_steps: list[dict[str, Any]] = []
         stopped_by: str | None = None
         protocol_error: str | None = None
@@ -150,14 +150,14 @@ class Supervisor:
             nonlocal result, final_steps, stopped_by
             if result is not None:
                 return  # nothing counts after the result (a forked child may write more)
-            message = decode_message(line)
-            if message.get("type") == "steps":
-                on_steps(list(message.get("steps", [])))
-            elif message.get("type") == "limit":
+            message = parse_message(line, job)  # ProtocolViolation: see below
+            if isinstance(message, StepsMessage):
+                on_steps([step_dict(step) for step in message.steps])
+            elif isinstance(message, LimitMessage):
                 stopped_by = stopped_by or OUTPUT
-            elif message.get("type") == "result":
+            else:
                 result = message
-                final_steps = list(message.pop("steps", None) or [])
+                final_steps = [step_dict(step) for step in message.steps]
                 if final_steps and not keep_final_steps:
                     on_steps(final_steps)
                     final_steps = []
@@ -193,7 +193,7 @@ class Supervisor:
             buffer.extend(chunk)
             try:
                 _split_lines(buffer, handle)
-            except ValueError as error:  # garbage or an absurd message: stop trusting it
+            except ProtocolViolation as error:  # stop trusting it at once
                 protocol_error = str(error)
                 self._stop(process, lease)
                 break
@@ -202,11 +202,11 @@ class Supervisor:
         if result is not None and stopped_by is None and protocol_error is None:
             process.wait(0)  # reap promptly when the launcher allows it
             return Outcome(
-                status=str(result.get("status", FAILED)),
-                output=result.get("output"),
-                error=result.get("error"),
-                stdout=str(result.get("stdout", "")),
-                stdout_truncated=bool(result.get("stdout_truncated", False)),
+                status=result.status,
+                output=captured_dict(result.output),
+                error=error_dict(result.error),
+                stdout=result.stdout,
+                stdout_truncated=result.stdout_truncated,
                 steps=final_steps,
             )
         if final_steps:  # the worker's report is not the outcome: keep its steps anyway
@@ -237,9 +237,8 @@ class Supervisor:
         if stopped_by == CANCELLED:
             return Outcome(CANCELLED, error=_error("Cancelled", "the execution was cancelled"))
         if protocol_error is not None:
-            return Outcome(
-                CRASHED, error=_error("WorkerError", f"bad worker message: {protocol_error}")
-            )
+            message = f"worker protocol violation: {protocol_error}"
+            return Outcome(CRASHED, error=_error("WorkerProtocolError", message))
         if lease is not None and lease.memory_killed():
             message = (
                 f"the execution used more than its memory limit of {job.memory_mb} MB (all its "
@@ -262,7 +261,7 @@ def _split_lines(buffer: bytearray, handle: Callable[[bytes], None]) -> None:
         end = buffer.find(b"\n")
         if end < 0:
             if len(buffer) > MAX_LINE:
-                raise ValueError(f"message larger than {MAX_LINE} bytes")
+                raise ProtocolViolation(f"a message is larger than {MAX_LINE} bytes")
             return
         line = bytes(buffer[:end])
         del buffer[: end + 1]
@@ -281,7 +280,7 @@ def _drain(fd: int, buffer: bytearray, handle: Callable[[bytes], None]) -> None:
         if not chunk:
             break
         buffer.extend(chunk)
-    with contextlib.suppress(ValueError):
+    with contextlib.suppress(ProtocolViolation):  # what it sent until then is kept
         _split_lines(buffer, handle)
 
 

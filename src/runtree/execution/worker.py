@@ -11,8 +11,9 @@ again when they finish); ``{"type": "result", ..., "steps": [...]}`` once, at th
 the last batch of steps (at most :data:`BATCH_SIZE`; any before it come as ``steps`` messages
 just before the result).
 
-Everything sent is JSON: the supervisor (the server) never unpickles anything. Serialized
-values travel base64-encoded and stay opaque bytes outside this process.
+Everything sent is JSON, checked by the supervisor against :mod:`.protocol` (the server never
+unpickles anything). Serialized values travel as base64 strings in their ``blob`` field and
+stay opaque bytes outside this process.
 
 Start it with ``python -m runtree.execution.worker JOB_FD MESSAGE_FD`` (:func:`serve_job`) or
 fork into :func:`run_job` (see :mod:`.zygote`).
@@ -75,8 +76,10 @@ class _Channel:
 
 
 def _json_default(value: Any) -> Any:
+    # The only bytes sent are captured values' blobs: a base64 string in their "blob" field,
+    # the one field the supervisor decodes (a user's value can never be mistaken for one).
     if isinstance(value, bytes | bytearray):
-        return {"__b64__": base64.b64encode(value).decode("ascii")}
+        return base64.b64encode(value).decode("ascii")
     return repr(value)
 
 

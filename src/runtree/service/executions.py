@@ -9,9 +9,10 @@ import threading
 import time
 from typing import Any
 
-from ..errors import InputError, InputProblem
+from .. import jsonlimits
+from ..errors import InputError, InputProblem, JsonTooDeep
 from ..execution.dispatcher import Dispatcher
-from ..execution.inputs import bind_input
+from ..execution.inputs import TOO_DEEP_PROBLEM, bind_input, check_input_depth
 from ..execution.launcher import SpawnLauncher
 from ..execution.runner import ExecutionRunner
 from ..execution.supervisor import Supervisor
@@ -92,6 +93,7 @@ def prepare_execution(
             raise NotFoundError("function", f"{namespace}/{name}")
         raise NotFoundError("version", f"{namespace}/{name} v{version}")
     data = {} if input is None else input
+    check_input_depth(data)  # before anything recursive, json.dumps included
     try:
         size = len(json.dumps(data, allow_nan=False).encode())
     except (TypeError, ValueError) as error:
@@ -244,7 +246,6 @@ def failing_path(steps: list[StepRecord]) -> list[StepRecord]:
 
 def input_from_pairs(pairs: list[str]) -> dict[str, Any]:
     """``key=value`` pairs (values parsed as JSON when they are JSON, else kept as text)."""
-    import json
 
     data: dict[str, Any] = {}
     for pair in pairs:
@@ -252,7 +253,9 @@ def input_from_pairs(pairs: list[str]) -> dict[str, Any]:
         if not sep or not key:
             raise InputError([InputProblem(pair, "expected key=value")])
         try:
-            data[key] = json.loads(raw)
+            data[key] = jsonlimits.loads(raw, key)
+        except JsonTooDeep:
+            raise InputError([InputProblem(key, TOO_DEEP_PROBLEM)]) from None
         except ValueError:
             data[key] = raw
     return data

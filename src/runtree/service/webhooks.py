@@ -28,16 +28,18 @@ import urllib.parse
 from collections.abc import Sequence
 from typing import Any
 
+from .. import jsonlimits
 from ..errors import (
     DeliveryInputError,
     DeliveryRejected,
     InputError,
     InputProblem,
     InvalidWebhook,
+    JsonTooDeep,
     MethodNotAllowed,
 )
 from ..execution.dispatcher import Dispatcher
-from ..execution.inputs import bind_input
+from ..execution.inputs import TOO_DEEP_PROBLEM, bind_input
 from ..instrument.signature import VAR_KEYWORD, VAR_POSITIONAL, EntrySignature
 from ..models import (
     DeliveryRecord,
@@ -338,7 +340,9 @@ def build_input(
     if not data.body.strip():
         return {}
     try:
-        parsed = json.loads(data.body, parse_constant=_no_constant)
+        parsed = jsonlimits.loads(data.body, "body", parse_constant=_no_constant)
+    except JsonTooDeep:
+        raise InputError([InputProblem("body", TOO_DEEP_PROBLEM)]) from None
     except (ValueError, UnicodeDecodeError) as error:
         raise InputError(
             [InputProblem("body", f"is not JSON ({error}); declare a parameter named "
@@ -389,7 +393,7 @@ def idempotency_key(headers: dict[str, str], body: bytes) -> str | None:
     if b'"evt_' in body:
         try:
             parsed = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             return None
         if isinstance(parsed, dict) and parsed.get("object") == "event":
             event_id = parsed.get("id")

@@ -22,6 +22,7 @@ from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 
 from ..errors import StoreError
+from ..jsonlimits import loads_stored
 from ..models import DEFAULT_DATABASE_URL
 from .common import dumps_json
 
@@ -69,10 +70,13 @@ def create_store_engine(url: str | URL) -> Engine:
     """
     parsed = normalize_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(parsed, pool_pre_ping=True, json_serializer=dumps_json)
+        return create_engine(
+            parsed, pool_pre_ping=True, json_serializer=dumps_json, json_deserializer=loads_stored
+        )
     kwargs: dict[str, Any] = {
         "connect_args": {"check_same_thread": False},
         "json_serializer": dumps_json,
+        "json_deserializer": loads_stored,
     }
     if parsed.database in (None, "", ":memory:"):
         kwargs["poolclass"] = StaticPool

@@ -19,6 +19,7 @@ from sqlalchemy import BigInteger, bindparam, case, delete, func, insert, litera
 from sqlalchemy.orm import Session
 
 from ..errors import InvalidDataError, NotFoundError
+from ..jsonlimits import shown
 from ..models import (
     FINISHED_STATUSES,
     ExecutionRecord,
@@ -434,9 +435,10 @@ def execution_record(row: Any) -> ExecutionRecord:
         version=row.version,
         trigger=Trigger(row.trigger),
         status=ExecutionStatus(row.status),
-        input=row.input,
-        output=row.output,
-        error=row.error,
+        # Rows stored before inputs were limited may nest too deeply for every reader.
+        input=shown(row.input),
+        output=shown(row.output),
+        error=shown(row.error),
         versions=row.versions,
         queued_at=row.queued_at,
         started_at=row.started_at,

@@ -18,6 +18,7 @@ from sqlalchemy import ColumnElement, Text, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from ..errors import InvalidDataError
+from ..jsonlimits import loads_stored
 from ..models import (
     FINISHED_STATUSES,
     ExecutionRecord,
@@ -209,7 +210,7 @@ def _json(text: str | None) -> Any:
         return None
     if text == "[]":
         return []
-    return json.loads(text)
+    return loads_stored(text)
 
 
 def child_counts(

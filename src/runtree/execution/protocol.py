@@ -1,0 +1,264 @@
+"""The worker protocol: what a worker process may tell its supervisor, checked message by message.
+
+A worker runs the user's function, and the pipe it reports on is a file descriptor of that
+same process: a hostile function can write anything to it. So every message is untrusted
+input. :func:`parse_message` parses one JSON line against the models below (pydantic, strict:
+no coercion, no unknown keys) and the limits of the job it belongs to -- statuses from an
+allow-list, step ids within the step budget, at most :data:`~.worker.BATCH_SIZE` steps a
+message, serialized values within the value budget, printed text within its cap, JSON
+nesting within :data:`~runtree.jsonlimits.MAX_JSON_DEPTH` -- and raises
+:class:`ProtocolViolation` for anything else; the supervisor then ends the execution
+``crashed`` ("worker protocol violation"). Nothing is ever unpickled.
+
+The messages (one JSON object a line):
+
+* ``{"type": "steps", "steps": [step, ...]}`` -- recorded calls, while the code runs (a
+  running step is sent again when it ends);
+* ``{"type": "limit", "limit": "output", "written": n}`` -- the run printed past its limit;
+* ``{"type": "result", "status": "succeeded" | "failed" | "crashed", "output", "error",
+  "stdout", "stdout_truncated", "steps"}`` -- once, at the end.
+
+Framing cannot collide with user values: the only binary data, a captured value's ``blob``
+(the serialized original), travels as a base64 *string* in that one field, and only that
+field is ever decoded; a value the user returns is only ever a ``preview`` and stays exactly
+what it is (``{"__b64__": "aGk="}`` included).
+
+What validation cannot do: a hostile function can still lie about *its own* execution -- its
+steps, output, error and printed text, within these limits. It cannot make its execution
+outlive its worker, exceed the limits, or touch any other execution.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+)
+
+from ..errors import ProtocolViolation
+from ..jsonlimits import MAX_JSON_DEPTH, too_deep
+from .job import Job
+
+MAX_STEPS_PER_MESSAGE = 200  # the worker's BATCH_SIZE
+MAX_STDOUT_CHARS = 1024 * 1024  # the worker's STDOUT_LIMIT: printed text kept, per step too
+
+
+def _base64(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return base64.b64decode(value.encode("ascii"), validate=True)
+        except (binascii.Error, UnicodeEncodeError):
+            raise ValueError("blob must be base64") from None
+    return value
+
+
+def _shallow(value: Any) -> Any:
+    if too_deep(value, MAX_JSON_DEPTH):
+        raise ValueError(f"nests deeper than {MAX_JSON_DEPTH} levels")
+    return value
+
+
+Blob = Annotated[bytes, BeforeValidator(_base64)]
+Json = Annotated[Any, AfterValidator(_shallow)]
+Count = Annotated[int, Field(ge=0)]
+StepId = Annotated[int, Field(ge=1)]
+Text = Annotated[str, Field(max_length=MAX_STDOUT_CHARS)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+
+class CapturedValue(_Strict):
+    """One captured value (:meth:`runtree.tracking.capture.Captured.to_dict`)."""
+
+    preview: Json = None
+    size: Count = 0
+    format: Annotated[str, Field(max_length=32)] = "none"
+    truncated: bool = False
+    redacted: bool = False
+    sha256: Annotated[str, Field(max_length=64)] | None = None
+    warning: str | None = None
+    blob: Blob | None = None
+
+
+class Frame(_Strict):
+    filename: str
+    lineno: int | None = None
+    name: str
+    line: str = ""
+
+
+class StepError(_Strict):
+    type: str
+    message: str
+    traceback: list[Frame] = []
+    from_step: StepId | None = None
+
+
+class Aggregate(_Strict):
+    name: str
+    count: Count
+    total_ns: Count
+    errors: Count
+
+
+class Generator(_Strict):
+    yielded: Count = 0
+    first: CapturedValue | None = None
+
+
+class Step(_Strict):
+    """One recorded call (:meth:`runtree.tracking.Step.to_dict` plus its ``function``)."""
+
+    id: StepId
+    parent_id: StepId | None = None
+    sequence: StepId
+    depth: Count
+    name: str
+    filename: str | None = None
+    lineno: int | None = None
+    function: str | None = None
+    version: int | None = None
+    status: Literal["running", "completed", "failed", "interrupted"]
+    started_at_ns: int
+    duration_ns: Count | None = None
+    inputs: dict[str, CapturedValue] = {}
+    output: CapturedValue | None = None
+    error: StepError | None = None
+    stdout: Text = ""
+    stdout_truncated: bool = False
+    warnings: list[str] = []
+    aggregates: list[Aggregate] = []
+    generator: Generator | None = None
+
+
+class ExecutionError(_Strict):
+    """Why an execution failed, as its worker reports it."""
+
+    type: str
+    message: str
+    traceback: list[Frame] = []
+    step_id: StepId | None = None
+    from_step: StepId | None = None
+
+
+Steps = Annotated[list[Step], Field(max_length=MAX_STEPS_PER_MESSAGE)]
+
+
+class StepsMessage(_Strict):
+    type: Literal["steps"]
+    steps: Annotated[list[Step], Field(min_length=1, max_length=MAX_STEPS_PER_MESSAGE)]
+
+
+class LimitMessage(_Strict):
+    type: Literal["limit"]
+    limit: Literal["output"]
+    written: Count
+
+
+class ResultMessage(_Strict):
+    type: Literal["result"]
+    status: Literal["succeeded", "failed", "crashed"]
+    output: CapturedValue | None = None
+    error: ExecutionError | None = None
+    stdout: Text = ""
+    stdout_truncated: bool = False
+    steps: Steps = []
+
+
+Message = Annotated[StepsMessage | LimitMessage | ResultMessage, Field(discriminator="type")]
+_MESSAGE: TypeAdapter[StepsMessage | LimitMessage | ResultMessage] = TypeAdapter(Message)
+
+
+def parse_message(line: bytes, job: Job) -> StepsMessage | LimitMessage | ResultMessage:
+    """One message from ``job``'s worker, checked against the protocol and the job's limits.
+    Raises :class:`ProtocolViolation` saying what is wrong."""
+    try:
+        data = json.loads(line)
+    except RecursionError:
+        raise ProtocolViolation(f"a message nests deeper than {MAX_JSON_DEPTH} levels") from None
+    except ValueError as error:  # UnicodeDecodeError too
+        raise ProtocolViolation(f"a message is not JSON ({error})") from None
+    try:
+        message = _MESSAGE.validate_python(data)
+    except ValidationError as error:
+        raise ProtocolViolation(_describe(error)) from None
+    except RecursionError:
+        raise ProtocolViolation(f"a message nests deeper than {MAX_JSON_DEPTH} levels") from None
+    if isinstance(message, LimitMessage):
+        return message
+    for step in message.steps:
+        _check_step(step, job)
+    if isinstance(message, ResultMessage):
+        _check_result(message, job)
+    return message
+
+
+def step_dict(step: Step) -> dict[str, Any]:
+    """A checked step in the shape the store takes (blobs as ``bytes``)."""
+    return step.model_dump()
+
+
+def captured_dict(value: CapturedValue | None) -> dict[str, Any] | None:
+    """A checked captured value as a dict (blob as ``bytes``), or ``None``."""
+    return None if value is None else value.model_dump(exclude_none=True)
+
+
+def error_dict(error: ExecutionError | None) -> dict[str, Any] | None:
+    """A checked execution error as a dict (``step_id`` always there, ``from_step`` when
+    known), or ``None``."""
+    if error is None:
+        return None
+    data = error.model_dump()
+    if data["from_step"] is None:
+        del data["from_step"]
+    return data
+
+
+def _check_step(step: Step, job: Job) -> None:
+    where = f"step {step.id}"
+    if step.id > job.step_budget:
+        raise ProtocolViolation(f"{where} is past the step budget ({job.step_budget} steps)")
+    if step.parent_id is not None and step.parent_id >= step.id:
+        raise ProtocolViolation(f"{where} has a parent recorded after it ({step.parent_id})")
+    values = [*step.inputs.values(), step.output]
+    if step.generator is not None:
+        values.append(step.generator.first)
+    for value in values:
+        _check_value(value, job, where)
+
+
+def _check_result(message: ResultMessage, job: Job) -> None:
+    if message.status == "succeeded":
+        if message.output is None or message.error is not None:
+            raise ProtocolViolation("a succeeded result must have an output and no error")
+    elif message.error is None or message.output is not None:
+        raise ProtocolViolation(f"a {message.status} result must have an error and no output")
+    _check_value(message.output, job, "the output")
+
+
+def _check_value(value: CapturedValue | None, job: Job, where: str) -> None:
+    if value is not None and value.blob is not None and len(value.blob) > job.value_budget:
+        raise ProtocolViolation(
+            f"{where}: a serialized value of {len(value.blob)} bytes is past the value budget "
+            f"({job.value_budget} bytes)"
+        )
+
+
+def _describe(error: ValidationError) -> str:
+    """The first problem, with where it is (never the offending value: it can be huge)."""
+    first = error.errors(include_url=False, include_input=False)[0]
+    where = ".".join(str(part) for part in first["loc"]) or "the message"
+    more = error.error_count() - 1
+    return f"{where}: {first['msg']}" + (f" (and {more} more problems)" if more else "")

@@ -1,0 +1,186 @@
+"""The worker protocol is untrusted input: every message is checked (issue 10)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import pytest
+
+from runtree.execution.job import FunctionSource, Job
+from runtree.execution.launcher import ZygoteLauncher
+from runtree.execution.protocol import (
+    LimitMessage,
+    ProtocolViolation,
+    ResultMessage,
+    StepsMessage,
+    captured_dict,
+    error_dict,
+    parse_message,
+    step_dict,
+)
+from runtree.execution.supervisor import Supervisor
+from runtree.execution.worker import _json_default
+
+JOB = Job("e1", "default", "main", {"main": FunctionSource("def main():\n    pass\n", 1)},
+          step_budget=100, value_budget=1024)
+
+
+def wire(message: dict[str, Any]) -> bytes:
+    """A message as the worker sends it."""
+    return json.dumps(message, default=_json_default, allow_nan=False).encode()
+
+
+def value(preview: Any = 1, **more: Any) -> dict[str, Any]:
+    return {"preview": preview, "size": 2, "format": "pickle", "truncated": False,
+            "redacted": False, **more}
+
+
+def step(step_id: int = 1, **more: Any) -> dict[str, Any]:
+    return {
+        "id": step_id, "parent_id": None, "sequence": step_id, "depth": 0, "name": "main",
+        "filename": "default/main.py", "lineno": 1, "version": 1, "status": "completed",
+        "started_at_ns": 1, "duration_ns": 5, "inputs": {"x": value(blob=b"\x80\x05K\x01.")},
+        "output": value(), "error": None, "stdout": "", "stdout_truncated": False,
+        "warnings": [], "aggregates": [{"name": "f", "count": 3, "total_ns": 9, "errors": 0}],
+        "generator": None, "function": "default/main", **more,
+    }
+
+
+def result(**more: Any) -> dict[str, Any]:
+    return {"type": "result", "status": "succeeded", "output": value(), "stdout": "hi\n",
+            "stdout_truncated": False, "steps": [step()], **more}
+
+
+def violation(message: dict[str, Any] | bytes) -> str:
+    line = message if isinstance(message, bytes) else wire(message)
+    with pytest.raises(ProtocolViolation) as caught:
+        parse_message(line, JOB)
+    return str(caught.value)
+
+
+def test_the_honest_messages_pass_and_keep_their_blobs_as_bytes() -> None:
+    steps = parse_message(wire({"type": "steps", "steps": [step(1), step(2, parent_id=1)]}), JOB)
+    assert isinstance(steps, StepsMessage)
+    first = step_dict(steps.steps[0])
+    assert first["inputs"]["x"]["blob"] == b"\x80\x05K\x01."
+    assert first["function"] == "default/main" and first["aggregates"][0]["count"] == 3
+    limit = parse_message(wire({"type": "limit", "limit": "output", "written": 9}), JOB)
+    assert isinstance(limit, LimitMessage)
+    error = {"type": "KeyError", "message": "'k'", "step_id": 1, "from_step": None,
+             "traceback": [{"filename": "default/main.py", "lineno": 3, "name": "main",
+                            "line": "x['k']"}]}
+    failed = parse_message(wire(result(status="failed", output=None, error=error)), JOB)
+    assert isinstance(failed, ResultMessage) and failed.status == "failed"
+    assert error_dict(failed.error) == {k: v for k, v in error.items() if k != "from_step"}
+
+
+def test_a_user_value_shaped_like_an_encoding_stays_what_it_is() -> None:
+    user = {"__b64__": "aGk="}
+    message = parse_message(wire(result(output=value(user))), JOB)
+    assert isinstance(message, ResultMessage)
+    assert captured_dict(message.output)["preview"] == user  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    ("forged", "expected"),
+    [
+        ({"type": "result", "status": "running"}, "status"),
+        ({"type": "result", "status": "exploded", "error": None}, "status"),
+        ({"type": "result", "status": "queued"}, "status"),
+        (result(output=[1, 2]), "output"),
+        (result(output=None), "must have an output"),
+        (result(status="failed", output=None), "must have an error"),
+        (result(stdout=["not", "text"]), "stdout"),
+        (result(stdout="x" * (1024 * 1024 + 1)), "stdout"),
+        (result(extra="field"), "extra"),
+        ({"type": "steps", "steps": []}, "steps"),
+        ({"type": "steps", "steps": [step(101)]}, "step budget"),
+        ({"type": "steps", "steps": [step(2, parent_id=5)]}, "parent"),
+        ({"type": "steps", "steps": [step(1, status="mystery")]}, "status"),
+        ({"type": "steps", "steps": [step(1, id="1")]}, "id"),
+        ({"type": "steps", "steps": [step(1, output={"preview": 1, "size": -1})]}, "size"),
+        ({"type": "steps", "steps": [step(i) for i in range(1, 202)]}, "steps"),
+        ({"type": "steps", "steps": [step(1, output=value(blob=b"x" * 1025))]}, "value budget"),
+        ({"type": "steps", "steps": [step(1, output=value(blob="not base64!"))]}, "base64"),
+        ({"type": "limit", "limit": "disk", "written": 1}, "limit"),
+        ({"type": "hello"}, "type"),
+        ({"status": "succeeded"}, "type"),
+    ],
+)
+def test_forged_messages_are_violations(forged: dict[str, Any], expected: str) -> None:
+    assert expected in violation(forged)
+
+
+def test_garbage_and_deep_nesting_are_violations() -> None:
+    assert "not JSON" in violation(b"\xff\xfe garbage")
+    assert "not JSON" in violation(b'["a list, not an object"')
+    assert "dictionary" in violation(b"[1, 2]")
+    assert "deeper than 64" in violation(b"[" * 100_000 + b"]" * 100_000)
+    deep: Any = 1
+    for _ in range(200):
+        deep = [deep]
+    assert "deeper than 64" in violation(result(output=value(deep)))
+
+
+def test_blobs_are_sent_as_plain_base64_strings() -> None:
+    sent = json.loads(wire({"blob": b"hi"}))
+    assert sent == {"blob": base64.b64encode(b"hi").decode()}
+
+
+# --- through a real worker process -------------------------------------------------------
+
+# Writes a line to every pipe this process may write to (its message pipe among them), then
+# leaves without a word of its own.
+FORGE = """
+import fcntl, os, stat
+def forge(line: str):
+    for fd in range(3, 256):
+        try:
+            mode, flags = os.fstat(fd).st_mode, fcntl.fcntl(fd, fcntl.F_GETFL)
+        except OSError:
+            continue
+        if stat.S_ISFIFO(mode) and flags & os.O_ACCMODE == os.O_WRONLY:
+            os.write(fd, line.encode() + b"\\n")
+    os._exit(0)
+"""
+
+
+@pytest.fixture(scope="module")
+def launcher() -> Any:
+    made = ZygoteLauncher()
+    yield made
+    made.close()
+
+
+def run(launcher: ZygoteLauncher, name: str, source: str, **kwargs: Any) -> Any:
+    job = Job("e1", "default", name, {name: FunctionSource(source, 1)}, kwargs=kwargs)
+    return Supervisor(launcher).run(job, on_steps=lambda steps: None)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "forged",
+    [
+        {"type": "result", "status": "running"},
+        {"type": "result", "status": "exploded"},
+        result(output=[1, 2]),
+        {"type": "steps", "steps": [step(50_000)]},
+        "[" * 100_000,
+    ],
+    ids=["running", "made-up-status", "list-output", "past-the-budget", "deep"],
+)
+def test_a_forged_message_crashes_the_execution(launcher: ZygoteLauncher, forged: Any) -> None:
+    line = forged if isinstance(forged, str) else wire(forged).decode()
+    outcome = run(launcher, "forge", FORGE, line=line)
+    assert outcome.status == "crashed", outcome
+    assert outcome.error["type"] == "WorkerProtocolError"
+    assert outcome.error["message"].startswith("worker protocol violation: ")
+
+
+@pytest.mark.slow
+def test_a_function_returning_the_old_encoding_succeeds(launcher: ZygoteLauncher) -> None:
+    outcome = run(launcher, "main", 'def main():\n    return {"__b64__": "aGk="}\n')
+    assert outcome.status == "succeeded", outcome
+    assert outcome.output["preview"] == {"__b64__": "aGk="}
