@@ -19,6 +19,10 @@ from typing import Any
 from .errors import JsonTooDeep
 
 MAX_JSON_DEPTH = 64
+# What the store keeps and every reader handles (a step's nested aggregate rows can be deeper
+# than an input may be): below pydantic's serializer limit (~254 levels with the response
+# around it) and Python's JSON parser's (~1000).
+MAX_STORED_DEPTH = 200
 
 
 
@@ -60,12 +64,12 @@ def loads(data: str | bytes, what: str, limit: int = MAX_JSON_DEPTH, **options: 
     return value
 
 
-# What is shown instead of a stored value that nests too deeply (stored before the limit
+# What is shown instead of a stored value that nests too deeply (stored before the limits
 # existed, or unreadable by the JSON parser itself): readers never fail on a stored row.
-TOO_DEEP_SHOWN = f"[not shown: nests deeper than {MAX_JSON_DEPTH} levels]"
+TOO_DEEP_SHOWN = f"[not shown: nests deeper than {MAX_STORED_DEPTH} levels]"
 
 
-def shown(value: Any, limit: int = MAX_JSON_DEPTH) -> Any:
+def shown(value: Any, limit: int = MAX_STORED_DEPTH) -> Any:
     """``value``, or :data:`TOO_DEEP_SHOWN` when it nests deeper than ``limit``."""
     return TOO_DEEP_SHOWN if too_deep(value, limit) else value
 

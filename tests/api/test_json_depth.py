@@ -33,7 +33,8 @@ def assert_names_the_limit(body: dict[str, Any]) -> None:
 
 def test_api_input_past_the_limit_is_422_naming_it(client: TestClient) -> None:
     deploy(client, "default", "echo", ECHO)
-    assert run(client, "default", "echo", input={"value": nested(63)}, wait=False).status_code == 202
+    accepted = run(client, "default", "echo", input={"value": nested(63)}, wait=False)
+    assert accepted.status_code == 202, accepted.text
     body = assert_problem(run(client, "default", "echo", input={"value": nested(64)}),
                           422, "invalid-input")
     assert_names_the_limit(body)

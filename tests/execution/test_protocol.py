@@ -76,6 +76,21 @@ def test_the_honest_messages_pass_and_keep_their_blobs_as_bytes() -> None:
     assert error_dict(failed.error) == {k: v for k, v in error.items() if k != "from_step"}
 
 
+def rows(levels: int) -> list[dict[str, Any]]:
+    row: dict[str, Any] = {"name": "f", "count": 1, "total_ns": 1, "errors": 0}
+    for _ in range(levels - 1):
+        row = {"name": "f", "count": 1, "total_ns": 1, "errors": 0, "children": [row]}
+    return [row]
+
+
+def test_nested_aggregate_rows_pass_up_to_their_limit() -> None:
+    message = parse_message(wire({"type": "steps", "steps": [step(1, aggregates=rows(64))]}), JOB)
+    assert isinstance(message, StepsMessage)
+    assert step_dict(message.steps[0])["aggregates"] == rows(64)
+    assert "aggregate rows nest deeper than 64" in violation(
+        {"type": "steps", "steps": [step(1, aggregates=rows(65))]})
+
+
 def test_a_user_value_shaped_like_an_encoding_stays_what_it_is() -> None:
     user = {"__b64__": "aGk="}
     message = parse_message(wire(result(output=value(user))), JOB)

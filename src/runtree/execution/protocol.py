@@ -107,10 +107,26 @@ class StepError(_Strict):
 
 
 class Aggregate(_Strict):
+    """Calls past the budget under one step or aggregate row (:mod:`runtree.tracking.budget`)."""
+
     name: str
     count: Count
     total_ns: Count
     errors: Count
+    children: list[Aggregate] = []
+
+
+MAX_AGGREGATE_NESTING = 64  # rows within rows: a chain of that many distinct functions
+
+
+def _aggregate_nesting(rows: list[Aggregate]) -> list[Aggregate]:
+    level, current = 0, rows
+    while current:
+        level += 1
+        if level > MAX_AGGREGATE_NESTING:
+            raise ValueError(f"aggregate rows nest deeper than {MAX_AGGREGATE_NESTING} levels")
+        current = [child for row in current for child in row.children]
+    return rows
 
 
 class Generator(_Strict):
@@ -139,7 +155,7 @@ class Step(_Strict):
     stdout: Text = ""
     stdout_truncated: bool = False
     warnings: list[str] = []
-    aggregates: list[Aggregate] = []
+    aggregates: Annotated[list[Aggregate], AfterValidator(_aggregate_nesting)] = []
     generator: Generator | None = None
 
 
@@ -206,8 +222,20 @@ def parse_message(line: bytes, job: Job) -> StepsMessage | LimitMessage | Result
 
 
 def step_dict(step: Step) -> dict[str, Any]:
-    """A checked step in the shape the store takes (blobs as ``bytes``)."""
-    return step.model_dump()
+    """A checked step in the shape the store takes (blobs as ``bytes``; an aggregate row's
+    ``children`` only when it has any, as the worker sends them)."""
+    data = step.model_dump()
+    data["aggregates"] = [_aggregate_dict(row) for row in step.aggregates]
+    return data
+
+
+def _aggregate_dict(row: Aggregate) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "name": row.name, "count": row.count, "total_ns": row.total_ns, "errors": row.errors
+    }
+    if row.children:
+        data["children"] = [_aggregate_dict(child) for child in row.children]
+    return data
 
 
 def captured_dict(value: CapturedValue | None) -> dict[str, Any] | None:

@@ -12,7 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ..errors import InvalidDataError
-from ..jsonlimits import MAX_JSON_DEPTH, too_deep
+from ..jsonlimits import MAX_STORED_DEPTH, too_deep
 
 # The most rows one listing returns (executions, audit entries, webhooks, deliveries, fires).
 MAX_LIST_LIMIT = 1000
@@ -54,8 +54,8 @@ def dumps_json(value: Any) -> str:
 
 def check_json(field: str, value: Any) -> None:
     """Raise :class:`InvalidDataError` unless ``value`` can be stored as JSON."""
-    if too_deep(value):
-        raise InvalidDataError(f"{field} nests deeper than {MAX_JSON_DEPTH} levels")
+    if too_deep(value, MAX_STORED_DEPTH):
+        raise InvalidDataError(f"{field} nests deeper than {MAX_STORED_DEPTH} levels")
     try:
         dumps_json(value)
     except (TypeError, ValueError) as exc:

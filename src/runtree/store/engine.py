@@ -8,12 +8,20 @@ transactions cover reads and DDL too; a *write* engine (see :func:`write_engine`
 ``SQLITE_BUSY`` half-way through. Read transactions stay ``DEFERRED`` and never block writers
 in WAL mode.
 
+A SQLite database file is private: created 0600 before SQLite opens it (SQLite gives its
+``-wal`` and ``-shm`` files the database file's mode), and tightened to 0600 when it (or its
+``-wal``/``-shm``) is ours and readable by others -- it holds webhook secrets and the real
+values of redacted inputs.
+
 PostgreSQL URLs are normalized to the psycopg 3 driver.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
+import stat
 import time
 from typing import Any
 
@@ -80,10 +88,39 @@ def create_store_engine(url: str | URL) -> Engine:
     }
     if parsed.database in (None, "", ":memory:"):
         kwargs["poolclass"] = StaticPool
+    elif not parsed.database.startswith("file:"):
+        make_private(parsed.database)
     engine = create_engine(parsed, **kwargs)
     event.listen(engine, "connect", _sqlite_on_connect)
     event.listen(engine, "begin", _sqlite_on_begin)
     return engine
+
+
+PRIVATE_FILE_MODE = 0o600
+SQLITE_COMPANIONS = ("", "-wal", "-shm", "-journal")
+
+
+def make_private(database: str) -> None:
+    """Create the SQLite file ``database`` readable and writable by its owner only (if it is
+    missing), and take group and other permissions away from it and its companion files that
+    exist and belong to this process's user. Paths it cannot touch are left to SQLite, which
+    reports them."""
+    with contextlib.suppress(FileExistsError, FileNotFoundError, PermissionError,
+                             IsADirectoryError, NotADirectoryError):
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC,
+                         PRIVATE_FILE_MODE))
+    for suffix in SQLITE_COMPANIONS:
+        path = database + suffix
+        try:
+            info = os.stat(path)
+            if (
+                stat.S_ISREG(info.st_mode)
+                and info.st_uid == os.geteuid()
+                and info.st_mode & 0o077
+            ):
+                os.chmod(path, stat.S_IMODE(info.st_mode) & 0o700)
+        except OSError:
+            continue
 
 
 def write_engine(engine: Engine) -> Engine:
