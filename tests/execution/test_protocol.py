@@ -199,3 +199,11 @@ def test_a_function_returning_the_old_encoding_succeeds(launcher: ZygoteLauncher
     outcome = run(launcher, "main", 'def main():\n    return {"__b64__": "aGk="}\n')
     assert outcome.status == "succeeded", outcome
     assert outcome.output["preview"] == {"__b64__": "aGk="}
+
+
+def test_captured_values_keep_the_shape_they_were_sent_in() -> None:
+    sent = value(None)  # the value None: its preview is None, and there is no blob
+    message = parse_message(wire({"type": "steps", "steps": [step(1, output=sent)]}), JOB)
+    assert isinstance(message, StepsMessage)
+    assert step_dict(message.steps[0])["output"] == sent
+    assert captured_dict(message.steps[0].output) == sent

@@ -41,8 +41,10 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    SerializerFunctionWrapHandler,
     TypeAdapter,
     ValidationError,
+    model_serializer,
 )
 
 from ..errors import ProtocolViolation
@@ -90,6 +92,16 @@ class CapturedValue(_Strict):
     sha256: Annotated[str, Field(max_length=64)] | None = None
     warning: str | None = None
     blob: Blob | None = None
+
+    @model_serializer(mode="wrap")
+    def _as_sent(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # The optional keys only when set, as Captured.to_dict gives them (a None preview
+        # stays: it is the value None).
+        data: dict[str, Any] = handler(self)
+        for key in ("sha256", "warning", "blob"):
+            if data[key] is None:
+                del data[key]
+        return data
 
 
 class Frame(_Strict):
@@ -240,7 +252,7 @@ def _aggregate_dict(row: Aggregate) -> dict[str, Any]:
 
 def captured_dict(value: CapturedValue | None) -> dict[str, Any] | None:
     """A checked captured value as a dict (blob as ``bytes``), or ``None``."""
-    return None if value is None else value.model_dump(exclude_none=True)
+    return None if value is None else value.model_dump()
 
 
 def error_dict(error: ExecutionError | None) -> dict[str, Any] | None:
