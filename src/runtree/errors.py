@@ -133,6 +133,40 @@ class SourceTooLarge(RuntreeError):
         return {"field": "code", "limit": self.limit}
 
 
+class SourceTooComplex(RuntreeError):
+    """The uploaded source has more syntax-tree nodes than a deploy may check."""
+
+    status = 422
+    problem = "source-too-complex"
+
+    def __init__(self, nodes: int, limit: int) -> None:
+        super().__init__(
+            f"source has more than {limit:,} syntax-tree nodes (the limit); split it up"
+        )
+        self.nodes = nodes
+        self.limit = limit
+
+    def problem_members(self) -> dict[str, Any]:
+        return {"field": "code", "limit": self.limit}
+
+
+class SourceCheckFailed(RuntreeError):
+    """Checking the uploaded source passed its CPU, memory or time limit."""
+
+    status = 422
+    problem = "source-check-failed"
+
+    def __init__(self, reason: str, cpu_limit_s: int, memory_limit_gib: int) -> None:
+        super().__init__(
+            f"checking the source was stopped: {reason} (the limits are {cpu_limit_s} s of "
+            f"CPU and {memory_limit_gib} GiB of memory)"
+        )
+        self.cpu_limit_s = cpu_limit_s
+
+    def problem_members(self) -> dict[str, Any]:
+        return {"field": "code"}
+
+
 class JsonTooDeep(RuntreeError):
     """A JSON value nests deeper than ``limit`` levels (see :mod:`runtree.jsonlimits`)."""
 

@@ -5,9 +5,13 @@ rules (nothing runs unless the sandbox is on)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import threading
 from typing import Any
 
+import httpx
 import pytest
 
 from .conftest import Platform
@@ -111,3 +115,67 @@ def test_a_value_shaped_like_the_old_encoding_is_returned_as_it_is(platform: Pla
     platform.assert_victim_unharmed(victim_id)
     assert body["status"] == "succeeded", body
     assert body["output"] == {"__b64__": "aGk="}
+
+
+# --- a costly deploy ---------------------------------------------------------------------
+
+
+def huge_fstring(fields: int) -> str:
+    """Issue 10's hostile deploy: one f-string with ``fields`` fields (seconds to parse)."""
+    return 'def costly(x):\n    return f"' + "{x}" * fields + '"\n'
+
+
+def checker_cpu_ticks(server_pid: int) -> int | None:
+    """CPU time (clock ticks) of the server's source-checking process, if it has one."""
+    children: list[str] = []
+    for task in os.listdir(f"/proc/{server_pid}/task"):  # each thread's children
+        with contextlib.suppress(OSError), open(f"/proc/{server_pid}/task/{task}/children") as file:
+            children += file.read().split()
+    for child in children:
+        try:
+            with open(f"/proc/{child}/cmdline", "rb") as file:
+                if b"runtree.instrument.isolated" not in file.read():
+                    continue
+            with open(f"/proc/{child}/stat") as file:
+                fields = file.read().rsplit(")", 1)[1].split()
+            return int(fields[11]) + int(fields[12])  # utime + stime
+        except OSError:
+            continue
+    return None
+
+
+def test_a_costly_deploy_neither_stalls_the_server_nor_lands(platform: Platform) -> None:
+    platform.assert_sandboxed()
+    assert platform.process is not None
+    victim_id, _ = platform.start_victim()
+    answers: list[httpx.Response] = []
+
+    def deploy() -> None:
+        with platform.client() as client:
+            answers.append(client.put("/functions/default/costly",
+                                      json={"code": huge_fstring(100_000)}))
+
+    deploying = threading.Thread(target=deploy)
+    deploying.start()
+    # The server must answer /healthz while the deploy's checks burn CPU (in a process of
+    # their own): seen as the checking process's CPU time growing across one answer.
+    answered_while_checking = False
+    while deploying.is_alive() and not answered_while_checking:
+        before = checker_cpu_ticks(platform.process.pid)
+        health = httpx.get(f"{platform.url}/healthz", timeout=120)
+        after = checker_cpu_ticks(platform.process.pid)
+        assert health.status_code == 200, health.text
+        answered_while_checking = (
+            before is not None and after is not None and after > before
+            and deploying.is_alive()
+        )
+    deploying.join(300)
+    assert answered_while_checking, "the server did not answer while the deploy was checked"
+    (response,) = answers
+    assert response.status_code == 422, response.text
+    assert response.json()["type"].endswith("/source-too-complex"), response.text
+    assert "syntax-tree nodes" in response.json()["detail"]
+    platform.assert_victim_unharmed(victim_id)
+    platform.assert_healthy()
+    with platform.client() as client:
+        assert client.get("/functions/default/costly").status_code == 404

@@ -35,6 +35,8 @@ TITLES: dict[str, str] = {
     "invalid-name": "Invalid function or namespace name",
     "invalid-settings": "Invalid version settings",
     "source-too-large": "The source is too large",
+    "source-too-complex": "The source has too many syntax-tree nodes",
+    "source-check-failed": "Checking the source passed its CPU or memory limit",
     "invalid-request": "The request is not valid",
     "invalid-data": "A value the server cannot accept",
     "not-found": "Not found",
@@ -69,9 +71,10 @@ class ParameterError(BaseModel):
 class Problem(BaseModel):
     """An RFC 9457 problem document. Which extension members are present depends on
     ``type``: ``field`` (invalid-name, invalid-settings, invalid-request, source-too-large,
-    invalid-code), ``line`` and ``column`` (invalid-code, 1-based), ``errors`` (a list of
-    ``{parameter, message}`` for invalid-input; of ``{location, field, message}`` for
-    invalid-request), ``limit`` in bytes (body-too-large, source-too-large), ``kind`` and
+    source-too-complex, source-check-failed, invalid-code), ``line`` and ``column``
+    (invalid-code, 1-based), ``errors`` (a list of ``{parameter, message}`` for invalid-input;
+    of ``{location, field, message}`` for invalid-request), ``limit`` in bytes
+    (body-too-large, source-too-large; in nodes for source-too-complex), ``kind`` and
     ``key`` (not-found, conflict), ``incident`` (internal-error: quote it when reporting),
     ``execution_id`` and ``execution_status`` (execution-failed, from a webhook)."""
 

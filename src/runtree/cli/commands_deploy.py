@@ -18,7 +18,7 @@ import typer
 from rich.text import Text
 
 from .. import service
-from ..errors import InstrumentError
+from ..errors import InstrumentError, SourceCheckFailed, SourceTooComplex
 from ..models import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S
 from ..service import InvalidName, InvalidSettings, SourceTooLarge
 from .backend import ServerOption, open_backend
@@ -120,7 +120,7 @@ def check_batch(
                 )
             except InstrumentError as error:
                 problems.append(f"{file.shown}:{error.lineno}:{error.col}: error: {error.msg}")
-            except (InvalidName, SourceTooLarge) as error:
+            except (InvalidName, SourceTooLarge, SourceTooComplex, SourceCheckFailed) as error:
                 problems.append(f"{file.shown}: error: {error}")
     return problems
 

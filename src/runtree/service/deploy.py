@@ -9,9 +9,15 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ..errors import InstrumentError, InvalidName, InvalidSettings, SourceTooLarge
-from ..instrument import analyze, instrument, parse
-from ..instrument.signature import entry_signature
+from ..errors import (
+    InstrumentError,
+    InvalidName,
+    InvalidSettings,
+    SourceCheckFailed,
+    SourceTooComplex,
+    SourceTooLarge,
+)
+from ..instrument.isolated import default_checker
 from ..models import DeployResult
 from ..settings import VersionSettings
 from ..store import Store
@@ -92,9 +98,11 @@ def deploy(
 ) -> DeployResult:
     """Store ``source`` as the next version of ``namespace/name`` (or return the identical
     latest one). The function's description becomes ``description`` when given; else the
-    first paragraph of the entry point's docstring, unless a description was given before. Raises
-    :class:`InstrumentError` (with line and column) for code that cannot be compiled or lacks
-    the entry point; nothing is stored then."""
+    first paragraph of the entry point's docstring, unless a description was given before.
+    Raises :class:`InstrumentError` (with line and column) for code that cannot be compiled
+    or lacks the entry point, :class:`SourceTooLarge`, :class:`SourceTooComplex` (too many
+    syntax-tree nodes) and :class:`SourceCheckFailed` (the checks passed their CPU or memory
+    limit); nothing is stored then."""
     validate_name("namespace", namespace)
     validate_name("name", name)
     size = len(source.encode("utf-8", "surrogatepass"))
@@ -102,23 +110,22 @@ def deploy(
         raise SourceTooLarge(size, MAX_SOURCE_BYTES)
     settings = settings or VersionSettings()
     filename = f"{namespace}/{name}.py"
-    tree = parse(source, filename)
-    signature = entry_signature(tree, name, source)
-    instrument(source, filename)  # compiles: errors the parser lets through surface here
-    analysis = analyze(source, filename)
-    own = set(analysis.functions)
-    dependencies = [n for n in analysis.free_names if n not in own]
+    # Parsing, instrumenting and analyzing run in a worker process under CPU and memory
+    # limits (see runtree.instrument.isolated): hostile source costs that process, not this.
+    checked = default_checker().check(source, filename, name)
+    own = set(checked.functions)
+    dependencies = [n for n in checked.free_names if n not in own]
     # A free name that names another function of the namespace (deployed already, or in the
     # same batch: ``known_functions``) is a call, not a problem; any other undefined name --
     # the blog's `order` -- stays a warning.
     known = known_functions | {f.name for f in store.list_functions(namespace)}
     warnings = [
-        {"lineno": w.lineno, "col": w.col, "message": w.message, "kind": w.kind}
-        for w in analysis.warnings
+        w
+        for w in checked.warnings
         if not (
-            w.kind == "UndefinedName"
-            and w.message.split("'")[1:2]
-            and w.message.split("'")[1] in known
+            w["kind"] == "UndefinedName"
+            and w["message"].split("'")[1:2]
+            and w["message"].split("'")[1] in known
         )
     ]
     version, created = store.deploy_version(
@@ -129,9 +136,9 @@ def deploy(
         sha256=content_hash(source, settings),
         warnings=warnings,
         dependencies=dependencies,
-        signature=signature.to_dict(),
+        signature=checked.signature,
         description=description if description is not None else _described_by_docstring(
-            store, namespace, name, signature.docstring),
+            store, namespace, name, checked.signature.get("docstring")),
         created_by=created_by,
     )
     return DeployResult(version=version, created=created)
@@ -142,6 +149,8 @@ __all__ = [
     "InstrumentError",
     "InvalidName",
     "InvalidSettings",
+    "SourceCheckFailed",
+    "SourceTooComplex",
     "SourceTooLarge",
     "VersionSettings",
     "content_hash",
