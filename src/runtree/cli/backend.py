@@ -147,9 +147,12 @@ class LocalBackend:
 
     remote = False
 
-    def __init__(self, store: Store, principal: Principal | None = None) -> None:
+    def __init__(
+        self, store: Store, principal: Principal | None = None, database_url: str | None = None
+    ) -> None:
         self.store = store
         self.principal = principal or service.Principal.local()
+        self.database_url = database_url or store.url
 
     @property
     def description(self) -> str:
@@ -185,9 +188,15 @@ class LocalBackend:
 
     def finish(self, execution: ExecutionRecord,
                cancel: threading.Event | None = None) -> ExecutionRecord:
-        """Run it here, in a worker process started by this process."""
+        """Run it here, in a worker process started by this process, sandboxed as a server on
+        this database would be (its settings from the environment)."""
+        from ..settings import Settings
+
         worker_id = service.local_worker_id("cli")
-        return service.run_here(self.store, execution, worker_id=worker_id, cancel=cancel)
+        settings = Settings.load(database_url=self.database_url)
+        return service.run_here(
+            self.store, execution, worker_id=worker_id, cancel=cancel, settings=settings
+        )
 
     def get_execution(self, execution_id: str) -> ExecutionRecord | None:
         return self.store.get_execution(execution_id)
@@ -325,8 +334,9 @@ def open_backend(
     """The server named by ``--server``/``RUNTREE_URL``, else the database."""
     url = server_url(ctx, server)
     if url is None:
-        with open_store(database_url(ctx, database)) as store:
-            yield LocalBackend(store)
+        url = database_url(ctx, database)
+        with open_store(url) as store:
+            yield LocalBackend(store, database_url=url)
         return
     root = ctx.find_root().obj
     if database is not None or (isinstance(root, GlobalOptions) and root.database is not None):

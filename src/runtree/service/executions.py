@@ -18,9 +18,11 @@ from ..execution.runner import ExecutionRunner
 from ..execution.supervisor import Supervisor
 from ..instrument.signature import EntrySignature
 from ..models import ExecutionRecord, StepRecord, Trigger, VersionRecord
+from ..settings import Settings
 from ..store import AuditEntry, NotFoundError, RunSpec, Store
 from ..tracking.capture import REDACTED, CapturePolicy, redact
 from ..tracking.render import render_tree
+from .sandbox import probe_sandbox
 
 MAX_INPUT_BYTES = 1024 * 1024
 
@@ -152,18 +154,28 @@ def run_here(
     execution: ExecutionRecord,
     worker_id: str,
     cancel: threading.Event | None = None,
+    *,
+    settings: Settings,
 ) -> ExecutionRecord:
     """Run a queued execution in a fresh worker process started from this process (the CLI
-    without a server). If someone else claimed it first, wait for them instead. Setting
-    ``cancel`` stops the worker; the execution then ends ``cancelled``."""
-    claimed = store.claim_execution(execution.id, worker_id)
-    if claimed is None:
-        return wait_for(store, execution.id)
-    launcher = SpawnLauncher()
+    without a server), in the sandbox a server with ``settings`` would use -- the same
+    configuration and the same start-up checks (its database and admin-key files unreadable
+    to the run), refusing as the server does without tier 0
+    (:class:`~runtree.execution.sandbox.report.SandboxUnavailable`). If someone else claimed
+    it first, wait for them instead. Setting ``cancel`` stops the worker; the execution then
+    ends ``cancelled``."""
+    sandbox = probe_sandbox(settings).require()  # before claiming: nothing is left running
     try:
-        return ExecutionRunner(store, Supervisor(launcher)).run(claimed, cancel)
+        claimed = store.claim_execution(execution.id, worker_id)
+        if claimed is None:
+            return wait_for(store, execution.id)
+        launcher = SpawnLauncher(sandbox)
+        try:
+            return ExecutionRunner(store, Supervisor(launcher)).run(claimed, cancel)
+        finally:
+            launcher.close()
     finally:
-        launcher.close()
+        sandbox.close()
 
 
 def local_worker_id(role: str) -> str:
