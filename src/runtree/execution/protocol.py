@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import json
 from typing import Annotated, Any, Literal
 
@@ -41,10 +42,8 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    SerializerFunctionWrapHandler,
     TypeAdapter,
     ValidationError,
-    model_serializer,
 )
 
 from ..errors import ProtocolViolation
@@ -93,15 +92,6 @@ class CapturedValue(_Strict):
     warning: str | None = None
     blob: Blob | None = None
 
-    @model_serializer(mode="wrap")
-    def _as_sent(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        # The optional keys only when set, as Captured.to_dict gives them (a None preview
-        # stays: it is the value None).
-        data: dict[str, Any] = handler(self)
-        for key in ("sha256", "warning", "blob"):
-            if data[key] is None:
-                del data[key]
-        return data
 
 
 class Frame(_Strict):
@@ -209,9 +199,22 @@ Message = Annotated[StepsMessage | LimitMessage | ResultMessage, Field(discrimin
 _MESSAGE: TypeAdapter[StepsMessage | LimitMessage | ResultMessage] = TypeAdapter(Message)
 
 
-def parse_message(line: bytes, job: Job) -> StepsMessage | LimitMessage | ResultMessage:
+@dataclasses.dataclass(frozen=True, slots=True)
+class Checked:
+    """A message that passed the checks: the model (its ``type``, a result's ``status``),
+    and its parts in the shape the store and runner take -- the dicts as the worker sent
+    them, with each ``blob`` decoded to ``bytes`` (building them again from the models would
+    cost as much as checking them)."""
+
+    message: StepsMessage | LimitMessage | ResultMessage
+    steps: list[dict[str, Any]]
+    output: dict[str, Any] | None = None
+    error: dict[str, Any] | None = None
+
+
+def parse_message(line: bytes, job: Job) -> Checked:
     """One message from ``job``'s worker, checked against the protocol and the job's limits.
-    Raises :class:`ProtocolViolation` saying what is wrong."""
+    Raises :class:`~runtree.errors.ProtocolViolation` saying what is wrong."""
     try:
         data = json.loads(line)
     except RecursionError:
@@ -225,45 +228,33 @@ def parse_message(line: bytes, job: Job) -> StepsMessage | LimitMessage | Result
     except RecursionError:
         raise ProtocolViolation(f"a message nests deeper than {MAX_JSON_DEPTH} levels") from None
     if isinstance(message, LimitMessage):
-        return message
+        return Checked(message, [])
     for step in message.steps:
         _check_step(step, job)
-    if isinstance(message, ResultMessage):
-        _check_result(message, job)
-    return message
+    steps = [_with_blobs(raw, step) for raw, step in zip(data["steps"], message.steps,
+                                                          strict=True)]
+    if isinstance(message, StepsMessage):
+        return Checked(message, steps)
+    _check_result(message, job)
+    output = data.get("output")
+    if output is not None:
+        output["blob"] = message.output.blob if message.output is not None else None
+        if output["blob"] is None:
+            del output["blob"]
+    return Checked(message, steps, output, data.get("error"))
 
 
-def step_dict(step: Step) -> dict[str, Any]:
-    """A checked step in the shape the store takes (blobs as ``bytes``; an aggregate row's
-    ``children`` only when it has any, as the worker sends them)."""
-    data = step.model_dump()
-    data["aggregates"] = [_aggregate_dict(row) for row in step.aggregates]
-    return data
-
-
-def _aggregate_dict(row: Aggregate) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "name": row.name, "count": row.count, "total_ns": row.total_ns, "errors": row.errors
-    }
-    if row.children:
-        data["children"] = [_aggregate_dict(child) for child in row.children]
-    return data
-
-
-def captured_dict(value: CapturedValue | None) -> dict[str, Any] | None:
-    """A checked captured value as a dict (blob as ``bytes``), or ``None``."""
-    return None if value is None else value.model_dump()
-
-
-def error_dict(error: ExecutionError | None) -> dict[str, Any] | None:
-    """A checked execution error as a dict (``step_id`` always there, ``from_step`` when
-    known), or ``None``."""
-    if error is None:
-        return None
-    data = error.model_dump()
-    if data["from_step"] is None:
-        del data["from_step"]
-    return data
+def _with_blobs(raw: dict[str, Any], step: Step) -> dict[str, Any]:
+    """``raw`` (the step as sent, already checked as ``step``) with its blobs as bytes."""
+    pairs = [(raw["inputs"][name], value) for name, value in step.inputs.items()]
+    if step.output is not None:
+        pairs.append((raw["output"], step.output))
+    if step.generator is not None and step.generator.first is not None:
+        pairs.append((raw["generator"]["first"], step.generator.first))
+    for sent, value in pairs:
+        if value.blob is not None:
+            sent["blob"] = value.blob
+    return raw
 
 
 def _check_step(step: Step, job: Job) -> None:

@@ -34,13 +34,11 @@ from ..errors import ProtocolViolation
 from .job import Job
 from .launcher import Launcher, WorkerProcess
 from .protocol import (
+    Checked,
     LimitMessage,
     ResultMessage,
     StepsMessage,
-    captured_dict,
-    error_dict,
     parse_message,
-    step_dict,
 )
 from .sandbox.slots import Lease
 from .worker import OUTPUT_LIMIT
@@ -141,7 +139,7 @@ class Supervisor:
         next_disk_check = time.monotonic() + DISK_CHECK_S
         received = 0
         buffer = bytearray()
-        result: ResultMessage | None = None
+        result: Checked | None = None  # its message is a ResultMessage
         final_steps: list[dict[str, Any]] = []
         stopped_by: str | None = None
         protocol_error: str | None = None
@@ -150,14 +148,14 @@ class Supervisor:
             nonlocal result, final_steps, stopped_by
             if result is not None:
                 return  # nothing counts after the result (a forked child may write more)
-            message = parse_message(line, job)  # ProtocolViolation: see below
-            if isinstance(message, StepsMessage):
-                on_steps([step_dict(step) for step in message.steps])
-            elif isinstance(message, LimitMessage):
+            checked = parse_message(line, job)  # ProtocolViolation: see below
+            if isinstance(checked.message, StepsMessage):
+                on_steps(checked.steps)
+            elif isinstance(checked.message, LimitMessage):
                 stopped_by = stopped_by or OUTPUT
             else:
-                result = message
-                final_steps = [step_dict(step) for step in message.steps]
+                result = checked
+                final_steps = checked.steps
                 if final_steps and not keep_final_steps:
                     on_steps(final_steps)
                     final_steps = []
@@ -201,12 +199,14 @@ class Supervisor:
                 break  # nothing follows the result; a leftover child may hold the pipe open
         if result is not None and stopped_by is None and protocol_error is None:
             process.wait(0)  # reap promptly when the launcher allows it
+            report = result.message
+            assert isinstance(report, ResultMessage)
             return Outcome(
-                status=result.status,
-                output=captured_dict(result.output),
-                error=error_dict(result.error),
-                stdout=result.stdout,
-                stdout_truncated=result.stdout_truncated,
+                status=report.status,
+                output=result.output,
+                error=result.error,
+                stdout=report.stdout,
+                stdout_truncated=report.stdout_truncated,
                 steps=final_steps,
             )
         if final_steps:  # the worker's report is not the outcome: keep its steps anyway
