@@ -31,7 +31,7 @@ def wire(message: dict[str, Any]) -> bytes:
 
 def value(preview: Any = 1, **more: Any) -> dict[str, Any]:
     return {"preview": preview, "size": 2, "format": "pickle", "truncated": False,
-            "redacted": False, **more}
+            "redacted": False, "type": "int", **more}
 
 
 def step(step_id: int = 1, **more: Any) -> dict[str, Any]:
@@ -113,6 +113,8 @@ def test_a_user_value_shaped_like_an_encoding_stays_what_it_is() -> None:
         ({"type": "steps", "steps": [step(1, status="mystery")]}, "status"),
         ({"type": "steps", "steps": [step(1, id="1")]}, "id"),
         ({"type": "steps", "steps": [step(1, output={"preview": 1, "size": -1})]}, "size"),
+        ({"type": "steps", "steps": [step(1, output=value(length=-1))]}, "length"),
+        ({"type": "steps", "steps": [step(1, output=value(type="x" * 201))]}, "type"),
         ({"type": "steps", "steps": [step(i) for i in range(1, 202)]}, "steps"),
         ({"type": "steps", "steps": [step(1, output=value(blob=b"x" * 1025))]}, "value budget"),
         ({"type": "steps", "steps": [step(1, output=value(blob="not base64!"))]}, "base64"),

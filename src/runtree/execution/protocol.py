@@ -90,6 +90,8 @@ class CapturedValue(_Strict):
     redacted: bool = False
     sha256: Annotated[str, Field(max_length=64)] | None = None
     warning: str | None = None
+    type: Annotated[str, Field(max_length=200)] | None = None  # the value's type, named
+    length: Annotated[int, Field(ge=0, lt=2**63)] | None = None  # a built-in container's
     blob: Blob | None = None
 
 
