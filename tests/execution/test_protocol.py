@@ -73,6 +73,8 @@ def test_the_honest_messages_pass_as_sent_with_their_blobs_as_bytes() -> None:
     assert (failed.error, failed.output) == (error, None)
     succeeded = parse_message(wire(result(output=value(7, blob=b"\x80\x05K\x07."))), JOB)
     assert succeeded.output == value(7, blob=b"\x80\x05K\x07.")
+    minimal = {"type": "result", "status": "succeeded", "output": {"preview": 1}}
+    assert parse_message(wire(minimal), JOB).steps == []  # optional keys may be left out
 
 
 def rows(levels: int) -> list[dict[str, Any]]:

@@ -233,8 +233,8 @@ def parse_message(line: bytes, job: Job) -> Checked:
         return Checked(message, [])
     for step in message.steps:
         _check_step(step, job)
-    steps = [_with_blobs(raw, step) for raw, step in zip(data["steps"], message.steps,
-                                                          strict=True)]
+    sent = data.get("steps", [])  # optional in a result
+    steps = [_with_blobs(raw, step) for raw, step in zip(sent, message.steps, strict=True)]
     if isinstance(message, StepsMessage):
         return Checked(message, steps)
     _check_result(message, job)
