@@ -42,6 +42,18 @@ def test_async_entry_points_through_the_server(server_factory: Any) -> None:
         assert [s["name"] for s in steps] == ["squares", "square", "square", "square"]
         assert all(s["parent_id"] == steps[0]["id"] for s in steps[1:])
 
+        raising = "    if i == 1:\n        raise ValueError(f'bad {i}')\n    return i * i"
+        failing = SOURCE.replace("squares(", "failing(").replace("    return i * i", raising)
+        assert api.put("/functions/default/failing", json={"code": failing}).status_code == 201
+        failed = api.post(
+            "/functions/default/failing/executions", json={"input": {"n": 3}, "wait": True}
+        ).json()
+        assert failed["status"] == "failed", failed
+        assert failed["error"]["type"] == "ValueError" and failed["error"]["message"] == "bad 1"
+        failed_steps = api.get(f"/executions/{failed['id']}").json()["steps"]
+        assert [s["status"] for s in failed_steps if s["name"] == "square"].count("failed") == 1
+        assert failed_steps[0]["name"] == "failing" and failed_steps[0]["status"] == "failed"
+
         late = api.post(
             "/functions/default/squares/executions",
             json={"input": {"n": 2, "wait_s": 60}, "wait": True},
