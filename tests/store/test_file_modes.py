@@ -52,3 +52,17 @@ def test_the_admin_key_and_its_new_directory_are_private(tmp_path: Path) -> None
         assert bootstrap_admin_key(store, key_file) is not None
     assert mode(key_file) == 0o600
     assert mode(key_file.parent) == 0o700
+
+
+def test_the_sandbox_state_directories_are_created_with_their_modes(tmp_path: Path) -> None:
+    from runtree.execution.sandbox.slots import _state_dirs
+
+    state = tmp_path / "state"
+    jobs, locks = _state_dirs(str(state), root=True)
+    # The slot uids reach their own work directories but list nothing; the uid locks are
+    # the server's alone.
+    assert mode(state) == 0o711 and mode(Path(jobs)) == 0o711
+    assert mode(Path(locks)) == 0o700
+    Path(locks).chmod(0o755)  # widened by someone: set back on the next start
+    _state_dirs(str(state), root=True)
+    assert mode(Path(locks)) == 0o700

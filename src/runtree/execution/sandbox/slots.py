@@ -464,8 +464,11 @@ def _state_dirs(state_dir: str, root: bool) -> tuple[str, str]:
     base = state_dir if root else tempfile.mkdtemp(prefix="runtree-sandbox-")
     jobs = os.path.join(base, "jobs")
     locks = os.path.join(base, "uids")
-    os.makedirs(jobs, exist_ok=True)
-    os.makedirs(locks, exist_ok=True)
+    # Created with their modes (never wider, not even for a moment), then set again: an
+    # existing directory keeps its mode otherwise.
+    os.makedirs(base, mode=0o711, exist_ok=True)
+    os.makedirs(jobs, mode=0o711, exist_ok=True)
+    os.makedirs(locks, mode=0o700, exist_ok=True)
     os.chmod(base, 0o711)
     os.chmod(jobs, 0o711)
     os.chmod(locks, 0o700)
