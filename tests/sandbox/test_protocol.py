@@ -179,3 +179,40 @@ def test_a_costly_deploy_neither_stalls_the_server_nor_lands(platform: Platform)
     platform.assert_healthy()
     with platform.client() as client:
         assert client.get("/functions/default/costly").status_code == 404
+
+
+# --- deep JSON and private files ---------------------------------------------------------
+
+
+def test_deeply_nested_input_is_refused_at_every_entry(platform: Platform) -> None:
+    platform.assert_sandboxed()
+    victim_id, _ = platform.start_victim()
+    deep = "[" * 100_000 + "]" * 100_000
+    nested_900: Any = 1
+    for _ in range(900):
+        nested_900 = [nested_900]
+    with platform.client() as client:
+        response = client.post("/functions/default/victim/executions",
+                               json={"input": {"seconds": nested_900}, "wait": False})
+        assert response.status_code == 422 and "64 levels" in response.text, response.text
+        response = client.post("/functions/default/victim/executions",
+                               content='{"input": {"seconds": ' + deep + "}}",
+                               headers={"content-type": "application/json"})
+        assert 400 <= response.status_code < 500 and "64 levels" in response.text
+        created = client.post("/webhooks", json={"function": "default/victim",
+                                                 "path": "deep-victim"})
+        assert created.status_code == 201, created.text
+    response = httpx.post(f"{platform.url}/hooks/deep-victim",
+                          content='{"seconds": ' + deep + "}", timeout=60)
+    assert 400 <= response.status_code < 500 and "64 levels" in response.text, response.text
+    platform.assert_victim_unharmed(victim_id)
+    platform.assert_healthy()  # the executions list answers
+
+
+def test_the_database_and_admin_key_are_private_files(platform: Platform) -> None:
+    platform.assert_sandboxed()
+    for path in (platform.database, platform.key_file,
+                 platform.database.with_name(platform.database.name + "-wal"),
+                 platform.database.with_name(platform.database.name + "-shm")):
+        assert path.exists(), path
+        assert os.stat(path).st_mode & 0o077 == 0, f"{path} is readable by others"
