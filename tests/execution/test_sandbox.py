@@ -4,6 +4,9 @@ The attacks themselves are in tests/sandbox (a real server, marked slow)."""
 
 from __future__ import annotations
 
+import ctypes
+import dataclasses
+import errno
 import hashlib
 import json
 import os
@@ -203,3 +206,38 @@ def test_the_probe_finds_the_database_unreadable(tmp_path: Path) -> None:
     sandbox = Sandbox.probe(SandboxConfig(secret_paths=(str(secret),)))
     assert sandbox.report.tier0, sandbox.report.problems
     assert slots._probed  # cached: the server's second look costs nothing
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not ROOT, reason="the sandbox switches uids: root only (CI runs as root)")
+def test_a_private_ipc_namespace_without_a_memory_cgroup_gets_no_shared_memory() -> None:
+    # seccomp off here, so that only the zeroed System V limits of the namespace can refuse.
+    sandbox = Sandbox.probe(SandboxConfig(cgroups=False))
+    if not sandbox.namespaces:
+        pytest.skip("no namespaces on this host")
+    job = dataclasses.make_dataclass("J", [("memory_mb", int), ("timeout_s", float)])(256, 5)
+    lease = sandbox.lease(job)
+    try:
+        assert not lease.policy.shared_memory and lease.policy.namespaces
+        policy = dataclasses.replace(lease.policy, seccomp=False, landlock=False)
+        read_fd, write_fd = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                from runtree.execution.sandbox.confine import confine
+
+                confine(policy)
+                libc = ctypes.CDLL(None, use_errno=True)
+                shmid = libc.shmget(0, ctypes.c_size_t(4096), 0o1600)
+                os.write(write_fd, json.dumps([shmid, ctypes.get_errno()]).encode())
+            finally:
+                os._exit(0)
+        os.close(write_fd)
+        result = json.loads(os.read(read_fd, 1000) or b"null")
+        os.waitpid(pid, 0)
+        os.close(read_fd)
+    finally:
+        sandbox.release(lease, sandbox.kill_user)
+        sandbox.close()
+    assert result is not None and result[0] == -1, result
+    assert result[1] in (errno.ENOSPC, errno.EINVAL), result
