@@ -17,6 +17,7 @@ import os
 import pwd
 import shutil
 import signal
+import stat
 import subprocess
 import sysconfig
 import tempfile
@@ -68,11 +69,22 @@ def _environment(directory: Path) -> str:
     shutil.copytree(SOURCE, source / "runtree",
                     ignore=shutil.ignore_patterns("__pycache__"))
     packages = sysconfig.get_paths()["purelib"]
+    if not _world_readable(Path(packages)):  # e.g. a checkout under /root (0700)
+        shutil.copytree(packages, directory / "packages", symlinks=True,
+                        ignore=shutil.ignore_patterns("__pycache__", "__editable__*"))
+        packages = str(directory / "packages")
     site_dir = next(venv.glob("lib/python3*/site-packages"))
     (site_dir / "00-runtree-test.pth").write_text(f"{source}\n{packages}\n")
     for path in [directory, *directory.rglob("*")]:
         path.chmod(0o755 if path.is_dir() or os.access(path, os.X_OK) else 0o644)
     return str(venv / "bin" / "python")
+
+
+def _world_readable(path: Path) -> bool:
+    """Whether any user can list ``path`` and reach it through its parents."""
+    if not path.stat().st_mode & stat.S_IROTH:
+        return False
+    return all(parent.stat().st_mode & stat.S_IXOTH for parent in [path, *path.parents])
 
 
 class UserPlatform:

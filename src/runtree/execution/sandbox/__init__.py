@@ -2,16 +2,18 @@
 model").
 
 * :mod:`.policy` -- what one execution's process may do (sent inside the job);
-* :mod:`.confine` -- the process applies it to itself before any user code runs;
+* :mod:`.confine` -- the process applies it to itself before any user code runs (its
+  seccomp filters: :mod:`.seccomp`);
 * :mod:`.config` -- what the sandbox may use here (environment, the server's settings);
 * :mod:`.report` -- the start-up probe's findings, layer by layer (``runtree doctor``);
 * :mod:`.probe` -- the probe's test process;
 * :mod:`.slots` -- the platform's half: slot uids leased per execution, work directories,
   cgroups (:mod:`.cgroups`), cleaning a slot before its next execution;
 * :mod:`.processes` -- finding and killing every process of a slot uid;
+* :mod:`.firewall` -- the egress firewall (nftables) of functions with network on;
 * :mod:`.interpreter` -- the world-readable Python that runs user code, and how runtree
   code is started in it.
 
-Only :mod:`.policy` and :mod:`.confine` load inside workers; this package's ``__init__``
-imports nothing else, so importing it there stays cheap.
+Only :mod:`.policy`, :mod:`.confine` and :mod:`.seccomp` load inside workers; this
+package's ``__init__`` imports nothing else, so importing it there stays cheap.
 """
