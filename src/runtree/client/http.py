@@ -441,6 +441,7 @@ class RemoteClient:
             created_at=_required_time(data["created_at"]),
             current_version=data.get("current_version"),
             run_count=int(data.get("run_count") or 0),
+            step_count=int(data.get("step_count") or 0),
             last_execution_id=data.get("last_execution_id"),
             last_status=None if status is None else ExecutionStatus(status),
         )
