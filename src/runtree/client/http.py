@@ -78,7 +78,7 @@ def _drop_none(document: Any, keys: tuple[str, ...]) -> Any:
 
 
 def _captured(value: Any) -> Any:
-    return _drop_none(value, ("sha256", "warning"))
+    return _drop_none(value, ("sha256", "warning", "type", "length"))
 
 
 def _error(value: Any) -> Any:

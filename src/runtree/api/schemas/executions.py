@@ -102,15 +102,15 @@ class CapturedValue(ResponseModel):
     preview: Any
     size: int
     format: str = Field(description="How the original was serialized for replay (internal).")
+    truncated: bool = False
+    redacted: bool = False
+    sha256: str | None = None
+    warning: str | None = None
     type: str | None = Field(default=None, description="The original value's type "
                              "(list, dict, shop.Order ...); null for values recorded before "
                              "runtree kept it.")
     length: int | None = Field(default=None, description="len() of a built-in string, bytes "
                                "or container.")
-    truncated: bool = False
-    redacted: bool = False
-    sha256: str | None = None
-    warning: str | None = None
 
 
 class AggregateOut(ResponseModel):
