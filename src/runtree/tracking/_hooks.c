@@ -49,7 +49,7 @@ static PyObject *true_parent_fn, *enter_slow_fn, *enter_special_fn, *internal_er
 static PyObject *done_slow_fn, *exit_fn, *error_fn, *fail_fn;
 static PyObject *skip_suspended_fn, *yield_fn, *resume_fn;
 static PyObject *py_enter_fn; /* runtime.on_enter, for shapes the fast path does not know */
-static PyObject *nothing, *completed_str, *running_str, *zero;
+static PyObject *nothing, *completed_str, *running_str, *zero, *minus_one;
 static PyObject *str_aggregates;
 static long fair_share;
 static int scalar_shortcut; /* int, float, str, bool, None are all in immutable_types */
@@ -85,6 +85,29 @@ field_init(Field *field, PyObject *type, const char *name)
     }
     Py_DECREF(descr);
     return 0;
+}
+
+/* A small int (counts, ids, depths, flags) as a C long without a call: the value of a
+ * one-digit int is read directly (the layout each version documents), anything else goes
+ * through PyLong_AsLong (-1 with an exception set on error). */
+static inline long
+fast_long(PyObject *obj)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    if (PyLong_CheckExact(obj) && PyUnstable_Long_IsCompact((PyLongObject *)obj))
+        return (long)PyUnstable_Long_CompactValue((PyLongObject *)obj);
+#else
+    if (PyLong_CheckExact(obj)) {
+        Py_ssize_t size = Py_SIZE(obj);
+        if (size == 0)
+            return 0;
+        if (size == 1)
+            return (long)((PyLongObject *)obj)->ob_digit[0];
+        if (size == -1)
+            return -(long)((PyLongObject *)obj)->ob_digit[0];
+    }
+#endif
+    return PyLong_AsLong(obj);
 }
 
 /* An int that fits 64 bits (timestamps in ns): PyLong_AsLong is the fast conversion where
@@ -142,10 +165,15 @@ field_is(PyObject *obj, Field *field, PyObject *value)
 static inline long
 field_long(PyObject *obj, Field *field)
 {
+    if (field->offset && Py_TYPE(obj) == field->type) {
+        PyObject *value = *(PyObject **)((char *)obj + field->offset);
+        if (value != NULL)
+            return fast_long(value);
+    }
     PyObject *value = field_get(obj, field);
     if (value == NULL)
         return -1;
-    long result = PyLong_AsLong(value);
+    long result = fast_long(value);
     Py_DECREF(value);
     return result;
 }
@@ -157,7 +185,7 @@ field_add(PyObject *obj, Field *field, long long delta)
     PyObject *value = field_get(obj, field);
     if (value == NULL)
         return -1;
-    long long current = as_i64(value);
+    long long current = fast_long(value);
     Py_DECREF(value);
     if (current == -1 && PyErr_Occurred())
         return -1;
@@ -238,7 +266,7 @@ static inline long
 small_int(PyObject *obj)
 {
     /* an int field of a record (ids, depths, flags); -1 with an error for anything else */
-    return PyLong_AsLong(obj);
+    return fast_long(obj);
 }
 
 /* The caller's frame (the instrumented function's): borrowed, or Py_None. */
@@ -515,7 +543,7 @@ aggregate_fast(PyObject *meta, PyObject *holder, PyObject *parent, PyObject *rec
     }
     PyObject *t0 = active > 1 ? Py_NewRef(ITEM(parent, R_T0)) : PyLong_FromLongLong(now_ns());
     PyObject *child_depth = PyLong_FromLong(depth + 1);
-    PyObject *aggregated_id = PyLong_FromLong(-1);
+    PyObject *aggregated_id = Py_NewRef(minus_one);
     if (t0 == NULL || child_depth == NULL || aggregated_id == NULL) {
         Py_XDECREF(t0);
         Py_XDECREF(child_depth);
@@ -1012,6 +1040,8 @@ configure(PyObject *module, PyObject *args, PyObject *kwargs)
     if (str_aggregates == NULL && (str_aggregates = PyUnicode_InternFromString("aggregates")) == NULL)
         goto error;
     if (zero == NULL && (zero = PyLong_FromLong(0)) == NULL)
+        goto error;
+    if (minus_one == NULL && (minus_one = PyLong_FromLong(-1)) == NULL)
         goto error;
     Py_DECREF(recording_type);
     Py_DECREF(aggregate_type);
