@@ -59,13 +59,19 @@ export function blameSection(base, versions, selected) {
   let from = older(numbers, to);
   const controls = h("div", { class: "row-flex" });
   const section = h("section", { id: "blame" }, h("h2", { text: "Blame: which call paths changed" }), controls, out);
+  let generation = 0; // a newer request wins over an older one that answers later
   async function load() {
+    const mine = ++generation;
     replace(controls,
       h("label", { class: "inline" }, "From", select(versions, from, "Blame from version", (x) => { from = x; load(); })),
       h("label", { class: "inline" }, "To", select(versions, to, "Blame to version", (x) => { to = x; load(); })));
     replace(out, spinner("Testing every call path…"));
     let doc;
-    try { doc = await get(`${base}/blame?from=${from}&to=${to}`); } catch (error) { replace(out, errorBox(describeError(error))); return; }
+    try { doc = await get(`${base}/blame?from=${from}&to=${to}`); } catch (error) {
+      if (mine === generation) replace(out, errorBox(describeError(error)));
+      return;
+    }
+    if (mine !== generation) return;
     const r = doc.rules;
     const flagged = doc.paths.filter((p) => p.verdict || p.errors);
     replace(out,
@@ -174,7 +180,9 @@ export function flamePanel(base, versions, selected, params, setParams) {
     const sides = kind === "diff" ? [`v${from}`, `v${to}`] : ["the old range", "the new range"];
     return `Own time per run by call path, ${sides[0]} (${doc.old_runs} runs) → ${sides[1]} (${doc.new_runs} runs): red got slower, blue faster.`;
   }
+  let generation = 0; // a newer request wins over an older one that answers later
   async function load() {
+    const mine = ++generation;
     const kind = modeSelect.value;
     const n = Math.max(1, Math.min(200, Number.parseInt(runsInput.value, 10) || 50));
     const [url, query] = request(kind, n);
@@ -187,10 +195,11 @@ export function flamePanel(base, versions, selected, params, setParams) {
     replace(out, spinner("Summing runs…"));
     try {
       const doc = await get(url);
+      if (mine !== generation) return;
       const diff = kind === "diff" || kind === "ranges";
       replace(out, h("p", { class: "muted", text: caption(kind, doc) }), flameGraph(doc, { diff }));
     } catch (error) {
-      replace(out, errorBox(describeError(error)));
+      if (mine === generation) replace(out, errorBox(describeError(error)));
     }
   }
   modeSelect.addEventListener("change", load);
