@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import pathlib
+import shutil
 from collections.abc import Callable
 from typing import Any
 
@@ -19,6 +21,24 @@ def load_module(source: str, name: str | None = None, *, version: Any = None) ->
     namespace: dict[str, Any] = {"__name__": name}
     exec(runtree.instrument(source, f"{name}.py", version=version), namespace)
     return namespace
+
+
+@pytest.fixture(scope="session")
+def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> Callable[[pathlib.Path], str]:
+    """``migrated_database(path)``: a SQLite database at ``path``, already at the newest
+    migration, and its URL. The schema is migrated once per session and copied for each test
+    (a file copy instead of an Alembic run)."""
+    from runtree.store import Store  # not for the tracking tests, which need no database
+
+    template = tmp_path_factory.mktemp("template") / "runtree.db"
+    Store(f"sqlite:///{template}").close()
+    assert not template.with_name("runtree.db-wal").exists()  # checkpointed: the file is whole
+
+    def copy(path: pathlib.Path) -> str:
+        shutil.copyfile(template, path)
+        return f"sqlite:///{path}"
+
+    return copy
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -57,10 +57,13 @@ def authorize_as_admin(test_client: TestClient, settings: Settings) -> str:
 
 
 @pytest.fixture
-def client(tmp_path: Path, dispatcher: NullDispatcher) -> Iterator[TestClient]:
+def client(
+    tmp_path: Path, dispatcher: NullDispatcher, migrated_database: Callable[[Path], str]
+) -> Iterator[TestClient]:
     """The app as an admin (the server's first admin key in every request's headers)."""
     settings = Settings(
-        database_url=f"sqlite:///{tmp_path}/api.db", max_body_bytes=BODY_LIMIT, scheduler=False
+        database_url=migrated_database(tmp_path / "api.db"), max_body_bytes=BODY_LIMIT,
+        scheduler=False,
     )
     with TestClient(create_app(settings, dispatcher=dispatcher)) as test_client:
         authorize_as_admin(test_client, settings)

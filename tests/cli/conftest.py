@@ -38,8 +38,8 @@ def _plain_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def db_url(tmp_path: pathlib.Path) -> str:
-    return f"sqlite:///{tmp_path / 'runtree.db'}"
+def db_url(tmp_path: pathlib.Path, migrated_database: Callable[[pathlib.Path], str]) -> str:
+    return migrated_database(tmp_path / "runtree.db")
 
 
 @pytest.fixture

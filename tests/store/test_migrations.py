@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 
+import alembic.command
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -145,3 +146,18 @@ def test_upgrade_keeps_data_written_at_the_first_revision(fresh_url: str) -> Non
         assert store.schema_revision() == migrations.head_revision()
         function = store.get_function("default", "old")
         assert function is not None and function.created_at.year == 2026
+
+
+def test_opening_a_database_at_head_runs_no_alembic(
+    fresh_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    Store(fresh_url).close()
+    calls: list[str] = []
+    monkeypatch.setattr(alembic.command, "upgrade", lambda *a, **k: calls.append("upgrade"))
+    Store(fresh_url).close()  # at head: recognised with one read
+    assert calls == []
+    store = Store(fresh_url, migrate=False)
+    migrations.downgrade(store.engine, "base")
+    store.close()
+    Store(fresh_url).close()  # behind head: Alembic runs (here, the stub)
+    assert calls == ["upgrade"]
