@@ -247,12 +247,7 @@ def function_stats(
 
 
 def _version(rt: Server, namespace: str, name: str, number: int) -> VersionRecord:
-    version = rt.store.get_version(namespace, name, number)
-    if version is None:
-        if rt.store.get_function(namespace, name) is None:
-            raise NotFoundError("function", f"{namespace}/{name}")
-        raise NotFoundError("version", f"{namespace}/{name} v{number}")
-    return version
+    return rt.store.require_version(namespace, name, number)
 
 
 def source_diff(old: VersionRecord, new: VersionRecord) -> str:

@@ -1,34 +1,69 @@
 """The AST rewrite that makes every call of a user's function a step.
 
 Each instrumented def keeps its signature, decorators, docstring and line numbers; its body is
-wrapped in one ``try`` statement (``R`` and ``B`` are ``__runtree_recursion_error__`` and
-``__runtree_base_exception__``: aliases of ``RecursionError`` and ``BaseException`` that user
-code cannot shadow)::
+wrapped in one ``try`` statement. ``R`` and ``B`` are ``__runtree_recursion_error__`` and
+``__runtree_base_exception__`` (aliases of ``RecursionError`` and ``BaseException`` that user
+code cannot shadow), ``ON`` is ``__runtree_on__`` (true inside a recording), and every hook
+call is guarded the same way: ``if ON: try: <hook> except R: pass``.
+
+**The usual shape**, for a function where no user code can run between a ``return`` and the
+end of the call (no ``return`` inside a ``try`` with a ``finally``, or inside a ``with``): the
+return hook also finishes the call, and there is no ``finally`` at all -- one hook call per
+call fewer, and no extra line events for tracers::
 
     def f(a, b=2):
         "doc"
         try:
-            if __runtree_on__:
+            if ON:
                 try:
                     __runtree_enter__(META, (a, b))
                 except R:
                     pass
             <original body; ``return x`` becomes
-             ``return (__runtree_return__(META, x) if __runtree_on__ else x)`` and, in generators,
-             each yield gets a hook on either side>
+             ``return (__runtree_done__(META, x) if ON else x)``>
+            if ON:                                  # falling off the end returns None
+                try:
+                    __runtree_done__(META, None)
+                except R:
+                    pass
         except B:
-            if __runtree_on__:
+            if ON:
+                try:
+                    __runtree_fail__(META)
+                except R:
+                    pass
+            raise
+
+**The cleanup shape**, where a ``return`` sits inside a ``finally``-protected ``try`` or a
+``with`` (its cleanup code still runs, and may raise, after the return value is known): the
+return hook only records the value, and a ``finally`` ends the call::
+
+    def f(a, b=2):
+        "doc"
+        try:
+            if ON:
+                try:
+                    __runtree_enter__(META, (a, b))
+                except R:
+                    pass
+            <original body; ``return x`` becomes
+             ``return (__runtree_return__(META, x) if ON else x)``>
+        except B:
+            if ON:
                 try:
                     __runtree_error__(META)
                 except R:
                     pass
             raise
         finally:
-            if __runtree_on__:
+            if ON:
                 try:
                     __runtree_exit__(META)
                 except R:
                     pass
+
+In generators (either shape) each ``yield`` gets a hook on either side, and each statement
+holding one is wrapped so that ``throw()`` and ``close()`` resume it too.
 
 Why this shape:
 

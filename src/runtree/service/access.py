@@ -24,9 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-
-from ..errors import Forbidden, InvalidKeyRequest, InvalidName, Unauthenticated
+from ..errors import ConflictError, Forbidden, InvalidKeyRequest, InvalidName, Unauthenticated
 from ..models import ApiKeyRecord, AuditRecord, Permission, Role
 from ..store import AuditEntry, Store
 from .deploy import validate_name
@@ -211,7 +209,7 @@ def create_key(
                 ),
             )
             return key, record
-        except IntegrityError:  # a prefix collision: 48 random bits, so never twice
+        except ConflictError:  # a prefix collision: 48 random bits, so never twice
             if attempt == _CREATE_ATTEMPTS - 1:
                 raise
     raise AssertionError("unreachable")  # pragma: no cover

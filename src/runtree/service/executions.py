@@ -89,11 +89,7 @@ def prepare_execution(
     Raises :class:`NotFoundError` for an unknown function or version and
     :class:`InputError` (naming each parameter at fault); nothing is queued.
     """
-    entry = store.get_version(namespace, name, version)
-    if entry is None:
-        if store.get_function(namespace, name) is None:
-            raise NotFoundError("function", f"{namespace}/{name}")
-        raise NotFoundError("version", f"{namespace}/{name} v{version}")
+    entry = store.require_version(namespace, name, version)
     data = {} if input is None else input
     check_input_depth(data)  # before anything recursive, json.dumps included
     try:

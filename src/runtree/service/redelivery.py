@@ -47,9 +47,7 @@ def replay_delivery(
         raise NotFoundError("execution", delivery.execution_id)
     authorize(principal, Permission.RUN, original.namespace)
     chosen = original.version if version is None else version
-    target = store.get_version(original.namespace, original.name, chosen)
-    if target is None:
-        raise NotFoundError("version", f"{original.qualified_name} v{chosen}")
+    target = store.require_version(original.namespace, original.name, chosen)
     data = _recorded_request(delivery)
     headers = {name: value for name, value in reversed(data.headers)}
     data_input = build_input(target, data, headers)

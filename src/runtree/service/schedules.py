@@ -114,11 +114,7 @@ def create_schedule(
     data = {} if input is None else input
     if not isinstance(data, dict):
         raise InvalidSchedule("input", "input must be a JSON object of parameter names")
-    entry = store.get_version(namespace, name, version)
-    if entry is None:
-        if store.get_function(namespace, name) is None:
-            raise NotFoundError("function", f"{namespace}/{name}")
-        raise NotFoundError("version", f"{namespace}/{name} v{version}")
+    entry = store.require_version(namespace, name, version)
     bind_input(EntrySignature.from_dict(entry.signature), data)
     first = next_fire_after(cron, timezone, now or utcnow())
     return store.create_schedule(

@@ -131,10 +131,7 @@ def create_webhook(
                 "secret", f"{verify} signs with a secret it issues: give that secret"
             )
         secret = generated = secrets.token_urlsafe(32)
-    if store.get_version(namespace, name, version) is None:
-        if store.get_function(namespace, name) is None:
-            raise NotFoundError("function", f"{namespace}/{name}")
-        raise NotFoundError("version", f"{namespace}/{name} v{version}")
+    store.require_version(namespace, name, version)
     record = store.create_webhook(
         path=path,
         namespace=namespace,

@@ -28,7 +28,7 @@ from ..models import (
     Trigger,
     VersionRecord,
 )
-from .common import check_json, check_limit, chunks, millis_between, table, to_ns
+from .common import check_json, chunks, millis_between, table, to_ns
 from .ids import new_execution_id
 from .schema import ExecutionRow, PrivateInputRow, StepRow, VersionRow
 
@@ -353,37 +353,6 @@ def get_execution(session: Session, execution_id: str) -> ExecutionRecord | None
     """The execution, or ``None``."""
     row = session.get(ExecutionRow, execution_id)
     return None if row is None else execution_record(row)
-
-
-def list_executions(
-    session: Session,
-    *,
-    namespace: str | None,
-    name: str | None,
-    status: str | None,
-    trigger: str | None,
-    limit: int,
-    cursor: str | None,
-) -> tuple[list[ExecutionRecord], str | None]:
-    """One page of executions, newest first, and the cursor of the next page (``None`` on
-    the last page). The cursor is opaque to callers (it is the last id of the page)."""
-    check_limit(limit)
-    stmt = select(ExecutionRow)
-    if namespace is not None:
-        stmt = stmt.where(ExecutionRow.namespace == namespace)
-    if name is not None:
-        stmt = stmt.where(ExecutionRow.name == name)
-    if status is not None:
-        stmt = stmt.where(ExecutionRow.status == _enum(ExecutionStatus, "status", status).value)
-    if trigger is not None:
-        stmt = stmt.where(ExecutionRow.trigger == _enum(Trigger, "trigger", trigger).value)
-    if cursor is not None:
-        if not isinstance(cursor, str) or not _ID_PATTERN.fullmatch(cursor):
-            raise InvalidDataError(f"invalid cursor {cursor!r}")
-        stmt = stmt.where(ExecutionRow.id < cursor)
-    rows = list(session.scalars(stmt.order_by(ExecutionRow.id.desc()).limit(limit + 1)))
-    next_cursor = rows[limit - 1].id if len(rows) > limit else None
-    return [execution_record(row) for row in rows[:limit]], next_cursor
 
 
 def execution_status(session: Session, execution_id: str, *, lock: bool) -> ExecutionStatus:

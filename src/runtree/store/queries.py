@@ -121,9 +121,12 @@ def search_executions(
     limit: int,
     cursor: str | None,
 ) -> tuple[list[ExecutionRecord], str | None]:
-    """One page of executions, newest first, like :func:`.executions.list_executions`, also
-    filtered by ``version`` number, creation time (``since`` inclusive, ``until`` exclusive,
-    to the millisecond) and ``text`` found in the input (see :func:`search_patterns`)."""
+    """One page of executions, newest first, and the cursor of the next page (``None`` on the
+    last page; opaque to callers: the last id of the page). Filtered by function
+    (``namespace``, ``name``), ``version`` number, ``status``, ``trigger``, creation time
+    (``since`` inclusive, ``until`` exclusive, to the millisecond) and ``text`` found in the
+    input (see :func:`search_patterns`); every filter is optional. The one listing query:
+    ``Store.list_executions`` is this without the last four."""
     check_limit(limit)
     stmt = select(ExecutionRow)
     if namespace is not None:

@@ -1,0 +1,18 @@
+"""The store's repositories, one per area, all on one shared
+:class:`~runtree.store.database.Database`."""
+
+from .access import AccessRepository
+from .catalog import FunctionRepository
+from .executions import ExecutionRepository
+from .queries import QueryRepository
+from .steps import StepRepository
+from .triggers import TriggerRepository
+
+__all__ = [
+    "AccessRepository",
+    "ExecutionRepository",
+    "FunctionRepository",
+    "QueryRepository",
+    "StepRepository",
+    "TriggerRepository",
+]

@@ -1,0 +1,126 @@
+"""Functions and their immutable versions: a repository of the
+:class:`~runtree.store.Store`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ...errors import NotFoundError
+from ...models import (
+    FunctionRecord,
+    VersionRecord,
+)
+from .. import catalog
+from ..common import utcnow
+from ..database import Database
+
+DEPLOY_ATTEMPTS = 10
+
+
+class FunctionRepository:
+    """Functions and their immutable versions."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def deploy_version(
+        self,
+        namespace: str,
+        name: str,
+        *,
+        source: str,
+        settings: Mapping[str, Any],
+        sha256: str,
+        warnings: Sequence[Any] = (),
+        dependencies: Sequence[Any] = (),
+        signature: Any = None,
+        description: str | None = None,
+        created_by: str | None = None,
+    ) -> tuple[VersionRecord, bool]:
+        """Store a version of ``namespace/name``, creating the function on first deploy.
+
+        Returns ``(version, True)`` for a new version numbered one past the latest, or
+        ``(latest, False)`` when the latest version already has this ``sha256`` (the caller
+        computes it from source and settings). Safe under concurrent deploys of the same
+        function: numbers never collide and identical concurrent deploys create one version.
+        A non-``None`` ``description`` replaces the function's description.
+        """
+        now = utcnow()
+        return self._db.write(
+            lambda session: catalog.deploy_version(
+                session,
+                namespace,
+                name,
+                source=source,
+                settings=settings,
+                sha256=sha256,
+                warnings=warnings,
+                dependencies=dependencies,
+                signature=signature,
+                description=description,
+                created_by=created_by,
+                now=now,
+            ),
+            attempts=DEPLOY_ATTEMPTS,
+        )
+
+    def get_function(self, namespace: str, name: str) -> FunctionRecord | None:
+        """The function with its current version number, run count and last status."""
+        with self._db.reading() as session:
+            return catalog.get_function(session, namespace, name)
+
+    def list_functions(self, namespace: str | None = None) -> list[FunctionRecord]:
+        """Every function (of ``namespace``, if given), sorted by namespace and name."""
+        with self._db.reading() as session:
+            return catalog.list_functions(session, namespace)
+
+    def list_versions(self, namespace: str, name: str) -> list[VersionRecord]:
+        """Every version of a function, oldest first (with sources)."""
+        with self._db.reading() as session:
+            return catalog.list_versions(session, namespace, name)
+
+    def get_version(
+        self, namespace: str, name: str, number: int | None = None
+    ) -> VersionRecord | None:
+        """Version ``number`` of a function; the latest one when ``number`` is ``None``."""
+        with self._db.reading() as session:
+            return catalog.get_version(session, namespace, name, number)
+
+    def require_version(
+        self, namespace: str, name: str, number: int | None = None
+    ) -> VersionRecord:
+        """:meth:`get_version`, or :class:`NotFoundError` naming what is missing: the function
+        (``kind="function"``) or, for a function that exists, the version."""
+        version = self.get_version(namespace, name, number)
+        if version is None:
+            if self.get_function(namespace, name) is None:
+                raise NotFoundError("function", f"{namespace}/{name}")
+            raise NotFoundError("version", f"{namespace}/{name} v{number}")
+        return version
+
+    def get_version_by_id(self, version_id: int) -> VersionRecord | None:
+        """The version with this database id (as in ``ExecutionRecord.version_id``)."""
+        with self._db.reading() as session:
+            return catalog.get_version_by_id(session, version_id)
+
+    def get_versions(
+        self, namespace: str, numbers: Mapping[str, int]
+    ) -> dict[str, VersionRecord]:
+        """Version ``numbers[name]`` of each named function of ``namespace``, keyed by name,
+        in one transaction (versions that do not exist are left out)."""
+        with self._db.reading() as session:
+            return catalog.get_versions(session, namespace, numbers)
+
+    def current_versions(self, namespace: str) -> dict[str, VersionRecord]:
+        """The latest version of every function in ``namespace``, keyed by function name
+        (one query; what an execution resolves its calls against)."""
+        with self._db.reading() as session:
+            return catalog.current_versions(session, namespace)
+
+    def current_version_numbers(self, namespace: str) -> dict[str, tuple[int, list[Any]]]:
+        """``(number, dependencies)`` of the latest version of every function in
+        ``namespace``, keyed by function name: :meth:`current_versions` without reading any
+        source (one query)."""
+        with self._db.reading() as session:
+            return catalog.current_version_numbers(session, namespace)

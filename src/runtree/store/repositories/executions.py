@@ -1,0 +1,180 @@
+"""Executions (queueing, claiming, finishing, cancelling, recovering): a repository of
+the :class:`~runtree.store.Store`."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from ...models import (
+    ExecutionRecord,
+    RecoveryReport,
+    VersionRecord,
+)
+from .. import executions, queries
+from ..common import utcnow
+from ..database import Database
+from ..steps import save_steps as _save_steps
+
+
+class ExecutionRepository:
+    """Executions: queueing, claiming, finishing, cancelling, recovering."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def enqueue_execution(
+        self,
+        *,
+        version: VersionRecord,
+        trigger: str,
+        input: Any,
+        versions: Mapping[str, int],
+        replay_of: str | None = None,
+        private_input: Any = None,
+    ) -> ExecutionRecord:
+        """Queue a run of ``version``. ``trigger`` is a :class:`~runtree.models.Trigger`
+        value; ``input`` must be JSON (the copy everyone reads); ``versions`` maps function
+        names to the version numbers resolved for this run; ``replay_of`` names the execution
+        being replayed; ``private_input`` is the unredacted input when ``input`` had secrets
+        redacted: kept only until the execution ends (see :meth:`private_input`)."""
+        now = utcnow()
+        return self._db.write(
+            lambda session: executions.enqueue_execution(
+                session,
+                version=version,
+                trigger=trigger,
+                input=input,
+                versions=versions,
+                replay_of=replay_of,
+                now=now,
+                private_input=private_input,
+            )
+        )
+
+    def private_input(self, execution_id: str) -> Any:
+        """The unredacted input of an execution that has not ended, if it had one."""
+        with self._db.reading() as session:
+            return executions.private_input(session, execution_id)
+
+    def claim_next_execution(self, worker_id: str) -> ExecutionRecord | None:
+        """Atomically move the oldest queued execution to ``running`` (setting
+        ``started_at`` and ``worker_id``) and return it; ``None`` when the queue is empty.
+        Concurrent claimers, in any process, never receive the same execution.
+
+        Polling an empty queue is a plain read: it takes no write lock."""
+        return self.claim_next(worker_id)[0]
+
+    def claim_next(
+        self, worker_id: str, *, expect_queued: bool = False
+    ) -> tuple[ExecutionRecord | None, bool]:
+        """:meth:`claim_next_execution`, and whether other executions were still queued
+        after the one claimed (a hint to look again at once rather than wait).
+
+        With ``expect_queued`` (the caller was just told an execution was queued) the
+        read-only look at the queue is skipped: the write transaction looks at once."""
+        if not expect_queued:
+            with self._db.reading() as session:
+                if not executions.has_queued(session):
+                    return None, False
+        now = utcnow()
+        return self._db.write(lambda s: executions.claim_next(s, worker_id, now))
+
+    def claim_execution(self, execution_id: str, worker_id: str) -> ExecutionRecord | None:
+        """Claim one specific execution if it is still queued; ``None`` if it is not (already
+        claimed, cancelled ...). Raises :class:`NotFoundError` for an unknown id."""
+        now = utcnow()
+        return self._db.write(lambda s: executions.claim_execution(s, execution_id, worker_id, now))
+
+    def finish_execution(
+        self,
+        execution_id: str,
+        *,
+        status: str,
+        output: Any = None,
+        error: Any = None,
+        steps: Iterable[Mapping[str, Any]] | None = None,
+    ) -> ExecutionRecord:
+        """Record how an execution ended: ``status`` is a finished status (succeeded, failed,
+        timed_out, cancelled, crashed); ``output`` the JSON preview of the result; ``error``
+        a JSON document. Sets ``finished_at`` and ``duration_ms``, and marks the execution's
+        steps still ``running`` as ``interrupted``. An execution that already ended is
+        returned unchanged (the first finish wins).
+
+        ``steps``, if given, are saved first, in the same transaction, exactly as
+        :meth:`save_steps` would (a malformed step raises :class:`InvalidDataError` and
+        nothing is written)."""
+        now = utcnow()
+
+        def operation(session: Session) -> ExecutionRecord:
+            if steps is not None:
+                _save_steps(session, execution_id, steps)
+            return executions.finish_execution(
+                session, execution_id, status=status, output=output, error=error, now=now
+            )
+
+        return self._db.write(operation)
+
+    def request_cancel(self, execution_id: str) -> ExecutionRecord:
+        """Cancel an execution: a queued one becomes ``cancelled`` at once; a running one
+        gets ``cancel_requested=True`` for its worker to act on; a finished one is returned
+        unchanged."""
+        now = utcnow()
+        return self._db.write(lambda s: executions.request_cancel(s, execution_id, now))
+
+    def get_execution(self, execution_id: str) -> ExecutionRecord | None:
+        """The execution with this id, or ``None``."""
+        with self._db.reading() as session:
+            return executions.get_execution(session, execution_id)
+
+    def get_executions(self, execution_ids: Collection[str]) -> dict[str, ExecutionRecord]:
+        """The executions with these ids that exist, by id."""
+        with self._db.reading() as session:
+            return executions.get_executions(session, execution_ids)
+
+    def list_replays(self, original: ExecutionRecord, limit: int = 20) -> list[ExecutionRecord]:
+        """Executions started as replays of ``original``, newest first."""
+        with self._db.reading() as session:
+            return executions.list_replays(session, original, limit)
+
+    def list_executions(
+        self,
+        *,
+        namespace: str | None = None,
+        name: str | None = None,
+        status: str | None = None,
+        trigger: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> tuple[list[ExecutionRecord], str | None]:
+        """A page of executions, newest first, filtered by function (``namespace``,
+        ``name``, each optional), ``status`` and ``trigger``. Returns ``(page,
+        next_cursor)``; pass ``next_cursor`` back to get the following page (it is ``None``
+        on the last one). ``limit`` is 1 to 1000. The unfiltered case of
+        :meth:`~.queries.QueryRepository.search_executions` (one listing query)."""
+        with self._db.reading() as session:
+            return queries.search_executions(
+                session,
+                namespace=namespace,
+                name=name,
+                version=None,
+                status=status,
+                trigger=trigger,
+                since=None,
+                until=None,
+                text=None,
+                limit=limit,
+                cursor=cursor,
+            )
+
+    def recover(self, worker_ids: Collection[str] | None = None) -> RecoveryReport:
+        """Clean up after a crash, at start-up: every ``running`` execution (only those of
+        ``worker_ids``, if given) becomes ``crashed`` with an error saying the server stopped,
+        and its running steps ``interrupted``. Queued executions stay queued."""
+        now = utcnow()
+        crashed, interrupted, queued = self._db.write(
+            lambda s: executions.recover(s, worker_ids, now)
+        )
+        return RecoveryReport(crashed=crashed, interrupted_steps=interrupted, queued=queued)
