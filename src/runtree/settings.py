@@ -103,6 +103,7 @@ VARIABLES: tuple[Variable, ...] = (
     # Read inside the worker by the tracking runtime itself (standard library only, no
     # settings object there): top-level packages whose own reducers capture may run.
     Variable("RUNTREE_CAPTURE_REDUCER_MODULES", None),
+    Variable("RUNTREE_TRACKING_RUNTIME", None),  # auto | c | python: which hooks record
     # The CLI as a client of a server (``--server``): read with :func:`environment_value`.
     Variable("RUNTREE_URL", None),
     Variable("RUNTREE_API_KEY", None, lambda text: text.strip() or None),
