@@ -231,3 +231,24 @@ def test_memory_stays_bounded_past_the_budget() -> None:
     assert len(rec.records) <= 100
     assert rec.paths_left > 100 - 10 and rec.rows_left > 100 - 10
     assert counted(rec) == 1 + 200_000 + 200_000 * 2 // 3 + 200_000 // 3 + 1
+
+
+def test_a_row_whose_calls_were_all_promoted_is_left_out() -> None:
+    # 30 batches of 5 items, each item in another module: the general pool runs out in the
+    # 26th batch; the reserve pays 3 batches by their path's fair share and promotes the
+    # other 2 (their item calls cross modules). Every call is a step: no row, not even an
+    # empty one ("batch ×0"), may be left in any view of the tree.
+    ns = load_module(
+        "def big_tree(batches, items):\n"
+        "    def batch(index):\n"
+        "        return sum(item(index, i) for i in range(items))\n"
+        "    return sum(batch(b) for b in range(batches))\n"
+    )
+    ns["item"] = load_module("def item(index, i):\n    return index * i\n")["item"]
+    with runtree.record(step_budget=190) as rec:
+        ns["big_tree"](30, 5)
+    assert len(rec.steps) == 1 + 30 + 30 * 5
+    assert all(not step.aggregates for step in rec.steps) and not rec.aggregates
+    data = rec.to_dict()
+    assert all(step["aggregates"] == [] for step in data["steps"])
+    assert "×" not in rec.render()

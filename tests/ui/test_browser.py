@@ -140,7 +140,7 @@ def test_ten_thousand_steps_open_fast_and_stay_virtual(
     page.get_by_role("button", name="Expand all").click()
     page.locator(".tree-scroll").focus()
     page.keyboard.press("End")
-    assert page.locator(".tree-row.selected .name").inner_text() == "big_tree.item"
+    assert page.locator(".tree-row.selected .name").inner_text() == "big_tree_item"
     page.wait_for_selector("#step-detail .detail-title >> text=step 10000")
     assert page.locator(".tree-row").count() < 200
     page.keyboard.press("Home")

@@ -171,7 +171,8 @@ class Recording:
     @property
     def aggregates(self) -> list[Aggregate]:
         """Calls aggregated at the top level (past the budget before any step was open)."""
-        return list((self.root[R_EXTRA] or {}).get("aggregates", {}).values())
+        rows = (self.root[R_EXTRA] or {}).get("aggregates", {}).values()
+        return [row for row in rows if not row.is_empty()]
 
     def record_error(self, record: list[Any], exc: BaseException) -> None:
         """Keep the type, message and this step's part of the traceback of ``exc``.

@@ -125,8 +125,16 @@ class Aggregate:
         return str(self.meta[0])
 
     def own_children(self) -> list[Aggregate]:
-        """The rows of calls made by these calls (not the collapsed recursive ones)."""
-        return [c for c in (self.children or {}).values() if c.parent is self]
+        """The rows of calls made by these calls (not the collapsed recursive ones), less the
+        empty ones."""
+        return [
+            c for c in (self.children or {}).values() if c.parent is self and not c.is_empty()
+        ]
+
+    def is_empty(self) -> bool:
+        """No call is counted here or below: every call the row counted was promoted to a
+        step (budget.promote). Such a row is left out of every view of the tree."""
+        return self.count == 0 and not self.own_children()
 
     def to_dict(self) -> dict[str, Any]:
         """``name``, ``count``, ``total_ns``, ``errors``, and ``children`` when it has any."""

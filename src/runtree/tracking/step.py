@@ -138,7 +138,8 @@ class Step:
     @property
     def aggregates(self) -> dict[Any, Aggregate]:
         """Calls past the budget made under this step, per function."""
-        return dict(self._extra.get("aggregates", {}))
+        rows = self._extra.get("aggregates", {})
+        return {key: row for key, row in rows.items() if not row.is_empty()}
 
     @property
     def warnings(self) -> list[str]:
