@@ -43,8 +43,9 @@ def timed(command: list[str], env: dict[str, str]) -> tuple[float, float]:
     """Wall and CPU seconds of one run of ``command`` (which must succeed)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL)
+    subprocess.run(
+        command, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -61,12 +62,26 @@ def main() -> int:
     env.pop("RUNTREE_URL", None)
     with tempfile.TemporaryDirectory(prefix="runtree-cli-bench-") as directory:
         database = f"sqlite:///{directory}/runtree.db"
-        subprocess.run(runtree("--database", database, "deploy", str(EXAMPLE)), env=env,
-                       check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            runtree("--database", database, "deploy", str(EXAMPLE)),
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
         ran = subprocess.run(
-            runtree("--database", database, "run", "calculate_order_total", "-a",
-                    "customer_id=42", "--no-wait"),
-            env=env, check=True, capture_output=True, text=True,
+            runtree(
+                "--database",
+                database,
+                "run",
+                "calculate_order_total",
+                "-a",
+                "customer_id=42",
+                "--no-wait",
+            ),
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
         )
         execution_id = ran.stdout.strip()
         # --no-wait leaves it queued: `show` of a queued execution reads the same rows.
@@ -84,8 +99,10 @@ def main() -> int:
                 cpus[name].append(cpu)
     baseline = statistics.median(walls["python -c pass (baseline)"])
     load = os.getloadavg()[0]
-    print(f"CLI start-up, median of {rounds} rounds (load average {load:.1f}, "
-          f"{os.cpu_count()} CPUs; target {TARGET_S:.1f} s wall)")
+    print(
+        f"CLI start-up, median of {rounds} rounds (load average {load:.1f}, "
+        f"{os.cpu_count()} CPUs; target {TARGET_S:.1f} s wall)"
+    )
     print(f"{'command':<28} {'wall s':>8} {'CPU s':>8} {'x baseline':>11}")
     for name in commands:
         wall = statistics.median(walls[name])

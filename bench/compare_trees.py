@@ -56,8 +56,7 @@ Shape = list[tuple[int | None, str, int]]  # (parent index, name, argument) in c
 
 
 def _value(value: object) -> dict[str, object]:
-    return {"preview": value, "size": 8, "format": "pickle", "truncated": False,
-            "redacted": False}
+    return {"preview": value, "size": 8, "format": "pickle", "truncated": False, "redacted": False}
 
 
 def steps_of(shape: Shape) -> list[StepRecord]:
@@ -65,25 +64,55 @@ def steps_of(shape: Shape) -> list[StepRecord]:
     steps = []
     for index, (parent, name, argument) in enumerate(shape):
         depth.append(0 if parent is None else depth[parent] + 1)
-        steps.append(StepRecord(
-            execution_id="0" * 32, id=index + 1,
-            parent_id=None if parent is None else parent + 1, sequence=index + 1,
-            depth=depth[-1], name=name, filename="f.py", lineno=1, function="default/f",
-            version=1, status=StepStatus.COMPLETED, started_at_ns=index * 1000,
-            duration_ns=(len(shape) - index) * 1000, inputs={"n": _value(argument)},
-            output=_value(argument * 2), error=None, stdout="", stdout_truncated=False,
-            warnings=[], aggregates=[], generator=None,
-        ))
+        steps.append(
+            StepRecord(
+                execution_id="0" * 32,
+                id=index + 1,
+                parent_id=None if parent is None else parent + 1,
+                sequence=index + 1,
+                depth=depth[-1],
+                name=name,
+                filename="f.py",
+                lineno=1,
+                function="default/f",
+                version=1,
+                status=StepStatus.COMPLETED,
+                started_at_ns=index * 1000,
+                duration_ns=(len(shape) - index) * 1000,
+                inputs={"n": _value(argument)},
+                output=_value(argument * 2),
+                error=None,
+                stdout="",
+                stdout_truncated=False,
+                warnings=[],
+                aggregates=[],
+                generator=None,
+            )
+        )
     return steps
 
 
 def execution(execution_id: str) -> ExecutionRecord:
     now = datetime.datetime.now(datetime.UTC)
     return ExecutionRecord(
-        id=execution_id, function_id=1, version_id=1, namespace="default", name="f",
-        version=1, trigger=Trigger.CLI, status=ExecutionStatus.SUCCEEDED, input={},
-        output=None, error=None, versions={"f": 1}, queued_at=now, started_at=now,
-        finished_at=now, duration_ms=1, cancel_requested=False, worker_id=None,
+        id=execution_id,
+        function_id=1,
+        version_id=1,
+        namespace="default",
+        name="f",
+        version=1,
+        trigger=Trigger.CLI,
+        status=ExecutionStatus.SUCCEEDED,
+        input={},
+        output=None,
+        error=None,
+        versions={"f": 1},
+        queued_at=now,
+        started_at=now,
+        finished_at=now,
+        duration_ms=1,
+        cancel_requested=False,
+        worker_id=None,
         replay_of=None,
     )
 
@@ -127,8 +156,10 @@ def main() -> int:
     args = parser.parse_args()
     n, rounds = (1000, 2) if args.quick else (10_000, 7)
     print(f"== Comparing two runs of {n:,} steps: median of {rounds} rounds ==")
-    print(f"{'scenario':<12} {'compare ms':>11} {'CPU ms':>8} {'baseline ms':>12} "
-          f"{'ratio':>7}  rows   verdict")
+    print(
+        f"{'scenario':<12} {'compare ms':>11} {'CPU ms':>8} {'baseline ms':>12} "
+        f"{'ratio':>7}  rows   verdict"
+    )
     worst = 0.0
     for name, (shape_a, shape_b) in scenarios(n).items():
         a, b = steps_of(shape_a), steps_of(shape_b)
@@ -149,11 +180,15 @@ def main() -> int:
         cpu_median = statistics.median(compare_cpu_ms)
         worst = max(worst, median)
         verdict = "PASS" if median < TARGET_MS else "MISS"
-        print(f"{name:<12} {median:>11.1f} {cpu_median:>8.1f} {base:>12.1f} "
-              f"{median / base:>7.1f}  {rows:<6} {verdict}")
+        print(
+            f"{name:<12} {median:>11.1f} {cpu_median:>8.1f} {base:>12.1f} "
+            f"{median / base:>7.1f}  {rows:<6} {verdict}"
+        )
     print("== Summary ==")
-    print(f"slowest scenario: {worst:.0f} ms (target < {TARGET_MS:.0f} ms: "
-          f"{'PASS' if worst < TARGET_MS else 'MISS'})")
+    print(
+        f"slowest scenario: {worst:.0f} ms (target < {TARGET_MS:.0f} ms: "
+        f"{'PASS' if worst < TARGET_MS else 'MISS'})"
+    )
     return 0
 
 

@@ -65,11 +65,24 @@ def prepare(cache: Path, packages: Sequence[str]) -> Path:
     wheels = cache / "wheels"
     source = cache / "src"
     wheels.mkdir(parents=True, exist_ok=True)
-    missing = [PACKAGES[name] for name in packages
-               if not (source / name).is_dir()]
+    missing = [PACKAGES[name] for name in packages if not (source / name).is_dir()]
     if missing:
-        subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
-                        "--only-binary", ":all:", "-d", str(wheels), *missing], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--quiet",
+                "--no-deps",
+                "--only-binary",
+                ":all:",
+                "-d",
+                str(wheels),
+                *missing,
+            ],
+            check=True,
+        )
         for wheel in wheels.glob("*.whl"):
             with zipfile.ZipFile(wheel) as archive:
                 archive.extractall(source)
@@ -127,12 +140,14 @@ class _Runner(doctest.DocTestRunner):
     def _key(self, test: doctest.DocTest, example: doctest.Example) -> str:
         return f"{test.name}[{test.examples.index(example)}]"
 
-    def report_failure(self, out: Any, test: doctest.DocTest, example: doctest.Example,
-                       got: str) -> None:
+    def report_failure(
+        self, out: Any, test: doctest.DocTest, example: doctest.Example, got: str
+    ) -> None:
         self.failed[self._key(test, example)] = "fails"
 
-    def report_unexpected_exception(self, out: Any, test: doctest.DocTest,
-                                    example: doctest.Example, exc_info: Any) -> None:
+    def report_unexpected_exception(
+        self, out: Any, test: doctest.DocTest, example: doctest.Example, exc_info: Any
+    ) -> None:
         timed_out = exc_info[0] is _Timeout
         self.failed[self._key(test, example)] = "times out" if timed_out else "raises"
 
@@ -184,8 +199,10 @@ def child(mode: str, root: Path, package: str) -> dict[str, Any]:
                 runner.run(test, out=lambda text: None, clear_globs=True)
             finally:
                 signal.setitimer(signal.ITIMER_REAL, 0)
-        result["modules"][name] = {"cpu_ms": (time.process_time() - start) * 1e3,
-                                   "examples": sum(len(test.examples) for test in tests)}
+        result["modules"][name] = {
+            "cpu_ms": (time.process_time() - start) * 1e3,
+            "examples": sum(len(test.examples) for test in tests),
+        }
     result["cpu_ms"] = (time.process_time() - started) * 1e3
     result["failed"] = runner.failed
     if recording is not None:
@@ -201,7 +218,10 @@ def child(mode: str, root: Path, package: str) -> dict[str, Any]:
 def run_child(mode: str, root: Path, package: str) -> dict[str, Any]:
     out = subprocess.run(
         [sys.executable, __file__, "--child", mode, "--root", str(root), "--package", package],
-        check=True, capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "0"},
+        check=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONHASHSEED": "0"},
     ).stdout
     return json.loads(out.splitlines()[-1])  # type: ignore[no-any-return]
 
@@ -213,10 +233,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="one round")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--cache", type=Path, default=_default_cache(),
-                        help="where wheels are downloaded and unpacked (default: %(default)s)")
-    parser.add_argument("--package", action="append",
-                        help=f"one of {', '.join(PACKAGES)} (default: all)")
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=_default_cache(),
+        help="where wheels are downloaded and unpacked (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--package", action="append", help=f"one of {', '.join(PACKAGES)} (default: all)"
+    )
     parser.add_argument("--child", choices=("plain", "instrumented"), help=argparse.SUPPRESS)
     parser.add_argument("--root", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -229,8 +254,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"unknown package {unknown[0]!r}: one of {', '.join(PACKAGES)}")
     rounds = 1 if args.quick else args.rounds
     root = prepare(args.cache, packages)
-    print(f"runtree corpus benchmark: {', '.join(PACKAGES[p] for p in packages)}; "
-          f"{rounds} round(s), plain and instrumented interleaved, medians of CPU time\n")
+    print(
+        f"runtree corpus benchmark: {', '.join(PACKAGES[p] for p in packages)}; "
+        f"{rounds} round(s), plain and instrumented interleaved, medians of CPU time\n"
+    )
     totals = {"plain": 0.0, "instrumented": 0.0}
     worst: tuple[float, str] = (0.0, "")
     regressions: list[str] = []
@@ -244,8 +271,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"  {'module':<36} {'examples':>8} {'plain ms':>9} {'instr. ms':>9} {'ratio':>6}")
         for name, info in plain[0]["modules"].items():
             if name not in inst[0]["modules"]:
-                print(f"  {name:<36} imports plainly, not instrumented: "
-                      f"{inst[0]['import_errors'].get(name)}")
+                print(
+                    f"  {name:<36} imports plainly, not instrumented: "
+                    f"{inst[0]['import_errors'].get(name)}"
+                )
                 regressions.append(f"{name}: import fails instrumented")
                 continue
             p = statistics.median(r["modules"][name]["cpu_ms"] for r in plain)
@@ -254,8 +283,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             small = p < SMALL_MS
             if not small and ratio > worst[0]:
                 worst = (ratio, name)
-            print(f"  {name:<36} {info['examples']:>8} {p:>9.1f} {i:>9.1f} {ratio:>5.2f}x"
-                  f"{'  (too small to time)' if small else ''}")
+            print(
+                f"  {name:<36} {info['examples']:>8} {p:>9.1f} {i:>9.1f} {ratio:>5.2f}x"
+                f"{'  (too small to time)' if small else ''}"
+            )
         p_total = statistics.median(r["cpu_ms"] for r in plain)
         i_total = statistics.median(r["cpu_ms"] for r in inst)
         p_import = statistics.median(r["import_ms"] for r in plain)
@@ -263,28 +294,38 @@ def main(argv: Sequence[str] | None = None) -> int:
         totals["plain"] += p_total
         totals["instrumented"] += i_total
         last = inst[-1]
-        print(f"  doctests: {p_total:.0f} ms plain, {i_total:.0f} ms instrumented "
-              f"({i_total / p_total:.2f}x); importing the modules (instrumenting them): "
-              f"{p_import:.0f} ms plain, {i_import:.0f} ms instrumented")
-        print(f"  recording: {last['steps']:,} steps, read back "
-              f"(to_dict) in {last['export_ms']:.0f} ms; internal errors: "
-              f"{len(last['internal_errors'])}")
+        print(
+            f"  doctests: {p_total:.0f} ms plain, {i_total:.0f} ms instrumented "
+            f"({i_total / p_total:.2f}x); importing the modules (instrumenting them): "
+            f"{p_import:.0f} ms plain, {i_import:.0f} ms instrumented"
+        )
+        print(
+            f"  recording: {last['steps']:,} steps, read back "
+            f"(to_dict) in {last['export_ms']:.0f} ms; internal errors: "
+            f"{len(last['internal_errors'])}"
+        )
         plain_failed = set(plain[0]["failed"])
         for key, how in sorted(inst[0]["failed"].items()):
             if key not in plain_failed:
                 regressions.append(f"{key}: passes plainly, {how} instrumented")
         if plain_failed:
-            print(f"  ({len(plain_failed)} example(s) fail plainly too, e.g. "
-                  f"{sorted(plain_failed)[0]}: not counted)")
+            print(
+                f"  ({len(plain_failed)} example(s) fail plainly too, e.g. "
+                f"{sorted(plain_failed)[0]}: not counted)"
+            )
         for name, error in plain[0]["import_errors"].items():
             print(f"  ({name} does not import plainly: {error})")
         print()
     ratio = totals["instrumented"] / totals["plain"]
     print("Summary")
-    print(f"  total CPU ratio        {ratio:.2f}x  (target <= {TOTAL_TARGET}x): "
-          f"{'PASS' if ratio <= TOTAL_TARGET else 'MISS'}")
-    print(f"  worst module           {worst[0]:.2f}x {worst[1]}  (target <= {MODULE_TARGET}x): "
-          f"{'PASS' if worst[0] <= MODULE_TARGET else 'MISS'}")
+    print(
+        f"  total CPU ratio        {ratio:.2f}x  (target <= {TOTAL_TARGET}x): "
+        f"{'PASS' if ratio <= TOTAL_TARGET else 'MISS'}"
+    )
+    print(
+        f"  worst module           {worst[0]:.2f}x {worst[1]}  (target <= {MODULE_TARGET}x): "
+        f"{'PASS' if worst[0] <= MODULE_TARGET else 'MISS'}"
+    )
     print(f"  passes plainly, fails instrumented: {len(regressions)}")
     for line in regressions:
         print(f"    {line}")

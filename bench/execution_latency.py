@@ -125,16 +125,28 @@ def running_server(directory: Path) -> Iterator[tuple[str, dict[str, str]]]:
     log_path = directory / "server.log"
     key_path = directory / "admin-key"
     database = f"sqlite:///{directory / 'runtree.db'}"
-    command = [*runtree_command(), "serve", "--host", "127.0.0.1", "--port", "0",
-               "--database", database]
-    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200",
-           "RUNTREE_ADMIN_KEY_FILE": str(key_path)}
+    command = [
+        *runtree_command(),
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "0",
+        "--database",
+        database,
+    ]
+    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200", "RUNTREE_ADMIN_KEY_FILE": str(key_path)}
     for variable in ("RUNTREE_DATABASE_URL", "RUNTREE_NO_AUTH"):
         env.pop(variable, None)
     with open(log_path, "wb") as log:
         server = subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-            env=env, cwd=directory, start_new_session=True,
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=directory,
+            start_new_session=True,
         )
     try:
         base = wait_listening(server, log_path)
@@ -212,7 +224,9 @@ def baseline_call() -> float:
     started = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-c", BASELINE_CODE, json.dumps(INPUT)],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     elapsed = time.perf_counter() - started
     if done.returncode != 0 or done.stdout.strip() != str(EXPECTED):
@@ -220,8 +234,11 @@ def baseline_call() -> float:
     return elapsed
 
 
-def concurrently(count: int, clients: int, make_worker: Callable[[], Callable[[], Any]],
-                 ) -> float:
+def concurrently(
+    count: int,
+    clients: int,
+    make_worker: Callable[[], Callable[[], Any]],
+) -> float:
     """Run ``count`` calls spread over ``clients`` threads; calls per second of wall time.
     ``make_worker`` runs in each thread and returns its call (so each has its own
     connection)."""
@@ -322,8 +339,7 @@ class Summary:
 # --- sections -------------------------------------------------------------------------------
 
 
-def section_setup(client: httpx.Client, base: str, headers: dict[str, str],
-                  quick: bool) -> None:
+def section_setup(client: httpx.Client, base: str, headers: dict[str, str], quick: bool) -> None:
     print(HEADERS[1])
     auth = "an admin API key" if headers else "none (the server has no access control)"
     print(f"  server {base} (runtree serve, SQLite, default workers); authentication: {auth}")
@@ -332,15 +348,20 @@ def section_setup(client: httpx.Client, base: str, headers: dict[str, str],
     if response.status_code not in (200, 201):
         raise BenchError(f"deploy failed: {response.status_code} {response.text[:500]}")
     version = response.json().get("number")
-    print(f"  deployed {NAMESPACE}/{NAME} v{version} "
-          f"in {(time.perf_counter() - started) * 1000:.1f} ms")
+    print(
+        f"  deployed {NAMESPACE}/{NAME} v{version} "
+        f"in {(time.perf_counter() - started) * 1000:.1f} ms"
+    )
     first = execute(client)
-    print(f"  first execution (cold: starts the zygote, compiles the function): "
-          f"{first * 1000:.1f} ms")
+    print(
+        f"  first execution (cold: starts the zygote, compiles the function): {first * 1000:.1f} ms"
+    )
     warm = [execute(client) for _ in range(5 if quick else 20)]
     concurrently(CLIENTS * 2, CLIENTS, lambda: _ClientCall(base, headers))
-    print(f"  warm-up: {len(warm)} sequential (last {warm[-1] * 1000:.1f} ms) and "
-          f"{CLIENTS * 2} concurrent executions\n")
+    print(
+        f"  warm-up: {len(warm)} sequential (last {warm[-1] * 1000:.1f} ms) and "
+        f"{CLIENTS * 2} concurrent executions\n"
+    )
 
 
 def section_latency(client: httpx.Client, quick: bool, summary: Summary) -> float:
@@ -351,12 +372,16 @@ def section_latency(client: httpx.Client, quick: bool, summary: Summary) -> floa
     for _ in range(rounds):
         runtree_rounds.append([execute(client) * 1000 for _ in range(per_round)])
         baseline_rounds.append([baseline_call() * 1000 for _ in range(baseline_per_round)])
-    print(f"  {rounds} rounds, interleaved: {per_round} runtree requests and "
-          f"{baseline_per_round} subprocess.run calls per round; ms")
+    print(
+        f"  {rounds} rounds, interleaved: {per_round} runtree requests and "
+        f"{baseline_per_round} subprocess.run calls per round; ms"
+    )
     print(f"  {'variant':<28}  {'p50':>7}  {'p95':>7}  {'p99':>7}  {'p50 min..max':>15}")
     medians: dict[str, float] = {}
-    for label, data in (("runtree HTTP wait=true", runtree_rounds),
-                        ("baseline subprocess.run", baseline_rounds)):
+    for label, data in (
+        ("runtree HTTP wait=true", runtree_rounds),
+        ("baseline subprocess.run", baseline_rounds),
+    ):
         p50s = [percentile(r, 0.50) for r in data]
         p95 = statistics.median(percentile(r, 0.95) for r in data)
         p99 = statistics.median(percentile(r, 0.99) for r in data)
@@ -367,14 +392,17 @@ def section_latency(client: httpx.Client, quick: bool, summary: Summary) -> floa
     runtree_p50 = medians["runtree HTTP wait=true"]
     ratio = runtree_p50 / medians["baseline subprocess.run"]
     print(f"  runtree / baseline at p50: {ratio:.2f}x\n")
-    summary.add("latency p50, HTTP wait=true", f"<= {P50_TARGET_MS:g} ms",
-                f"{runtree_p50:.2f} ms", verdict(runtree_p50 <= P50_TARGET_MS))
+    summary.add(
+        "latency p50, HTTP wait=true",
+        f"<= {P50_TARGET_MS:g} ms",
+        f"{runtree_p50:.2f} ms",
+        verdict(runtree_p50 <= P50_TARGET_MS),
+    )
     summary.add("  vs subprocess.run per call", "(ratio)", f"{ratio:.2f}x", "")
     return runtree_p50
 
 
-def section_throughput(base: str, headers: dict[str, str], quick: bool,
-                       summary: Summary) -> float:
+def section_throughput(base: str, headers: dict[str, str], quick: bool, summary: Summary) -> float:
     print(HEADERS[3])
     rounds, count, baseline_count = (1, 24, 8) if quick else (3, 400, 80)
     runtree: list[float] = []
@@ -382,18 +410,23 @@ def section_throughput(base: str, headers: dict[str, str], quick: bool,
     for _ in range(rounds):
         runtree.append(concurrently(count, CLIENTS, lambda: _ClientCall(base, headers)))
         baseline.append(concurrently(baseline_count, CLIENTS, lambda: baseline_call))
-    print(f"  {rounds} round(s), interleaved: {count} runtree executions and "
-          f"{baseline_count} subprocess.run calls per round, {CLIENTS} client threads")
+    print(
+        f"  {rounds} round(s), interleaved: {count} runtree executions and "
+        f"{baseline_count} subprocess.run calls per round, {CLIENTS} client threads"
+    )
     print(f"  {'variant':<28}  {'per s':>8}  {'min..max':>15}")
-    for label, data in (("runtree HTTP wait=true", runtree),
-                        ("baseline subprocess.run", baseline)):
+    for label, data in (("runtree HTTP wait=true", runtree), ("baseline subprocess.run", baseline)):
         spread = f"{min(data):.1f}..{max(data):.1f}"
         print(f"  {label:<28}  {statistics.median(data):>8.1f}  {spread:>15}")
     rate = statistics.median(runtree)
     ratio = rate / statistics.median(baseline)
     print(f"  runtree / baseline: {ratio:.2f}x\n")
-    summary.add(f"throughput, {CLIENTS} clients", f">= {THROUGHPUT_TARGET:g} /s",
-                f"{rate:.1f} /s", verdict(rate >= THROUGHPUT_TARGET))
+    summary.add(
+        f"throughput, {CLIENTS} clients",
+        f">= {THROUGHPUT_TARGET:g} /s",
+        f"{rate:.1f} /s",
+        verdict(rate >= THROUGHPUT_TARGET),
+    )
     summary.add("  vs subprocess.run per call", "(ratio)", f"{ratio:.2f}x", "")
     return rate
 
@@ -402,16 +435,22 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fast smoke run (tiny sizes)")
     args = parser.parse_args(argv)
-    print("runtree execution latency benchmark" + (" (--quick: smoke run, numbers are "
-                                                   "not meaningful)" if args.quick else ""))
-    print(f"  Python {platform.python_version()}, {platform.platform()}, "
-          f"{os.cpu_count()} CPUs, {load()}\n")
+    print(
+        "runtree execution latency benchmark"
+        + (" (--quick: smoke run, numbers are not meaningful)" if args.quick else "")
+    )
+    print(
+        f"  Python {platform.python_version()}, {platform.platform()}, "
+        f"{os.cpu_count()} CPUs, {load()}\n"
+    )
     summary = Summary()
     started = time.perf_counter()
     try:
-        with tempfile.TemporaryDirectory(prefix="runtree-bench-") as tmp, \
-                running_server(Path(tmp)) as (base, headers), \
-                make_client(base, headers) as client:
+        with (
+            tempfile.TemporaryDirectory(prefix="runtree-bench-") as tmp,
+            running_server(Path(tmp)) as (base, headers),
+            make_client(base, headers) as client,
+        ):
             section_setup(client, base, headers, args.quick)
             section_latency(client, args.quick, summary)
             section_throughput(base, headers, args.quick, summary)
@@ -420,8 +459,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     print(HEADERS[4])
     summary.print()
-    print(f"\n  (informational only; {load()}; total run time "
-          f"{time.perf_counter() - started:.1f} s)")
+    print(
+        f"\n  (informational only; {load()}; total run time {time.perf_counter() - started:.1f} s)"
+    )
     return 0
 
 

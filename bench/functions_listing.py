@@ -27,10 +27,18 @@ STEPS_PER_EXECUTION = 10_000
 
 def build(store: Store, executions: int) -> None:
     def deploy(name: str) -> None:
-        store.deploy_version("default", name, source=f"def {name}():\n    return 1\n",
-                             settings={}, sha256=name, warnings=[], dependencies=[],
-                             signature={"name": name, "parameters": []}, description=None,
-                             created_by=None)
+        store.deploy_version(
+            "default",
+            name,
+            source=f"def {name}():\n    return 1\n",
+            settings={},
+            sha256=name,
+            warnings=[],
+            dependencies=[],
+            signature={"name": name, "parameters": []},
+            description=None,
+            created_by=None,
+        )
 
     for index in range(20):
         deploy(f"f{index}")
@@ -43,11 +51,15 @@ def build(store: Store, executions: int) -> None:
         " (:e, :i, :p, :i, 1, 'fib', 'default/fib', 'completed', 0, '', 0, '[]', '[]')"
     )
     for _ in range(executions):
-        execution = store.enqueue_execution(version=version, trigger="api", input={},
-                                            versions={})
+        execution = store.enqueue_execution(version=version, trigger="api", input={}, versions={})
         with store.engine.begin() as connection:
-            connection.execute(rows, [{"e": execution.id, "i": i, "p": None if i == 1 else i - 1}
-                                      for i in range(1, STEPS_PER_EXECUTION + 1)])
+            connection.execute(
+                rows,
+                [
+                    {"e": execution.id, "i": i, "p": None if i == 1 else i - 1}
+                    for i in range(1, STEPS_PER_EXECUTION + 1)
+                ],
+            )
 
 
 def median_ms(run: Callable[[], object], rounds: int) -> float:
@@ -66,8 +78,10 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="5 executions, 5 rounds")
     args = parser.parse_args()
     executions, rounds = (5, 5) if args.quick else (args.executions, args.rounds)
-    with tempfile.TemporaryDirectory() as folder, \
-            Store(f"sqlite:///{Path(folder) / 'bench.db'}") as store:
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        Store(f"sqlite:///{Path(folder) / 'bench.db'}") as store,
+    ):
         build(store, executions)
         counted = catalog._with_step_count
         with_counts: list[float] = []
@@ -81,10 +95,14 @@ def main() -> None:
                 catalog._with_step_count = counted  # type: ignore[assignment]
         (fib,) = [f for f in store.list_functions() if f.name == "fib"]
     a, b = statistics.median(with_counts), statistics.median(without)
-    print(f"{executions * STEPS_PER_EXECUTION:,} recorded steps of one function, 21 functions; "
-          f"fib's step_count = {fib.step_count:,}")
-    print(f"list_functions: {a:.1f} ms with step counts, {b:.1f} ms without "
-          f"(+{a - b:.1f} ms, {a / b:.2f}x)")
+    print(
+        f"{executions * STEPS_PER_EXECUTION:,} recorded steps of one function, 21 functions; "
+        f"fib's step_count = {fib.step_count:,}"
+    )
+    print(
+        f"list_functions: {a:.1f} ms with step counts, {b:.1f} ms without "
+        f"(+{a - b:.1f} ms, {a / b:.2f}x)"
+    )
 
 
 if __name__ == "__main__":

@@ -74,8 +74,10 @@ def main() -> int:
 
     print("== 1. Setup ==")
     if os.geteuid() != 0:
-        print("not root: the sandbox cannot switch executions to slot uids here, so there is "
-              "nothing to compare (run as root, after `make runtime`)")
+        print(
+            "not root: the sandbox cannot switch executions to slot uids here, so there is "
+            "nothing to compare (run as root, after `make runtime`)"
+        )
         print("== Summary ==\nskipped")
         return 0
     sandbox = Sandbox.probe(SandboxConfig.from_env(enabled=True))
@@ -115,7 +117,10 @@ def main() -> int:
         print(f"warm-up: {warm} executions each; rounds: {rounds} x {per_round}, interleaved")
 
         samples: dict[str, list[float]] = {
-            "unsandboxed": [], "sandboxed": [], "nice 0": [], "one slot": []
+            "unsandboxed": [],
+            "sandboxed": [],
+            "nice 0": [],
+            "one slot": [],
         }
         for _ in range(rounds):
             for _ in range(per_round):
@@ -132,12 +137,18 @@ def main() -> int:
 
     print("\n== 2. Latency per execution, ms ==")
     print(f"{'':28} {'p50':>7} {'p95':>7} {'mean':>7}")
-    rows = [("unsandboxed", "unsandboxed"), ("sandboxed (request path)", "sandboxed"),
-            ("sandboxed, nice 0", "nice 0"), ("sandboxed (one slot)", "one slot")]
+    rows = [
+        ("unsandboxed", "unsandboxed"),
+        ("sandboxed (request path)", "sandboxed"),
+        ("sandboxed, nice 0", "nice 0"),
+        ("sandboxed (one slot)", "one slot"),
+    ]
     for label, key in rows:
         values = samples[key]
-        print(f"{label:28} {percentile(values, 50):7.2f} {percentile(values, 95):7.2f} "
-              f"{statistics.fmean(values):7.2f}")
+        print(
+            f"{label:28} {percentile(values, 50):7.2f} {percentile(values, 95):7.2f} "
+            f"{statistics.fmean(values):7.2f}"
+        )
 
     base = samples["unsandboxed"]
     added50 = percentile(samples["sandboxed"], 50) - percentile(base, 50)
@@ -146,10 +157,14 @@ def main() -> int:
     nice50 = percentile(samples["nice 0"], 50) - percentile(base, 50)
     print("\n== Summary ==")
     verdict = "PASS" if added50 <= TARGET_MS else "MISS"
-    print(f"sandbox adds {added50:+.2f} ms at p50 ({added95:+.2f} ms at p95) on the request "
-          f"path; target <= {TARGET_MS:g} ms at p50: {verdict}")
-    print(f"of which confinement alone (nice 0): {nice50:+.2f} ms at p50; the rest is the "
-          "lower priority on a busy machine")
+    print(
+        f"sandbox adds {added50:+.2f} ms at p50 ({added95:+.2f} ms at p95) on the request "
+        f"path; target <= {TARGET_MS:g} ms at p50: {verdict}"
+    )
+    print(
+        f"of which confinement alone (nice 0): {nice50:+.2f} ms at p50; the rest is the "
+        "lower priority on a busy machine"
+    )
     print(f"one slot back to back (waiting for each clean-up): {one50:+.2f} ms at p50")
     print(f"load average during the run: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     return 0

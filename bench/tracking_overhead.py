@@ -292,8 +292,9 @@ def all_steps(calls: int) -> int:
     return (calls + 10) * RESERVE_DIVISOR // (RESERVE_DIVISOR - 1) + 1
 
 
-def recorded_body(drive: Callable[[int], None], loops: int, calls: int, step_budget: int,
-                  expect_steps: int | None) -> Callable[[], None]:
+def recorded_body(
+    drive: Callable[[int], None], loops: int, calls: int, step_budget: int, expect_steps: int | None
+) -> Callable[[], None]:
     """Fresh recording, the calls, close, drop -- all inside the timed region."""
 
     def body() -> None:
@@ -308,8 +309,9 @@ def recorded_body(drive: Callable[[int], None], loops: int, calls: int, step_bud
     return body
 
 
-def reference_body(drive: Callable[[int], None], loops: int, log: list[Any],
-                   calls: int) -> Callable[[], None]:
+def reference_body(
+    drive: Callable[[int], None], loops: int, log: list[Any], calls: int
+) -> Callable[[], None]:
     def body() -> None:
         drive(loops)
         kept = len(log)
@@ -331,8 +333,15 @@ def verdict(ok: bool) -> str:
     return "PASS" if ok else "MISS"
 
 
-def print_table(title: str, unit: str, stats: dict[str, Stats], labels: dict[str, str],
-                baseline: str, scale: float = 1.0, digits: int = 0) -> None:
+def print_table(
+    title: str,
+    unit: str,
+    stats: dict[str, Stats],
+    labels: dict[str, str],
+    baseline: str,
+    scale: float = 1.0,
+    digits: int = 0,
+) -> None:
     width = max(len(label) for label in labels.values())
     print(f"{title}")
     print(f"  {'variant':<{width}}  {unit + ' median':>14}  {'min..max':>19}  {'x bare':>7}")
@@ -355,8 +364,10 @@ class Summary:
         self.rows.append((what, target, measured, result))
 
     def print(self) -> None:
-        widths = [max(len(row[i]) for row in [*self.rows, ("check", "target", "measured", "")])
-                  for i in range(4)]
+        widths = [
+            max(len(row[i]) for row in [*self.rows, ("check", "target", "measured", "")])
+            for i in range(4)
+        ]
         header = ("check", "target", "measured", "result")
         for row in [header, *self.rows]:
             print("  " + "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
@@ -367,13 +378,19 @@ def section_tiny(bare: dict[str, Any], inst: dict[str, Any], quick: bool, summar
     calls = 2_000 if quick else 50_000
     rounds = 3 if quick else 15
     loops = calls // UNROLL
-    print(f"  {calls:,} calls per sample, {rounds} rounds (+1 warm-up), median; "
-          f"CPU time via time.process_time_ns\n")
+    print(
+        f"  {calls:,} calls per sample, {rounds} rounds (+1 warm-up), median; "
+        f"CPU time via time.process_time_ns\n"
+    )
 
     payloads: list[tuple[str, str, tuple[Any, ...], Callable[..., Any]]] = [
         ("f", "f(1, 2) -- small ints (runtree's immutable fast path)", (1, 2), f_ref_inline),
-        ("g", "g({'x': 1, 'y': 2, 'z': 3}, 'y') -- a small dict (pickled at call time)",
-         ({"x": 1, "y": 2, "z": 3}, "y"), g_ref_inline),
+        (
+            "g",
+            "g({'x': 1, 'y': 2, 'z': 3}, 'y') -- a small dict (pickled at call time)",
+            ({"x": 1, "y": 2, "z": 3}, "y"),
+            g_ref_inline,
+        ),
     ]
     for name, title, args, inline_fn in payloads:
         bare_fn, inst_fn = bare[name], inst[name]
@@ -388,13 +405,17 @@ def section_tiny(bare: dict[str, Any], inst: dict[str, Any], quick: bool, summar
             "a": cpu_sampler(plain_body(d_bare, loops), calls),
             "b": cpu_sampler(plain_body(d_inst, loops), calls),
             "c": cpu_sampler(recorded_body(d_inst, loops, calls, all_steps(calls), calls), calls),
-            "c'": cpu_sampler(recorded_body(d_inst, loops, calls, all_steps(calls), calls), calls,
-                              gc_off=True),
+            "c'": cpu_sampler(
+                recorded_body(d_inst, loops, calls, all_steps(calls), calls), calls, gc_off=True
+            ),
             "e": cpu_sampler(recorded_body(d_inst, loops, calls, 1, 1), calls),
             "d": cpu_sampler(reference_body(d_ref, loops, decorated.log, calls), calls),  # type: ignore[attr-defined]
             "d'": cpu_sampler(reference_body(d_inline, loops, _inline_log, calls), calls),
-            "d''": cpu_sampler(reference_body(d_ref, loops, decorated.log, calls), calls,  # type: ignore[attr-defined]
-                               gc_off=True),
+            "d''": cpu_sampler(
+                reference_body(d_ref, loops, decorated.log, calls),
+                calls,  # type: ignore[attr-defined]
+                gc_off=True,
+            ),
         }
         stats = interleave(samplers, rounds)
         labels = {
@@ -412,19 +433,32 @@ def section_tiny(bare: dict[str, Any], inst: dict[str, Any], quick: bool, summar
         ratio = stats["c"].median / stats["d"].median
         ratio_inline = stats["c"].median / stats["d'"].median
         ratio_nogc = stats["c'"].median / stats["d''"].median
-        print(f"  -> overhead outside a recording: {outside:+.0f} ns/call over bare "
-              f"(target <= +{OUTSIDE_TARGET_NS} ns): {verdict(outside <= OUTSIDE_TARGET_NS)}")
-        print(f"  -> recorded / reference decorator: {ratio:.2f}x "
-              f"(target <= {RATIO_TARGET:.2f}x): {verdict(ratio <= RATIO_TARGET)}")
-        print(f"  -> recorded / reference inlined: {ratio_inline:.2f}x; "
-              f"with GC disabled, recorded / decorator: {ratio_nogc:.2f}x [diagnostic]")
+        print(
+            f"  -> overhead outside a recording: {outside:+.0f} ns/call over bare "
+            f"(target <= +{OUTSIDE_TARGET_NS} ns): {verdict(outside <= OUTSIDE_TARGET_NS)}"
+        )
+        print(
+            f"  -> recorded / reference decorator: {ratio:.2f}x "
+            f"(target <= {RATIO_TARGET:.2f}x): {verdict(ratio <= RATIO_TARGET)}"
+        )
+        print(
+            f"  -> recorded / reference inlined: {ratio_inline:.2f}x; "
+            f"with GC disabled, recorded / decorator: {ratio_nogc:.2f}x [diagnostic]"
+        )
         gc_share = stats["c"].median - stats["c'"].median
         print(f"  -> GC share of the recorded cost: {gc_share:,.0f} ns/call [diagnostic]\n")
-        summary.add(f"1. {name}: outside-recording overhead", f"<= +{OUTSIDE_TARGET_NS} ns",
-                    f"{outside:+.0f} ns", verdict(outside <= OUTSIDE_TARGET_NS))
-        summary.add(f"1. {name}: recorded / reference", f"<= {RATIO_TARGET:.2f}x",
-                    f"{ratio:.2f}x ({stats['c'].median:,.0f} vs {stats['d'].median:,.0f} ns)",
-                    verdict(ratio <= RATIO_TARGET))
+        summary.add(
+            f"1. {name}: outside-recording overhead",
+            f"<= +{OUTSIDE_TARGET_NS} ns",
+            f"{outside:+.0f} ns",
+            verdict(outside <= OUTSIDE_TARGET_NS),
+        )
+        summary.add(
+            f"1. {name}: recorded / reference",
+            f"<= {RATIO_TARGET:.2f}x",
+            f"{ratio:.2f}x ({stats['c'].median:,.0f} vs {stats['d'].median:,.0f} ns)",
+            verdict(ratio <= RATIO_TARGET),
+        )
 
     # Sanity: a recorded call really captured its inputs and output (outside any timing).
     with runtree.record() as rec:
@@ -432,25 +466,31 @@ def section_tiny(bare: dict[str, Any], inst: dict[str, Any], quick: bool, summar
     step = rec.steps[0]
     inputs = {k: v.preview for k, v in step.inputs.items()}
     output = step.output.preview if step.output is not None else None
-    print(f"  sanity: recorded step {step.name}: inputs={inputs} output={output} "
-          f"status={step.status}\n")
+    print(
+        f"  sanity: recorded step {step.name}: inputs={inputs} output={output} "
+        f"status={step.status}\n"
+    )
 
 
-def section_parent(bare: dict[str, Any], inst: dict[str, Any], quick: bool,
-                   summary: Summary) -> None:
+def section_parent(
+    bare: dict[str, Any], inst: dict[str, Any], quick: bool, summary: Summary
+) -> None:
     print(HEADERS[2])
     parents = 20 if quick else 500
     rounds = 3 if quick else 15
     steps = parents * 101
-    print(f"  parent(100) calls child(i) 100 times; {parents:,} parent calls per sample, "
-          f"{rounds} rounds (+1 warm-up); CPU µs per parent call (= 101 calls)\n")
+    print(
+        f"  parent(100) calls child(i) 100 times; {parents:,} parent calls per sample, "
+        f"{rounds} rounds (+1 warm-up); CPU µs per parent call (= 101 calls)\n"
+    )
     d_bare = make_driver(bare["parent"], (100,), 1)
     d_inst = make_driver(inst["parent"], (100,), 1)
     samplers = {
         "bare": cpu_sampler(plain_body(d_bare, parents), parents),
         "outside": cpu_sampler(plain_body(d_inst, parents), parents),
-        "recorded": cpu_sampler(recorded_body(d_inst, parents, steps, all_steps(steps), steps),
-                                parents),
+        "recorded": cpu_sampler(
+            recorded_body(d_inst, parents, steps, all_steps(steps), steps), parents
+        ),
         "aggregated": cpu_sampler(recorded_body(d_inst, parents, steps, 1, 1), parents),
     }
     stats = interleave(samplers, rounds)
@@ -464,9 +504,13 @@ def section_parent(bare: dict[str, Any], inst: dict[str, Any], quick: bool,
     ratio = stats["recorded"].median / stats["bare"].median
     per_call = (stats["recorded"].median - stats["bare"].median) / 101
     print(f"  -> recorded / bare: {ratio:.1f}x, i.e. {per_call:,.0f} ns added per call\n")
-    summary.add("2. parent(100): recorded / bare", "(info)",
-                f"{ratio:.1f}x ({stats['recorded'].median / 1000:,.1f} vs "
-                f"{stats['bare'].median / 1000:,.1f} µs)", "info")
+    summary.add(
+        "2. parent(100): recorded / bare",
+        "(info)",
+        f"{ratio:.1f}x ({stats['recorded'].median / 1000:,.1f} vs "
+        f"{stats['bare'].median / 1000:,.1f} µs)",
+        "info",
+    )
 
 
 def _read_peak_rss_kb() -> tuple[int, str]:
@@ -506,9 +550,11 @@ def child_recursive(mode: str, n: int) -> None:
         info["step_budget"] = rec.step_budget
         info["aggregated"] = sum(a.count for a in aggregates)
         info["errors"] = sum(a.errors for a in aggregates) + sum(
-            1 for s in rec.steps if s.status != "completed")
-        info["aggregate_lines"] = [line.lstrip("│├└─ ") for line in rendered.splitlines()
-                                   if TIMES in line]
+            1 for s in rec.steps if s.status != "completed"
+        )
+        info["aggregate_lines"] = [
+            line.lstrip("│├└─ ") for line in rendered.splitlines() if TIMES in line
+        ]
         info["render_lines"] = rendered.count("\n") + 1
     else:
         result = walk(n)
@@ -519,21 +565,30 @@ def child_recursive(mode: str, n: int) -> None:
 
 
 def run_child(mode: str, n: int) -> dict[str, Any]:
-    command = [sys.executable, str(Path(__file__).resolve()), "--child-recursive", mode,
-               "--n", str(n)]
+    command = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--child-recursive",
+        mode,
+        "--n",
+        str(n),
+    ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"child {mode} failed ({done.returncode}):\n{done.stderr}")
     return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
-def section_recursive(bare: dict[str, Any], inst: dict[str, Any], quick: bool,
-                      summary: Summary) -> None:
+def section_recursive(
+    bare: dict[str, Any], inst: dict[str, Any], quick: bool, summary: Summary
+) -> None:
     print(HEADERS[3])
     n = 20_000 if quick else 1_000_000
     rounds = 1 if quick else 5
-    print(f"  walk({n:,}) makes exactly {n:,} calls; default step_budget; {rounds} rounds "
-          f"(+1 warm-up), median\n")
+    print(
+        f"  walk({n:,}) makes exactly {n:,} calls; default step_budget; {rounds} rounds "
+        f"(+1 warm-up), median\n"
+    )
 
     def timed(fn: Callable[[int], int], recorded: bool) -> Sampler:
         def sample() -> float:
@@ -553,8 +608,9 @@ def section_recursive(bare: dict[str, Any], inst: dict[str, Any], quick: bool,
         return sample
 
     cpu_ns: dict[bool, list[int]] = {False: [], True: []}
-    stats = interleave({"bare": timed(bare["walk"], False),
-                        "recorded": timed(inst["walk"], True)}, rounds)
+    stats = interleave(
+        {"bare": timed(bare["walk"], False), "recorded": timed(inst["walk"], True)}, rounds
+    )
     cpu_bare = statistics.median(cpu_ns[False][1:] or cpu_ns[False])
     cpu_rec = statistics.median(cpu_ns[True][1:] or cpu_ns[True])
     wall_bare, wall_rec = stats["bare"].median, stats["recorded"].median
@@ -563,8 +619,10 @@ def section_recursive(bare: dict[str, Any], inst: dict[str, Any], quick: bool,
         s = stats[key]
         spread = f"{s.min / 1e6:,.0f}..{s.max / 1e6:,.0f} ms"
         print(f"  {label:<10}{s.median / 1e6:>11,.0f} ms{spread:>22}{cpu / 1e6:>11,.0f} ms")
-    print(f"  -> recorded / bare: {wall_rec / wall_bare:.1f}x wall, "
-          f"{cpu_rec / cpu_bare:.1f}x CPU; {(wall_rec - wall_bare) / n:,.0f} ns added per call\n")
+    print(
+        f"  -> recorded / bare: {wall_rec / wall_bare:.1f}x wall, "
+        f"{cpu_rec / cpu_bare:.1f}x CPU; {(wall_rec - wall_bare) / n:,.0f} ns added per call\n"
+    )
 
     print("  peak RSS, each in a fresh child process:")
     child_bare = run_child("bare", n)
@@ -572,36 +630,54 @@ def section_recursive(bare: dict[str, Any], inst: dict[str, Any], quick: bool,
     rss_bare = child_bare["peak_rss_kb"] * 1024 / 1e6
     rss_rec = child_rec["peak_rss_kb"] * 1024 / 1e6
     children_max = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    print(f"    bare     {rss_bare:8.1f} MB  ({child_bare['peak_source']}; walk "
-          f"{child_bare['wall_ns'] / 1e6:,.0f} ms)")
-    print(f"    recorded {rss_rec:8.1f} MB  ({child_rec['peak_source']}; walk "
-          f"{child_rec['wall_ns'] / 1e6:,.0f} ms; +{rss_rec - rss_bare:.1f} MB over bare)")
+    print(
+        f"    bare     {rss_bare:8.1f} MB  ({child_bare['peak_source']}; walk "
+        f"{child_bare['wall_ns'] / 1e6:,.0f} ms)"
+    )
+    print(
+        f"    recorded {rss_rec:8.1f} MB  ({child_rec['peak_source']}; walk "
+        f"{child_rec['wall_ns'] / 1e6:,.0f} ms; +{rss_rec - rss_bare:.1f} MB over bare)"
+    )
     print(f"    cross-check: RUSAGE_CHILDREN ru_maxrss = {children_max * 1024 / 1e6:.1f} MB")
     rss_ok = rss_rec <= RSS_TARGET_MB
-    print(f"  -> recorded peak RSS {rss_rec:.1f} MB (target <= {RSS_TARGET_MB} MB): "
-          f"{verdict(rss_ok)}\n")
+    print(
+        f"  -> recorded peak RSS {rss_rec:.1f} MB (target <= {RSS_TARGET_MB} MB): "
+        f"{verdict(rss_ok)}\n"
+    )
 
     lines = child_rec["aggregate_lines"]
-    print(f"  rendered tree: {child_rec['render_lines']:,} lines, {len(lines)} aggregate "
-          f"line(s):")
-    shown = lines if len(lines) <= 8 else [*lines[:3], f"... {len(lines) - 5} more ...",
-                                           *lines[-2:]]
+    print(f"  rendered tree: {child_rec['render_lines']:,} lines, {len(lines)} aggregate line(s):")
+    shown = (
+        lines if len(lines) <= 8 else [*lines[:3], f"... {len(lines) - 5} more ...", *lines[-2:]]
+    )
     for line in shown:
         print(f"    {line}")
     total = child_rec["steps"] + child_rec["aggregated"]
     complete = total == n and child_rec["result"] == n and child_rec["errors"] == 0
-    print(f"  -> {child_rec['steps']:,} steps (budget {child_rec['step_budget']:,}) + "
-          f"{child_rec['aggregated']:,} aggregated = {total:,} calls; walk returned "
-          f"{child_rec['result']:,}; {child_rec['errors']} errors: "
-          f"{'nothing lost' if complete else 'MISMATCH'}\n")
-    summary.add(f"3. walk({n:,}) recorded: peak RSS", f"<= {RSS_TARGET_MB} MB",
-                f"{rss_rec:.1f} MB (bare {rss_bare:.1f})", verdict(rss_ok))
-    summary.add(f"3. walk({n:,}): steps + aggregated == calls", "exact, 0 errors",
-                f"{total:,}", verdict(complete))
-    summary.add(f"3. walk({n:,}): recorded / bare wall", f"<= {WALL_RATIO_TARGET:.2f}x",
-                f"{wall_rec / wall_bare:.2f}x ({wall_rec / 1e6:,.0f} vs "
-                f"{wall_bare / 1e6:,.0f} ms)",
-                verdict(wall_rec <= WALL_RATIO_TARGET * wall_bare))
+    print(
+        f"  -> {child_rec['steps']:,} steps (budget {child_rec['step_budget']:,}) + "
+        f"{child_rec['aggregated']:,} aggregated = {total:,} calls; walk returned "
+        f"{child_rec['result']:,}; {child_rec['errors']} errors: "
+        f"{'nothing lost' if complete else 'MISMATCH'}\n"
+    )
+    summary.add(
+        f"3. walk({n:,}) recorded: peak RSS",
+        f"<= {RSS_TARGET_MB} MB",
+        f"{rss_rec:.1f} MB (bare {rss_bare:.1f})",
+        verdict(rss_ok),
+    )
+    summary.add(
+        f"3. walk({n:,}): steps + aggregated == calls",
+        "exact, 0 errors",
+        f"{total:,}",
+        verdict(complete),
+    )
+    summary.add(
+        f"3. walk({n:,}): recorded / bare wall",
+        f"<= {WALL_RATIO_TARGET:.2f}x",
+        f"{wall_rec / wall_bare:.2f}x ({wall_rec / 1e6:,.0f} vs {wall_bare / 1e6:,.0f} ms)",
+        verdict(wall_rec <= WALL_RATIO_TARGET * wall_bare),
+    )
 
 
 class Holder:
@@ -633,8 +709,9 @@ def _recorded_per_call(drive: Callable[[int], None], calls: int) -> Sampler:
     return sample
 
 
-def section_large(bare: dict[str, Any], inst: dict[str, Any], quick: bool,
-                  summary: Summary) -> None:
+def section_large(
+    bare: dict[str, Any], inst: dict[str, Any], quick: bool, summary: Summary
+) -> None:
     print(HEADERS[4])
     size = (1 if quick else 10) * 1024 * 1024
     calls = 1 if quick else 5
@@ -648,12 +725,17 @@ def section_large(bare: dict[str, Any], inst: dict[str, Any], quick: bool,
         strings: [f"{i:08d}".ljust(item, "x") for i in range(size // item)],
         f"bytes of {size / 2**20:.0f} MiB": b"x" * size,
     }
-    print(f"  consume(data) returns len(data); {calls} calls per recording, {rounds} rounds "
-          f"(+1 warm-up), median; CPU us per recorded call\n")
-    samplers = {title: _recorded_per_call(make_driver(inst["consume"], (data,), 1), calls)
-                for title, data in payloads.items()}
+    print(
+        f"  consume(data) returns len(data); {calls} calls per recording, {rounds} rounds "
+        f"(+1 warm-up), median; CPU us per recorded call\n"
+    )
+    samplers = {
+        title: _recorded_per_call(make_driver(inst["consume"], (data,), 1), calls)
+        for title, data in payloads.items()
+    }
     samplers["bare, 1,000,000 ints"] = cpu_sampler(
-        plain_body(make_driver(bare["consume"], (payloads["1,000,000 ints"],), 1), calls), calls)
+        plain_body(make_driver(bare["consume"], (payloads["1,000,000 ints"],), 1), calls), calls
+    )
     stats = interleave(samplers, rounds)
     base = stats["10,000 ints (baseline)"].median
     for title, stat in stats.items():
@@ -666,22 +748,38 @@ def section_large(bare: dict[str, Any], inst: dict[str, Any], quick: bool,
         realize_us = (process_time_ns() - start) / 1e3
         shown = captured.to_dict()
         preview = json.dumps(shown.pop("preview"), ensure_ascii=False)
-        print(f"  {title}: read (realize) {realize_us:.0f} us; {shown}; preview "
-              f"{len(preview):,} chars")
+        print(
+            f"  {title}: read (realize) {realize_us:.0f} us; {shown}; preview "
+            f"{len(preview):,} chars"
+        )
         if title.startswith("10,000"):
             ok = not captured.truncated and captured.blob is not None
         elif isinstance(data, bytes):
-            ok = (captured.truncated and captured.blob is None and captured.size == len(data)
-                  and captured.sha256 is None)  # no digest past 1 MiB: never of a prefix
+            ok = (
+                captured.truncated
+                and captured.blob is None
+                and captured.size == len(data)
+                and captured.sha256 is None
+            )  # no digest past 1 MiB: never of a prefix
         else:
-            ok = (captured.truncated and captured.blob is None and captured.size > budget
-                  and captured.sha256 is None and "more than" in (captured.warning or ""))
-        summary.add(f"4. {title}: captured", "truncated/marked right", str(captured.truncated),
-                    verdict(ok))
+            ok = (
+                captured.truncated
+                and captured.blob is None
+                and captured.size > budget
+                and captured.sha256 is None
+                and "more than" in (captured.warning or "")
+            )
+        summary.add(
+            f"4. {title}: captured", "truncated/marked right", str(captured.truncated), verdict(ok)
+        )
     for title in ("1,000,000 ints", strings):
         ratio = stats[title].median / base
-        summary.add(f"4. recorded f(x), x = {title.split(' (')[0]}", "<= 2.0x 10,000 ints",
-                    f"{ratio:.2f}x", verdict(ratio <= 2.0))
+        summary.add(
+            f"4. recorded f(x), x = {title.split(' (')[0]}",
+            "<= 2.0x 10,000 ints",
+            f"{ratio:.2f}x",
+            verdict(ratio <= 2.0),
+        )
 
     print("\n  Unpicklable arguments, from the second call on (a type that failed is learnt):")
     variants = {
@@ -691,16 +789,21 @@ def section_large(bare: dict[str, Any], inst: dict[str, Any], quick: bool,
         "partial(local function)": _local_partial(),
     }
     many = 20 if quick else 200
-    samplers = {title: _recorded_per_call(make_driver(inst["consume2"], (value,), 1), many)
-                for title, value in variants.items()}
+    samplers = {
+        title: _recorded_per_call(make_driver(inst["consume2"], (value,), 1), many)
+        for title, value in variants.items()
+    }
     stats = interleave(samplers, rounds)
     for title, stat in stats.items():
         print(f"  {title:<42} {stat.median / 1e3:10.2f} us")
-    for bad, good in (("Holder(lock)", "Holder(int)"),
-                      ("partial(local function)", "partial(module-level function)")):
+    for bad, good in (
+        ("Holder(lock)", "Holder(int)"),
+        ("partial(local function)", "partial(module-level function)"),
+    ):
         ratio = stats[bad].median / stats[good].median
-        summary.add(f"4. recorded f(x), x = {bad}", f"<= 5x {good}", f"{ratio:.2f}x",
-                    verdict(ratio <= 5.0))
+        summary.add(
+            f"4. recorded f(x), x = {bad}", f"<= 5x {good}", f"{ratio:.2f}x", verdict(ratio <= 5.0)
+        )
     with runtree.record() as rec:
         inst["consume2"](variants["Holder(lock)"])
     note = rec.steps[0].inputs["data"].warning
@@ -714,10 +817,22 @@ def _git_revision() -> str:
     """``, commit abc1234`` (``+ local changes in src``), or nothing outside a git checkout."""
     root = Path(__file__).resolve().parent.parent
     try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root,
-                              capture_output=True, text=True, timeout=10, check=True).stdout
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "src"], cwd=root,
-                               capture_output=True, text=True, timeout=10, check=True).stdout
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "src"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout
     except (OSError, subprocess.SubprocessError):
         return ""
     return f", commit {head.strip()}" + (" + local changes in src" if dirty.strip() else "")
@@ -735,15 +850,23 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     clock = time.get_clock_info("process_time")
     revision = _git_revision()
-    print("runtree tracking overhead benchmark" + (" (--quick: smoke run, numbers are "
-                                                   "not meaningful)" if args.quick else ""))
-    print(f"  runtree {runtree.__version__}, Python {platform.python_version()} "
-          f"({platform.python_implementation()}), {platform.platform()}, "
-          f"{os.cpu_count()} CPUs{revision}")
-    print(f"  tracking hooks: {accelerator.describe()['detail']} "
-          f"({accelerator.RUNTIME_ENV}=python|c to choose)")
-    print(f"  process_time clock: {clock.implementation}, resolution {clock.resolution * 1e9:g} ns;"
-          f" gc thresholds {gc.get_threshold()}\n")
+    print(
+        "runtree tracking overhead benchmark"
+        + (" (--quick: smoke run, numbers are not meaningful)" if args.quick else "")
+    )
+    print(
+        f"  runtree {runtree.__version__}, Python {platform.python_version()} "
+        f"({platform.python_implementation()}), {platform.platform()}, "
+        f"{os.cpu_count()} CPUs{revision}"
+    )
+    print(
+        f"  tracking hooks: {accelerator.describe()['detail']} "
+        f"({accelerator.RUNTIME_ENV}=python|c to choose)"
+    )
+    print(
+        f"  process_time clock: {clock.implementation}, resolution {clock.resolution * 1e9:g} ns;"
+        f" gc thresholds {gc.get_threshold()}\n"
+    )
 
     bare = load_workload(instrumented=False)
     inst = load_workload(instrumented=True)

@@ -33,18 +33,38 @@ JOB = Job("bench", "default", "main", {"main": FunctionSource("def main():\n    
 
 
 def value(preview: Any) -> dict[str, Any]:
-    return {"preview": preview, "size": 24, "format": "pickle", "truncated": False,
-            "redacted": False, "blob": b"\x80\x05\x95\x0b\x00\x00\x00\x00\x00\x00\x00}\x94."}
+    return {
+        "preview": preview,
+        "size": 24,
+        "format": "pickle",
+        "truncated": False,
+        "redacted": False,
+        "blob": b"\x80\x05\x95\x0b\x00\x00\x00\x00\x00\x00\x00}\x94.",
+    }
 
 
 def step(step_id: int) -> dict[str, Any]:
     return {
-        "id": step_id, "parent_id": None if step_id == 1 else 1, "sequence": step_id,
-        "depth": 0 if step_id == 1 else 1, "name": "helper", "filename": "default/main.py",
-        "lineno": 3, "version": 1, "status": "completed", "started_at_ns": 1_700_000_000_000,
-        "duration_ns": 1200, "inputs": {"order": value({"id": step_id, "items": [1, 2, 3]})},
-        "output": value(step_id * 2), "error": None, "stdout": "", "stdout_truncated": False,
-        "warnings": [], "aggregates": [], "generator": None, "function": "default/main",
+        "id": step_id,
+        "parent_id": None if step_id == 1 else 1,
+        "sequence": step_id,
+        "depth": 0 if step_id == 1 else 1,
+        "name": "helper",
+        "filename": "default/main.py",
+        "lineno": 3,
+        "version": 1,
+        "status": "completed",
+        "started_at_ns": 1_700_000_000_000,
+        "duration_ns": 1200,
+        "inputs": {"order": value({"id": step_id, "items": [1, 2, 3]})},
+        "output": value(step_id * 2),
+        "error": None,
+        "stdout": "",
+        "stdout_truncated": False,
+        "warnings": [],
+        "aggregates": [],
+        "generator": None,
+        "function": "default/main",
     }
 
 
@@ -72,16 +92,28 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="a smoke run")
     args = parser.parse_args()
     rounds = 3 if args.quick else 15
-    result = line({"type": "result", "status": "succeeded", "output": value(42),
-                   "stdout": "", "stdout_truncated": False, "steps": [step(1)]})
+    result = line(
+        {
+            "type": "result",
+            "status": "succeeded",
+            "output": value(42),
+            "stdout": "",
+            "stdout_truncated": False,
+            "steps": [step(1)],
+        }
+    )
     batch = line({"type": "steps", "steps": [step(i) for i in range(1, 201)]})
     print(f"worker protocol: parse_message vs json.loads alone (medians of {rounds} rounds)")
-    for name, data, calls, steps in (("result of a 1-step run", result, 200, 1),
-                                     ("batch of 200 steps", batch, 5, 200)):
+    for name, data, calls, steps in (
+        ("result of a 1-step run", result, 200, 1),
+        ("batch of 200 steps", batch, 5, 200),
+    ):
         checked, baseline = measure(data, calls if not args.quick else 2, rounds)
-        print(f"  {name:<24} {len(data):>7} bytes: {checked:9.1f} us "
-              f"({checked / steps:6.1f} us a step) vs {baseline:8.1f} us: "
-              f"{checked / baseline:4.1f}x, +{(checked - baseline) / steps:5.1f} us a step")
+        print(
+            f"  {name:<24} {len(data):>7} bytes: {checked:9.1f} us "
+            f"({checked / steps:6.1f} us a step) vs {baseline:8.1f} us: "
+            f"{checked / baseline:4.1f}x, +{(checked - baseline) / steps:5.1f} us a step"
+        )
     return 0
 
 

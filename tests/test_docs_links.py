@@ -18,7 +18,7 @@ def without_code_blocks(markdown: str) -> str:
     for line in markdown.splitlines():
         opening = re.match(r"\s*(`{3,})", line)
         if fence:
-            if opening and opening.group(1) == fence and not line.strip()[len(fence):]:
+            if opening and opening.group(1) == fence and not line.strip()[len(fence) :]:
                 fence = ""
         elif opening:
             fence = opening.group(1)

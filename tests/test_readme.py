@@ -85,13 +85,20 @@ def run_session(commands: list[Command], directory: Path) -> list[tuple[str, int
     env = {key: value for key, value in os.environ.items() if not key.startswith("RUNTREE_")}
     env.update({"COLUMNS": "100", "PATH": f"{Path(sys.executable).parent}:{env['PATH']}"})
     env.pop("FORCE_COLOR", None)
-    done = subprocess.run(["bash", "-c", "\n".join(script)], cwd=directory, env=env,
-                          capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        ["bash", "-c", "\n".join(script)],
+        cwd=directory,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     results = []
     for number in range(len(commands)):
         found = re.search(
             rf"@@readme-start {number}@@\n(.*?)\n?@@readme-exit {number} (\d+)@@",
-            done.stdout, re.S,
+            done.stdout,
+            re.S,
         )
         assert found, f"the session stopped before command {number}:\n{done.stdout}{done.stderr}"
         results.append((found.group(1), int(found.group(2))))
@@ -118,16 +125,16 @@ def test_the_readme_sessions_print_what_the_readme_says(tmp_path: Path) -> None:
     shutil.copytree(ROOT / "examples", tmp_path / "examples")
     checker = doctest.OutputChecker()
     failures = []
-    for command, (output, exit_code) in zip(
-        commands, run_session(commands, tmp_path), strict=True
-    ):
+    for command, (output, exit_code) in zip(commands, run_session(commands, tmp_path), strict=True):
         got = output + "\n" if output and not output.endswith("\n") else output
         where = f"README.md line {command.line}: $ {command.text}"
         if exit_code != command.expected_exit:
-            failures.append(f"{where}\nexit code {exit_code}, expected {command.expected_exit}"
-                            f"\n{got}")
+            failures.append(
+                f"{where}\nexit code {exit_code}, expected {command.expected_exit}\n{got}"
+            )
         elif not checker.check_output(command.expected_output, got, doctest.ELLIPSIS):
             example = doctest.Example(command.text, command.expected_output)
-            failures.append(where + "\n" + checker.output_difference(
-                example, got, doctest.ELLIPSIS))
+            failures.append(
+                where + "\n" + checker.output_difference(example, got, doctest.ELLIPSIS)
+            )
     assert not failures, "\n\n".join(failures)

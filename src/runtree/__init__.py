@@ -20,10 +20,17 @@ if TYPE_CHECKING:
     from .tracking import Recording, Step, record
 
 # Imported when first used: the command line imports this package and needs neither.
-lazy_exports(__name__, {
-    "Analysis": ".instrument", "analyze": ".instrument", "instrument": ".instrument",
-    "Recording": ".tracking", "Step": ".tracking", "record": ".tracking",
-})
+lazy_exports(
+    __name__,
+    {
+        "Analysis": ".instrument",
+        "analyze": ".instrument",
+        "instrument": ".instrument",
+        "Recording": ".tracking",
+        "Step": ".tracking",
+        "record": ".tracking",
+    },
+)
 
 __version__ = "0.1.0"
 

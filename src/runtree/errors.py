@@ -84,9 +84,7 @@ class InputError(RuntreeError):
         super().__init__("; ".join(f"{p.parameter}: {p.message}" for p in problems))
 
     def problem_members(self) -> dict[str, Any]:
-        return {
-            "errors": [{"parameter": p.parameter, "message": p.message} for p in self.problems]
-        }
+        return {"errors": [{"parameter": p.parameter, "message": p.message} for p in self.problems]}
 
 
 class InvalidName(RuntreeError):

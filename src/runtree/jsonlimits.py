@@ -25,7 +25,6 @@ MAX_JSON_DEPTH = 64
 MAX_STORED_DEPTH = 200
 
 
-
 def too_deep(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
     """Whether ``value`` (parsed JSON: dicts, lists and scalars; tuples count as lists) nests
     deeper than ``limit``. Iterative: any depth is measured without recursion."""

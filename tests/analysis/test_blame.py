@@ -16,23 +16,61 @@ NOW = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
 
 def execution(number: int, version: int) -> ExecutionRecord:
     return ExecutionRecord(
-        id=f"{number:032x}", function_id=1, version_id=version, namespace="ns", name="main",
-        version=version, trigger=Trigger.API, status=ExecutionStatus.SUCCEEDED, input={},
-        output=None, error=None, versions={"main": version, "helper": 1}, queued_at=NOW,
-        started_at=NOW, finished_at=NOW, duration_ms=1, cancel_requested=False,
-        worker_id=None, replay_of=None)
+        id=f"{number:032x}",
+        function_id=1,
+        version_id=version,
+        namespace="ns",
+        name="main",
+        version=version,
+        trigger=Trigger.API,
+        status=ExecutionStatus.SUCCEEDED,
+        input={},
+        output=None,
+        error=None,
+        versions={"main": version, "helper": 1},
+        queued_at=NOW,
+        started_at=NOW,
+        finished_at=NOW,
+        duration_ms=1,
+        cancel_requested=False,
+        worker_id=None,
+        replay_of=None,
+    )
 
 
-def step(step_id: int, parent: int | None, name: str, start: int, duration: int, *,
-         function: str = "ns/main", failed: bool = False,
-         from_step: int | None = None) -> StepSummary:
+def step(
+    step_id: int,
+    parent: int | None,
+    name: str,
+    start: int,
+    duration: int,
+    *,
+    function: str = "ns/main",
+    failed: bool = False,
+    from_step: int | None = None,
+) -> StepSummary:
     error = {"type": "KeyError", "message": "x", "from_step": from_step} if failed else None
     return StepSummary(
-        execution_id="e", id=step_id, parent_id=parent, sequence=step_id, depth=0, name=name,
-        filename=None, lineno=None, function=function, version=1,
-        status=StepStatus.FAILED if failed else StepStatus.COMPLETED, started_at_ns=start,
-        duration_ns=duration, error=error, stdout_size=0, stdout_truncated=False,
-        warnings=[], aggregates=[], generator=None)
+        execution_id="e",
+        id=step_id,
+        parent_id=parent,
+        sequence=step_id,
+        depth=0,
+        name=name,
+        filename=None,
+        lineno=None,
+        function=function,
+        version=1,
+        status=StepStatus.FAILED if failed else StepStatus.COMPLETED,
+        started_at_ns=start,
+        duration_ns=duration,
+        error=error,
+        stdout_size=0,
+        stdout_truncated=False,
+        warnings=[],
+        aggregates=[],
+        generator=None,
+    )
 
 
 def run(number: int, version: int, helper_ns: int, *, fail: bool = False) -> Run:
@@ -51,8 +89,12 @@ def noisy(base: int, seed: int, count: int, version: int, start: int = 0) -> lis
 
 
 def test_call_paths_collapse_direct_recursion_and_sum_per_run() -> None:
-    steps = [step(1, None, "fib", 0, 100), step(2, 1, "fib", 10, 50),
-             step(3, 2, "fib", 20, 10), step(4, 1, "other", 70, 20)]
+    steps = [
+        step(1, None, "fib", 0, 100),
+        step(2, 1, "fib", 10, 50),
+        step(3, 2, "fib", 20, 10),
+        step(4, 1, "other", 70, 20),
+    ]
     table = PathTable()
     sums = sum_paths(table, Run(execution(1, 1), steps))
     fib, other = table.find(["fib"]), table.find(["fib", "other"])
@@ -107,7 +149,7 @@ def test_new_errors_are_flagged_on_the_path_that_raised() -> None:
     assert not [p for p in blame(old, new).paths if p.errors]
 
 
-SOURCE_V1 = '''def main():
+SOURCE_V1 = """def main():
     return helper()
 
 
@@ -126,18 +168,21 @@ def filler():
 
 def unrelated():
     return 0
-'''
+"""
 
 
 def test_hunks_are_kept_where_they_touch_a_function_on_the_path() -> None:
     v2 = SOURCE_V1.replace("    x = 1\n", "    x = 1\n    time.sleep(1)\n").replace(
-        "    return 0\n", "    return 1\n")
+        "    return 0\n", "    return 1\n"
+    )
     hunks = function_hunks("ns/helper", 1, 2, SOURCE_V1, v2, ["helper"])
     assert len(hunks) == 1 and hunks[0].touches == ["helper"]
     assert "+    time.sleep(1)" in hunks[0].lines
     assert len(function_hunks("ns/helper", 1, 2, SOURCE_V1, v2, ["nothing_here"])) == 2
     assert definitions("def f():\n    def g():\n        pass\n") == {
-        "f": (1, 3), "f.<locals>.g": (2, 3)}
+        "f": (1, 3),
+        "f.<locals>.g": (2, 3),
+    }
 
 
 def test_flagged_paths_get_the_hunks_of_the_versions_each_side_used() -> None:
@@ -146,11 +191,20 @@ def test_flagged_paths_get_the_hunks_of_the_versions_each_side_used() -> None:
     for r in new:
         r.execution.versions["helper"] = 2
     v2 = SOURCE_V1.replace("    x = 1\n", "    x = 1\n    time.sleep(1)\n")
-    report = blame(old, new, {("ns/helper", 1): SOURCE_V1, ("ns/helper", 2): v2,
-                              ("ns/main", 1): SOURCE_V1, ("ns/main", 2): SOURCE_V1})
+    report = blame(
+        old,
+        new,
+        {
+            ("ns/helper", 1): SOURCE_V1,
+            ("ns/helper", 2): v2,
+            ("ns/main", 1): SOURCE_V1,
+            ("ns/main", 2): SOURCE_V1,
+        },
+    )
     (flagged,) = [p for p in report.paths if p.verdict]
     assert [(h.function, h.from_version, h.to_version) for h in flagged.hunks] == [
-        ("ns/helper", 1, 2)]
+        ("ns/helper", 1, 2)
+    ]
 
 
 def test_flame_graph_values_nest_and_the_diff_shows_the_change() -> None:

@@ -34,11 +34,25 @@ def percentiles(samples: list[float]) -> str:
 
 def over_http(directory: str, runs: int) -> tuple[list[float], list[float]]:
     port = 8765
-    env = {**os.environ, "RUNTREE_DATABASE_URL": f"sqlite:///{directory}/http.db",
-           "RUNTREE_WORKERS": "2", "RUNTREE_NO_AUTH": "1"}  # loopback only
+    env = {
+        **os.environ,
+        "RUNTREE_DATABASE_URL": f"sqlite:///{directory}/http.db",
+        "RUNTREE_WORKERS": "2",
+        "RUNTREE_NO_AUTH": "1",
+    }  # loopback only
     server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "runtree.api.app:app_from_environment",
-         "--port", str(port), "--log-level", "warning", "--no-access-log"],
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "runtree.api.app:app_from_environment",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
         env=env,
     )
     try:
@@ -97,8 +111,9 @@ def service_only(directory: str, runs: int) -> list[float]:
         samples = []
         for index in range(runs + 10):
             started = time.perf_counter()
-            record = service.start_execution(store, "bench", "add", {"a": 1, "b": 2},
-                                             dispatcher=dispatcher)
+            record = service.start_execution(
+                store, "bench", "add", {"a": 1, "b": 2}, dispatcher=dispatcher
+            )
             with lock:
                 event = finished.setdefault(record.id, threading.Event())
             event.wait(30)

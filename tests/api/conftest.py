@@ -62,7 +62,8 @@ def client(
 ) -> Iterator[TestClient]:
     """The app as an admin (the server's first admin key in every request's headers)."""
     settings = Settings(
-        database_url=migrated_database(tmp_path / "api.db"), max_body_bytes=BODY_LIMIT,
+        database_url=migrated_database(tmp_path / "api.db"),
+        max_body_bytes=BODY_LIMIT,
         scheduler=False,
     )
     with TestClient(create_app(settings, dispatcher=dispatcher)) as test_client:

@@ -63,5 +63,5 @@ def assert_problem(response: httpx.Response, status: int, slug: str) -> dict[str
     assert body["status"] == status
     assert body["title"] and body["detail"]
     text = response.text
-    assert "Traceback" not in text and "/work/" not in text and ".py\", line" not in text
+    assert "Traceback" not in text and "/work/" not in text and '.py", line' not in text
     return body

@@ -26,10 +26,18 @@ from .conftest import NullDispatcher, authorize_as_admin
 from .helpers import API
 
 RANK = {"viewer": 0, "runner": 1, "developer": 2, "admin": 3}
-NEEDS = {"read": "viewer", "run": "runner", "deploy": "developer", "manage": "developer",
-         "admin": "admin"}
-PRINCIPALS = [(role, None) for role in RANK] + [("viewer", "a"), ("runner", "a"),
-                                                ("developer", "a")]
+NEEDS = {
+    "read": "viewer",
+    "run": "runner",
+    "deploy": "developer",
+    "manage": "developer",
+    "admin": "admin",
+}
+PRINCIPALS = [(role, None) for role in RANK] + [
+    ("viewer", "a"),
+    ("runner", "a"),
+    ("developer", "a"),
+]
 CODE = "def f(x: int = 0):\n    return x\n"
 _paths = itertools.count(1)
 
@@ -100,63 +108,221 @@ def _cases() -> Iterator[Case]:
     for ns in ("a", "b"):
         fn = f"/functions/{ns}/f"
         yield Case("GET", "/functions/{namespace}/{name}", "read", ns, False, lambda w, p=fn: p)
-        yield Case("GET", "/functions/{namespace}/{name}/versions", "read", ns, False,
-                   lambda w, p=fn: p + "/versions")
-        yield Case("GET", "/functions/{namespace}/{name}/versions/{number}", "read", ns, False,
-                   lambda w, p=fn: p + "/versions/1")
-        yield Case("GET", "/functions/{namespace}/{name}/diff", "read", ns, False,
-                   lambda w, p=fn: p + "/diff?from=1&to=1")
-        yield Case("GET", "/functions/{namespace}/{name}/stats", "read", ns, False,
-                   lambda w, p=fn: p + "/stats")
+        yield Case(
+            "GET",
+            "/functions/{namespace}/{name}/versions",
+            "read",
+            ns,
+            False,
+            lambda w, p=fn: p + "/versions",
+        )
+        yield Case(
+            "GET",
+            "/functions/{namespace}/{name}/versions/{number}",
+            "read",
+            ns,
+            False,
+            lambda w, p=fn: p + "/versions/1",
+        )
+        yield Case(
+            "GET",
+            "/functions/{namespace}/{name}/diff",
+            "read",
+            ns,
+            False,
+            lambda w, p=fn: p + "/diff?from=1&to=1",
+        )
+        yield Case(
+            "GET",
+            "/functions/{namespace}/{name}/stats",
+            "read",
+            ns,
+            False,
+            lambda w, p=fn: p + "/stats",
+        )
         for suffix in ("/flame", "/flame/diff", "/blame"):
-            yield Case("GET", "/functions/{namespace}/{name}" + suffix, "read", ns, False,
-                       lambda w, p=fn, s=suffix: p + s)
-        yield Case("PUT", "/functions/{namespace}/{name}", "deploy", ns, False,
-                   lambda w, p=fn: p, lambda w: {"code": CODE + "# again\n"}, (200, 201))
-        yield Case("POST", "/functions/{namespace}/{name}/executions", "run", ns, False,
-                   lambda w, p=fn: p + "/executions", lambda w: {"wait": False}, (202,))
+            yield Case(
+                "GET",
+                "/functions/{namespace}/{name}" + suffix,
+                "read",
+                ns,
+                False,
+                lambda w, p=fn, s=suffix: p + s,
+            )
+        yield Case(
+            "PUT",
+            "/functions/{namespace}/{name}",
+            "deploy",
+            ns,
+            False,
+            lambda w, p=fn: p,
+            lambda w: {"code": CODE + "# again\n"},
+            (200, 201),
+        )
+        yield Case(
+            "POST",
+            "/functions/{namespace}/{name}/executions",
+            "run",
+            ns,
+            False,
+            lambda w, p=fn: p + "/executions",
+            lambda w: {"wait": False},
+            (202,),
+        )
         for suffix in ("", "/tree", "/outline", "/steps"):
-            yield Case("GET", "/executions/{execution_id}" + suffix, "read", ns, True,
-                       lambda w, n=ns, s=suffix: f"/executions/{w.exec[n]}{s}")
-        yield Case("GET", "/executions/{execution_id}/compare/{other_id}", "read", ns, True,
-                   lambda w, n=ns: f"/executions/{w.exec[n]}/compare/{w.hook_exec[n]}")
-        yield Case("GET", "/executions/{execution_id}/delivery", "read", ns, True,
-                   lambda w, n=ns: f"/executions/{w.hook_exec[n]}/delivery")
-        yield Case("GET", "/executions/{execution_id}/steps/{step_id}", "read", ns, True,
-                   lambda w, n=ns: f"/executions/{w.exec[n]}/steps/1", ok=(200, 404))
-        yield Case("POST", "/executions/{execution_id}/cancel", "run", ns, True,
-                   lambda w, n=ns: f"/executions/{w.new_execution(n)}/cancel")
-        yield Case("POST", "/executions/{execution_id}/replay", "run", ns, True,
-                   lambda w, n=ns: f"/executions/{w.exec[n]}/replay", ok=(202,))
-        yield Case("GET", "/webhooks/{webhook_path}", "read", ns, True,
-                   lambda w, n=ns: f"/webhooks/hook-{n}")
-        yield Case("GET", "/webhooks/{webhook_path}/deliveries", "read", ns, True,
-                   lambda w, n=ns: f"/webhooks/hook-{n}/deliveries")
-        yield Case("DELETE", "/webhooks/{webhook_path}", "manage", ns, True,
-                   lambda w, n=ns: f"/webhooks/{w.new_webhook(n)}")
-        yield Case("GET", "/deliveries/{delivery_id}", "read", ns, True,
-                   lambda w, n=ns: f"/deliveries/{w.delivery[n]}")
-        yield Case("POST", "/deliveries/{delivery_id}/replay", "run", ns, True,
-                   lambda w, n=ns: f"/deliveries/{w.delivery[n]}/replay", ok=(202,))
-        yield Case("POST", "/webhooks", "manage", ns, False, lambda w: "/webhooks",
-                   lambda w, n=ns: {"function": f"{n}/f", "path": f"new{next(_paths)}"}, (201,))
-        yield Case("GET", "/schedules/{schedule_id}", "read", ns, True,
-                   lambda w, n=ns: f"/schedules/{w.schedule[n]}")
+            yield Case(
+                "GET",
+                "/executions/{execution_id}" + suffix,
+                "read",
+                ns,
+                True,
+                lambda w, n=ns, s=suffix: f"/executions/{w.exec[n]}{s}",
+            )
+        yield Case(
+            "GET",
+            "/executions/{execution_id}/compare/{other_id}",
+            "read",
+            ns,
+            True,
+            lambda w, n=ns: f"/executions/{w.exec[n]}/compare/{w.hook_exec[n]}",
+        )
+        yield Case(
+            "GET",
+            "/executions/{execution_id}/delivery",
+            "read",
+            ns,
+            True,
+            lambda w, n=ns: f"/executions/{w.hook_exec[n]}/delivery",
+        )
+        yield Case(
+            "GET",
+            "/executions/{execution_id}/steps/{step_id}",
+            "read",
+            ns,
+            True,
+            lambda w, n=ns: f"/executions/{w.exec[n]}/steps/1",
+            ok=(200, 404),
+        )
+        yield Case(
+            "POST",
+            "/executions/{execution_id}/cancel",
+            "run",
+            ns,
+            True,
+            lambda w, n=ns: f"/executions/{w.new_execution(n)}/cancel",
+        )
+        yield Case(
+            "POST",
+            "/executions/{execution_id}/replay",
+            "run",
+            ns,
+            True,
+            lambda w, n=ns: f"/executions/{w.exec[n]}/replay",
+            ok=(202,),
+        )
+        yield Case(
+            "GET",
+            "/webhooks/{webhook_path}",
+            "read",
+            ns,
+            True,
+            lambda w, n=ns: f"/webhooks/hook-{n}",
+        )
+        yield Case(
+            "GET",
+            "/webhooks/{webhook_path}/deliveries",
+            "read",
+            ns,
+            True,
+            lambda w, n=ns: f"/webhooks/hook-{n}/deliveries",
+        )
+        yield Case(
+            "DELETE",
+            "/webhooks/{webhook_path}",
+            "manage",
+            ns,
+            True,
+            lambda w, n=ns: f"/webhooks/{w.new_webhook(n)}",
+        )
+        yield Case(
+            "GET",
+            "/deliveries/{delivery_id}",
+            "read",
+            ns,
+            True,
+            lambda w, n=ns: f"/deliveries/{w.delivery[n]}",
+        )
+        yield Case(
+            "POST",
+            "/deliveries/{delivery_id}/replay",
+            "run",
+            ns,
+            True,
+            lambda w, n=ns: f"/deliveries/{w.delivery[n]}/replay",
+            ok=(202,),
+        )
+        yield Case(
+            "POST",
+            "/webhooks",
+            "manage",
+            ns,
+            False,
+            lambda w: "/webhooks",
+            lambda w, n=ns: {"function": f"{n}/f", "path": f"new{next(_paths)}"},
+            (201,),
+        )
+        yield Case(
+            "GET",
+            "/schedules/{schedule_id}",
+            "read",
+            ns,
+            True,
+            lambda w, n=ns: f"/schedules/{w.schedule[n]}",
+        )
         for action in ("pause", "resume"):
-            yield Case("POST", "/schedules/{schedule_id}/" + action, "manage", ns, True,
-                       lambda w, n=ns, a=action: f"/schedules/{w.new_schedule(n)}/{a}")
-        yield Case("DELETE", "/schedules/{schedule_id}", "manage", ns, True,
-                   lambda w, n=ns: f"/schedules/{w.new_schedule(n)}")
-        yield Case("POST", "/schedules", "manage", ns, False, lambda w: "/schedules",
-                   lambda w, n=ns: {"function": f"{n}/f", "cron": "*/5 * * * *"}, (201,))
+            yield Case(
+                "POST",
+                "/schedules/{schedule_id}/" + action,
+                "manage",
+                ns,
+                True,
+                lambda w, n=ns, a=action: f"/schedules/{w.new_schedule(n)}/{a}",
+            )
+        yield Case(
+            "DELETE",
+            "/schedules/{schedule_id}",
+            "manage",
+            ns,
+            True,
+            lambda w, n=ns: f"/schedules/{w.new_schedule(n)}",
+        )
+        yield Case(
+            "POST",
+            "/schedules",
+            "manage",
+            ns,
+            False,
+            lambda w: "/schedules",
+            lambda w, n=ns: {"function": f"{n}/f", "cron": "*/5 * * * *"},
+            (201,),
+        )
     for listing in ("/functions", "/executions", "/webhooks", "/schedules", "/whoami"):
         yield Case("GET", listing, "read", None, False, lambda w, p=listing: p)
     yield Case("GET", "/keys", "admin", None, False, lambda w: "/keys")
     yield Case("GET", "/audit", "admin", None, False, lambda w: "/audit")
-    yield Case("POST", "/keys", "admin", None, False, lambda w: "/keys",
-               lambda w: {"role": "viewer"}, (201,))
-    yield Case("DELETE", "/keys/{prefix}", "admin", None, False,
-               lambda w: f"/keys/{w.new_key('a')}")
+    yield Case(
+        "POST",
+        "/keys",
+        "admin",
+        None,
+        False,
+        lambda w: "/keys",
+        lambda w: {"role": "viewer"},
+        (201,),
+    )
+    yield Case(
+        "DELETE", "/keys/{prefix}", "admin", None, False, lambda w: f"/keys/{w.new_key('a')}"
+    )
 
 
 CASES = list(_cases())
@@ -197,8 +363,9 @@ def test_the_role_matrix(world: World) -> None:
         path = case.path(world)
         body = case.body(world)
         headers = {"Authorization": f"Bearer {world.keys[(role, scope)]}"}
-        response = world.client.request(case.method, API + path, headers=headers,
-                                        **({} if body is None else {"json": body}))
+        response = world.client.request(
+            case.method, API + path, headers=headers, **({} if body is None else {"json": body})
+        )
         want = expected(case, role, scope)
         tally[want] += 1
         got = response.status_code
@@ -207,8 +374,10 @@ def test_the_role_matrix(world: World) -> None:
         else:
             good = got == int(want)
         if not good:
-            failures.append(f"{role}@{scope or '*'} {case.method} {path}: want {want}, got "
-                            f"{got} {response.text[:150]}")
+            failures.append(
+                f"{role}@{scope or '*'} {case.method} {path}: want {want}, got "
+                f"{got} {response.text[:150]}"
+            )
     assert not failures, "\n".join(failures)
     assert min(tally.values()) > 20  # every outcome is exercised many times
 
@@ -219,8 +388,12 @@ def test_no_key_a_wrong_key_and_a_revoked_key_are_401(world: World) -> None:
     wrong = {"Authorization": "Bearer rtk_000000000000_not-a-key"}
     for case in CASES:
         path = case.path(world)
-        for headers in ({}, wrong, {"Authorization": f"Bearer {revoked_key['key']}"},
-                        {"Authorization": f"Basic {revoked_key['key']}"}):
+        for headers in (
+            {},
+            wrong,
+            {"Authorization": f"Bearer {revoked_key['key']}"},
+            {"Authorization": f"Basic {revoked_key['key']}"},
+        ):
             response = world.client.request(case.method, API + path, headers=headers)
             assert response.status_code == 401, (case.method, path, headers, response.text)
             assert response.headers["www-authenticate"] == "Bearer"
@@ -257,8 +430,9 @@ def test_the_openapi_document_and_health_need_no_key(world: World) -> None:
 
 
 def test_admin_keys_cannot_be_namespaced_and_keys_are_shown_once(world: World) -> None:
-    response = world.client.post(f"{API}/keys", json={"role": "admin", "namespace": "a"},
-                                 headers=world.admin)
+    response = world.client.post(
+        f"{API}/keys", json={"role": "admin", "namespace": "a"}, headers=world.admin
+    )
     assert response.status_code == 422 and response.json()["field"] == "namespace"
     created = world.ok("POST", "/keys", json={"role": "runner", "name": "ci"})
     listed = world.ok("GET", "/keys")["keys"]

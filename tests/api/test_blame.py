@@ -23,7 +23,8 @@ PATH = ["calculate_discount", APPLY]
 ORIGINAL = (EXAMPLES / "calculate_discount.py").read_text()
 SLEEPING = "import time\n\n" + ORIGINAL.replace(
     '        rates = {"SAVE10": 0.10, "SAVE20": 0.20}\n',
-    '        time.sleep(0.005)\n        rates = {"SAVE10": 0.10, "SAVE20": 0.20}\n')
+    '        time.sleep(0.005)\n        rates = {"SAVE10": 0.10, "SAVE20": 0.20}\n',
+)
 NOISE = ORIGINAL + "\n# only a comment changed\n"
 RUNS = 10
 
@@ -68,7 +69,8 @@ def test_blame_and_flame_graphs_of_the_order_example(live: TestClient, namespace
     assert helper["old"]["runs"] == RUNS and helper["new"]["runs"] == RUNS + 2
     assert helper["new"]["self_p50_ns"] >= 5_000_000
     assert [(h["function"], h["from_version"], h["to_version"]) for h in helper["hunks"]] == [
-        (f"{namespace}/calculate_discount", 1, 2)]  # one hunk: the lines are close
+        (f"{namespace}/calculate_discount", 1, 2)
+    ]  # one hunk: the lines are close
     added = [line for h in helper["hunks"] for line in h["lines"] if line.startswith("+")]
     assert added == ["+import time", "+", "+        time.sleep(0.005)"]
     assert any(APPLY in h["touches"] for h in helper["hunks"])

@@ -25,15 +25,23 @@ def test_compare_two_runs(live: TestClient, namespace: str) -> None:
     assert (document["a"]["id"], document["b"]["id"]) == (ada, missing)
     assert (document["a"]["status"], document["b"]["status"]) == ("succeeded", "failed")
     assert document["first_divergence"] == {
-        "row": 1, "reason": "failure", "path": ["calculate_order_total", "get_customer"]}
+        "row": 1,
+        "reason": "failure",
+        "path": ["calculate_order_total", "get_customer"],
+    }
     assert [row["kind"] for row in document["rows"]] == [
-        "changed", "changed", "removed", "removed", "removed"]
+        "changed",
+        "changed",
+        "removed",
+        "removed",
+        "removed",
+    ]
     assert document["rows"][1]["inputs"] == [
-        {"key": "customer_id", "change": "changed", "a": 42, "b": 3, "redacted": False}]
+        {"key": "customer_id", "change": "changed", "a": 42, "b": 3, "redacted": False}
+    ]
 
     same = live.get(f"{API}/executions/{ada}/compare/{ada}").json()
     assert same["identical"] and same["first_divergence"] is None
-
 
     unknown = "f" * 32
     assert_problem(live.get(f"{API}/executions/{ada}/compare/{unknown}"), 404, "not-found")

@@ -164,9 +164,7 @@ ANALYSIS_OPERATIONS = {
 
 def test_openapi_lists_every_endpoint_with_problem_responses(client: TestClient) -> None:
     document = client.get(f"{API}/openapi.json").json()
-    operations = {
-        (method, path) for path, item in document["paths"].items() for method in item
-    }
+    operations = {(method, path) for path, item in document["paths"].items() for method in item}
     assert operations == (
         EXPECTED_OPERATIONS | ACCESS_OPERATIONS | UI_OPERATIONS | ANALYSIS_OPERATIONS
     )
@@ -201,8 +199,12 @@ def test_docs_are_served(client: TestClient) -> None:
     # everything the page loads is served here (no CDN), and no script is inline
     assert "//" not in response.text.replace("<!doctype", "")
     assert "<script>" not in response.text
-    for asset in ("/docs/assets/swagger-ui-bundle.js", "/docs/assets/swagger-ui.css",
-                  "/docs/assets/favicon.png", "/static/js/api-docs.js"):
+    for asset in (
+        "/docs/assets/swagger-ui-bundle.js",
+        "/docs/assets/swagger-ui.css",
+        "/docs/assets/favicon.png",
+        "/static/js/api-docs.js",
+    ):
         assert asset in response.text
         assert client.get(asset).status_code == 200, asset
     assert "SwaggerUIBundle" in client.get("/docs/assets/swagger-ui-bundle.js").text
@@ -242,8 +244,9 @@ def test_hostile_input_is_never_a_500(client: TestClient) -> None:
     response = client.put(f"{API}/functions/default/f", content=deep[:60_000], headers=json_type)
     assert response.status_code in (400, 422)
     assert response.headers["content-type"] == "application/problem+json"
-    response = client.put(f"{API}/functions/default/f", content=b'{"code": "\xe9"}',
-                          headers=json_type)
+    response = client.put(
+        f"{API}/functions/default/f", content=b'{"code": "\xe9"}', headers=json_type
+    )
     assert assert_problem(response, 400, "invalid-request")["field"] == "body"
     # Odd path segments are just names that do not exist (or are invalid to deploy).
     assert_problem(client.get(f"{API}/functions/%ED%A0%80/x"), 404, "not-found")

@@ -132,8 +132,9 @@ def test_listing_filters_and_pagination(client: TestClient) -> None:
     deploy(client, "other", "tax", TAX)
     ids = []
     for amount in range(5):
-        response = run(client, "default", "tax", input={"amount": amount, "country": "NL"},
-                       wait=False)
+        response = run(
+            client, "default", "tax", input={"amount": amount, "country": "NL"}, wait=False
+        )
         ids.append(response.json()["id"])
     other = run(client, "other", "tax", input={"amount": 1, "country": "NL"}, wait=False)
     client.post(f"{API}/executions/{ids[0]}/cancel")

@@ -16,24 +16,55 @@ from .helpers import API, assert_problem, deploy, store_of
 CODE = "def orders(customer_id: int, note: str = ''):\n    return customer_id\n"
 
 
-def step(step_id: int, parent_id: int | None, start: int, duration: int | None,
-         status: str = "completed", **extra: Any) -> dict[str, Any]:
+def step(
+    step_id: int,
+    parent_id: int | None,
+    start: int,
+    duration: int | None,
+    status: str = "completed",
+    **extra: Any,
+) -> dict[str, Any]:
     data: dict[str, Any] = {
-        "id": step_id, "parent_id": parent_id, "sequence": step_id,
-        "depth": 0 if parent_id is None else 1, "name": f"s{step_id}",
-        "filename": "default/orders.py", "lineno": 1, "function": "default/orders", "version": 1,
-        "status": status, "started_at_ns": 1_000_000 + start, "duration_ns": duration,
-        "inputs": {"x": {"preview": step_id, "size": 5, "format": "pickle", "truncated": False,
-                         "redacted": False}},
-        "output": None, "error": None, "stdout": "", "stdout_truncated": False,
-        "warnings": [], "aggregates": [], "generator": None,
+        "id": step_id,
+        "parent_id": parent_id,
+        "sequence": step_id,
+        "depth": 0 if parent_id is None else 1,
+        "name": f"s{step_id}",
+        "filename": "default/orders.py",
+        "lineno": 1,
+        "function": "default/orders",
+        "version": 1,
+        "status": status,
+        "started_at_ns": 1_000_000 + start,
+        "duration_ns": duration,
+        "inputs": {
+            "x": {
+                "preview": step_id,
+                "size": 5,
+                "format": "pickle",
+                "truncated": False,
+                "redacted": False,
+            }
+        },
+        "output": None,
+        "error": None,
+        "stdout": "",
+        "stdout_truncated": False,
+        "warnings": [],
+        "aggregates": [],
+        "generator": None,
     }
     data.update(extra)
     return data
 
 
-def finished(client: TestClient, input: dict[str, Any], steps: list[dict[str, Any]],
-             status: str = "succeeded", version: int | None = None) -> str:
+def finished(
+    client: TestClient,
+    input: dict[str, Any],
+    steps: list[dict[str, Any]],
+    status: str = "succeeded",
+    version: int | None = None,
+) -> str:
     body: dict[str, Any] = {"input": input, "wait": False}
     if version is not None:
         body["version"] = version
@@ -47,12 +78,30 @@ def finished(client: TestClient, input: dict[str, Any], steps: list[dict[str, An
 
 
 FAILED_STEPS = [
-    step(1, None, 0, 100, "failed", error={"type": "KeyError", "message": "'x'",
-                                            "traceback": [], "from_step": 3}),
+    step(
+        1,
+        None,
+        0,
+        100,
+        "failed",
+        error={"type": "KeyError", "message": "'x'", "traceback": [], "from_step": 3},
+    ),
     step(2, 1, 0, 60, aggregates=[{"name": "fib", "count": 40, "total_ns": 30, "errors": 0}]),
-    step(3, 1, 60, 30, "failed", error={"type": "KeyError", "message": "'x'", "traceback": [
-        {"filename": "default/orders.py", "lineno": 2, "name": "s3", "line": "raise"}]},
-        stdout="printed\n"),
+    step(
+        3,
+        1,
+        60,
+        30,
+        "failed",
+        error={
+            "type": "KeyError",
+            "message": "'x'",
+            "traceback": [
+                {"filename": "default/orders.py", "lineno": 2, "name": "s3", "line": "raise"}
+            ],
+        },
+        stdout="printed\n",
+    ),
     step(4, 2, 10, 20),
 ]
 
@@ -117,8 +166,11 @@ def test_one_step_in_full_with_its_time_split(client: TestClient) -> None:
     assert failed["error"]["traceback"][0]["lineno"] == 2
     assert_problem(client.get(f"{API}/executions/{execution_id}/steps/99"), 404, "not-found")
     assert_problem(client.get(f"{API}/executions/{'0' * 32}/steps/1"), 404, "not-found")
-    assert_problem(client.get(f"{API}/executions/{execution_id}/outline".replace(
-        execution_id, "0" * 32)), 404, "not-found")
+    assert_problem(
+        client.get(f"{API}/executions/{execution_id}/outline".replace(execution_id, "0" * 32)),
+        404,
+        "not-found",
+    )
 
 
 def test_list_executions_searches_inputs_and_filters_version_and_time(
@@ -141,10 +193,10 @@ def test_list_executions_searches_inputs_and_filters_version_and_time(
     assert listed(until=ada_time) == []
     assert listed(since=ada_time) == [bob, ada]
     assert listed(since="2000-01-01T00:00:00") == [bob, ada]  # no zone: UTC
-    assert_problem(client.get(f"{API}/executions", params={"q": "x" * 201}), 422,
-                   "invalid-request")
-    assert_problem(client.get(f"{API}/executions", params={"since": "yesterday"}), 422,
-                   "invalid-request")
+    assert_problem(client.get(f"{API}/executions", params={"q": "x" * 201}), 422, "invalid-request")
+    assert_problem(
+        client.get(f"{API}/executions", params={"since": "yesterday"}), 422, "invalid-request"
+    )
 
 
 def test_function_stats_per_version(client: TestClient) -> None:
@@ -169,8 +221,9 @@ def test_function_stats_per_version(client: TestClient) -> None:
     default = client.get(f"{API}/functions/default/orders/stats").json()
     assert default["versions"][0]["slowest_steps"] == []  # current version, no runs
     assert_problem(client.get(f"{API}/functions/default/nope/stats"), 404, "not-found")
-    assert_problem(client.get(f"{API}/functions/default/orders/stats",
-                              params={"version": 9}), 404, "not-found")
+    assert_problem(
+        client.get(f"{API}/functions/default/orders/stats", params={"version": 9}), 404, "not-found"
+    )
 
 
 def test_slowest_steps_read_a_bounded_number_of_steps(

@@ -6,8 +6,8 @@ from fastapi.testclient import TestClient
 
 from .helpers import API, assert_problem, deploy, store_of
 
-ADD = "def add(a: int, b: int = 1) -> int:\n    \"\"\"Adds.\"\"\"\n    return a + b\n"
-ADD_V2 = "def add(a: int, b: int = 2) -> int:\n    \"\"\"Adds.\"\"\"\n    return a + b\n"
+ADD = 'def add(a: int, b: int = 1) -> int:\n    """Adds."""\n    return a + b\n'
+ADD_V2 = 'def add(a: int, b: int = 2) -> int:\n    """Adds."""\n    return a + b\n'
 
 
 def test_deploy_new_then_identical_then_changed(client: TestClient) -> None:
@@ -45,9 +45,7 @@ def test_function_versions_and_diff(client: TestClient) -> None:
 
     listing = client.get(f"{API}/functions").json()["functions"]
     assert [(f["function"], f["current_version"]) for f in listing] == [("default/add", 2)]
-    assert client.get(f"{API}/functions", params={"namespace": "other"}).json() == {
-        "functions": []
-    }
+    assert client.get(f"{API}/functions", params={"namespace": "other"}).json() == {"functions": []}
 
     function = client.get(f"{API}/functions/default/add").json()
     assert function["description"] == "sum"

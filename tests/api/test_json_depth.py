@@ -35,24 +35,29 @@ def test_api_input_past_the_limit_is_422_naming_it(client: TestClient) -> None:
     deploy(client, "default", "echo", ECHO)
     accepted = run(client, "default", "echo", input={"value": nested(63)}, wait=False)
     assert accepted.status_code == 202, accepted.text
-    body = assert_problem(run(client, "default", "echo", input={"value": nested(64)}),
-                          422, "invalid-input")
+    body = assert_problem(
+        run(client, "default", "echo", input={"value": nested(64)}), 422, "invalid-input"
+    )
     assert_names_the_limit(body)
     assert body["errors"] == [{"parameter": "input", "message": body["errors"][0]["message"]}]
 
 
 def test_an_api_body_too_deep_to_parse_is_400_naming_the_limit(client: TestClient) -> None:
     deploy(client, "default", "echo", ECHO)
-    response = client.post(f"{API}/functions/default/echo/executions",
-                           content='{"input": {"value": ' + deep_text(20_000) + "}}",
-                           headers={"content-type": "application/json"})
+    response = client.post(
+        f"{API}/functions/default/echo/executions",
+        content='{"input": {"value": ' + deep_text(20_000) + "}}",
+        headers={"content-type": "application/json"},
+    )
     assert_names_the_limit(assert_problem(response, 400, "invalid-request"))
 
 
 def test_a_schedule_input_past_the_limit_is_422(client: TestClient) -> None:
     deploy(client, "default", "echo", ECHO)
-    response = client.post(f"{API}/schedules", json={
-        "function": "default/echo", "cron": "0 3 * * *", "input": {"value": nested(100)}})
+    response = client.post(
+        f"{API}/schedules",
+        json={"function": "default/echo", "cron": "0 3 * * *", "input": {"value": nested(100)}},
+    )
     assert_names_the_limit(assert_problem(response, 422, "invalid-input"))
 
 
@@ -78,8 +83,11 @@ def test_listings_tolerate_a_row_stored_before_the_limit(client: TestClient) -> 
     execution_id = run(client, "default", "echo", input={"value": 1}, wait=False).json()["id"]
     store = store_of(client)
     with store.engine.begin() as connection:  # as an older runtree could store it
-        connection.execute(update(ExecutionRow).where(ExecutionRow.id == execution_id)
-                           .values(input={"value": nested(900)}, output=nested(900)))
+        connection.execute(
+            update(ExecutionRow)
+            .where(ExecutionRow.id == execution_id)
+            .values(input={"value": nested(900)}, output=nested(900))
+        )
     listing = client.get(f"{API}/executions")
     assert listing.status_code == 200, listing.text
     shown = next(e for e in listing.json()["executions"] if e["id"] == execution_id)

@@ -42,7 +42,10 @@ def test_orders_example_succeeds_with_its_tree(live: TestClient, namespace: str)
     assert execution["output"]["total"] == 108.9
     assert execution["error"] is None
     assert execution["versions"] == {
-        "calculate_order_total": 1, "get_customer": 1, "calculate_discount": 1, "calculate_tax": 1,
+        "calculate_order_total": 1,
+        "get_customer": 1,
+        "calculate_discount": 1,
+        "calculate_tax": 1,
     }
 
     tree = live.get(f"{API}/executions/{execution['id']}/tree")
@@ -99,8 +102,7 @@ def test_failing_run_points_at_the_raise(live: TestClient, namespace: str) -> No
 
 def test_no_wait_then_poll_to_the_end(live: TestClient, namespace: str) -> None:
     deploy_examples(live, namespace)
-    response = run(live, namespace, "calculate_order_total", input={"customer_id": 7},
-                   wait=False)
+    response = run(live, namespace, "calculate_order_total", input={"customer_id": 7}, wait=False)
     assert response.status_code == 202
     assert response.json()["status"] in ("queued", "running", "succeeded")
     execution = poll(live, response.json()["id"], lambda e: e["finished_at"] is not None)

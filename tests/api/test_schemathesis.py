@@ -38,8 +38,12 @@ SERVER = Server()
 
 def _app() -> Any:
     directory = Path(__import__("tempfile").mkdtemp(prefix="runtree-schemathesis-"))
-    config = Settings(database_url=f"sqlite:///{directory}/fuzz.db", workers=1,
-                      scheduler=False, shutdown_grace_s=0.5)
+    config = Settings(
+        database_url=f"sqlite:///{directory}/fuzz.db",
+        workers=1,
+        scheduler=False,
+        shutdown_grace_s=0.5,
+    )
     app = create_app(config)
     client = TestClient(app)
     client.__enter__()  # runs the lifespan: store, dispatcher, first admin key
@@ -49,15 +53,20 @@ def _app() -> Any:
     code = "def f(x: int = 0, note: str = ''):\n    return x\n"
     for ns in ("default", "a"):
         client.put(f"/api/v1/functions/{ns}/f", json={"code": code}, headers=headers)
-        client.post(f"/api/v1/functions/{ns}/f/executions", json={"input": {"x": 1}},
-                    headers=headers)
-    client.post("/api/v1/webhooks", json={"function": "f", "path": "f", "mode": "sync",
-                                          "sync_timeout_s": 5}, headers=headers)
-    client.post("/api/v1/webhooks", json={"function": "a/f", "path": "stripe",
-                                          "verify": "stripe", "secret": WEBHOOK_SECRET},
-                headers=headers)
-    client.post("/api/v1/schedules", json={"function": "f", "cron": "0 3 * * *"},
-                headers=headers)
+        client.post(
+            f"/api/v1/functions/{ns}/f/executions", json={"input": {"x": 1}}, headers=headers
+        )
+    client.post(
+        "/api/v1/webhooks",
+        json={"function": "f", "path": "f", "mode": "sync", "sync_timeout_s": 5},
+        headers=headers,
+    )
+    client.post(
+        "/api/v1/webhooks",
+        json={"function": "a/f", "path": "stripe", "verify": "stripe", "secret": WEBHOOK_SECRET},
+        headers=headers,
+    )
+    client.post("/api/v1/schedules", json={"function": "f", "cron": "0 3 * * *"}, headers=headers)
     return app
 
 
@@ -72,17 +81,27 @@ def _shutdown() -> Iterator[None]:
 
 
 @schema.parametrize()
-@settings(max_examples=25, deadline=None,
-          suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow],
+)
 def test_api_conforms_to_its_openapi_document(case: Any) -> None:
-    if isinstance(case.body, dict) and case.body.get("wait") is not False and \
-            case.path.endswith("/executions"):
+    if (
+        isinstance(case.body, dict)
+        and case.body.get("wait") is not False
+        and case.path.endswith("/executions")
+    ):
         case.body = {**case.body, "timeout_s": 5}  # never wait out a 30 s time limit
     response = case.call(headers={"Authorization": f"Bearer {SERVER.key}"})
     case.validate_response(
         response,
-        checks=(not_a_server_error, response_schema_conformance, status_code_conformance,
-                content_type_conformance),
+        checks=(
+            not_a_server_error,
+            response_schema_conformance,
+            status_code_conformance,
+            content_type_conformance,
+        ),
     )
     if response.status_code >= 400:
         text = response.text

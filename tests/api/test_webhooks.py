@@ -35,8 +35,7 @@ def sign(secret: str, message: bytes) -> str:
 
 
 def create_webhook(client: TestClient, function: str, path: str, **options: Any) -> Any:
-    response = client.post(f"{API}/webhooks", json={"function": function, "path": path,
-                                                    **options})
+    response = client.post(f"{API}/webhooks", json={"function": function, "path": path, **options})
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -55,10 +54,13 @@ def test_github_published_example_starts_the_function_with_the_raw_request(
 ) -> None:
     deploy(client, "default", "echo", ECHO)
     create_webhook(client, "echo", "github", verify="github", secret=GITHUB_SECRET)
-    headers = {"X-Hub-Signature-256": GITHUB_SIGNATURE, "X-GitHub-Event": "ping",
-               "Content-Type": "text/plain", "Cookie": "session=abc"}
-    response = client.post("/hooks/github?a=1&a=2&b=", content=b"Hello, World!",
-                           headers=headers)
+    headers = {
+        "X-Hub-Signature-256": GITHUB_SIGNATURE,
+        "X-GitHub-Event": "ping",
+        "Content-Type": "text/plain",
+        "Cookie": "session=abc",
+    }
+    response = client.post("/hooks/github?a=1&a=2&b=", content=b"Hello, World!", headers=headers)
     assert response.status_code == 202, response.text
     accepted = response.json()
     assert accepted["status"] == "queued" and accepted["duplicate"] is False
@@ -83,8 +85,12 @@ def test_github_published_example_starts_the_function_with_the_raw_request(
 
 @pytest.mark.parametrize(
     "headers",
-    [{}, {"X-Hub-Signature-256": GITHUB_SIGNATURE.replace("7", "8")},
-     {"X-Hub-Signature-256": "sha256="}, {"X-Hub-Signature": "sha1=abc"}],
+    [
+        {},
+        {"X-Hub-Signature-256": GITHUB_SIGNATURE.replace("7", "8")},
+        {"X-Hub-Signature-256": "sha256="},
+        {"X-Hub-Signature": "sha1=abc"},
+    ],
 )
 def test_a_bad_or_missing_signature_is_401_recorded_and_runs_nothing(
     client: TestClient, dispatcher: NullDispatcher, headers: dict[str, str]
@@ -106,8 +112,13 @@ def test_stripe_signature_timestamp_tolerance_and_event_idempotency(client: Test
     deploy(client, "default", "echo", ECHO)
     secret = "whsec_" + "x" * 32
     create_webhook(client, "echo", "stripe", verify="stripe", secret=secret)
-    body = json.dumps({"id": "evt_1NG8Du2eZvKYlo2CUI79vXWy", "object": "event",
-                       "type": "payment_intent.succeeded"}).encode()
+    body = json.dumps(
+        {
+            "id": "evt_1NG8Du2eZvKYlo2CUI79vXWy",
+            "object": "event",
+            "type": "payment_intent.succeeded",
+        }
+    ).encode()
 
     def header(timestamp: int) -> dict[str, str]:
         signed = sign(secret, f"{timestamp}.".encode() + body)
@@ -135,12 +146,16 @@ def test_slack_signature(client: TestClient) -> None:
     body = b"token=xyz&command=%2Fdeploy&text=prod"
     timestamp = str(int(time.time()))
     signature = "v0=" + sign("8f742231b10e8888abcd99yy", f"v0:{timestamp}:".encode() + body)
-    headers = {"X-Slack-Signature": signature, "X-Slack-Request-Timestamp": timestamp,
-               "Content-Type": "application/x-www-form-urlencoded"}
+    headers = {
+        "X-Slack-Signature": signature,
+        "X-Slack-Request-Timestamp": timestamp,
+        "Content-Type": "application/x-www-form-urlencoded",
+    }
     assert client.post("/hooks/slack", content=body, headers=headers).status_code == 202
     headers["X-Slack-Request-Timestamp"] = str(int(timestamp) - 1)
-    assert_problem(client.post("/hooks/slack", content=body, headers=headers), 401,
-                   "signature-invalid")
+    assert_problem(
+        client.post("/hooks/slack", content=body, headers=headers), 401, "signature-invalid"
+    )
 
 
 def test_generic_hmac_and_a_generated_secret_shown_once(client: TestClient) -> None:
@@ -149,8 +164,9 @@ def test_generic_hmac_and_a_generated_secret_shown_once(client: TestClient) -> N
     secret = created["secret"]
     assert secret and len(secret) >= 32
     body = b'{"x": 41}'
-    response = client.post("/hooks/orders", content=body,
-                           headers={"X-Signature-256": "sha256=" + sign(secret, body)})
+    response = client.post(
+        "/hooks/orders", content=body, headers={"X-Signature-256": "sha256=" + sign(secret, body)}
+    )
     assert response.status_code == 202, response.text
     execution = client.get(f"{API}/executions/{response.json()['execution_id']}").json()
     assert execution["input"] == {"x": 41}  # a JSON object maps to the parameters
@@ -161,16 +177,16 @@ def test_generic_hmac_and_a_generated_secret_shown_once(client: TestClient) -> N
 def test_stripe_and_slack_need_the_provider_secret(client: TestClient) -> None:
     deploy(client, "default", "add", ADD)
     for scheme in ("stripe", "slack"):
-        response = client.post(f"{API}/webhooks", json={"function": "add", "path": scheme,
-                                                        "verify": scheme})
+        response = client.post(
+            f"{API}/webhooks", json={"function": "add", "path": scheme, "verify": scheme}
+        )
         assert assert_problem(response, 422, "invalid-request")["field"] == "secret"
 
 
 def test_body_that_does_not_fit_the_function_is_422_and_recorded(client: TestClient) -> None:
     deploy(client, "default", "add", ADD)
     create_webhook(client, "add", "add")
-    for body in (b'{"x": "one"}', b'{"z": 1}', b"[1, 2]", b"not json", b"\xff",
-                 b'{"x": NaN}'):
+    for body in (b'{"x": "one"}', b'{"z": 1}', b"[1, 2]", b"not json", b"\xff", b'{"x": NaN}'):
         response = client.post("/hooks/add", content=body)
         assert_problem(response, 422, "invalid-input")
     assert webhook_executions(client) == []
@@ -183,9 +199,11 @@ def test_binary_bodies_reach_request_as_base64(client: TestClient) -> None:
     deploy(client, "default", "echo", ECHO)
     create_webhook(client, "echo", "bin")
     raw = bytes(range(256))
-    response = client.post("/hooks/bin", content=raw,
-                           headers={"Authorization": "Bearer top-secret",
-                                    "X-Api-Token": "also-secret"})
+    response = client.post(
+        "/hooks/bin",
+        content=raw,
+        headers={"Authorization": "Bearer top-secret", "X-Api-Token": "also-secret"},
+    )
     execution = client.get(f"{API}/executions/{response.json()['execution_id']}").json()
     request = execution["input"]["request"]
     assert request["body_encoding"] == "base64"
@@ -203,9 +221,12 @@ def test_idempotency_key_within_24_hours(client: TestClient) -> None:
     first = client.post("/hooks/add", json={"x": 1}, headers={"Idempotency-Key": "k1"}).json()
     again = client.post("/hooks/add", json={"x": 2}, headers={"Idempotency-Key": "k1"}).json()
     other = client.post("/hooks/add", json={"x": 1}, headers={"Idempotency-Key": "k2"}).json()
-    github = [client.post("/hooks/add", json={"x": 1},
-                          headers={"X-GitHub-Delivery": "72d3162e-cc78-11e3-81ab"}).json()
-              for _ in range(2)]
+    github = [
+        client.post(
+            "/hooks/add", json={"x": 1}, headers={"X-GitHub-Delivery": "72d3162e-cc78-11e3-81ab"}
+        ).json()
+        for _ in range(2)
+    ]
     assert again["execution_id"] == first["execution_id"] and again["duplicate"]
     assert other["execution_id"] != first["execution_id"]
     assert github[0]["execution_id"] == github[1]["execution_id"] and github[1]["duplicate"]
@@ -219,8 +240,12 @@ def test_idempotency_key_within_24_hours(client: TestClient) -> None:
 
 
 def test_unknown_path_wrong_method_and_body_limit(tmp_path: Path) -> None:
-    settings = Settings(database_url=f"sqlite:///{tmp_path}/hooks.db", scheduler=False,
-                        webhook_max_body_bytes=2048, max_body_bytes=64 * 1024)
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path}/hooks.db",
+        scheduler=False,
+        webhook_max_body_bytes=2048,
+        max_body_bytes=64 * 1024,
+    )
     with TestClient(create_app(settings, dispatcher=NullDispatcher())) as client:
         authorize_as_admin(client, settings)
         deploy(client, "default", "echo", ECHO)
@@ -275,8 +300,7 @@ def test_sync_mode_returns_the_output_or_a_problem_naming_the_execution(
     deploy(live, ns, "boom", "def boom(request):\n    raise ValueError('secret detail')\n")
     create_webhook(live, f"{ns}/add", f"{ns}-add", mode="sync", sync_timeout_s=60)
     create_webhook(live, f"{ns}/boom", f"{ns}-boom", mode="sync", sync_timeout_s=60)
-    response = live.post(f"/hooks/{ns}-add", json={"x": 41},
-                         headers={"Idempotency-Key": "once"})
+    response = live.post(f"/hooks/{ns}-add", json={"x": 41}, headers={"Idempotency-Key": "once"})
     assert response.status_code == 200, response.text
     assert response.json() == 42
     first = response.headers["runtree-execution-id"]

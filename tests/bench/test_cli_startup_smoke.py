@@ -13,7 +13,12 @@ SCRIPT = Path(__file__).resolve().parents[2] / "bench" / "cli_startup.py"
 
 @pytest.mark.slow
 def test_benchmark_quick_run_completes() -> None:
-    done = subprocess.run([sys.executable, str(SCRIPT), "--quick"], capture_output=True,
-                          text=True, timeout=240, check=False)
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), "--quick"],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
     assert done.returncode == 0, f"{done.stdout}\n{done.stderr}"
     assert "runtree --help" in done.stdout and "runtree show ID (local)" in done.stdout

@@ -32,9 +32,11 @@ def helper(x):
 
 def _child(mode: str, root: Path) -> dict[str, object]:
     done = subprocess.run(
-        [sys.executable, str(SCRIPT), "--child", mode, "--root", str(root),
-         "--package", "tinypkg"],
-        capture_output=True, text=True, timeout=120, check=True,
+        [sys.executable, str(SCRIPT), "--child", mode, "--root", str(root), "--package", "tinypkg"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
     )
     return json.loads(done.stdout.splitlines()[-1])  # type: ignore[no-any-return]
 

@@ -10,7 +10,12 @@ SCRIPT = Path(__file__).resolve().parents[2] / "bench" / "functions_listing.py"
 
 
 def test_functions_listing_benchmark_runs() -> None:
-    done = subprocess.run([sys.executable, str(SCRIPT), "--quick"], capture_output=True,
-                          text=True, timeout=300, check=True)
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), "--quick"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
     assert "fib's step_count = 10,000" in done.stdout
     assert "ms with step counts" in done.stdout

@@ -46,11 +46,23 @@ def test_audit_records_who_did_what(cli: Cli, deployed: pathlib.Path) -> None:
     assert "default/calculate_order_total v1" in table and "key.create" not in table
 
 
-def test_webhooks_create_list_delete(cli: Cli, deployed: pathlib.Path,
-                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_webhooks_create_list_delete(
+    cli: Cli, deployed: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("HOOK_SECRET", "whsec_from_env")
-    made = cli("webhooks", "create", "calculate_order_total", "--path", "order-paid",
-               "--verify", "stripe", "--secret-from-env", "HOOK_SECRET", "--mode", "sync")
+    made = cli(
+        "webhooks",
+        "create",
+        "calculate_order_total",
+        "--path",
+        "order-paid",
+        "--verify",
+        "stripe",
+        "--secret-from-env",
+        "HOOK_SECRET",
+        "--mode",
+        "sync",
+    )
     assert made.exit_code == 0, made
     assert "POST /hooks/order-paid" in made.stdout and "whsec_from_env" not in made.stdout
     generated = cli("webhooks", "create", "calculate_tax", "--path", "gh", "--verify", "github")
@@ -58,8 +70,15 @@ def test_webhooks_create_list_delete(cli: Cli, deployed: pathlib.Path,
     listed = json.loads(cli("webhooks", "list", "--json").stdout)
     assert [w["path"] for w in listed] == ["gh", "order-paid"]
     assert all("secret" not in w for w in listed)
-    missing = cli("webhooks", "create", "calculate_tax", "--path", "x",
-                  "--secret-from-env", "NOT_SET_ANYWHERE")
+    missing = cli(
+        "webhooks",
+        "create",
+        "calculate_tax",
+        "--path",
+        "x",
+        "--secret-from-env",
+        "NOT_SET_ANYWHERE",
+    )
     assert missing.exit_code == 2 and "not set" in missing.stderr
     taken = cli("webhooks", "create", "calculate_tax", "--path", "gh")
     assert taken.exit_code == 2 and "already in use" in taken.stderr
@@ -69,8 +88,17 @@ def test_webhooks_create_list_delete(cli: Cli, deployed: pathlib.Path,
 
 
 def test_schedules_create_list_pause_resume_delete(cli: Cli, deployed: pathlib.Path) -> None:
-    made = cli("schedules", "create", "calculate_order_total", "--cron", "0 3 * * *",
-               "--timezone", "Europe/Amsterdam", "--input", '{"customer_id": 42}')
+    made = cli(
+        "schedules",
+        "create",
+        "calculate_order_total",
+        "--cron",
+        "0 3 * * *",
+        "--timezone",
+        "Europe/Amsterdam",
+        "--input",
+        '{"customer_id": 42}',
+    )
     assert made.exit_code == 0, made
     assert "schedule 1: default/calculate_order_total at 03:00 every day" in made.stdout
     listed = json.loads(cli("schedules", "list", "--json").stdout)
@@ -95,8 +123,7 @@ def test_server_and_database_options_conflict_and_unreachable_servers(cli: Cli) 
 
 @pytest.mark.slow
 def test_replay_runs_the_same_version_and_input_again(cli: Cli, deployed: pathlib.Path) -> None:
-    first = json.loads(cli("run", "calculate_order_total", "-a", "customer_id=42",
-                           "--json").stdout)
+    first = json.loads(cli("run", "calculate_order_total", "-a", "customer_id=42", "--json").stdout)
     again = cli("replay", first["id"][:12], "--json")
     assert again.exit_code == 0, again
     replayed = json.loads(again.stdout)

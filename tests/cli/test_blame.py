@@ -25,7 +25,9 @@ def test_blame_with_too_few_runs_tests_nothing(cli: Cli, deployed: pathlib.Path)
     assert (document["old_runs"], document["new_runs"]) == (1, 1)
     assert document["rules"]["min_runs"] == 8
     assert {tuple(p["path"]) for p in document["paths"]} >= {
-        ("calculate_order_total",), ("calculate_order_total", "calculate_tax")}
+        ("calculate_order_total",),
+        ("calculate_order_total", "calculate_tax"),
+    }
 
 
 def test_blame_unknown_function_or_version(cli: Cli, deployed: pathlib.Path) -> None:
@@ -39,4 +41,6 @@ def test_the_cli_limits_are_the_services() -> None:
     from runtree.service import history
 
     assert (commands_blame.DEFAULT_RUNS, commands_blame.MAX_RUNS) == (
-        history.DEFAULT_RUNS, history.MAX_RUNS)
+        history.DEFAULT_RUNS,
+        history.MAX_RUNS,
+    )

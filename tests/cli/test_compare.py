@@ -38,13 +38,17 @@ def test_compare_two_order_runs(cli: Cli, deployed: pathlib.Path) -> None:
         (1, "calculate_tax", "changed"),
     ]
     assert document["first_divergence"] == {
-        "row": 0, "reason": "inputs", "path": ["calculate_order_total"]}
+        "row": 0,
+        "reason": "inputs",
+        "path": ["calculate_order_total"],
+    }
     root, customer, _, _, tax = document["rows"]
     assert [(c["key"], c["a"], c["b"]) for c in root["inputs"]] == [("customer_id", 42, 7)]
-    assert [(c["key"], c["a"], c["b"]) for c in customer["inputs"]] == [
-        ("customer_id", 42, 7)]
+    assert [(c["key"], c["a"], c["b"]) for c in customer["inputs"]] == [("customer_id", 42, 7)]
     assert [(c["key"], c["a"], c["b"]) for c in tax["inputs"]] == [
-        ("amount", 90.0, 100.0), ("country", "NL", "FI")]
+        ("amount", 90.0, 100.0),
+        ("country", "NL", "FI"),
+    ]
     assert all(row["output_changed"] for row in (root, customer, tax))
     assert document["counts"] == {"same": 0, "changed": 4, "added": 0, "removed": 1}
 
@@ -58,7 +62,10 @@ def test_compare_two_order_runs(cli: Cli, deployed: pathlib.Path) -> None:
         (1, "calculate_tax", "removed"),
     ]
     assert document["first_divergence"] == {
-        "row": 1, "reason": "failure", "path": ["calculate_order_total", "get_customer"]}
+        "row": 1,
+        "reason": "failure",
+        "path": ["calculate_order_total", "get_customer"],
+    }
     failing = document["rows"][1]
     assert (failing["a"]["status"], failing["b"]["status"]) == ("completed", "failed")
     assert failing["error"] == "appeared"
@@ -75,7 +82,8 @@ def test_compare_two_order_runs(cli: Cli, deployed: pathlib.Path) -> None:
 
     same = cli("compare", ada, ada)
     assert "no differences" in same.stdout and not [
-        line for line in same.stdout.splitlines() if line[:1] in ("~", "+", "-", ">")]
+        line for line in same.stdout.splitlines() if line[:1] in ("~", "+", "-", ">")
+    ]
     changes = cli("compare", ada, linus, "--changes").stdout
     assert APPLY in changes
 

@@ -146,9 +146,12 @@ def test_input_errors_exit_2_and_queue_nothing(
 
 def test_inputs_nested_past_the_limit_exit_2_naming_it(cli: Cli, deployed: pathlib.Path) -> None:
     deep = "[" * 100_000 + "]" * 100_000  # too deep even for the JSON parser
-    for args in (["--input", '{"customer_id": ' + deep + "}"],
-                 ["--input", '{"customer_id": ' + "[" * 70 + "]" * 70 + "}"],
-                 ["-a", "customer_id=" + deep], ["-a", "customer_id=" + "[" * 70 + "]" * 70]):
+    for args in (
+        ["--input", '{"customer_id": ' + deep + "}"],
+        ["--input", '{"customer_id": ' + "[" * 70 + "]" * 70 + "}"],
+        ["-a", "customer_id=" + deep],
+        ["-a", "customer_id=" + "[" * 70 + "]" * 70],
+    ):
         result = cli("run", "calculate_order_total", *args)
         assert result.exit_code == 2, result
         assert "nests deeper than 64 levels" in result.stderr, result

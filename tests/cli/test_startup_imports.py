@@ -27,8 +27,13 @@ sys.__stdout__.write("\\n" + json.dumps(sorted({name.split(".")[0] for name in s
 
 def loaded_by(*args: str) -> set[str]:
     """Top-level packages imported by ``runtree ARGS`` in a fresh interpreter."""
-    done = subprocess.run([sys.executable, "-c", PROBE, json.dumps(args)],
-                          capture_output=True, text=True, timeout=120, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, json.dumps(args)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     return set(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
@@ -45,12 +50,29 @@ def test_show_on_a_current_database_imports_no_alembic_or_web_server(
 ) -> None:
     database = f"sqlite:///{tmp_path / 'runtree.db'}"
     examples = Path(__file__).resolve().parents[2] / "examples" / "orders"
-    subprocess.run([sys.executable, "-m", "runtree", "--database", database, "deploy",
-                    str(examples)], check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        [sys.executable, "-m", "runtree", "--database", database, "deploy", str(examples)],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     queued = subprocess.run(
-        [sys.executable, "-m", "runtree", "--database", database, "run",
-         "calculate_order_total", "-a", "customer_id=42", "--no-wait"],
-        check=True, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "runtree",
+            "--database",
+            database,
+            "run",
+            "calculate_order_total",
+            "-a",
+            "customer_id=42",
+            "--no-wait",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
     ).stdout.strip()
     loaded = loaded_by("--database", database, "show", queued)
     assert "sqlalchemy" in loaded  # it did read the database

@@ -43,12 +43,15 @@ def timestamps(document: Any) -> dict[str, str]:
 def test_rfc3339() -> None:
     utc = datetime.UTC
     assert rfc3339(datetime.datetime(2026, 12, 5, 3, 11, 18, tzinfo=utc)) == (
-        "2026-12-05T03:11:18Z")
+        "2026-12-05T03:11:18Z"
+    )
     assert rfc3339(datetime.datetime(2026, 12, 5, 3, 11, 18, 120, tzinfo=utc)) == (
-        "2026-12-05T03:11:18.000120Z")
+        "2026-12-05T03:11:18.000120Z"
+    )
     plus_two = datetime.timezone(datetime.timedelta(hours=2))
     assert rfc3339(datetime.datetime(2026, 12, 5, 5, 0, tzinfo=plus_two)) == (
-        "2026-12-05T03:00:00Z")
+        "2026-12-05T03:00:00Z"
+    )
     assert rfc3339(datetime.datetime(2026, 12, 5, 3, 0)) == "2026-12-05T03:00:00Z"
 
 
@@ -59,8 +62,9 @@ def test_cli_json_and_the_api_write_the_same_timestamps(
     execution_id = queued.stdout.strip()
     from_cli = json.loads(cli("show", execution_id, "--json").stdout)
     functions_cli = json.loads(cli("functions", "--json").stdout)
-    settings = Settings(database_url=db_url, scheduler=False,
-                        admin_key_file=str(tmp_path / "admin-key"))
+    settings = Settings(
+        database_url=db_url, scheduler=False, admin_key_file=str(tmp_path / "admin-key")
+    )
     with TestClient(create_app(settings, dispatcher=NullDispatcher())) as client:
         key = settings.admin_key_path.read_text().strip()
         client.headers["Authorization"] = f"Bearer {key}"

@@ -34,8 +34,7 @@ def wide(count: int, failing_at: int | None = None) -> list[StepRecord]:
     """A root calling ``check`` ``count`` times; the ``failing_at``-th call failed."""
     root_status = "failed" if failing_at is not None else "completed"
     return [step(1, None, "loop", root_status)] + [
-        step(i + 2, 1, "check", "failed" if i == failing_at else "completed")
-        for i in range(count)
+        step(i + 2, 1, "check", "failed" if i == failing_at else "completed") for i in range(count)
     ]
 
 
@@ -83,9 +82,14 @@ def test_long_runs_of_calls_are_shortened_around_the_failing_one() -> None:
 
 def test_aggregated_calls_are_counted_where_they_are_cut() -> None:
     steps = chain(3)
-    steps[2] = step(3, 2, "recurse", aggregates=[
-        {"name": "recurse", "count": 1234, "total_ns": 5_000_000, "errors": 0},
-    ])
+    steps[2] = step(
+        3,
+        2,
+        "recurse",
+        aggregates=[
+            {"name": "recurse", "count": 1234, "total_ns": 5_000_000, "errors": 0},
+        ],
+    )
     assert plain(steps, TreeOptions(depth=1))[1].endswith(
         " … 1 step and 1,234 calls not recorded below"
     )
@@ -93,9 +97,14 @@ def test_aggregated_calls_are_counted_where_they_are_cut() -> None:
 
 def test_the_summary_of_a_large_tree() -> None:
     steps = wide(500, failing_at=250)
-    steps[3] = step(4, 1, "check", aggregates=[
-        {"name": "log", "count": 70, "total_ns": 10, "errors": 2},
-    ])
+    steps[3] = step(
+        4,
+        1,
+        "check",
+        aggregates=[
+            {"name": "log", "count": 70, "total_ns": 10, "errors": 2},
+        ],
+    )
     out = printed(steps, TreeOptions())
     assert "Tree: 501 steps, 1 level deep, 70 more calls counted but not recorded\n" in out
     assert "  check  500 calls, 1 error\n" in out
@@ -115,10 +124,24 @@ def test_the_summary_of_a_large_tree() -> None:
 def printed(steps: list[StepRecord], options: TreeOptions) -> str:
     now = datetime.datetime.now(datetime.UTC)
     execution = ExecutionRecord(
-        id="a" * 32, function_id=1, version_id=1, namespace="default", name=steps[0].name,
-        version=1, trigger=Trigger.CLI, status=ExecutionStatus.SUCCEEDED, input={},
-        output=None, error=None, versions={}, queued_at=now, started_at=now,
-        finished_at=now, duration_ms=3, cancel_requested=False, worker_id=None,
+        id="a" * 32,
+        function_id=1,
+        version_id=1,
+        namespace="default",
+        name=steps[0].name,
+        version=1,
+        trigger=Trigger.CLI,
+        status=ExecutionStatus.SUCCEEDED,
+        input={},
+        output=None,
+        error=None,
+        versions={},
+        queued_at=now,
+        started_at=now,
+        finished_at=now,
+        duration_ms=3,
+        cancel_requested=False,
+        worker_id=None,
         replay_of=None,
     )
     buffer = io.StringIO()
@@ -186,9 +209,14 @@ def test_rows_under_aggregates_keep_the_plain_layout_and_are_counted() -> None:
 
     row = {"name": "leaf", "count": 7, "total_ns": 10, "errors": 0}
     steps = chain(2)
-    steps[1] = step(2, 1, "recurse", aggregates=[
-        {"name": "branch", "count": 3, "total_ns": 10, "errors": 0, "children": [row]},
-    ])
+    steps[1] = step(
+        2,
+        1,
+        "recurse",
+        aggregates=[
+            {"name": "branch", "count": 3, "total_ns": 10, "errors": 0, "children": [row]},
+        ],
+    )
     assert "\n".join(plain(steps)) == render_steps(steps)
     assert plain(steps)[-1].endswith("leaf ×7 (10ns total, 0 errors, not recorded)")
     assert plain(steps, TreeOptions(depth=1))[1].endswith(" … 10 calls not recorded below")

@@ -39,11 +39,24 @@ class Server:
             self.admin_key_file = Path(tempfile.mkdtemp(prefix="runtree-key-")) / "admin-key"
 
     def start(self) -> None:
-        command = [sys.executable, "-m", "runtree", "serve", "--port", str(self.port),
-                   "--database", self.database, "--workers", str(self.workers)]
+        command = [
+            sys.executable,
+            "-m",
+            "runtree",
+            "serve",
+            "--port",
+            str(self.port),
+            "--database",
+            self.database,
+            "--workers",
+            str(self.workers),
+        ]
         env = {**os.environ, "RUNTREE_ADMIN_KEY_FILE": str(self.admin_key_file)}
         self.process = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+            command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
             env=env,
         )
         deadline = time.monotonic() + 30
@@ -67,8 +80,9 @@ class Server:
     def client(self, key: str | None = None) -> httpx.Client:
         """An API client sending ``key`` (default: the server's first admin key)."""
         token = key if key is not None else self.admin_key
-        return httpx.Client(base_url=f"{self.url}/api/v1", timeout=30,
-                            headers={"Authorization": f"Bearer {token}"})
+        return httpx.Client(
+            base_url=f"{self.url}/api/v1", timeout=30, headers={"Authorization": f"Bearer {token}"}
+        )
 
     def kill(self) -> None:
         """SIGKILL, as a crash would: no shutdown code runs."""

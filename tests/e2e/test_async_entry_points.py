@@ -27,9 +27,7 @@ def test_async_entry_points_through_the_server(server_factory: Any) -> None:
     server = server_factory()
     server.start()
     with server.client() as api:
-        deployed = api.put(
-            "/functions/default/squares", json={"code": SOURCE, "timeout_s": 2}
-        )
+        deployed = api.put("/functions/default/squares", json={"code": SOURCE, "timeout_s": 2})
         assert deployed.status_code == 201, deployed.text
         assert deployed.json()["signature"]["is_async"] is True
 

@@ -40,8 +40,9 @@ def test_cli_deploy_run_show_on_postgres(postgres_url: str) -> None:
     deployed = runtree("deploy", str(EXAMPLES), database=postgres_url)
     assert deployed.returncode == 0, deployed.stderr
     assert "default/calculate_order_total: v1 (new)" in deployed.stdout
-    ok = runtree("run", "calculate_order_total", "-a", "customer_id=42", "--json",
-                 database=postgres_url)
+    ok = runtree(
+        "run", "calculate_order_total", "-a", "customer_id=42", "--json", database=postgres_url
+    )
     assert ok.returncode == 0, ok.stderr
     assert '"total": 108.9' in ok.stdout
     failed = runtree("run", "calculate_order_total", "-a", "customer_id=3", database=postgres_url)
@@ -55,11 +56,14 @@ def test_server_on_postgres(postgres_url: str) -> None:
     try:
         with server.client() as client:
             for path in sorted(EXAMPLES.glob("*.py")):
-                response = client.put(f"/functions/default/{path.stem}",
-                                      json={"code": path.read_text()})
+                response = client.put(
+                    f"/functions/default/{path.stem}", json={"code": path.read_text()}
+                )
                 assert response.status_code == 201, response.text
-            run = client.post("/functions/default/calculate_order_total/executions",
-                              json={"input": {"customer_id": 42}})
+            run = client.post(
+                "/functions/default/calculate_order_total/executions",
+                json={"input": {"customer_id": 42}},
+            )
             assert run.status_code == 200, run.text
             body: dict[str, Any] = run.json()
             assert body["status"] == "succeeded" and body["output"]["total"] == 108.9

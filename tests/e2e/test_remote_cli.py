@@ -50,9 +50,23 @@ class Serve:
         env.pop("RUNTREE_DATABASE_URL", None)
         with open(self.log, "wb") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "runtree", "serve", "--port", str(self.port),
-                 "--database", self.database, "--workers", "1", *self.extra],
-                stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
+                [
+                    sys.executable,
+                    "-m",
+                    "runtree",
+                    "serve",
+                    "--port",
+                    str(self.port),
+                    "--database",
+                    self.database,
+                    "--workers",
+                    "1",
+                    *self.extra,
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                start_new_session=True,
             )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -101,8 +115,9 @@ def invoke(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str
     return result.exit_code, result.stdout, result.stderr
 
 
-def test_first_start_prints_the_admin_key_once_and_saves_it_0600(serve: Any,
-                                                                 tmp_path: Path) -> None:
+def test_first_start_prints_the_admin_key_once_and_saves_it_0600(
+    serve: Any, tmp_path: Path
+) -> None:
     server = serve()
     key_file = tmp_path / "runtree.db.admin-key"
     key = key_file.read_text().strip()
@@ -110,8 +125,9 @@ def test_first_start_prints_the_admin_key_once_and_saves_it_0600(serve: Any,
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     api = f"{server.url}/api/v1"
     assert httpx.get(f"{api}/functions").status_code == 401
-    assert httpx.get(f"{api}/functions", headers={"Authorization": f"Bearer {key}"}
-                     ).status_code == 200
+    assert (
+        httpx.get(f"{api}/functions", headers={"Authorization": f"Bearer {key}"}).status_code == 200
+    )
     server.stop()
     again = serve()
     assert key not in again.output and "created the first admin key" not in again.output
@@ -133,8 +149,11 @@ def test_the_cli_against_a_server_prints_what_it_prints_on_the_database(
     database = server.database
     # No RUNTREE_API_KEY: for a loopback server the CLI reads the admin key file of the
     # database it would use.
-    remote_env = {"RUNTREE_URL": server.url, "RUNTREE_DATABASE_URL": database,
-                  "RUNTREE_API_KEY": None}
+    remote_env = {
+        "RUNTREE_URL": server.url,
+        "RUNTREE_DATABASE_URL": database,
+        "RUNTREE_API_KEY": None,
+    }
 
     def remote(*args: str) -> tuple[int, str, str]:
         return invoke(*args, env=remote_env)
@@ -162,23 +181,43 @@ def test_the_cli_against_a_server_prints_what_it_prints_on_the_database(
     assert "expected: calculate_order_total(" in err
     code, _, err = remote("run", "calculate_ordr_total")
     assert code == 2 and "did you mean: default/calculate_order_total" in err
-    remote("webhooks", "create", "calculate_order_total", "--path", "paid", "--verify",
-           "github")
-    remote("schedules", "create", "calculate_tax", "--cron", "0 3 * * *", "--input",
-           '{"amount": 1, "country": "NL"}')
+    remote("webhooks", "create", "calculate_order_total", "--path", "paid", "--verify", "github")
+    remote(
+        "schedules",
+        "create",
+        "calculate_tax",
+        "--cron",
+        "0 3 * * *",
+        "--input",
+        '{"amount": 1, "country": "NL"}',
+    )
     remote("keys", "create", "--role", "viewer", "--name", "dash")
 
     for command in (
-        ["functions"], ["functions", "--json"],
-        ["versions", "calculate_tax"], ["versions", "calculate_tax", "--json"],
-        ["diff", "calculate_tax", "1"], ["diff", "calculate_tax", "1", "2"],
-        ["executions"], ["executions", "--json"], ["executions", "-f", "calculate_order_total",
-                                                   "-s", "failed"],
-        ["show", ok["id"]], ["show", ok["id"][:10], "--json"], ["tree", ok["id"]],
-        ["webhooks", "list"], ["webhooks", "list", "--json"], ["webhooks", "deliveries", "paid"],
-        ["schedules", "list"], ["schedules", "show", "1"], ["schedules", "list", "--json"],
-        ["keys", "list"], ["keys", "list", "--json"], ["audit", "--json"], ["audit"],
-        ["show", "ffff"], ["versions", "nothing"],
+        ["functions"],
+        ["functions", "--json"],
+        ["versions", "calculate_tax"],
+        ["versions", "calculate_tax", "--json"],
+        ["diff", "calculate_tax", "1"],
+        ["diff", "calculate_tax", "1", "2"],
+        ["executions"],
+        ["executions", "--json"],
+        ["executions", "-f", "calculate_order_total", "-s", "failed"],
+        ["show", ok["id"]],
+        ["show", ok["id"][:10], "--json"],
+        ["tree", ok["id"]],
+        ["webhooks", "list"],
+        ["webhooks", "list", "--json"],
+        ["webhooks", "deliveries", "paid"],
+        ["schedules", "list"],
+        ["schedules", "show", "1"],
+        ["schedules", "list", "--json"],
+        ["keys", "list"],
+        ["keys", "list", "--json"],
+        ["audit", "--json"],
+        ["audit"],
+        ["show", "ffff"],
+        ["versions", "nothing"],
     ):
         here, there = local(*command), remote(*command)
         assert here == there, f"runtree {' '.join(command)} differs:\n{here}\n---\n{there}"
@@ -193,19 +232,36 @@ def test_the_cli_against_a_server_prints_what_it_prints_on_the_database(
     assert code == 2 and "not valid" in err
 
 
-@pytest.mark.skipif(not (shutil.which("curl") and shutil.which("openssl")),
-                    reason="needs curl and openssl")
+@pytest.mark.skipif(
+    not (shutil.which("curl") and shutil.which("openssl")), reason="needs curl and openssl"
+)
 def test_readme_signed_delivery_with_curl_and_openssl(serve: Any, tmp_path: Path) -> None:
     server = serve()
     env = {"RUNTREE_URL": server.url, "RUNTREE_DATABASE_URL": server.database}
     source = tmp_path / "order_paid.py"
-    source.write_text("def order_paid(order_id: int, amount: float):\n"
-                      "    return {'order': order_id, 'charged': amount}\n")
+    source.write_text(
+        "def order_paid(order_id: int, amount: float):\n"
+        "    return {'order': order_id, 'charged': amount}\n"
+    )
     assert invoke("deploy", str(source), env=env)[0] == 0
     secret_env = {**env, "ORDER_SECRET": "s3cret-from-env"}
-    assert invoke("webhooks", "create", "order_paid", "--path", "order-paid", "--verify",
-                  "hmac-sha256", "--secret-from-env", "ORDER_SECRET", "--mode", "sync",
-                  env=secret_env)[0] == 0
+    assert (
+        invoke(
+            "webhooks",
+            "create",
+            "order_paid",
+            "--path",
+            "order-paid",
+            "--verify",
+            "hmac-sha256",
+            "--secret-from-env",
+            "ORDER_SECRET",
+            "--mode",
+            "sync",
+            env=secret_env,
+        )[0]
+        == 0
+    )
     # The README's example, as a shell script.
     script = f"""
 set -eu
@@ -220,11 +276,18 @@ curl -s -X POST {server.url}/hooks/order-paid \\
     assert json.loads(first.stdout) == {"order": 7, "charged": 19.5}, first
     again = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60)
     assert json.loads(again.stdout) == {"order": 7, "charged": 19.5}
-    tampered = subprocess.run(["bash", "-c", script.replace('"amount": 19.5',
-                                                            '"amount": 0.5', 1)
-                               .replace("--data-binary \"$BODY\"",
-                                        "--data-binary '{\"order_id\": 7, \"amount\": 9}'")],
-                              capture_output=True, text=True, timeout=60)
+    tampered = subprocess.run(
+        [
+            "bash",
+            "-c",
+            script.replace('"amount": 19.5', '"amount": 0.5', 1).replace(
+                '--data-binary "$BODY"', '--data-binary \'{"order_id": 7, "amount": 9}\''
+            ),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert json.loads(tampered.stdout)["status"] == 401
     _, listed, _ = invoke("webhooks", "deliveries", "order-paid", "--json", env=env)
     assert [d["status"] for d in json.loads(listed)] == ["rejected", "duplicate", "accepted"]
@@ -235,12 +298,22 @@ def test_a_schedule_missed_during_downtime_runs_once_late(serve: Any, tmp_path: 
     source = tmp_path / "tick.py"
     source.write_text("def tick(n: int):\n    return n\n")
     assert invoke("--database", database, "deploy", str(source))[0] == 0
-    code, _, err = invoke("--database", database, "schedules", "create", "tick", "--cron",
-                          "* * * * *", "--input", '{"n": 5}')
+    code, _, err = invoke(
+        "--database",
+        database,
+        "schedules",
+        "create",
+        "tick",
+        "--cron",
+        "* * * * *",
+        "--input",
+        '{"n": 5}',
+    )
     assert code == 0, err
     # The server was down for the last ten minutes: ten fire times passed.
-    ten_minutes_ago = datetime.datetime.now(datetime.UTC).replace(second=0, microsecond=0) \
-        - datetime.timedelta(minutes=10)
+    ten_minutes_ago = datetime.datetime.now(datetime.UTC).replace(
+        second=0, microsecond=0
+    ) - datetime.timedelta(minutes=10)
     with Store(database) as store, store.engine.begin() as conn:
         conn.execute(update(ScheduleRow).values(next_fire_at=ten_minutes_ago))
     server = serve()

@@ -31,14 +31,16 @@ def deploy(client: httpx.Client, name: str, code: str) -> None:
 
 
 def start(client: httpx.Client, name: str, data: dict[str, Any]) -> str:
-    response = client.post(f"/functions/default/{name}/executions",
-                           json={"input": data, "wait": False})
+    response = client.post(
+        f"/functions/default/{name}/executions", json={"input": data, "wait": False}
+    )
     assert response.status_code == 202, response.text
     return str(response.json()["id"])
 
 
-def wait_status(client: httpx.Client, execution_id: str, wanted: set[str],
-                timeout: float = 30) -> dict[str, Any]:
+def wait_status(
+    client: httpx.Client, execution_id: str, wanted: set[str], timeout: float = 30
+) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while True:
         body: dict[str, Any] = client.get(f"/executions/{execution_id}").json()

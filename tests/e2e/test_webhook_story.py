@@ -22,9 +22,13 @@ SECRET = "It's a Secret to Everybody"
 def github_headers(body: bytes, delivery: str) -> dict[str, str]:
     """The headers GitHub sends with a push event, signed with ``SECRET``."""
     digest = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
-    return {"X-GitHub-Event": "push", "X-GitHub-Delivery": delivery,
-            "X-Hub-Signature-256": f"sha256={digest}", "Content-Type": "application/json",
-            "User-Agent": "GitHub-Hookshot/044aadd"}
+    return {
+        "X-GitHub-Event": "push",
+        "X-GitHub-Delivery": delivery,
+        "X-Hub-Signature-256": f"sha256={digest}",
+        "Content-Type": "application/json",
+        "User-Agent": "GitHub-Hookshot/044aadd",
+    }
 
 
 def finished(api: httpx.Client, execution_id: str, timeout: float = 60) -> dict[str, Any]:
@@ -48,18 +52,30 @@ def test_a_failed_delivery_is_found_and_replayed_against_the_fix(server_factory:
     server.start()
     with server.client() as api:
         assert deploy(api, EXAMPLE / "on_push.py") == 1
-        created = api.post("/webhooks", json={"function": "on_push", "path": "github-push",
-                                              "verify": "github", "secret": SECRET})
+        created = api.post(
+            "/webhooks",
+            json={
+                "function": "on_push",
+                "path": "github-push",
+                "verify": "github",
+                "secret": SECRET,
+            },
+        )
         assert created.status_code == 201, created.text
 
         # GitHub delivers a push; a forged one is rejected and runs nothing
         body = (EXAMPLE / "push.json").read_bytes()
-        sent = httpx.post(f"{server.url}/hooks/github-push", content=body,
-                          headers=github_headers(body, "72d3162e-cc78-11e3-81ab-4c9367dc0958"))
+        sent = httpx.post(
+            f"{server.url}/hooks/github-push",
+            content=body,
+            headers=github_headers(body, "72d3162e-cc78-11e3-81ab-4c9367dc0958"),
+        )
         assert sent.status_code == 202, sent.text
-        forged = httpx.post(f"{server.url}/hooks/github-push", content=body,
-                            headers={**github_headers(body, "x"),
-                                     "X-Hub-Signature-256": "sha256=" + "0" * 64})
+        forged = httpx.post(
+            f"{server.url}/hooks/github-push",
+            content=body,
+            headers={**github_headers(body, "x"), "X-Hub-Signature-256": "sha256=" + "0" * 64},
+        )
         assert forged.status_code == 401
 
         # the deliveries page's data: the forged one rejected with its reason, the real one
@@ -91,9 +107,16 @@ def test_a_failed_delivery_is_found_and_replayed_against_the_fix(server_factory:
         replayed = finished(api, replay.json()["id"])
         assert replayed["status"] == "succeeded", replayed
         assert (replayed["trigger"], replayed["version"], replayed["replay_of"]) == (
-            "replay", 2, execution["id"])
-        assert replayed["output"] == {"branch": "main", "commits": 2,
-                                      "authors": {"ada": 1, "Grace Hopper": 1}}
+            "replay",
+            2,
+            execution["id"],
+        )
+        assert replayed["output"] == {
+            "branch": "main",
+            "commits": 2,
+            "authors": {"ada": 1, "Grace Hopper": 1},
+        }
         detail = api.get(f"/deliveries/{delivery['id']}").json()
         assert [(r["id"], r["status"]) for r in detail["replays"]] == [
-            (replayed["id"], "succeeded")]
+            (replayed["id"], "succeeded")
+        ]

@@ -110,10 +110,7 @@ def test_cancel_stops_a_waiting_coroutine(launcher: Launcher) -> None:
 
 
 def test_a_sync_entry_point_returning_a_coroutine_is_awaited_too(launcher: Launcher) -> None:
-    source = (
-        "async def inner():\n    return 'awaited'\n"
-        "def main():\n    return inner()\n"
-    )
+    source = "async def inner():\n    return 'awaited'\ndef main():\n    return inner()\n"
     outcome, steps = run(launcher, source)
     assert outcome.status == "succeeded" and outcome.output["preview"] == "awaited"
     assert [s["name"] for s in latest(steps).values()] == ["main", "inner"]

@@ -20,8 +20,14 @@ from runtree.execution.protocol import (
 from runtree.execution.supervisor import Supervisor
 from runtree.execution.worker import _json_default
 
-JOB = Job("e1", "default", "main", {"main": FunctionSource("def main():\n    pass\n", 1)},
-          step_budget=100, value_budget=1024)
+JOB = Job(
+    "e1",
+    "default",
+    "main",
+    {"main": FunctionSource("def main():\n    pass\n", 1)},
+    step_budget=100,
+    value_budget=1024,
+)
 
 
 def wire(message: dict[str, Any]) -> bytes:
@@ -30,24 +36,53 @@ def wire(message: dict[str, Any]) -> bytes:
 
 
 def value(preview: Any = 1, **more: Any) -> dict[str, Any]:
-    return {"preview": preview, "size": 2, "format": "pickle", "truncated": False,
-            "redacted": False, "type": "int", **more}
+    return {
+        "preview": preview,
+        "size": 2,
+        "format": "pickle",
+        "truncated": False,
+        "redacted": False,
+        "type": "int",
+        **more,
+    }
 
 
 def step(step_id: int = 1, **more: Any) -> dict[str, Any]:
     return {
-        "id": step_id, "parent_id": None, "sequence": step_id, "depth": 0, "name": "main",
-        "filename": "default/main.py", "lineno": 1, "version": 1, "status": "completed",
-        "started_at_ns": 1, "duration_ns": 5, "inputs": {"x": value(blob=b"\x80\x05K\x01.")},
-        "output": value(), "error": None, "stdout": "", "stdout_truncated": False,
-        "warnings": [], "aggregates": [{"name": "f", "count": 3, "total_ns": 9, "errors": 0}],
-        "generator": None, "function": "default/main", **more,
+        "id": step_id,
+        "parent_id": None,
+        "sequence": step_id,
+        "depth": 0,
+        "name": "main",
+        "filename": "default/main.py",
+        "lineno": 1,
+        "version": 1,
+        "status": "completed",
+        "started_at_ns": 1,
+        "duration_ns": 5,
+        "inputs": {"x": value(blob=b"\x80\x05K\x01.")},
+        "output": value(),
+        "error": None,
+        "stdout": "",
+        "stdout_truncated": False,
+        "warnings": [],
+        "aggregates": [{"name": "f", "count": 3, "total_ns": 9, "errors": 0}],
+        "generator": None,
+        "function": "default/main",
+        **more,
     }
 
 
 def result(**more: Any) -> dict[str, Any]:
-    return {"type": "result", "status": "succeeded", "output": value(), "stdout": "hi\n",
-            "stdout_truncated": False, "steps": [step()], **more}
+    return {
+        "type": "result",
+        "status": "succeeded",
+        "output": value(),
+        "stdout": "hi\n",
+        "stdout_truncated": False,
+        "steps": [step()],
+        **more,
+    }
 
 
 def violation(message: dict[str, Any] | bytes) -> str:
@@ -65,9 +100,15 @@ def test_the_honest_messages_pass_as_sent_with_their_blobs_as_bytes() -> None:
     assert steps.steps[0]["inputs"]["x"]["blob"] == b"\x80\x05K\x01."
     limit = parse_message(wire({"type": "limit", "limit": "output", "written": 9}), JOB)
     assert isinstance(limit.message, LimitMessage) and limit.steps == []
-    error = {"type": "KeyError", "message": "'k'", "step_id": 1, "from_step": None,
-             "traceback": [{"filename": "default/main.py", "lineno": 3, "name": "main",
-                            "line": "x['k']"}]}
+    error = {
+        "type": "KeyError",
+        "message": "'k'",
+        "step_id": 1,
+        "from_step": None,
+        "traceback": [
+            {"filename": "default/main.py", "lineno": 3, "name": "main", "line": "x['k']"}
+        ],
+    }
     failed = parse_message(wire(result(status="failed", output=None, error=error)), JOB)
     assert isinstance(failed.message, ResultMessage) and failed.message.status == "failed"
     assert (failed.error, failed.output) == (error, None)
@@ -88,7 +129,8 @@ def test_nested_aggregate_rows_pass_up_to_their_limit() -> None:
     message = parse_message(wire({"type": "steps", "steps": [step(1, aggregates=rows(64))]}), JOB)
     assert message.steps[0]["aggregates"] == rows(64)
     assert "aggregate rows nest deeper than 64" in violation(
-        {"type": "steps", "steps": [step(1, aggregates=rows(65))]})
+        {"type": "steps", "steps": [step(1, aggregates=rows(65))]}
+    )
 
 
 def test_a_user_value_shaped_like_an_encoding_stays_what_it_is() -> None:

@@ -36,8 +36,14 @@ ROOT = os.geteuid() == 0
 
 
 def test_policy_round_trips_through_json() -> None:
-    policy = Policy(uid=64001, gid=64001, workdir="/w", network=True, network_ports=(443,),
-                    cgroup_procs=("/sys/fs/cgroup/memory/x/cgroup.procs",))
+    policy = Policy(
+        uid=64001,
+        gid=64001,
+        workdir="/w",
+        network=True,
+        network_ports=(443,),
+        cgroup_procs=("/sys/fs/cgroup/memory/x/cgroup.procs",),
+    )
     again = Policy.from_dict(json.loads(json.dumps(policy.to_dict())))
     assert again == policy
 
@@ -58,8 +64,17 @@ def test_the_insecure_escape_only_on_loopback(monkeypatch: pytest.MonkeyPatch) -
 
 
 def test_serve_refuses_the_escape_on_a_public_address(tmp_path: Path) -> None:
-    result = CliRunner().invoke(app, ["--database", f"sqlite:///{tmp_path}/r.db", "serve",
-                                      "--host", "0.0.0.0", "--insecure-no-sandbox"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "--database",
+            f"sqlite:///{tmp_path}/r.db",
+            "serve",
+            "--host",
+            "0.0.0.0",
+            "--insecure-no-sandbox",
+        ],
+    )
     assert result.exit_code == 2
     assert "loopback" in result.stderr
 
@@ -90,35 +105,72 @@ def test_zygote_options() -> None:
 
 
 BLOCKED = "[Errno 1] blocked"
-NETWORK_CHECKS = {"tcp": "allowed", "udp6": "allowed", "loopback_tcp": BLOCKED,
-                  "loopback_udp": BLOCKED, "mptcp": BLOCKED, "sctp": BLOCKED, "raw": BLOCKED,
-                  "icmp": BLOCKED, "netlink": BLOCKED, "packet": BLOCKED, "vsock": BLOCKED,
-                  "unix": BLOCKED}
+NETWORK_CHECKS = {
+    "tcp": "allowed",
+    "udp6": "allowed",
+    "loopback_tcp": BLOCKED,
+    "loopback_udp": BLOCKED,
+    "mptcp": BLOCKED,
+    "sctp": BLOCKED,
+    "raw": BLOCKED,
+    "icmp": BLOCKED,
+    "netlink": BLOCKED,
+    "packet": BLOCKED,
+    "vsock": BLOCKED,
+    "unix": BLOCKED,
+}
 FIREWALL = (True, "nftables table inet runtree_egress_64000_64999")
 
 
 def _raw(network: dict[str, Any] | None = None, **tier0: Any) -> dict[str, Any]:
-    checks = {"confined": True, "uid": 64000, "groups": [], "secrets_readable": [],
-              "usr_writable": False, "workdir_writable": True, "socket": BLOCKED,
-              "unix_socket": BLOCKED, "fork": BLOCKED, "memfd": BLOCKED,
-              "mounts_readable": False, "stdlib_readable": True, "packages_readable": True,
-              "rlimit_as": 512 * 1024 * 1024}
+    checks = {
+        "confined": True,
+        "uid": 64000,
+        "groups": [],
+        "secrets_readable": [],
+        "usr_writable": False,
+        "workdir_writable": True,
+        "socket": BLOCKED,
+        "unix_socket": BLOCKED,
+        "fork": BLOCKED,
+        "memfd": BLOCKED,
+        "mounts_readable": False,
+        "stdlib_readable": True,
+        "packages_readable": True,
+        "rlimit_as": 512 * 1024 * 1024,
+    }
     checks.update(tier0)
-    return {"python": "/opt/runtree/venv/bin/python", "python_version": "3.11.2",
-            "landlock_abi": 7, "readable": ["/usr", "/opt/runtree/venv"], "tier0": checks,
-            "namespaces": {"confined": True},
-            "network": {"confined": True, **NETWORK_CHECKS, **(network or {})},
-            "x32": {"confined": False, "signal": 31}}
+    return {
+        "python": "/opt/runtree/venv/bin/python",
+        "python_version": "3.11.2",
+        "landlock_abi": 7,
+        "readable": ["/usr", "/opt/runtree/venv"],
+        "tier0": checks,
+        "namespaces": {"confined": True},
+        "network": {"confined": True, **NETWORK_CHECKS, **(network or {})},
+        "x32": {"confined": False, "signal": 31},
+    }
 
 
 def test_report_tier0_needs_every_always_on_layer() -> None:
     config = SandboxConfig(secret_paths=("/srv/runtree.db",))
-    report = build_report(config, "python", True, _raw(), None, "cgroup v1 (memory, pids, cpu)",
-                          FIREWALL)
+    report = build_report(
+        config, "python", True, _raw(), None, "cgroup v1 (memory, pids, cpu)", FIREWALL
+    )
     assert report.tier0 and not report.problems
     assert {layer.name for layer in report.layers if layer.active} >= {
-        "uid", "rlimits", "landlock", "seccomp", "runtime", "supervision", "namespaces",
-        "cgroups", "landlock-network", "landlock-scopes", "egress-firewall"}
+        "uid",
+        "rlimits",
+        "landlock",
+        "seccomp",
+        "runtime",
+        "supervision",
+        "namespaces",
+        "cgroups",
+        "landlock-network",
+        "landlock-scopes",
+        "egress-firewall",
+    }
 
     readable_socket = build_report(config, "python", True, _raw(socket="allowed"), None, "-")
     assert not readable_socket.tier0 and not readable_socket.active("seccomp")
@@ -130,8 +182,9 @@ def test_report_tier0_needs_every_always_on_layer() -> None:
     for leak in ({"memfd": "allowed"}, {"mounts_readable": True}):
         assert not build_report(config, "python", True, _raw(**leak), None, "-").tier0, leak
 
-    loopback = build_report(config, "python", True, _raw(network={"loopback_udp": "allowed"}),
-                            None, "-", FIREWALL)
+    loopback = build_report(
+        config, "python", True, _raw(network={"loopback_udp": "allowed"}), None, "-", FIREWALL
+    )
     assert loopback.tier0 and not loopback.active("egress-firewall")
     no_nft = build_report(config, "python", True, _raw(), None, "-", (False, "no nft"))
     assert no_nft.tier0 and "no nft" in no_nft.layer("egress-firewall").detail  # type: ignore[union-attr]
@@ -158,8 +211,9 @@ def test_report_refuses_a_secret_under_a_readable_directory() -> None:
 
 
 def test_require_raises_with_the_reasons() -> None:
-    report = SandboxReport(enabled=True, layers=(Layer("uid", 0, False, "not root"),),
-                           problems=("uid: not root",))
+    report = SandboxReport(
+        enabled=True, layers=(Layer("uid", 0, False, "not root"),), problems=("uid: not root",)
+    )
     with pytest.raises(SandboxUnavailable, match="uid: not root"):
         Sandbox(SandboxConfig(), report).require()
     assert Sandbox.disabled().require().enabled is False  # the escape is not refused here
@@ -179,12 +233,12 @@ def test_doctor_reports_every_layer(tmp_path: Path) -> None:
     for name in ("uid", "rlimits", "landlock", "seccomp", "runtime", "namespaces", "cgroups"):
         assert f" {name} " in result.stdout
     assert "sandbox on: tier 0" in result.stdout
-    as_json = runner.invoke(app, ["--database", f"sqlite:///{tmp_path}/r.db", "doctor",
-                                  "--json"])
+    as_json = runner.invoke(app, ["--database", f"sqlite:///{tmp_path}/r.db", "doctor", "--json"])
     report = json.loads(as_json.stdout)
     assert report["tier0"] is True and report["python"]
-    off = runner.invoke(app, ["--database", f"sqlite:///{tmp_path}/r.db", "doctor"],
-                        env={"RUNTREE_SANDBOX": "off"})
+    off = runner.invoke(
+        app, ["--database", f"sqlite:///{tmp_path}/r.db", "doctor"], env={"RUNTREE_SANDBOX": "off"}
+    )
     assert off.exit_code == 1 and "SANDBOX OFF" in off.stdout
 
 

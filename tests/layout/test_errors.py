@@ -15,7 +15,8 @@ from runtree.api.problems import TITLES
 
 def _exception_classes() -> list[type[BaseException]]:
     return [
-        value for value in vars(errors).values()
+        value
+        for value in vars(errors).values()
         if isinstance(value, type) and issubclass(value, BaseException)
     ]
 

@@ -10,8 +10,20 @@ import subprocess
 import sys
 
 WORKER_MODULES = ("runtree.execution.worker", "runtree.execution.zygote")
-NOT_IN_THE_RUNTIME = ("pydantic", "sqlalchemy", "alembic", "fastapi", "starlette", "httpx",
-                      "typer", "rich", "jinja2", "cronsim", "psycopg", "pyflakes")
+NOT_IN_THE_RUNTIME = (
+    "pydantic",
+    "sqlalchemy",
+    "alembic",
+    "fastapi",
+    "starlette",
+    "httpx",
+    "typer",
+    "rich",
+    "jinja2",
+    "cronsim",
+    "psycopg",
+    "pyflakes",
+)
 
 
 def test_worker_modules_load_no_server_dependency() -> None:

@@ -66,8 +66,18 @@ class Platform:
         if self.tier == "tier0":
             env["RUNTREE_SANDBOX_NAMESPACES"] = "off"
             env["RUNTREE_SANDBOX_CGROUPS"] = "off"
-        command = [sys.executable, "-m", "runtree", "serve", "--port", str(self.port),
-                   "--database", f"sqlite:///{self.database}", "--workers", "2"]
+        command = [
+            sys.executable,
+            "-m",
+            "runtree",
+            "serve",
+            "--port",
+            str(self.port),
+            "--database",
+            f"sqlite:///{self.database}",
+            "--workers",
+            "2",
+        ]
         with open(self.log, "wb") as log:
             self.process = subprocess.Popen(
                 command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=env
@@ -133,8 +143,9 @@ class Platform:
 
     def client(self) -> httpx.Client:
         key = self.key_file.read_text().strip()
-        return httpx.Client(base_url=f"{self.url}/api/v1", timeout=60,
-                            headers={"Authorization": f"Bearer {key}"})
+        return httpx.Client(
+            base_url=f"{self.url}/api/v1", timeout=60, headers={"Authorization": f"Bearer {key}"}
+        )
 
     def deploy(self, name: str, code: str, **settings: Any) -> None:
         with self.client() as client:
@@ -143,8 +154,9 @@ class Platform:
 
     def start_execution(self, name: str, data: dict[str, Any]) -> str:
         with self.client() as client:
-            response = client.post(f"/functions/default/{name}/executions",
-                                   json={"input": data, "wait": False})
+            response = client.post(
+                f"/functions/default/{name}/executions", json={"input": data, "wait": False}
+            )
             assert response.status_code == 202, response.text
             return str(response.json()["id"])
 
@@ -162,8 +174,9 @@ class Platform:
             assert time.monotonic() < deadline, f"{execution_id} did not finish: {body}"
             time.sleep(0.05)
 
-    def run(self, name: str, data: dict[str, Any] | None = None,
-            timeout: float = 60) -> dict[str, Any]:
+    def run(
+        self, name: str, data: dict[str, Any] | None = None, timeout: float = 60
+    ) -> dict[str, Any]:
         self.assert_sandboxed()
         return self.wait(self.start_execution(name, data or {}), timeout)
 
@@ -219,8 +232,10 @@ def slot_processes(platform: Platform) -> list[tuple[int, bool]]:
 @pytest.fixture(scope="module", params=["full", "tier0"])
 def platform(request: pytest.FixtureRequest) -> Iterator[Platform]:
     if os.geteuid() != 0:
-        pytest.fail("the hostile-code suite runs as root (as CI does): the sandbox needs root "
-                    "to switch executions to slot uids; nothing was run")
+        pytest.fail(
+            "the hostile-code suite runs as root (as CI does): the sandbox needs root "
+            "to switch executions to slot uids; nothing was run"
+        )
     directory = Path(tempfile.mkdtemp(prefix="runtree-hostile-"))
     made = Platform(str(request.param), directory)
     made.start()

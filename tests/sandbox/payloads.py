@@ -81,17 +81,22 @@ def write_file(path: str):
     return "written"
 """
 
-FORK_BOMB = GUARD + """
+FORK_BOMB = (
+    GUARD
+    + """
 import os
 def fork_bomb():
     refuse_as_root()
     while True:
         os.fork()
 """
+)
 
 FORK_BOMB_SUB = FORK_BOMB.replace("def fork_bomb():", "def fork_bomb_sub():")
 
-MEMORY_CHILDREN = GUARD + """
+MEMORY_CHILDREN = (
+    GUARD
+    + """
 import os, time
 def note(uid):
     return uid
@@ -115,6 +120,7 @@ def memory_children(children: int = 8, mb: int = 300):
     statuses = [os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) for pid in pids]
     return {"uid": os.getuid(), "statuses": statuses}
 """
+)
 
 ALLOCATE = """
 def allocate(gib: int = 10):
@@ -135,7 +141,9 @@ def sleep_forever():
         time.sleep(3600)
 """
 
-ORPHAN = GUARD + """
+ORPHAN = (
+    GUARD
+    + """
 import os, time
 def orphan():
     refuse_as_root()
@@ -156,16 +164,20 @@ def orphan():
     pid = int(os.read(read_end, 32) or b"0")
     return {"uid": os.getuid(), "orphan": pid}
 """
+)
 
 ORPHAN_DEFAULT = ORPHAN.replace("def orphan():", "def orphan_default():")
 
-KILL_ALL = GUARD + """
+KILL_ALL = (
+    GUARD
+    + """
 import os, signal
 def kill_all():
     refuse_as_root()
     os.kill(-1, signal.SIGKILL)
     return "sent"
 """
+)
 
 KILL_ALL_SUB = KILL_ALL.replace("def kill_all():", "def kill_all_sub():")
 
@@ -337,20 +349,25 @@ FUNCTIONS: dict[str, tuple[str, dict[str, Any]]] = {
     "victim": (VICTIM, {"timeout_s": 30}),
     "whoami": (WHOAMI, {}),
     "tcp_connect": (TCP_CONNECT, {"timeout_s": 10}),
-    "tcp_connect_net": (TCP_CONNECT.replace("def tcp_connect(", "def tcp_connect_net("),
-                        {"timeout_s": 10, "network": True}),
-    "tcp_listen_net": (TCP_LISTEN.replace("def tcp_listen(", "def tcp_listen_net("),
-                       {"timeout_s": 10, "network": True}),
+    "tcp_connect_net": (
+        TCP_CONNECT.replace("def tcp_connect(", "def tcp_connect_net("),
+        {"timeout_s": 10, "network": True},
+    ),
+    "tcp_listen_net": (
+        TCP_LISTEN.replace("def tcp_listen(", "def tcp_listen_net("),
+        {"timeout_s": 10, "network": True},
+    ),
     "unix_abstract": (UNIX_ABSTRACT, {}),
-    "unix_abstract_net": (UNIX_ABSTRACT.replace("def unix_abstract(", "def unix_abstract_net("),
-                          {"network": True}),
+    "unix_abstract_net": (
+        UNIX_ABSTRACT.replace("def unix_abstract(", "def unix_abstract_net("),
+        {"network": True},
+    ),
     "read_file": (READ_FILE, {}),
     "list_dir": (LIST_DIR, {}),
     "write_file": (WRITE_FILE, {}),
     "fork_bomb": (FORK_BOMB, {"timeout_s": 10}),
     "fork_bomb_sub": (FORK_BOMB_SUB, {"timeout_s": 5, "subprocesses": True}),
-    "memory_children": (MEMORY_CHILDREN,
-                        {"timeout_s": 20, "memory_mb": 512, "subprocesses": True}),
+    "memory_children": (MEMORY_CHILDREN, {"timeout_s": 20, "memory_mb": 512, "subprocesses": True}),
     "allocate": (ALLOCATE, {"memory_mb": 256}),
     "cpu_loop": (CPU_LOOP, {"timeout_s": 1}),
     "sleep_forever": (SLEEP_FOREVER, {"timeout_s": 1}),
@@ -364,19 +381,26 @@ FUNCTIONS: dict[str, tuple[str, dict[str, Any]]] = {
     "ptrace": (PTRACE, {}),
     "unshare": (UNSHARE, {}),
     "socket_kinds": (SOCKET_KINDS, {"timeout_s": 20}),
-    "socket_kinds_net": (SOCKET_KINDS.replace("def socket_kinds(", "def socket_kinds_net("),
-                         {"timeout_s": 20, "network": True}),
-    "udp_send_net": (UDP_SEND.replace("def udp_send(", "def udp_send_net("),
-                     {"timeout_s": 10, "network": True}),
+    "socket_kinds_net": (
+        SOCKET_KINDS.replace("def socket_kinds(", "def socket_kinds_net("),
+        {"timeout_s": 20, "network": True},
+    ),
+    "udp_send_net": (
+        UDP_SEND.replace("def udp_send(", "def udp_send_net("),
+        {"timeout_s": 10, "network": True},
+    ),
     "memfd_fill": (MEMFD_FILL, {"timeout_s": 20, "memory_mb": 256}),
-    "memfd_fill_sub": (MEMFD_FILL.replace("def memfd_fill(", "def memfd_fill_sub("),
-                       {"timeout_s": 20, "memory_mb": 256, "subprocesses": True}),
+    "memfd_fill_sub": (
+        MEMFD_FILL.replace("def memfd_fill(", "def memfd_fill_sub("),
+        {"timeout_s": 20, "memory_mb": 256, "subprocesses": True},
+    ),
     "sysv_shm": (SYSV_SHM, {"timeout_s": 20, "memory_mb": 256}),
-    "sysv_shm_sub": (SYSV_SHM.replace("def sysv_shm(", "def sysv_shm_sub("),
-                     {"timeout_s": 20, "memory_mb": 256, "subprocesses": True}),
+    "sysv_shm_sub": (
+        SYSV_SHM.replace("def sysv_shm(", "def sysv_shm_sub("),
+        {"timeout_s": 20, "memory_mb": 256, "subprocesses": True},
+    ),
     "shm_open": (SHM_OPEN, {}),
     "x32_syscall": (X32_SYSCALL, {"timeout_s": 20}),
     "proc_self": (PROC_SELF, {}),
-    "proc_self_net": (PROC_SELF.replace("def proc_self(", "def proc_self_net("),
-                      {"network": True}),
+    "proc_self_net": (PROC_SELF.replace("def proc_self(", "def proc_self_net("), {"network": True}),
 }

@@ -27,8 +27,9 @@ def failed_with(body: dict[str, Any], kind: str, *texts: str) -> None:
         assert text in body["error"]["message"], body["error"]
 
 
-def attack(platform: Platform, name: str, data: dict[str, Any] | None = None,
-           timeout: float = 60) -> tuple[dict[str, Any], dict[str, Any]]:
+def attack(
+    platform: Platform, name: str, data: dict[str, Any] | None = None, timeout: float = 60
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """Run ``name`` while a victim runs in the other slot; the attack's and the victim's
     finished executions. The platform must be healthy afterwards."""
     platform.assert_sandboxed()  # before any payload
@@ -109,13 +110,13 @@ def test_network_on_cannot_reach_loopback_even_on_an_allowed_port(platform: Plat
         listener.bind(("127.0.0.1", platform.allowed_port))
         listener.listen()
         listener.setblocking(False)
-        body, _ = attack(platform, "tcp_connect_net",
-                         {"host": "127.0.0.1", "port": platform.allowed_port})
+        body, _ = attack(
+            platform, "tcp_connect_net", {"host": "127.0.0.1", "port": platform.allowed_port}
+        )
         failed_with(body, "PermissionError", "is not allowed for functions")
         with pytest.raises(BlockingIOError):
             listener.accept()  # nobody connected
-    body, _ = attack(platform, "tcp_connect", {"host": "127.0.0.1",
-                                              "port": platform.allowed_port})
+    body, _ = attack(platform, "tcp_connect", {"host": "127.0.0.1", "port": platform.allowed_port})
     failed_with(body, "PermissionError", NETWORK_DISABLED)  # without the opt-in: nothing
 
 

@@ -41,8 +41,15 @@ def lookalike():
 
 
 def forged_step(step_id: int) -> dict[str, Any]:
-    return {"id": step_id, "parent_id": None, "sequence": step_id, "depth": 0, "name": "x",
-            "status": "completed", "started_at_ns": 1}
+    return {
+        "id": step_id,
+        "parent_id": None,
+        "sequence": step_id,
+        "depth": 0,
+        "name": "x",
+        "status": "completed",
+        "started_at_ns": 1,
+    }
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -75,8 +82,11 @@ def assert_protocol_violation(body: dict[str, Any]) -> None:
     [
         {"type": "result", "status": "running"},
         {"type": "result", "status": "exploded", "error": None},
-        {"type": "result", "status": "succeeded",
-         "output": ["a", "list", "instead", "of", "a", "captured", "value"]},
+        {
+            "type": "result",
+            "status": "succeeded",
+            "output": ["a", "list", "instead", "of", "a", "captured", "value"],
+        },
         "[" * 100_000,
         "not json at all",
     ],
@@ -102,9 +112,15 @@ def test_forged_steps_cannot_pass_the_step_budget(platform: Platform) -> None:
 def test_a_forged_success_is_a_lie_about_its_own_run_only(platform: Platform) -> None:
     # A well-formed result, and the process lingers: the execution ends with that result (a
     # lie about itself, which no check can tell), the worker is stopped, the victim is fine.
-    body = forge(platform, {"type": "result", "status": "succeeded",
-                            "output": {"preview": "forged", "size": 8, "format": "none"}},
-                 linger=60)
+    body = forge(
+        platform,
+        {
+            "type": "result",
+            "status": "succeeded",
+            "output": {"preview": "forged", "size": 8, "format": "none"},
+        },
+        linger=60,
+    )
     assert body["status"] == "succeeded" and body["output"] == "forged", body
 
 
@@ -152,8 +168,9 @@ def test_a_costly_deploy_neither_stalls_the_server_nor_lands(platform: Platform)
 
     def deploy() -> None:
         with platform.client() as client:
-            answers.append(client.put("/functions/default/costly",
-                                      json={"code": huge_fstring(100_000)}))
+            answers.append(
+                client.put("/functions/default/costly", json={"code": huge_fstring(100_000)})
+            )
 
     deploying = threading.Thread(target=deploy)
     deploying.start()
@@ -166,8 +183,7 @@ def test_a_costly_deploy_neither_stalls_the_server_nor_lands(platform: Platform)
         after = checker_cpu_ticks(platform.process.pid)
         assert health.status_code == 200, health.text
         answered_while_checking = (
-            before is not None and after is not None and after > before
-            and deploying.is_alive()
+            before is not None and after is not None and after > before and deploying.is_alive()
         )
     deploying.join(300)
     assert answered_while_checking, "the server did not answer while the deploy was checked"
@@ -192,18 +208,24 @@ def test_deeply_nested_input_is_refused_at_every_entry(platform: Platform) -> No
     for _ in range(900):
         nested_900 = [nested_900]
     with platform.client() as client:
-        response = client.post("/functions/default/victim/executions",
-                               json={"input": {"seconds": nested_900}, "wait": False})
+        response = client.post(
+            "/functions/default/victim/executions",
+            json={"input": {"seconds": nested_900}, "wait": False},
+        )
         assert response.status_code == 422 and "64 levels" in response.text, response.text
-        response = client.post("/functions/default/victim/executions",
-                               content='{"input": {"seconds": ' + deep + "}}",
-                               headers={"content-type": "application/json"})
+        response = client.post(
+            "/functions/default/victim/executions",
+            content='{"input": {"seconds": ' + deep + "}}",
+            headers={"content-type": "application/json"},
+        )
         assert 400 <= response.status_code < 500 and "64 levels" in response.text
-        created = client.post("/webhooks", json={"function": "default/victim",
-                                                 "path": "deep-victim"})
+        created = client.post(
+            "/webhooks", json={"function": "default/victim", "path": "deep-victim"}
+        )
         assert created.status_code == 201, created.text
-    response = httpx.post(f"{platform.url}/hooks/deep-victim",
-                          content='{"seconds": ' + deep + "}", timeout=60)
+    response = httpx.post(
+        f"{platform.url}/hooks/deep-victim", content='{"seconds": ' + deep + "}", timeout=60
+    )
     assert 400 <= response.status_code < 500 and "64 levels" in response.text, response.text
     platform.assert_victim_unharmed(victim_id)
     platform.assert_healthy()  # the executions list answers
@@ -211,8 +233,11 @@ def test_deeply_nested_input_is_refused_at_every_entry(platform: Platform) -> No
 
 def test_the_database_and_admin_key_are_private_files(platform: Platform) -> None:
     platform.assert_sandboxed()
-    for path in (platform.database, platform.key_file,
-                 platform.database.with_name(platform.database.name + "-wal"),
-                 platform.database.with_name(platform.database.name + "-shm")):
+    for path in (
+        platform.database,
+        platform.key_file,
+        platform.database.with_name(platform.database.name + "-wal"),
+        platform.database.with_name(platform.database.name + "-shm"),
+    ):
         assert path.exists(), path
         assert os.stat(path).st_mode & 0o077 == 0, f"{path} is readable by others"

@@ -39,12 +39,23 @@ def test_network_on_opens_only_tcp_and_udp(platform: Platform) -> None:
         listener.bind(("127.0.0.1", platform.allowed_port))
         listener.listen()
         listener.setblocking(False)
-        body, _ = attack(platform, "socket_kinds_net",
-                         {"host": "127.0.0.1", "port": platform.allowed_port})
+        body, _ = attack(
+            platform, "socket_kinds_net", {"host": "127.0.0.1", "port": platform.allowed_port}
+        )
         assert body["status"] == "succeeded", body
         results = body["output"]
-        for kind in ("mptcp", "mptcp6", "sctp", "raw", "icmp", "netlink", "packet", "vsock",
-                     "unix", "seqpacket"):
+        for kind in (
+            "mptcp",
+            "mptcp6",
+            "sctp",
+            "raw",
+            "icmp",
+            "netlink",
+            "packet",
+            "vsock",
+            "unix",
+            "seqpacket",
+        ):
             assert results[kind][0] == "blocked", (kind, results[kind])
             assert "not allowed for functions" in results[kind][1], (kind, results[kind])
         # TCP with SOCK_NONBLOCK|SOCK_CLOEXEC opens, but loopback stays out of reach.
@@ -64,8 +75,9 @@ def test_network_on_udp_to_loopback_is_dropped(platform: Platform) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as listener:
         listener.bind(("127.0.0.1", 0))
         listener.setblocking(False)
-        body, _ = attack(platform, "udp_send_net",
-                         {"host": "127.0.0.1", "port": listener.getsockname()[1]})
+        body, _ = attack(
+            platform, "udp_send_net", {"host": "127.0.0.1", "port": listener.getsockname()[1]}
+        )
         assert body["status"] == "failed", body
         assert body["error"]["type"] == "PermissionError", body["error"]
         with pytest.raises(BlockingIOError):
@@ -94,17 +106,29 @@ class Outside:
 
         ip("netns", "add", self.name)
         try:
-            ip("link", "add", self.host_if, "type", "veth", "peer", "name", self.far_if,
-               "netns", self.name)
+            ip(
+                "link",
+                "add",
+                self.host_if,
+                "type",
+                "veth",
+                "peer",
+                "name",
+                self.far_if,
+                "netns",
+                self.name,
+            )
             ip("addr", "add", f"{self.host_address}/30", "dev", self.host_if)
             ip("link", "set", self.host_if, "up")
             ip("-n", self.name, "addr", "add", f"{self.address}/30", "dev", self.far_if)
             ip("-n", self.name, "link", "set", self.far_if, "up")
             ip("-n", self.name, "link", "set", "lo", "up")
-            code = ("import socket, sys\n"
-                    "s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
-                    "s.bind(('0.0.0.0', 80)); s.listen(); print('ready', flush=True)\n"
-                    "while True:\n    c, a = s.accept(); print(a[0], flush=True); c.close()\n")
+            code = (
+                "import socket, sys\n"
+                "s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+                "s.bind(('0.0.0.0', 80)); s.listen(); print('ready', flush=True)\n"
+                "while True:\n    c, a = s.accept(); print(a[0], flush=True); c.close()\n"
+            )
             self.listener = subprocess.Popen(
                 ["ip", "netns", "exec", self.name, sys.executable, "-c", code],
                 stdout=subprocess.PIPE,
@@ -146,8 +170,11 @@ def test_network_on_reaches_port_80_outside_but_not_the_host(
         listener.bind((outside.host_address, platform.allowed_port))
         listener.listen()
         listener.setblocking(False)
-        body, _ = attack(platform, "tcp_connect_net",
-                         {"host": outside.host_address, "port": platform.allowed_port})
+        body, _ = attack(
+            platform,
+            "tcp_connect_net",
+            {"host": outside.host_address, "port": platform.allowed_port},
+        )
         failed_with(body, "ConnectionRefusedError")  # the firewall's reset
         with pytest.raises(BlockingIOError):
             listener.accept()
@@ -177,9 +204,7 @@ def test_memfd_beyond_the_memory_limit(platform: Platform, subprocesses: bool) -
 
 
 @pytest.mark.parametrize("subprocesses", [False, True])
-def test_sysv_shared_memory_beyond_the_memory_limit(
-    platform: Platform, subprocesses: bool
-) -> None:
+def test_sysv_shared_memory_beyond_the_memory_limit(platform: Platform, subprocesses: bool) -> None:
     name = "sysv_shm_sub" if subprocesses else "sysv_shm"
     body, _ = attack(platform, name, {"mb": 800})  # memory_mb 256
     if platform.layer("cgroups"):

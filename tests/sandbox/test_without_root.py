@@ -56,8 +56,11 @@ def signal_server(pid: int):
 def _user() -> pwd.struct_passwd:
     with contextlib.suppress(KeyError):
         return pwd.getpwnam(USER)
-    subprocess.run(["useradd", "--create-home", "--shell", "/usr/sbin/nologin", USER],
-                   check=True, capture_output=True)
+    subprocess.run(
+        ["useradd", "--create-home", "--shell", "/usr/sbin/nologin", USER],
+        check=True,
+        capture_output=True,
+    )
     return pwd.getpwnam(USER)
 
 
@@ -66,12 +69,15 @@ def _environment(directory: Path) -> str:
     venv = directory / "venv"
     subprocess.run([SYSTEM_PYTHON, "-m", "venv", "--without-pip", str(venv)], check=True)
     source = directory / "src"
-    shutil.copytree(SOURCE, source / "runtree",
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(SOURCE, source / "runtree", ignore=shutil.ignore_patterns("__pycache__"))
     packages = sysconfig.get_paths()["purelib"]
     if not _world_readable(Path(packages)):  # e.g. a checkout under /root (0700)
-        shutil.copytree(packages, directory / "packages", symlinks=True,
-                        ignore=shutil.ignore_patterns("__pycache__", "__editable__*"))
+        shutil.copytree(
+            packages,
+            directory / "packages",
+            symlinks=True,
+            ignore=shutil.ignore_patterns("__pycache__", "__editable__*"),
+        )
         packages = str(directory / "packages")
     site_dir = next(venv.glob("lib/python3*/site-packages"))
     (site_dir / "00-runtree-test.pth").write_text(f"{source}\n{packages}\n")
@@ -108,15 +114,35 @@ class UserPlatform:
     def start(self) -> None:
         self.home_secret.write_text("the user's own secret")
         os.chown(self.home_secret, self.user.pw_uid, self.user.pw_gid)
-        env = {"PATH": "/usr/bin:/bin", "HOME": self.user.pw_dir, "LANG": "C.UTF-8",
-               "RUNTREE_ADMIN_KEY_FILE": str(self.key_file), "RUNTREE_RUNTIME_PYTHON":
-               self.python}
-        command = [self.python, "-m", "runtree", "serve", "--port", str(self.port),
-                   "--database", f"sqlite:///{self.database}", "--workers", "2"]
+        env = {
+            "PATH": "/usr/bin:/bin",
+            "HOME": self.user.pw_dir,
+            "LANG": "C.UTF-8",
+            "RUNTREE_ADMIN_KEY_FILE": str(self.key_file),
+            "RUNTREE_RUNTIME_PYTHON": self.python,
+        }
+        command = [
+            self.python,
+            "-m",
+            "runtree",
+            "serve",
+            "--port",
+            str(self.port),
+            "--database",
+            f"sqlite:///{self.database}",
+            "--workers",
+            "2",
+        ]
         with open(self.log, "wb") as log:
             self.process = subprocess.Popen(
-                command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                env=env, cwd=self.data, user=self.user.pw_uid, group=self.user.pw_gid,
+                command,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                env=env,
+                cwd=self.data,
+                user=self.user.pw_uid,
+                group=self.user.pw_gid,
                 extra_groups=[],
             )
         deadline = time.monotonic() + 90
@@ -148,8 +174,9 @@ class UserPlatform:
 
     def client(self) -> httpx.Client:
         key = self.key_file.read_text().strip()
-        return httpx.Client(base_url=f"{self.url}/api/v1", timeout=60,
-                            headers={"Authorization": f"Bearer {key}"})
+        return httpx.Client(
+            base_url=f"{self.url}/api/v1", timeout=60, headers={"Authorization": f"Bearer {key}"}
+        )
 
     def deploy(self, name: str, code: str, **settings: Any) -> None:
         with self.client() as client:
@@ -158,8 +185,9 @@ class UserPlatform:
 
     def start_execution(self, name: str, data: dict[str, Any]) -> str:
         with self.client() as client:
-            response = client.post(f"/functions/default/{name}/executions",
-                                   json={"input": data, "wait": False})
+            response = client.post(
+                f"/functions/default/{name}/executions", json={"input": data, "wait": False}
+            )
             assert response.status_code == 202, response.text
             return str(response.json()["id"])
 
@@ -199,8 +227,10 @@ class UserPlatform:
 @pytest.fixture(scope="module")
 def platform() -> Iterator[UserPlatform]:
     if os.geteuid() != 0:
-        pytest.fail("the harness creates an unprivileged user and starts the server as it: "
-                    "run as root (as CI does); nothing was run")
+        pytest.fail(
+            "the harness creates an unprivileged user and starts the server as it: "
+            "run as root (as CI does); nothing was run"
+        )
     if not os.path.exists(SYSTEM_PYTHON):
         pytest.fail(f"{SYSTEM_PYTHON} (Debian's python3.11) is needed for the user's venv")
     user = _user()
@@ -219,8 +249,11 @@ def platform() -> Iterator[UserPlatform]:
                 ("signal_server", SIGNAL_SERVER, {}),
                 ("ptrace", payloads.PTRACE, {}),
                 ("tcp_connect", payloads.TCP_CONNECT, {"timeout_s": 10}),
-                ("tcp_connect_net", payloads.FUNCTIONS["tcp_connect_net"][0],
-                 {"timeout_s": 10, "network": True}),
+                (
+                    "tcp_connect_net",
+                    payloads.FUNCTIONS["tcp_connect_net"][0],
+                    {"timeout_s": 10, "network": True},
+                ),
                 ("orphan", payloads.ORPHAN, {"timeout_s": 20, "subprocesses": True}),
                 ("memfd_fill", payloads.MEMFD_FILL, {"timeout_s": 20, "memory_mb": 256}),
                 ("x32_syscall", payloads.X32_SYSCALL, {"timeout_s": 20}),
@@ -300,9 +333,13 @@ def test_the_deadline_still_holds(platform: UserPlatform) -> None:
 def test_each_run_has_its_own_work_directory(platform: UserPlatform) -> None:
     first = platform.wait(platform.start_execution("victim", {"seconds": 0}))
     second = platform.wait(platform.start_execution("victim", {"seconds": 0}))
-    paths = [step_input(next(s for s in body["steps"] if s["name"] == "note"), "path")
-             for body in (first, second)]
+    paths = [
+        step_input(next(s for s in body["steps"] if s["name"] == "note"), "path")
+        for body in (first, second)
+    ]
     assert paths[0] != paths[1]
     body = platform.attack("read_file", {"path": f"{paths[0]}/secret.txt"})
     assert body["status"] == "failed" and body["error"]["type"] in (
-        "PermissionError", "FileNotFoundError"), body
+        "PermissionError",
+        "FileNotFoundError",
+    ), body

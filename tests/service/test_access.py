@@ -26,8 +26,11 @@ def test_roles_include_the_ones_below_and_namespaces_limit() -> None:
     runner = Principal(role=Role.RUNNER, namespace="shop", actor="k")
     authorize(runner, Permission.READ, "shop")
     authorize(runner, Permission.RUN, "shop")
-    for permission, namespace in [(Permission.DEPLOY, "shop"), (Permission.RUN, "other"),
-                                  (Permission.ADMIN, None)]:
+    for permission, namespace in [
+        (Permission.DEPLOY, "shop"),
+        (Permission.RUN, "other"),
+        (Permission.ADMIN, None),
+    ]:
         with pytest.raises(Forbidden):
             authorize(runner, permission, namespace)
     assert runner.scope(None) == "shop"
@@ -38,8 +41,9 @@ def test_roles_include_the_ones_below_and_namespaces_limit() -> None:
 
 
 def test_keys_authenticate_until_revoked_and_only_their_hash_is_stored(store: Store) -> None:
-    key, record = access.create_key(store, Principal.local(), role="developer",
-                                    namespace="shop", name="ci")
+    key, record = access.create_key(
+        store, Principal.local(), role="developer", namespace="shop", name="ci"
+    )
     assert key.startswith(record.prefix + "_") and len(key) > 50
     principal = access.authenticate(store, key)
     assert (principal.role, principal.namespace) == (Role.DEVELOPER, "shop")

@@ -46,8 +46,11 @@ def test_critical_path_follows_the_heaviest_blocking_child() -> None:
     # sequential children: the heaviest one at every level
     steps = [
         S(1, None, 0, 100),
-        S(2, 1, 0, 20), S(3, 1, 20, 50), S(4, 1, 70, 25),
-        S(5, 3, 20, 10), S(6, 3, 30, 35),
+        S(2, 1, 0, 20),
+        S(3, 1, 20, 50),
+        S(4, 1, 70, 25),
+        S(5, 3, 20, 10),
+        S(6, 3, 30, 35),
     ]
     assert critical_path(steps) == [1, 3, 6]
 
@@ -62,8 +65,13 @@ def test_critical_path_skips_a_long_concurrent_child_that_finished_early() -> No
 
 def test_failing_path_goes_down_failed_steps_then_interrupted_ones() -> None:
     failed, interrupted = StepStatus.FAILED, StepStatus.INTERRUPTED
-    steps = [S(1, None, 0, 10, failed), S(2, 1, 0, 1), S(3, 1, 1, 1, failed),
-             S(4, 3, 1, 1, failed), S(5, 3, 2, 1)]
+    steps = [
+        S(1, None, 0, 10, failed),
+        S(2, 1, 0, 1),
+        S(3, 1, 1, 1, failed),
+        S(4, 3, 1, 1, failed),
+        S(5, 3, 2, 1),
+    ]
     assert failing_path_ids(steps) == [1, 3, 4]
     timed_out = [S(1, None, 0, 10, interrupted), S(2, 1, 0, 5), S(3, 1, 5, 5, interrupted)]
     assert failing_path_ids(timed_out) == [1, 3]

@@ -11,10 +11,10 @@ from runtree.errors import InstrumentError
 from runtree.execution.inputs import InputError
 from runtree.store import Store
 
-SOURCE = '''
+SOURCE = """
 def order(customer_id: int, items: list[float], /, *, note: str | None = None, **extra):
     return customer_id
-'''
+"""
 
 
 @pytest.fixture
@@ -40,8 +40,9 @@ def test_inputs_are_checked_before_anything_is_queued(store: Store) -> None:
             service.start_execution(store, "default", "order", data)
         assert parameter in problems(caught.value), caught.value
     assert store.list_executions()[0] == []
-    ok = service.start_execution(store, "default", "order", {"customer_id": 1, "items": [2],
-                                                              "anything": True})
+    ok = service.start_execution(
+        store, "default", "order", {"customer_id": 1, "items": [2], "anything": True}
+    )
     assert ok.status == "queued"
 
 
@@ -76,13 +77,24 @@ def test_identical_deploy_creates_nothing_and_a_change_creates_n_plus_1(store: S
     again = service.deploy(store, "default", "echo", "def echo(x):\n    return x\n")
     changed = service.deploy(store, "default", "echo", "def echo(x):\n    return [x]\n")
     other_settings = service.deploy(
-        store, "default", "echo", "def echo(x):\n    return [x]\n",
+        store,
+        "default",
+        "echo",
+        "def echo(x):\n    return [x]\n",
         settings=service.make_settings(timeout_s=5),
     )
     assert (first.created, again.created, changed.created, other_settings.created) == (
-        True, False, True, True)
-    assert [first.version.number, again.version.number, changed.version.number,
-            other_settings.version.number] == [1, 1, 2, 3]
+        True,
+        False,
+        True,
+        True,
+    )
+    assert [
+        first.version.number,
+        again.version.number,
+        changed.version.number,
+        other_settings.version.number,
+    ] == [1, 1, 2, 3]
 
 
 def test_bad_code_and_missing_entry_point_store_nothing(store: Store) -> None:
@@ -103,7 +115,9 @@ def test_names_are_validated(store: Store, name: str) -> None:
 def test_warnings_keep_typos_but_not_calls_to_other_functions(store: Store) -> None:
     service.deploy(store, "default", "get_customer", "def get_customer(i):\n    return i\n")
     result = service.deploy(
-        store, "default", "total",
+        store,
+        "default",
+        "total",
         "def total(i):\n    c = get_customer(i)\n    return c + order\n",
     )
     messages = [w["message"] for w in result.version.warnings]
@@ -112,21 +126,33 @@ def test_warnings_keep_typos_but_not_calls_to_other_functions(store: Store) -> N
 
 
 def test_secret_inputs_are_stored_redacted_and_kept_apart_until_the_end(store: Store) -> None:
-    service.deploy(store, "default", "login",
-                   "def login(user: str, password: str, options: dict):\n    return user\n")
+    service.deploy(
+        store,
+        "default",
+        "login",
+        "def login(user: str, password: str, options: dict):\n    return user\n",
+    )
     execution = service.start_execution(
-        store, "default", "login",
+        store,
+        "default",
+        "login",
         {"user": "ann", "password": "hunter2", "options": {"api_key": "k-1", "n": 1}},
     )
-    assert execution.input == {"user": "ann", "password": "[redacted]",
-                               "options": {"api_key": "[redacted]", "n": 1}}
+    assert execution.input == {
+        "user": "ann",
+        "password": "[redacted]",
+        "options": {"api_key": "[redacted]", "n": 1},
+    }
     assert store.private_input(execution.id)["password"] == "hunter2"
     claimed = store.claim_execution(execution.id, "test")
     from runtree.execution.runner import ExecutionRunner
 
     job = ExecutionRunner(store, None).build_job(claimed)  # type: ignore[arg-type]
-    assert job.kwargs == {"user": "ann", "password": "hunter2",
-                          "options": {"api_key": "k-1", "n": 1}}
+    assert job.kwargs == {
+        "user": "ann",
+        "password": "hunter2",
+        "options": {"api_key": "k-1", "n": 1},
+    }
     store.finish_execution(execution.id, status="succeeded", output="ann")
     assert store.private_input(execution.id) is None
 

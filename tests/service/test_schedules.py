@@ -66,15 +66,23 @@ def test_invalid_cron_names_the_field(cron: str) -> None:
 def test_create_checks_cron_zone_and_input(store: Store) -> None:
     local = Principal.local()
     with pytest.raises(InvalidSchedule) as zone:
-        schedule_service.create_schedule(store, local, "default", "job", cron="0 3 * * *",
-                                         timezone="Mars/Olympus")
+        schedule_service.create_schedule(
+            store, local, "default", "job", cron="0 3 * * *", timezone="Mars/Olympus"
+        )
     assert zone.value.field == "timezone"
     with pytest.raises(InputError):
-        schedule_service.create_schedule(store, local, "default", "job", cron="0 3 * * *",
-                                         input={"n": "three"})
+        schedule_service.create_schedule(
+            store, local, "default", "job", cron="0 3 * * *", input={"n": "three"}
+        )
     record = schedule_service.create_schedule(
-        store, local, "default", "job", cron="0  3 * * *", timezone=AMSTERDAM,
-        input={"n": 3}, now=utc(2025, 1, 10, 12),
+        store,
+        local,
+        "default",
+        "job",
+        cron="0  3 * * *",
+        timezone=AMSTERDAM,
+        input={"n": 3},
+        now=utc(2025, 1, 10, 12),
     )
     assert record.cron == "0 3 * * *" and record.next_fire_at == utc(2025, 1, 11, 2, 0)
     (entry,) = store.list_audit(action="schedule.create")[0]
@@ -83,7 +91,12 @@ def test_create_checks_cron_zone_and_input(store: Store) -> None:
 
 def test_on_time_fire_is_not_late_and_a_second_tick_does_nothing(store: Store) -> None:
     record = schedule_service.create_schedule(
-        store, Principal.local(), "default", "job", cron="*/5 * * * *", input={"n": 1},
+        store,
+        Principal.local(),
+        "default",
+        "job",
+        cron="*/5 * * * *",
+        input={"n": 1},
         now=utc(2025, 1, 1, 11, 58),
     )
     scheduler = schedule_service.Scheduler(store)
@@ -100,21 +113,21 @@ def test_on_time_fire_is_not_late_and_a_second_tick_does_nothing(store: Store) -
 
 def test_paused_schedules_skip_and_resume_from_now(store: Store) -> None:
     local = Principal.local()
-    record = schedule_service.create_schedule(store, local, "default", "job",
-                                              cron="* * * * *", now=utc(2025, 1, 1))
+    record = schedule_service.create_schedule(
+        store, local, "default", "job", cron="* * * * *", now=utc(2025, 1, 1)
+    )
     schedule_service.set_paused(store, local, record.id, True)
     scheduler = schedule_service.Scheduler(store)
     assert scheduler.tick(utc(2025, 1, 1, 1)) == []
     resumed = schedule_service.set_paused(store, local, record.id, False)
     assert resumed.next_fire_at > datetime.datetime.now(UTC)
-    assert [e.action for e in store.list_audit()[0]][:2] == ["schedule.resume",
-                                                            "schedule.pause"]
+    assert [e.action for e in store.list_audit()[0]][:2] == ["schedule.resume", "schedule.pause"]
 
 
 def test_a_deleted_function_skips_its_fire_time_without_an_execution(store: Store) -> None:
-    record = schedule_service.create_schedule(store, Principal.local(), "default", "job",
-                                              cron="0 * * * *", version=1,
-                                              now=utc(2025, 1, 1))
+    record = schedule_service.create_schedule(
+        store, Principal.local(), "default", "job", cron="0 * * * *", version=1, now=utc(2025, 1, 1)
+    )
     store.engine.dispose()
     with store.engine.begin() as conn:
         conn.exec_driver_sql("DELETE FROM versions")

@@ -66,8 +66,7 @@ def test_github_other_body_or_secret_is_refused() -> None:
 
 
 def test_slack_published_example() -> None:
-    headers = {"x-slack-signature": SLACK_SIGNATURE,
-               "x-slack-request-timestamp": SLACK_TIMESTAMP}
+    headers = {"x-slack-signature": SLACK_SIGNATURE, "x-slack-request-timestamp": SLACK_TIMESTAMP}
     now = int(SLACK_TIMESTAMP) + 10
     assert signatures.check("slack", SLACK_SECRET, SLACK_BODY, headers, now) is None
     assert SLACK_SIGNATURE == "v0=" + _hex(
@@ -76,11 +75,11 @@ def test_slack_published_example() -> None:
 
 
 def test_slack_timestamp_tolerance_and_tampering() -> None:
-    headers = {"x-slack-signature": SLACK_SIGNATURE,
-               "x-slack-request-timestamp": SLACK_TIMESTAMP}
+    headers = {"x-slack-signature": SLACK_SIGNATURE, "x-slack-request-timestamp": SLACK_TIMESTAMP}
     stale = int(SLACK_TIMESTAMP) + 301
-    assert "tolerance" in (signatures.check("slack", SLACK_SECRET, SLACK_BODY, headers, stale)
-                           or "")
+    assert "tolerance" in (
+        signatures.check("slack", SLACK_SECRET, SLACK_BODY, headers, stale) or ""
+    )
     early = int(SLACK_TIMESTAMP) - 301
     assert signatures.check("slack", SLACK_SECRET, SLACK_BODY, headers, early) is not None
     now = int(SLACK_TIMESTAMP)
@@ -89,8 +88,7 @@ def test_slack_timestamp_tolerance_and_tampering() -> None:
     assert signatures.check("slack", SLACK_SECRET, SLACK_BODY, moved, now) is not None
     assert signatures.check("slack", SLACK_SECRET, SLACK_BODY + b"x", headers, now) is not None
     missing = {"x-slack-signature": SLACK_SIGNATURE}
-    assert "Timestamp" in (signatures.check("slack", SLACK_SECRET, SLACK_BODY, missing, now)
-                           or "")
+    assert "Timestamp" in (signatures.check("slack", SLACK_SECRET, SLACK_BODY, missing, now) or "")
 
 
 def _stripe_header(timestamp: int, body: bytes, secret: str = STRIPE_SECRET) -> str:
@@ -120,8 +118,9 @@ def test_stripe_rotation_any_v1_matches_and_malformed_headers() -> None:
         (f"t=soon,v1={good}", "timestamp"),
         (f"t={now},v0={good}", "no v1"),
     ]:
-        result = signatures.check("stripe", STRIPE_SECRET, STRIPE_BODY,
-                                  {"stripe-signature": header}, now)
+        result = signatures.check(
+            "stripe", STRIPE_SECRET, STRIPE_BODY, {"stripe-signature": header}, now
+        )
         assert result is not None and reason in result, header
 
 
@@ -137,8 +136,12 @@ def test_generic_hmac_sha256() -> None:
 
 def test_none_and_missing_secret() -> None:
     assert signatures.check("none", None, b"anything", {}, 0) is None
-    assert signatures.check("github", None, GITHUB_PAYLOAD,
-                            {"x-hub-signature-256": GITHUB_SIGNATURE}, 0) is not None
+    assert (
+        signatures.check(
+            "github", None, GITHUB_PAYLOAD, {"x-hub-signature-256": GITHUB_SIGNATURE}, 0
+        )
+        is not None
+    )
 
 
 def test_comparisons_are_constant_time(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -153,10 +156,18 @@ def test_comparisons_are_constant_time(monkeypatch: pytest.MonkeyPatch) -> None:
     now = 1_700_000_000
     cases = [
         ("github", GITHUB_SECRET, GITHUB_PAYLOAD, {"x-hub-signature-256": GITHUB_SIGNATURE}),
-        ("slack", SLACK_SECRET, SLACK_BODY, {"x-slack-signature": SLACK_SIGNATURE,
-                                             "x-slack-request-timestamp": str(now)}),
-        ("stripe", STRIPE_SECRET, STRIPE_BODY,
-         {"stripe-signature": _stripe_header(now, STRIPE_BODY)}),
+        (
+            "slack",
+            SLACK_SECRET,
+            SLACK_BODY,
+            {"x-slack-signature": SLACK_SIGNATURE, "x-slack-request-timestamp": str(now)},
+        ),
+        (
+            "stripe",
+            STRIPE_SECRET,
+            STRIPE_BODY,
+            {"stripe-signature": _stripe_header(now, STRIPE_BODY)},
+        ),
         ("hmac-sha256", "k", b"b", {"x-signature-256": _hex("k", b"b")}),
     ]
     for scheme, secret, body, headers in cases:

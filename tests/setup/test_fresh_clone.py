@@ -48,25 +48,33 @@ def test_make_install_from_a_fresh_clone_with_only_python_3_12(tmp_path: Path) -
     clone = tmp_path / "runtree"
     subprocess.run(["git", "clone", "--quiet", str(ROOT), str(clone)], check=True, timeout=120)
     env = {
-        key: value for key, value in os.environ.items()
+        key: value
+        for key, value in os.environ.items()
         if key not in ("PYTHON", "VIRTUAL_ENV", "PYENV_VERSION", "MAKEFLAGS", "MAKELEVEL")
     }
     env["PATH"] = path_without_pythons(tmp_path / "bin", python)
     for name in ("python3", "python3.11", "python3.13", "python"):
-        probe = subprocess.run(["sh", "-c", f"command -v {name}"], env=env,
-                               capture_output=True, text=True)
+        probe = subprocess.run(
+            ["sh", "-c", f"command -v {name}"], env=env, capture_output=True, text=True
+        )
         assert probe.returncode != 0, f"{name} is still on PATH: {probe.stdout}"
     runtime = tmp_path / "runtime-venv"  # not the shared /opt/runtree/venv
     done = subprocess.run(
         ["make", "install", f"RUNTIME={runtime}", f"STATE_DIR={tmp_path / 'state'}"],
-        cwd=clone, env=env, capture_output=True, text=True, timeout=1400,
+        cwd=clone,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1400,
     )
     output = done.stdout + done.stderr
     assert done.returncode == 0, output
     assert re.search(r"using \S+/python3\.12 \(Python 3\.12\)", output), output
     version = subprocess.run(
         [str(clone / ".venv/bin/python"), "-c", "import sys; print(sys.version_info[:2])"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     assert version.strip() == "(3, 12)"
     help_text = subprocess.run(
@@ -88,8 +96,9 @@ def test_make_says_what_to_do_without_a_supported_python(tmp_path: Path) -> None
     env = {key: value for key, value in os.environ.items() if key != "PYTHON"}
     env["PATH"] = path_without_pythons(tmp_path / "bin", "/bin/false")
     os.unlink(tmp_path / "bin" / "python3.12")
-    done = subprocess.run(["make", "install"], cwd=clone, env=env, capture_output=True,
-                          text=True, timeout=60)
+    done = subprocess.run(
+        ["make", "install"], cwd=clone, env=env, capture_output=True, text=True, timeout=60
+    )
     assert done.returncode != 0
     assert "no supported Python (3.11, 3.12 or 3.13) found" in done.stdout + done.stderr
     assert not (clone / ".venv").exists()

@@ -85,10 +85,15 @@ def test_step_summaries_leave_payloads_out_and_page(store: Store) -> None:
     v = deploy(store)
     steps = [
         make_step(1, stdout="hello\n", warnings=["w"]),
-        make_step(2, parent_id=1, status="failed",
-                  error={"type": "KeyError", "message": "'x'", "traceback": []}),
-        make_step(3, parent_id=1, aggregates=[{"name": "f", "count": 5, "total_ns": 9,
-                                               "errors": 0}]),
+        make_step(
+            2,
+            parent_id=1,
+            status="failed",
+            error={"type": "KeyError", "message": "'x'", "traceback": []},
+        ),
+        make_step(
+            3, parent_id=1, aggregates=[{"name": "f", "count": 5, "total_ns": 9, "errors": 0}]
+        ),
         make_step(4, parent_id=3, generator={"yielded": 2, "first": None}),
     ]
     execution = run(store, v, {}, status="failed", steps=steps)

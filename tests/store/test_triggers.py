@@ -28,8 +28,14 @@ FIRE = datetime.datetime(2030, 1, 1, 3, 0, tzinfo=UTC)
 def _schedule(store: Store) -> int:
     deploy(store, "default", "job", SOURCE)
     record = schedule_service.create_schedule(
-        store, Principal.local(), "default", "job", cron="0 3 * * *", timezone="UTC",
-        input={"n": 1}, now=FIRE - datetime.timedelta(hours=1),
+        store,
+        Principal.local(),
+        "default",
+        "job",
+        cron="0 3 * * *",
+        timezone="UTC",
+        input={"n": 1},
+        now=FIRE - datetime.timedelta(hours=1),
     )
     assert record.next_fire_at == FIRE
     return record.id
@@ -51,8 +57,10 @@ def test_a_fire_time_runs_once_across_processes(db_url: str) -> None:
     barrier = context.Barrier(processes)
     now = FIRE + datetime.timedelta(seconds=1)
     results = context.Queue()
-    workers = [context.Process(target=_tick_many, args=(db_url, barrier, results, now, 5))
-               for _ in range(processes)]
+    workers = [
+        context.Process(target=_tick_many, args=(db_url, barrier, results, now, 5))
+        for _ in range(processes)
+    ]
     for worker in workers:
         worker.start()
     started = [results.get(timeout=120) for _ in workers]
@@ -71,8 +79,14 @@ def test_a_fire_time_runs_once_across_processes(db_url: str) -> None:
 
 def test_the_database_refuses_a_second_row_for_a_fire_time(store: Store) -> None:
     schedule_id = _schedule(store)
-    row = {"schedule_id": schedule_id, "fire_time": FIRE, "execution_id": None,
-           "fired_at": FIRE, "late": False, "missed": 0}
+    row = {
+        "schedule_id": schedule_id,
+        "fire_time": FIRE,
+        "execution_id": None,
+        "fired_at": FIRE,
+        "late": False,
+        "missed": 0,
+    }
     with store.engine.begin() as conn:
         conn.execute(insert(ScheduleFireRow), [row])
     with pytest.raises(IntegrityError), store.engine.begin() as conn:
@@ -83,15 +97,35 @@ def test_fire_schedule_with_a_taken_fire_time_queues_nothing(store: Store) -> No
     schedule_id = _schedule(store)
     entry = store.get_version("default", "job")
     assert entry is not None
-    spec = RunSpec(version=entry, input={"n": 1}, versions=resolve_versions(store, entry),
-                   trigger=Trigger.SCHEDULE)
-    first = store.fire_schedule(schedule_id, expected_next=FIRE, fire_time=FIRE, late=False,
-                                missed=0, next_fire_at=FIRE, spec=spec, now=FIRE)
+    spec = RunSpec(
+        version=entry,
+        input={"n": 1},
+        versions=resolve_versions(store, entry),
+        trigger=Trigger.SCHEDULE,
+    )
+    first = store.fire_schedule(
+        schedule_id,
+        expected_next=FIRE,
+        fire_time=FIRE,
+        late=False,
+        missed=0,
+        next_fire_at=FIRE,
+        spec=spec,
+        now=FIRE,
+    )
     assert first is not None
     # Another process that read the schedule before the first fired, with the next fire
     # time not yet moved (simulated: next_fire_at kept equal), finds the row taken.
-    again = store.fire_schedule(schedule_id, expected_next=FIRE, fire_time=FIRE, late=False,
-                                missed=0, next_fire_at=FIRE, spec=spec, now=FIRE)
+    again = store.fire_schedule(
+        schedule_id,
+        expected_next=FIRE,
+        fire_time=FIRE,
+        late=False,
+        missed=0,
+        next_fire_at=FIRE,
+        spec=spec,
+        now=FIRE,
+    )
     assert again is None
     assert len(store.list_executions(trigger="schedule")[0]) == 1
 
@@ -113,14 +147,23 @@ def test_downtime_runs_the_latest_missed_fire_time_once_marked_late(store: Store
 
 def test_concurrent_deliveries_with_one_key_start_one_execution(store: Store) -> None:
     deploy(store, "default", "job", SOURCE)
-    webhook = store.create_webhook(path="hook", namespace="default", name="job", version=None,
-                                   verify="none", secret=None, mode="async",
-                                   sync_timeout_s=10.0, created_by=None)
+    webhook = store.create_webhook(
+        path="hook",
+        namespace="default",
+        name="job",
+        version=None,
+        verify="none",
+        secret=None,
+        mode="async",
+        sync_timeout_s=10.0,
+        created_by=None,
+    )
     entry = store.get_version("default", "job")
     assert entry is not None
     spec = RunSpec(version=entry, input={}, versions={"job": 1}, trigger=Trigger.WEBHOOK)
-    data = DeliveryData(path="hook", method="POST", query_string="", headers=[], body=b"{}",
-                        body_size=2)
+    data = DeliveryData(
+        path="hook", method="POST", query_string="", headers=[], body=b"{}", body_size=2
+    )
     window = datetime.timedelta(hours=24)
 
     def deliver(_: int) -> tuple[str, bool]:

@@ -21,9 +21,16 @@ def test_a_values_type_and_length_are_stored_and_read_back(store: Store) -> None
     version = deploy(store, "orders")
     execution = store.enqueue_execution(version=version, trigger="api", input={}, versions={})
     items = captured([1, 2, 3], b"\x80\x05]", type="list", length=3)
-    store.save_steps(execution.id, [make_step(1, inputs={"items": items},
-                                              output=captured({"__type__": "shop.Order"},
-                                                              type="shop.Order"))])
+    store.save_steps(
+        execution.id,
+        [
+            make_step(
+                1,
+                inputs={"items": items},
+                output=captured({"__type__": "shop.Order"}, type="shop.Order"),
+            )
+        ],
+    )
     (step,) = store.get_steps(execution.id)
     assert (step.inputs["items"]["type"], step.inputs["items"]["length"]) == ("list", 3)
     assert step.output is not None
@@ -33,10 +40,12 @@ def test_a_values_type_and_length_are_stored_and_read_back(store: Store) -> None
     assert "type" not in store.get_steps(execution.id)[1].inputs["x"]
 
 
-@pytest.mark.parametrize("bad", [{"type": 3}, {"type": "x" * 201}, {"length": -1},
-                                 {"length": True}, {"length": "3"}])
-def test_a_bad_type_or_length_from_a_worker_is_refused(store: Store, bad: dict[str, object]
-                                                       ) -> None:
+@pytest.mark.parametrize(
+    "bad", [{"type": 3}, {"type": "x" * 201}, {"length": -1}, {"length": True}, {"length": "3"}]
+)
+def test_a_bad_type_or_length_from_a_worker_is_refused(
+    store: Store, bad: dict[str, object]
+) -> None:
     version = deploy(store, "orders")
     execution = store.enqueue_execution(version=version, trigger="api", input={}, versions={})
     with pytest.raises(InvalidDataError):
@@ -49,13 +58,16 @@ def test_calls_as_a_step_are_counted_apart_from_runs(store: Store) -> None:
     deploy(store, "customer")
     execution = store.enqueue_execution(version=total, trigger="api", input={}, versions={})
     call = {"function": "default/customer"}
-    store.save_steps(execution.id, [
-        make_step(1, name="total", function="default/total"),
-        make_step(2, parent_id=1, name="customer", **call),
-        make_step(3, parent_id=1, name="customer", **call),
-        make_step(4, parent_id=1, name="customer.helper", **call),  # a helper: not a call
-        make_step(5, parent_id=1, name="customer", function="other/customer"),
-    ])
+    store.save_steps(
+        execution.id,
+        [
+            make_step(1, name="total", function="default/total"),
+            make_step(2, parent_id=1, name="customer", **call),
+            make_step(3, parent_id=1, name="customer", **call),
+            make_step(4, parent_id=1, name="customer.helper", **call),  # a helper: not a call
+            make_step(5, parent_id=1, name="customer", function="other/customer"),
+        ],
+    )
     by_name = {f.name: f for f in store.list_functions()}
     assert (by_name["total"].run_count, by_name["total"].step_count) == (1, 0)
     assert (by_name["customer"].run_count, by_name["customer"].step_count) == (0, 2)
@@ -89,19 +101,29 @@ def test_migration_0005_describes_existing_functions_from_their_docstrings(
         migrations.upgrade(engine, "0004")
         with engine.begin() as conn:
             for name, description in (("old", None), ("kept", "Kept.")):
-                conn.execute(text(
-                    "INSERT INTO functions (namespace, name, description, created_at)"
-                    " VALUES ('default', :n, :d, '2026-01-01 00:00:00')"), {"n": name,
-                                                                           "d": description})
+                conn.execute(
+                    text(
+                        "INSERT INTO functions (namespace, name, description, created_at)"
+                        " VALUES ('default', :n, :d, '2026-01-01 00:00:00')"
+                    ),
+                    {"n": name, "d": description},
+                )
             for name in ("old", "kept"):
                 for number, doc in ((1, "First."), (2, signature["docstring"])):
-                    conn.execute(text(
-                        "INSERT INTO versions (function_id, number, sha256, source, settings,"
-                        " warnings, dependencies, signature, created_at) SELECT id, :num, :sha,"
-                        " 'x', '{}', '[]', '[]', :sig, '2026-01-01 00:00:00' FROM functions"
-                        " WHERE name = :n"),
-                        {"num": number, "sha": f"{name}{number}", "n": name,
-                         "sig": json.dumps({**signature, "docstring": doc})})
+                    conn.execute(
+                        text(
+                            "INSERT INTO versions (function_id, number, sha256, source, settings,"
+                            " warnings, dependencies, signature, created_at) SELECT id, :num, :sha,"
+                            " 'x', '{}', '[]', '[]', :sig, '2026-01-01 00:00:00' FROM functions"
+                            " WHERE name = :n"
+                        ),
+                        {
+                            "num": number,
+                            "sha": f"{name}{number}",
+                            "n": name,
+                            "sig": json.dumps({**signature, "docstring": doc}),
+                        },
+                    )
     finally:
         engine.dispose()
     with Store(fresh_url) as store:
@@ -111,14 +133,16 @@ def test_migration_0005_describes_existing_functions_from_their_docstrings(
         assert kept is not None and kept.description == "Kept."
 
 
-
 def test_counting_calls_as_a_step_stops_at_the_cap(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fib = deploy(store, "fib")
     execution = store.enqueue_execution(version=fib, trigger="api", input={}, versions={})
-    store.save_steps(execution.id, [make_step(1, name="fib", function="default/fib")] + [
-        make_step(i, parent_id=i - 1, name="fib", function="default/fib") for i in range(2, 8)])
+    store.save_steps(
+        execution.id,
+        [make_step(1, name="fib", function="default/fib")]
+        + [make_step(i, parent_id=i - 1, name="fib", function="default/fib") for i in range(2, 8)],
+    )
     assert store.list_functions()[0].step_count == 6
     monkeypatch.setattr(catalog, "STEP_COUNT_CAP", 4)
     assert store.list_functions()[0].step_count == 4

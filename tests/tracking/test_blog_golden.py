@@ -21,7 +21,7 @@ import runtree
 from runtree.tracking.render import format_duration
 
 BLOG_SOURCE = textwrap.dedent(
-    '''
+    """
     import time
 
     CUSTOMERS = {42: {"name": "Ada", "tier": "gold"}}
@@ -57,7 +57,7 @@ BLOG_SOURCE = textwrap.dedent(
         discount = calculate_discount(customer, subtotal, promo_code)
         tax = calculate_tax(customer, subtotal - discount)
         return round(subtotal - discount + tax, 2)
-    '''
+    """
 )
 
 # A duration as format_duration writes it: 150ms, 1.25s, 5.0ms, 420µs, 800ns (? when unknown).
@@ -99,9 +99,10 @@ def test_blog_example_renders_the_golden_tree() -> None:
         durations[n] for n in ("get_customer", "calculate_discount", "calculate_tax")
     )
     for step in rec.steps:
-        assert f"Step: {step.name} ({step.status}, {format_duration(step.duration_ns)})" in (
-            rendered
-        ) or step.parent_id is None
+        assert (
+            f"Step: {step.name} ({step.status}, {format_duration(step.duration_ns)})" in (rendered)
+            or step.parent_id is None
+        )
 
 
 def test_blog_example_with_a_failing_tax_step_matches_design_md() -> None:
@@ -142,8 +143,14 @@ def test_blog_example_without_promo_code_has_no_apply_promo_code_step() -> None:
 
 @pytest.mark.parametrize(
     ("duration_ns", "text"),
-    [(150_000_000, "150ms"), (1_250_000_000, "1.25s"), (5_000_000, "5.0ms"),
-     (420_000, "420µs"), (800, "800ns"), (None, "?")],
+    [
+        (150_000_000, "150ms"),
+        (1_250_000_000, "1.25s"),
+        (5_000_000, "5.0ms"),
+        (420_000, "420µs"),
+        (800, "800ns"),
+        (None, "?"),
+    ],
 )
 def test_the_duration_normalizer_matches_every_duration_format(duration_ns, text) -> None:
     assert format_duration(duration_ns) == text

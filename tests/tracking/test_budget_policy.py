@@ -151,8 +151,10 @@ def test_calls_made_by_aggregated_calls_are_rows_under_their_callers_row() -> No
     assert sum(r.count for r in leaf_rows) + len(leaf_steps) == 200
     assert leaf_row.count == 2 * mid_row.count  # exactly the calls the aggregated mids made
     lines = rec.render().splitlines()
-    at = lines.index(f"└─ mid ×{mid_row.count} ({format_duration(mid_row.total_ns)} "
-                     "total, 0 errors, not recorded)")
+    at = lines.index(
+        f"└─ mid ×{mid_row.count} ({format_duration(mid_row.total_ns)} "
+        "total, 0 errors, not recorded)"
+    )
     assert lines[at + 1].startswith(f"   └─ leaf ×{leaf_row.count} (")
     data = rec.to_dict()
     (top_dict,) = [s for s in data["steps"] if s["name"] == "top"]

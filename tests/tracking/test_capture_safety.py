@@ -30,7 +30,7 @@ import runtree
 from runtree.tracking import capture, preview, raw_state, safe_pickle
 from tests.conftest import load_module
 
-SOURCE = '''
+SOURCE = """
 import copyreg
 import enum
 
@@ -335,7 +335,7 @@ CASES = {
     "exception": lambda: Failure("x"),
     "nested": lambda: [{"k": (Text(), Sized())}, Items(x=Listy([AttrAll()]))],
 }
-'''
+"""
 
 ECHO = "def echo(*values):\n    return values[0] if len(values) == 1 else values\n"
 
@@ -359,7 +359,9 @@ def _registered() -> dict[str, Any]:
 
 
 ORIGINS: dict[str, Callable[[], dict[str, Any]]] = {
-    "library": _library, "user": _user, "registered": _registered,
+    "library": _library,
+    "user": _user,
+    "registered": _registered,
 }
 
 
@@ -377,8 +379,13 @@ def namespaces() -> Iterator[dict[str, dict[str, Any]]]:
 def _read_everything(rec: runtree.Recording) -> list[dict[str, Any]]:
     steps = [step.to_dict(include_blobs=True) for step in rec.steps]
     for step in steps:
-        json.dumps({"inputs": {k: v["preview"] for k, v in step["inputs"].items()},
-                    "output": step["output"] and step["output"]["preview"]}, allow_nan=False)
+        json.dumps(
+            {
+                "inputs": {k: v["preview"] for k, v in step["inputs"].items()},
+                "output": step["output"] and step["output"]["preview"],
+            },
+            allow_nan=False,
+        )
         for value in [*step["inputs"].values(), step["output"]]:
             if value and value.get("blob"):
                 pickle.loads(value["blob"])  # what a replay would do, in this process
@@ -412,7 +419,7 @@ def test_capture_runs_no_hook_of_the_value(
 
 
 def test_values_of_registered_modules_round_trip_by_reference(
-    namespaces: dict[str, dict[str, Any]]
+    namespaces: dict[str, dict[str, Any]],
 ) -> None:
     namespace = namespaces["registered"]
     echo = load_module(ECHO)["echo"]
@@ -428,7 +435,9 @@ def test_values_of_registered_modules_round_trip_by_reference(
     assert type(copy[3]) is namespace["Slotted"] and object.__getattribute__(copy[3], "a") == 1
     assert step.inputs["values"].warning is None
     assert step.inputs["values"].preview[0] == {
-        "__type__": "capture_safety_worker.Color", "member": "BLUE"}
+        "__type__": "capture_safety_worker.Color",
+        "member": "BLUE",
+    }
     assert namespace["CALLS"] == []
 
 

@@ -243,9 +243,17 @@ def test_captured_values_name_their_type_and_length_without_running_user_code() 
         def __len__(self) -> int:
             raise AssertionError("capturing must not call a user-defined __len__")
 
-    cases = [([1, 2, 3], "list", 3), ((1,), "tuple", 1), ({"a": 1}, "dict", 1),
-             ("hé", "str", 2), (b"\x00" * 5, "bytes", 5), ({1, 2}, "set", 2),
-             (7, "int", None), (1.5, "float", None), (None, "NoneType", None)]
+    cases = [
+        ([1, 2, 3], "list", 3),
+        ((1,), "tuple", 1),
+        ({"a": 1}, "dict", 1),
+        ("hé", "str", 2),
+        (b"\x00" * 5, "bytes", 5),
+        ({1, 2}, "set", 2),
+        (7, "int", None),
+        (1.5, "float", None),
+        (None, "NoneType", None),
+    ]
     for value, kind, length in cases:
         got = realize_value(value, 65536)
         assert (got.type, got.length) == (kind, length), value

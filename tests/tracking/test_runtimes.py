@@ -28,26 +28,39 @@ def run_python(code: str, runtime: str | None, *, block_extension: bool = False)
     prelude = ""
     if block_extension:  # as if it were not built: its import fails
         prelude = "import sys\nsys.modules['runtree.tracking._hooks'] = None\n"
-    done = subprocess.run([sys.executable, "-c", prelude + textwrap.dedent(code)], env=env,
-                          capture_output=True, text=True, timeout=120, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", prelude + textwrap.dedent(code)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     if done.returncode != 0:
         return done
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def c_available() -> bool:
-    found = run_python("import json; from runtree.tracking import accelerator as a; "
-                       "import runtree; print(json.dumps(a.describe()))", None)
+    found = run_python(
+        "import json; from runtree.tracking import accelerator as a; "
+        "import runtree; print(json.dumps(a.describe()))",
+        None,
+    )
     return isinstance(found, dict) and found["runtime"] == "c"
 
 
-DESCRIBE = "import json, runtree; from runtree.tracking import accelerator as a; " \
-           "print(json.dumps(a.describe()))"
+DESCRIBE = (
+    "import json, runtree; from runtree.tracking import accelerator as a; "
+    "print(json.dumps(a.describe()))"
+)
 
 
 def test_python_is_chosen_when_asked_for() -> None:
     assert run_python(DESCRIBE, "python") == {
-        "runtime": "python", "detail": "pure Python (RUNTREE_TRACKING_RUNTIME=python)"}
+        "runtime": "python",
+        "detail": "pure Python (RUNTREE_TRACKING_RUNTIME=python)",
+    }
 
 
 def test_a_missing_extension_falls_back_to_python_unless_c_is_required() -> None:

@@ -312,25 +312,30 @@ def previews(step: Any) -> dict[str, Any]:
 KNOWN_TRANSPARENCY_BUGS: dict[str, str | tuple[str, tuple[int, int]]] = {
     "closure_vars": (
         "DIFFERENCE: instrumented code objects reference the hook names and BaseException, so "
-        "inspect.getclosurevars(f).builtins and co_names differ (even outside recordings)"),
+        "inspect.getclosurevars(f).builtins and co_names differ (even outside recordings)"
+    ),
     "stdout_identity": (
         "DIFFERENCE: inside a recording sys.stdout/sys.stderr are runtree _Tee objects "
-        "(type and isinstance checks see them)"),
+        "(type and isinstance checks see them)"
+    ),
 }
 if sys.version_info < (3, 13):  # 3.13 emits the same line events with and without runtree
     KNOWN_TRANSPARENCY_BUGS["line_events"] = (
         "DIFFERENCE: a generator that falls off its end shows one more 'line' event on its "
         "last line (the injected end-of-call hook starts a new line-table range); functions "
         "that return from inside finally/with show a 'line' event for the injected finally "
-        "(even outside recordings)")
+        "(even outside recordings)"
+    )
 
 KNOWN_TREE_BUGS: dict[str, str | tuple[str, tuple[int, int]]] = {
     "coroutine_introspection": (
         "BUG: a coroutine driven by hand (send) stays 'current' while suspended: the driver's "
-        "calls nest under it"),
+        "calls nest under it"
+    ),
     "manual_coroutine_driver": (
         "BUG: a coroutine driven by hand (send) stays 'current' while suspended: the driver's "
-        "calls and the next coroutine nest under it"),
+        "calls and the next coroutine nest under it"
+    ),
 }
 # Programs whose *recorded* result is exempt from the comparison (asserted separately).
 RECORDED_RESULT_EXEMPT: dict[str, str] = {
@@ -392,9 +397,7 @@ def test_program_tree(name: str) -> None:
     plain, recorded = runs["plain"], runs["recorded"]
     rec = recorded.rec
     assert rec is not None and rec.closed
-    check_recording_invariants(
-        rec, recorded.filename, at_recursion_limit=name == "recursion_limit"
-    )
+    check_recording_invariants(rec, recorded.filename, at_recursion_limit=name == "recursion_limit")
     tree_spec = plain.namespace.get("EXPECTED_TREE")
     if tree_spec is not None:
         unordered = bool(plain.namespace.get("UNORDERED", False))
@@ -413,7 +416,8 @@ def test_program_tree(name: str) -> None:
         assert root.error["type"].rsplit(".", 1)[-1] == type(recorded.exc).__qualname__
         assert root.error["message"] == str(recorded.exc)
         recorded_frames = [
-            (f["lineno"], f["name"]) for f in root.error["traceback"]
+            (f["lineno"], f["name"])
+            for f in root.error["traceback"]
             if f["filename"] == recorded.filename
         ]
         real = [(f[1], f[2]) for f in frames_of(recorded.exc.__traceback__, recorded.filename)]
@@ -479,7 +483,9 @@ def _check_methods(runs: dict[str, Run]) -> None:
     assert failed[0].error["message"] == "negative balance"
     assert [f["name"] for f in failed[0].error["traceback"]] == ["balance"]
     assert [previews(s)["owner"] for s in steps_named(runs["recorded"], "Account.open")] == [
-        "ann", "x"]
+        "ann",
+        "x",
+    ]
     validate = steps_named(runs["recorded"], "Account.validate")
     assert [previews(s) for s in validate] == [{"amount": 5}, {"amount": -1}]
 
@@ -517,12 +523,21 @@ def _check_no_track(runs: dict[str, Run]) -> None:
 
     untracked = ns["untracked"]
     nested = next(c for c in untracked.__code__.co_consts if isinstance(c, types.CodeType))
-    for code_names in (names(untracked), nested.co_names, names(ns["decorated_untracked"]),
-                       names(ns["K"].method), names(ns["untracked_async"]),
-                       names(ns["untracked_gen"])):
+    for code_names in (
+        names(untracked),
+        nested.co_names,
+        names(ns["decorated_untracked"]),
+        names(ns["K"].method),
+        names(ns["untracked_async"]),
+        names(ns["untracked_gen"]),
+    ):
         assert hook not in code_names
-    for fn in (ns["tracked_leaf"], ns["still_tracked"], ns["decorated_tracked"],
-               ns["K"].tracked_method):
+    for fn in (
+        ns["tracked_leaf"],
+        ns["still_tracked"],
+        ns["decorated_tracked"],
+        ns["K"].tracked_method,
+    ):
         assert hook in names(fn)
 
 
@@ -542,7 +557,9 @@ def _check_chaining(runs: dict[str, Run]) -> None:
     run = runs["recorded"]
     mid = steps_named(run, "mid")[0]
     assert (mid.error["type"], mid.error["message"]) == (
-        "runtree_transparency_exception_chaining.AppError", "wrapped")
+        "runtree_transparency_exception_chaining.AppError",
+        "wrapped",
+    )
     low = steps_named(run, "low")[0]
     assert (low.error["type"], low.error["message"]) == ("KeyError", "'missing'")
     assert mid.error["from_step"] is None  # a different exception than its child's
@@ -591,11 +608,20 @@ def _check_generator_span(runs: dict[str, Run]) -> None:
 def _check_doctests(runs: dict[str, Run]) -> None:
     results, report = runs["recorded"].result
     by_name = {r[0]: r for r in results}
-    assert set(by_name) == {"runtree_transparency_doctests", "Greeter", "Greeter.greet",
-                            "failing", "square"}
+    assert set(by_name) == {
+        "runtree_transparency_doctests",
+        "Greeter",
+        "Greeter.greet",
+        "failing",
+        "square",
+    }
     assert {n: (r[3], r[4]) for n, r in by_name.items()} == {
-        "runtree_transparency_doctests": (0, 1), "Greeter": (0, 1), "Greeter.greet": (0, 1),
-        "failing": (1, 1), "square": (0, 2)}
+        "runtree_transparency_doctests": (0, 1),
+        "Greeter": (0, 1),
+        "Greeter.greet": (0, 1),
+        "failing": (1, 1),
+        "square": (0, 2),
+    }
     assert "Expected:\n    2\nGot:\n    1" in report
 
 
@@ -641,11 +667,17 @@ def _check_threads(runs: dict[str, Run]) -> None:
 
 # --- programs whose recorded *result* is exempt, and the separate check for it ---------------
 
-@pytest.mark.xfail(ACTIVE_RUNTIME == "python", strict=True, reason=(
-    "BUG (pure-Python hooks only: the C hooks push no Python frame): inside a recording the "
-    "return hook is called unguarded; at the recursion limit `return n` in an `except "
-    "RecursionError` handler raises a new RecursionError, so the depth reached is one less "
-    "than without the recording"))
+
+@pytest.mark.xfail(
+    ACTIVE_RUNTIME == "python",
+    strict=True,
+    reason=(
+        "BUG (pure-Python hooks only: the C hooks push no Python frame): inside a recording the "
+        "return hook is called unguarded; at the recursion limit `return n` in an `except "
+        "RecursionError` handler raises a new RecursionError, so the depth reached is one less "
+        "than without the recording"
+    ),
+)
 def test_recursion_limit_depth_is_unchanged_inside_a_recording() -> None:
     runs = runs_of("recursion_limit")
     assert runs["recorded"].result_repr == runs["plain"].result_repr
@@ -853,9 +885,13 @@ def test_nested_recordings_keep_their_own_steps() -> None:
     assert tree_lines(outer) == ["parent", "  leaf", "leaf"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: instrumented code looks its hooks up as builtins; with a custom __builtins__ mapping "
-    "every instrumented call raises NameError: name '__runtree_on__' is not defined"))
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "BUG: instrumented code looks its hooks up as builtins; with a custom __builtins__ mapping "
+        "every instrumented call raises NameError: name '__runtree_on__' is not defined"
+    ),
+)
 def test_instrumented_code_runs_with_a_restricted_builtins_namespace() -> None:
     """Sandboxes exec user code with their own ``__builtins__`` mapping."""
     source = "def f(x):\n    return len(x)\n"

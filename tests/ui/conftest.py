@@ -29,8 +29,13 @@ from ..e2e.conftest import free_port
 
 CHROMIUM = os.environ.get("RUNTREE_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "orders"
 WEBHOOK_EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "webhooks"
@@ -101,12 +106,22 @@ class UiServer:
         env.pop("RUNTREE_NO_AUTH", None)
         if not auth:
             env["RUNTREE_NO_AUTH"] = "1"
-        command = [sys.executable, "-m", "runtree", "serve", "--port", str(self.port),
-                   "--database", f"sqlite:///{directory / 'runtree.db'}",
-                   "--workers", str(workers)]
+        command = [
+            sys.executable,
+            "-m",
+            "runtree",
+            "serve",
+            "--port",
+            str(self.port),
+            "--database",
+            f"sqlite:///{directory / 'runtree.db'}",
+            "--workers",
+            str(workers),
+        ]
         self.log = open(directory / "serve.log", "wb")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen(command, stdout=self.log, stderr=subprocess.STDOUT,
-                                        env=env, start_new_session=True)
+        self.process = subprocess.Popen(
+            command, stdout=self.log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+        )
         deadline = time.monotonic() + 30
         while True:
             if self.process.poll() is not None:
@@ -136,10 +151,12 @@ class UiServer:
         body: dict[str, Any] = response.json()
         return body
 
-    def run(self, name: str, input: dict[str, Any], *, wait: bool = True,
-            namespace: str = "default") -> dict[str, Any]:
-        response = self.api.post(f"/functions/{namespace}/{name}/executions",
-                                 json={"input": input, "wait": wait})
+    def run(
+        self, name: str, input: dict[str, Any], *, wait: bool = True, namespace: str = "default"
+    ) -> dict[str, Any]:
+        response = self.api.post(
+            f"/functions/{namespace}/{name}/executions", json={"input": input, "wait": wait}
+        )
         assert response.status_code in (200, 202), response.text
         body: dict[str, Any] = response.json()
         return body
@@ -259,24 +276,35 @@ class Story:
 
 def github_headers(body: bytes, delivery: str, secret: str = GITHUB_SECRET) -> dict[str, str]:
     digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return {"X-GitHub-Event": "push", "X-GitHub-Delivery": delivery,
-            "X-Hub-Signature-256": f"sha256={digest}", "Content-Type": "application/json"}
+    return {
+        "X-GitHub-Event": "push",
+        "X-GitHub-Delivery": delivery,
+        "X-Hub-Signature-256": f"sha256={digest}",
+        "Content-Type": "application/json",
+    }
 
 
 @pytest.fixture(scope="session")
 def story(demo: Demo) -> Story:
     server = demo.server
     server.deploy("on_push", (WEBHOOK_EXAMPLE / "on_push.py").read_text())
-    created = server.api.post("/webhooks", json={
-        "function": "on_push", "path": "github-push", "verify": "github",
-        "secret": GITHUB_SECRET})
+    created = server.api.post(
+        "/webhooks",
+        json={
+            "function": "on_push",
+            "path": "github-push",
+            "verify": "github",
+            "secret": GITHUB_SECRET,
+        },
+    )
     assert created.status_code == 201, created.text
     body = (WEBHOOK_EXAMPLE / "push.json").read_bytes()
     hook = f"{server.url}/hooks/github-push"
     forged = httpx.post(hook, content=body, headers=github_headers(body, "f0", "guess"))
     assert forged.status_code == 401
-    sent = httpx.post(hook, content=body,
-                      headers=github_headers(body, "72d3162e-cc78-11e3-81ab-4c9367dc0958"))
+    sent = httpx.post(
+        hook, content=body, headers=github_headers(body, "72d3162e-cc78-11e3-81ab-4c9367dc0958")
+    )
     assert sent.status_code == 202, sent.text
     execution = sent.json()["execution_id"]
     deadline = time.monotonic() + 30

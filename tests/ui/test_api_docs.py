@@ -31,9 +31,11 @@ def test_api_docs_render_offline_under_the_csp(demo: Demo, browser: Any) -> None
     page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
     page.on(
         "console",
-        lambda message: problems.append(message.text)
-        if message.type == "error" or "Content Security Policy" in message.text
-        else None,
+        lambda message: (
+            problems.append(message.text)
+            if message.type == "error" or "Content Security Policy" in message.text
+            else None
+        ),
     )
     try:
         response = page.goto(f"{origin}/docs")
@@ -42,8 +44,10 @@ def test_api_docs_render_offline_under_the_csp(demo: Demo, browser: Any) -> None
         page.wait_for_selector(".opblock", timeout=30_000)
         operations = page.locator(".opblock-summary-path").all_inner_texts()
         assert len(operations) > 20
-        assert any(path.startswith("/api/v1/functions/{namespace}/{name}/executions")
-                   for path in operations)
+        assert any(
+            path.startswith("/api/v1/functions/{namespace}/{name}/executions")
+            for path in operations
+        )
         assert page.locator(".info .title").inner_text().startswith("runtree")
         assert page.locator(".auth-wrapper .authorize").count() == 1  # the API key
     finally:

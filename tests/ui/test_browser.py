@@ -32,8 +32,13 @@ def test_example_execution_shows_the_tree_and_folds(
 ) -> None:
     page = new_page()
     open_execution(page, demo, demo.ok)
-    expected = ["calculate_order_total", "get_customer", "calculate_discount",
-                "calculate_discount.apply_promo_code", "calculate_tax"]
+    expected = [
+        "calculate_order_total",
+        "get_customer",
+        "calculate_discount",
+        "calculate_discount.apply_promo_code",
+        "calculate_tax",
+    ]
     assert rows(page) == expected
     assert page.locator(".page-head .badge").first.inner_text() == "succeeded"
     # the root is selected and its output is shown
@@ -52,8 +57,12 @@ def test_example_execution_shows_the_tree_and_folds(
     page.locator(".tree-row", has_text="calculate_discount").first.locator(".twisty").click()
     assert rows(page) == expected
     page.get_by_role("button", name="Collapse all").click()  # down to the root's children
-    assert rows(page) == ["calculate_order_total", "get_customer", "calculate_discount",
-                          "calculate_tax"]
+    assert rows(page) == [
+        "calculate_order_total",
+        "get_customer",
+        "calculate_discount",
+        "calculate_tax",
+    ]
     page.get_by_role("button", name="Expand all").click()
     assert rows(page) == expected
 
@@ -72,7 +81,8 @@ def test_example_execution_shows_the_tree_and_folds(
     page.keyboard.press("Enter")
     page.keyboard.press("ArrowDown")
     assert page.locator(".tree-row.selected .name").inner_text() == (
-        "calculate_discount.apply_promo_code")
+        "calculate_discount.apply_promo_code"
+    )
     assert re.search(r"[?&]step=4\b", page.url)
     page.wait_for_selector("#step-detail .value >> text=SAVE10")  # its inputs
     # the panel may re-render once more for the same step: let the assertion wait for it
@@ -114,7 +124,9 @@ def test_failing_step_is_selected_with_its_traceback(
 
 
 def test_ten_thousand_steps_open_fast_and_stay_virtual(
-    demo: Demo, new_page: Callable[..., Page], screenshot: Callable[[Page, str], None],
+    demo: Demo,
+    new_page: Callable[..., Page],
+    screenshot: Callable[[Page, str], None],
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     page = new_page()
@@ -127,8 +139,10 @@ def test_ten_thousand_steps_open_fast_and_stay_virtual(
         timings.append((wall, in_page))
     with capsys.disabled():
         for wall, in_page in timings:
-            print(f"\n10,000-step execution: tree ready {in_page:.0f} ms after navigation "
-                  f"(goto to ready, measured here: {wall:.0f} ms)")
+            print(
+                f"\n10,000-step execution: tree ready {in_page:.0f} ms after navigation "
+                f"(goto to ready, measured here: {wall:.0f} ms)"
+            )
     assert "10,000 steps recorded" in page.locator(".tree-foot").inner_text()
     assert rows(page)[0] == "big_tree"
     rendered = page.locator(".tree-row").count()
@@ -159,8 +173,10 @@ def test_diff_between_two_versions(
     assert '"DE": 0.19' in page.locator(".diff .line.add").inner_text()
     screenshot(page, "function-diff")
     page.get_by_role("button", name="⇄ Swap").click()
-    page.wait_for_function("() => document.querySelector('.diff .line.add') &&"
-                           " !document.querySelector('.diff .line.add').textContent.includes('DE')")
+    page.wait_for_function(
+        "() => document.querySelector('.diff .line.add') &&"
+        " !document.querySelector('.diff .line.add').textContent.includes('DE')"
+    )
     assert '"DE": 0.19' in page.locator(".diff .line.del").inner_text()
     # the source tab shows line numbers and highlights a requested line
     page.goto(f"{demo.server.url}/functions/default/calculate_tax?version=1&line=6#source")
@@ -215,8 +231,9 @@ def test_executions_list_filters_searches_and_updates_live(
     started = demo.server.run("sleeper", {"seconds": 2.5}, wait=False)["id"]
     row = page.locator(f"#executions tr[data-id='{started}']")
     row.wait_for(timeout=10_000)
-    page.wait_for_selector(f"#executions tr[data-id='{started}'][data-status='succeeded']",
-                           timeout=20_000)
+    page.wait_for_selector(
+        f"#executions tr[data-id='{started}'][data-status='succeeded']", timeout=20_000
+    )
     row.locator("td").nth(5).click()  # anywhere but a link: opens the execution
     page.wait_for_url(re.compile(started))
 
@@ -244,8 +261,9 @@ def test_recorded_data_is_shown_as_text_never_as_html(
     # to where capture stopped, and the label says so
     output = page.locator("#step-detail .value").last
     assert output.locator(".value-kind").inner_text() == "dict, 3 keys"
-    assert re.fullmatch(r"truncated · more than \d+\.\d KiB",
-                        output.locator(".mark").first.inner_text())
+    assert re.fullmatch(
+        r"truncated · more than \d+\.\d KiB", output.locator(".mark").first.inner_text()
+    )
     assert "more than 65,536 bytes serialized" in output.inner_text()
     assert "sha256" not in output.inner_text()  # never the digest of a prefix
 
@@ -338,6 +356,7 @@ def test_a_tree_250_deep_keeps_its_names_readable(
     # the whole name is shown: nothing cut with an ellipsis, and the cell did not run out
     assert name.evaluate("e => e.scrollWidth <= e.clientWidth")
     assert name.evaluate("e => e.getBoundingClientRect().width") > 25
+
     # the name starts where it does at depth 12 and 20: the indentation stops growing
     def name_left() -> float:
         selected = page.locator(".tree-row.selected .name")

@@ -20,7 +20,8 @@ APPLY = "calculate_discount.<locals>.apply_promo_code"
 ORIGINAL = (EXAMPLES / "calculate_discount.py").read_text()
 SLEEPING = "import time\n\n" + ORIGINAL.replace(
     '        rates = {"SAVE10": 0.10, "SAVE20": 0.20}\n',
-    '        time.sleep(0.005)\n        rates = {"SAVE10": 0.10, "SAVE20": 0.20}\n')
+    '        time.sleep(0.005)\n        rates = {"SAVE10": 0.10, "SAVE20": 0.20}\n',
+)
 RUNS = 10
 
 
@@ -63,8 +64,13 @@ def test_compare_view_opens_on_the_first_divergence(
     page.wait_for_selector(".crow[aria-selected=true]")
     assert page.locator("main").get_attribute("data-page") == "compare"
     names = page.locator(".crow .cname").all_inner_texts()
-    assert names == ["calculate_order_total", "get_customer", "calculate_discount",
-                     "calculate_discount.apply_promo_code", "calculate_tax"]
+    assert names == [
+        "calculate_order_total",
+        "get_customer",
+        "calculate_discount",
+        "calculate_discount.apply_promo_code",
+        "calculate_tax",
+    ]
     marks = page.locator(".crow .cmark").all_inner_texts()
     assert marks[0] == "~" and marks[1] == "▶" and marks[2:] == ["−", "−", "−"]
     # opens on get_customer: where b failed and a did not

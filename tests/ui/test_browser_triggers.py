@@ -37,7 +37,9 @@ def test_the_3am_story_a_failed_delivery_replayed_against_the_fix(
     page.wait_for_selector("#deliveries tbody tr[data-id]")
     rows = page.locator("#deliveries tbody tr")
     assert [rows.nth(i).get_attribute("data-status") for i in range(rows.count())] == [
-        "accepted", "rejected"]
+        "accepted",
+        "rejected",
+    ]
     # the rejected one says why; the accepted one links its failed execution
     assert "X-Hub-Signature-256 does not match the body" in rows.nth(1).inner_text()
     accepted = rows.nth(0)
@@ -65,7 +67,10 @@ def test_the_3am_story_a_failed_delivery_replayed_against_the_fix(
     detail.locator(".started").get_by_role("link", name="default/on_push v1").click()
     page.wait_for_selector("html[data-tree-ready-ms]", state="attached")
     assert page.locator(".tree-row.failing .name").all_inner_texts() == [
-        "on_push", "summarize", "author_of"]
+        "on_push",
+        "summarize",
+        "author_of",
+    ]
     assert page.locator(".tree-row.selected .name").inner_text() == "author_of"
     page.wait_for_selector("#step-detail .error-title >> text=KeyError: 'username'")
     # and links back to the delivery it came from
@@ -97,12 +102,24 @@ def test_schedules_show_next_fire_times_in_their_zone_and_late_runs(
     demo: Demo, new_page: Callable[..., Page], screenshot: Callable[[Page, str], None]
 ) -> None:
     server = demo.server
-    every5 = server.api.post("/schedules", json={
-        "function": "calculate_order_total", "cron": "*/5 * * * *",
-        "timezone": "America/New_York", "input": {"customer_id": 42}}).json()
-    mornings = server.api.post("/schedules", json={
-        "function": "calculate_tax", "cron": "30 9 * * 1-5", "timezone": "Asia/Tokyo",
-        "input": {"amount": 100, "country": "NL"}}).json()
+    every5 = server.api.post(
+        "/schedules",
+        json={
+            "function": "calculate_order_total",
+            "cron": "*/5 * * * *",
+            "timezone": "America/New_York",
+            "input": {"customer_id": 42},
+        },
+    ).json()
+    mornings = server.api.post(
+        "/schedules",
+        json={
+            "function": "calculate_tax",
+            "cron": "30 9 * * 1-5",
+            "timezone": "Asia/Tokyo",
+            "input": {"amount": 100, "country": "NL"},
+        },
+    ).json()
     server.api.post(f"/schedules/{mornings['id']}/resume")
     # As if the server had been down for the last three fire times: it fires the latest,
     # late, with two missed.
@@ -110,8 +127,9 @@ def test_schedules_show_next_fire_times_in_their_zone_and_late_runs(
     due = now - datetime.timedelta(minutes=now.minute % 5 + 10)
     engine = create_engine(f"sqlite:///{server.directory / 'runtree.db'}")
     with engine.begin() as connection:
-        connection.execute(update(ScheduleRow).where(ScheduleRow.id == every5["id"])
-                           .values(next_fire_at=due))
+        connection.execute(
+            update(ScheduleRow).where(ScheduleRow.id == every5["id"]).values(next_fire_at=due)
+        )
     engine.dispose()
     deadline = time.monotonic() + 30
     while not server.api.get(f"/schedules/{every5['id']}").json()["fires"]:
@@ -176,8 +194,9 @@ def test_audit_log_lists_and_filters(
     page = new_page()
     page.goto(story.demo.server.url + "/audit")
     page.wait_for_selector("#audit tbody tr")
-    actions = set(page.locator("#audit tbody tr").evaluate_all(
-        "rows => rows.map(r => r.dataset.action)"))
+    actions = set(
+        page.locator("#audit tbody tr").evaluate_all("rows => rows.map(r => r.dataset.action)")
+    )
     assert {"function.deploy", "webhook.create"} <= actions
     screenshot(page, "audit")
     page.locator("input[name=action]").fill("webhook.create")
@@ -186,14 +205,13 @@ def test_audit_log_lists_and_filters(
     page.wait_for_selector("#audit tbody tr")
     rows = page.locator("#audit tbody tr")
     assert rows.count() >= 1
-    assert all(a == "webhook.create" for a in rows.evaluate_all(
-        "rows => rows.map(r => r.dataset.action)"))
+    assert all(
+        a == "webhook.create" for a in rows.evaluate_all("rows => rows.map(r => r.dataset.action)")
+    )
     assert "webhook github-push" in page.locator("#audit").inner_text()
 
 
-def test_admin_pages_tell_a_viewer_why_not(
-    tmp_path: Any, new_page: Callable[..., Page]
-) -> None:
+def test_admin_pages_tell_a_viewer_why_not(tmp_path: Any, new_page: Callable[..., Page]) -> None:
     server = UiServer(tmp_path, auth=True, workers=1)
     try:
         viewer = server.api.post("/keys", json={"role": "viewer", "name": "eve"}).json()["key"]
@@ -220,11 +238,10 @@ def test_admin_pages_tell_a_viewer_why_not(
         server.stop()
 
 
-@pytest.mark.parametrize("path", ["/webhooks", "/webhooks/github-push", "/schedules", "/keys",
-                                  "/audit"])
-def test_the_new_pages_fit_a_phone(
-    story: Story, new_page: Callable[..., Page], path: str
-) -> None:
+@pytest.mark.parametrize(
+    "path", ["/webhooks", "/webhooks/github-push", "/schedules", "/keys", "/audit"]
+)
+def test_the_new_pages_fit_a_phone(story: Story, new_page: Callable[..., Page], path: str) -> None:
     page = new_page(width=390, height=800, dark=True)
     page.goto(story.demo.server.url + path)
     page.wait_for_selector("#app[aria-busy='false']")

@@ -73,8 +73,7 @@ def test_pages_name_the_admin_key_file_only_when_keys_are_needed(
 ) -> None:
     assert 'data-admin-key-file="ui.db.admin-key"' in client.get("/").text
     assert str(tmp_path) not in client.get("/functions").text  # its name, not its path
-    settings = Settings(database_url=f"sqlite:///{tmp_path}/open.db", scheduler=False,
-                        auth=False)
+    settings = Settings(database_url=f"sqlite:///{tmp_path}/open.db", scheduler=False, auth=False)
     with TestClient(create_app(settings, dispatcher=NullDispatcher())) as open_client:
         assert "data-admin-key-file" not in open_client.get("/").text
 
@@ -141,8 +140,11 @@ def test_every_ui_file_is_packaged() -> None:
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())
     patterns = config["tool"]["setuptools"]["package-data"]["runtree"]
     package = UI_DIR.parent
-    files = [p for p in UI_DIR.rglob("*") if p.is_file() and "__pycache__" not in p.parts
-             and p.suffix != ".py"]
+    files = [
+        p
+        for p in UI_DIR.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".py"
+    ]
     assert files
     for path in files:
         relative = path.relative_to(package)

@@ -92,7 +92,8 @@ def create_app(
     # Every /api/v1 route authenticates the caller and checks its role and namespace.
     for router in (api, access_router, compare_router, history_router):
         app.include_router(
-            router, dependencies=[Depends(access)],
+            router,
+            dependencies=[Depends(access)],
             responses=problem_responses(400, 401, 403),
         )
     app.include_router(hooks)
@@ -142,8 +143,11 @@ def _declare_bearer_auth(document: dict[str, Any]) -> None:
     """Every ``/api/v1`` operation needs ``Authorization: Bearer <key>`` (so ``/docs`` offers
     an Authorize button); ``/hooks`` and ``/healthz`` need none."""
     document["components"]["securitySchemes"] = {
-        "apiKey": {"type": "http", "scheme": "bearer",
-                   "description": "An API key (runtree keys create)."}
+        "apiKey": {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "An API key (runtree keys create).",
+        }
     }
     for path, item in document.get("paths", {}).items():
         if path.startswith(API_PREFIX + "/"):

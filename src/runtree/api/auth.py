@@ -60,9 +60,7 @@ def route_permission(request: Request) -> Permission:
 
 
 def _check(store: Store, auth: bool, header: str | None, request: Request) -> Principal:
-    principal = (
-        authenticate(store, parse_authorization(header)) if auth else Principal.anonymous()
-    )
+    principal = authenticate(store, parse_authorization(header)) if auth else Principal.anonymous()
     permission = route_permission(request)
     params = request.path_params
     authorize(principal, permission, params.get("namespace"))
@@ -78,9 +76,7 @@ def _check(store: Store, auth: bool, header: str | None, request: Request) -> Pr
 _RESOURCE_PARAMS = frozenset({"execution_id", "schedule_id", "webhook_path"})
 
 
-def _resource_namespace(
-    store: Store, params: dict[str, str]
-) -> tuple[str, str, str] | None:
+def _resource_namespace(store: Store, params: dict[str, str]) -> tuple[str, str, str] | None:
     """``(kind, key, namespace)`` of the resource a path names, when it exists."""
     if "execution_id" in params:
         execution = store.get_execution(params["execution_id"])
@@ -92,12 +88,10 @@ def _resource_namespace(
             schedule = store.get_schedule(int(params["schedule_id"]))
         except (ValueError, OverflowError):
             return None
-        return None if schedule is None else ("schedule", params["schedule_id"],
-                                              schedule.namespace)
+        return None if schedule is None else ("schedule", params["schedule_id"], schedule.namespace)
     if "webhook_path" in params:
         webhook = store.get_webhook(params["webhook_path"])
-        return None if webhook is None else ("webhook", params["webhook_path"],
-                                             webhook.namespace)
+        return None if webhook is None else ("webhook", params["webhook_path"], webhook.namespace)
     return None
 
 
@@ -111,8 +105,9 @@ async def access(request: Request) -> Principal:
     if runtime.settings.auth and not _RESOURCE_PARAMS.intersection(params):
         # A key verified a moment ago and a route naming no stored resource: no I/O, so no
         # hop to the thread pool (about a millisecond per request under load).
-        known = cached_principal(runtime.store, parse_authorization(
-            request.headers.get("authorization")))
+        known = cached_principal(
+            runtime.store, parse_authorization(request.headers.get("authorization"))
+        )
         if known is not None:
             authorize(known, route_permission(request), params.get("namespace"))
             request.state.principal = known

@@ -32,8 +32,9 @@ EXECUTION_HEADER = "Runtree-Execution-Id"
 
 
 def _headers(request: Request) -> list[tuple[str, str]]:
-    return [(name.decode("latin-1"), value.decode("latin-1"))
-            for name, value in request.headers.raw]
+    return [
+        (name.decode("latin-1"), value.decode("latin-1")) for name, value in request.headers.raw
+    ]
 
 
 @hooks.post(
@@ -41,10 +42,14 @@ def _headers(request: Request) -> list[tuple[str, str]]:
     tags=["webhooks"],
     response_model=Any,
     responses={
-        200: {"description": "sync mode: the function's output (JSON)",
-              "content": {"application/json": {"schema": {}}}},
-        202: {"model": HookAccepted,
-              "description": "Accepted: queued or still running (see Location)"},
+        200: {
+            "description": "sync mode: the function's output (JSON)",
+            "content": {"application/json": {"schema": {}}},
+        },
+        202: {
+            "model": HookAccepted,
+            "description": "Accepted: queued or still running (see Location)",
+        },
         **problem_responses(401, 404, 405, 413, 422, 500),
     },
 )
@@ -71,13 +76,17 @@ async def receive_webhook(path: HookPath, request: Request) -> Response:
             headers = {EXECUTION_HEADER: record.id}
             if record.status == ExecutionStatus.SUCCEEDED:
                 return JSONResponse(record.output, status_code=200, headers=headers)
-            error_type = (record.error or {}).get("type") if isinstance(record.error, dict) \
-                else None
+            error_type = (
+                (record.error or {}).get("type") if isinstance(record.error, dict) else None
+            )
             what = f" ({error_type})" if isinstance(error_type, str) else ""
             return problem_response(
-                500, "execution-failed",
+                500,
+                "execution-failed",
                 f"the function ended {record.status}{what}; see execution {record.id}",
-                headers=headers, execution_id=record.id, execution_status=str(record.status),
+                headers=headers,
+                execution_id=record.id,
+                execution_status=str(record.status),
             )
     accepted = HookAccepted(
         execution_id=record.id, status=str(record.status), duplicate=delivery.duplicate

@@ -77,9 +77,11 @@ class BodyLimitMiddleware:
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
         response = problem_response(
-            413, "body-too-large",
+            413,
+            "body-too-large",
             f"the request body is larger than the limit of {limit} bytes",
-            limit=limit, headers={"Connection": "close"},
+            limit=limit,
+            headers={"Connection": "close"},
         )
         await response(scope, receive, send)
 
@@ -124,14 +126,16 @@ class CatchAllMiddleware:
             incident = secrets.token_hex(8)
             log.exception(
                 "unhandled error in %s %s (incident %s)",
-                scope.get("method"), scope.get("path"), incident,
+                scope.get("method"),
+                scope.get("path"),
+                incident,
             )
             if started:
                 raise
             response = problem_response(
-                500, "internal-error",
+                500,
+                "internal-error",
                 f"an unexpected error occurred; it was logged as incident {incident}",
                 incident=incident,
             )
             await response(scope, receive, send)
-

@@ -159,8 +159,11 @@ async def _request_validation(_: Request, exc: Exception) -> JSONResponse:
     where = first["field"] or first["location"]
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
     return problem_response(
-        422, "invalid-request", f"{where}: {first['message']}{more}",
-        field=where, errors=errors,
+        422,
+        "invalid-request",
+        f"{where}: {first['message']}{more}",
+        field=where,
+        errors=errors,
     )
 
 
@@ -189,14 +192,17 @@ async def _http_exception(_: Request, exc: Exception) -> JSONResponse:
     if exc.status_code == 405:
         allowed = headers.get("Allow", "") if headers else ""
         return problem_response(
-            405, "method-not-allowed", f"allowed methods: {allowed}" if allowed else
-            "method not allowed", headers=headers,
+            405,
+            "method-not-allowed",
+            f"allowed methods: {allowed}" if allowed else "method not allowed",
+            headers=headers,
         )
     detail = exc.detail if isinstance(exc.detail, str) else "HTTP error"
     if exc.status_code == 400 and isinstance(exc.__cause__, RecursionError):
         detail = f"the body nests deeper than {MAX_JSON_DEPTH} levels (the limit for JSON values)"
-        return problem_response(400, "invalid-request", detail, headers=headers, field="body",
-                                limit=MAX_JSON_DEPTH)
+        return problem_response(
+            400, "invalid-request", detail, headers=headers, field="body", limit=MAX_JSON_DEPTH
+        )
     if exc.status_code == 400:  # FastAPI could not read the body
         return problem_response(400, "invalid-request", detail, headers=headers, field="body")
     return problem_response(exc.status_code, "http-error", detail, headers=headers)

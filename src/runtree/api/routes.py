@@ -72,12 +72,12 @@ EXECUTION_ID_PATTERN = "^[0-9a-f]{32}$"
 FUNCTION_FILTER_PATTERN = r"^(\w+/)?\w+$"
 
 
-
 async def get_runtime(request: Request) -> Server:
     """FastAPI dependency: the application's :class:`~runtree.service.server.Server` (async,
     so resolving it costs no thread hop)."""
     server: Server = request.app.state.runtime
     return server
+
 
 RuntimeDep = Annotated[Server, Depends(get_runtime)]
 HubDep = Annotated[CompletionHub, Depends(get_hub)]
@@ -120,12 +120,21 @@ def deploy_function(
     compiled or lacks the entry point is a 422 with ``line`` and ``column``; nothing is
     stored then."""
     settings = service.make_settings(
-        timeout_s=body.timeout_s, memory_mb=body.memory_mb, tracking=body.tracking,
-        network=body.network, subprocesses=body.subprocesses,
+        timeout_s=body.timeout_s,
+        memory_mb=body.memory_mb,
+        tracking=body.tracking,
+        network=body.network,
+        subprocesses=body.subprocesses,
     )
     result = service.deploy_function(
-        rt.store, caller, namespace, name, body.code, settings=settings,
-        description=body.description, known_functions=frozenset(body.known_functions),
+        rt.store,
+        caller,
+        namespace,
+        name,
+        body.code,
+        settings=settings,
+        description=body.description,
+        known_functions=frozenset(body.known_functions),
     )
     version = result.version
     response.status_code = 201 if result.created else 200
@@ -230,19 +239,24 @@ def function_stats(
     rt: RuntimeDep,
     version: Annotated[
         int | None,
-        Query(ge=1, le=MAX_VERSION,
-              description="The version whose slowest steps to work out (default: current)."),
+        Query(
+            ge=1,
+            le=MAX_VERSION,
+            description="The version whose slowest steps to work out (default: current).",
+        ),
     ] = None,
     recent: Annotated[
         int,
-        Query(ge=1, le=service.explore.MAX_RECENT_RUNS,
-              description="How many of that version's newest finished runs to rank steps over."),
+        Query(
+            ge=1,
+            le=service.explore.MAX_RECENT_RUNS,
+            description="How many of that version's newest finished runs to rank steps over.",
+        ),
     ] = 20,
 ) -> FunctionStatsOut:
     """Per version: runs by status, error rate, p50/p95/p99 duration; and for one version the
     steps with the most own time across its recent runs."""
-    stats = service.function_stats(rt.store, namespace, name, steps_of=version,
-                                   recent_runs=recent)
+    stats = service.function_stats(rt.store, namespace, name, steps_of=version, recent_runs=recent)
     return function_stats_out(stats)
 
 
@@ -355,13 +369,17 @@ def list_executions(
     ] = None,
     since: Annotated[
         datetime.datetime | None,
-        Query(description="Only executions created at or after this time (ISO 8601; "
-              "without a zone it is UTC)."),
+        Query(
+            description="Only executions created at or after this time (ISO 8601; "
+            "without a zone it is UTC)."
+        ),
     ] = None,
     until: Annotated[
         datetime.datetime | None,
-        Query(description="Only executions created before this time (ISO 8601; without a "
-              "zone it is UTC)."),
+        Query(
+            description="Only executions created before this time (ISO 8601; without a "
+            "zone it is UTC)."
+        ),
     ] = None,
     q: Annotated[
         str | None,
@@ -451,8 +469,7 @@ def list_steps(
         str | None,
         Query(
             pattern=r"^(root|[0-9]{1,10})$",
-            description="Only the children of this step id, or `root` for steps without a "
-            "parent.",
+            description="Only the children of this step id, or `root` for steps without a parent.",
         ),
     ] = None,
     limit: Annotated[
@@ -496,8 +513,10 @@ def get_step(
     tags=["executions"],
     response_class=PlainTextResponse,
     responses={
-        200: {"content": {"text/plain": {"schema": {"type": "string"}}},
-              "description": "The text tree"},
+        200: {
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+            "description": "The text tree",
+        },
         **problem_responses(404),
     },
 )
@@ -513,8 +532,10 @@ def get_tree(execution_id: ExecutionId, rt: RuntimeDep) -> PlainTextResponse:
     response_model=ExecutionOut,
     responses={
         200: {"description": "The execution has finished (cancelled now, or earlier)"},
-        202: {"model": ExecutionOut,
-              "description": "Running: its worker was asked to stop; poll for the end"},
+        202: {
+            "model": ExecutionOut,
+            "description": "Running: its worker was asked to stop; poll for the end",
+        },
         **problem_responses(404),
     },
 )
@@ -562,9 +583,7 @@ def healthz(rt: RuntimeDep) -> Health | JSONResponse:
             Health(status="unavailable", database=False).model_dump(mode="json"),
             status_code=503,
         )
-    return Health(
-        status="ok", database=True, schema_revision=revision, sandbox=_sandbox_out(rt)
-    )
+    return Health(status="ok", database=True, schema_revision=revision, sandbox=_sandbox_out(rt))
 
 
 def _sandbox_out(rt: Server) -> SandboxOut | None:
@@ -578,7 +597,10 @@ def _sandbox_out(rt: Server) -> SandboxOut | None:
         summary=report.summary,
         layers=[
             SandboxLayerOut(
-                name=layer.name, tier=layer.tier, active=layer.active, detail=layer.detail,
+                name=layer.name,
+                tier=layer.tier,
+                active=layer.active,
+                detail=layer.detail,
                 required=layer.required,
             )
             for layer in report.layers

@@ -59,9 +59,7 @@ WebhookPath = Annotated[str, Path(max_length=200, description="The webhook's pat
 ScheduleId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Schedule id.")]
 DeliveryId = Annotated[str, Path(max_length=64, description="Delivery id (32 hex characters).")]
 ExecutionId = Annotated[str, Path(description="Execution id (32 hex characters).")]
-NamespaceFilter = Annotated[
-    str | None, Query(max_length=100, description="Only this namespace.")
-]
+NamespaceFilter = Annotated[str | None, Query(max_length=100, description="Only this namespace.")]
 
 
 def split_function(text: str) -> tuple[str, str]:
@@ -99,8 +97,9 @@ def list_keys(
     return KeyList(keys=[key_out(r) for r in records])
 
 
-@router.delete("/keys/{prefix}", tags=["access"], response_model=KeyOut,
-               responses=problem_responses(404))
+@router.delete(
+    "/keys/{prefix}", tags=["access"], response_model=KeyOut, responses=problem_responses(404)
+)
 def revoke_key(prefix: KeyPrefix, caller: Caller, rt: RuntimeDep) -> KeyOut:
     """Revoke a key (admin): it stops working at once. Revoking twice changes nothing."""
     return key_out(revoke_api_key(rt.store, caller, prefix))
@@ -111,11 +110,13 @@ def list_audit(
     caller: Caller,
     rt: RuntimeDep,
     namespace: NamespaceFilter = None,
-    action: Annotated[str | None, Query(max_length=50,
-                                        description="Only this action (key.create ...).")] = None,
+    action: Annotated[
+        str | None, Query(max_length=50, description="Only this action (key.create ...).")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=service.MAX_LIST_LIMIT)] = 50,
-    cursor: Annotated[int | None, Query(ge=1, le=2**63 - 1,
-                                        description="next_cursor of the previous page.")] = None,
+    cursor: Annotated[
+        int | None, Query(ge=1, le=2**63 - 1, description="next_cursor of the previous page.")
+    ] = None,
 ) -> AuditPage:
     """The audit log (admin), newest first: deploys, manual runs, cancels and replays, key,
     webhook and schedule changes -- who, what, when."""
@@ -128,42 +129,60 @@ def list_audit(
 # --- webhooks -------------------------------------------------------------------------------
 
 
-@router.post("/webhooks", tags=["webhooks"], response_model=WebhookCreated, status_code=201,
-             responses=problem_responses(404, 409))
+@router.post(
+    "/webhooks",
+    tags=["webhooks"],
+    response_model=WebhookCreated,
+    status_code=201,
+    responses=problem_responses(404, 409),
+)
 def create_webhook(body: WebhookRequest, caller: Caller, rt: RuntimeDep) -> WebhookCreated:
     """Create a webhook (developer in the function's namespace)."""
     namespace, name = split_function(body.function)
     record, generated = webhook_service.create_webhook(
-        rt.store, caller, namespace, name, path=body.path, verify=body.verify,
-        secret=body.secret, mode=body.mode, version=body.version,
+        rt.store,
+        caller,
+        namespace,
+        name,
+        path=body.path,
+        verify=body.verify,
+        secret=body.secret,
+        mode=body.mode,
+        version=body.version,
         sync_timeout_s=body.sync_timeout_s,
     )
     return webhook_created(record, generated)
 
 
 @router.get("/webhooks", tags=["webhooks"], response_model=WebhookList)
-def list_webhooks(caller: Caller, rt: RuntimeDep, namespace: NamespaceFilter = None
-                  ) -> WebhookList:
+def list_webhooks(caller: Caller, rt: RuntimeDep, namespace: NamespaceFilter = None) -> WebhookList:
     """Webhooks, by path (a namespaced key sees its namespace's)."""
     records = webhook_service.list_webhooks(rt.store, caller, namespace)
     return WebhookList(webhooks=[webhook_out(r) for r in records])
 
 
-@router.get("/webhooks/{webhook_path}", tags=["webhooks"], response_model=WebhookOut,
-            responses=problem_responses(404))
+@router.get(
+    "/webhooks/{webhook_path}",
+    tags=["webhooks"],
+    response_model=WebhookOut,
+    responses=problem_responses(404),
+)
 def get_webhook(webhook_path: WebhookPath, caller: Caller, rt: RuntimeDep) -> WebhookOut:
     return webhook_out(webhook_service.get_webhook(rt.store, caller, webhook_path))
 
 
-@router.delete("/webhooks/{webhook_path}", tags=["webhooks"], response_model=WebhookOut,
-               responses=problem_responses(404))
+@router.delete(
+    "/webhooks/{webhook_path}",
+    tags=["webhooks"],
+    response_model=WebhookOut,
+    responses=problem_responses(404),
+)
 def delete_webhook(webhook_path: WebhookPath, caller: Caller, rt: RuntimeDep) -> WebhookOut:
     """Delete a webhook (developer); its recorded deliveries are kept."""
     return webhook_out(webhook_service.delete_webhook(rt.store, caller, webhook_path))
 
 
-@router.get("/webhooks/{webhook_path}/deliveries", tags=["webhooks"],
-            response_model=DeliveryPage)
+@router.get("/webhooks/{webhook_path}/deliveries", tags=["webhooks"], response_model=DeliveryPage)
 def list_deliveries(
     webhook_path: WebhookPath,
     caller: Caller,
@@ -176,16 +195,25 @@ def list_deliveries(
 ) -> DeliveryPage:
     """Requests received on this path, newest first (rejected ones too)."""
     page, next_cursor = webhook_service.list_deliveries(
-        rt.store, caller, path=webhook_path, status=status, limit=limit,
+        rt.store,
+        caller,
+        path=webhook_path,
+        status=status,
+        limit=limit,
         cursor=cursor,
     )
     started = rt.store.get_executions([d.execution_id for d in page if d.execution_id])
-    return DeliveryPage(deliveries=[delivery_out(d, started) for d in page],
-                        next_cursor=next_cursor)
+    return DeliveryPage(
+        deliveries=[delivery_out(d, started) for d in page], next_cursor=next_cursor
+    )
 
 
-@router.get("/deliveries/{delivery_id}", tags=["webhooks"], response_model=DeliveryDetail,
-            responses=problem_responses(404))
+@router.get(
+    "/deliveries/{delivery_id}",
+    tags=["webhooks"],
+    response_model=DeliveryDetail,
+    responses=problem_responses(404),
+)
 def get_delivery(delivery_id: DeliveryId, caller: Caller, rt: RuntimeDep) -> DeliveryDetail:
     """One delivery with its headers (secrets redacted), its raw body, the execution it
     started and that execution's replays."""
@@ -193,9 +221,7 @@ def get_delivery(delivery_id: DeliveryId, caller: Caller, rt: RuntimeDep) -> Del
 
 
 def _delivery_detail(rt: Server, record: DeliveryRecord) -> DeliveryDetail:
-    execution = (
-        None if record.execution_id is None else rt.store.get_execution(record.execution_id)
-    )
+    execution = None if record.execution_id is None else rt.store.get_execution(record.execution_id)
     replays = [] if execution is None else rt.store.list_replays(execution)
     return delivery_detail(record, execution, replays)
 
@@ -217,7 +243,10 @@ def replay_delivery(
     version that ran it, or ``version`` (for example the fix deployed since). Runner role; a
     rejected delivery cannot be replayed (409)."""
     record = replay_service.replay_delivery(
-        rt.store, caller, delivery_id, version=None if body is None else body.version,
+        rt.store,
+        caller,
+        delivery_id,
+        version=None if body is None else body.version,
         dispatcher=rt.dispatcher,
     )
     return JSONResponse(
@@ -227,10 +256,15 @@ def replay_delivery(
     )
 
 
-@router.get("/executions/{execution_id}/delivery", tags=["webhooks"],
-            response_model=DeliveryDetail, responses=problem_responses(404))
-def get_execution_delivery(execution_id: ExecutionId, caller: Caller, rt: RuntimeDep
-                           ) -> DeliveryDetail:
+@router.get(
+    "/executions/{execution_id}/delivery",
+    tags=["webhooks"],
+    response_model=DeliveryDetail,
+    responses=problem_responses(404),
+)
+def get_execution_delivery(
+    execution_id: ExecutionId, caller: Caller, rt: RuntimeDep
+) -> DeliveryDetail:
     """The webhook delivery that started this execution."""
     return _delivery_detail(
         rt, webhook_service.delivery_of_execution(rt.store, caller, execution_id)
@@ -257,33 +291,53 @@ def replay_execution(execution_id: ExecutionId, caller: Caller, rt: RuntimeDep) 
 # --- schedules ------------------------------------------------------------------------------
 
 
-@router.post("/schedules", tags=["schedules"], response_model=ScheduleOut, status_code=201,
-             responses=problem_responses(404))
+@router.post(
+    "/schedules",
+    tags=["schedules"],
+    response_model=ScheduleOut,
+    status_code=201,
+    responses=problem_responses(404),
+)
 def create_schedule(body: ScheduleRequest, caller: Caller, rt: RuntimeDep) -> ScheduleOut:
     """Create a schedule (developer in the function's namespace)."""
     namespace, name = split_function(body.function)
     record = schedule_service.create_schedule(
-        rt.store, caller, namespace, name, cron=body.cron, timezone=body.timezone,
-        input=body.input, version=body.version,
+        rt.store,
+        caller,
+        namespace,
+        name,
+        cron=body.cron,
+        timezone=body.timezone,
+        input=body.input,
+        version=body.version,
     )
     return schedule_out(record)
 
 
 @router.get("/schedules", tags=["schedules"], response_model=ScheduleList)
-def list_schedules(caller: Caller, rt: RuntimeDep, namespace: NamespaceFilter = None
-                   ) -> ScheduleList:
+def list_schedules(
+    caller: Caller, rt: RuntimeDep, namespace: NamespaceFilter = None
+) -> ScheduleList:
     records = schedule_service.list_schedules(rt.store, caller, namespace)
     return ScheduleList(schedules=[schedule_out(r) for r in records])
 
 
-@router.get("/schedules/{schedule_id}", tags=["schedules"], response_model=ScheduleDetail,
-            responses=problem_responses(404))
+@router.get(
+    "/schedules/{schedule_id}",
+    tags=["schedules"],
+    response_model=ScheduleDetail,
+    responses=problem_responses(404),
+)
 def get_schedule(
     schedule_id: ScheduleId,
     caller: Caller,
     rt: RuntimeDep,
-    fires: Annotated[int, Query(ge=1, le=service.MAX_LIST_LIMIT,
-                                description="How many recent fire times to include.")] = 20,
+    fires: Annotated[
+        int,
+        Query(
+            ge=1, le=service.MAX_LIST_LIMIT, description="How many recent fire times to include."
+        ),
+    ] = 20,
 ) -> ScheduleDetail:
     """A schedule with its most recent fire times (late ones marked)."""
     record = schedule_service.get_schedule(rt.store, caller, schedule_id)
@@ -292,21 +346,32 @@ def get_schedule(
     return schedule_detail(record, recent, started)
 
 
-@router.post("/schedules/{schedule_id}/pause", tags=["schedules"], response_model=ScheduleOut,
-             responses=problem_responses(404))
+@router.post(
+    "/schedules/{schedule_id}/pause",
+    tags=["schedules"],
+    response_model=ScheduleOut,
+    responses=problem_responses(404),
+)
 def pause_schedule(schedule_id: ScheduleId, caller: Caller, rt: RuntimeDep) -> ScheduleOut:
     return schedule_out(schedule_service.set_paused(rt.store, caller, schedule_id, True))
 
 
-@router.post("/schedules/{schedule_id}/resume", tags=["schedules"], response_model=ScheduleOut,
-             responses=problem_responses(404))
+@router.post(
+    "/schedules/{schedule_id}/resume",
+    tags=["schedules"],
+    response_model=ScheduleOut,
+    responses=problem_responses(404),
+)
 def resume_schedule(schedule_id: ScheduleId, caller: Caller, rt: RuntimeDep) -> ScheduleOut:
     """Resume: fire times that passed while paused are skipped."""
     return schedule_out(schedule_service.set_paused(rt.store, caller, schedule_id, False))
 
 
-@router.delete("/schedules/{schedule_id}", tags=["schedules"], response_model=ScheduleOut,
-               responses=problem_responses(404))
+@router.delete(
+    "/schedules/{schedule_id}",
+    tags=["schedules"],
+    response_model=ScheduleOut,
+    responses=problem_responses(404),
+)
 def delete_schedule(schedule_id: ScheduleId, caller: Caller, rt: RuntimeDep) -> ScheduleOut:
     return schedule_out(schedule_service.delete_schedule(rt.store, caller, schedule_id))
-

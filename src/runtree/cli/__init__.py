@@ -81,32 +81,50 @@ for _name, _command in _COMMANDS:
     app.command(_name, cls=HelpCommand)(handle_errors(_command))
 
 _GROUPS: list[tuple[str, str, list[tuple[str, Callable[..., None]]]]] = [
-    ("keys", "API keys: create (shown once), list, revoke.", [
-        ("create", commands_access.create),
-        ("list", commands_access.list_),
-        ("revoke", commands_access.revoke),
-    ]),
-    ("webhooks", "Webhooks: POST /hooks/PATH starts a function.", [
-        ("create", commands_triggers.webhook_create),
-        ("list", commands_triggers.webhook_list),
-        ("delete", commands_triggers.webhook_delete),
-        ("deliveries", commands_triggers.webhook_deliveries),
-        ("delivery", commands_triggers.webhook_delivery),
-    ]),
-    ("schedules", "Schedules: run a function on a cron expression, in a time zone.", [
-        ("create", commands_triggers.schedule_create),
-        ("list", commands_triggers.schedule_list),
-        ("show", commands_triggers.schedule_show),
-        ("pause", commands_triggers.schedule_pause),
-        ("resume", commands_triggers.schedule_resume),
-        ("delete", commands_triggers.schedule_delete),
-    ]),
+    (
+        "keys",
+        "API keys: create (shown once), list, revoke.",
+        [
+            ("create", commands_access.create),
+            ("list", commands_access.list_),
+            ("revoke", commands_access.revoke),
+        ],
+    ),
+    (
+        "webhooks",
+        "Webhooks: POST /hooks/PATH starts a function.",
+        [
+            ("create", commands_triggers.webhook_create),
+            ("list", commands_triggers.webhook_list),
+            ("delete", commands_triggers.webhook_delete),
+            ("deliveries", commands_triggers.webhook_deliveries),
+            ("delivery", commands_triggers.webhook_delivery),
+        ],
+    ),
+    (
+        "schedules",
+        "Schedules: run a function on a cron expression, in a time zone.",
+        [
+            ("create", commands_triggers.schedule_create),
+            ("list", commands_triggers.schedule_list),
+            ("show", commands_triggers.schedule_show),
+            ("pause", commands_triggers.schedule_pause),
+            ("resume", commands_triggers.schedule_resume),
+            ("delete", commands_triggers.schedule_delete),
+        ],
+    ),
 ]
 for _group, _help, _members in _GROUPS:
-    _sub = typer.Typer(name=_group, cls=HelpGroup, help=_help, no_args_is_help=True,
-                       add_completion=False,
-                       rich_markup_mode=None, pretty_exceptions_show_locals=False,
-                       context_settings={"help_option_names": ["-h", "--help"]})
+    _sub = typer.Typer(
+        name=_group,
+        cls=HelpGroup,
+        help=_help,
+        no_args_is_help=True,
+        add_completion=False,
+        rich_markup_mode=None,
+        pretty_exceptions_show_locals=False,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
     for _name, _command in _members:
         _sub.command(_name, cls=HelpCommand)(handle_errors(_command))
     app.add_typer(_sub, name=_group)

@@ -67,9 +67,17 @@ class Backend(Protocol):
     @property
     def description(self) -> str: ...
 
-    def deploy(self, namespace: str, name: str, source: str, *, settings: VersionSettings,
-               description: str | None = None, created_by: str | None = None,
-               known_functions: frozenset[str] = frozenset()) -> DeployResult: ...
+    def deploy(
+        self,
+        namespace: str,
+        name: str,
+        source: str,
+        *,
+        settings: VersionSettings,
+        description: str | None = None,
+        created_by: str | None = None,
+        known_functions: frozenset[str] = frozenset(),
+    ) -> DeployResult: ...
 
     def get_function(self, namespace: str, name: str) -> FunctionRecord | None: ...
 
@@ -77,65 +85,102 @@ class Backend(Protocol):
 
     def list_versions(self, namespace: str, name: str) -> list[VersionRecord]: ...
 
-    def get_version(self, namespace: str, name: str,
-                    number: int | None = None) -> VersionRecord | None: ...
+    def get_version(
+        self, namespace: str, name: str, number: int | None = None
+    ) -> VersionRecord | None: ...
 
-    def start(self, namespace: str, name: str, data: Any,
-              version: int | None) -> ExecutionRecord: ...
+    def start(
+        self, namespace: str, name: str, data: Any, version: int | None
+    ) -> ExecutionRecord: ...
 
-    def finish(self, execution: ExecutionRecord,
-               cancel: threading.Event | None = None) -> ExecutionRecord: ...
+    def finish(
+        self, execution: ExecutionRecord, cancel: threading.Event | None = None
+    ) -> ExecutionRecord: ...
 
     def get_execution(self, execution_id: str) -> ExecutionRecord | None: ...
 
     def get_steps(self, execution_id: str) -> list[StepRecord]: ...
 
-    def list_executions(self, *, namespace: str | None = None, name: str | None = None,
-                        status: str | None = None, limit: int = 50,
-                        cursor: str | None = None
-                        ) -> tuple[list[ExecutionRecord], str | None]: ...
+    def list_executions(
+        self,
+        *,
+        namespace: str | None = None,
+        name: str | None = None,
+        status: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> tuple[list[ExecutionRecord], str | None]: ...
 
     def tree_text(self, execution_id: str) -> str: ...
 
-    def blame(self, namespace: str, name: str, *, from_version: int | None,
-              to_version: int | None, runs: int) -> dict[str, Any]: ...
+    def blame(
+        self,
+        namespace: str,
+        name: str,
+        *,
+        from_version: int | None,
+        to_version: int | None,
+        runs: int,
+    ) -> dict[str, Any]: ...
 
     def cancel(self, execution_id: str) -> ExecutionRecord: ...
 
     def replay(self, execution_id: str) -> ExecutionRecord: ...
 
-    def create_key(self, role: str, namespace: str | None,
-                   name: str | None) -> tuple[str, ApiKeyRecord]: ...
+    def create_key(
+        self, role: str, namespace: str | None, name: str | None
+    ) -> tuple[str, ApiKeyRecord]: ...
 
     def list_keys(self, include_revoked: bool = False) -> list[ApiKeyRecord]: ...
 
     def revoke_key(self, prefix: str) -> ApiKeyRecord: ...
 
-    def list_audit(self, *, namespace: str | None = None, action: str | None = None,
-                   limit: int = 50, cursor: int | None = None
-                   ) -> tuple[list[AuditRecord], int | None]: ...
+    def list_audit(
+        self,
+        *,
+        namespace: str | None = None,
+        action: str | None = None,
+        limit: int = 50,
+        cursor: int | None = None,
+    ) -> tuple[list[AuditRecord], int | None]: ...
 
-    def create_webhook(self, namespace: str, name: str, *, path: str, verify: str,
-                       secret: str | None, mode: str, version: int | None,
-                       sync_timeout_s: float | None) -> tuple[WebhookRecord, str | None]: ...
+    def create_webhook(
+        self,
+        namespace: str,
+        name: str,
+        *,
+        path: str,
+        verify: str,
+        secret: str | None,
+        mode: str,
+        version: int | None,
+        sync_timeout_s: float | None,
+    ) -> tuple[WebhookRecord, str | None]: ...
 
     def list_webhooks(self, namespace: str | None = None) -> list[WebhookRecord]: ...
 
     def delete_webhook(self, path: str) -> WebhookRecord: ...
 
-    def list_deliveries(self, path: str, *, status: str | None = None,
-                        limit: int = 50) -> list[DeliveryRecord]: ...
+    def list_deliveries(
+        self, path: str, *, status: str | None = None, limit: int = 50
+    ) -> list[DeliveryRecord]: ...
 
     def get_delivery(self, delivery_id: str) -> DeliveryRecord: ...
 
-    def create_schedule(self, namespace: str, name: str, *, cron: str, timezone: str,
-                        input: dict[str, Any], version: int | None) -> ScheduleRecord: ...
+    def create_schedule(
+        self,
+        namespace: str,
+        name: str,
+        *,
+        cron: str,
+        timezone: str,
+        input: dict[str, Any],
+        version: int | None,
+    ) -> ScheduleRecord: ...
 
     def list_schedules(self, namespace: str | None = None) -> list[ScheduleRecord]: ...
 
-    def get_schedule(
-        self, schedule_id: int
-    ) -> tuple[ScheduleRecord, list[ScheduleFireRecord]]: ...
+    def get_schedule(self, schedule_id: int) -> tuple[ScheduleRecord, list[ScheduleFireRecord]]: ...
 
     def set_schedule_paused(self, schedule_id: int, paused: bool) -> ScheduleRecord: ...
 
@@ -158,12 +203,27 @@ class LocalBackend:
     def description(self) -> str:
         return f"database {self.store.url}"
 
-    def deploy(self, namespace: str, name: str, source: str, *, settings: VersionSettings,
-               description: str | None = None, created_by: str | None = None,
-               known_functions: frozenset[str] = frozenset()) -> DeployResult:
+    def deploy(
+        self,
+        namespace: str,
+        name: str,
+        source: str,
+        *,
+        settings: VersionSettings,
+        description: str | None = None,
+        created_by: str | None = None,
+        known_functions: frozenset[str] = frozenset(),
+    ) -> DeployResult:
         return service.deploy_function(
-            self.store, self.principal, namespace, name, source, settings=settings,
-            description=description, known_functions=known_functions, created_by=created_by,
+            self.store,
+            self.principal,
+            namespace,
+            name,
+            source,
+            settings=settings,
+            description=description,
+            known_functions=known_functions,
+            created_by=created_by,
         )
 
     def get_function(self, namespace: str, name: str) -> FunctionRecord | None:
@@ -175,19 +235,25 @@ class LocalBackend:
     def list_versions(self, namespace: str, name: str) -> list[VersionRecord]:
         return self.store.list_versions(namespace, name)
 
-    def get_version(self, namespace: str, name: str,
-                    number: int | None = None) -> VersionRecord | None:
+    def get_version(
+        self, namespace: str, name: str, number: int | None = None
+    ) -> VersionRecord | None:
         return self.store.get_version(namespace, name, number)
 
-    def start(self, namespace: str, name: str, data: Any,
-              version: int | None) -> ExecutionRecord:
+    def start(self, namespace: str, name: str, data: Any, version: int | None) -> ExecutionRecord:
         return service.run_function(
-            self.store, self.principal, namespace, name, data, version=version,
+            self.store,
+            self.principal,
+            namespace,
+            name,
+            data,
+            version=version,
             trigger=Trigger.CLI,
         )
 
-    def finish(self, execution: ExecutionRecord,
-               cancel: threading.Event | None = None) -> ExecutionRecord:
+    def finish(
+        self, execution: ExecutionRecord, cancel: threading.Event | None = None
+    ) -> ExecutionRecord:
         """Run it here, in a worker process started by this process, sandboxed as a server on
         this database would be (its settings from the environment)."""
         from ..settings import Settings
@@ -204,10 +270,15 @@ class LocalBackend:
     def get_steps(self, execution_id: str) -> list[StepRecord]:
         return self.store.get_steps(execution_id)
 
-    def list_executions(self, *, namespace: str | None = None, name: str | None = None,
-                        status: str | None = None, limit: int = 50,
-                        cursor: str | None = None
-                        ) -> tuple[list[ExecutionRecord], str | None]:
+    def list_executions(
+        self,
+        *,
+        namespace: str | None = None,
+        name: str | None = None,
+        status: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> tuple[list[ExecutionRecord], str | None]:
         return self.store.list_executions(
             namespace=namespace, name=name, status=status, limit=limit, cursor=cursor
         )
@@ -215,12 +286,20 @@ class LocalBackend:
     def tree_text(self, execution_id: str) -> str:
         return service.tree_text(self.store, execution_id)
 
-    def blame(self, namespace: str, name: str, *, from_version: int | None,
-              to_version: int | None, runs: int) -> dict[str, Any]:
+    def blame(
+        self,
+        namespace: str,
+        name: str,
+        *,
+        from_version: int | None,
+        to_version: int | None,
+        runs: int,
+    ) -> dict[str, Any]:
         from ..service.history import blame_document  # scipy: imported only when used
 
-        return blame_document(self.store, namespace, name, from_version=from_version,
-                              to_version=to_version, runs=runs)
+        return blame_document(
+            self.store, namespace, name, from_version=from_version, to_version=to_version, runs=runs
+        )
 
     def cancel(self, execution_id: str) -> ExecutionRecord:
         return service.cancel(self.store, self.principal, execution_id)
@@ -228,31 +307,59 @@ class LocalBackend:
     def replay(self, execution_id: str) -> ExecutionRecord:
         return service.replay(self.store, self.principal, execution_id)
 
-    def create_key(self, role: str, namespace: str | None,
-                   name: str | None) -> tuple[str, ApiKeyRecord]:
+    def create_key(
+        self, role: str, namespace: str | None, name: str | None
+    ) -> tuple[str, ApiKeyRecord]:
         return service.access.create_key(
             self.store, self.principal, role=role, namespace=namespace, name=name
         )
 
     def list_keys(self, include_revoked: bool = False) -> list[ApiKeyRecord]:
-        return service.access.list_keys(self.store, self.principal,
-                                        include_revoked=include_revoked)
+        return service.access.list_keys(self.store, self.principal, include_revoked=include_revoked)
 
     def revoke_key(self, prefix: str) -> ApiKeyRecord:
         return service.access.revoke_key(self.store, self.principal, prefix)
 
-    def list_audit(self, *, namespace: str | None = None, action: str | None = None,
-                   limit: int = 50, cursor: int | None = None
-                   ) -> tuple[list[AuditRecord], int | None]:
-        return service.access.list_audit(self.store, self.principal, namespace=namespace,
-                                         action=action, limit=limit, cursor=cursor)
+    def list_audit(
+        self,
+        *,
+        namespace: str | None = None,
+        action: str | None = None,
+        limit: int = 50,
+        cursor: int | None = None,
+    ) -> tuple[list[AuditRecord], int | None]:
+        return service.access.list_audit(
+            self.store,
+            self.principal,
+            namespace=namespace,
+            action=action,
+            limit=limit,
+            cursor=cursor,
+        )
 
-    def create_webhook(self, namespace: str, name: str, *, path: str, verify: str,
-                       secret: str | None, mode: str, version: int | None,
-                       sync_timeout_s: float | None) -> tuple[WebhookRecord, str | None]:
+    def create_webhook(
+        self,
+        namespace: str,
+        name: str,
+        *,
+        path: str,
+        verify: str,
+        secret: str | None,
+        mode: str,
+        version: int | None,
+        sync_timeout_s: float | None,
+    ) -> tuple[WebhookRecord, str | None]:
         return service.webhooks.create_webhook(
-            self.store, self.principal, namespace, name, path=path, verify=verify,
-            secret=secret, mode=mode, version=version, sync_timeout_s=sync_timeout_s,
+            self.store,
+            self.principal,
+            namespace,
+            name,
+            path=path,
+            verify=verify,
+            secret=secret,
+            mode=mode,
+            version=version,
+            sync_timeout_s=sync_timeout_s,
         )
 
     def list_webhooks(self, namespace: str | None = None) -> list[WebhookRecord]:
@@ -261,8 +368,9 @@ class LocalBackend:
     def delete_webhook(self, path: str) -> WebhookRecord:
         return service.webhooks.delete_webhook(self.store, self.principal, path)
 
-    def list_deliveries(self, path: str, *, status: str | None = None,
-                        limit: int = 50) -> list[DeliveryRecord]:
+    def list_deliveries(
+        self, path: str, *, status: str | None = None, limit: int = 50
+    ) -> list[DeliveryRecord]:
         page, _ = service.webhooks.list_deliveries(
             self.store, self.principal, path=path, status=status, limit=limit
         )
@@ -271,19 +379,31 @@ class LocalBackend:
     def get_delivery(self, delivery_id: str) -> DeliveryRecord:
         return service.webhooks.get_delivery(self.store, self.principal, delivery_id)
 
-    def create_schedule(self, namespace: str, name: str, *, cron: str, timezone: str,
-                        input: dict[str, Any], version: int | None) -> ScheduleRecord:
+    def create_schedule(
+        self,
+        namespace: str,
+        name: str,
+        *,
+        cron: str,
+        timezone: str,
+        input: dict[str, Any],
+        version: int | None,
+    ) -> ScheduleRecord:
         return service.schedules.create_schedule(
-            self.store, self.principal, namespace, name, cron=cron, timezone=timezone,
-            input=input, version=version,
+            self.store,
+            self.principal,
+            namespace,
+            name,
+            cron=cron,
+            timezone=timezone,
+            input=input,
+            version=version,
         )
 
     def list_schedules(self, namespace: str | None = None) -> list[ScheduleRecord]:
         return service.schedules.list_schedules(self.store, self.principal, namespace)
 
-    def get_schedule(
-        self, schedule_id: int
-    ) -> tuple[ScheduleRecord, list[ScheduleFireRecord]]:
+    def get_schedule(self, schedule_id: int) -> tuple[ScheduleRecord, list[ScheduleFireRecord]]:
         record = service.schedules.get_schedule(self.store, self.principal, schedule_id)
         return record, self.store.list_fires(schedule_id, 20)
 
@@ -308,8 +428,7 @@ def server_url(ctx: typer.Context, option: str | None) -> str | None:
     parsed = urllib.parse.urlsplit(url if "://" in url else f"http://{url}")
     if parsed.scheme not in ("http", "https") or not parsed.hostname:
         raise CliError(f"invalid server URL {url!r}: expected http://HOST:PORT")
-    return urllib.parse.urlunsplit((parsed.scheme, parsed.netloc, parsed.path.rstrip("/"),
-                                    "", ""))
+    return urllib.parse.urlunsplit((parsed.scheme, parsed.netloc, parsed.path.rstrip("/"), "", ""))
 
 
 def api_key_for(url: str, ctx: typer.Context, database: str | None) -> str | None:
@@ -328,9 +447,7 @@ def api_key_for(url: str, ctx: typer.Context, database: str | None) -> str | Non
 
 
 @contextlib.contextmanager
-def open_backend(
-    ctx: typer.Context, database: str | None, server: str | None
-) -> Iterator[Backend]:
+def open_backend(ctx: typer.Context, database: str | None, server: str | None) -> Iterator[Backend]:
     """The server named by ``--server``/``RUNTREE_URL``, else the database."""
     url = server_url(ctx, server)
     if url is None:
@@ -340,8 +457,9 @@ def open_backend(
         return
     root = ctx.find_root().obj
     if database is not None or (isinstance(root, GlobalOptions) and root.database is not None):
-        raise CliError("--database and --server cannot be combined: the server has its own "
-                       "database")
+        raise CliError(
+            "--database and --server cannot be combined: the server has its own database"
+        )
     from ..client import RemoteClient
 
     client = RemoteClient(url, api_key_for(url, ctx, database))

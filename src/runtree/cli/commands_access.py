@@ -24,17 +24,32 @@ def key_json(record: ApiKeyRecord) -> dict[str, Any]:
 
 def create(
     ctx: typer.Context,
-    role: Annotated[str, typer.Option(
-        "--role", "-r", metavar="ROLE", help="admin, developer, runner or viewer",
-    )],
+    role: Annotated[
+        str,
+        typer.Option(
+            "--role",
+            "-r",
+            metavar="ROLE",
+            help="admin, developer, runner or viewer",
+        ),
+    ],
     namespace: Annotated[
-        str | None, typer.Option(
-            "--namespace", "-n", metavar="NS", help="Only this namespace (not for admin)",
-        )
+        str | None,
+        typer.Option(
+            "--namespace",
+            "-n",
+            metavar="NS",
+            help="Only this namespace (not for admin)",
+        ),
     ] = None,
-    name: Annotated[str | None, typer.Option(
-        "--name", metavar="TEXT", help="A label for people",
-    )] = None,
+    name: Annotated[
+        str | None,
+        typer.Option(
+            "--name",
+            metavar="TEXT",
+            help="A label for people",
+        ),
+    ] = None,
     as_json: JsonOption = False,
     database: DatabaseOption = None,
     server: ServerOption = None,
@@ -54,8 +69,11 @@ def create(
     typer.echo(key)
     scope = f"namespace {record.namespace}" if record.namespace else "every namespace"
     make_console(stderr=True).print(
-        Text(f"created {record.role} key {record.prefix} ({scope}); this is the only time "
-             "it is shown: store it now", style="dim"),
+        Text(
+            f"created {record.role} key {record.prefix} ({scope}); this is the only time "
+            "it is shown: store it now",
+            style="dim",
+        ),
         soft_wrap=True,
     )
 
@@ -78,10 +96,15 @@ def list_(
         return
     table = make_table("prefix", "role", "namespace", "name", "created", "by", "revoked")
     for record in found:
-        table.add_row(record.prefix, str(record.role), record.namespace or "*",
-                      Text(record.name or "-"), local_time(record.created_at),
-                      Text(record.created_by or "-"),
-                      local_time(record.revoked_at) if record.revoked_at else "-")
+        table.add_row(
+            record.prefix,
+            str(record.role),
+            record.namespace or "*",
+            Text(record.name or "-"),
+            local_time(record.created_at),
+            Text(record.created_by or "-"),
+            local_time(record.revoked_at) if record.revoked_at else "-",
+        )
     make_console().print(table)
 
 
@@ -107,14 +130,24 @@ def audit(
         str | None, typer.Option("--namespace", "-n", metavar="NS", help="Only this namespace")
     ] = None,
     action: Annotated[
-        str | None, typer.Option(
-            "--action", "-a", metavar="ACTION", help="Only this action (key.create ...)",
-        )
+        str | None,
+        typer.Option(
+            "--action",
+            "-a",
+            metavar="ACTION",
+            help="Only this action (key.create ...)",
+        ),
     ] = None,
     limit: Annotated[
-        int, typer.Option(
-            "--limit", "-l", metavar="N", min=1, max=1000, help="At most N (1 to 1000)",
-        )
+        int,
+        typer.Option(
+            "--limit",
+            "-l",
+            metavar="N",
+            min=1,
+            max=1000,
+            help="At most N (1 to 1000)",
+        ),
     ] = 50,
     as_json: JsonOption = False,
     database: DatabaseOption = None,
@@ -130,9 +163,20 @@ def audit(
     if not entries:
         make_console(stderr=True).print("no audit entries", style="dim")
         return
-    table = make_table("when", "actor", "action", "target", "details",
-                       min_widths={"when": 19, "action": 16, "target": 24})
+    table = make_table(
+        "when",
+        "actor",
+        "action",
+        "target",
+        "details",
+        min_widths={"when": 19, "action": 16, "target": 24},
+    )
     for entry in entries:
-        table.add_row(local_time(entry.at), Text(entry.actor), entry.action, Text(entry.target),
-                      compact_json_text(entry.details) if entry.details else "")
+        table.add_row(
+            local_time(entry.at),
+            Text(entry.actor),
+            entry.action,
+            Text(entry.target),
+            compact_json_text(entry.details) if entry.details else "",
+        )
     make_console().print(table)

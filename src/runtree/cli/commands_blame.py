@@ -26,19 +26,21 @@ def blame(
     from_version: Annotated[
         int | None,
         typer.Option(
-            "--from", metavar="N", min=1,
+            "--from",
+            metavar="N",
+            min=1,
             help="Old version [default: the newest older one with runs]",
         ),
     ] = None,
     to_version: Annotated[
-        int | None, typer.Option(
-            "--to", metavar="N", min=1, help="New version [default: the current one]"
-        )
+        int | None,
+        typer.Option("--to", metavar="N", min=1, help="New version [default: the current one]"),
     ] = None,
     runs: Annotated[
-        int, typer.Option(
+        int,
+        typer.Option(
             "--runs", metavar="N", min=1, max=MAX_RUNS, help="Newest finished runs per version"
-        )
+        ),
     ] = DEFAULT_RUNS,
     as_json: Annotated[bool, typer.Option("--json", help="Every path as JSON")] = False,
     database: DatabaseOption = None,
@@ -50,8 +52,9 @@ def blame(
     failing more often, and the source hunks on each flagged path."""
     namespace, name = parse_function(function)
     with open_backend(ctx, database, server) as store:
-        document = store.blame(namespace, name, from_version=from_version,
-                               to_version=to_version, runs=runs)
+        document = store.blame(
+            namespace, name, from_version=from_version, to_version=to_version, runs=runs
+        )
     if as_json:
         echo_json(document)
         return

@@ -168,14 +168,16 @@ def deploy(
     timeout: Annotated[
         float | None,
         typer.Option(
-            "--timeout", metavar="S",
+            "--timeout",
+            metavar="S",
             help=f"Time limit per execution, in seconds [default: {DEFAULT_TIMEOUT_S:g}]",
         ),
     ] = None,
     memory: Annotated[
         int | None,
         typer.Option(
-            "--memory", metavar="MB",
+            "--memory",
+            metavar="MB",
             help=f"Memory limit per execution, in MB [default: {DEFAULT_MEMORY_MB}]",
         ),
     ] = None,
@@ -197,10 +199,12 @@ def deploy(
         ),
     ] = False,
     description: Annotated[
-        str | None, typer.Option(
-            "--description", metavar="TEXT",
+        str | None,
+        typer.Option(
+            "--description",
+            metavar="TEXT",
             help="Description of the function(s) [default: the entry point's docstring]",
-        )
+        ),
     ] = None,
     database: DatabaseOption = None,
     server: ServerOption = None,

@@ -38,8 +38,9 @@ def doctor(
     report = sandbox.report
     tracking = tracking_runtimes()
     if json_output:
-        make_console().print(Text(to_json({**report.to_dict(), "tracking": tracking})),
-                             soft_wrap=True)
+        make_console().print(
+            Text(to_json({**report.to_dict(), "tracking": tracking})), soft_wrap=True
+        )
     else:
         _print(report, sandbox.config.state_dir)
         console = make_console()
@@ -64,7 +65,11 @@ def tracking_runtimes() -> dict[str, dict[str, Any]]:
     try:
         done = subprocess.run(
             python_command(python, "runtree.tracking.accelerator"),
-            capture_output=True, text=True, timeout=30, env={"PATH": os.defpath}, check=False,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            env={"PATH": os.defpath},
+            check=False,
         )
         found["workers"] = json.loads(done.stdout.strip().splitlines()[-1])
     except (OSError, subprocess.SubprocessError, ValueError, IndexError) as error:
@@ -86,17 +91,22 @@ def _print(report: sandbox_service.SandboxReport, state_dir: str) -> None:
         )
         return
     console.print(Text("runtree doctor: the sandbox functions run in", style="bold"))
-    console.print(Text(f"  python      {report.python} (Python {report.python_version})"),
-                  soft_wrap=True)
+    console.print(
+        Text(f"  python      {report.python} (Python {report.python_version})"), soft_wrap=True
+    )
     if report.uid_separation:
         console.print(Text(f"  slot uids   {report.uid_range}"), soft_wrap=True)
-        console.print(Text(f"  state       {state_dir} (work directories, uid locks)"),
-                      soft_wrap=True)
+        console.print(
+            Text(f"  state       {state_dir} (work directories, uid locks)"), soft_wrap=True
+        )
     else:
-        console.print(Text(f"  uid         {os.getuid()}, yours: not root, no slot uids"),
-                      soft_wrap=True)
-        console.print(Text("  state       a temporary directory per server or CLI run (work "
-                           "directories)"), soft_wrap=True)
+        console.print(
+            Text(f"  uid         {os.getuid()}, yours: not root, no slot uids"), soft_wrap=True
+        )
+        console.print(
+            Text("  state       a temporary directory per server or CLI run (work directories)"),
+            soft_wrap=True,
+        )
     width = max((len(layer.name) for layer in report.layers), default=8)
     from ..service import sandbox as sandbox_service
 
@@ -108,9 +118,10 @@ def _print(report: sandbox_service.SandboxReport, state_dir: str) -> None:
                 continue
             line = Text("  ")
             required = tier == 0 and layer.required
-            line.append("on " if layer.active else "OFF" if required else "off",
-                        style="green" if layer.active else "bold red" if required
-                        else "yellow")
+            line.append(
+                "on " if layer.active else "OFF" if required else "off",
+                style="green" if layer.active else "bold red" if required else "yellow",
+            )
             line.append(f"  {layer.name.ljust(width)}  {layer.detail}")
             console.print(line, soft_wrap=True)
     console.print()

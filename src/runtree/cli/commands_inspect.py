@@ -79,16 +79,25 @@ def executions(
         str | None, typer.Option("--function", "-f", metavar="NS/NAME", help="Only this function")
     ] = None,
     status: Annotated[
-        ExecutionStatus | None, typer.Option(
-            "--status", "-s", metavar="STATUS",
+        ExecutionStatus | None,
+        typer.Option(
+            "--status",
+            "-s",
+            metavar="STATUS",
             help="Only this status: queued, running, succeeded, failed, timed_out, crashed "
             "or cancelled",
-        )
+        ),
     ] = None,
     limit: Annotated[
-        int, typer.Option(
-            "--limit", "-l", metavar="N", min=1, max=1000, help="At most N (1 to 1000)",
-        )
+        int,
+        typer.Option(
+            "--limit",
+            "-l",
+            metavar="N",
+            min=1,
+            max=1000,
+            help="At most N (1 to 1000)",
+        ),
     ] = 20,
     as_json: JsonOption = False,
     database: DatabaseOption = None,

@@ -165,7 +165,10 @@ def run(
     version: Annotated[
         int | None,
         typer.Option(
-            "--at-version", "-V", metavar="N", min=1,
+            "--at-version",
+            "-V",
+            metavar="N",
+            min=1,
             help="Run version N of the function [default: the latest]",
         ),
     ] = None,
@@ -201,7 +204,8 @@ def run(
             else:
                 typer.echo(execution.id)
                 runs_it = (
-                    "the server runs it" if store.remote
+                    "the server runs it"
+                    if store.remote
                     else "a running `runtree serve` on this database runs it"
                 )
                 hint = Text(

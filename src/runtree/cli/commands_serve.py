@@ -50,19 +50,33 @@ def _make_server(config: uvicorn.Config, describe: Callable[[str], str]) -> uvic
 
 def serve(
     ctx: typer.Context,
-    host: Annotated[str | None, typer.Option(
-        "--host", metavar="HOST", help=f"Interface to listen on [default: {DEFAULT_HOST}]",
-    )] = None,
+    host: Annotated[
+        str | None,
+        typer.Option(
+            "--host",
+            metavar="HOST",
+            help=f"Interface to listen on [default: {DEFAULT_HOST}]",
+        ),
+    ] = None,
     port: Annotated[
-        int | None, typer.Option(
-            "--port", "-p", metavar="PORT", min=0, max=65535,
+        int | None,
+        typer.Option(
+            "--port",
+            "-p",
+            metavar="PORT",
+            min=0,
+            max=65535,
             help=f"Port [default: {DEFAULT_PORT}]",
-        )
+        ),
     ] = None,
     workers: Annotated[
         int | None,
         typer.Option(
-            "--workers", "-w", metavar="N", min=1, max=256,
+            "--workers",
+            "-w",
+            metavar="N",
+            min=1,
+            max=256,
             help="Executions run at once, 1 to 256 [default: the number of CPUs]",
         ),
     ] = None,
@@ -135,8 +149,10 @@ def serve(
                 raise CliError(f"cannot write the admin key to {key_file}: {error}") from None
             if key is not None:
                 console.print(
-                    Text(f"created the first admin key (shown once; saved to {key_file}, "
-                         "readable by you only):"),
+                    Text(
+                        f"created the first admin key (shown once; saved to {key_file}, "
+                        "readable by you only):"
+                    ),
                     soft_wrap=True,
                 )
                 console.print(Text(f"  {key}", style="bold"), soft_wrap=True)

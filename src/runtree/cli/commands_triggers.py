@@ -35,9 +35,12 @@ VERIFY = ("none", "github", "stripe", "slack", "hmac-sha256")
 
 
 def webhook_json(record: WebhookRecord) -> dict[str, Any]:
-    return {"path": record.path, "url_path": f"/hooks/{record.path}",
-            "function": record.qualified_name,
-            **record_json(record, drop=("id", "path", "secret"))}
+    return {
+        "path": record.path,
+        "url_path": f"/hooks/{record.path}",
+        "function": record.qualified_name,
+        **record_json(record, drop=("id", "path", "secret")),
+    }
 
 
 def delivery_json(record: DeliveryRecord, *, body: bool) -> dict[str, Any]:
@@ -56,31 +59,46 @@ def delivery_json(record: DeliveryRecord, *, body: bool) -> dict[str, Any]:
 def webhook_create(
     ctx: typer.Context,
     function: FunctionArgument,
-    path: Annotated[str, typer.Option(
-        "--path", metavar="PATH", help="POST /hooks/PATH starts the function",
-    )],
+    path: Annotated[
+        str,
+        typer.Option(
+            "--path",
+            metavar="PATH",
+            help="POST /hooks/PATH starts the function",
+        ),
+    ],
     verify: Annotated[
-        str, typer.Option(
-            "--verify", metavar="SCHEME",
+        str,
+        typer.Option(
+            "--verify",
+            metavar="SCHEME",
             help="Signature scheme: github, stripe, slack, hmac-sha256 (X-Signature-256) or none",
-        )
+        ),
     ] = "none",
     secret_from_env: Annotated[
         str | None,
-        typer.Option("--secret-from-env", metavar="VAR",
-                     help="Read the signing secret from environment variable VAR (github "
-                     "and hmac-sha256 without one get a random secret, printed once)"),
+        typer.Option(
+            "--secret-from-env",
+            metavar="VAR",
+            help="Read the signing secret from environment variable VAR (github "
+            "and hmac-sha256 without one get a random secret, printed once)",
+        ),
     ] = None,
     mode: Annotated[
-        str, typer.Option(
+        str,
+        typer.Option(
             "--mode", metavar="MODE", help="sync: answer with the output; async: 202 at once"
-        )
+        ),
     ] = "async",
     version: Annotated[
-        int | None, typer.Option(
-            "--at-version", "-V", metavar="N", min=1,
+        int | None,
+        typer.Option(
+            "--at-version",
+            "-V",
+            metavar="N",
+            min=1,
             help="Always run version N [default: the latest at each run]",
-        )
+        ),
     ] = None,
     timeout: Annotated[
         float | None,
@@ -102,17 +120,28 @@ def webhook_create(
     namespace, name = parse_function(function)
     with open_backend(ctx, database, server) as backend:
         record, generated = backend.create_webhook(
-            namespace, name, path=path, verify=verify, secret=secret, mode=mode,
-            version=version, sync_timeout_s=timeout,
+            namespace,
+            name,
+            path=path,
+            verify=verify,
+            secret=secret,
+            mode=mode,
+            version=version,
+            sync_timeout_s=timeout,
         )
     console = make_console()
-    console.print(Text(f"webhook {record.path} -> {record.qualified_name}"
-                       f"{f' v{record.version}' if record.version else ''} "
-                       f"(verify {record.verify}, {record.mode}): POST /hooks/{record.path}"),
-                  soft_wrap=True)
+    console.print(
+        Text(
+            f"webhook {record.path} -> {record.qualified_name}"
+            f"{f' v{record.version}' if record.version else ''} "
+            f"(verify {record.verify}, {record.mode}): POST /hooks/{record.path}"
+        ),
+        soft_wrap=True,
+    )
     if generated is not None:
-        console.print(Text(f"signing secret (shown once, store it now): {generated}"),
-                      soft_wrap=True)
+        console.print(
+            Text(f"signing secret (shown once, store it now): {generated}"), soft_wrap=True
+        )
     if record.verify == "none":
         make_console(stderr=True).print(
             "unsigned: anyone who can reach the server and knows the path can run it",
@@ -138,11 +167,15 @@ def webhook_list(
         return
     table = make_table("path", "function", "version", "verify", "mode", "created", "by")
     for record in found:
-        table.add_row(Text(f"/hooks/{record.path}"), Text(record.qualified_name),
-                      f"v{record.version}" if record.version else "latest", record.verify,
-                      record.mode if record.mode == "async"
-                      else f"sync ({record.sync_timeout_s:g}s)",
-                      local_time(record.created_at), Text(record.created_by or "-"))
+        table.add_row(
+            Text(f"/hooks/{record.path}"),
+            Text(record.qualified_name),
+            f"v{record.version}" if record.version else "latest",
+            record.verify,
+            record.mode if record.mode == "async" else f"sync ({record.sync_timeout_s:g}s)",
+            local_time(record.created_at),
+            Text(record.created_by or "-"),
+        )
     make_console().print(table)
 
 
@@ -155,32 +188,33 @@ def webhook_delete(
     """Delete a webhook (its recorded deliveries are kept)."""
     with open_backend(ctx, database, server) as backend:
         record = backend.delete_webhook(path.removeprefix("/hooks/"))
-    make_console().print(Text(f"deleted webhook {record.path} ({record.qualified_name})"),
-                         soft_wrap=True)
+    make_console().print(
+        Text(f"deleted webhook {record.path} ({record.qualified_name})"), soft_wrap=True
+    )
 
 
 def webhook_deliveries(
     ctx: typer.Context,
     path: Annotated[str, typer.Argument(metavar="PATH", help="The webhook's path")],
     status: Annotated[
-        str | None, typer.Option(
+        str | None,
+        typer.Option(
             "--status", metavar="STATUS", help="Only this status: accepted, duplicate or rejected"
-        )
+        ),
     ] = None,
-    limit: Annotated[int, typer.Option(
-        "--limit", "-l", metavar="N", min=1, max=1000, help="At most N (1 to 1000)"
-    )] = 20,
+    limit: Annotated[
+        int,
+        typer.Option("--limit", "-l", metavar="N", min=1, max=1000, help="At most N (1 to 1000)"),
+    ] = 20,
     as_json: JsonOption = False,
     database: DatabaseOption = None,
     server: ServerOption = None,
 ) -> None:
     """Requests received on a webhook path, newest first (rejected ones too)."""
     if status is not None and status not in ("accepted", "duplicate", "rejected"):
-        raise typer.BadParameter("must be accepted, duplicate or rejected",
-                                 param_hint="--status")
+        raise typer.BadParameter("must be accepted, duplicate or rejected", param_hint="--status")
     with open_backend(ctx, database, server) as backend:
-        found = backend.list_deliveries(path.removeprefix("/hooks/"), status=status,
-                                        limit=limit)
+        found = backend.list_deliveries(path.removeprefix("/hooks/"), status=status, limit=limit)
     if as_json:
         echo_json([delivery_json(record, body=False) for record in found])
         return
@@ -189,9 +223,14 @@ def webhook_deliveries(
         return
     table = make_table("id", "received", "status", "bytes", "execution", "reason")
     for record in found:
-        table.add_row(record.id, local_time(record.received_at), record.status,
-                      str(record.body_size), record.execution_id or "-",
-                      Text(record.reason or ""))
+        table.add_row(
+            record.id,
+            local_time(record.received_at),
+            record.status,
+            str(record.body_size),
+            record.execution_id or "-",
+            Text(record.reason or ""),
+        )
     make_console().print(table)
 
 
@@ -218,8 +257,13 @@ def webhook_delivery(
         return
     console = make_console()
     query = f"?{record.query_string}" if record.query_string else ""
-    console.print(Text(f"{record.method} /hooks/{record.path}{query}  ({record.status}, "
-                       f"{local_time(record.received_at)})"), soft_wrap=True)
+    console.print(
+        Text(
+            f"{record.method} /hooks/{record.path}{query}  ({record.status}, "
+            f"{local_time(record.received_at)})"
+        ),
+        soft_wrap=True,
+    )
     if record.reason:
         console.print(Text(f"reason: {record.reason}", style="red"), soft_wrap=True)
     if record.execution_id:
@@ -230,43 +274,63 @@ def webhook_delivery(
     try:
         console.print(Text(record.body.decode("utf-8")), soft_wrap=True)
     except UnicodeDecodeError:
-        console.print(Text(f"({record.body_size} bytes, not UTF-8: --body writes them)",
-                           style="dim"))
+        console.print(
+            Text(f"({record.body_size} bytes, not UTF-8: --body writes them)", style="dim")
+        )
     if record.body_truncated:
-        console.print(Text(f"(truncated: {record.body_size} bytes were received)",
-                           style="dim"))
+        console.print(Text(f"(truncated: {record.body_size} bytes were received)", style="dim"))
 
 
 # --- schedules ------------------------------------------------------------------------------
 
 
 def schedule_json(record: ScheduleRecord) -> dict[str, Any]:
-    return {"id": record.id, "function": record.qualified_name,
-            **record_json(record, drop=("id",)), "description": _describe(record.cron)}
+    return {
+        "id": record.id,
+        "function": record.qualified_name,
+        **record_json(record, drop=("id",)),
+        "description": _describe(record.cron),
+    }
 
 
 def schedule_create(
     ctx: typer.Context,
     function: FunctionArgument,
-    cron: Annotated[str, typer.Option(
-        "--cron", metavar="CRON", help='Five fields, e.g. "0 3 * * *"',
-    )],
+    cron: Annotated[
+        str,
+        typer.Option(
+            "--cron",
+            metavar="CRON",
+            help='Five fields, e.g. "0 3 * * *"',
+        ),
+    ],
     timezone: Annotated[
-        str, typer.Option(
-            "--timezone", "--tz", metavar="ZONE",
+        str,
+        typer.Option(
+            "--timezone",
+            "--tz",
+            metavar="ZONE",
             help="IANA time zone of the cron fields (Europe/Amsterdam)",
-        )
+        ),
     ] = "UTC",
     input_json: Annotated[
         str | None,
-        typer.Option("--input", "-i", metavar="JSON",
-                     help="Input as a JSON object (@FILE reads a file, - stdin)"),
+        typer.Option(
+            "--input",
+            "-i",
+            metavar="JSON",
+            help="Input as a JSON object (@FILE reads a file, - stdin)",
+        ),
     ] = None,
     version: Annotated[
-        int | None, typer.Option(
-            "--at-version", "-V", metavar="N", min=1,
+        int | None,
+        typer.Option(
+            "--at-version",
+            "-V",
+            metavar="N",
+            min=1,
             help="Always run version N [default: the latest at each run]",
-        )
+        ),
     ] = None,
     database: DatabaseOption = None,
     server: ServerOption = None,
@@ -277,11 +341,14 @@ def schedule_create(
     if data is not None and not isinstance(data, dict):
         raise CliError("--input must be a JSON object of parameter names")
     with open_backend(ctx, database, server) as backend:
-        record = backend.create_schedule(namespace, name, cron=cron, timezone=timezone,
-                                         input=data or {}, version=version)
+        record = backend.create_schedule(
+            namespace, name, cron=cron, timezone=timezone, input=data or {}, version=version
+        )
     make_console().print(
-        Text(f"schedule {record.id}: {record.qualified_name} {_describe(record.cron).lower()} "
-             f"({record.cron}, {record.timezone}); next run {local_time(record.next_fire_at)}"),
+        Text(
+            f"schedule {record.id}: {record.qualified_name} {_describe(record.cron).lower()} "
+            f"({record.cron}, {record.timezone}); next run {local_time(record.next_fire_at)}"
+        ),
         soft_wrap=True,
     )
 
@@ -302,13 +369,20 @@ def schedule_list(
     if not found:
         make_console(stderr=True).print("no schedules", style="dim")
         return
-    table = make_table("id", "function", "cron", "timezone", "state", "next run", "last run",
-                       "input")
+    table = make_table(
+        "id", "function", "cron", "timezone", "state", "next run", "last run", "input"
+    )
     for record in found:
-        table.add_row(str(record.id), Text(record.qualified_name), record.cron,
-                      record.timezone, "paused" if record.paused else "active",
-                      "-" if record.paused else local_time(record.next_fire_at),
-                      local_time(record.last_fire_at), compact_json_text(record.input))
+        table.add_row(
+            str(record.id),
+            Text(record.qualified_name),
+            record.cron,
+            record.timezone,
+            "paused" if record.paused else "active",
+            "-" if record.paused else local_time(record.next_fire_at),
+            local_time(record.last_fire_at),
+            compact_json_text(record.input),
+        )
     make_console().print(table)
 
 
@@ -323,28 +397,45 @@ def schedule_show(
     with open_backend(ctx, database, server) as backend:
         record, fires = backend.get_schedule(schedule_id)
     if as_json:
-        echo_json({**schedule_json(record),
-                   "fires": [record_json(f, drop=("schedule_id",)) for f in fires]})
+        echo_json(
+            {
+                **schedule_json(record),
+                "fires": [record_json(f, drop=("schedule_id",)) for f in fires],
+            }
+        )
         return
     console = make_console()
     state = "paused" if record.paused else f"next run {local_time(record.next_fire_at)}"
-    console.print(Text(f"schedule {record.id}: {record.qualified_name} "
-                       f"{_describe(record.cron).lower()} ({record.cron}, {record.timezone}); "
-                       f"{state}"), soft_wrap=True)
+    console.print(
+        Text(
+            f"schedule {record.id}: {record.qualified_name} "
+            f"{_describe(record.cron).lower()} ({record.cron}, {record.timezone}); "
+            f"{state}"
+        ),
+        soft_wrap=True,
+    )
     if not fires:
         console.print(Text("(no runs yet)", style="dim"))
         return
     table = make_table("fire time", "ran at", "execution", "late")
     for fire in fires:
-        late = f"late ({fire.missed} missed)" if fire.late and fire.missed else (
-            "late" if fire.late else "")
-        table.add_row(local_time(fire.fire_time), local_time(fire.fired_at),
-                      fire.execution_id or "-", Text(late, style="yellow"))
+        late = (
+            f"late ({fire.missed} missed)"
+            if fire.late and fire.missed
+            else ("late" if fire.late else "")
+        )
+        table.add_row(
+            local_time(fire.fire_time),
+            local_time(fire.fired_at),
+            fire.execution_id or "-",
+            Text(late, style="yellow"),
+        )
     console.print(table)
 
 
-def _schedule_change(ctx: typer.Context, schedule_id: int, database: str | None,
-                     server: str | None, action: str) -> None:
+def _schedule_change(
+    ctx: typer.Context, schedule_id: int, database: str | None, server: str | None, action: str
+) -> None:
     with open_backend(ctx, database, server) as backend:
         if action == "delete":
             record = backend.delete_schedule(schedule_id)
@@ -357,20 +448,32 @@ def _schedule_change(ctx: typer.Context, schedule_id: int, database: str | None,
     make_console().print(Text(line), soft_wrap=True)
 
 
-def schedule_pause(ctx: typer.Context, schedule_id: ScheduleId,
-                   database: DatabaseOption = None, server: ServerOption = None) -> None:
+def schedule_pause(
+    ctx: typer.Context,
+    schedule_id: ScheduleId,
+    database: DatabaseOption = None,
+    server: ServerOption = None,
+) -> None:
     """Pause a schedule: it fires nothing until resumed."""
     _schedule_change(ctx, schedule_id, database, server, "pause")
 
 
-def schedule_resume(ctx: typer.Context, schedule_id: ScheduleId,
-                    database: DatabaseOption = None, server: ServerOption = None) -> None:
+def schedule_resume(
+    ctx: typer.Context,
+    schedule_id: ScheduleId,
+    database: DatabaseOption = None,
+    server: ServerOption = None,
+) -> None:
     """Resume a paused schedule (the fire times it missed while paused are skipped)."""
     _schedule_change(ctx, schedule_id, database, server, "resume")
 
 
-def schedule_delete(ctx: typer.Context, schedule_id: ScheduleId,
-                    database: DatabaseOption = None, server: ServerOption = None) -> None:
+def schedule_delete(
+    ctx: typer.Context,
+    schedule_id: ScheduleId,
+    database: DatabaseOption = None,
+    server: ServerOption = None,
+) -> None:
     """Delete a schedule."""
     _schedule_change(ctx, schedule_id, database, server, "delete")
 
@@ -383,8 +486,7 @@ def replay(
     execution_id: Annotated[
         str, typer.Argument(metavar="ID", help="Execution id (or an unambiguous prefix)")
     ],
-    no_wait: Annotated[bool, typer.Option("--no-wait", help="Only queue it; print its id")]
-    = False,
+    no_wait: Annotated[bool, typer.Option("--no-wait", help="Only queue it; print its id")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="The new execution as JSON")] = False,
     depth: DepthOption = None,
     full: FullOption = False,

@@ -67,8 +67,13 @@ def handle_errors(command: Callable[P, R]) -> Callable[P, R]:
             report("invalid input", input_problems(error))
             raise typer.Exit(EXIT_USAGE) from None
         except Unauthenticated as error:
-            report(str(error), ["  set RUNTREE_API_KEY to an API key of this server "
-                                "(`runtree keys create` makes one)"])
+            report(
+                str(error),
+                [
+                    "  set RUNTREE_API_KEY to an API key of this server "
+                    "(`runtree keys create` makes one)"
+                ],
+            )
             raise typer.Exit(EXIT_USAGE) from None
         except RuntreeError as error:  # not found, invalid name or settings, store errors
             report(str(error))

@@ -39,13 +39,20 @@ def _commands(command: Any, path: list[str]) -> Iterator[tuple[list[str], Any]]:
 def _context(command: Any, path: list[str]) -> Any:
     """A click context for ``runtree PATH``, so that the usage line names the full command."""
     root = typer.main.get_command(app)
-    context = root.make_context("runtree", ["--help"], resilient_parsing=True,
-                                max_content_width=WIDTH, terminal_width=WIDTH)
+    context = root.make_context(
+        "runtree", ["--help"], resilient_parsing=True, max_content_width=WIDTH, terminal_width=WIDTH
+    )
     current = root
     for name in path:
         current = current.commands[name]  # type: ignore[attr-defined]
-        context = current.make_context(name, [], parent=context, resilient_parsing=True,
-                                       max_content_width=WIDTH, terminal_width=WIDTH)
+        context = current.make_context(
+            name,
+            [],
+            parent=context,
+            resilient_parsing=True,
+            max_content_width=WIDTH,
+            terminal_width=WIDTH,
+        )
     return context
 
 

@@ -22,8 +22,10 @@ def _path(item: Mapping[str, Any]) -> str:
 
 def _dist(item: Mapping[str, Any], key: str) -> str:
     old, new = item.get("old"), item.get("new")
+
     def one(side: Mapping[str, Any] | None, which: str) -> str:
         return "-" if side is None else format_duration(side[f"{key}_{which}_ns"])
+
     return f"{one(old, 'p50')} → {one(new, 'p50')} (p95 {one(old, 'p95')} → {one(new, 'p95')})"
 
 
@@ -50,8 +52,12 @@ def flagged_lines(item: Mapping[str, Any]) -> list[Text]:
         lines.append(Text(f"    {item['errors']['message']}", style="red"))
     for hunk in item["hunks"]:
         touches = f"  ({', '.join(hunk['touches'])})" if hunk["touches"] else ""
-        lines.append(Text(f"    {hunk['function']} v{hunk['from_version']} → "
-                          f"v{hunk['to_version']}{touches}", style="bold"))
+        lines.append(
+            Text(
+                f"    {hunk['function']} v{hunk['from_version']} → v{hunk['to_version']}{touches}",
+                style="bold",
+            )
+        )
         lines.append(Text(f"    {hunk['header']}", style="cyan"))
         for line in hunk["lines"]:
             style = "green" if line.startswith("+") else "red" if line.startswith("-") else ""
@@ -62,12 +68,18 @@ def flagged_lines(item: Mapping[str, Any]) -> list[Text]:
 def blame_lines(document: Mapping[str, Any]) -> list[Text | Table]:
     rules = document["rules"]
     lines: list[Text | Table] = [
-        Text(f"{document['function']}: v{document['from_version']} ({document['old_runs']} "
-             f"runs) → v{document['to_version']} ({document['new_runs']} runs)", style="bold"),
-        Text(f"own time per run and path; Mann-Whitney U, Benjamini-Hochberg adjusted; flagged "
-             f"with >= {rules['min_runs']} runs on each side, p < {rules['alpha']}, a change "
-             f"of x{rules['min_ratio']} and at least "
-             f"{format_duration(rules['min_delta_ns'])}", style="dim"),
+        Text(
+            f"{document['function']}: v{document['from_version']} ({document['old_runs']} "
+            f"runs) → v{document['to_version']} ({document['new_runs']} runs)",
+            style="bold",
+        ),
+        Text(
+            f"own time per run and path; Mann-Whitney U, Benjamini-Hochberg adjusted; flagged "
+            f"with >= {rules['min_runs']} runs on each side, p < {rules['alpha']}, a change "
+            f"of x{rules['min_ratio']} and at least "
+            f"{format_duration(rules['min_delta_ns'])}",
+            style="dim",
+        ),
         Text(""),
     ]
     paths = document["paths"]
@@ -78,16 +90,27 @@ def blame_lines(document: Mapping[str, Any]) -> list[Text | Table]:
         lines.extend(flagged_lines(item))
         lines.append(Text(""))
     table = Table(box=None, pad_edge=False)
-    for column in ("path", "runs old/new", "own p50 old → new (p95)", "total p50 old → new (p95)",
-                   "p", "verdict"):
+    for column in (
+        "path",
+        "runs old/new",
+        "own p50 old → new (p95)",
+        "total p50 old → new (p95)",
+        "p",
+        "verdict",
+    ):
         table.add_column(column)
     for item in paths[:SHOWN_PATHS]:
-        verdict = item["verdict"] or ("errors" if item["errors"] else
-                                      "" if item["tested"] else "untested")
-        table.add_row(Text(_path(item)), _runs(item), _dist(item, "self"),
-                      _dist(item, "total"),
-                      "-" if item["p_value"] is None else f"{item['p_value']:.2g}",
-                      Text(verdict, style=VERDICT_STYLES.get(verdict, "")))
+        verdict = item["verdict"] or (
+            "errors" if item["errors"] else "" if item["tested"] else "untested"
+        )
+        table.add_row(
+            Text(_path(item)),
+            _runs(item),
+            _dist(item, "self"),
+            _dist(item, "total"),
+            "-" if item["p_value"] is None else f"{item['p_value']:.2g}",
+            Text(verdict, style=VERDICT_STYLES.get(verdict, "")),
+        )
     lines.append(table)
     left = len(paths) - SHOWN_PATHS + document["more"]
     if left > 0:

@@ -63,8 +63,9 @@ def row_details(row: Mapping[str, Any]) -> list[str]:
     for change in row["inputs"]:
         mark = " (redacted parts not compared)" if change["redacted"] else ""
         if change["change"] == "changed":
-            details.append(f"{change['key']}: {_preview(change['a'])} → "
-                           f"{_preview(change['b'])}{mark}")
+            details.append(
+                f"{change['key']}: {_preview(change['a'])} → {_preview(change['b'])}{mark}"
+            )
         else:
             details.append(f"{change['key']} {change['change']}{mark}")
     if row["output_changed"]:
@@ -81,9 +82,13 @@ def comparison_lines(document: Mapping[str, Any], *, only_changes: bool = False)
     ``only_changes`` leaves out rows that are the same and have no differing descendant."""
     lines = [_run_line("a", document["a"]), _run_line("b", document["b"])]
     counts = document["counts"]
-    lines.append(Text(
-        f"{sum(counts.values())} steps aligned: {counts['same']} same, {counts['changed']} "
-        f"changed, {counts['removed']} only in a, {counts['added']} only in b", style="dim"))
+    lines.append(
+        Text(
+            f"{sum(counts.values())} steps aligned: {counts['same']} same, {counts['changed']} "
+            f"changed, {counts['removed']} only in a, {counts['added']} only in b",
+            style="dim",
+        )
+    )
     lines.append(Text(""))
     rows = document["rows"]
     first = document["first_divergence"]
@@ -102,11 +107,15 @@ def comparison_lines(document: Mapping[str, Any], *, only_changes: bool = False)
         lines.append(line)
     lines.append(Text(""))
     if first is None:
-        lines.append(Text("no differences: same calls, statuses, inputs and outputs",
-                          style="green"))
+        lines.append(
+            Text("no differences: same calls, statuses, inputs and outputs", style="green")
+        )
     else:
-        lines.append(Text(f"first divergence ({first['reason']}): " + " → ".join(first["path"]),
-                          style="bold"))
+        lines.append(
+            Text(
+                f"first divergence ({first['reason']}): " + " → ".join(first["path"]), style="bold"
+            )
+        )
     return lines
 
 

@@ -51,9 +51,7 @@ DepthOption = Annotated[
         f"tree of more than {LARGE_TREE} steps]; the failing path is always shown",
     ),
 ]
-FullOption = Annotated[
-    bool, typer.Option("--full", help="Show every step, however large the tree")
-]
+FullOption = Annotated[bool, typer.Option("--full", help="Show every step, however large the tree")]
 NoTreeOption = Annotated[
     bool, typer.Option("--no-tree", help="Leave the tree out (its summary stays)")
 ]

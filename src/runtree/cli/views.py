@@ -23,6 +23,7 @@ from .tree_view import TreeOptions, TreeShape, summary_lines, tree_lines
 
 __all__ = ["STATUS_STYLES", "TreeOptions", "print_execution", "status_text", "tree_lines"]
 
+
 def format_ms(duration_ms: int | None) -> str:
     """``172ms``, ``1.25s``; ``-`` when unknown."""
     return "-" if duration_ms is None else format_duration(duration_ms * 1_000_000)

@@ -110,8 +110,9 @@ class RemoteClient:
         try:
             response = self._http.request(method, API + path, **kwargs)
         except httpx.HTTPError as error:
-            raise ServerUnreachable(f"cannot reach the runtree server at {self.url}: "
-                                    f"{error}") from None
+            raise ServerUnreachable(
+                f"cannot reach the runtree server at {self.url}: {error}"
+            ) from None
         if response.status_code >= 400:
             raise self._problem(response)
         return response
@@ -144,11 +145,13 @@ class RemoteClient:
         if status == 409:
             return ConflictError(str(body.get("kind", "")), str(body.get("key", "")), detail)
         if slug == "invalid-input" and isinstance(body.get("errors"), list):
-            return InputError([
-                InputProblem(str(e.get("parameter", "")), str(e.get("message", "")))
-                for e in body["errors"]
-                if isinstance(e, dict)
-            ])
+            return InputError(
+                [
+                    InputProblem(str(e.get("parameter", "")), str(e.get("message", "")))
+                    for e in body["errors"]
+                    if isinstance(e, dict)
+                ]
+            )
         if slug == "invalid-code" and body.get("line"):
             message = detail.split(": ", 1)[-1]
             return InstrumentError(message, int(body["line"]), int(body.get("column") or 1))
@@ -169,8 +172,11 @@ class RemoteClient:
         created_by: str | None = None,
         known_functions: frozenset[str] = frozenset(),
     ) -> DeployResult:
-        body: dict[str, Any] = {"code": source, **settings.model_dump(),
-                                "known_functions": sorted(known_functions)}
+        body: dict[str, Any] = {
+            "code": source,
+            **settings.model_dump(),
+            "known_functions": sorted(known_functions),
+        }
         if description is not None:
             body["description"] = description
         data = self._json("PUT", f"/functions/{namespace}/{name}", json=body)
@@ -212,9 +218,7 @@ class RemoteClient:
 
     # --- executions -----------------------------------------------------------------------
 
-    def start(
-        self, namespace: str, name: str, data: Any, version: int | None
-    ) -> ExecutionRecord:
+    def start(self, namespace: str, name: str, data: Any, version: int | None) -> ExecutionRecord:
         body: dict[str, Any] = {"input": {} if data is None else data, "wait": False}
         if version is not None:
             body["version"] = version
@@ -297,8 +301,15 @@ class RemoteClient:
 
     # --- keys and audit -------------------------------------------------------------------
 
-    def blame(self, namespace: str, name: str, *, from_version: int | None,
-              to_version: int | None, runs: int) -> dict[str, Any]:
+    def blame(
+        self,
+        namespace: str,
+        name: str,
+        *,
+        from_version: int | None,
+        to_version: int | None,
+        runs: int,
+    ) -> dict[str, Any]:
         """``GET /functions/{ns}/{name}/blame``: the document ``runtree blame --json``
         prints."""
         params: dict[str, int] = {"runs": runs}
@@ -306,8 +317,9 @@ class RemoteClient:
             params["from"] = from_version
         if to_version is not None:
             params["to"] = to_version
-        document: dict[str, Any] = self._json("GET", f"/functions/{namespace}/{name}/blame",
-                                              params=params)
+        document: dict[str, Any] = self._json(
+            "GET", f"/functions/{namespace}/{name}/blame", params=params
+        )
         return document
 
     def whoami(self) -> dict[str, Any]:
@@ -317,8 +329,9 @@ class RemoteClient:
     def create_key(
         self, role: str, namespace: str | None, name: str | None
     ) -> tuple[str, ApiKeyRecord]:
-        data = self._json("POST", "/keys",
-                          json={"role": role, "namespace": namespace, "name": name})
+        data = self._json(
+            "POST", "/keys", json={"role": role, "namespace": namespace, "name": name}
+        )
         return str(data["key"]), self._key(data)
 
     def list_keys(self, include_revoked: bool = False) -> list[ApiKeyRecord]:
@@ -342,9 +355,15 @@ class RemoteClient:
                 params[key] = value
         data = self._json("GET", "/audit", params=params)
         entries = [
-            AuditRecord(id=int(e["id"]), at=_required_time(e["at"]), actor=e["actor"],
-                        action=e["action"], target=e["target"], namespace=e["namespace"],
-                        details=e["details"])
+            AuditRecord(
+                id=int(e["id"]),
+                at=_required_time(e["at"]),
+                actor=e["actor"],
+                action=e["action"],
+                target=e["target"],
+                namespace=e["namespace"],
+                details=e["details"],
+            )
             for e in data["entries"]
         ]
         return entries, data.get("next_cursor")
@@ -363,16 +382,21 @@ class RemoteClient:
         version: int | None,
         sync_timeout_s: float | None,
     ) -> tuple[WebhookRecord, str | None]:
-        body = {"function": f"{namespace}/{name}", "path": path, "verify": verify,
-                "secret": secret, "mode": mode, "version": version,
-                "sync_timeout_s": sync_timeout_s}
+        body = {
+            "function": f"{namespace}/{name}",
+            "path": path,
+            "verify": verify,
+            "secret": secret,
+            "mode": mode,
+            "version": version,
+            "sync_timeout_s": sync_timeout_s,
+        }
         data = self._json("POST", "/webhooks", json=body)
         return self._webhook(data), data.get("secret")
 
     def list_webhooks(self, namespace: str | None = None) -> list[WebhookRecord]:
         params = {} if namespace is None else {"namespace": namespace}
-        return [self._webhook(w) for w in self._json("GET", "/webhooks", params=params)
-                ["webhooks"]]
+        return [self._webhook(w) for w in self._json("GET", "/webhooks", params=params)["webhooks"]]
 
     def delete_webhook(self, path: str) -> WebhookRecord:
         return self._webhook(self._json("DELETE", f"/webhooks/{path}"))
@@ -401,22 +425,32 @@ class RemoteClient:
         input: dict[str, Any],
         version: int | None,
     ) -> ScheduleRecord:
-        body = {"function": f"{namespace}/{name}", "cron": cron, "timezone": timezone,
-                "input": input, "version": version}
+        body = {
+            "function": f"{namespace}/{name}",
+            "cron": cron,
+            "timezone": timezone,
+            "input": input,
+            "version": version,
+        }
         return self._schedule(self._json("POST", "/schedules", json=body))
 
     def list_schedules(self, namespace: str | None = None) -> list[ScheduleRecord]:
         params = {} if namespace is None else {"namespace": namespace}
-        return [self._schedule(s) for s in self._json("GET", "/schedules", params=params)
-                ["schedules"]]
+        return [
+            self._schedule(s) for s in self._json("GET", "/schedules", params=params)["schedules"]
+        ]
 
     def get_schedule(self, schedule_id: int) -> tuple[ScheduleRecord, list[ScheduleFireRecord]]:
         data = self._json("GET", f"/schedules/{schedule_id}")
         fires = [
-            ScheduleFireRecord(schedule_id=schedule_id, fire_time=_required_time(f["fire_time"]),
-                               execution_id=f["execution_id"],
-                               fired_at=_required_time(f["fired_at"]), late=f["late"],
-                               missed=f["missed"])
+            ScheduleFireRecord(
+                schedule_id=schedule_id,
+                fire_time=_required_time(f["fire_time"]),
+                execution_id=f["execution_id"],
+                fired_at=_required_time(f["fired_at"]),
+                late=f["late"],
+                missed=f["missed"],
+            )
             for f in data["fires"]
         ]
         return self._schedule(data), fires

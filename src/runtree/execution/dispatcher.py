@@ -147,9 +147,7 @@ class LocalDispatcher:
                 if self._stopping.is_set():
                     break
             try:
-                execution, look_now = self.store.claim_next(
-                    self.worker_id, expect_queued=announced
-                )
+                execution, look_now = self.store.claim_next(self.worker_id, expect_queued=announced)
             except Exception:
                 log.exception("could not claim an execution")
                 execution, look_now = None, False

@@ -95,7 +95,6 @@ class CapturedValue(_Strict):
     blob: Blob | None = None
 
 
-
 class Frame(_Strict):
     filename: str
     lineno: int | None = None

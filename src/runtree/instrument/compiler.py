@@ -33,8 +33,11 @@ def parse(source: str, filename: str = "<runtree>") -> ast.Module:
         return ast.parse(source, filename=filename)
     except UnicodeEncodeError as error:  # a lone surrogate: text that is not valid Unicode
         lineno, col = _position_of(source, error.start)
-        raise InstrumentError("source contains a character that is not valid Unicode "
-                              f"({source[error.start]!a})", lineno, col) from None
+        raise InstrumentError(
+            f"source contains a character that is not valid Unicode ({source[error.start]!a})",
+            lineno,
+            col,
+        ) from None
     except SyntaxError as error:
         raise _from_syntax_error(error) from None
     except (RecursionError, MemoryError):
@@ -63,8 +66,11 @@ def instrument(source: str, filename: str, *, version: Any = None) -> types.Code
     except (RecursionError, MemoryError):
         raise InstrumentError("code is nested too deeply to instrument", 1, 1) from None
     except SyntaxError as error:  # pragma: no cover - a bug in the rewrite, not in user code
-        raise InstrumentError(f"runtree could not instrument this code: {error.msg}",
-                              error.lineno or 1, error.offset or 1) from None
+        raise InstrumentError(
+            f"runtree could not instrument this code: {error.msg}",
+            error.lineno or 1,
+            error.offset or 1,
+        ) from None
     register_source(source, filename)
     runtime.install_hooks()
     return code

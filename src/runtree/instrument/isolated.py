@@ -82,9 +82,7 @@ class SourceChecker:
     """Runs :func:`check_source` in the worker process, one check at a time, each within
     ``cpu_limit_s`` seconds of CPU and ``wall_limit_s`` seconds."""
 
-    def __init__(
-        self, cpu_limit_s: int = CPU_LIMIT_S, wall_limit_s: float = WALL_LIMIT_S
-    ) -> None:
+    def __init__(self, cpu_limit_s: int = CPU_LIMIT_S, wall_limit_s: float = WALL_LIMIT_S) -> None:
         self.cpu_limit_s = cpu_limit_s
         self.wall_limit_s = wall_limit_s
         self._lock = threading.Lock()
@@ -225,11 +223,16 @@ def main() -> None:
             found = check_source(request["source"], request["filename"], request["name"])
             reply: dict[str, Any] = {"check": dataclasses.asdict(found)}
         except InstrumentError as error:
-            reply = {"error": {"kind": "instrument", "msg": error.msg,
-                               "lineno": error.lineno, "col": error.col}}
+            reply = {
+                "error": {
+                    "kind": "instrument",
+                    "msg": error.msg,
+                    "lineno": error.lineno,
+                    "col": error.col,
+                }
+            }
         except SourceTooComplex as error:
-            reply = {"error": {"kind": "too_complex", "nodes": error.nodes,
-                               "limit": error.limit}}
+            reply = {"error": {"kind": "too_complex", "nodes": error.nodes, "limit": error.limit}}
         except Exception as error:  # MemoryError, RecursionError ...: this check failed
             reply = {"error": {"kind": "failed", "message": type(error).__name__}}
         sys.stdout.write(json.dumps(reply) + "\n")

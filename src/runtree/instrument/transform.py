@@ -257,9 +257,7 @@ class _OwnScopeRewriter(ast.NodeTransformer):
             type=_name(BASE_EXCEPTION),
             name=None,
             body=[
-                _guarded_hook(
-                    ast.Call(func=_name(RESUME), args=[ast.Constant(None)], keywords=[])
-                ),
+                _guarded_hook(ast.Call(func=_name(RESUME), args=[ast.Constant(None)], keywords=[])),
                 ast.Raise(exc=None, cause=None),
             ],
         )
@@ -327,9 +325,7 @@ class _OwnScopeRewriter(ast.NodeTransformer):
     def visit_Yield(self, node: ast.Yield) -> ast.expr:
         self.generic_visit(node)
         item = node.value if node.value is not None else _located(ast.Constant(None), node)
-        hooked_yield = ast.Yield(
-            value=ast.Call(func=_name(YIELD), args=[item], keywords=[])
-        )
+        hooked_yield = ast.Yield(value=ast.Call(func=_name(YIELD), args=[item], keywords=[]))
         return self._around_suspension(node, hooked_yield, ast.Yield(value=node.value), [item])
 
     def visit_YieldFrom(self, node: ast.YieldFrom) -> ast.expr:

@@ -91,8 +91,7 @@ def authorize(principal: Principal, permission: Permission, namespace: str | Non
     needed = MIN_ROLE[permission]
     if principal.role.rank < needed.rank:
         raise Forbidden(
-            f"this needs the {needed.value} role (or higher); the key has "
-            f"{principal.role.value}",
+            f"this needs the {needed.value} role (or higher); the key has {principal.role.value}",
             permission=permission,
             namespace=namespace,
         )

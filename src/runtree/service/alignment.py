@@ -58,9 +58,7 @@ def align(
     return _merge(pairs, len(strong_a), len(strong_b), a_first)
 
 
-def _merge(
-    pairs: list[Pair], n: int, m: int, a_first: bool
-) -> list[tuple[int | None, int | None]]:
+def _merge(pairs: list[Pair], n: int, m: int, a_first: bool) -> list[tuple[int | None, int | None]]:
     merged: list[tuple[int | None, int | None]] = []
     i = j = 0
     for pi, pj in [*pairs, (n, m)]:
@@ -101,8 +99,11 @@ def _matching(a: Sequence[K], b: Sequence[K]) -> list[Pair]:
         bound = max(MIN_EDIT_BOUND, WORK_BUDGET // (len(middle_a) + len(middle_b)))
         inner = _myers(middle_a, middle_b, bound)
         if inner is None:
-            inner = [(k, k) for k in range(min(len(middle_a), len(middle_b)))
-                     if middle_a[k] == middle_b[k]]
+            inner = [
+                (k, k)
+                for k in range(min(len(middle_a), len(middle_b)))
+                if middle_a[k] == middle_b[k]
+            ]
         pairs.extend((head + x, head + y) for x, y in inner)
     pairs.extend((n - tail + k, m - tail + k) for k in range(tail))
     return pairs

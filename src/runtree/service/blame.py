@@ -184,9 +184,10 @@ def _error_flag(name: str, old: Distribution | None, new: Distribution) -> Error
         if p_value >= ALPHA:
             return None
         is_new = False
-    message = (f"{name} now fails in {new.failure_rate:.0%} of runs, was {old_rate:.0%}")
-    return ErrorFlag(old_rate=old_rate, new_rate=new.failure_rate, new=is_new,
-                     p_value=p_value, message=message)
+    message = f"{name} now fails in {new.failure_rate:.0%} of runs, was {old_rate:.0%}"
+    return ErrorFlag(
+        old_rate=old_rate, new_rate=new.failure_rate, new=is_new, p_value=p_value, message=message
+    )
 
 
 def blame(
@@ -204,10 +205,15 @@ def blame(
         for sums in runs:
             for path, entry in sums.items():
                 samples.setdefault(path, ([], []))[side].append(entry)
-    tested = [path for path, (old, new) in samples.items()
-              if len(old) >= MIN_RUNS and len(new) >= MIN_RUNS]
-    raw = [_p_value([s.self_ns for s in samples[p][0]], [s.self_ns for s in samples[p][1]])
-           for p in tested]
+    tested = [
+        path
+        for path, (old, new) in samples.items()
+        if len(old) >= MIN_RUNS and len(new) >= MIN_RUNS
+    ]
+    raw = [
+        _p_value([s.self_ns for s in samples[p][0]], [s.self_ns for s in samples[p][1]])
+        for p in tested
+    ]
     adjusted = dict(zip(tested, _adjust(raw), strict=True))
     results: list[PathBlame] = []
     for path, (old_samples, new_samples) in samples.items():
@@ -224,20 +230,34 @@ def blame(
         hunks: list[Hunk] = []
         if (verdict is not None or errors is not None) and sources is not None:
             hunks = path_hunks(names, functions, old_versions, new_versions, sources)
-        results.append(PathBlame(
-            path=names, functions=functions, old=old, new=new, tested=p_value is not None,
-            p_value=p_value, ratio=ratio, verdict=verdict, errors=errors, hunks=hunks,
-        ))
+        results.append(
+            PathBlame(
+                path=names,
+                functions=functions,
+                old=old,
+                new=new,
+                tested=p_value is not None,
+                p_value=p_value,
+                ratio=ratio,
+                verdict=verdict,
+                errors=errors,
+                hunks=hunks,
+            )
+        )
     results.sort(key=_rank)
     return BlameReport(
-        old_runs=len(old_runs), new_runs=len(new_runs), paths=results[:MAX_PATHS],
-        more=max(0, len(results) - MAX_PATHS), old_versions=old_versions,
+        old_runs=len(old_runs),
+        new_runs=len(new_runs),
+        paths=results[:MAX_PATHS],
+        more=max(0, len(results) - MAX_PATHS),
+        old_versions=old_versions,
         new_versions=new_versions,
     )
 
 
-def _verdict(p_value: float | None, old: Distribution | None, new: Distribution | None,
-             ratio: float | None) -> str | None:
+def _verdict(
+    p_value: float | None, old: Distribution | None, new: Distribution | None, ratio: float | None
+) -> str | None:
     if p_value is None or p_value >= ALPHA or old is None or new is None:
         return None
     if abs(new.self_p50_ns - old.self_p50_ns) < MIN_DELTA_NS:
@@ -296,8 +316,9 @@ def definitions(source: str) -> dict[str, tuple[int, int]]:
 
 def _hunks(old: str, new: str) -> list[tuple[str, list[str], tuple[int, int], tuple[int, int]]]:
     """``(header, lines, old range, new range)`` of each hunk of ``diff -u``."""
-    diff = list(difflib.unified_diff(old.splitlines(), new.splitlines(), lineterm="",
-                                     n=CONTEXT_LINES))
+    diff = list(
+        difflib.unified_diff(old.splitlines(), new.splitlines(), lineterm="", n=CONTEXT_LINES)
+    )
     hunks: list[tuple[str, list[str], tuple[int, int], tuple[int, int]]] = []
     for line in diff[2:]:
         match = _HUNK_HEADER.match(line)
@@ -314,8 +335,9 @@ def _overlaps(span: tuple[int, int], other: tuple[int, int]) -> bool:
     return span[0] <= other[1] and other[0] <= span[1]
 
 
-def function_hunks(function: str, from_version: int, to_version: int, old: str, new: str,
-                   names: Sequence[str]) -> list[Hunk]:
+def function_hunks(
+    function: str, from_version: int, to_version: int, old: str, new: str, names: Sequence[str]
+) -> list[Hunk]:
     """The hunks of ``function``'s diff that touch a definition of one of ``names`` (step
     names: qualified names in that source), each with the names it touches; every hunk when
     none of the names is defined there."""
@@ -323,17 +345,24 @@ def function_hunks(function: str, from_version: int, to_version: int, old: str, 
     wanted = [n for n in dict.fromkeys(names) if n in old_defs or n in new_defs]
     kept: list[Hunk] = []
     for header, lines, old_span, new_span in _hunks(old, new):
-        touches = [n for n in wanted
-                   if (n in old_defs and _overlaps(old_span, old_defs[n]))
-                   or (n in new_defs and _overlaps(new_span, new_defs[n]))]
+        touches = [
+            n
+            for n in wanted
+            if (n in old_defs and _overlaps(old_span, old_defs[n]))
+            or (n in new_defs and _overlaps(new_span, new_defs[n]))
+        ]
         if touches or not wanted:
             kept.append(Hunk(function, from_version, to_version, header, lines, touches))
     return kept
 
 
-def path_hunks(names: Sequence[str], functions: Sequence[str | None],
-               old_versions: Mapping[str, int], new_versions: Mapping[str, int],
-               sources: Mapping[tuple[str, int], str]) -> list[Hunk]:
+def path_hunks(
+    names: Sequence[str],
+    functions: Sequence[str | None],
+    old_versions: Mapping[str, int],
+    new_versions: Mapping[str, int],
+    sources: Mapping[tuple[str, int], str],
+) -> list[Hunk]:
     """Hunks of the deployed functions along a path whose versions differ between the two
     sides (see :func:`function_hunks`)."""
     by_function: dict[str, list[str]] = {}
@@ -359,9 +388,14 @@ def report_document(report: BlameReport) -> dict[str, Any]:
         "new_runs": report.new_runs,
         "old_versions": report.old_versions,
         "new_versions": report.new_versions,
-        "rules": {"min_runs": MIN_RUNS, "alpha": ALPHA, "min_ratio": MIN_RATIO,
-                  "min_delta_ns": MIN_DELTA_NS, "test": "mann-whitney-u",
-                  "adjustment": "benjamini-hochberg"},
+        "rules": {
+            "min_runs": MIN_RUNS,
+            "alpha": ALPHA,
+            "min_ratio": MIN_RATIO,
+            "min_delta_ns": MIN_DELTA_NS,
+            "test": "mann-whitney-u",
+            "adjustment": "benjamini-hochberg",
+        },
         "more": report.more,
         "paths": [
             {

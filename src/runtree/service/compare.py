@@ -19,8 +19,9 @@ class ExecutionComparison:
     diff: TreeDiff
 
 
-def compare_records(a: ExecutionRecord, steps_a: list[StepRecord], b: ExecutionRecord,
-                    steps_b: list[StepRecord]) -> ExecutionComparison:
+def compare_records(
+    a: ExecutionRecord, steps_a: list[StepRecord], b: ExecutionRecord, steps_b: list[StepRecord]
+) -> ExecutionComparison:
     """Compare two executions already read (pure)."""
     return ExecutionComparison(a=a, b=b, diff=diff_trees(steps_a, steps_b))
 
@@ -40,9 +41,15 @@ def compare_executions(store: Store, a_id: str, b_id: str) -> ExecutionCompariso
 def _side(side: Side | None) -> dict[str, Any] | None:
     if side is None:
         return None
-    return {"id": side.id, "status": side.status, "function": side.function,
-            "version": side.version, "duration_ns": side.duration_ns,
-            "self_ns": side.self_ns, "error": side.error}
+    return {
+        "id": side.id,
+        "status": side.status,
+        "function": side.function,
+        "version": side.version,
+        "duration_ns": side.duration_ns,
+        "self_ns": side.self_ns,
+        "error": side.error,
+    }
 
 
 def _run(record: ExecutionRecord) -> dict[str, Any]:
@@ -68,8 +75,10 @@ def row_document(row: Row) -> dict[str, Any]:
         "b": _side(row.b),
         "status_changed": row.status_changed,
         "error": row.error,
-        "inputs": [{"key": c.key, "change": c.change, "a": c.a, "b": c.b,
-                    "redacted": c.redacted} for c in row.inputs],
+        "inputs": [
+            {"key": c.key, "change": c.change, "a": c.a, "b": c.b, "redacted": c.redacted}
+            for c in row.inputs
+        ],
         "output_changed": row.output_changed,
         "version_changed": row.version_changed,
         "aggregates": [dataclasses.asdict(g) for g in row.aggregates],
@@ -87,8 +96,12 @@ def comparison_document(comparison: ExecutionComparison) -> dict[str, Any]:
         "a": _run(comparison.a),
         "b": _run(comparison.b),
         "identical": diff.identical,
-        "first_divergence": None if first is None else {
-            "row": first, "reason": diff.reason, "path": diff.path(first),
+        "first_divergence": None
+        if first is None
+        else {
+            "row": first,
+            "reason": diff.reason,
+            "path": diff.path(first),
         },
         "counts": diff.counts,
         "rows": [row_document(row) for row in diff.rows],

@@ -137,8 +137,9 @@ def deploy(
         warnings=warnings,
         dependencies=dependencies,
         signature=checked.signature,
-        description=description if description is not None else _described_by_docstring(
-            store, namespace, name, checked.signature.get("docstring")),
+        description=description
+        if description is not None
+        else _described_by_docstring(store, namespace, name, checked.signature.get("docstring")),
         created_by=created_by,
     )
     return DeployResult(version=version, created=created)

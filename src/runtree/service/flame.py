@@ -88,13 +88,22 @@ def flame_graph(runs: Sequence[Run]) -> dict[str, Any]:
     kept = _keep(table, order, value)
     index = {path: i for i, path in enumerate(kept)}
     nodes = [
-        {**_node(table, path, index), "self_ns": totals[path].self_ns,
-         "value_ns": int(value[path]), "calls": totals[path].calls, "runs": totals[path].runs}
+        {
+            **_node(table, path, index),
+            "self_ns": totals[path].self_ns,
+            "value_ns": int(value[path]),
+            "calls": totals[path].calls,
+            "runs": totals[path].runs,
+        }
         for path in kept
     ]
     roots = [p for p in paths if table.parent[p] == 0]
-    return {"runs": len(runs), "total_ns": int(sum(value[p] for p in roots)),
-            "truncated": len(kept) < len(order), "nodes": nodes}
+    return {
+        "runs": len(runs),
+        "total_ns": int(sum(value[p] for p in roots)),
+        "truncated": len(kept) < len(order),
+        "nodes": nodes,
+    }
 
 
 def _keep(table: PathTable, order: list[int], value: dict[int, float]) -> list[int]:
@@ -102,8 +111,9 @@ def _keep(table: PathTable, order: list[int], value: dict[int, float]) -> list[i
         return order
     heaviest = set(sorted(order, key=lambda p: -value[p])[:MAX_NODES])
     # A kept node's ancestors are at least as heavy, so they are kept too.
-    return [p for p in order if p in heaviest and (table.parent[p] == 0
-                                                   or table.parent[p] in heaviest)]
+    return [
+        p for p in order if p in heaviest and (table.parent[p] == 0 or table.parent[p] in heaviest)
+    ]
 
 
 def flame_diff(old_runs: Sequence[Run], new_runs: Sequence[Run]) -> dict[str, Any]:
@@ -132,16 +142,24 @@ def flame_diff(old_runs: Sequence[Run], new_runs: Sequence[Run]) -> dict[str, An
         change = None
         if before is not None and after is not None:
             change = 0.0 if max(a, b) == 0 else (b - a) / max(a, b)
-        nodes.append({
-            **_node(table, path, index),
-            "old_self_ns": round(a), "new_self_ns": round(b),
-            "old_value_ns": round(old_value[path]), "new_value_ns": round(new_value[path]),
-            "value_ns": round(width[path]),
-            "old_calls": 0.0 if before is None else before.calls / n_old,
-            "new_calls": 0.0 if after is None else after.calls / n_new,
-            "old_runs": 0 if before is None else before.runs,
-            "new_runs": 0 if after is None else after.runs,
-            "change": change,
-        })
-    return {"old_runs": len(old_runs), "new_runs": len(new_runs),
-            "truncated": len(kept) < len(order), "nodes": nodes}
+        nodes.append(
+            {
+                **_node(table, path, index),
+                "old_self_ns": round(a),
+                "new_self_ns": round(b),
+                "old_value_ns": round(old_value[path]),
+                "new_value_ns": round(new_value[path]),
+                "value_ns": round(width[path]),
+                "old_calls": 0.0 if before is None else before.calls / n_old,
+                "new_calls": 0.0 if after is None else after.calls / n_new,
+                "old_runs": 0 if before is None else before.runs,
+                "new_runs": 0 if after is None else after.runs,
+                "change": change,
+            }
+        )
+    return {
+        "old_runs": len(old_runs),
+        "new_runs": len(new_runs),
+        "truncated": len(kept) < len(order),
+        "nodes": nodes,
+    }

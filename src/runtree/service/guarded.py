@@ -132,11 +132,15 @@ def replay(
     if version is None:
         raise NotFoundError("version", f"{original.qualified_name} v{original.version}")
     if contains_redactions(original.input):
-        raise InputError([InputProblem(
-            "input",
-            "the original input held secrets, which runtree does not keep: start a new run "
-            "with them instead of replaying",
-        )])
+        raise InputError(
+            [
+                InputProblem(
+                    "input",
+                    "the original input held secrets, which runtree does not keep: start a new run "
+                    "with them instead of replaying",
+                )
+            ]
+        )
     spec = RunSpec(
         version=version,
         input=original.input,

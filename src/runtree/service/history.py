@@ -60,8 +60,13 @@ def load_runs(store: Store, namespace: str, name: str, selection: Selection) -> 
     cursor: str | None = None
     while len(records) < wanted:
         page, cursor = store.search_executions(
-            namespace=namespace, name=name, version=selection.version, since=selection.since,
-            until=selection.until, limit=_PAGE, cursor=cursor,
+            namespace=namespace,
+            name=name,
+            version=selection.version,
+            since=selection.since,
+            until=selection.until,
+            limit=_PAGE,
+            cursor=cursor,
         )
         records.extend(r for r in page if r.status in RATE_STATUSES and r.started_at)
         if cursor is None:
@@ -77,28 +82,36 @@ def load_runs(store: Store, namespace: str, name: str, selection: Selection) -> 
     return runs
 
 
-def flame_document(store: Store, namespace: str, name: str, selection: Selection
-                   ) -> dict[str, Any]:
+def flame_document(store: Store, namespace: str, name: str, selection: Selection) -> dict[str, Any]:
     """The flame graph of the selected runs (:func:`.flame.flame_graph`), with what was
     selected; :class:`NotFoundError` for an unknown function or version."""
     _check_function(store, namespace, name, selection.version)
     runs = load_runs(store, namespace, name, selection)
-    return {"function": f"{namespace}/{name}", "selection": selection.describe(),
-            **flame_graph(runs)}
+    return {
+        "function": f"{namespace}/{name}",
+        "selection": selection.describe(),
+        **flame_graph(runs),
+    }
 
 
-def flame_diff_document(store: Store, namespace: str, name: str, old: Selection,
-                        new: Selection) -> dict[str, Any]:
+def flame_diff_document(
+    store: Store, namespace: str, name: str, old: Selection, new: Selection
+) -> dict[str, Any]:
     """The differential flame graph from the ``old`` runs to the ``new`` ones."""
     _check_function(store, namespace, name, old.version, new.version)
     old_runs = load_runs(store, namespace, name, old)
     new_runs = load_runs(store, namespace, name, new)
-    return {"function": f"{namespace}/{name}", "old": old.describe(), "new": new.describe(),
-            **flame_diff(old_runs, new_runs)}
+    return {
+        "function": f"{namespace}/{name}",
+        "old": old.describe(),
+        "new": new.describe(),
+        **flame_diff(old_runs, new_runs),
+    }
 
 
-def default_versions(store: Store, namespace: str, name: str, from_version: int | None,
-                     to_version: int | None) -> tuple[int, int]:
+def default_versions(
+    store: Store, namespace: str, name: str, from_version: int | None, to_version: int | None
+) -> tuple[int, int]:
     """``to``: the given version, else the current one; ``from``: the given one, else the
     newest older version that has runs (else the one just before ``to``)."""
     current = _check_function(store, namespace, name, from_version, to_version)
@@ -110,8 +123,15 @@ def default_versions(store: Store, namespace: str, name: str, from_version: int 
     return (max(older) if older else max(1, to - 1)), to
 
 
-def blame_document(store: Store, namespace: str, name: str, *, from_version: int | None = None,
-                   to_version: int | None = None, runs: int = DEFAULT_RUNS) -> dict[str, Any]:
+def blame_document(
+    store: Store,
+    namespace: str,
+    name: str,
+    *,
+    from_version: int | None = None,
+    to_version: int | None = None,
+    runs: int = DEFAULT_RUNS,
+) -> dict[str, Any]:
     """Performance blame of ``namespace/name`` from one version to another (see
     :mod:`.blame`; defaults in :func:`default_versions`), over the newest ``runs`` finished
     runs of each, with the source hunks of the functions on each flagged path."""
@@ -128,5 +148,9 @@ def blame_document(store: Store, namespace: str, name: str, *, from_version: int
                     if record is not None:
                         sources[key] = record.source
     report = blame(old_runs, new_runs, sources)
-    return {"function": f"{namespace}/{name}", "from_version": before, "to_version": after,
-            **report_document(report)}
+    return {
+        "function": f"{namespace}/{name}",
+        "from_version": before,
+        "to_version": after,
+        **report_document(report),
+    }

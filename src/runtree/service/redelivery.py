@@ -39,7 +39,8 @@ def replay_delivery(
     delivery = get_delivery(store, principal, delivery_id)
     if delivery.execution_id is None:
         raise ConflictError(
-            "delivery", delivery.id,
+            "delivery",
+            delivery.id,
             "a rejected delivery started nothing and was never verified: it cannot be replayed",
         )
     original = store.get_execution(delivery.execution_id)

@@ -55,8 +55,9 @@ def zone(name: str) -> zoneinfo.ZoneInfo:
     try:
         return zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
-        raise InvalidSchedule("timezone", f"unknown time zone {name!r} (IANA names such "
-                              "as UTC or Europe/Amsterdam)") from None
+        raise InvalidSchedule(
+            "timezone", f"unknown time zone {name!r} (IANA names such as UTC or Europe/Amsterdam)"
+        ) from None
 
 
 def check_cron(expression: str) -> str:
@@ -243,8 +244,9 @@ class Scheduler:
             try:
                 execution = self._fire(schedule, moment)
             except Exception:
-                log.exception("schedule %s (%s) could not fire", schedule.id,
-                              schedule.qualified_name)
+                log.exception(
+                    "schedule %s (%s) could not fire", schedule.id, schedule.qualified_name
+                )
                 continue
             if execution is not None:
                 started.append(execution)
@@ -253,16 +255,18 @@ class Scheduler:
         self._prune(moment)
         return started
 
-    def _fire(
-        self, schedule: ScheduleRecord, now: datetime.datetime
-    ) -> ExecutionRecord | None:
+    def _fire(self, schedule: ScheduleRecord, now: datetime.datetime) -> ExecutionRecord | None:
         fire_time, missed, upcoming = due_fire(schedule, now)
         late = missed > 0 or now - fire_time > LATE_AFTER
         entry = self.store.get_version(schedule.namespace, schedule.name, schedule.version)
         spec = None
         if entry is None:
-            log.warning("schedule %s: %s is gone; fire time %s skipped", schedule.id,
-                        schedule.qualified_name, fire_time.isoformat())
+            log.warning(
+                "schedule %s: %s is gone; fire time %s skipped",
+                schedule.id,
+                schedule.qualified_name,
+                fire_time.isoformat(),
+            )
         else:
             # Not validated here: an input that no longer fits fails the execution visibly.
             public_input, private_input = split_secrets(schedule.input)
@@ -284,8 +288,13 @@ class Scheduler:
             now=now,
         )
         if execution is not None and late:
-            log.warning("schedule %s (%s): fire time %s ran late (%d missed)", schedule.id,
-                        schedule.qualified_name, fire_time.isoformat(), missed)
+            log.warning(
+                "schedule %s (%s): fire time %s ran late (%d missed)",
+                schedule.id,
+                schedule.qualified_name,
+                fire_time.isoformat(),
+                missed,
+            )
         return execution
 
     def _prune(self, now: datetime.datetime) -> None:
@@ -298,8 +307,7 @@ class Scheduler:
             log.exception("could not prune expired idempotency keys")
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="runtree-scheduler",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._loop, name="runtree-scheduler", daemon=True)
         self._thread.start()
 
     def stop(self, timeout: float = 5.0) -> None:

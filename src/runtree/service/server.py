@@ -76,16 +76,19 @@ class Server:
             if dispatcher is None:
                 dispatcher = _local_dispatcher(settings, store, on_finished, closers, report)
             if settings.scheduler:
-                scheduler = Scheduler(
-                    store, dispatcher, interval=settings.scheduler_interval_s
-                )
+                scheduler = Scheduler(store, dispatcher, interval=settings.scheduler_interval_s)
                 scheduler.start()
                 closers.insert(0, scheduler.stop)
         except BaseException:
             cls._run(closers)
             raise
-        return cls(settings=settings, store=store, dispatcher=dispatcher,
-                   closers=closers, sandbox=report[0] if report else None)
+        return cls(
+            settings=settings,
+            store=store,
+            dispatcher=dispatcher,
+            closers=closers,
+            sandbox=report[0] if report else None,
+        )
 
     def close(self) -> None:
         """Stop the dispatcher built here (running executions get
@@ -152,5 +155,8 @@ def _log_sandbox(sandbox: Sandbox) -> None:
     for layer in report.layers:
         log.log(
             logging.INFO if layer.active else logging.WARNING,
-            "sandbox %s %s: %s", layer.name, "on" if layer.active else "OFF", layer.detail,
+            "sandbox %s %s: %s",
+            layer.name,
+            "on" if layer.active else "OFF",
+            layer.detail,
         )

@@ -25,8 +25,14 @@ DEFAULT_TOLERANCE_S = 300
 
 # Headers that carry credentials or signatures: recorded as "[redacted]".
 SIGNATURE_HEADERS = frozenset(
-    {"x-hub-signature", "x-hub-signature-256", "stripe-signature", "x-slack-signature",
-     "x-signature-256", "x-signature"}
+    {
+        "x-hub-signature",
+        "x-hub-signature-256",
+        "stripe-signature",
+        "x-slack-signature",
+        "x-signature-256",
+        "x-signature",
+    }
 )
 
 
@@ -35,8 +41,9 @@ def hmac_hex(secret: str, message: bytes) -> str:
 
 
 def _matches(expected: str, given: str) -> bool:
-    return hmac.compare_digest(expected.encode("ascii"), given.strip().lower().encode("ascii",
-                                                                                    "replace"))
+    return hmac.compare_digest(
+        expected.encode("ascii"), given.strip().lower().encode("ascii", "replace")
+    )
 
 
 def check_github(secret: str, body: bytes, headers: Mapping[str, str]) -> str | None:
@@ -52,7 +59,10 @@ def check_github(secret: str, body: bytes, headers: Mapping[str, str]) -> str | 
 
 
 def check_stripe(
-    secret: str, body: bytes, headers: Mapping[str, str], now: float,
+    secret: str,
+    body: bytes,
+    headers: Mapping[str, str],
+    now: float,
     tolerance: float = DEFAULT_TOLERANCE_S,
 ) -> str | None:
     given = headers.get("stripe-signature")
@@ -81,7 +91,10 @@ def check_stripe(
 
 
 def check_slack(
-    secret: str, body: bytes, headers: Mapping[str, str], now: float,
+    secret: str,
+    body: bytes,
+    headers: Mapping[str, str],
+    now: float,
     tolerance: float = DEFAULT_TOLERANCE_S,
 ) -> str | None:
     given = headers.get("x-slack-signature")
@@ -108,7 +121,7 @@ def check_hmac_sha256(secret: str, body: bytes, headers: Mapping[str, str]) -> s
         return "missing X-Signature-256 header"
     digest = given.strip()
     if digest.lower().startswith("sha256="):
-        digest = digest[len("sha256="):]
+        digest = digest[len("sha256=") :]
     if not _matches(hmac_hex(secret, body), digest):
         return "X-Signature-256 does not match the body"
     return None

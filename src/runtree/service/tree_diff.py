@@ -209,10 +209,15 @@ def _input_changes(a: StepRecord, b: StepRecord) -> tuple[ValueChange, ...]:
             change = "changed"
         else:
             continue
-        changes.append(ValueChange(
-            key=key, change=change, a=None if va is None else va.get("preview"),
-            b=None if vb is None else vb.get("preview"), redacted=redacted,
-        ))
+        changes.append(
+            ValueChange(
+                key=key,
+                change=change,
+                a=None if va is None else va.get("preview"),
+                b=None if vb is None else vb.get("preview"),
+                redacted=redacted,
+            )
+        )
     return tuple(changes)
 
 
@@ -238,8 +243,16 @@ def _aggregate_changes(a: StepRecord, b: StepRecord) -> tuple[AggregateChange, .
     return tuple(changes)
 
 
-def _pair_row(index: int, parent: int | None, depth: int, a: StepRecord, b: StepRecord,
-              own_a: dict[int, int], own_b: dict[int, int], same_inputs: bool) -> Row:
+def _pair_row(
+    index: int,
+    parent: int | None,
+    depth: int,
+    a: StepRecord,
+    b: StepRecord,
+    own_a: dict[int, int],
+    own_b: dict[int, int],
+    same_inputs: bool,
+) -> Row:
     error_a, error_b = _error_text(a), _error_text(b)
     if error_a == error_b:
         error = None
@@ -254,13 +267,22 @@ def _pair_row(index: int, parent: int | None, depth: int, a: StepRecord, b: Step
     version_changed = a.function == b.function and a.version != b.version
     aggregates = _aggregate_changes(a, b) if a.aggregates or b.aggregates else ()
     status_changed = a.status != b.status
-    changed = bool(status_changed or error or inputs or output_changed or version_changed
-                   or aggregates)
+    changed = bool(
+        status_changed or error or inputs or output_changed or version_changed or aggregates
+    )
     return Row(
-        index=index, parent=parent, depth=depth, name=b.name,
+        index=index,
+        parent=parent,
+        depth=depth,
+        name=b.name,
         kind="changed" if changed else "same",
-        a=_side(a, own_a), b=_side(b, own_b), status_changed=status_changed, error=error,
-        inputs=inputs, output_changed=output_changed, version_changed=version_changed,
+        a=_side(a, own_a),
+        b=_side(b, own_b),
+        status_changed=status_changed,
+        error=error,
+        inputs=inputs,
+        output_changed=output_changed,
+        version_changed=version_changed,
         aggregates=aggregates,
     )
 
@@ -285,13 +307,15 @@ def diff_trees(steps_a: Sequence[StepRecord], steps_b: Sequence[StepRecord]) -> 
         if key is None:
             key = cache[step.id] = _inputs_key(step)
         return key
+
     rows: list[Row] = []
     # Work items: (parent row, depth, step of a or None, step of b or None), in reverse
     # order so that popping yields call order.
     stack: list[tuple[int | None, int, StepRecord | None, StepRecord | None]] = []
 
-    def push_children(parent: int | None, depth: int, a: StepRecord | None,
-                      b: StepRecord | None) -> None:
+    def push_children(
+        parent: int | None, depth: int, a: StepRecord | None, b: StepRecord | None
+    ) -> None:
         ca = kids_a.get(a.id, []) if a is not None else []
         cb = kids_b.get(b.id, []) if b is not None else []
         if a is None and b is None:  # the roots
@@ -300,11 +324,13 @@ def diff_trees(steps_a: Sequence[StepRecord], steps_b: Sequence[StepRecord]) -> 
             items: list[tuple[StepRecord | None, StepRecord | None]] = [(ca[0], cb[0])]
         elif ca and cb:
             weak_a, weak_b = [_label(s) for s in ca], [_label(s) for s in cb]
-            order = align([(*w, inputs_key(s, keys_a)) for w, s in zip(weak_a, ca, strict=True)],
-                          [(*w, inputs_key(s, keys_b)) for w, s in zip(weak_b, cb, strict=True)],
-                          weak_a, weak_b)
-            items = [(None if i is None else ca[i], None if j is None else cb[j])
-                     for i, j in order]
+            order = align(
+                [(*w, inputs_key(s, keys_a)) for w, s in zip(weak_a, ca, strict=True)],
+                [(*w, inputs_key(s, keys_b)) for w, s in zip(weak_b, cb, strict=True)],
+                weak_a,
+                weak_b,
+            )
+            items = [(None if i is None else ca[i], None if j is None else cb[j]) for i, j in order]
         else:
             items = [(s, None) for s in ca] + [(None, s) for s in cb]
         for sa, sb in reversed(items):
@@ -352,10 +378,13 @@ def _first_divergence(rows: list[Row]) -> tuple[int | None, str | None]:
             continue
         if row.kind in ("added", "removed"):
             return row.index, row.kind
-        for reason, present in (("status", row.status_changed), ("error", row.error),
-                                ("output", row.output_changed),
-                                ("version", row.version_changed),
-                                ("aggregates", row.aggregates)):
+        for reason, present in (
+            ("status", row.status_changed),
+            ("error", row.error),
+            ("output", row.output_changed),
+            ("version", row.version_changed),
+            ("aggregates", row.aggregates),
+        ):
             if present:
                 return row.index, reason
     return None, None

@@ -67,9 +67,10 @@ REDACTED = "[redacted]"
 # Schemes whose secret the provider issues (it cannot be generated here).
 PROVIDER_SECRETS = ("stripe", "slack")
 
-_SECRET_HEADERS = frozenset(
-    {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key"}
-) | signatures.SIGNATURE_HEADERS
+_SECRET_HEADERS = (
+    frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key"})
+    | signatures.SIGNATURE_HEADERS
+)
 _SECRET_WORDS = ("token", "secret", "password", "passwd", "api-key", "apikey", "auth")
 
 
@@ -108,8 +109,8 @@ def create_webhook(
     authorize(principal, Permission.MANAGE_TRIGGERS, namespace)
     if not isinstance(path, str) or not PATH_PATTERN.fullmatch(path):
         raise InvalidWebhook(
-            "path", "path must be 1-100 letters, digits, '.', '_' or '-', starting with a "
-            "letter or digit"
+            "path",
+            "path must be 1-100 letters, digits, '.', '_' or '-', starting with a letter or digit",
         )
     if verify not in signatures.SCHEMES:
         raise InvalidWebhook("verify", f"verify must be one of {', '.join(signatures.SCHEMES)}")
@@ -147,8 +148,12 @@ def create_webhook(
             action="webhook.create",
             target=f"webhook {path}",
             namespace=namespace,
-            details={"function": f"{namespace}/{name}", "version": version, "verify": verify,
-                     "mode": mode},
+            details={
+                "function": f"{namespace}/{name}",
+                "version": version,
+                "verify": verify,
+                "mode": mode,
+            },
         ),
     )
     return record, generated
@@ -174,8 +179,11 @@ def delete_webhook(store: Store, principal: Principal, path: str) -> WebhookReco
     return store.delete_webhook(
         path,
         audit=AuditEntry(
-            actor=principal.actor, action="webhook.delete", target=f"webhook {path}",
-            namespace=record.namespace, details={"function": record.qualified_name},
+            actor=principal.actor,
+            action="webhook.delete",
+            target=f"webhook {path}",
+            namespace=record.namespace,
+            details={"function": record.qualified_name},
         ),
     )
 
@@ -207,9 +215,7 @@ def get_delivery(store: Store, principal: Principal, delivery_id: str) -> Delive
     return record
 
 
-def delivery_of_execution(
-    store: Store, principal: Principal, execution_id: str
-) -> DeliveryRecord:
+def delivery_of_execution(store: Store, principal: Principal, execution_id: str) -> DeliveryRecord:
     """The delivery that started an execution (raw body and redacted headers)."""
     execution = store.get_execution(execution_id)
     if execution is None or not principal.allows(Permission.READ, execution.namespace):
@@ -239,8 +245,9 @@ def _may_read_delivery(store: Store, principal: Principal, record: DeliveryRecor
 
 def redact_headers(headers: Sequence[tuple[str, str]]) -> list[list[str]]:
     """``[name, value]`` pairs as received (names lower-case), secret values redacted."""
-    return [[name.lower(), REDACTED if is_secret_header(name) else value]
-            for name, value in headers]
+    return [
+        [name.lower(), REDACTED if is_secret_header(name) else value] for name, value in headers
+    ]
 
 
 def is_secret_header(name: str) -> bool:
@@ -281,8 +288,9 @@ def receive(
     moment = time.time() if now is None else now
     reason = signatures.check(webhook.verify, webhook.secret, body, lowered, moment)
     if reason is not None:
-        raise DeliveryRejected(f"signature check failed: {reason}", _reject(store, webhook,
-                                                                            data, reason))
+        raise DeliveryRejected(
+            f"signature check failed: {reason}", _reject(store, webhook, data, reason)
+        )
     version = store.get_version(webhook.namespace, webhook.name, webhook.version)
     if version is None:
         reason = f"function {webhook.qualified_name} has no version {webhook.version or ''}"
@@ -342,8 +350,13 @@ def build_input(
         raise InputError([InputProblem("body", TOO_DEEP_PROBLEM)]) from None
     except (ValueError, UnicodeDecodeError) as error:
         raise InputError(
-            [InputProblem("body", f"is not JSON ({error}); declare a parameter named "
-                          "'request' to receive any body")]
+            [
+                InputProblem(
+                    "body",
+                    f"is not JSON ({error}); declare a parameter named "
+                    "'request' to receive any body",
+                )
+            ]
         ) from None
     if not isinstance(parsed, dict):
         raise InputError([InputProblem("body", "must be a JSON object of parameter names")])

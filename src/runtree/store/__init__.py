@@ -29,11 +29,19 @@ if TYPE_CHECKING:
     from .triggers import DeliveryData, RunSpec
 
 # Imported when first used (they import SQLAlchemy): the errors and records above do not.
-lazy_exports(__name__, {
-    "AuditEntry": ".access", "MAX_LIST_LIMIT": ".common", "DEFAULT_URL": ".engine",
-    "normalize_url": ".engine", "MAX_SEARCH_LENGTH": ".queries", "Store": ".store",
-    "DeliveryData": ".triggers", "RunSpec": ".triggers",
-})
+lazy_exports(
+    __name__,
+    {
+        "AuditEntry": ".access",
+        "MAX_LIST_LIMIT": ".common",
+        "DEFAULT_URL": ".engine",
+        "normalize_url": ".engine",
+        "MAX_SEARCH_LENGTH": ".queries",
+        "Store": ".store",
+        "DeliveryData": ".triggers",
+        "RunSpec": ".triggers",
+    },
+)
 
 __all__ = [
     "DEFAULT_URL",

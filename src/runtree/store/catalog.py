@@ -119,6 +119,7 @@ def list_functions(session: Session, namespace: str | None) -> list[FunctionReco
 # can have millions of them (1,000,000 took 0.3 s on SQLite); past the cap it says "10,000+".
 STEP_COUNT_CAP = 10_000
 
+
 def _with_step_count(session: Session, record: FunctionRecord) -> FunctionRecord:
     """``record`` with its recorded calls as a step of a run (of another function, or its
     own recursion): steps named like it, of its code, that have a parent -- at most
@@ -269,9 +270,7 @@ def get_versions(
     do not exist are left out)."""
     found: dict[str, VersionRecord] = {}
     for pairs in chunks(list(numbers.items()), _PAIRS_PER_QUERY):
-        rows = session.execute(
-            _VERSIONS_BY_NUMBERS, {"namespace": namespace, "pairs": list(pairs)}
-        )
+        rows = session.execute(_VERSIONS_BY_NUMBERS, {"namespace": namespace, "pairs": list(pairs)})
         for row in rows:
             found[row.name] = _version_of(row)
     return found

@@ -23,6 +23,7 @@ def check_limit(limit: object) -> None:
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIST_LIMIT:
         raise InvalidDataError(f"limit must be between 1 and {MAX_LIST_LIMIT}, got {limit!r}")
 
+
 T = TypeVar("T")
 
 # Keeps "IN (...)" lists well under every backend's bound-parameter limit.

@@ -105,19 +105,19 @@ def make_private(database: str) -> None:
     missing), and take group and other permissions away from it and its companion files that
     exist and belong to this process's user. Paths it cannot touch are left to SQLite, which
     reports them."""
-    with contextlib.suppress(FileExistsError, FileNotFoundError, PermissionError,
-                             IsADirectoryError, NotADirectoryError):
-        os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC,
-                         PRIVATE_FILE_MODE))
+    with contextlib.suppress(
+        FileExistsError, FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError
+    ):
+        os.close(
+            os.open(
+                database, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, PRIVATE_FILE_MODE
+            )
+        )
     for suffix in SQLITE_COMPANIONS:
         path = database + suffix
         try:
             info = os.stat(path)
-            if (
-                stat.S_ISREG(info.st_mode)
-                and info.st_uid == os.geteuid()
-                and info.st_mode & 0o077
-            ):
+            if stat.S_ISREG(info.st_mode) and info.st_uid == os.geteuid() and info.st_mode & 0o077:
                 os.chmod(path, stat.S_IMODE(info.st_mode) & 0o700)
         except OSError:
             continue

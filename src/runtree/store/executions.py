@@ -113,9 +113,7 @@ def _forget_private_inputs(session: Session, execution_ids: list[str]) -> None:
 _EXECUTIONS = table(ExecutionRow)
 _VERSIONS = table(VersionRow)
 _HAS_QUEUED = (
-    select(_EXECUTIONS.c.id)
-    .where(_EXECUTIONS.c.status == ExecutionStatus.QUEUED.value)
-    .limit(1)
+    select(_EXECUTIONS.c.id).where(_EXECUTIONS.c.status == ExecutionStatus.QUEUED.value).limit(1)
 )
 _INSERT = insert(_EXECUTIONS)
 _VERSION_EXISTS = select(_VERSIONS.c.id).where(_VERSIONS.c.id == bindparam("version_id"))

@@ -182,9 +182,26 @@ def step_summaries(
 
 
 def _summary(execution_id: str, row: tuple[Any, ...]) -> StepSummary:
-    (step_id, parent_id, sequence, depth, name, filename, lineno, function, version, status,
-     started, duration, error, stdout_size, stdout_truncated, warnings, aggregates,
-     generator) = row
+    (
+        step_id,
+        parent_id,
+        sequence,
+        depth,
+        name,
+        filename,
+        lineno,
+        function,
+        version,
+        status,
+        started,
+        duration,
+        error,
+        stdout_size,
+        stdout_truncated,
+        warnings,
+        aggregates,
+        generator,
+    ) = row
     return StepSummary(
         execution_id=execution_id,
         id=step_id,
@@ -216,9 +233,7 @@ def _json(text: str | None) -> Any:
     return loads_stored(text)
 
 
-def child_counts(
-    session: Session, execution_id: str, parent_ids: Sequence[int]
-) -> dict[int, int]:
+def child_counts(session: Session, execution_id: str, parent_ids: Sequence[int]) -> dict[int, int]:
     """How many steps each of ``parent_ids`` has as direct children (absent: none)."""
     counts: dict[int, int] = {}
     for ids in chunks(list(parent_ids)):
@@ -305,16 +320,15 @@ def step_timings(session: Session, execution_ids: Sequence[str]) -> list[StepTim
         )
         timings.extend(
             StepTiming(
-                execution_id=execution_id,
-                id=step_id,
-                parent_id=parent_id,
-                name=step_name,
-                function=function,
-                status=StepStatus(status),
-                started_at_ns=started,
-                duration_ns=duration,
+                execution_id=row[0],
+                id=row[1],
+                parent_id=row[2],
+                name=row[3],
+                function=row[4],
+                status=StepStatus(row[5]),
+                started_at_ns=row[6],
+                duration_ns=row[7],
             )
-            for execution_id, step_id, parent_id, step_name, function, status, started, duration
-            in rows
+            for row in rows
         )
     return timings

@@ -180,9 +180,13 @@ class StepRow(Base):
         Index("ix_steps_execution_id_parent_id", "execution_id", "parent_id"),
         Index("ix_steps_execution_id_sequence", "execution_id", "sequence"),
         # Counts a function's calls as a step of another run (migration 0005).
-        Index("ix_steps_function_name_calls", "function", "name",
-              sqlite_where=text("parent_id IS NOT NULL"),
-              postgresql_where=text("parent_id IS NOT NULL")),
+        Index(
+            "ix_steps_function_name_calls",
+            "function",
+            "name",
+            sqlite_where=text("parent_id IS NOT NULL"),
+            postgresql_where=text("parent_id IS NOT NULL"),
+        ),
     )
 
     execution_id: Mapped[str] = mapped_column(
@@ -315,9 +319,7 @@ class DeliveryRow(Base):
     )
 
     id: Mapped[str] = mapped_column(CleanString(32), primary_key=True)
-    webhook_id: Mapped[int | None] = mapped_column(
-        ForeignKey("webhooks.id", ondelete="SET NULL")
-    )
+    webhook_id: Mapped[int | None] = mapped_column(ForeignKey("webhooks.id", ondelete="SET NULL"))
     path: Mapped[str] = mapped_column(CleanString(100))
     received_at: Mapped[datetime.datetime] = mapped_column(UTCDateTime)
     method: Mapped[str] = mapped_column(CleanString(20))

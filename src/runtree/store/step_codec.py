@@ -157,8 +157,9 @@ def _payload(
     if value_type is not None and (not isinstance(value_type, str) or len(value_type) > 200):
         raise InvalidDataError(f"{label}: type must be a string of at most 200 characters")
     length = value.get("length")
-    if length is not None and (isinstance(length, bool) or not isinstance(length, int)
-                               or not 0 <= length < 2**63):
+    if length is not None and (
+        isinstance(length, bool) or not isinstance(length, int) or not 0 <= length < 2**63
+    ):
         raise InvalidDataError(f"{label}: length must be a non-negative integer")
     return {
         "execution_id": execution_id,

@@ -217,9 +217,7 @@ def accept_delivery(
 
 
 def prune_idempotency_keys(session: Session, before: datetime.datetime) -> int:
-    result = session.execute(
-        delete(IdempotencyKeyRow).where(IdempotencyKeyRow.created_at < before)
-    )
+    result = session.execute(delete(IdempotencyKeyRow).where(IdempotencyKeyRow.created_at < before))
     return int(getattr(result, "rowcount", 0) or 0)
 
 

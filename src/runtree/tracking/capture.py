@@ -45,8 +45,9 @@ DEFAULT_SECRET_NAMES: tuple[str, ...] = (
 
 # Kept as they are at call time, not pickled: immutable scalars, and classes and builtin
 # functions (capture records those by reference anyway, so holding the reference is the same).
-IMMUTABLE_SCALARS = frozenset({int, float, str, bool, type(None), bytes, complex, type,
-                               types.BuiltinFunctionType})
+IMMUTABLE_SCALARS = frozenset(
+    {int, float, str, bool, type(None), bytes, complex, type, types.BuiltinFunctionType}
+)
 
 # Extra modules whose reducers capture may run, for every recording of this process.
 ENV_REDUCER_MODULES = "RUNTREE_CAPTURE_REDUCER_MODULES"
@@ -227,8 +228,9 @@ def _realized_now(
         budget = policy.value_budget
         if over is not None:
             value = values[0]
-            return Unpicklable([_described(_over_budget(value, budget, policy, over.written),
-                                           value)])
+            return Unpicklable(
+                [_described(_over_budget(value, budget, policy, over.written), value)]
+            )
         return Unpicklable([realize_value(v, budget, policy) for v in values])
     finally:
         if holder is not None:
@@ -295,9 +297,7 @@ def _described(captured: Captured, value: Any) -> Captured:
 _SIZED_BUILTINS = frozenset({str, bytes, bytearray, list, tuple, dict, set, frozenset})
 
 
-def _realize(
-    value: Any, budget: int, policy: CapturePolicy | None, *, owned: bool
-) -> Captured:
+def _realize(value: Any, budget: int, policy: CapturePolicy | None, *, owned: bool) -> Captured:
     policy = policy or CapturePolicy(value_budget=max(64, budget))
     secret = policy.secret_pattern
     rules = policy.rules
@@ -315,8 +315,14 @@ def _realize(
                 return _over_budget(value, budget, policy, over.written)
             except RecursionError:
                 preview, redacted = make_preview(value, budget, secret, rules)
-                return Captured(preview, 0, "none", truncated=True, redacted=redacted,
-                                warning="nested too deeply to serialize")
+                return Captured(
+                    preview,
+                    0,
+                    "none",
+                    truncated=True,
+                    redacted=redacted,
+                    warning="nested too deeply to serialize",
+                )
             except Exception as exc:
                 preview, redacted = make_preview(value, budget, secret, rules)
                 reason = f"not serializable ({type(exc).__name__}: {_safe_str(exc)})"
@@ -341,8 +347,14 @@ def _over_budget(value: Any, budget: int, policy: CapturePolicy, written: int) -
     if type(value) in _TEXTUAL and _raw_size(value) > budget:
         return _cut_text(value, budget, policy.secret_pattern, policy.rules)
     preview, redacted = make_preview(value, budget, policy.secret_pattern, policy.rules)
-    return Captured(preview, written, "none", truncated=True, redacted=redacted,
-                    warning=f"more than {budget:,} bytes serialized; cut there")
+    return Captured(
+        preview,
+        written,
+        "none",
+        truncated=True,
+        redacted=redacted,
+        warning=f"more than {budget:,} bytes serialized; cut there",
+    )
 
 
 def _raw_size(value: Any) -> int:

@@ -34,5 +34,20 @@ class _Paused:
 
 # A record-shaped stand-in (see records.py): id 0, no meta, no frame, a closed "recording".
 # While it is current, hooks record nothing (see safe_pickle.SafePickler).
-PAUSED_RECORD = [None, None, 0, 0, "running", 0, None, None, None, None, _Paused(), None, None,
-                 None, None]
+PAUSED_RECORD = [
+    None,
+    None,
+    0,
+    0,
+    "running",
+    0,
+    None,
+    None,
+    None,
+    None,
+    _Paused(),
+    None,
+    None,
+    None,
+    None,
+]

@@ -42,10 +42,25 @@ _MAX_INT_BITS = 4000  # larger ints are shown by size (str() of them is quadrati
 
 # Standard library types whose repr shows only their own scalar state.
 _SAFE_REPR: frozenset[type] = frozenset(
-    {complex, range, datetime.date, datetime.timedelta, datetime.timezone, decimal.Decimal,
-     fractions.Fraction, uuid.UUID, pathlib.PurePosixPath, pathlib.PureWindowsPath,
-     pathlib.PosixPath, pathlib.WindowsPath, ipaddress.IPv4Address, ipaddress.IPv6Address,
-     ipaddress.IPv4Network, ipaddress.IPv6Network, re.Pattern}
+    {
+        complex,
+        range,
+        datetime.date,
+        datetime.timedelta,
+        datetime.timezone,
+        decimal.Decimal,
+        fractions.Fraction,
+        uuid.UUID,
+        pathlib.PurePosixPath,
+        pathlib.PureWindowsPath,
+        pathlib.PosixPath,
+        pathlib.WindowsPath,
+        ipaddress.IPv4Address,
+        ipaddress.IPv6Address,
+        ipaddress.IPv4Network,
+        ipaddress.IPv6Network,
+        re.Pattern,
+    }
 )
 _NAIVE_OR_FIXED = (datetime.datetime, datetime.time)  # safe when tzinfo is a stdlib timezone
 _SCALAR_KEYS = (int, float, bool, type(None), str)
@@ -82,8 +97,11 @@ class Previewer:
         if obj is None or kind is bool:
             return obj
         if kind is int:
-            return obj if obj.bit_length() <= _MAX_INT_BITS else {"__type__": "int",
-                                                                   "bits": obj.bit_length()}
+            return (
+                obj
+                if obj.bit_length() <= _MAX_INT_BITS
+                else {"__type__": "int", "bits": obj.bit_length()}
+            )
         if kind is float:
             return obj if math.isfinite(obj) else repr(obj)
         if kind is str:

@@ -131,8 +131,18 @@ def _layout(kind: type) -> tuple[Any, tuple[tuple[str, Any], ...]]:
 # --- rebuilding (runs when our own pickle is loaded: never calls the class) -----------------
 
 # The C base types an instance can be rebuilt on, and how their builtin part is read.
-_SOLID_BASES: tuple[type, ...] = (list, dict, set, frozenset, tuple, str, bytes, int, float,
-                                  BaseException)
+_SOLID_BASES: tuple[type, ...] = (
+    list,
+    dict,
+    set,
+    frozenset,
+    tuple,
+    str,
+    bytes,
+    int,
+    float,
+    BaseException,
+)
 
 
 _solid_bases: dict[type, type | None] = {}
@@ -220,6 +230,7 @@ def builtin_content(obj: Any, base: type, limit: int) -> Any:
 
 # --- names ------------------------------------------------------------------------------
 
+
 def resolve(module_name: object, qualname: object) -> Any:
     """The object ``module_name.qualname`` names, found through plain dictionaries only
     (never a module ``__getattr__``, a metaclass or a descriptor); ``None`` when not found.
@@ -251,8 +262,11 @@ def _resolve_in(namespace: dict[str, Any] | None, qualname: str) -> Any:
 
 def is_user_global(module_name: object, qualname: object, obj: Any) -> bool:
     """Whether ``obj`` is defined in a module the worker registered."""
-    return (type(module_name) is str and type(qualname) is str
-            and _resolve_in(user_modules.get(module_name), qualname) is obj)
+    return (
+        type(module_name) is str
+        and type(qualname) is str
+        and _resolve_in(user_modules.get(module_name), qualname) is obj
+    )
 
 
 def reference_resolves(kind: type) -> bool:
@@ -285,5 +299,3 @@ def user_global(module_name: str, qualname: str) -> Any:
     if found is None:
         raise LookupError(f"{module_name}.{qualname} is not loaded in this process")
     return found
-
-

@@ -1,8 +1,8 @@
 """Recordings: the in-memory collection of steps made while code runs.
 
->>> with record() as rec:            # doctest: +SKIP
+>>> with record() as rec:  # doctest: +SKIP
 ...     orders["calculate_order_total"](42)
->>> print(rec.render())               # doctest: +SKIP
+>>> print(rec.render())  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -110,8 +110,23 @@ class Recording:
         # Failures of runtree itself while recording (never raised into user code).
         self.internal_errors: list[str] = []
         # The root is a "plain" parent (FAST not None): top-level calls take the fast path.
-        self.root: list[Any] = [None, None, -1, ROOT_ID, RUNNING, perf_counter_ns(), True, None,
-                                (), None, self, None, None, None, CallPath(None, None)]
+        self.root: list[Any] = [
+            None,
+            None,
+            -1,
+            ROOT_ID,
+            RUNNING,
+            perf_counter_ns(),
+            True,
+            None,
+            (),
+            None,
+            self,
+            None,
+            None,
+            None,
+            CallPath(None, None),
+        ]
         self.wall_start_ns = time.time_ns()
         self.perf_start_ns = perf_counter_ns()
         self._token: Any = None

@@ -127,9 +127,7 @@ class Aggregate:
     def own_children(self) -> list[Aggregate]:
         """The rows of calls made by these calls (not the collapsed recursive ones), less the
         empty ones."""
-        return [
-            c for c in (self.children or {}).values() if c.parent is self and not c.is_empty()
-        ]
+        return [c for c in (self.children or {}).values() if c.parent is self and not c.is_empty()]
 
     def is_empty(self) -> bool:
         """No call is counted here or below: every call the row counted was promoted to a

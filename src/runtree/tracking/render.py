@@ -1,8 +1,8 @@
 """The text tree of a recording, in the format docs/design.md fixes::
 
-    Execution: calculate_order_total
-    ├─ Step: get_customer (completed, 150ms)
-    └─ Step: calculate_tax (failed, 40ms)
+Execution: calculate_order_total
+├─ Step: get_customer (completed, 150ms)
+└─ Step: calculate_tax (failed, 40ms)
 """
 
 from __future__ import annotations

@@ -94,8 +94,23 @@ def on_enter(meta: Any, args: tuple[Any, ...]) -> None:
             if type(args[index]) not in _IMMUTABLE:
                 inputs = snapshot(args, rec.policy)
                 break
-        record = [meta, parent, parent[2] + 1, 0, "running", perf_counter_ns(), frame, None,
-                  inputs, NOTHING, rec, None, None, frame, None]
+        record = [
+            meta,
+            parent,
+            parent[2] + 1,
+            0,
+            "running",
+            perf_counter_ns(),
+            frame,
+            None,
+            inputs,
+            NOTHING,
+            rec,
+            None,
+            None,
+            frame,
+            None,
+        ]
         # The last call that can fail: from here on no id is used up by a failed hook.
         record[3] = ident = next(rec.ids)
         rec.slots_left -= 1
@@ -166,7 +181,12 @@ def _enter_slow(
 
 
 def _start_step(
-    meta: Any, holder: list[Any], parent: list[Any], rec: Any, args: tuple[Any, ...], frame: Any,
+    meta: Any,
+    holder: list[Any],
+    parent: list[Any],
+    rec: Any,
+    args: tuple[Any, ...],
+    frame: Any,
     path: Any,
 ) -> None:
     """A step for this call (the budget said yes): the general form of on_enter's fast path."""
@@ -175,16 +195,37 @@ def _start_step(
         _enter_special(meta, holder, parent, rec, args, flags, frame, path)
         return
     inputs = args if _IMMUTABLE.issuperset(map(type, args)) else snapshot(args, rec.policy)
-    record = [meta, parent, parent[2] + 1, 0, "running", perf_counter_ns(), frame, None,
-              inputs, NOTHING, rec, None, None, frame, path]
+    record = [
+        meta,
+        parent,
+        parent[2] + 1,
+        0,
+        "running",
+        perf_counter_ns(),
+        frame,
+        None,
+        inputs,
+        NOTHING,
+        rec,
+        None,
+        None,
+        frame,
+        path,
+    ]
     record[3] = ident = next(rec.ids)
     rec.records[ident] = record
     holder[0] = record
 
 
 def _enter_special(
-    meta: Any, holder: list[Any], parent: list[Any], rec: Any, args: tuple[Any, ...], flags: int,
-    frame: Any, path: Any = None,
+    meta: Any,
+    holder: list[Any],
+    parent: list[Any],
+    rec: Any,
+    args: tuple[Any, ...],
+    flags: int,
+    frame: Any,
+    path: Any = None,
 ) -> None:
     """Methods (``self`` captured by type only), generators and coroutines."""
     extra = None
@@ -194,8 +235,23 @@ def _enter_special(
     inputs = args if _IMMUTABLE.issuperset(map(type, args)) else snapshot(args, rec.policy)
     ident = next(rec.ids)
     plain = not flags & (GENERATOR | ASYNC)
-    record = [meta, parent, parent[2] + 1, ident, "running", 0, frame if plain else None, None,
-              inputs, NOTHING, rec, extra, None, frame, path]
+    record = [
+        meta,
+        parent,
+        parent[2] + 1,
+        ident,
+        "running",
+        0,
+        frame if plain else None,
+        None,
+        inputs,
+        NOTHING,
+        rec,
+        extra,
+        None,
+        frame,
+        path,
+    ]
     rec.records[ident] = record
     if flags & GENERATOR:
         record[7] = frame
@@ -228,8 +284,23 @@ def _aggregate(
     # Only the outermost running call of a row makes its total time: a call nested in one
     # starts its record with its caller's start (no clock read; an upper bound if promoted).
     t0 = parent[5] if row.active > 1 else perf_counter_ns()
-    holder[0] = [meta, parent, parent[2] + 1, AGGREGATED_ID, row, t0, None, None, False, None,
-                 rec, None, None, frame, path]
+    holder[0] = [
+        meta,
+        parent,
+        parent[2] + 1,
+        AGGREGATED_ID,
+        row,
+        t0,
+        None,
+        None,
+        False,
+        None,
+        rec,
+        None,
+        None,
+        frame,
+        path,
+    ]
 
 
 def on_error(meta: Any, frame: Any = None) -> None:
@@ -367,9 +438,23 @@ def on_done(meta: Any, value: Any) -> Any:
         holder[0] = parent
         t0 = record[5]
         # records.finished(), inlined: the finished tuple holds no references to other records.
-        record[10].records[ident] = (meta, parent[3] or None, record[2], ident, COMPLETED, t0,
-                                     end - t0, None, record[8], output, None, record[11], None,
-                                     None, None)
+        record[10].records[ident] = (
+            meta,
+            parent[3] or None,
+            record[2],
+            ident,
+            COMPLETED,
+            t0,
+            end - t0,
+            None,
+            record[8],
+            output,
+            None,
+            record[11],
+            None,
+            None,
+            None,
+        )
     except RecursionError:
         pass
     return value

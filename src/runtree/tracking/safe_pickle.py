@@ -102,7 +102,6 @@ class BudgetSink:
         return size
 
 
-
 # --- per-type rules ------------------------------------------------------------------------
 
 TRUSTED: Any = NotImplemented  # reducer_override's "pickle it as usual"
@@ -226,8 +225,7 @@ class TypeRules:
             return True
         if type(function) is types.FunctionType:
             module, qualname = function.__module__, function.__qualname__
-            return _top(module) in self.modules and not is_user_global(module, qualname,
-                                                                         function)
+            return _top(module) in self.modules and not is_user_global(module, qualname, function)
         return False
 
 
@@ -388,8 +386,11 @@ def dumps(value: Any, limit: int, rules: TypeRules) -> Dumped:
     is on the recording's hot path and keeps the common case to one call into C.
     """
     state = _per_thread.__dict__.get("state")
-    if state is None or state[2] or state[1].rules is not rules or (
-        rules.generation != generation[0]
+    if (
+        state is None
+        or state[2]
+        or state[1].rules is not rules
+        or (rules.generation != generation[0])
     ):
         return _dumps_slow(value, limit, rules)
     sink, pickler = state[0], state[1]

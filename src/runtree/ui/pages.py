@@ -83,8 +83,13 @@ def execution_page(
 ) -> HTMLResponse:
     """One execution: the call tree, the waterfall and the selected step
     (``?step=ID``)."""
-    return _page(request, "execution.html", f"Execution {execution_id[:8]}",
-                 execution_id=execution_id, step=step or "")
+    return _page(
+        request,
+        "execution.html",
+        f"Execution {execution_id[:8]}",
+        execution_id=execution_id,
+        step=step or "",
+    )
 
 
 @pages.get("/compare/{a}/{b}", response_class=HTMLResponse)
@@ -110,8 +115,7 @@ def function_page(
     name: Annotated[str, PathParam(max_length=200)],
 ) -> HTMLResponse:
     """One function: versions, source, diff, run form and statistics."""
-    return _page(request, "function.html", f"{namespace}/{name}",
-                 namespace=namespace, name=name)
+    return _page(request, "function.html", f"{namespace}/{name}", namespace=namespace, name=name)
 
 
 @pages.get("/webhooks", response_class=HTMLResponse)
@@ -127,8 +131,7 @@ def webhook_page(
     delivery: Annotated[str | None, Query(max_length=64)] = None,
 ) -> HTMLResponse:
     """One webhook and its deliveries (``?delivery=ID`` opens one, with its replay form)."""
-    return _page(request, "webhook.html", f"Webhook {path}", path=path,
-                 delivery=delivery or "")
+    return _page(request, "webhook.html", f"Webhook {path}", path=path, delivery=delivery or "")
 
 
 @pages.get("/schedules", response_class=HTMLResponse)

@@ -29,5 +29,12 @@ class AuditPage(ResponseModel):
 
 
 def audit_out(record: AuditRecord) -> AuditOut:
-    return AuditOut(id=record.id, at=record.at, actor=record.actor, action=record.action,
-                    target=record.target, namespace=record.namespace, details=record.details)
+    return AuditOut(
+        id=record.id,
+        at=record.at,
+        actor=record.actor,
+        action=record.action,
+        target=record.target,
+        namespace=record.namespace,
+        details=record.details,
+    )

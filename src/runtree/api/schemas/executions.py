@@ -20,11 +20,11 @@ from .base import MAX_VERSION, RequestModel, ResponseModel
 class RunRequest(RequestModel):
     """Start an execution. ``input`` maps the entry point's parameter names to JSON values."""
 
-    input: dict[str, Any] = Field(
-        default_factory=dict, description="Arguments by parameter name."
-    )
+    input: dict[str, Any] = Field(default_factory=dict, description="Arguments by parameter name.")
     version: int | None = Field(
-        default=None, ge=1, le=MAX_VERSION,
+        default=None,
+        ge=1,
+        le=MAX_VERSION,
         description="Version number to run (default: the latest).",
     )
     wait: bool = Field(
@@ -106,11 +106,15 @@ class CapturedValue(ResponseModel):
     redacted: bool = False
     sha256: str | None = None
     warning: str | None = None
-    type: str | None = Field(default=None, description="The original value's type "
-                             "(list, dict, shop.Order ...); null for values recorded before "
-                             "runtree kept it.")
-    length: int | None = Field(default=None, description="len() of a built-in string, bytes "
-                               "or container.")
+    type: str | None = Field(
+        default=None,
+        description="The original value's type "
+        "(list, dict, shop.Order ...); null for values recorded before "
+        "runtree kept it.",
+    )
+    length: int | None = Field(
+        default=None, description="len() of a built-in string, bytes or container."
+    )
 
 
 class AggregateOut(ResponseModel):
@@ -217,7 +221,11 @@ def execution_brief(record: ExecutionRecord | None) -> ExecutionBrief | None:
     if record is None:
         return None
     return ExecutionBrief(
-        id=record.id, function=record.qualified_name, version=record.version,
-        trigger=str(record.trigger), status=str(record.status), queued_at=record.queued_at,
+        id=record.id,
+        function=record.qualified_name,
+        version=record.version,
+        trigger=str(record.trigger),
+        status=str(record.status),
+        queued_at=record.queued_at,
         duration_ms=record.duration_ms,
     )

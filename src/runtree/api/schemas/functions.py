@@ -82,7 +82,6 @@ class SettingsOut(ResponseModel):
     memory_mb: int
     tracking: bool
 
-
     # The sandbox opt-ins ``network`` and ``subprocesses`` appear (true) only when on.
 
 
@@ -101,7 +100,10 @@ class ParameterOut(ResponseModel):
 
     name: str
     kind: Literal[
-        "positional_only", "positional_or_keyword", "var_positional", "keyword_only",
+        "positional_only",
+        "positional_or_keyword",
+        "var_positional",
+        "keyword_only",
         "var_keyword",
     ]
     annotation: str | None = None
@@ -158,9 +160,12 @@ class FunctionOut(ResponseModel):
     created_at: datetime.datetime
     current_version: int | None
     run_count: int = Field(description="Executions with this function as the entry point.")
-    step_count: int = Field(default=0, description="Recorded calls of its entry point as a "
-                            "step of a run (of another function, or its own recursion); "
-                            "counting stops at 10,000.")
+    step_count: int = Field(
+        default=0,
+        description="Recorded calls of its entry point as a "
+        "step of a run (of another function, or its own recursion); "
+        "counting stops at 10,000.",
+    )
     last_execution_id: str | None
     last_status: ExecutionStatus | None
 

@@ -77,5 +77,9 @@ def key_created(key: str, record: ApiKeyRecord) -> KeyCreated:
 
 
 def whoami_out(principal: Principal) -> WhoAmI:
-    return WhoAmI(role=principal.role, namespace=principal.namespace, actor=principal.actor,
-                  key_prefix=principal.key_prefix)
+    return WhoAmI(
+        role=principal.role,
+        namespace=principal.namespace,
+        actor=principal.actor,
+        key_prefix=principal.key_prefix,
+    )

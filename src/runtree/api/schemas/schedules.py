@@ -19,12 +19,18 @@ from .executions import ExecutionBrief, execution_brief
 
 
 class ScheduleRequest(RequestModel):
-    function: str = Field(pattern=FUNCTION_PATTERN, max_length=201,
-                          description="namespace/name, or name in namespace default.")
-    cron: str = Field(max_length=200, description="Five-field cron: minute hour day month "
-                      "weekday (e.g. 0 3 * * *).")
-    timezone: str = Field(default="UTC", max_length=100,
-                          description="IANA time zone the cron fields are read in.")
+    function: str = Field(
+        pattern=FUNCTION_PATTERN,
+        max_length=201,
+        description="namespace/name, or name in namespace default.",
+    )
+    cron: str = Field(
+        max_length=200,
+        description="Five-field cron: minute hour day month weekday (e.g. 0 3 * * *).",
+    )
+    timezone: str = Field(
+        default="UTC", max_length=100, description="IANA time zone the cron fields are read in."
+    )
     input: dict[str, Any] = Field(default_factory=dict, description="Arguments by name.")
     version: int | None = Field(default=None, ge=1, le=MAX_VERSION)
 
@@ -42,7 +48,8 @@ class ScheduleOut(ResponseModel):
     paused: bool
     next_fire_at: datetime.datetime
     upcoming: list[datetime.datetime] = Field(
-        default_factory=list, description="The next fire times (UTC; none while paused).")
+        default_factory=list, description="The next fire times (UTC; none while paused)."
+    )
     last_fire_at: datetime.datetime | None
     created_at: datetime.datetime
     created_by: str | None
@@ -109,9 +116,14 @@ def fire_out(
     record: ScheduleFireRecord, executions: Mapping[str, ExecutionRecord] | None = None
 ) -> FireOut:
     execution = (executions or {}).get(record.execution_id or "")
-    return FireOut(fire_time=record.fire_time, execution_id=record.execution_id,
-                   execution=execution_brief(execution), fired_at=record.fired_at,
-                   late=record.late, missed=record.missed)
+    return FireOut(
+        fire_time=record.fire_time,
+        execution_id=record.execution_id,
+        execution=execution_brief(execution),
+        fired_at=record.fired_at,
+        late=record.late,
+        missed=record.missed,
+    )
 
 
 def schedule_detail(

@@ -59,7 +59,9 @@ def function_stats_out(stats: service.FunctionStats) -> FunctionStatsOut:
                 p95_ms=v.p95_ms,
                 p99_ms=v.p99_ms,
                 recent_runs=v.recent_runs,
-                slowest_steps=None if v.slowest_steps is None else [
+                slowest_steps=None
+                if v.slowest_steps is None
+                else [
                     SlowStepOut(
                         name=s.name,
                         function=s.function,

@@ -105,7 +105,9 @@ def step_summary_fields(
         "duration_ns": step.duration_ns,
         "self_ns": None if self_ns is None else self_ns.get(step.id),
         "children": children.get(step.id, 0),
-        "error": None if error is None else {
+        "error": None
+        if error is None
+        else {
             "type": str(error.get("type", "Error")),
             "message": str(error.get("message", "")),
         },
@@ -113,9 +115,7 @@ def step_summary_fields(
         "stdout_truncated": step.stdout_truncated,
         "warnings": len(step.warnings),
         "aggregates": [_aggregate_outline(aggregate) for aggregate in step.aggregates],
-        "generator": None if generator is None else {
-            "yielded": int(generator.get("yielded", 0))
-        },
+        "generator": None if generator is None else {"yielded": int(generator.get("yielded", 0))},
     }
 
 
@@ -131,9 +131,7 @@ def outline_json(outline: service.Outline) -> bytes:
     """The :class:`ExecutionOutline` document of an outline, serialized."""
     document = {
         "execution": execution_out(outline.execution).model_dump(mode="json"),
-        "steps": [
-            step_summary_fields(s, outline.children, outline.self_ns) for s in outline.steps
-        ],
+        "steps": [step_summary_fields(s, outline.children, outline.self_ns) for s in outline.steps],
         "failing_path": outline.failing_path,
         "critical_path": outline.critical_path,
     }
@@ -143,8 +141,7 @@ def outline_json(outline: service.Outline) -> bytes:
 def step_page_out(page: service.StepPage) -> StepPageOut:
     return StepPageOut(
         steps=[
-            StepSummaryOut.model_validate(step_summary_fields(s, page.children))
-            for s in page.steps
+            StepSummaryOut.model_validate(step_summary_fields(s, page.children)) for s in page.steps
         ],
         next_cursor=page.next_cursor,
     )

@@ -26,20 +26,30 @@ Mode = Literal["sync", "async"]
 class WebhookRequest(RequestModel):
     """A new webhook: ``POST /hooks/{path}`` will start ``function``."""
 
-    function: str = Field(pattern=FUNCTION_PATTERN, max_length=201,
-                          description="namespace/name, or name in namespace default.")
+    function: str = Field(
+        pattern=FUNCTION_PATTERN,
+        max_length=201,
+        description="namespace/name, or name in namespace default.",
+    )
     path: str = Field(max_length=100, description="The path under /hooks/ (one segment).")
     verify: Verify = "none"
     secret: str | None = Field(
-        default=None, max_length=1000,
+        default=None,
+        max_length=1000,
         description="The signing secret (stripe, slack: the one the provider issued). "
         "github and hmac-sha256 without one get a random secret, returned once.",
     )
     mode: Mode = "async"
-    version: int | None = Field(default=None, ge=1, le=MAX_VERSION,
-                                description="Pin a version (default: the latest at each call).")
+    version: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_VERSION,
+        description="Pin a version (default: the latest at each call).",
+    )
     sync_timeout_s: float | None = Field(
-        default=None, gt=0, le=300,
+        default=None,
+        gt=0,
+        le=300,
         description="sync mode: how long to wait for the output before answering 202.",
     )
 
@@ -82,8 +92,10 @@ class DeliveryOut(ResponseModel):
     idempotency_key: str | None
     execution_id: str | None
     execution: ExecutionBrief | None = Field(
-        default=None, description="The execution it started (for a duplicate: the first "
-        "one of its idempotency key), with its status.")
+        default=None,
+        description="The execution it started (for a duplicate: the first "
+        "one of its idempotency key), with its status.",
+    )
     body_size: int
 
 
@@ -97,7 +109,8 @@ class DeliveryDetail(DeliveryOut):
     body: str | None
     body_truncated: bool
     replays: list[ExecutionBrief] = Field(
-        default_factory=list, description="Replays of its execution, newest first.")
+        default_factory=list, description="Replays of its execution, newest first."
+    )
 
 
 class DeliveryReplayRequest(RequestModel):
@@ -177,13 +190,15 @@ def delivery_detail(
         text: str | None = record.body.decode("utf-8")
     except UnicodeDecodeError:
         text = None
-    return DeliveryDetail.model_validate({
-        **delivery_fields(record),
-        "query_string": record.query_string,
-        "headers": record.headers,
-        "body_base64": base64.b64encode(record.body).decode("ascii"),
-        "body": text,
-        "body_truncated": record.body_truncated,
-        "execution": execution_brief(execution),
-        "replays": [execution_brief(r) for r in replays],
-    })
+    return DeliveryDetail.model_validate(
+        {
+            **delivery_fields(record),
+            "query_string": record.query_string,
+            "headers": record.headers,
+            "body_base64": base64.b64encode(record.body).decode("ascii"),
+            "body": text,
+            "body_truncated": record.body_truncated,
+            "execution": execution_brief(execution),
+            "replays": [execution_brief(r) for r in replays],
+        }
+    )

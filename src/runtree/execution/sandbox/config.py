@@ -64,4 +64,3 @@ def config_for(settings: Settings) -> SandboxConfig:
         blocked_ports=blocked,
         **settings.sandbox_host.given(),
     )
-

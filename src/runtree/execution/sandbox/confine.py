@@ -81,13 +81,26 @@ LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET, LANDLOCK_SCOPE_SIGNAL = 1, 2
 
 # Read-only for every execution, when they exist (besides the runtime's own directories).
 SYSTEM_READABLE = (
-    "/usr", "/lib", "/lib64", "/bin", "/sbin",  # on merged-/usr systems all under /usr
-    "/etc/ssl", "/etc/pki", "/etc/localtime", "/etc/ld.so.cache",
+    "/usr",
+    "/lib",
+    "/lib64",
+    "/bin",
+    "/sbin",  # on merged-/usr systems all under /usr
+    "/etc/ssl",
+    "/etc/pki",
+    "/etc/localtime",
+    "/etc/ld.so.cache",
 )
 # ... and for functions with network on.
 NETWORK_READABLE = (
-    "/etc/hosts", "/etc/resolv.conf", "/etc/nsswitch.conf", "/etc/gai.conf",
-    "/etc/services", "/etc/protocols", "/etc/host.conf", "/etc/ca-certificates",
+    "/etc/hosts",
+    "/etc/resolv.conf",
+    "/etc/nsswitch.conf",
+    "/etc/gai.conf",
+    "/etc/services",
+    "/etc/protocols",
+    "/etc/host.conf",
+    "/etc/ca-certificates",
 )
 DEVICES_RW = ("/dev/null", "/dev/zero")
 # System V IPC limits of a private IPC namespace, zeroed when no cgroup counts its memory.
@@ -97,8 +110,18 @@ DEVICES_RO = ("/dev/urandom",)
 # mounts, even in a private mount namespace, which starts as a copy) nor task/ (each
 # thread's copy of all of it).
 PROC_SELF_READABLE = (
-    "status", "stat", "statm", "cmdline", "comm", "limits", "io", "environ", "cgroup",
-    "maps", "fd", "fdinfo",
+    "status",
+    "stat",
+    "statm",
+    "cmdline",
+    "comm",
+    "limits",
+    "io",
+    "environ",
+    "cgroup",
+    "maps",
+    "fd",
+    "fdinfo",
 )
 PROC_SELF_DIRS = ("fd", "fdinfo")
 
@@ -202,8 +225,11 @@ def prepare(all_filters: bool = True) -> Prepared:
 def _clean_environment() -> None:
     """Once, in the zygote: the environment every execution starts from (the per-execution
     part, ``HOME`` and ``TMPDIR``, is set by :func:`confine`)."""
-    static = {k: v for k, v in environment(Policy(0, 0, ""), _search_path()).items()
-              if k not in PER_EXECUTION}
+    static = {
+        k: v
+        for k, v in environment(Policy(0, 0, ""), _search_path()).items()
+        if k not in PER_EXECUTION
+    }
     for key in [k for k in os.environ if k not in static]:
         del os.environ[key]
     os.environ.update(static)
@@ -217,8 +243,7 @@ def _prepare_landlock(prepared: Prepared) -> None:
     prepared.handled = int(access.all())
     read_file = int(access.EXECUTE | access.READ_FILE)
     read_dir = read_file | int(access.READ_DIR)
-    wanted = [(path, read_dir if os.path.isdir(path) else read_file)
-              for path in prepared.readable]
+    wanted = [(path, read_dir if os.path.isdir(path) else read_file) for path in prepared.readable]
     wanted += [(path, int(access.all_file())) for path in DEVICES_RW]
     wanted += [(path, int(access.READ_FILE)) for path in DEVICES_RO]
     from landlock import plumbing
@@ -399,8 +424,9 @@ def _enter_namespaces(prepared: Prepared, policy: Policy) -> None:
             with open(f"/proc/sys/kernel/{name}", "w") as file:
                 file.write("0")
     # Mounts made here must not propagate back to the host.
-    _check(libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "mount --make-rprivate",
-           libc)
+    _check(
+        libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "mount --make-rprivate", libc
+    )
     options = (
         f"size={policy.disk_mb}m,nr_inodes={max(1024, policy.disk_mb * 64)},mode=0700,"
         f"uid={policy.uid},gid={policy.gid}"
@@ -432,20 +458,27 @@ def _landlock(prepared: Prepared, policy: Policy) -> None:
         read = int(access.EXECUTE | access.READ_FILE)
         for path, rights in (
             *((p, read | int(access.READ_DIR) if os.path.isdir(p) else read) for p in extra),
-            *((f"/proc/{os.getpid()}/{name}",
-               int(access.READ_FILE | access.READ_DIR) if name in PROC_SELF_DIRS else
-               int(access.READ_FILE)) for name in PROC_SELF_READABLE),
+            *(
+                (
+                    f"/proc/{os.getpid()}/{name}",
+                    int(access.READ_FILE | access.READ_DIR)
+                    if name in PROC_SELF_DIRS
+                    else int(access.READ_FILE),
+                )
+                for name in PROC_SELF_READABLE
+            ),
             (policy.workdir, prepared.handled),
         ):
             with contextlib.suppress(FileNotFoundError):
                 own.append(os.open(path, os.O_PATH | os.O_CLOEXEC))
                 rules.append((own[-1], rights))
-        attrs = [*prepared.rule_attrs, *(plumbing.PathBeneathAttr(r, fd) for fd, r in rules[
-            len(prepared.rules):])]
+        attrs = [
+            *prepared.rule_attrs,
+            *(plumbing.PathBeneathAttr(r, fd) for fd, r in rules[len(prepared.rules) :]),
+        ]
         for beneath in attrs:
             add_rule(ruleset, 1, ctypes.byref(beneath), 0)  # LANDLOCK_RULE_PATH_BENEATH
-        _check(prepared.libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs",
-               prepared.libc)
+        _check(prepared.libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs", prepared.libc)
         plumbing.get_restrict_self()(ruleset, 0)
     finally:
         for fd in (ruleset, *own, *(fd for fd, _ in prepared.rules)):
@@ -502,8 +535,7 @@ def _seccomp(prepared: Prepared, policy: Policy) -> None:
     libc = prepared.libc
     prctl = libc.prctl
     _check(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(NO_NEW_PRIVS)", libc)
-    _check(prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0), "seccomp",
-           libc)
+    _check(prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0), "seccomp", libc)
 
 
 def _search_path() -> str:
@@ -585,8 +617,7 @@ def _explain_blocked_calls(policy: Policy) -> None:
                 if error.errno == errno.EAGAIN:
                     raise BlockingIOError(
                         errno.EAGAIN,
-                        f"the function reached its process limit ({limit} processes and "
-                        "threads)",
+                        f"the function reached its process limit ({limit} processes and threads)",
                     ) from None
                 raise
 

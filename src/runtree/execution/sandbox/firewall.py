@@ -74,9 +74,11 @@ def ruleset(uid_first: int, uid_last: int, dns_v4: list[str], dns_v6: list[str])
         f"delete table inet {name}",
         f"table inet {name} {{",
         "  set blocked4 { type ipv4_addr; flags interval; elements = { "
-        + ", ".join(UNREACHABLE_V4) + " } }",
+        + ", ".join(UNREACHABLE_V4)
+        + " } }",
         "  set blocked6 { type ipv6_addr; flags interval; elements = { "
-        + ", ".join(UNREACHABLE_V6) + " } }",
+        + ", ".join(UNREACHABLE_V6)
+        + " } }",
         # A TCP connection refused with a reset fails at once (ECONNREFUSED); a dropped SYN
         # would only time out. Other packets are dropped, which fails the sending call with
         # EPERM.
@@ -96,8 +98,10 @@ def ruleset(uid_first: int, uid_last: int, dns_v4: list[str], dns_v6: list[str])
     ]
     for family, servers in (("ip", dns_v4), ("ip6", dns_v6)):
         if servers:
-            lines.append(f"    {family} daddr {{ {', '.join(servers)} }} "
-                         f"meta l4proto {{ tcp, udp }} th dport {DNS_PORT} accept")
+            lines.append(
+                f"    {family} daddr {{ {', '.join(servers)} }} "
+                f"meta l4proto {{ tcp, udp }} th dport {DNS_PORT} accept"
+            )
     lines += [
         "    ip daddr @blocked4 goto refuse",
         "    ip6 daddr @blocked6 goto refuse",
@@ -119,8 +123,11 @@ def install(uid_first: int, uid_last: int) -> tuple[bool, str]:
     script = ruleset(uid_first, uid_last, *resolvers())
     try:
         done = subprocess.run(
-            [nft, "-f", "-"], input=script.encode(), capture_output=True,
-            timeout=NFT_TIMEOUT_S, check=False,
+            [nft, "-f", "-"],
+            input=script.encode(),
+            capture_output=True,
+            timeout=NFT_TIMEOUT_S,
+            check=False,
         )
     except (OSError, subprocess.SubprocessError) as error:
         return False, f"could not run nft: {error}"

@@ -103,8 +103,14 @@ def _checks(secrets: list[str]) -> dict[str, Any]:
 
 
 SOCKET_KINDS = {  # what a function with network on may not open: (family, type, protocol)
-    "mptcp": (2, 1, 262), "sctp": (2, 1, 132), "raw": (2, 3, 1), "icmp": (2, 2, 1),
-    "netlink": (16, 3, 0), "packet": (17, 3, 0), "vsock": (40, 1, 0), "unix": (1, 1, 0),
+    "mptcp": (2, 1, 262),
+    "sctp": (2, 1, 132),
+    "raw": (2, 3, 1),
+    "icmp": (2, 2, 1),
+    "netlink": (16, 3, 0),
+    "packet": (17, 3, 0),
+    "vsock": (40, 1, 0),
+    "unix": (1, 1, 0),
 }
 
 
@@ -114,7 +120,9 @@ def _network_checks(secrets: list[str]) -> dict[str, Any]:
 
     found: dict[str, Any] = {}
     for name, (family, kind, protocol) in {
-        "tcp": (2, 1, 0), "udp6": (10, 2, 17), **SOCKET_KINDS
+        "tcp": (2, 1, 0),
+        "udp6": (10, 2, 17),
+        **SOCKET_KINDS,
     }.items():
         try:
             socket.socket(family, kind, protocol).close()
@@ -176,8 +184,11 @@ def _in_child(
     os.close(read_fd)
     _, status = os.waitpid(pid, 0)
     if not chunks:
-        return {"confined": False, "error": f"the probe child ended with status {status}",
-                "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None}
+        return {
+            "confined": False,
+            "error": f"the probe child ended with status {status}",
+            "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
+        }
     data: dict[str, Any] = json.loads(b"".join(chunks))
     return data
 
@@ -200,8 +211,9 @@ def run(policy: Policy, secrets: list[str], namespaces: bool) -> dict[str, Any]:
         udp.bind(("127.0.0.1", 0))
         tcp_port, udp_port = tcp.getsockname()[1], udp.getsockname()[1]
         network = dataclasses.replace(policy, network=True, network_ports=(80, 443, tcp_port))
-        report["network"] = _in_child(network, [*secrets, f"{tcp_port}:{udp_port}"],
-                                      _network_checks)
+        report["network"] = _in_child(
+            network, [*secrets, f"{tcp_port}:{udp_port}"], _network_checks
+        )
     report["x32"] = _in_child(policy, secrets, _x32_check)
     if namespaces:
         report["namespaces"] = _in_child(dataclasses.replace(policy, namespaces=True), secrets)

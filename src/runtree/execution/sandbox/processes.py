@@ -105,4 +105,3 @@ def clear_uid(uid: int, kill_user: Callable[[int], bool], thorough: bool = True)
         delay = min(delay * 2, 0.05)
         scan = processes_of
     return True
-

@@ -64,8 +64,10 @@ class SandboxReport:
     def summary(self) -> str:
         """One line for logs: the tier and the optional layers that are on."""
         if not self.enabled:
-            return "sandbox OFF (RUNTREE_SANDBOX=off / --insecure-no-sandbox): user code runs " \
+            return (
+                "sandbox OFF (RUNTREE_SANDBOX=off / --insecure-no-sandbox): user code runs "
                 "unconfined, as the server's user"
+            )
         if not self.tier0:
             return "sandbox INCOMPLETE: " + "; ".join(self.problems)
         extra = [layer.name for layer in self.layers if layer.tier > 0 and layer.active]
@@ -73,8 +75,10 @@ class SandboxReport:
         if self.uid_separation:
             text = f"sandbox on: tier 0 (uid, rlimits, landlock ABI {self.landlock_abi}, seccomp)"
         else:
-            text = (f"sandbox on: tier 0 without uid separation (not root: rlimits, landlock "
-                    f"ABI {self.landlock_abi}, seccomp; no subprocesses, no network)")
+            text = (
+                f"sandbox on: tier 0 without uid separation (not root: rlimits, landlock "
+                f"ABI {self.landlock_abi}, seccomp; no subprocesses, no network)"
+            )
         if extra:
             text += " + " + ", ".join(extra)
         if off:
@@ -157,8 +161,9 @@ def build_report(
     elif not confined:
         problems.append(f"a test process could not confine itself: {tier0.get('error')}")
 
-    def add(name: str, tier: int, active: bool, detail: str, why_not: str,
-            required: bool = True) -> None:
+    def add(
+        name: str, tier: int, active: bool, detail: str, why_not: str, required: bool = True
+    ) -> None:
         layers.append(Layer(name, tier, active, detail if active else why_not, required))
         if tier == 0 and required and not active:
             problems.append(f"{name}: {why_not}")
@@ -169,7 +174,8 @@ def build_report(
         0,
         uid_ok,
         f"each slot runs as its own uid ({uid_range}), never root, no groups",
-        NOT_ROOT_UID if not root
+        NOT_ROOT_UID
+        if not root
         else f"switching to a slot uid failed ({tier0.get('error') or tier0.get('uid')})",
         required=root,
     )
@@ -188,8 +194,12 @@ def build_report(
             if secret == granted or secret.startswith(granted.rstrip("/") + "/"):
                 secrets_read.append(f"{secret} (under {granted})")
     landlock_ok = (
-        abi >= 1 and confined and not secrets_read and tier0.get("usr_writable") is False
-        and tier0.get("workdir_writable") is True and tier0.get("mounts_readable") is False
+        abi >= 1
+        and confined
+        and not secrets_read
+        and tier0.get("usr_writable") is False
+        and tier0.get("workdir_writable") is True
+        and tier0.get("mounts_readable") is False
     )
     add(
         "landlock",
@@ -205,10 +215,14 @@ def build_report(
     )
     network: dict[str, Any] = raw.get("network") or {}
     x32: dict[str, Any] = raw.get("x32") or {}
-    leaks = [name for name in ("socket", "unix_socket", "fork", "memfd")
-             if not _blocked(tier0.get(name))]
-    leaks += [f"{name} with network on" for name in SOCKET_KINDS_BLOCKED
-              if not _blocked(network.get(name))]
+    leaks = [
+        name for name in ("socket", "unix_socket", "fork", "memfd") if not _blocked(tier0.get(name))
+    ]
+    leaks += [
+        f"{name} with network on"
+        for name in SOCKET_KINDS_BLOCKED
+        if not _blocked(network.get(name))
+    ]
     if network.get("tcp") != "allowed":
         leaks.append(f"TCP with network on: {network.get('tcp') or network.get('error')}")
     if x32.get("signal") != SIGSYS:
@@ -241,7 +255,8 @@ def build_report(
         True,
         "deadline kills the process group and every process of the slot uid; output capped; "
         "work directory size watched; no process of a slot's uid left before it is reused"
-        if root else "deadline kills the run's process (it can start no other); output "
+        if root
+        else "deadline kills the run's process (it can start no other); output "
         "capped; work directory size watched",
         "",
     )
@@ -256,8 +271,7 @@ def build_report(
         "without network",
     )
     firewall_on, firewall_detail = firewall
-    reached = [kind for kind in ("loopback_tcp", "loopback_udp")
-               if not _blocked(network.get(kind))]
+    reached = [kind for kind in ("loopback_tcp", "loopback_udp") if not _blocked(network.get(kind))]
     add(
         "egress-firewall",
         1,
@@ -284,13 +298,21 @@ def build_report(
         ns_ok,
         f"private network, ipc, uts and mount namespaces; work directory on a "
         f"{config.disk_mb} MiB tmpfs",
-        "not running as root" if not root
-        else "switched off (RUNTREE_SANDBOX_NAMESPACES=off)" if not config.namespaces
+        "not running as root"
+        if not root
+        else "switched off (RUNTREE_SANDBOX_NAMESPACES=off)"
+        if not config.namespaces
         else f"unshare/mount failed: {(namespaces or {}).get('error')}",
     )
-    add("cgroups", 2, root and cgroup_detail.startswith("cgroup"), f"{cgroup_detail}: total "
+    add(
+        "cgroups",
+        2,
+        root and cgroup_detail.startswith("cgroup"),
+        f"{cgroup_detail}: total "
         "memory of every run (memfd, shared memory, page cache and children included); "
-        "process count and CPU share of all executions together", cgroup_detail)
+        "process count and CPU share of all executions together",
+        cgroup_detail,
+    )
     return SandboxReport(
         enabled=True,
         layers=tuple(layers),
@@ -301,4 +323,3 @@ def build_report(
         uid_range=uid_range if root else "",
         uid_separation=root,
     )
-

@@ -488,4 +488,3 @@ def default_sandbox() -> Sandbox:
         if _default is None:
             _default = Sandbox.probe(SandboxConfig.from_env())
         return _default.require()
-

@@ -104,9 +104,7 @@ class FunctionRepository:
         with self._db.reading() as session:
             return catalog.get_version_by_id(session, version_id)
 
-    def get_versions(
-        self, namespace: str, numbers: Mapping[str, int]
-    ) -> dict[str, VersionRecord]:
+    def get_versions(self, namespace: str, numbers: Mapping[str, int]) -> dict[str, VersionRecord]:
         """Version ``numbers[name]`` of each named function of ``namespace``, keyed by name,
         in one transaction (versions that do not exist are left out)."""
         with self._db.reading() as session:

@@ -67,7 +67,11 @@ class QueryRepository:
         those after sequence number ``after``; at most ``limit``."""
         with self._db.reading() as session:
             return queries.step_summaries(
-                session, execution_id, parent_id=parent_id, roots=roots, after=after,
+                session,
+                execution_id,
+                parent_id=parent_id,
+                roots=roots,
+                after=after,
                 limit=limit,
             )
 

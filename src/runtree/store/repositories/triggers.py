@@ -34,9 +34,7 @@ class TriggerRepository:
     def create_webhook(self, /, *, audit: AuditEntry | None = None, **fields: Any) -> WebhookRecord:
         """Store a webhook (``path`` unique: :class:`ConflictError` when taken)."""
         now = utcnow()
-        return self._db.write(
-            lambda s: triggers.create_webhook(s, audit=audit, now=now, **fields)
-        )
+        return self._db.write(lambda s: triggers.create_webhook(s, audit=audit, now=now, **fields))
 
     def get_webhook(self, path: str) -> WebhookRecord | None:
         with self._db.reading() as session:
@@ -96,7 +94,11 @@ class TriggerRepository:
     ) -> tuple[list[DeliveryRecord], str | None]:
         with self._db.reading() as session:
             return triggers.list_deliveries(
-                session, path=path, status=status, namespace=namespace, limit=limit,
+                session,
+                path=path,
+                status=status,
+                namespace=namespace,
+                limit=limit,
                 cursor=cursor,
             )
 
@@ -126,9 +128,7 @@ class TriggerRepository:
         self, /, *, audit: AuditEntry | None = None, **fields: Any
     ) -> ScheduleRecord:
         now = utcnow()
-        return self._db.write(
-            lambda s: triggers.create_schedule(s, audit=audit, now=now, **fields)
-        )
+        return self._db.write(lambda s: triggers.create_schedule(s, audit=audit, now=now, **fields))
 
     def get_schedule(self, schedule_id: int) -> ScheduleRecord | None:
         with self._db.reading() as session:

@@ -106,9 +106,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_webhook_deliveries_webhook_id_id", "webhook_deliveries", ["webhook_id", "id"]
     )
-    op.create_index(
-        "ix_webhook_deliveries_execution_id", "webhook_deliveries", ["execution_id"]
-    )
+    op.create_index("ix_webhook_deliveries_execution_id", "webhook_deliveries", ["execution_id"])
     op.create_table(
         "idempotency_keys",
         sa.Column("webhook_id", sa.Integer(), nullable=False),
@@ -145,9 +143,7 @@ def upgrade() -> None:
         sa.Column("created_by", sa.String(300), nullable=True),
         sa.PrimaryKeyConstraint("id", name="pk_schedules"),
     )
-    op.create_index(
-        "ix_schedules_paused_next_fire_at", "schedules", ["paused", "next_fire_at"]
-    )
+    op.create_index("ix_schedules_paused_next_fire_at", "schedules", ["paused", "next_fire_at"])
     op.create_table(
         "schedule_fires",
         sa.Column("id", sa.Integer(), nullable=False),

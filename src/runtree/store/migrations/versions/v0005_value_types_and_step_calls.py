@@ -28,7 +28,9 @@ def upgrade() -> None:
         batch.add_column(sa.Column("value_type", sa.String(200), nullable=True))
         batch.add_column(sa.Column("length", sa.BigInteger(), nullable=True))
     op.create_index(
-        "ix_steps_function_name_calls", "steps", ["function", "name"],
+        "ix_steps_function_name_calls",
+        "steps",
+        ["function", "name"],
         sqlite_where=sa.text("parent_id IS NOT NULL"),
         postgresql_where=sa.text("parent_id IS NOT NULL"),
     )
@@ -46,11 +48,13 @@ def _describe_from_docstrings() -> None:
     """Functions without a description get the first paragraph of their latest version's
     entry point docstring (already parsed at deploy, in the version's signature)."""
     connection = op.get_bind()
-    rows = connection.execute(sa.text(
-        "SELECT f.id, v.signature FROM functions f JOIN versions v ON v.function_id = f.id "
-        "WHERE f.description IS NULL AND v.number = "
-        "(SELECT max(number) FROM versions WHERE function_id = f.id)"
-    )).all()
+    rows = connection.execute(
+        sa.text(
+            "SELECT f.id, v.signature FROM functions f JOIN versions v ON v.function_id = f.id "
+            "WHERE f.description IS NULL AND v.number = "
+            "(SELECT max(number) FROM versions WHERE function_id = f.id)"
+        )
+    ).all()
     for function_id, signature in rows:
         summary = docstring_summary(_docstring(signature))
         if summary:
