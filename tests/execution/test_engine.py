@@ -216,48 +216,60 @@ def test_a_dead_zygote_fails_only_its_own_requests(monkeypatch: pytest.MonkeyPat
 
     from runtree.execution import launcher as launcher_module
 
-    held: list[socket.socket] = []
+    # every control socket pair made, with a copy of the zygote's end, which keeps the end
+    # of a dead zygote's socket from being seen until the test closes it (other tests'
+    # launchers may make pairs meanwhile: each zygote's copy is found by its own socket)
+    pairs: list[tuple[socket.socket, socket.socket]] = []
     real_socketpair = socket.socketpair
 
     def socketpair(*args: Any) -> tuple[socket.socket, socket.socket]:
         ours, theirs = real_socketpair(*args)
-        held.append(theirs.dup())
+        pairs.append((ours, theirs.dup()))
         return ours, theirs
 
+    def held_for(zygote: Any) -> socket.socket:
+        (copy,) = [held for ours, held in pairs if ours is zygote.control]
+        return copy
+
     monkeypatch.setattr(launcher_module.socket, "socketpair", socketpair)
-    others = set(threading.enumerate())  # other launchers' readers too
     launcher = ZygoteLauncher()
     try:
         first, _ = run(launcher, "def main():\n    return 1\n")
         assert first.status == "succeeded"
-        old_readers = [t for t in threading.enumerate()
-                       if t.name == "runtree-zygote" and t not in others]
-        assert len(old_readers) == 1
-        assert launcher._process is not None and len(held) == 1
+        first_zygote = launcher._zygote
+        assert first_zygote is not None and first_zygote.reader is not None
+        first_held = held_for(first_zygote)
+        assert launcher._process is not None
         launcher._process.kill()
-        launcher._process.wait()  # dead, but its reader has not seen the end: held[0]
+        launcher._process.wait()  # dead, but its reader has not seen the end: first_held
 
         started = threading.Event()
         pids: list[int] = []
         outcomes: list[Any] = []
-        job = Job("e4", "default", "main",
-                  {"main": FunctionSource("import time\ndef main():\n    time.sleep(60)\n", 1)})
+        job = Job(
+            "e4",
+            "default",
+            "main",
+            {"main": FunctionSource("import time\ndef main():\n    time.sleep(60)\n", 1)},
+        )
 
         def on_started(pid: int) -> None:
             pids.append(pid)
             started.set()
 
-        runner = threading.Thread(target=lambda: outcomes.append(
-            Supervisor(launcher).run(job, on_steps=lambda steps: None, on_started=on_started)
-        ))
+        runner = threading.Thread(
+            target=lambda: outcomes.append(
+                Supervisor(launcher).run(job, on_steps=lambda steps: None, on_started=on_started)
+            )
+        )
         runner.start()
         assert started.wait(30), "the restarted zygote did not start the job"
-        assert len(held) == 2  # a second zygote runs it (started by this run or a clean-up)
+        # a second zygote runs it (started by this run or a clean-up)
+        assert launcher._zygote is not None and launcher._zygote is not first_zygote
 
-        held[0].close()  # now the first zygote's reader sees the end
-        for reader in old_readers:
-            reader.join(10)
-            assert not reader.is_alive()
+        first_held.close()  # now the first zygote's reader sees the end
+        first_zygote.reader.join(10)
+        assert not first_zygote.reader.is_alive()
 
         os.kill(pids[0], signal.SIGKILL)  # the new zygote must still report this exit
         runner.join(30)
@@ -267,8 +279,8 @@ def test_a_dead_zygote_fails_only_its_own_requests(monkeypatch: pytest.MonkeyPat
         again, _ = run(launcher, "def main():\n    return 2\n")
         assert again.status == "succeeded" and again.output["preview"] == 2
     finally:
-        for sock in held:
-            sock.close()
+        for _ours, held in pairs:
+            held.close()
         launcher.close()
 
 
@@ -378,7 +390,10 @@ def test_user_classes_are_captured_by_reference_without_their_hooks(launcher: La
     output = outcome.output
     assert output["preview"]["calls"] == []
     assert output["preview"]["thing"] == {
-        "__type__": "main.Thing", "n": 2, "color": {"__type__": "main.Color", "member": "RED"}}
+        "__type__": "main.Thing",
+        "n": 2,
+        "color": {"__type__": "main.Color", "member": "RED"},
+    }
     assert output["format"] == "pickle" and "warning" not in output
     helpers = [s for s in latest(steps).values() if s["name"] == "helper"]
     for step in helpers:

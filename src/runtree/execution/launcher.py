@@ -208,6 +208,7 @@ class _Zygote:
         self.spawns: dict[int, Future[tuple[int, Future[int]]]] = {}
         self.exits: dict[int, Future[int]] = {}
         self.kills: dict[int, Future[bool]] = {}
+        self.reader: threading.Thread | None = None  # settles the requests above
 
     def alive(self) -> bool:
         return self.process.poll() is None
@@ -260,9 +261,10 @@ class ZygoteLauncher:
         finally:
             theirs.close()
         zygote = self._zygote = _Zygote(process, ours)
-        threading.Thread(
+        zygote.reader = threading.Thread(
             target=self._read, args=(zygote,), name="runtree-zygote", daemon=True
-        ).start()
+        )
+        zygote.reader.start()
         return zygote
 
     def _read(self, zygote: _Zygote) -> None:
@@ -300,7 +302,9 @@ class ZygoteLauncher:
         # requests fail; a zygote started since then has its own.
         with self._lock:
             pending: list[Future[Any]] = [
-                *zygote.spawns.values(), *zygote.exits.values(), *zygote.kills.values()
+                *zygote.spawns.values(),
+                *zygote.exits.values(),
+                *zygote.kills.values(),
             ]
             zygote.spawns.clear()
             zygote.exits.clear()
