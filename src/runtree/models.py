@@ -175,6 +175,38 @@ class ExecutionRecord:
         return self.status.finished
 
 
+STEP_FIELDS: tuple[str, ...] = (
+    "id",
+    "parent_id",
+    "sequence",
+    "depth",
+    "name",
+    "filename",
+    "lineno",
+    "function",
+    "version",
+    "status",
+    "started_at_ns",
+    "duration_ns",
+    "inputs",
+    "output",
+    "error",
+    "stdout",
+    "stdout_truncated",
+    "warnings",
+    "aggregates",
+    "generator",
+)
+"""The keys of a step document, in order: the one definition of a step's fields.
+
+``runtree.tracking.Step.to_dict()`` gives them all but ``function``; :class:`StepRecord`
+holds them (plus ``execution_id`` and ``extra``) and :meth:`StepRecord.to_dict` returns them;
+the store keeps every other key of a step dict in ``extra``; the worker protocol's ``Step``
+and the API's ``StepOut`` declare exactly these fields (their types differ by layer: strict
+input checks there, response documents here), which ``tests/layout`` checks.
+"""
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class StepRecord:
     """One recorded call, as stored.
@@ -218,29 +250,9 @@ class StepRecord:
         ``generator`` is ``None`` for ordinary calls, as in the tracking runtime; ``status``
         is a plain string; the ``extra`` keys are merged in.
         """
-        return {
-            **self.extra,
-            "id": self.id,
-            "parent_id": self.parent_id,
-            "sequence": self.sequence,
-            "depth": self.depth,
-            "name": self.name,
-            "filename": self.filename,
-            "lineno": self.lineno,
-            "function": self.function,
-            "version": self.version,
-            "status": str(self.status),
-            "started_at_ns": self.started_at_ns,
-            "duration_ns": self.duration_ns,
-            "inputs": self.inputs,
-            "output": self.output,
-            "error": self.error,
-            "stdout": self.stdout,
-            "stdout_truncated": self.stdout_truncated,
-            "warnings": self.warnings,
-            "aggregates": self.aggregates,
-            "generator": self.generator,
-        }
+        document = {**self.extra, **{field: getattr(self, field) for field in STEP_FIELDS}}
+        document["status"] = str(self.status)
+        return document
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

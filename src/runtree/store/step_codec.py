@@ -19,33 +19,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..errors import InvalidDataError
-from ..models import PayloadKind, StepRecord, StepStatus
+from ..models import STEP_FIELDS, PayloadKind, StepRecord, StepStatus
 from .common import check_json
 
-KNOWN_KEYS = frozenset(
-    [
-        "id",
-        "parent_id",
-        "sequence",
-        "depth",
-        "name",
-        "filename",
-        "lineno",
-        "function",
-        "version",
-        "status",
-        "started_at_ns",
-        "duration_ns",
-        "inputs",
-        "output",
-        "error",
-        "stdout",
-        "stdout_truncated",
-        "warnings",
-        "aggregates",
-        "generator",
-    ]
-)
+KNOWN_KEYS = frozenset(STEP_FIELDS)
+"""Step-dict keys with a column (or payload rows); every other key goes to ``extra``."""
 
 
 @dataclasses.dataclass(slots=True)
