@@ -169,7 +169,7 @@ def _cases() -> Iterator[Case]:
             lambda w: {"wait": False},
             (202,),
         )
-        for suffix in ("", "/tree", "/outline", "/steps"):
+        for suffix in ("", "/tree", "/outline", "/steps", "/export"):
             yield Case(
                 "GET",
                 "/executions/{execution_id}" + suffix,

@@ -153,6 +153,8 @@ UI_OPERATIONS = {
     ("get", "/api/v1/executions/{execution_id}/steps/{step_id}"),
     ("get", "/api/v1/functions/{namespace}/{name}/stats"),
 }
+# Trace files (issue 11).
+EXPORT_OPERATIONS = {("get", "/api/v1/executions/{execution_id}/export")}
 # Run comparison and version blame (issue 12).
 ANALYSIS_OPERATIONS = {
     ("get", "/api/v1/executions/{execution_id}/compare/{other_id}"),
@@ -166,7 +168,11 @@ def test_openapi_lists_every_endpoint_with_problem_responses(client: TestClient)
     document = client.get(f"{API}/openapi.json").json()
     operations = {(method, path) for path, item in document["paths"].items() for method in item}
     assert operations == (
-        EXPECTED_OPERATIONS | ACCESS_OPERATIONS | UI_OPERATIONS | ANALYSIS_OPERATIONS
+        EXPECTED_OPERATIONS
+        | ACCESS_OPERATIONS
+        | UI_OPERATIONS
+        | ANALYSIS_OPERATIONS
+        | EXPORT_OPERATIONS
     )
     schemas = document["components"]["schemas"]
     assert {"Problem", "DeployRequest", "RunRequest", "ExecutionDetail", "StepOut"} <= set(schemas)

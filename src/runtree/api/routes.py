@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from .. import service
 from ..models import ExecutionRecord, ExecutionStatus, Trigger, VersionRecord
 from ..service.server import Server
+from ..service.trace_files import TraceFormat, export_trace, trace_filename
 from ..store import NotFoundError
 from .auth import Caller
 from .problems import problem_responses
@@ -524,6 +525,36 @@ def get_tree(execution_id: ExecutionId, rt: RuntimeDep) -> PlainTextResponse:
     """The execution's steps as the text tree (the format of docs/design.md)."""
     _execution(rt, execution_id)
     return PlainTextResponse(service.tree_text(rt.store, execution_id))
+
+
+@api.get(
+    "/executions/{execution_id}/export",
+    tags=["executions"],
+    responses={
+        200: {
+            "content": {"application/json": {"schema": {"type": "object"}}},
+            "description": "The trace file, as an attachment",
+        },
+        **problem_responses(404),
+    },
+)
+def export_execution(
+    execution_id: ExecutionId,
+    rt: RuntimeDep,
+    trace_format: Annotated[
+        TraceFormat,
+        Query(
+            alias="format",
+            description="`chrome` (Trace Event Format: Perfetto, chrome://tracing), "
+            "`speedscope` (evented profiles) or `json` (runtree's steps with their times).",
+        ),
+    ] = TraceFormat.CHROME,
+) -> JSONResponse:
+    """The execution as a trace file to download (see the README, "Export a run")."""
+    record = _execution(rt, execution_id)
+    document = export_trace(record, rt.store.get_steps(execution_id), trace_format)
+    name = trace_filename(record, trace_format)
+    return JSONResponse(document, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 @api.post(
