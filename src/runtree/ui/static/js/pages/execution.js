@@ -7,6 +7,7 @@ import { renderSource, scrollToLine } from "../code.js";
 import { h, link, markNav, pageData, replace, setTitle } from "../dom.js";
 import { FINISHED, ago, dateTime, elapsedMs, ms, ns, number, shortId } from "../format.js";
 import { renderJSON } from "../json.js";
+import { traceExportButtons } from "../trace_export.js";
 import { CallTree, shortName } from "../tree.js";
 import { badge, capturedValue, errorBox, errorTitle, spinner } from "../widgets.js";
 
@@ -145,6 +146,7 @@ function renderHead() {
       delivery ? h("span", null, "delivery ", link(`/webhooks/${encodeURIComponent(delivery.path)}?delivery=${delivery.id}`,
         `${shortId(delivery.id)} on /hooks/${delivery.path}`, { class: "delivery-link" })) : null,
       FINISHED.has(e.status) ? comparePicker(e) : null,
+      traceExportButtons(e),
       e.cancel_requested && !FINISHED.has(e.status) ? h("span", { class: "mark", text: "cancel requested" }) : null,
       !FINISHED.has(e.status) && !e.cancel_requested ? h("button", { class: "btn small", type: "button", text: "Cancel run",
         onclick: async (event) => {
