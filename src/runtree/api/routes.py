@@ -40,7 +40,6 @@ from .schemas import (
     FunctionStatsOut,
     Health,
     RunRequest,
-    SandboxLayerOut,
     SandboxOut,
     StepDetailOut,
     StepPageOut,
@@ -58,6 +57,7 @@ from .schemas import (
     version_detail,
     version_out,
 )
+from .schemas.base import from_record
 from .waiting import CompletionHub, get_hub, wait_finished
 
 log = logging.getLogger("runtree.api")
@@ -621,19 +621,4 @@ def _sandbox_out(rt: Server) -> SandboxOut | None:
     report = rt.sandbox
     if report is None:
         return None
-    return SandboxOut(
-        enabled=report.enabled,
-        tier0=report.tier0,
-        uid_separation=report.uid_separation,
-        summary=report.summary,
-        layers=[
-            SandboxLayerOut(
-                name=layer.name,
-                tier=layer.tier,
-                active=layer.active,
-                detail=layer.detail,
-                required=layer.required,
-            )
-            for layer in report.layers
-        ],
-    )
+    return from_record(SandboxOut, report)

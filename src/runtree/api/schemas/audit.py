@@ -8,7 +8,7 @@ from typing import Any
 from ...models import (
     AuditRecord,
 )
-from .base import ResponseModel
+from .base import ResponseModel, from_record
 
 
 class AuditOut(ResponseModel):
@@ -29,12 +29,4 @@ class AuditPage(ResponseModel):
 
 
 def audit_out(record: AuditRecord) -> AuditOut:
-    return AuditOut(
-        id=record.id,
-        at=record.at,
-        actor=record.actor,
-        action=record.action,
-        target=record.target,
-        namespace=record.namespace,
-        details=record.details,
-    )
+    return from_record(AuditOut, record)

@@ -14,7 +14,7 @@ from ...models import (
     StepStatus,
     Trigger,
 )
-from .base import MAX_VERSION, RequestModel, ResponseModel
+from .base import MAX_VERSION, RequestModel, ResponseModel, from_record
 
 
 class RunRequest(RequestModel):
@@ -172,37 +172,12 @@ class ExecutionPage(ResponseModel):
     next_cursor: str | None
 
 
-def execution_fields(record: ExecutionRecord) -> dict[str, Any]:
-    return {
-        "id": record.id,
-        "function": record.qualified_name,
-        "namespace": record.namespace,
-        "name": record.name,
-        "version": record.version,
-        "trigger": record.trigger,
-        "status": record.status,
-        "input": record.input,
-        "output": record.output,
-        "error": record.error,
-        "versions": record.versions,
-        "queued_at": record.queued_at,
-        "started_at": record.started_at,
-        "finished_at": record.finished_at,
-        "duration_ms": record.duration_ms,
-        "cancel_requested": record.cancel_requested,
-        "worker_id": record.worker_id,
-        "replay_of": record.replay_of,
-    }
-
-
 def execution_out(record: ExecutionRecord) -> ExecutionOut:
-    return ExecutionOut.model_validate(execution_fields(record))
+    return from_record(ExecutionOut, record, function=record.qualified_name)
 
 
 def execution_detail(record: ExecutionRecord, steps: list[StepRecord]) -> ExecutionDetail:
-    return ExecutionDetail.model_validate(
-        {**execution_fields(record), "steps": [step.to_dict() for step in steps]}
-    )
+    return from_record(ExecutionDetail, record, function=record.qualified_name, steps=steps)
 
 
 class ExecutionBrief(ResponseModel):
@@ -220,12 +195,10 @@ class ExecutionBrief(ResponseModel):
 def execution_brief(record: ExecutionRecord | None) -> ExecutionBrief | None:
     if record is None:
         return None
-    return ExecutionBrief(
-        id=record.id,
+    return from_record(
+        ExecutionBrief,
+        record,
         function=record.qualified_name,
-        version=record.version,
         trigger=str(record.trigger),
         status=str(record.status),
-        queued_at=record.queued_at,
-        duration_ms=record.duration_ms,
     )

@@ -13,7 +13,7 @@ from ...models import (
     VersionRecord,
 )
 from ...service import VersionSettings
-from .base import RequestModel, ResponseModel
+from .base import RequestModel, ResponseModel, from_record
 
 _DEFAULTS = VersionSettings()
 
@@ -202,54 +202,26 @@ class DiffOut(ResponseModel):
     settings: dict[str, SettingChange]
 
 
-def version_fields(record: VersionRecord) -> dict[str, Any]:
-    return {
-        "function": record.qualified_name,
-        "namespace": record.namespace,
-        "name": record.name,
-        "number": record.number,
-        "sha256": record.sha256,
-        "settings": record.settings,
-        "warnings": record.warnings,
-        "dependencies": record.dependencies,
-        "signature": record.signature,
-        "created_at": record.created_at,
-        "created_by": record.created_by,
-    }
-
-
 def version_out(record: VersionRecord) -> VersionOut:
-    return VersionOut.model_validate(version_fields(record))
+    return from_record(VersionOut, record, function=record.qualified_name)
 
 
 def version_detail(record: VersionRecord) -> VersionDetail:
-    return VersionDetail.model_validate({**version_fields(record), "source": record.source})
+    return from_record(VersionDetail, record, function=record.qualified_name)
 
 
 def deploy_out(record: VersionRecord, created: bool) -> DeployOut:
-    return DeployOut.model_validate({**version_fields(record), "created": created})
-
-
-def function_fields(record: FunctionRecord) -> dict[str, Any]:
-    return {
-        "function": record.qualified_name,
-        "namespace": record.namespace,
-        "name": record.name,
-        "description": record.description,
-        "created_at": record.created_at,
-        "current_version": record.current_version,
-        "run_count": record.run_count,
-        "step_count": record.step_count,
-        "last_execution_id": record.last_execution_id,
-        "last_status": record.last_status,
-    }
+    return from_record(DeployOut, record, function=record.qualified_name, created=created)
 
 
 def function_out(record: FunctionRecord) -> FunctionOut:
-    return FunctionOut.model_validate(function_fields(record))
+    return from_record(FunctionOut, record, function=record.qualified_name)
 
 
 def function_detail(record: FunctionRecord, version: VersionRecord | None) -> FunctionDetail:
-    return FunctionDetail.model_validate(
-        {**function_fields(record), "version": None if version is None else version_detail(version)}
+    return from_record(
+        FunctionDetail,
+        record,
+        function=record.qualified_name,
+        version=None if version is None else version_detail(version),
     )

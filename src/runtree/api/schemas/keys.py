@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field
 
@@ -12,7 +12,7 @@ from ...models import (
     Role,
 )
 from ...service.access import Principal
-from .base import RequestModel, ResponseModel
+from .base import RequestModel, ResponseModel, from_record
 
 RoleName = Literal["admin", "developer", "runner", "viewer"]
 
@@ -56,30 +56,13 @@ class WhoAmI(ResponseModel):
     key_prefix: str | None
 
 
-def key_fields(record: ApiKeyRecord) -> dict[str, Any]:
-    return {
-        "prefix": record.prefix,
-        "name": record.name,
-        "role": record.role,
-        "namespace": record.namespace,
-        "created_at": record.created_at,
-        "created_by": record.created_by,
-        "revoked_at": record.revoked_at,
-    }
-
-
 def key_out(record: ApiKeyRecord) -> KeyOut:
-    return KeyOut.model_validate(key_fields(record))
+    return from_record(KeyOut, record)
 
 
 def key_created(key: str, record: ApiKeyRecord) -> KeyCreated:
-    return KeyCreated.model_validate({**key_fields(record), "key": key})
+    return from_record(KeyCreated, record, key=key)
 
 
 def whoami_out(principal: Principal) -> WhoAmI:
-    return WhoAmI(
-        role=principal.role,
-        namespace=principal.namespace,
-        actor=principal.actor,
-        key_prefix=principal.key_prefix,
-    )
+    return from_record(WhoAmI, principal)

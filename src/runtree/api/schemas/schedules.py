@@ -14,7 +14,7 @@ from ...models import (
     ScheduleRecord,
 )
 from ...service.schedules import describe, next_fire_after
-from .base import FUNCTION_PATTERN, MAX_VERSION, RequestModel, ResponseModel
+from .base import FUNCTION_PATTERN, MAX_VERSION, RequestModel, ResponseModel, from_record
 from .executions import ExecutionBrief, execution_brief
 
 
@@ -88,42 +88,24 @@ def upcoming_fires(record: ScheduleRecord) -> list[datetime.datetime]:
     return fires
 
 
-def schedule_fields(record: ScheduleRecord) -> dict[str, Any]:
-    return {
-        "id": record.id,
-        "function": record.qualified_name,
-        "namespace": record.namespace,
-        "name": record.name,
-        "version": record.version,
-        "cron": record.cron,
-        "description": describe(record.cron),
-        "timezone": record.timezone,
-        "input": record.input,
-        "paused": record.paused,
-        "next_fire_at": record.next_fire_at,
-        "upcoming": upcoming_fires(record),
-        "last_fire_at": record.last_fire_at,
-        "created_at": record.created_at,
-        "created_by": record.created_by,
-    }
-
-
 def schedule_out(record: ScheduleRecord) -> ScheduleOut:
-    return ScheduleOut.model_validate(schedule_fields(record))
+    return from_record(ScheduleOut, record, **_schedule_derived(record))
+
+
+def _schedule_derived(record: ScheduleRecord) -> dict[str, Any]:
+    """The members of a schedule's document its record does not hold as they are."""
+    return {
+        "function": record.qualified_name,
+        "description": describe(record.cron),
+        "upcoming": upcoming_fires(record),
+    }
 
 
 def fire_out(
     record: ScheduleFireRecord, executions: Mapping[str, ExecutionRecord] | None = None
 ) -> FireOut:
     execution = (executions or {}).get(record.execution_id or "")
-    return FireOut(
-        fire_time=record.fire_time,
-        execution_id=record.execution_id,
-        execution=execution_brief(execution),
-        fired_at=record.fired_at,
-        late=record.late,
-        missed=record.missed,
-    )
+    return from_record(FireOut, record, execution=execution_brief(execution))
 
 
 def schedule_detail(
@@ -131,6 +113,9 @@ def schedule_detail(
     fires: list[ScheduleFireRecord],
     executions: Mapping[str, ExecutionRecord] | None = None,
 ) -> ScheduleDetail:
-    return ScheduleDetail.model_validate(
-        {**schedule_fields(record), "fires": [fire_out(f, executions) for f in fires]}
+    return from_record(
+        ScheduleDetail,
+        record,
+        **_schedule_derived(record),
+        fires=[fire_out(f, executions) for f in fires],
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ... import service
-from .base import ResponseModel
+from .base import ResponseModel, from_record
 
 
 class SlowStepOut(ResponseModel):
@@ -46,33 +46,18 @@ class FunctionStatsOut(ResponseModel):
 
 
 def function_stats_out(stats: service.FunctionStats) -> FunctionStatsOut:
-    return FunctionStatsOut(
+    return from_record(
+        FunctionStatsOut,
+        stats,
         function=f"{stats.namespace}/{stats.name}",
         versions=[
-            VersionStatsOut(
-                version=v.version,
-                runs=v.runs,
-                statuses=v.statuses,
-                error_rate=v.error_rate,
-                sampled=v.sampled,
-                p50_ms=v.p50_ms,
-                p95_ms=v.p95_ms,
-                p99_ms=v.p99_ms,
-                recent_runs=v.recent_runs,
+            from_record(
+                VersionStatsOut,
+                v,
                 slowest_steps=None
                 if v.slowest_steps is None
                 else [
-                    SlowStepOut(
-                        name=s.name,
-                        function=s.function,
-                        calls=s.calls,
-                        runs=s.runs,
-                        total_self_ns=s.total_self_ns,
-                        mean_self_ns=s.total_self_ns // max(1, s.calls),
-                        max_self_ns=s.max_self_ns,
-                        slowest_execution_id=s.slowest_execution_id,
-                        slowest_step_id=s.slowest_step_id,
-                    )
+                    from_record(SlowStepOut, s, mean_self_ns=s.total_self_ns // max(1, s.calls))
                     for s in v.slowest_steps
                 ],
             )

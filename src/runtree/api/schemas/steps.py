@@ -12,7 +12,7 @@ from ...models import (
     StepStatus,
     StepSummary,
 )
-from .base import ResponseModel
+from .base import ResponseModel, from_record
 from .executions import AggregateOut, ExecutionOut, StepOut, execution_out
 
 
@@ -148,11 +148,10 @@ def step_page_out(page: service.StepPage) -> StepPageOut:
 
 
 def step_detail_out(detail: service.StepDetail) -> StepDetailOut:
-    return StepDetailOut.model_validate(
-        {
-            **detail.step.to_dict(),
-            "children": detail.children,
-            "self_ns": detail.self_ns,
-            "children_ns": detail.children_ns,
-        }
+    return from_record(
+        StepDetailOut,
+        detail.step,
+        children=detail.children,
+        self_ns=detail.self_ns,
+        children_ns=detail.children_ns,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import datetime
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field
 
@@ -14,7 +14,7 @@ from ...models import (
     ExecutionRecord,
     WebhookRecord,
 )
-from .base import FUNCTION_PATTERN, MAX_VERSION, RequestModel, ResponseModel
+from .base import FUNCTION_PATTERN, MAX_VERSION, RequestModel, ResponseModel, from_record
 from .executions import ExecutionBrief, execution_brief
 
 Verify = Literal["none", "github", "stripe", "slack", "hmac-sha256"]
@@ -133,42 +133,20 @@ class HookAccepted(ResponseModel):
     duplicate: bool
 
 
-def webhook_fields(record: WebhookRecord) -> dict[str, Any]:
-    return {
-        "path": record.path,
-        "url_path": f"/hooks/{record.path}",
-        "function": record.qualified_name,
-        "namespace": record.namespace,
-        "name": record.name,
-        "version": record.version,
-        "verify": record.verify,
-        "mode": record.mode,
-        "sync_timeout_s": record.sync_timeout_s,
-        "created_at": record.created_at,
-        "created_by": record.created_by,
-    }
-
-
 def webhook_out(record: WebhookRecord) -> WebhookOut:
-    return WebhookOut.model_validate(webhook_fields(record))
+    return from_record(
+        WebhookOut, record, url_path=f"/hooks/{record.path}", function=record.qualified_name
+    )
 
 
 def webhook_created(record: WebhookRecord, secret: str | None) -> WebhookCreated:
-    return WebhookCreated.model_validate({**webhook_fields(record), "secret": secret})
-
-
-def delivery_fields(record: DeliveryRecord) -> dict[str, Any]:
-    return {
-        "id": record.id,
-        "path": record.path,
-        "received_at": record.received_at,
-        "method": record.method,
-        "status": record.status,
-        "reason": record.reason,
-        "idempotency_key": record.idempotency_key,
-        "execution_id": record.execution_id,
-        "body_size": record.body_size,
-    }
+    return from_record(
+        WebhookCreated,
+        record,
+        url_path=f"/hooks/{record.path}",
+        function=record.qualified_name,
+        secret=secret,
+    )
 
 
 def delivery_out(
@@ -176,9 +154,7 @@ def delivery_out(
 ) -> DeliveryOut:
     """The delivery; with ``executions`` (by id), the one it started with its status."""
     execution = (executions or {}).get(record.execution_id or "")
-    return DeliveryOut.model_validate(
-        {**delivery_fields(record), "execution": execution_brief(execution)}
-    )
+    return from_record(DeliveryOut, record, execution=execution_brief(execution))
 
 
 def delivery_detail(
@@ -190,15 +166,11 @@ def delivery_detail(
         text: str | None = record.body.decode("utf-8")
     except UnicodeDecodeError:
         text = None
-    return DeliveryDetail.model_validate(
-        {
-            **delivery_fields(record),
-            "query_string": record.query_string,
-            "headers": record.headers,
-            "body_base64": base64.b64encode(record.body).decode("ascii"),
-            "body": text,
-            "body_truncated": record.body_truncated,
-            "execution": execution_brief(execution),
-            "replays": [execution_brief(r) for r in replays],
-        }
+    return from_record(
+        DeliveryDetail,
+        record,
+        body_base64=base64.b64encode(record.body).decode("ascii"),
+        body=text,
+        execution=execution_brief(execution),
+        replays=[execution_brief(r) for r in replays],
     )
