@@ -174,8 +174,9 @@ def test_the_cli_against_a_server_prints_what_it_prints_on_the_database(
     assert code == 0
     ok = json.loads(ran)
     assert ok["status"] == "succeeded" and ok["trigger"] == "api"
-    code, _, _ = remote("run", "calculate_order_total", "-a", "customer_id=3")
+    code, ran, _ = remote("run", "calculate_order_total", "-a", "customer_id=3", "--json")
     assert code == 1
+    failed = json.loads(ran)
     code, _, err = remote("run", "calculate_order_total")
     assert code == 2 and "customer_id: missing required parameter" in err
     assert "expected: calculate_order_total(" in err
@@ -206,6 +207,11 @@ def test_the_cli_against_a_server_prints_what_it_prints_on_the_database(
         ["show", ok["id"]],
         ["show", ok["id"][:10], "--json"],
         ["tree", ok["id"]],
+        ["export", ok["id"]],
+        ["export", ok["id"][:10], "--format", "speedscope"],
+        ["export", ok["id"], "--format", "json"],
+        ["export", failed["id"], "--format", "json"],
+        ["export", failed["id"]],
         ["webhooks", "list"],
         ["webhooks", "list", "--json"],
         ["webhooks", "deliveries", "paid"],

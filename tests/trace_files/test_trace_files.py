@@ -161,6 +161,9 @@ def test_json_format_and_file_names() -> None:
     assert document["execution"]["started_at"].startswith("2026-12-05T00:00:00")
     assert [s["id"] for s in document["steps"]] == [1, 2]
     assert document["steps"][1]["started_at_ns"] == T0 + 1_000
+    failed = step(7, None, 0, 1, error={"from_step": None, "message": "m", "type": "E"})
+    error = export_trace(execution(), [failed], TraceFormat.JSON)["steps"][0]["error"]
+    assert list(error.items()) == [("type", "E"), ("message", "m")]  # as the API gives it
     assert trace_filename(execution(), TraceFormat.SPEEDSCOPE) == (
         "runtree-default-orders-01234567.speedscope.json"
     )

@@ -10,7 +10,8 @@
 * ``speedscope``: speedscope's file format with one *evented* profile per lane, times in
   nanoseconds from the earliest start, frames shared and deduplicated by name and location.
 * ``json``: ``{"format": "runtree-trace", "execution": {...}, "steps": [...]}`` with the
-  steps in the shape of ``StepRecord.to_dict()``.
+  steps in the shape of ``StepRecord.to_dict()`` (errors as the HTTP API gives them: keys in
+  its order, ``step_id``/``from_step`` left out when empty).
 
 **Lanes.** Both viewers need the slices of one thread (``tid``, profile) properly nested.
 Steps that ran concurrently (threads, async tasks) can overlap their siblings, so each step
@@ -60,7 +61,7 @@ def export_trace(
         return {
             "format": "runtree-trace",
             "execution": _summary(execution),
-            "steps": [step.to_dict() for step in steps],
+            "steps": [_step_document(step) for step in steps],
         }
     slices, end = _lay_out(steps)
     if trace_format is TraceFormat.CHROME:
@@ -83,6 +84,21 @@ def _summary(execution: ExecutionRecord) -> dict[str, Any]:
         "finished_at": None if execution.finished_at is None else rfc3339(execution.finished_at),
         "duration_ms": execution.duration_ms,
     }
+
+
+# The key order of the HTTP API's ErrorOut; its optional links are left out when empty, so a
+# step exported from the database and one fetched from a server give the same text.
+_ERROR_ORDER = ("type", "message", "traceback", "step_id", "from_step")
+
+
+def _step_document(step: StepRecord) -> dict[str, Any]:
+    document = step.to_dict()
+    error = document["error"]
+    if isinstance(error, dict):
+        present = {key: value for key, value in error.items() if value is not None}
+        first = {key: present[key] for key in _ERROR_ORDER if key in present}
+        document["error"] = {**first, **present}
+    return document
 
 
 def _lay_out(steps: Sequence[StepRecord]) -> tuple[list[_Slice], int]:
