@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import random
 from typing import Any
 
 import jsonschema
@@ -167,3 +168,24 @@ def test_json_format_and_file_names() -> None:
     assert trace_filename(execution(), TraceFormat.SPEEDSCOPE) == (
         "runtree-default-orders-01234567.speedscope.json"
     )
+
+
+def random_tree(rng: random.Random, size: int) -> list[StepRecord]:
+    """Steps with random starts and durations: siblings overlap, children may start before
+    or end after their parents, some are still running, times often coincide."""
+    steps = [step(1, None, rng.randrange(50), rng.choice([None, rng.randrange(200)]))]
+    for step_id in range(2, size + 1):
+        parent = rng.choice(steps)
+        start = parent.started_at_ns - T0 + rng.randrange(-5, 60)
+        duration = rng.choice([None, 0, rng.randrange(80)])
+        steps.append(step(step_id, parent.id, start, duration, depth=parent.depth + 1))
+    rng.shuffle(steps)
+    return steps
+
+
+@pytest.mark.parametrize("seed", range(200))
+def test_random_trees_nest_on_every_lane(seed: int) -> None:
+    steps = random_tree(random.Random(seed), 1 + seed % 40)
+    check_speedscope(export_trace(execution(), steps, TraceFormat.SPEEDSCOPE))
+    events = complete_events(export_trace(execution(), steps, TraceFormat.CHROME))
+    assert len(events) == len(steps)

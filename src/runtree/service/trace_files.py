@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import heapq
 from collections.abc import Sequence
 from typing import Any
 
@@ -131,8 +132,19 @@ def _lay_out(steps: Sequence[StepRecord]) -> tuple[list[_Slice], int]:
 
 
 def _assign_lanes(ordered: list[_Slice], slices: dict[int, _Slice]) -> None:
-    stacks: list[list[_Slice]] = []  # per lane, the slices open at the current time
+    """Give each slice its lane (module docstring), in O(n log n): a lane is free once its
+    outermost slice has ended, and the lowest free lane is taken."""
+    stacks: list[list[_Slice]] = []  # per lane, the slices that may still hold a child
+    outer_end: list[int] = []  # per lane, the end of its outermost slice
+    is_free: list[bool] = []
+    ending: list[tuple[int, int]] = []  # heap of (outer end, lane) of the lanes in use
+    free: list[int] = []  # heap of free lanes (entries of lanes taken since are skipped)
     for here in ordered:
+        while ending and ending[0][0] <= here.start:
+            end, lane = heapq.heappop(ending)
+            if not is_free[lane] and outer_end[lane] == end:
+                is_free[lane] = True
+                heapq.heappush(free, lane)
         parent = slices.get(here.step.parent_id) if here.step.parent_id is not None else None
         if parent is not None:
             stack = stacks[parent.lane]
@@ -140,17 +152,26 @@ def _assign_lanes(ordered: list[_Slice], slices: dict[int, _Slice]) -> None:
                 stack.pop()
             if stack and stack[-1] is parent:
                 here.lane = parent.lane
+                if is_free[here.lane]:  # the parent ended where this child starts
+                    is_free[here.lane] = False
+                    heapq.heappush(ending, (outer_end[here.lane], here.lane))
         if here.lane < 0:
-            for lane, stack in enumerate(stacks):
-                while stack and stack[-1] is not parent and stack[-1].end <= here.start:
-                    stack.pop()
-                if not stack:
-                    here.lane = lane
-                    break
+            while free and not is_free[free[0]]:
+                heapq.heappop(free)
+            if free:
+                here.lane = heapq.heappop(free)
+                is_free[here.lane] = False
+                stacks[here.lane].clear()  # everything on it has ended
             else:
                 here.lane = len(stacks)
                 stacks.append([])
-        stacks[here.lane].append(here)
+                outer_end.append(0)
+                is_free.append(False)
+        stack = stacks[here.lane]
+        stack.append(here)
+        if len(stack) == 1:
+            outer_end[here.lane] = here.end
+            heapq.heappush(ending, (here.end, here.lane))
 
 
 def _step_args(step: StepRecord) -> dict[str, Any]:
