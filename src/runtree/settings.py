@@ -91,6 +91,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("RUNTREE_NO_AUTH", "auth", _not(parse_flag)),
     Variable("RUNTREE_ADMIN_KEY_FILE", "admin_key_file"),
     Variable("RUNTREE_WEBHOOK_MAX_BODY_BYTES", "webhook_max_body_bytes"),
+    Variable("RUNTREE_METRICS_PUBLIC", "metrics_public", parse_flag),
     Variable("RUNTREE_SANDBOX", "sandbox", parse_flag),
     Variable("RUNTREE_SANDBOX_DIR", "sandbox_host.state_dir"),
     Variable("RUNTREE_SANDBOX_UID_BASE", "sandbox_host.uid_base"),
@@ -215,6 +216,9 @@ class Settings(BaseModel):
     # Access control: off only for local development, and then only on loopback.
     auth: bool = True
     admin_key_file: str | None = None
+    # GET /metrics without an API key (for a scraper on a trusted network); else a viewer key
+    # of no single namespace is needed, like the API.
+    metrics_public: bool = False
     # Webhooks: the largest request body accepted on /hooks/{path}.
     webhook_max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     # Schedules: the scheduler loop of `runtree serve` wakes this often.

@@ -73,7 +73,7 @@ def test_serve_runs_queued_executions_and_stops_on_ctrl_c(tmp_path: pathlib.Path
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env.pop("RUNTREE_DATABASE_URL", None)
     process = subprocess.Popen(
-        [*MAIN, "serve", "--port", "0", "--workers", "1", "--database", db_url],
+        [*MAIN, "serve", "--port", "0", "--workers", "1", "--database", db_url, "--metrics-public"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -114,6 +114,14 @@ def test_serve_runs_queued_executions_and_stops_on_ctrl_c(tmp_path: pathlib.Path
             shown = runtree("show", execution_id, "--json", db_url=db_url, cwd=tmp_path)
             status = json.loads(shown.stdout)["status"]
         assert status == "succeeded"
+        # --metrics-public: the server's metrics without a key, counting the run it made.
+        with urllib.request.urlopen(f"{base}/metrics", timeout=10) as response:
+            metrics = response.read().decode()
+        ended = (
+            'runtree_executions_ended_total{function="calculate_order_total",'
+            'namespace="default",status="succeeded"} 1.0'
+        )
+        assert ended in metrics.splitlines(), metrics
     finally:
         process.send_signal(signal.SIGINT)
         try:

@@ -27,6 +27,7 @@ from ..ui import install_ui
 from .auth import access
 from .docs import docs
 from .hooks import hooks
+from .metrics import router as metrics_router
 from .middleware import BodyLimitMiddleware, CatchAllMiddleware
 from .problems import Problem, install_problem_handlers, problem_responses
 from .routes import API_PREFIX, api, health
@@ -98,6 +99,7 @@ def create_app(
         )
     app.include_router(hooks)
     app.include_router(health)
+    app.include_router(metrics_router)
     app.include_router(docs)
     # The sign-in form names the admin key's file (its name only: no server paths in pages).
     install_ui(app, admin_key_file=settings.admin_key_path.name if settings.auth else None)

@@ -18,6 +18,7 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from ..errors import DeliveryInputError, DeliveryRejected
 from ..models import ExecutionStatus
 from ..service import webhooks as webhook_service
 from .problems import problem_response, problem_responses
@@ -57,16 +58,24 @@ async def receive_webhook(path: HookPath, request: Request) -> Response:
     """Start the webhook's function with this delivery (see the module docstring)."""
     runtime = request.app.state.runtime
     body = await request.body()
-    delivery = await run_in_threadpool(
-        webhook_service.receive,
-        runtime.store,
-        path,
-        method=request.method,
-        query_string=request.url.query,
-        headers=_headers(request),
-        body=body,
-        dispatcher=runtime.dispatcher,
-    )
+    try:
+        delivery = await run_in_threadpool(
+            webhook_service.receive,
+            runtime.store,
+            path,
+            method=request.method,
+            query_string=request.url.query,
+            headers=_headers(request),
+            body=body,
+            dispatcher=runtime.dispatcher,
+        )
+    except DeliveryRejected:
+        runtime.metrics.delivery("rejected")
+        raise
+    except DeliveryInputError:
+        runtime.metrics.delivery("invalid")
+        raise
+    runtime.metrics.delivery("duplicate" if delivery.duplicate else "accepted")
     record = delivery.execution
     if delivery.webhook.mode == "sync":
         record = await wait_finished(

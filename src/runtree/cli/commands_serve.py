@@ -97,6 +97,13 @@ def serve(
             "RUNTREE_SANDBOX=off)",
         ),
     ] = False,
+    metrics_public: Annotated[
+        bool,
+        typer.Option(
+            "--metrics-public",
+            help="Serve GET /metrics without an API key (also RUNTREE_METRICS_PUBLIC=on)",
+        ),
+    ] = False,
     database: DatabaseOption = None,
 ) -> None:
     """Serve the HTTP API and the web UI, run queued executions and fire schedules.
@@ -129,6 +136,7 @@ def serve(
         workers=workers,
         auth=False if no_auth else None,
         sandbox=False if insecure_no_sandbox else None,
+        metrics_public=True if metrics_public else None,
     )
     console = make_console()
     sandbox = service.probe_sandbox(settings)

@@ -10,7 +10,7 @@ import json
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from ..errors import InputError
 from ..instrument.signature import EntrySignature
@@ -24,12 +24,27 @@ from .supervisor import CRASHED, FAILED, Outcome, Supervisor
 log = logging.getLogger("runtree.execution")
 
 
-class ExecutionRunner:
-    """Runs executions that are already ``running`` (claimed) and records how they end."""
+class RunObserver(Protocol):
+    """Told what a runner does (the server's metrics). Called from the runner's thread; each
+    call must be cheap and must not raise."""
 
-    def __init__(self, store: Store, supervisor: Supervisor) -> None:
+    def started(self, execution: ExecutionRecord) -> None: ...
+
+    def steps_saved(self, count: int) -> None: ...
+
+    def finished(self, execution: ExecutionRecord) -> None: ...
+
+
+class ExecutionRunner:
+    """Runs executions that are already ``running`` (claimed) and records how they end.
+    ``observer``, when given, is told of each start, each batch of steps stored and each end."""
+
+    def __init__(
+        self, store: Store, supervisor: Supervisor, observer: RunObserver | None = None
+    ) -> None:
         self.store = store
         self.supervisor = supervisor
+        self.observer = observer
 
     def build_job(self, execution: ExecutionRecord) -> Job:
         """The job for ``execution``: its pinned versions, its input bound to the entry point."""
@@ -74,6 +89,24 @@ class ExecutionRunner:
         """Run a claimed execution and store its steps and its end. Never raises for
         anything the user's code does. ``slot``: the dispatcher slot running it (its sandbox
         uid); ``None``: any free one."""
+        observer = self.observer
+        if observer is None:
+            return self._run(execution, cancel, slot)
+        observer.started(execution)
+        record = self._run(execution, cancel, slot)
+        observer.finished(record)
+        return record
+
+    def _steps_saved(self, count: int) -> None:
+        if self.observer is not None:
+            self.observer.steps_saved(count)
+
+    def _run(
+        self,
+        execution: ExecutionRecord,
+        cancel: threading.Event | None,
+        slot: int | None,
+    ) -> ExecutionRecord:
         try:
             job = self.build_job(execution)
         except (InputError, LookupError) as error:
@@ -83,6 +116,7 @@ class ExecutionRunner:
 
         def save(steps: list[dict[str, Any]]) -> None:
             self.store.save_steps(execution.id, steps)
+            self._steps_saved(len(steps))
 
         try:
             outcome = self.supervisor.run(
@@ -97,13 +131,15 @@ class ExecutionRunner:
         if outcome.steps:
             # The last batch of steps and the end in one transaction.
             try:
-                return self.store.finish_execution(
+                record = self.store.finish_execution(
                     execution.id,
                     status=outcome.status,
                     output=output,
                     error=problem,
                     steps=outcome.steps,
                 )
+                self._steps_saved(len(outcome.steps))
+                return record
             except Exception as error:  # as when saving a streamed batch fails
                 outcome = _engine_error(error)
                 output, problem = None, outcome.error
@@ -126,8 +162,9 @@ class NotifyingRunner(ExecutionRunner):
         store: Store,
         supervisor: Supervisor,
         on_finished: Callable[[ExecutionRecord], None],
+        observer: RunObserver | None = None,
     ) -> None:
-        super().__init__(store, supervisor)
+        super().__init__(store, supervisor, observer)
         self._on_finished = on_finished
 
     def run(

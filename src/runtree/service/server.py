@@ -20,6 +20,7 @@ from ..settings import Settings
 from ..store import Store
 from . import access
 from .executions import recover_after_crash
+from .metrics import Metrics
 from .sandbox import Sandbox, SandboxReport, probe_sandbox
 from .schedules import Scheduler
 
@@ -37,6 +38,7 @@ class Server:
     settings: Settings
     store: Store
     dispatcher: Dispatcher
+    metrics: Metrics
     closers: list[Callable[[], None]] = dataclasses.field(default_factory=list)
     # What the start-up probe found (None with an injected dispatcher: not ours to report).
     sandbox: SandboxReport | None = None
@@ -57,7 +59,8 @@ class Server:
         executions whose local worker process is gone become ``crashed``, queued ones stay
         queued -- then starts a zygote launcher and a :class:`LocalDispatcher` with
         ``settings.workers`` slots whose runner reports each execution it finishes to
-        ``on_finished`` (from its worker threads).
+        ``on_finished`` (from its worker threads) and to ``metrics`` (which an injected
+        dispatcher's runner should be given as its observer to count executions).
         Injected objects belong to the caller: they are neither started nor stopped here.
 
         With ``settings.auth``, the first start on a database creates an admin key (see
@@ -70,11 +73,15 @@ class Server:
         if store is None:
             store = Store(settings.database_url)
             closers.append(store.close)
+        metrics = Metrics(store, dispatcher)
         try:
             if settings.auth:
                 _bootstrap_admin_key(settings, store)
             if dispatcher is None:
-                dispatcher = _local_dispatcher(settings, store, on_finished, closers, report)
+                dispatcher = _local_dispatcher(
+                    settings, store, on_finished, closers, report, metrics
+                )
+                metrics.dispatcher = dispatcher
             if settings.scheduler:
                 scheduler = Scheduler(store, dispatcher, interval=settings.scheduler_interval_s)
                 scheduler.start()
@@ -86,6 +93,7 @@ class Server:
             settings=settings,
             store=store,
             dispatcher=dispatcher,
+            metrics=metrics,
             closers=closers,
             sandbox=report[0] if report else None,
         )
@@ -121,6 +129,7 @@ def _local_dispatcher(
     on_finished: Callable[[ExecutionRecord], None],
     closers: list[Callable[[], None]],
     report: list[SandboxReport],
+    metrics: Metrics,
 ) -> LocalDispatcher:
     """Probe the sandbox (refusing to go on without tier 0 unless ``settings.sandbox`` is
     off: :class:`~runtree.errors.SandboxUnavailable`), recover, then start a
@@ -138,7 +147,7 @@ def _local_dispatcher(
         log.warning("recovered after a crash: %d execution(s) marked crashed", crashed)
     launcher = ZygoteLauncher(sandbox)
     closers.insert(0, launcher.close)
-    runner = NotifyingRunner(store, Supervisor(launcher), on_finished)
+    runner = NotifyingRunner(store, Supervisor(launcher), on_finished, observer=metrics)
     dispatcher = LocalDispatcher(store, runner, settings.workers)
     dispatcher.start()
     grace = settings.shutdown_grace_s

@@ -115,6 +115,7 @@ _VERSIONS = table(VersionRow)
 _HAS_QUEUED = (
     select(_EXECUTIONS.c.id).where(_EXECUTIONS.c.status == ExecutionStatus.QUEUED.value).limit(1)
 )
+_COUNT_QUEUED = select(func.count()).where(_EXECUTIONS.c.status == ExecutionStatus.QUEUED.value)
 _INSERT = insert(_EXECUTIONS)
 _VERSION_EXISTS = select(_VERSIONS.c.id).where(_VERSIONS.c.id == bindparam("version_id"))
 _NEXT_QUEUED = (
@@ -183,6 +184,11 @@ _INTERRUPT_MANY = (
 def has_queued(session: Session) -> bool:
     """Whether any execution is queued (a cheap read, to skip taking the write lock)."""
     return session.scalar(_HAS_QUEUED) is not None
+
+
+def count_queued(session: Session) -> int:
+    """How many executions are queued (an index-only count: ``ix_executions_status_queued_at``)."""
+    return int(session.scalar(_COUNT_QUEUED) or 0)
 
 
 def claim_next_execution(

@@ -145,6 +145,7 @@ class Store:
     private_input = _Delegated("executions", ExecutionRepository.private_input)
     claim_next_execution = _Delegated("executions", ExecutionRepository.claim_next_execution)
     claim_next = _Delegated("executions", ExecutionRepository.claim_next)
+    count_queued = _Delegated("executions", ExecutionRepository.count_queued)
     claim_execution = _Delegated("executions", ExecutionRepository.claim_execution)
     finish_execution = _Delegated("executions", ExecutionRepository.finish_execution)
     request_cancel = _Delegated("executions", ExecutionRepository.request_cancel)

@@ -67,6 +67,11 @@ class ExecutionRepository:
         Polling an empty queue is a plain read: it takes no write lock."""
         return self.claim_next(worker_id)[0]
 
+    def count_queued(self) -> int:
+        """How many executions are queued (a cheap read, for the queue-depth metric)."""
+        with self._db.reading() as session:
+            return executions.count_queued(session)
+
     def claim_next(
         self, worker_id: str, *, expect_queued: bool = False
     ) -> tuple[ExecutionRecord | None, bool]:
