@@ -18,6 +18,7 @@ from .helpers import API, deploy, deploy_examples, run
 
 FAILING = "def explode(n: int):\n    raise ValueError(f'bad {n}')\n"
 ECHO = "def echo(request):\n    return request\n"
+ADD = "def add(x: int, y: int = 1):\n    return x + y\n"
 
 
 def samples(client: TestClient) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
@@ -86,10 +87,19 @@ def test_webhook_deliveries_are_counted_by_outcome(client: TestClient) -> None:
     assert client.post("/hooks/open", content=b"{}").status_code == 202
     assert client.post("/hooks/open", content=b"{}").status_code == 202
     assert client.post("/hooks/signed", content=b"{}").status_code == 401
+    once = {"Idempotency-Key": "order-1"}
+    assert client.post("/hooks/open", content=b"{}", headers=once).json()["duplicate"] is False
+    assert client.post("/hooks/open", content=b"{}", headers=once).json()["duplicate"] is True
+    deploy(client, "default", "add", ADD)
+    response = client.post(f"{API}/webhooks", json={"function": "add", "path": "add"})
+    assert response.status_code == 201, response.text
+    assert client.post("/hooks/add", json={"x": "not a number"}).status_code == 422
+    assert client.post("/hooks/missing", content=b"{}").status_code == 404  # no webhook
     found = samples(client)
-    assert value(found, "runtree_webhook_deliveries_total", outcome="accepted") == 2
+    assert value(found, "runtree_webhook_deliveries_total", outcome="accepted") == 3
+    assert value(found, "runtree_webhook_deliveries_total", outcome="duplicate") == 1
     assert value(found, "runtree_webhook_deliveries_total", outcome="rejected") == 1
-    assert value(found, "runtree_webhook_deliveries_total", outcome="duplicate") == 0
+    assert value(found, "runtree_webhook_deliveries_total", outcome="invalid") == 1
 
 
 def test_metrics_need_a_key_of_every_namespace(client: TestClient) -> None:
