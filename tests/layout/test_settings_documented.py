@@ -54,12 +54,9 @@ def test_the_environment_is_read_only_by_the_settings_module() -> None:
     """Server-side code reads variables through runtree.settings; the exceptions are code
     that runs inside a sandboxed worker (standard library only, no settings object there)."""
     inside_workers = {SRC / "tracking" / "capture.py", SRC / "execution" / "sandbox" / "confine.py"}
-    # TODO(issue 10): interpreter.runtime_python() still reads RUNTREE_RUNTIME_PYTHON as the
-    # fallback of a SandboxConfig built without settings.
-    pending = {SRC / "execution" / "sandbox" / "interpreter.py"}
     readers = []
     for path in sorted(SRC.rglob("*.py")):
-        if path in inside_workers | pending or path == SRC / "settings.py":
+        if path in inside_workers or path == SRC / "settings.py":
             continue
         text = path.read_text()
         if re.search(r"os\.environ\.get\(\s*[\"']RUNTREE_|os\.getenv\(", text):

@@ -36,7 +36,7 @@ def doctor(
     settings = Settings.load(database_url=database_url(ctx, database), host="127.0.0.1")
     sandbox = sandbox_service.probe_sandbox(settings)
     report = sandbox.report
-    tracking = tracking_runtimes()
+    tracking = tracking_runtimes(sandbox.python)
     if json_output:
         make_console().print(
             Text(to_json({**report.to_dict(), "tracking": tracking})), soft_wrap=True
@@ -55,13 +55,14 @@ def doctor(
         raise typer.Exit(EXIT_FAILED)
 
 
-def tracking_runtimes() -> dict[str, dict[str, Any]]:
-    """The tracking runtime of this process and of the Python that runs user code."""
+def tracking_runtimes(python: str | None = None) -> dict[str, dict[str, Any]]:
+    """The tracking runtime of this process and of ``python``, the one that runs user code
+    (default: the runtime's default Python)."""
     from ..execution.sandbox.interpreter import python_command, runtime_python
     from ..tracking import accelerator
 
     found: dict[str, dict[str, Any]] = {"this process": accelerator.describe()}
-    python = runtime_python()
+    python = python or runtime_python()
     try:
         done = subprocess.run(
             python_command(python, "runtree.tracking.accelerator"),

@@ -2,9 +2,9 @@
 
 Slot uids must be able to read and execute that Python and import its packages, so it cannot
 live under a 0700 home directory (pyenv's ``/root/.pyenv``, where the platform's own Python
-often is). ``make runtime`` builds it at :data:`DEFAULT_RUNTIME` from Debian's
-``/usr/bin/python3.11``, world-readable, with the packages workers need (``dill``,
-``pyseccomp``, ``landlock``); install what your functions import there too
+often is). ``make runtime`` builds it at :data:`DEFAULT_RUNTIME` from the system's Python of
+the server's version (``/usr/bin/python3.X``), world-readable, with the packages workers need
+(``dill``, ``pyseccomp``, ``landlock``); install what your functions import there too
 (``/opt/runtree/venv/bin/pip install numpy``).
 
 runtree itself is *not* imported from that environment: the zygote (and a cold worker) is
@@ -22,7 +22,6 @@ import sys
 from pathlib import Path
 
 DEFAULT_RUNTIME = "/opt/runtree/venv"
-RUNTIME_ENV = "RUNTREE_RUNTIME_PYTHON"
 
 # argv: [python, -I, -c, BOOT, PACKAGE_DIR, MODULE, args...]
 BOOT = (
@@ -42,12 +41,10 @@ def package_dir() -> str:
 
 
 def runtime_python() -> str:
-    """``$RUNTREE_RUNTIME_PYTHON``, else ``/opt/runtree/venv/bin/python`` when it exists, else
-    this process's own interpreter (fine when it is readable by the slot uids; the probe
-    checks)."""
-    chosen = os.environ.get(RUNTIME_ENV)
-    if chosen:
-        return chosen
+    """The default Python for user code, when the settings name none
+    (``RUNTREE_RUNTIME_PYTHON``, read by :mod:`runtree.settings` into
+    ``SandboxConfig.python``): ``/opt/runtree/venv/bin/python`` when it exists, else this
+    process's own interpreter (fine when it is readable by the slot uids; the probe checks)."""
     default = os.path.join(DEFAULT_RUNTIME, "bin", "python")
     if os.path.exists(default):
         return default
