@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+
+from runtree.api.schemas.base import MAX_VERSION
+from runtree.service.history import MAX_RUNS
 
 from .conftest import BODY_LIMIT
 from .helpers import API, assert_problem, store_of
@@ -275,3 +279,22 @@ def test_runtree_errors_without_a_status_are_a_generic_500(
     response = client.get(f"{API}/functions")
     assert_problem(response, 500, "internal-error")
     assert "secret" not in response.text and "StoreError" not in response.text
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "field"),
+    [
+        ("blame", {"runs": 0}, "runs"),
+        ("blame", {"runs": MAX_RUNS + 1}, "runs"),
+        ("blame", {"from": 0}, "from"),
+        ("flame", {"version": 0}, "version"),
+        ("flame", {"since": "yesterday"}, "since"),
+        ("flame/diff", {"to": MAX_VERSION + 1}, "to"),
+    ],
+)
+def test_history_parameters_out_of_range_name_the_parameter(
+    client: TestClient, path: str, params: dict[str, Any], field: str
+) -> None:
+    # refused before anything is read: the function need not exist
+    response = client.get(f"{API}/functions/default/f/{path}", params=params)
+    assert assert_problem(response, 422, "invalid-request")["field"] == field
