@@ -14,11 +14,13 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .errors import SettingError
 from .models import (
@@ -32,6 +34,8 @@ from .models import (
 ADMIN_KEY_SUFFIX = ".admin-key"
 TRUE_WORDS = ("1", "true", "yes", "on")
 FALSE_WORDS = ("0", "false", "no", "off")
+# An HTTP header name (RFC 9110 token).
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 
 
 def parse_flag(text: str) -> bool | None:
@@ -59,6 +63,47 @@ def parse_ports(text: str) -> tuple[int, ...]:
     return tuple(ports)
 
 
+def parse_otlp_endpoint(text: str) -> str | None:
+    """An OTLP/HTTP endpoint: an ``http://`` or ``https://`` URL with a host. A base URL
+    (``http://collector:4318``, ``https://gateway/otlp``) gets the traces path ``/v1/traces``
+    appended, as ``OTEL_EXPORTER_OTLP_ENDPOINT`` does; a URL that already ends in
+    ``/v1/traces`` is kept. Empty: ``None`` (no export)."""
+    url = text.strip()
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("expected an http:// or https:// URL with a host")
+    try:
+        parts.port  # noqa: B018 -- raises for a port that is no number or out of range
+    except ValueError:
+        raise ValueError("the port is not a TCP port") from None
+    if parts.query or parts.fragment:
+        raise ValueError("expected no query string or fragment")
+    path = parts.path.rstrip("/")
+    if not path.endswith("/v1/traces"):
+        path += "/v1/traces"
+    return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+
+
+def parse_headers(text: str) -> dict[str, str]:
+    """HTTP headers as ``OTEL_EXPORTER_OTLP_HEADERS`` writes them: ``name=value`` pairs
+    separated by commas, values percent-decoded (``Authorization=Bearer%20abc``). Errors
+    never quote the text (it usually holds a credential)."""
+    headers: dict[str, str] = {}
+    for number, item in enumerate(text.split(","), 1):
+        if not item.strip():
+            continue
+        name, sep, value = item.partition("=")
+        name, value = name.strip(), unquote(value.strip())
+        if not sep or not _HEADER_NAME.fullmatch(name):
+            raise ValueError(f"item {number} is no name=value pair with a valid header name")
+        if not (value.isascii() and value.isprintable()):
+            raise ValueError(f"the value of item {number} is not printable ASCII")
+        headers[name] = value
+    return headers
+
+
 def _text(text: str) -> str | None:
     return text or None
 
@@ -80,6 +125,8 @@ class Variable:
     name: str
     field: str | None
     parse: Callable[[str], Any] = _text
+    # Its value is never shown in an error (it may hold a credential).
+    secret: bool = False
 
 
 VARIABLES: tuple[Variable, ...] = (
@@ -92,6 +139,10 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("RUNTREE_ADMIN_KEY_FILE", "admin_key_file"),
     Variable("RUNTREE_WEBHOOK_MAX_BODY_BYTES", "webhook_max_body_bytes"),
     Variable("RUNTREE_METRICS_PUBLIC", "metrics_public", parse_flag),
+    Variable("RUNTREE_OTLP_ENDPOINT", "otlp_endpoint", parse_otlp_endpoint),
+    Variable("RUNTREE_OTLP_HEADERS", "otlp_headers", parse_headers, secret=True),
+    Variable("RUNTREE_OTLP_TIMEOUT", "otlp_timeout_s"),
+    Variable("RUNTREE_OTLP_BACKLOG", "otlp_backlog"),
     Variable("RUNTREE_SANDBOX", "sandbox", parse_flag),
     Variable("RUNTREE_SANDBOX_DIR", "sandbox_host.state_dir"),
     Variable("RUNTREE_SANDBOX_UID_BASE", "sandbox_host.uid_base"),
@@ -122,7 +173,8 @@ def environment_value(name: str) -> Any:
     try:
         return variable.parse(text)
     except ValueError as error:
-        raise SettingError(name, text, str(error)) from None
+        shown = "(not shown: it may hold a credential)" if variable.secret else text
+        raise SettingError(name, shown, str(error)) from None
 
 
 def _environment() -> dict[str, Any]:
@@ -219,6 +271,14 @@ class Settings(BaseModel):
     # GET /metrics without an API key (for a scraper on a trusted network); else a viewer key
     # of no single namespace is needed, like the API.
     metrics_public: bool = False
+    # OpenTelemetry (README, "OpenTelemetry"): each finished execution is sent as one trace to
+    # this OTLP/HTTP traces URL (None: no export), with these headers (credentials: never
+    # shown), each request retried for up to ``otlp_timeout_s``; at most ``otlp_backlog``
+    # executions wait to be sent, more are dropped and counted.
+    otlp_endpoint: str | None = None
+    otlp_headers: dict[str, str] = Field(default_factory=dict, repr=False)
+    otlp_timeout_s: float = Field(default=10.0, gt=0, le=300)
+    otlp_backlog: int = Field(default=1000, ge=1, le=1_000_000)
     # Webhooks: the largest request body accepted on /hooks/{path}.
     webhook_max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     # Schedules: the scheduler loop of `runtree serve` wakes this often.
@@ -229,6 +289,11 @@ class Settings(BaseModel):
     sandbox: bool = True
     # How the sandbox is set up on this host.
     sandbox_host: SandboxSettings = SandboxSettings()
+
+    @field_validator("otlp_endpoint")
+    @classmethod
+    def _otlp_traces_url(cls, value: str | None) -> str | None:
+        return None if value is None else parse_otlp_endpoint(value)
 
     @model_validator(mode="after")
     def _no_auth_only_on_loopback(self) -> Settings:

@@ -12,7 +12,7 @@ process-wide default), so several servers in one process (tests) never share a s
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -26,6 +26,8 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 # Seconds; executions range from milliseconds to the 24-hour timeout.
 DURATION_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 86400)
 DELIVERY_OUTCOMES = ("accepted", "duplicate", "rejected", "invalid")
+# Why an execution's trace was not delivered (runtree.service.otel_export.DROP_REASONS).
+TRACE_DROP_REASONS = ("backlog_full", "export_failed", "read_failed", "shutdown")
 
 
 class Metrics:
@@ -65,6 +67,22 @@ class Metrics:
             ("outcome",),
             registry=self.registry,
         )
+        self.traces_exported = Counter(
+            "runtree_otlp_traces_exported",
+            "Executions sent whole to the OpenTelemetry collector (RUNTREE_OTLP_ENDPOINT).",
+            registry=self.registry,
+        )
+        self.traces_dropped = Counter(
+            "runtree_otlp_traces_dropped",
+            "Executions whose trace was not delivered whole, by reason "
+            f"({', '.join(TRACE_DROP_REASONS)}).",
+            ("reason",),
+            registry=self.registry,
+        )
+        for reason in TRACE_DROP_REASONS:  # every reason present from the start, at 0
+            self.traces_dropped.labels(reason)
+        # Set by the server when it exports traces: its backlog is read at scrape time.
+        self.trace_backlog: Callable[[], int] | None = None
         self.registry.register(_ScrapeTimeGauges(store, self))
 
     # RunObserver: called by the execution runner's threads.
@@ -84,6 +102,13 @@ class Metrics:
     def delivery(self, outcome: str) -> None:
         """Count one webhook delivery; ``outcome`` is one of :data:`DELIVERY_OUTCOMES`."""
         self.webhook_deliveries.labels(outcome).inc()
+
+    # ExportCounters: called by the OpenTelemetry export thread.
+    def trace_exported(self) -> None:
+        self.traces_exported.inc()
+
+    def trace_dropped(self, reason: str) -> None:
+        self.traces_dropped.labels(reason).inc()
 
     def exposition(self) -> bytes:
         """Every metric in the Prometheus text format (:data:`CONTENT_TYPE`)."""
@@ -117,3 +142,10 @@ class _ScrapeTimeGauges(Collector):
             slots.add_metric(["busy"], len(running))
             slots.add_metric(["free"], max(total - len(running), 0))
             yield slots
+        backlog = self._metrics.trace_backlog
+        if backlog is not None:
+            yield GaugeMetricFamily(
+                "runtree_otlp_backlog",
+                "Finished executions waiting to be sent to the OpenTelemetry collector.",
+                value=backlog(),
+            )

@@ -63,6 +63,10 @@ class Server:
         dispatcher's runner should be given as its observer to count executions).
         Injected objects belong to the caller: they are neither started nor stopped here.
 
+        With ``settings.otlp_endpoint``, each execution the local dispatcher finishes is also
+        exported as an OpenTelemetry trace, in the background
+        (:class:`~runtree.service.otel_export.TraceExporter`, stopped after the dispatcher).
+
         With ``settings.auth``, the first start on a database creates an admin key (see
         :func:`runtree.service.access.bootstrap_admin_key`). With ``settings.scheduler``, a
         :class:`~runtree.service.Scheduler` fires due schedules every
@@ -75,6 +79,8 @@ class Server:
             closers.append(store.close)
         metrics = Metrics(store, dispatcher)
         try:
+            if settings.otlp_endpoint is not None:
+                on_finished = _exporting(settings, store, metrics, on_finished, closers)
             if settings.auth:
                 _bootstrap_admin_key(settings, store)
             if dispatcher is None:
@@ -112,6 +118,38 @@ class Server:
                 close()
             except Exception:
                 log.exception("error while shutting down")
+
+
+def _exporting(
+    settings: Settings,
+    store: Store,
+    metrics: Metrics,
+    on_finished: Callable[[ExecutionRecord], None],
+    closers: list[Callable[[], None]],
+) -> Callable[[ExecutionRecord], None]:
+    """Start the OpenTelemetry exporter (closed before the store, after the dispatcher, so
+    the last executions get sent) and return ``on_finished`` that also submits to it."""
+    from .otel_export import TraceExporter  # the SDK is imported only when it is used
+
+    assert settings.otlp_endpoint is not None
+    exporter = TraceExporter(
+        store,
+        endpoint=settings.otlp_endpoint,
+        headers=settings.otlp_headers,
+        timeout_s=settings.otlp_timeout_s,
+        backlog=settings.otlp_backlog,
+        counters=metrics,
+    )
+    exporter.start()
+    closers.insert(0, exporter.close)
+    metrics.trace_backlog = lambda: exporter.waiting
+
+    def finished(execution: ExecutionRecord) -> None:
+        exporter.submit(execution)
+        on_finished(execution)
+
+    log.info("exporting each execution as a trace to %s", settings.otlp_endpoint)
+    return finished
 
 
 def _bootstrap_admin_key(settings: Settings, store: Store) -> None:
