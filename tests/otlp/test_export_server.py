@@ -18,7 +18,7 @@ from runtree.api import create_app
 from runtree.settings import Settings
 
 from ..api.conftest import authorize_as_admin
-from ..api.helpers import deploy, deploy_examples, run, store_of
+from ..api.helpers import API, deploy, deploy_examples, poll, run, store_of
 from ..api.test_metrics import samples, value
 from .collector import Collector, attributes, wait_until
 
@@ -45,6 +45,7 @@ def nap(seconds):
     time.sleep(seconds)
 """
 ECHO = "def echo(x: int) -> int:\n    return x\n"
+CRASH = "import os\n\n\ndef crash():\n    os._exit(3)\n"
 SECRET = "hunter2-must-not-leave"
 
 
@@ -202,7 +203,7 @@ def test_redacted_inputs_stay_redacted(server: TestClient, collector: Collector)
 def test_a_timed_out_execution_is_exported_with_its_partial_tree(
     server: TestClient, collector: Collector
 ) -> None:
-    deploy(server, "naps", "slow", SLOW, timeout_s=1)
+    deploy(server, "naps", "slow", SLOW, timeout_s=4)  # time to start, even under load
     body = run(server, "naps", "slow", input={"seconds": 60}).json()
     assert body["status"] == "timed_out"
     steps = store_of(server).get_steps(body["id"])
@@ -226,6 +227,36 @@ def test_a_timed_out_execution_is_exported_with_its_partial_tree(
         else:
             assert span.status.code == Status.STATUS_CODE_ERROR
             assert span.status.message == "interrupted: the execution ended timed_out"
+
+
+def test_cancelled_and_crashed_executions_are_exported(
+    server: TestClient, collector: Collector
+) -> None:
+    deploy(server, "ends", "slow", SLOW)
+    deploy(server, "ends", "crash", CRASH)
+    started = run(server, "ends", "slow", input={"seconds": 60}, wait=False).json()
+    wait_until(
+        lambda: len(store_of(server).get_steps(started["id"])) >= 2,
+        20,
+        lambda: "the run did not reach its second nap",
+    )
+    assert server.post(f"{API}/executions/{started['id']}/cancel").status_code in (200, 202)
+    cancelled = poll(server, started["id"], lambda e: e["finished_at"] is not None)
+    crashed = run(server, "ends", "crash").json()
+    assert (cancelled["status"], crashed["status"]) == ("cancelled", "crashed")
+    for body in (cancelled, crashed):
+        steps = store_of(server).get_steps(body["id"])
+        root, by_id = by_step(collector.trace(body["id"], 1 + len(steps)))
+        assert attributes(root.attributes)["runtree.status"] == body["status"]
+        assert root.status.code == Status.STATUS_CODE_ERROR
+        assert sorted(by_id) == sorted(step.id for step in steps)
+        if body["error"]:
+            (event,) = root.events
+            assert attributes(event.attributes)["exception.type"] == body["error"]["type"]
+    interrupted = [
+        s for s in store_of(server).get_steps(cancelled["id"]) if s.status != "completed"
+    ]
+    assert interrupted
 
 
 def test_a_hanging_collector_slows_no_execution_and_drops_are_counted(

@@ -128,16 +128,11 @@ def execution_spans(
     ends = [step.started_at_ns + step.duration_ns for step in steps if step.duration_ns]
     start = min([started, *(step.started_at_ns for step in steps)])
     end = max([finished, *ends])
-    step_ids = {step.id for step in steps}
+    contexts = {step.id: _context(trace_id, span_id_of(execution.id, step.id)) for step in steps}
     spans = [_execution_span(execution, root, resource, start, end)]
     for step in steps:
-        parent = (
-            _context(trace_id, span_id_of(execution.id, step.parent_id))
-            if step.parent_id in step_ids
-            else root
-        )
-        context = _context(trace_id, span_id_of(execution.id, step.id))
-        spans.append(_step_span(execution, step, context, parent, resource, finished))
+        parent = contexts.get(step.parent_id, root) if step.parent_id is not None else root
+        spans.append(_step_span(execution, step, contexts[step.id], parent, resource, finished))
     return spans
 
 
