@@ -10,6 +10,7 @@ from runtree.models import ExecutionStatus, StepStatus
 from runtree.service.otel_trace import (
     CUT_MARK,
     PREVIEW_CHARS,
+    STACKTRACE_CHARS,
     default_resource,
     execution_spans,
     span_id_of,
@@ -194,3 +195,27 @@ def test_the_resource_names_runtree_unless_the_environment_names_a_service(
     resource = default_resource()
     assert resource.attributes["service.name"] == "billing-runs"
     assert resource.attributes["deployment.environment"] == "prod"
+
+
+def test_a_deep_traceback_keeps_its_innermost_frames_within_the_limit() -> None:
+    frames = [
+        {"filename": "shop/deep.py", "lineno": 3, "name": "down", "line": "return down(n - 1)"}
+    ] * 5000
+    frames.append({"filename": "shop/deep.py", "lineno": 2, "name": "down", "line": "raise X"})
+    error = {"type": "ValueError", "message": "bottom", "traceback": frames}
+    record = execution(status=ExecutionStatus.FAILED, error=error)
+    root, span = execution_spans(
+        record, [step(1, None, 0, MS, status=StepStatus.FAILED, error=error)], RESOURCE
+    )
+    text = (span.events[0].attributes or {})["exception.stacktrace"]
+    assert len(text) <= STACKTRACE_CHARS + 100
+    lines = text.splitlines()
+    assert lines[0] == "Traceback (most recent call last):"
+    assert lines[1].startswith(f"  {CUT_MARK} ") and lines[1].endswith(" outer frames cut")
+    cut = int(lines[1].split()[1])
+    assert (len(lines) - 3) // 2 + cut == 5001  # every frame is either shown or counted
+    assert lines[-3:] == [
+        '  File "shop/deep.py", line 2, in down',
+        "    raise X",
+        "ValueError: bottom",
+    ]

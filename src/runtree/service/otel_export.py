@@ -90,7 +90,8 @@ class TraceExporter:
         self._resource = resource or default_resource()
         self._waiting: collections.deque[str] = collections.deque()
         self._lock = threading.Lock()
-        self._wakeup = threading.Condition(self._lock)
+        self._wakeup = threading.Condition(self._lock)  # the export thread waits for work
+        self._idle = threading.Condition(self._lock)  # flush() waits for the thread
         self._closed = False
         self._busy = False
         self._last_warning = 0.0
@@ -137,7 +138,7 @@ class TraceExporter:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return False
-                self._wakeup.wait(min(left, 0.05))
+                self._idle.wait(left)
         return True
 
     def close(self) -> None:
@@ -163,7 +164,8 @@ class TraceExporter:
         while True:
             with self._lock:
                 self._busy = False
-                self._wakeup.notify_all()  # flush() waits on the same condition
+                if not self._waiting:
+                    self._idle.notify_all()
                 while not self._waiting and not self._closed:
                     self._wakeup.wait()
                 if not self._waiting:

@@ -65,6 +65,9 @@ from ..tracking.capture import REDACTED
 
 # The longest preview (input, output, aggregates) sent as an attribute, in characters.
 PREVIEW_CHARS = 1024
+# The longest exception.stacktrace: its end is kept (the innermost frames and the exception);
+# every step a deep recursion's exception passed through carries one.
+STACKTRACE_CHARS = 16 * 1024
 CUT_MARK = "…"
 SCOPE = InstrumentationScope("runtree", __version__)
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
@@ -242,7 +245,7 @@ def _ns(moment: datetime.datetime) -> int:
 
 def _exception_event(error: dict[str, Any], timestamp: int) -> Event:
     kind = str(error.get("type") or "Error")
-    message = str(error.get("message") or "")
+    message = _cut(str(error.get("message") or ""), STACKTRACE_CHARS)
     return Event(
         "exception",
         {
@@ -255,18 +258,28 @@ def _exception_event(error: dict[str, Any], timestamp: int) -> Event:
 
 
 def _stacktrace(kind: str, message: str, frames: Any) -> str:
-    """The traceback in Python's own layout (what ``exception.stacktrace`` asks for)."""
-    lines = ["Traceback (most recent call last):"]
-    for frame in frames if isinstance(frames, list) else []:
-        if not isinstance(frame, dict):
-            continue
-        lines.append(
+    """The traceback in Python's own layout (what ``exception.stacktrace`` asks for), cut
+    to about :data:`STACKTRACE_CHARS` from the outside in: only the frames that fit are
+    formatted (a deep recursion's outer steps would otherwise each carry every frame)."""
+    last = f"{kind}: {message}" if message else kind
+    entries = (
+        [frame for frame in frames if isinstance(frame, dict)] if isinstance(frames, list) else []
+    )
+    kept: list[str] = []
+    size = len(last)
+    for index in range(len(entries) - 1, -1, -1):
+        frame = entries[index]
+        text = (
             f'  File "{frame.get("filename")}", line {frame.get("lineno")}, in {frame.get("name")}'
         )
         if frame.get("line"):
-            lines.append(f"    {frame['line']}")
-    lines.append(f"{kind}: {message}" if message else kind)
-    return "\n".join(lines)
+            text += f"\n    {frame['line']}"
+        if size + len(text) > STACKTRACE_CHARS:
+            kept.append(f"  {CUT_MARK} {index + 1} outer frames cut")
+            break
+        kept.append(text)
+        size += len(text) + 1
+    return "\n".join(["Traceback (most recent call last):", *reversed(kept), last])
 
 
 def _describe(error: dict[str, Any] | None) -> str | None:
@@ -291,8 +304,8 @@ def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
-def _cut(text: str) -> str:
-    return text if len(text) <= PREVIEW_CHARS else text[: PREVIEW_CHARS - 1] + CUT_MARK
+def _cut(text: str, limit: int = PREVIEW_CHARS) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + CUT_MARK
 
 
 def _call_count(rows: list[dict[str, Any]]) -> int:
