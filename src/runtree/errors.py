@@ -207,6 +207,22 @@ class InvalidSchedule(InvalidOption):
     """A schedule cannot be created as asked."""
 
 
+class UntestableStep(RuntreeError):
+    """A test cannot be generated from a recorded call as asked (``runtree test-from``): an
+    input that only has a preview, a step still running, a nested function ... ``step``
+    names the step (``EXECUTION:STEP``); the message says what and why."""
+
+    status = 422
+    problem = "untestable-step"
+
+    def __init__(self, step: str, message: str) -> None:
+        super().__init__(message)
+        self.step = step
+
+    def problem_members(self) -> dict[str, Any]:
+        return {"step": self.step}
+
+
 # --- access -------------------------------------------------------------------------------
 
 

@@ -463,6 +463,22 @@ class StepTiming:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class GeneratedTest:
+    """A pytest file made from a recorded step (``runtree test-from``): ``filename``
+    (``test_….py``), ``text``, the step it tests, how many calls it stubs, and the reason it
+    is marked xfail (``None``: it is not)."""
+
+    __test__ = False  # not a pytest test class
+
+    filename: str
+    text: str
+    execution_id: str
+    step_id: int
+    stubbed_calls: int
+    xfail_reason: str | None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class DeployResult:
     """A deployed version, and whether it is new (``False``: the identical latest one)."""
 

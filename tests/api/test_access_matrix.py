@@ -178,6 +178,15 @@ def _cases() -> Iterator[Case]:
                 True,
                 lambda w, n=ns, s=suffix: f"/executions/{w.exec[n]}{s}",
             )
+        yield Case(  # never run here (no dispatcher): it recorded no step to test
+            "GET",
+            "/executions/{execution_id}/test",
+            "read",
+            ns,
+            True,
+            lambda w, n=ns: f"/executions/{w.exec[n]}/test",
+            ok=(422,),
+        )
         yield Case(
             "GET",
             "/executions/{execution_id}/compare/{other_id}",

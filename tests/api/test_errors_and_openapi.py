@@ -159,6 +159,8 @@ UI_OPERATIONS = {
 }
 # Trace files (issue 11).
 EXPORT_OPERATIONS = {("get", "/api/v1/executions/{execution_id}/export")}
+# A recorded step becomes a test (issue 13).
+TEST_FROM_OPERATIONS = {("get", "/api/v1/executions/{execution_id}/test")}
 # Run comparison and version blame (issue 12).
 ANALYSIS_OPERATIONS = {
     ("get", "/api/v1/executions/{execution_id}/compare/{other_id}"),
@@ -177,6 +179,7 @@ def test_openapi_lists_every_endpoint_with_problem_responses(client: TestClient)
         | UI_OPERATIONS
         | ANALYSIS_OPERATIONS
         | EXPORT_OPERATIONS
+        | TEST_FROM_OPERATIONS
     )
     schemas = document["components"]["schemas"]
     assert {"Problem", "DeployRequest", "RunRequest", "ExecutionDetail", "StepOut"} <= set(schemas)

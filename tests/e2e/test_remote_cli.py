@@ -212,6 +212,12 @@ def test_the_cli_against_a_server_prints_what_it_prints_on_the_database(
         ["export", ok["id"], "--format", "json"],
         ["export", failed["id"], "--format", "json"],
         ["export", failed["id"]],
+        ["test-from", ok["id"]],
+        ["test-from", ok["id"], "--live"],
+        ["test-from", f"{failed['id'][:10]}:get_customer"],
+        ["test-from", f"{ok['id']}:4"],  # nested: untestable, says which step to use
+        ["test-from", f"{ok['id']}:99"],
+        ["test-from", f"{ok['id']}:a b"],
         ["webhooks", "list"],
         ["webhooks", "list", "--json"],
         ["webhooks", "deliveries", "paid"],

@@ -49,6 +49,7 @@ TITLES: dict[str, str] = {
     "conflict": "Conflict",
     "signature-invalid": "The webhook signature is missing or invalid",
     "execution-failed": "The function did not succeed",
+    "untestable-step": "No test can be generated from this recorded call",
 }
 
 
@@ -76,7 +77,8 @@ class Problem(BaseModel):
     of ``{location, field, message}`` for invalid-request), ``limit`` in bytes
     (body-too-large, source-too-large; in nodes for source-too-complex), ``kind`` and
     ``key`` (not-found, conflict), ``incident`` (internal-error: quote it when reporting),
-    ``execution_id`` and ``execution_status`` (execution-failed, from a webhook)."""
+    ``execution_id`` and ``execution_status`` (execution-failed, from a webhook), ``step``
+    (untestable-step: ``EXECUTION:STEP``)."""
 
     model_config = ConfigDict(extra="allow")
 
@@ -94,6 +96,7 @@ class Problem(BaseModel):
     incident: str | None = None
     execution_id: str | None = None
     execution_status: str | None = None
+    step: str | None = None
 
 
 def problem_response(

@@ -557,6 +557,69 @@ def export_execution(
     return JSONResponse(document, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
+@api.get(
+    "/executions/{execution_id}/test",
+    tags=["executions"],
+    response_class=PlainTextResponse,
+    responses={
+        200: {
+            "content": {"text/x-python": {"schema": {"type": "string"}}},
+            "description": "The pytest file, as an attachment",
+        },
+        **problem_responses(404),
+    },
+)
+def step_test_file(
+    execution_id: ExecutionId,
+    rt: RuntimeDep,
+    step: Annotated[
+        str | None,
+        Query(
+            max_length=300,
+            description="A step id, or the name of a function that ran (its first call); "
+            "default: the root step.",
+        ),
+    ] = None,
+    live: Annotated[
+        bool, Query(description="Keep the real calls into other deployed functions.")
+    ] = False,
+    xfail: Annotated[
+        bool,
+        Query(
+            description="Write the test even when a value was only recorded as a preview, "
+            "marked xfail with the reason (otherwise: 422 untestable-step)."
+        ),
+    ] = False,
+    source_dir: Annotated[
+        str | None,
+        Query(
+            max_length=1000,
+            description="A directory of NAME.py files, relative to the test file, that the "
+            "test loads instead of the recorded sources.",
+        ),
+    ] = None,
+) -> PlainTextResponse:
+    """A pytest file that replays one recorded call (see the README, "A recorded step
+    becomes a test"). The server reads recorded pickles only as plain-data literals, never
+    unpickling them; any other value is embedded for the test to decode."""
+    from ..service.testgen import generate_test
+
+    generated = generate_test(
+        rt.store, execution_id, step, live=live, xfail=xfail, source_dir=source_dir
+    )
+    headers = {
+        "Content-Disposition": f'attachment; filename="{generated.filename}"',
+        "Runtree-Step-Id": str(generated.step_id),
+        "Runtree-Stubbed-Calls": str(generated.stubbed_calls),
+    }
+    if generated.xfail_reason is not None:  # recorded text: kept printable ASCII
+        reason = generated.xfail_reason.encode("ascii", "backslashreplace").decode("ascii")
+        headers["Runtree-Xfail-Reason"] = "".join(c if c.isprintable() else " " for c in reason)[
+            :1000
+        ]
+    return PlainTextResponse(generated.text, media_type="text/x-python", headers=headers)
+
+
 @api.post(
     "/executions/{execution_id}/cancel",
     tags=["executions"],

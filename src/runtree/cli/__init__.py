@@ -23,6 +23,7 @@ from . import (
     commands_inspect,
     commands_run,
     commands_serve,
+    commands_testfrom,
     commands_triggers,
 )
 from .backend import ServerOption
@@ -68,6 +69,7 @@ _COMMANDS: list[tuple[str, Callable[..., None]]] = [
     ("show", commands_inspect.show),
     ("tree", commands_inspect.tree),
     ("export", commands_export.export),
+    ("test-from", commands_testfrom.test_from),
     ("executions", commands_inspect.executions),
     ("functions", commands_inspect.functions),
     ("versions", commands_inspect.versions),

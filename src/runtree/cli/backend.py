@@ -43,7 +43,7 @@ if TYPE_CHECKING:  # imported where used: SQLAlchemy, pydantic and httpx are slo
     import runtree.service.schedules
     import runtree.service.webhooks  # noqa: F401
 
-    from ..models import DeployResult
+    from ..models import DeployResult, GeneratedTest
     from ..service import Principal
     from ..settings import VersionSettings
     from ..store import Store
@@ -112,6 +112,16 @@ class Backend(Protocol):
     ) -> tuple[list[ExecutionRecord], str | None]: ...
 
     def tree_text(self, execution_id: str) -> str: ...
+
+    def test_from(
+        self,
+        execution_id: str,
+        step: str | None,
+        *,
+        live: bool,
+        xfail: bool,
+        source_dir: str | None,
+    ) -> GeneratedTest: ...
 
     def blame(
         self,
@@ -285,6 +295,21 @@ class LocalBackend:
 
     def tree_text(self, execution_id: str) -> str:
         return service.tree_text(self.store, execution_id)
+
+    def test_from(
+        self,
+        execution_id: str,
+        step: str | None,
+        *,
+        live: bool,
+        xfail: bool,
+        source_dir: str | None,
+    ) -> GeneratedTest:
+        from ..service.testgen import generate_test
+
+        return generate_test(
+            self.store, execution_id, step, live=live, xfail=xfail, source_dir=source_dir
+        )
 
     def blame(
         self,

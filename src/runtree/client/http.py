@@ -28,6 +28,7 @@ from ..errors import (
     RuntreeError,
     ServerUnreachable,
     Unauthenticated,
+    UntestableStep,
 )
 from ..models import (
     ApiKeyRecord,
@@ -37,6 +38,7 @@ from ..models import (
     ExecutionRecord,
     ExecutionStatus,
     FunctionRecord,
+    GeneratedTest,
     Permission,
     Role,
     ScheduleFireRecord,
@@ -144,6 +146,9 @@ class RemoteClient:
             return NotFoundError(str(body["kind"]), str(body.get("key", "")))
         if status == 409:
             return ConflictError(str(body.get("kind", "")), str(body.get("key", "")), detail)
+        if slug == "untestable-step":
+            return UntestableStep(str(body.get("step", "")), detail)
+
         if slug == "invalid-input" and isinstance(body.get("errors"), list):
             return InputError(
                 [
@@ -288,6 +293,34 @@ class RemoteClient:
 
     def tree_text(self, execution_id: str) -> str:
         return self._request("GET", f"/executions/{execution_id}/tree").text
+
+    def test_from(
+        self,
+        execution_id: str,
+        step: str | None,
+        *,
+        live: bool,
+        xfail: bool,
+        source_dir: str | None,
+    ) -> GeneratedTest:
+        """``GET /executions/{id}/test``: the pytest file made from one of its steps."""
+        params: dict[str, Any] = {"live": live, "xfail": xfail}
+        if step is not None:
+            params["step"] = step
+        if source_dir is not None:
+            params["source_dir"] = source_dir
+        response = self._request("GET", f"/executions/{execution_id}/test", params=params)
+        disposition = response.headers.get("content-disposition", "")
+        filename = disposition.partition('filename="')[2].rstrip('"') or "test_runtree.py"
+        reason = response.headers.get("runtree-xfail-reason")
+        return GeneratedTest(
+            filename=filename,
+            text=response.text,
+            execution_id=execution_id,
+            step_id=int(response.headers.get("runtree-step-id", "0")),
+            stubbed_calls=int(response.headers.get("runtree-stubbed-calls", "0")),
+            xfail_reason=reason,
+        )
 
     def cancel(self, execution_id: str) -> ExecutionRecord:
         return self._execution(self._json("POST", f"/executions/{execution_id}/cancel"))

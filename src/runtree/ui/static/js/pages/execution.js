@@ -7,6 +7,7 @@ import { renderSource, scrollToLine } from "../code.js";
 import { h, link, markNav, pageData, replace, setTitle } from "../dom.js";
 import { FINISHED, ago, dateTime, elapsedMs, ms, ns, number, shortId } from "../format.js";
 import { renderJSON } from "../json.js";
+import { stepTestButton } from "../step_test.js";
 import { traceExportButtons } from "../trace_export.js";
 import { CallTree, shortName } from "../tree.js";
 import { badge, capturedValue, errorBox, errorTitle, spinner } from "../widgets.js";
@@ -237,6 +238,8 @@ function renderStep(step) {
   }
   if (step.generator) fact("Generator", `yielded ${number(step.generator.yielded)} value${step.generator.yielded === 1 ? "" : "s"}`);
   parts.push(facts);
+  const testButton = stepTestButton(executionId, step);
+  if (testButton) parts.push(testButton);
 
   if (step.aggregates && step.aggregates.length) {
     parts.push(h("h3", { text: "Calls not recorded (past the step budget)" }), aggregatesTable(step.aggregates));
