@@ -642,9 +642,12 @@ def cancel_execution(
 ) -> ExecutionOut:
     """Cancel a queued execution at once (200, ``cancelled``) or ask a running one to stop
     (202, ``cancel_requested``). A finished execution is returned unchanged (200)."""
+    asked = datetime.datetime.now(datetime.UTC)
     record = service.cancel(rt.store, caller, execution_id, rt.dispatcher)
     if record.finished:
         hub.publish(record)  # wake requests waiting for a run that will never start
+        if record.started_at is None and record.finished_at and record.finished_at >= asked:
+            rt.ended_without_running(record)  # this request cancelled it while queued
     else:
         response.status_code = 202
         response.headers["Location"] = execution_location(record.id)

@@ -42,6 +42,14 @@ class Server:
     closers: list[Callable[[], None]] = dataclasses.field(default_factory=list)
     # What the start-up probe found (None with an injected dispatcher: not ours to report).
     sandbox: SandboxReport | None = None
+    # Queues a finished execution's trace (settings.otlp_endpoint set), else None.
+    export: Callable[[ExecutionRecord], None] | None = None
+
+    def ended_without_running(self, execution: ExecutionRecord) -> None:
+        """Tell the server of an execution that ended without a runner: one cancelled while
+        queued. It is exported like those the runner finishes (one span, its wait)."""
+        if self.export is not None:
+            self.export(execution)
 
     @classmethod
     def start(
@@ -78,9 +86,11 @@ class Server:
             store = Store(settings.database_url)
             closers.append(store.close)
         metrics = Metrics(store, dispatcher)
+        export: Callable[[ExecutionRecord], None] | None = None
         try:
             if settings.otlp_endpoint is not None:
-                on_finished = _exporting(settings, store, metrics, on_finished, closers)
+                export = _exporter(settings, store, metrics, closers)
+                on_finished = _also(export, on_finished)
             if settings.auth:
                 _bootstrap_admin_key(settings, store)
             if dispatcher is None:
@@ -102,6 +112,7 @@ class Server:
             metrics=metrics,
             closers=closers,
             sandbox=report[0] if report else None,
+            export=export,
         )
 
     def close(self) -> None:
@@ -120,15 +131,11 @@ class Server:
                 log.exception("error while shutting down")
 
 
-def _exporting(
-    settings: Settings,
-    store: Store,
-    metrics: Metrics,
-    on_finished: Callable[[ExecutionRecord], None],
-    closers: list[Callable[[], None]],
+def _exporter(
+    settings: Settings, store: Store, metrics: Metrics, closers: list[Callable[[], None]]
 ) -> Callable[[ExecutionRecord], None]:
     """Start the OpenTelemetry exporter (closed before the store, after the dispatcher, so
-    the last executions get sent) and return ``on_finished`` that also submits to it."""
+    the last executions get sent); returns its ``submit``."""
     from .otel_export import TraceExporter  # the SDK is imported only when it is used
 
     assert settings.otlp_endpoint is not None
@@ -143,13 +150,18 @@ def _exporting(
     exporter.start()
     closers.insert(0, exporter.close)
     metrics.trace_backlog = lambda: exporter.waiting
-
-    def finished(execution: ExecutionRecord) -> None:
-        exporter.submit(execution)
-        on_finished(execution)
-
     log.info("exporting each execution as a trace to %s", settings.otlp_endpoint)
-    return finished
+    return exporter.submit
+
+
+def _also(
+    first: Callable[[ExecutionRecord], None], then: Callable[[ExecutionRecord], None]
+) -> Callable[[ExecutionRecord], None]:
+    def both(execution: ExecutionRecord) -> None:
+        first(execution)
+        then(execution)
+
+    return both
 
 
 def _bootstrap_admin_key(settings: Settings, store: Store) -> None:
