@@ -6,6 +6,9 @@ collector that hangs neither slows nor fails executions, while drops are counted
 from __future__ import annotations
 
 import json
+import socket
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -15,12 +18,17 @@ from fastapi.testclient import TestClient
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
 from runtree.api import create_app
+from runtree.models import StepStatus
+from runtree.service import deploy as deploy_version
+from runtree.service import start_execution
 from runtree.settings import Settings
+from runtree.store import Store
 
 from ..api.conftest import authorize_as_admin
 from ..api.helpers import API, deploy, deploy_examples, poll, run, store_of
 from ..api.test_metrics import samples, value
 from .collector import Collector, attributes, wait_until
+from .records import step as step_record
 
 pytestmark = pytest.mark.slow
 
@@ -257,6 +265,28 @@ def test_cancelled_and_crashed_executions_are_exported(
         s for s in store_of(server).get_steps(cancelled["id"]) if s.status != "completed"
     ]
     assert interrupted
+
+
+def test_executions_crashed_with_their_server_are_exported_when_a_server_starts(
+    tmp_path: Path, migrated_database: Callable[[Path], str], collector: Collector
+) -> None:
+    url = migrated_database(tmp_path / "crashed.db")
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # a server process that died while running an execution
+    with Store(url) as store:
+        deploy_version(store, "default", "answer", "def answer():\n    return 42\n")
+        cut = start_execution(store, "default", "answer")
+        store.claim_execution(cut.id, f"server:{socket.gethostname()}:{gone.pid}")
+        first = step_record(
+            1, None, 0, None, execution_id=cut.id, name="answer", status=StepStatus.RUNNING
+        )
+        store.save_steps(cut.id, [first.to_dict()])
+    settings = Settings(database_url=url, workers=1, scheduler=False, otlp_endpoint=collector.url)
+    with TestClient(create_app(settings)):
+        root, by_id = by_step(collector.trace(cut.id, 2))
+    assert attributes(root.attributes)["runtree.status"] == "crashed"
+    assert attributes(by_id[1].attributes)["runtree.status"] == "interrupted"
+    assert by_id[1].parent_span_id == root.span_id
 
 
 def test_a_hanging_collector_slows_no_execution_and_drops_are_counted(

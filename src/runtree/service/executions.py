@@ -179,12 +179,13 @@ def local_worker_id(role: str) -> str:
     return f"{role}:{socket.gethostname()}:{os.getpid()}"
 
 
-def recover_after_crash(store: Store) -> int:
+def recover_after_crash(store: Store) -> list[str]:
     """Mark ``crashed`` the running executions whose worker process on this host is gone
     (a server or CLI killed with SIGKILL). Executions of live processes -- a CLI run in
-    another terminal -- and of other hosts are left alone. Returns how many were marked."""
+    another terminal -- and of other hosts are left alone. Returns the ids of those marked."""
     host = socket.gethostname()
-    dead: set[str] = set()
+    alive: dict[str, bool] = {}  # by worker id
+    marked: list[str] = []
     cursor = None
     while True:
         page, cursor = store.list_executions(status="running", limit=500, cursor=cursor)
@@ -192,13 +193,19 @@ def recover_after_crash(store: Store) -> int:
             worker = execution.worker_id or ""
             parts = worker.rsplit(":", 2)
             local = len(parts) == 3 and parts[1] == host and parts[2].isdigit()
-            if local and not _process_alive(int(parts[2])):
-                dead.add(worker)
+            if not local:
+                continue
+            if worker not in alive:
+                alive[worker] = _process_alive(int(parts[2]))
+            if not alive[worker]:
+                marked.append(execution.id)
         if cursor is None:
             break
+    dead = {worker for worker, living in alive.items() if not living}
     if not dead:
-        return 0
-    return store.recover(worker_ids=dead).crashed
+        return []
+    store.recover(worker_ids=dead)  # every running execution of those workers: ``marked``
+    return marked
 
 
 def _process_alive(pid: int) -> bool:

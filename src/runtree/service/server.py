@@ -95,7 +95,7 @@ class Server:
                 _bootstrap_admin_key(settings, store)
             if dispatcher is None:
                 dispatcher = _local_dispatcher(
-                    settings, store, on_finished, closers, report, metrics
+                    settings, store, on_finished, closers, report, metrics, export
                 )
                 metrics.dispatcher = dispatcher
             if settings.scheduler:
@@ -180,13 +180,14 @@ def _local_dispatcher(
     closers: list[Callable[[], None]],
     report: list[SandboxReport],
     metrics: Metrics,
+    export: Callable[[ExecutionRecord], None] | None,
 ) -> LocalDispatcher:
     """Probe the sandbox (refusing to go on without tier 0 unless ``settings.sandbox`` is
     off: :class:`~runtree.errors.SandboxUnavailable`), recover, then start a
     zygote-backed :class:`LocalDispatcher`; its shutdown steps are put first in ``closers``.
     Recovery (:func:`runtree.service.recover_after_crash`) marks ``crashed`` the running
     executions whose local worker process is gone; queued executions stay queued and are run
-    by the new dispatcher."""
+    by the new dispatcher. With ``export``, the executions marked crashed are exported."""
     sandbox = probe_sandbox(settings).require()
     _log_sandbox(sandbox)
     report.append(sandbox.report)
@@ -194,7 +195,10 @@ def _local_dispatcher(
     closers.insert(0, sandbox.close)
     crashed = recover_after_crash(store)
     if crashed:
-        log.warning("recovered after a crash: %d execution(s) marked crashed", crashed)
+        log.warning("recovered after a crash: %d execution(s) marked crashed", len(crashed))
+        if export is not None:  # with the partial trees they had stored
+            for record in store.get_executions(crashed).values():
+                export(record)
     launcher = ZygoteLauncher(sandbox)
     closers.insert(0, launcher.close)
     runner = NotifyingRunner(store, Supervisor(launcher), on_finished, observer=metrics)
