@@ -24,10 +24,17 @@ import base64
 import dataclasses
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from ..errors import InvalidOption, NotFoundError, UntestableStep
-from ..models import ExecutionRecord, GeneratedTest, StepRecord, StepStatus, VersionRecord
+from ..models import (
+    ExecutionRecord,
+    GeneratedTest,
+    StepRecord,
+    StepStatus,
+    StepSummary,
+    VersionRecord,
+)
 from ..store import Store
 from .pickle_literal import literal_source
 
@@ -164,19 +171,29 @@ def plan_test(
     execution = store.get_execution(execution_id)
     if execution is None:
         raise NotFoundError("execution", execution_id)
-    steps = store.get_steps(execution_id, include_blobs=True)
-    target = _select(execution, steps, step)
-    where = f"{execution.id}:{target.id}"
-    if target.status in (StepStatus.RUNNING, StepStatus.INTERRUPTED):
+    summaries = store.get_step_summaries(execution_id)  # no payloads: cheap on 10,000
+    chosen = _select(execution, summaries, step)
+    where = f"{execution.id}:{chosen.id}"
+    if chosen.status in (StepStatus.RUNNING, StepStatus.INTERRUPTED):
         raise UntestableStep(
-            where, f"step {target.id} ({target.name}) is {target.status}: it has no outcome"
+            where, f"step {chosen.id} ({chosen.name}) is {chosen.status}: it has no outcome"
         )
-    if target.generator is not None:
+    if chosen.generator is not None:
         raise UntestableStep(
-            where, f"step {target.id} ({target.name}) is a generator: not supported yet"
+            where, f"step {chosen.id} ({chosen.name}) is a generator: not supported yet"
         )
-    if "<locals>" in target.name:
-        raise UntestableStep(where, _nested_message(target, steps))
+    if "<locals>" in chosen.name:
+        raise UntestableStep(where, _nested_message(chosen, summaries))
+    children = _children(summaries)
+    if live:
+        ran_summaries = _subtree(chosen, children, lambda _step: True)
+        out: list[StepSummary] = []
+    else:
+        ran_summaries = _subtree(chosen, children, lambda s: s.function == chosen.function)
+        out = _calls_out(children, ran_summaries)
+    full = _load(store, execution_id, [s.id for s in [*ran_summaries, *out]])
+    target = full[chosen.id]
+    ran = [full[s.id] for s in ran_summaries]
     module = _module_of(store, execution, target, where)
     parameters = _parameters(module.version.source, target.name)
     if parameters is None:
@@ -205,17 +222,13 @@ def plan_test(
         for name, version in sorted(versions.items())
         if name != module.module
     }
-    children = _children(steps)
     stubs: dict[str, tuple[Module, Parameters]] = {}
     calls: list[StubbedCall] = []
-    if live:
-        ran = _subtree(target, children, lambda _step: True)
-    else:
+    if not live:
         for name, other in others.items():
             stubs[name] = (other, _parameters(other.version.source, name) or _ANY_PARAMETERS)
-        ran = _subtree(target, children, lambda s: s.function == target.function)
-        for called in _calls_out(target, children, ran):
-            calls.append(_stubbed(called, stubs, where, problems))
+        for called in out:
+            calls.append(_stubbed(full[called.id], stubs, where, problems))
         _check_aggregates(ran, others, where)
     stdout, stdout_note = _printed(target, ran)
     reason = None
@@ -278,10 +291,21 @@ def recorded_value(captured: Mapping[str, Any]) -> Value:
 
 # --- selecting and reading ---------------------------------------------------------------
 
+_S = TypeVar("_S", StepSummary, StepRecord)
+_LOAD_ONE_BY_ONE = 64  # up to this many steps, read each; past it, read them all at once
 
-def _select(
-    execution: ExecutionRecord, steps: Sequence[StepRecord], spec: str | None
-) -> StepRecord:
+
+def _load(store: Store, execution_id: str, ids: Sequence[int]) -> dict[int, StepRecord]:
+    """The steps ``ids`` of the execution in full, with their serialized values."""
+    if len(ids) <= _LOAD_ONE_BY_ONE:
+        found = (store.get_step(execution_id, step_id, include_blobs=True) for step_id in ids)
+        return {step.id: step for step in found if step is not None}
+    wanted = set(ids)
+    steps = store.get_steps(execution_id, include_blobs=True)
+    return {step.id: step for step in steps if step.id in wanted}
+
+
+def _select(execution: ExecutionRecord, steps: Sequence[_S], spec: str | None) -> _S:
     if not steps:
         raise UntestableStep(
             execution.id, f"execution {execution.id} ({execution.status}) recorded no step"
@@ -318,7 +342,7 @@ def _module_of(store: Store, execution: ExecutionRecord, step: StepRecord, where
     return Module(name, version)
 
 
-def _nested_message(step: StepRecord, steps: Sequence[StepRecord]) -> str:
+def _nested_message(step: _S, steps: Sequence[_S]) -> str:
     by_id = {s.id: s for s in steps}
     parent = by_id.get(step.parent_id) if step.parent_id is not None else None
     while parent is not None and "<locals>" in parent.name:
@@ -334,17 +358,15 @@ def _nested_message(step: StepRecord, steps: Sequence[StepRecord]) -> str:
     )
 
 
-def _children(steps: Sequence[StepRecord]) -> dict[int, list[StepRecord]]:
-    children: dict[int, list[StepRecord]] = {}
+def _children(steps: Sequence[_S]) -> dict[int, list[_S]]:
+    children: dict[int, list[_S]] = {}
     for step in steps:  # in sequence order already
         if step.parent_id is not None:
             children.setdefault(step.parent_id, []).append(step)
     return children
 
 
-def _subtree(
-    root: StepRecord, children: Mapping[int, list[StepRecord]], runs: Any
-) -> list[StepRecord]:
+def _subtree(root: _S, children: Mapping[int, list[_S]], runs: Any) -> list[_S]:
     """``root`` and its descendants reached through steps for which ``runs`` holds (the code
     that runs for real in the test), in sequence order."""
     found = [root]
@@ -357,9 +379,7 @@ def _subtree(
     return sorted(found, key=lambda s: s.sequence)
 
 
-def _calls_out(
-    root: StepRecord, children: Mapping[int, list[StepRecord]], ran: Sequence[StepRecord]
-) -> list[StepRecord]:
+def _calls_out(children: Mapping[int, list[_S]], ran: Sequence[_S]) -> list[_S]:
     """The calls out of the code that runs (``ran``) into other functions, in call order."""
     inside = {step.id for step in ran}
     out = [child for step in ran for child in children.get(step.id, ()) if child.id not in inside]
