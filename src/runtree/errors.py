@@ -333,6 +333,16 @@ class ConflictError(StoreError):
         return {"kind": self.kind, "key": self.key}
 
 
+class SecretKeyError(StoreError):
+    """The key that encrypts secrets at rest is missing, wrong or unusable: an unreadable or
+    too widely readable key file, a value that is no key, or stored secrets sealed with a key
+    this process does not hold. The message names the key source and what to do. The API
+    answers 503: the server is misconfigured, the request was fine."""
+
+    status = 503
+    problem = "secret-key-unavailable"
+
+
 # --- running code (the server's own failures: no HTTP status) ------------------------------
 
 

@@ -32,6 +32,7 @@ from .models import (
 )
 
 ADMIN_KEY_SUFFIX = ".admin-key"
+SECRET_KEY_SUFFIX = ".secret-key"
 TRUE_WORDS = ("1", "true", "yes", "on")
 FALSE_WORDS = ("0", "false", "no", "off")
 # An HTTP header name (RFC 9110 token).
@@ -137,6 +138,10 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("RUNTREE_MAX_BODY_BYTES", "max_body_bytes"),
     Variable("RUNTREE_NO_AUTH", "auth", _not(parse_flag)),
     Variable("RUNTREE_ADMIN_KEY_FILE", "admin_key_file"),
+    # The key that encrypts secrets at rest (runtree.store.master_key): never a field of the
+    # settings object, so that it appears in no repr or dump; read where keys are loaded.
+    Variable("RUNTREE_SECRET_KEY", None, lambda text: text.strip() or None),
+    Variable("RUNTREE_SECRET_KEY_FILE", "secret_key_file"),
     Variable("RUNTREE_WEBHOOK_MAX_BODY_BYTES", "webhook_max_body_bytes"),
     Variable("RUNTREE_METRICS_PUBLIC", "metrics_public", parse_flag),
     Variable("RUNTREE_OTLP_ENDPOINT", "otlp_endpoint", parse_otlp_endpoint),
@@ -216,14 +221,27 @@ def default_admin_key_file(database_url: str) -> Path:
     """Where the first admin key is written: next to a SQLite database file
     (``runtree.db`` -> ``runtree.db.admin-key``), else ``$XDG_CONFIG_HOME/runtree/admin-key``
     (``~/.config/runtree/admin-key``)."""
+    return _data_file(database_url, ADMIN_KEY_SUFFIX, "admin-key")
+
+
+def default_secret_key_file(database_url: str) -> Path:
+    """Where the key that encrypts secrets at rest is kept unless ``RUNTREE_SECRET_KEY`` gives
+    it: next to a SQLite database file (``runtree.db`` -> ``runtree.db.secret-key``), else
+    ``$XDG_CONFIG_HOME/runtree/secret-key`` (``~/.config/runtree/secret-key``)."""
+    return _data_file(database_url, SECRET_KEY_SUFFIX, "secret-key")
+
+
+def _data_file(database_url: str, suffix: str, name: str) -> Path:
+    """A file that belongs with the database: beside a SQLite file, else in the user's
+    configuration directory."""
     scheme, sep, rest = database_url.partition("://")
     if sep and scheme.split("+")[0] == "sqlite":
         path = rest[1:] if rest.startswith("/") else rest
         path = path.split("?", 1)[0]
         if path and path != ":memory:":
-            return Path(path + ADMIN_KEY_SUFFIX)
+            return Path(path + suffix)
     config = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(config) / "runtree" / "admin-key"
+    return Path(config) / "runtree" / name
 
 
 class SandboxSettings(BaseModel):
@@ -268,6 +286,9 @@ class Settings(BaseModel):
     # Access control: off only for local development, and then only on loopback.
     auth: bool = True
     admin_key_file: str | None = None
+    # The file holding the key that encrypts secrets at rest, unless RUNTREE_SECRET_KEY
+    # gives the key itself (default: see default_secret_key_file).
+    secret_key_file: str | None = None
     # GET /metrics without an API key (for a scraper on a trusted network); else a viewer key
     # of no single namespace is needed, like the API.
     metrics_public: bool = False
@@ -331,6 +352,13 @@ class Settings(BaseModel):
         if self.admin_key_file:
             return Path(self.admin_key_file)
         return default_admin_key_file(self.database_url)
+
+    @property
+    def secret_key_path(self) -> Path:
+        """The secret key file (see :func:`default_secret_key_file`)."""
+        if self.secret_key_file:
+            return Path(self.secret_key_file)
+        return default_secret_key_file(self.database_url)
 
     @classmethod
     def load(cls, **overrides: object) -> Settings:

@@ -50,6 +50,7 @@ TITLES: dict[str, str] = {
     "signature-invalid": "The webhook signature is missing or invalid",
     "execution-failed": "The function did not succeed",
     "untestable-step": "No test can be generated from this recorded call",
+    "secret-key-unavailable": "The server cannot decrypt its stored secrets",
 }
 
 

@@ -22,6 +22,7 @@ from . import (
     commands_export,
     commands_inspect,
     commands_run,
+    commands_secrets,
     commands_serve,
     commands_testfrom,
     commands_triggers,
@@ -103,6 +104,15 @@ _GROUPS: list[tuple[str, str, list[tuple[str, Callable[..., None]]]]] = [
             ("delete", commands_triggers.webhook_delete),
             ("deliveries", commands_triggers.webhook_deliveries),
             ("delivery", commands_triggers.webhook_delivery),
+        ],
+    ),
+    (
+        "secrets",
+        "The key that encrypts webhook secrets and secret inputs at rest.",
+        [
+            ("rotate", commands_secrets.rotate),
+            ("status", commands_secrets.status),
+            ("generate-key", commands_secrets.generate_key),
         ],
     ),
     (

@@ -149,6 +149,7 @@ def serve(
     )
     # A bad URL or an unreadable database: a one-line error now, not a traceback later.
     with open_store(settings.database_url) as store:
+        store.check_secret_key()  # a missing or wrong key: a clear error before serving
         if settings.auth:
             key_file = settings.admin_key_path
             try:

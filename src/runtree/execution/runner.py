@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from ..errors import InputError
+from ..errors import InputError, SecretKeyError
 from ..instrument.signature import EntrySignature
 from ..models import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S, ExecutionRecord
 from ..store import Store
@@ -109,7 +109,7 @@ class ExecutionRunner:
     ) -> ExecutionRecord:
         try:
             job = self.build_job(execution)
-        except (InputError, LookupError) as error:
+        except (InputError, LookupError, SecretKeyError) as error:
             return self.store.finish_execution(
                 execution.id, status=FAILED, error=_error(type(error).__name__, str(error))
             )

@@ -106,7 +106,8 @@ def create_schedule(
     now: datetime.datetime | None = None,
 ) -> ScheduleRecord:
     """Create a schedule (developer role in ``namespace``); its input is checked against
-    the function's entry point now. Audited as ``schedule.create``."""
+    the function's entry point now. Its secrets (by parameter or key name, as for any input)
+    are kept sealed and shown redacted. Audited as ``schedule.create``."""
     validate_name("namespace", namespace)
     validate_name("name", name)
     authorize(principal, Permission.MANAGE_TRIGGERS, namespace)
@@ -118,13 +119,15 @@ def create_schedule(
     entry = store.require_version(namespace, name, version)
     bind_input(EntrySignature.from_dict(entry.signature), data)
     first = next_fire_after(cron, timezone, now or utcnow())
+    public_input, private_input = split_secrets(data)
     return store.create_schedule(
         namespace=namespace,
         name=name,
         version=version,
         cron=cron,
         timezone=timezone,
-        input=data,
+        input=public_input,
+        private_input=private_input,
         next_fire_at=first,
         created_by=principal.actor,
         audit=AuditEntry(
@@ -269,11 +272,10 @@ class Scheduler:
             )
         else:
             # Not validated here: an input that no longer fits fails the execution visibly.
-            public_input, private_input = split_secrets(schedule.input)
+            # The input's secrets are redacted; the store adds the sealed real values.
             spec = RunSpec(
                 version=entry,
-                input=public_input,
-                private_input=private_input,
+                input=schedule.input,
                 versions=resolve_versions(self.store, entry),
                 trigger=Trigger.SCHEDULE,
             )

@@ -18,6 +18,7 @@ from ..execution.supervisor import Supervisor
 from ..models import ExecutionRecord
 from ..settings import Settings
 from ..store import Store
+from ..store.master_key import KeySource
 from . import access
 from .executions import recover_after_crash
 from .metrics import Metrics
@@ -75,7 +76,10 @@ class Server:
         exported as an OpenTelemetry trace, in the background
         (:class:`~runtree.service.otel_export.TraceExporter`, stopped after the dispatcher).
 
-        With ``settings.auth``, the first start on a database creates an admin key (see
+        The store's secret key is checked first (:meth:`~runtree.store.Store.check_secret_key`:
+        the first start on a database creates its key file; a missing or wrong key is a
+        :class:`~runtree.errors.SecretKeyError`). With ``settings.auth``, the first start on
+        a database creates an admin key (see
         :func:`runtree.service.access.bootstrap_admin_key`). With ``settings.scheduler``, a
         :class:`~runtree.service.Scheduler` fires due schedules every
         ``settings.scheduler_interval_s`` seconds until :meth:`close`.
@@ -83,11 +87,12 @@ class Server:
         closers: list[Callable[[], None]] = []
         report: list[SandboxReport] = []
         if store is None:
-            store = Store(settings.database_url)
+            store = Store(settings.database_url, keys=_key_source(settings))
             closers.append(store.close)
         metrics = Metrics(store, dispatcher)
         export: Callable[[ExecutionRecord], None] | None = None
         try:
+            store.check_secret_key()  # a missing or wrong key stops the start, clearly
             if settings.otlp_endpoint is not None:
                 export = _exporter(settings, store, metrics, closers)
                 on_finished = _also(export, on_finished)
@@ -162,6 +167,10 @@ def _also(
         then(execution)
 
     return both
+
+
+def _key_source(settings: Settings) -> KeySource:
+    return KeySource.for_database(settings.database_url, settings.secret_key_file)
 
 
 def _bootstrap_admin_key(settings: Settings, store: Store) -> None:

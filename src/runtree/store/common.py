@@ -9,6 +9,7 @@ from typing import Any, TypeVar, cast
 
 from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from ..errors import InvalidDataError
@@ -75,9 +76,12 @@ def table(orm_class: type[Any]) -> Table:
     return cast(Table, orm_class.__table__)
 
 
-def upsert_insert(session: Session, target: Table) -> sqlite.Insert | postgresql.Insert:
-    """An ``INSERT`` supporting ``ON CONFLICT`` for the session's backend."""
-    if session.get_bind().dialect.name == "postgresql":
+def upsert_insert(
+    session: Session | Connection, target: Table
+) -> sqlite.Insert | postgresql.Insert:
+    """An ``INSERT`` supporting ``ON CONFLICT`` for the session's (or connection's) backend."""
+    bind = session.get_bind() if isinstance(session, Session) else session
+    if bind.dialect.name == "postgresql":
         return postgresql.insert(target)
     return sqlite.insert(target)
 

@@ -31,6 +31,7 @@ from ..models import (
 from .common import check_json, chunks, millis_between, table, to_ns
 from .ids import new_execution_id
 from .schema import ExecutionRow, PrivateInputRow, StepRow, VersionRow
+from .sealed import open_json, seal_json
 
 _E = TypeVar("_E", Trigger, ExecutionStatus)
 
@@ -90,14 +91,19 @@ def enqueue_execution(
     session.execute(_INSERT, values)
     if private_input is not None:
         check_json("private_input", private_input)
-        session.add(PrivateInputRow(execution_id=values["id"], input=private_input))
+        sealed = seal_json(session, PRIVATE_INPUT_FIELD, private_input)
+        session.add(PrivateInputRow(execution_id=values["id"], sealed_input=sealed))
     return execution_record(ExecutionRow(**values))
 
 
+PRIVATE_INPUT_FIELD = "execution_private_inputs.sealed_input"
+
+
 def private_input(session: Session, execution_id: str) -> Any:
-    """The unredacted input of a not yet ended execution, or ``None``."""
+    """The unredacted input of a not yet ended execution, or ``None``;
+    :class:`~runtree.errors.SecretKeyError` when it cannot be opened."""
     row = session.get(PrivateInputRow, execution_id)
-    return None if row is None else row.input
+    return None if row is None else open_json(session, PRIVATE_INPUT_FIELD, row.sealed_input)
 
 
 def _forget_private_inputs(session: Session, execution_ids: list[str]) -> None:

@@ -26,24 +26,29 @@ from .engine import is_sqlite, write_engine
 if TYPE_CHECKING:  # Alembic is imported only to migrate (it takes long to import)
     from alembic.config import Config
 
+    from .sealed import Keyring
+
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 # The newest revision in migrations/versions/ (a test checks it against Alembic's view): a
 # database already there is opened without importing Alembic, which keeps CLI commands fast.
-HEAD_REVISION = "0005"
+HEAD_REVISION = "0006"
 
 # Arbitrary constant: the PostgreSQL advisory lock that serializes concurrent migrations.
 _PG_MIGRATION_LOCK = 0x72756E74726565  # "runtree"
 
 
-def alembic_config(connection: Connection | None = None) -> Config:
+def alembic_config(connection: Connection | None = None, keyring: Keyring | None = None) -> Config:
     """An Alembic configuration for the packaged migrations, optionally bound to an open
-    ``connection`` (which ``env.py`` then uses as it is, without committing)."""
+    ``connection`` (which ``env.py`` then uses as it is, without committing) and to the
+    ``keyring`` that migrations sealing secrets use (else the database's key source)."""
     from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     if connection is not None:
         config.attributes["connection"] = connection
+    if keyring is not None:
+        config.attributes["keyring"] = keyring
     return config
 
 
@@ -65,8 +70,9 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the database schema to ``revision`` (default: the newest).
+def upgrade(engine: Engine, revision: str = "head", *, keyring: Keyring | None = None) -> None:
+    """Bring the database schema to ``revision`` (default: the newest); ``keyring`` seals the
+    plaintext secrets of older revisions (0006; default: the database's key source).
 
     Raises :class:`StoreError` when the database is at a revision this code does not know
     (written by a newer runtree).
@@ -80,12 +86,18 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         if not is_sqlite(conn):
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK})
         try:
-            command.upgrade(alembic_config(conn), revision)
+            command.upgrade(alembic_config(conn, keyring), revision)
         except CommandError as exc:
             raise StoreError(
                 f"cannot migrate the database to {revision!r}: {exc} "
                 "(was it written by a newer runtree?)"
             ) from exc
+    if is_sqlite(engine):
+        # Pages the migrations replaced (plaintext secrets, 0006) may still be in the WAL:
+        # copy it into the database, whose replaced content secure_delete zeroed, and empty
+        # it. Best effort: a reader of another process can keep part of it for a while.
+        with engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 def _recorded_revision(engine: Engine) -> str | None:
@@ -99,12 +111,13 @@ def _recorded_revision(engine: Engine) -> str | None:
     return str(rows[0][0]) if len(rows) == 1 else None
 
 
-def downgrade(engine: Engine, revision: str) -> None:
-    """Take the schema back to ``revision`` (``"base"`` drops every table). For tests and
+def downgrade(engine: Engine, revision: str, *, keyring: Keyring | None = None) -> None:
+    """Take the schema back to ``revision`` (``"base"`` drops every table; below 0006 the
+    secrets are opened with ``keyring``, default: the database's key source). For tests and
     manual repairs only: data in dropped tables is lost."""
     from alembic import command
 
     with write_engine(engine).begin() as conn:
         if not is_sqlite(conn):
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK})
-        command.downgrade(alembic_config(conn), revision)
+        command.downgrade(alembic_config(conn, keyring), revision)

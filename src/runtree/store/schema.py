@@ -164,14 +164,15 @@ class ExecutionRow(Base):
 class PrivateInputRow(Base):
     """The unredacted input of an execution whose input named a secret (a ``password`` or
     ``token`` parameter ...). ``executions.input`` holds the redacted copy everyone reads; the
-    worker needs the real values, so they are kept here only until the execution ends."""
+    worker needs the real values, so they are kept here, sealed (:mod:`.sealed`), only until
+    the execution ends."""
 
     __tablename__ = "execution_private_inputs"
 
     execution_id: Mapped[str] = mapped_column(
         CleanString(32), ForeignKey("executions.id", ondelete="CASCADE"), primary_key=True
     )
-    input: Mapped[Any] = mapped_column(JSON)
+    sealed_input: Mapped[str] = mapped_column(Text)  # the input as JSON, sealed (0006)
 
 
 class StepRow(Base):
@@ -302,7 +303,7 @@ class WebhookRow(Base):
     name: Mapped[str] = mapped_column(CleanString(200))
     version: Mapped[int | None] = mapped_column(Integer)
     verify: Mapped[str] = mapped_column(CleanString(20))
-    secret: Mapped[str | None] = mapped_column(CleanText)
+    secret: Mapped[str | None] = mapped_column(CleanText)  # sealed (:mod:`.sealed`, 0006)
     mode: Mapped[str] = mapped_column(CleanString(10))
     sync_timeout_s: Mapped[float] = mapped_column(Float)
     created_at: Mapped[datetime.datetime] = mapped_column(UTCDateTime)
@@ -362,7 +363,9 @@ class ScheduleRow(Base):
     version: Mapped[int | None] = mapped_column(Integer)
     cron: Mapped[str] = mapped_column(CleanString(200))
     timezone: Mapped[str] = mapped_column(CleanString(100))
-    input: Mapped[dict[str, Any]] = mapped_column(JSON)
+    input: Mapped[dict[str, Any]] = mapped_column(JSON)  # secrets redacted
+    # The input with its secrets, sealed, when ``input`` had some redacted (0006).
+    sealed_input: Mapped[str | None] = mapped_column(Text)
     paused: Mapped[bool] = mapped_column(Boolean)
     next_fire_at: Mapped[datetime.datetime] = mapped_column(UTCDateTime)
     last_fire_at: Mapped[datetime.datetime | None] = mapped_column(UTCDateTime)

@@ -24,8 +24,10 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import URL
 
 from . import migrate as migrations
+from . import rotation
 from .database import Database
 from .engine import DEFAULT_URL, is_sqlite
+from .master_key import KeySource
 from .repositories import (
     AccessRepository,
     ExecutionRepository,
@@ -34,6 +36,7 @@ from .repositories import (
     StepRepository,
     TriggerRepository,
 )
+from .sealed import Keyring, check_keys
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -69,13 +72,19 @@ class Store:
     migration (safe when several processes start at once). ``url`` is a SQLAlchemy URL;
     ``postgresql://`` (and ``postgres://``) use the psycopg 3 driver. Close the store with
     :meth:`close` or use it as a context manager.
+
+    Secrets are stored sealed (:mod:`.sealed`) with the master keys of ``keys`` (default:
+    ``RUNTREE_SECRET_KEY`` or the database's key file, :mod:`.master_key`), loaded when
+    first needed; :meth:`check_secret_key` checks them up front.
     """
 
-    def __init__(self, url: str | URL = DEFAULT_URL, *, migrate: bool = True) -> None:
-        self._db = Database(url)
+    def __init__(
+        self, url: str | URL = DEFAULT_URL, *, migrate: bool = True, keys: KeySource | None = None
+    ) -> None:
+        self._db = Database(url, keys)
         try:
             if migrate:
-                migrations.upgrade(self._db.engine)
+                migrations.upgrade(self._db.engine, keyring=self._db.keyring)
         except BaseException:
             self._db.close()
             raise
@@ -87,9 +96,38 @@ class Store:
         self.triggers = TriggerRepository(self._db)
 
     @classmethod
-    def open(cls, url: str | URL = DEFAULT_URL, *, migrate: bool = True) -> Store:
+    def open(
+        cls, url: str | URL = DEFAULT_URL, *, migrate: bool = True, keys: KeySource | None = None
+    ) -> Store:
         """Same as ``Store(url)``."""
-        return cls(url, migrate=migrate)
+        return cls(url, migrate=migrate, keys=keys)
+
+    @property
+    def keyring(self) -> Keyring:
+        """The master keys that seal this database's secrets (:mod:`.sealed`)."""
+        return self._db.keyring
+
+    def check_secret_key(self) -> str | None:
+        """Check now that this process can open the database's sealed secrets (creating the
+        key file on the first start of a database that has none): a
+        :class:`~runtree.errors.SecretKeyError` naming the problem otherwise. Returns the
+        id of the key that seals new values (``None`` before anything was sealed)."""
+        with self._db.reading() as session:
+            return check_keys(session)
+
+    def rotate_secret_key(
+        self,
+        *,
+        batch_size: int = rotation.DEFAULT_BATCH,
+        progress: Callable[[str, int], None] | None = None,
+    ) -> rotation.RotationReport:
+        """Re-encrypt every sealed secret under a new master key; safe to run again after an
+        interruption, with servers running (:mod:`.rotation`)."""
+        return rotation.rotate(self._db, batch_size=batch_size, progress=progress)
+
+    def sealed_counts(self) -> dict[str, dict[str, int]]:
+        """How many sealed values each key id seals, per field (``{key id: {field: n}}``)."""
+        return rotation.sealed_counts(self._db)
 
     def close(self) -> None:
         """Close every pooled connection. The store must not be used afterwards."""

@@ -40,6 +40,11 @@ from .schema import (
     ScheduleRow,
     WebhookRow,
 )
+from .sealed import open_json, open_text, seal_json, seal_text
+
+# The sealed columns (the column name is the associated data of each sealed value).
+WEBHOOK_SECRET_FIELD = "webhooks.secret"
+SCHEDULE_INPUT_FIELD = "schedules.sealed_input"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -106,7 +111,7 @@ def create_webhook(
         name=name,
         version=version,
         verify=verify,
-        secret=secret,
+        secret=None if secret is None else seal_text(session, WEBHOOK_SECRET_FIELD, secret),
         mode=mode,
         sync_timeout_s=sync_timeout_s,
         created_at=now,
@@ -119,19 +124,19 @@ def create_webhook(
         raise ConflictError("webhook", path, f"webhook path already in use: {path}") from None
     if audit is not None:
         add_audit(session, audit, now)
-    return webhook_record(row)
+    return webhook_record(session, row)
 
 
 def get_webhook(session: Session, path: str) -> WebhookRecord | None:
     row = session.scalars(select(WebhookRow).where(WebhookRow.path == path)).first()
-    return None if row is None else webhook_record(row)
+    return None if row is None else webhook_record(session, row)
 
 
 def list_webhooks(session: Session, namespace: str | None) -> list[WebhookRecord]:
     stmt = select(WebhookRow)
     if namespace is not None:
         stmt = stmt.where(WebhookRow.namespace == namespace)
-    return [webhook_record(row) for row in session.scalars(stmt.order_by(WebhookRow.path))]
+    return [webhook_record(session, row) for row in session.scalars(stmt.order_by(WebhookRow.path))]
 
 
 def delete_webhook(
@@ -142,7 +147,7 @@ def delete_webhook(
     ).first()
     if row is None:
         raise NotFoundError("webhook", path)
-    record = webhook_record(row)
+    record = webhook_record(session, row)
     session.delete(row)
     session.flush()
     if audit is not None:
@@ -308,8 +313,15 @@ def create_schedule(
     created_by: str | None,
     audit: AuditEntry | None,
     now: datetime.datetime,
+    private_input: dict[str, Any] | None = None,
 ) -> ScheduleRecord:
+    """Store a schedule: ``input`` is what everyone reads (secrets redacted);
+    ``private_input``, the input with its secrets, is kept sealed for its fires."""
     check_json("input", input)
+    sealed = None
+    if private_input is not None:
+        check_json("private_input", private_input)
+        sealed = seal_json(session, SCHEDULE_INPUT_FIELD, private_input)
     row = ScheduleRow(
         namespace=namespace,
         name=name,
@@ -317,6 +329,7 @@ def create_schedule(
         cron=cron,
         timezone=timezone,
         input=input,
+        sealed_input=sealed,
         paused=False,
         next_fire_at=next_fire_at,
         last_fire_at=None,
@@ -400,9 +413,10 @@ def fire_schedule(
 ) -> ExecutionRecord | None:
     """Run ``fire_time`` of the schedule: record it, queue the execution (``spec``; ``None``
     records the fire without an execution, when the function is gone) and move
-    ``next_fire_at`` on. Returns the execution, or ``None`` when this fire time was already
-    taken (by another process) or the schedule changed meanwhile (paused, deleted, already
-    moved on): then nothing is written.
+    ``next_fire_at`` on; a schedule with secrets in its input gives the execution its
+    sealed input as the private input. Returns the execution, or ``None`` when this fire
+    time was already taken (by another process) or the schedule changed meanwhile (paused,
+    deleted, already moved on): then nothing is written.
 
     At most once: the row ``(schedule_id, fire_time)`` is inserted with ``ON CONFLICT DO
     NOTHING`` under the table's unique constraint, and only the transaction that inserted it
@@ -430,6 +444,9 @@ def fire_schedule(
         session.flush()
         return None
     row.last_fire_at = fire_time
+    if spec is not None and row.sealed_input is not None:  # its secrets, for this run only
+        private = open_json(session, SCHEDULE_INPUT_FIELD, row.sealed_input)
+        spec = dataclasses.replace(spec, private_input=private)
     execution = None if spec is None else enqueue(session, spec, now)
     if execution is not None:
         session.execute(
@@ -468,7 +485,8 @@ def _locked_schedule(session: Session, schedule_id: int) -> ScheduleRow:
 # --- records --------------------------------------------------------------------------------
 
 
-def webhook_record(row: WebhookRow) -> WebhookRecord:
+def webhook_record(session: Session, row: WebhookRow) -> WebhookRecord:
+    """The webhook, its secret opened (:mod:`.sealed`)."""
     return WebhookRecord(
         id=row.id,
         path=row.path,
@@ -476,7 +494,7 @@ def webhook_record(row: WebhookRow) -> WebhookRecord:
         name=row.name,
         version=row.version,
         verify=row.verify,
-        secret=row.secret,
+        secret=None if row.secret is None else open_text(session, WEBHOOK_SECRET_FIELD, row.secret),
         mode=row.mode,
         sync_timeout_s=row.sync_timeout_s,
         created_at=row.created_at,
