@@ -3,6 +3,7 @@ ids, times, parent links, statuses, attributes, exception events, aggregates, pr
 
 from __future__ import annotations
 
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.trace import StatusCode
 
@@ -219,3 +220,32 @@ def test_a_deep_traceback_keeps_its_innermost_frames_within_the_limit() -> None:
         "    raise X",
         "ValueError: bottom",
     ]
+
+
+def test_whatever_a_worker_sent_encodes() -> None:
+    """A worker is untrusted: lone surrogates, negative or huge times and numbers must not
+    make the OTLP request that carries them (with other executions' spans) fail."""
+    odd = "bad \udc80 byte"
+    error = {"type": odd, "message": odd, "traceback": [{"filename": odd, "lineno": -1}]}
+    steps = [
+        step(
+            1,
+            None,
+            -T0 - 5,  # before the epoch
+            2**63 - 1,
+            name=odd,
+            filename=odd,
+            lineno=2**70,
+            status=StepStatus.FAILED,
+            error=error,
+            inputs={odd: {"preview": odd}},
+            warnings=[odd],
+        )
+    ]
+    spans = execution_spans(execution(status=ExecutionStatus.FAILED, error=error), steps, RESOURCE)
+    request = encode_spans(spans)
+    (span,) = [s for s in request.resource_spans[0].scope_spans[0].spans if s.parent_span_id]
+    assert span.name == "bad ? byte"
+    assert span.start_time_unix_nano == 0
+    assert "bad ? byte" in span.events[0].attributes[2].value.string_value
+    assert request.SerializeToString()

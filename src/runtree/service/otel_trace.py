@@ -34,7 +34,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from opentelemetry.sdk.resources import Resource
@@ -71,6 +71,7 @@ STACKTRACE_CHARS = 16 * 1024
 CUT_MARK = "…"
 SCOPE = InstrumentationScope("runtree", __version__)
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+_MAX_NS = 2**64 - 1  # OTLP times are unsigned 64-bit
 _SAMPLED = TraceFlags(TraceFlags.SAMPLED)
 
 ATTRIBUTES = {
@@ -163,18 +164,8 @@ def _execution_span(
         status = Status(StatusCode.OK)
     else:
         status = Status(StatusCode.ERROR, _describe(error) or str(execution.status))
-    return ReadableSpan(
-        name=execution.qualified_name,
-        context=context,
-        parent=None,
-        resource=resource,
-        attributes=attributes,
-        events=events,
-        kind=SpanKind.INTERNAL,
-        status=status,
-        start_time=start,
-        end_time=end,
-        instrumentation_scope=SCOPE,
+    return _span(
+        execution.qualified_name, context, None, resource, attributes, events, status, start, end
     )
 
 
@@ -219,19 +210,60 @@ def _step_span(
         status = Status(StatusCode.ERROR, _describe(step.error) or "failed")
     elif step.status is not StepStatus.COMPLETED:
         status = Status(StatusCode.ERROR, f"{step.status}: the execution ended {execution.status}")
+    return _span(step.name, context, parent, resource, attributes, events, status, start, end)
+
+
+def _span(
+    name: str,
+    context: SpanContext,
+    parent: SpanContext | None,
+    resource: Resource,
+    attributes: dict[str, AttributeValue],
+    events: list[Event],
+    status: Status,
+    start: int,
+    end: int,
+) -> ReadableSpan:
+    """The span, its text made valid UTF-8 and its times valid OTLP times: whatever a worker
+    sent (it is untrusted), one span never makes the request that carries it fail."""
+    if events:
+        events = [
+            Event(event.name, _clean_attributes(event.attributes or {}), event.timestamp)
+            for event in events
+        ]
+    if status.description is not None:
+        status = Status(status.status_code, _clean(status.description))
     return ReadableSpan(
-        name=step.name,
+        name=_clean(name),
         context=context,
         parent=parent,
         resource=resource,
-        attributes=attributes,
+        attributes=_clean_attributes(attributes),
         events=events,
         kind=SpanKind.INTERNAL,
         status=status,
-        start_time=start,
-        end_time=end,
+        start_time=min(max(start, 0), _MAX_NS),
+        end_time=min(max(end, 0), _MAX_NS),
         instrumentation_scope=SCOPE,
     )
+
+
+def _clean_attributes(attributes: Mapping[str, Any]) -> dict[str, AttributeValue]:
+    cleaned: dict[str, AttributeValue] = {}
+    for key, value in attributes.items():
+        if isinstance(value, str):
+            value = _clean(value)
+        elif isinstance(value, list | tuple):
+            value = [_clean(item) if isinstance(item, str) else item for item in value]
+        elif isinstance(value, int) and not isinstance(value, bool):
+            value = min(max(value, -(2**63)), 2**63 - 1)  # OTLP integers are 64-bit
+        cleaned[_clean(key)] = value
+    return cleaned
+
+
+def _clean(text: str) -> str:
+    """``text`` as valid UTF-8: lone surrogates (``surrogateescape``d bytes) become ``?``."""
+    return text if text.isascii() else text.encode("utf-8", "replace").decode("utf-8")
 
 
 def _context(trace_id: int, span_id: int) -> SpanContext:
