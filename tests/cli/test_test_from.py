@@ -235,10 +235,35 @@ def weekday_name(day):
 '''
 
 
+AMAIN = '''
+async def amain(n: int) -> list:
+    """An async entry point calling an async function and helpers of every parameter kind."""
+    return [await afetch(n), helper(1, 2, 3, k=4), kinds(1, 2, *[3, 4], c=5, d=6)]
+
+
+def helper(a, /, *rest, **kw):
+    return [a, list(rest), kw]
+
+
+def kinds(a, b=0, *args, c, d=1, **kw):
+    return (a, b, args, c, d, kw)
+'''
+
+AFETCH = """
+import asyncio
+
+
+async def afetch(n: int) -> dict:
+    await asyncio.sleep(0)
+    return {"n": n, "square": n * n}
+"""
+
+
 def test_previews_are_refused_or_marked_xfail_and_pickles_are_decoded_by_the_test(
     cli: Cli, tmp_path: pathlib.Path
 ) -> None:
-    for name, source in (("sign", SIGN), ("weekday", WEEKDAY)):
+    sources = (("sign", SIGN), ("weekday", WEEKDAY), ("amain", AMAIN), ("afetch", AFETCH))
+    for name, source in sources:
         path = tmp_path / "functions" / f"{name}.py"
         path.parent.mkdir(exist_ok=True)
         path.write_text(source)
@@ -268,8 +293,20 @@ def test_previews_are_refused_or_marked_xfail_and_pickles_are_decoded_by_the_tes
     assert "day=decode('" in text and "expected = 'Thursday'" in text
     assert "decoded here, in your own process" in text
 
+    run_async = _run(cli, "amain", n=3)
+    for spec, expected in (
+        ("", "result = asyncio.run(module.amain(n=3))"),  # an async stub answers afetch
+        (":helper", "result = module.helper(1, *(2, 3), **{'k': 4})"),
+        (":kinds", "result = module.kinds(1, 2, *(3, 4), c=5, d=6, **{})"),
+    ):
+        name = spec.strip(":") or "amain"
+        made = cli("test-from", run_async + spec, "-o", str(cases / "kinds" / f"test_{name}.py"))
+        assert made.exit_code == 0, made
+        assert expected in (cases / "kinds" / f"test_{name}.py").read_text()
+
     out = _pytest(cases).stdout
     assert "XFAIL xfail/test_sign.py" in out and "PASSED pickled/test_day.py" in out, out
+    assert "4 passed, 1 xfailed" in out.splitlines()[-1], out
 
 
 def test_bad_steps_get_clear_errors(cli: Cli, deployed: pathlib.Path) -> None:

@@ -64,6 +64,7 @@ class Parameters:
     the parameter list for a stand-in (annotations dropped, defaults kept when literal)."""
 
     names: tuple[str, ...]
+    positional: tuple[str, ...]
     positional_only: tuple[str, ...]
     vararg: str | None
     kwarg: str | None
@@ -265,6 +266,8 @@ def recorded_value(captured: Mapping[str, Any]) -> Value:
     """A captured-value dict as test source (see :class:`Value`)."""
     preview = _preview_source(captured.get("preview"))
     blob = captured.get("blob")
+    if isinstance(captured.get("preview"), dict) and captured["preview"].get("bound") is True:
+        return Value(preview, problem="is the instance the method is bound to (not recorded)")
     if captured.get("redacted"):
         return Value(preview, problem="was redacted (its name marks a secret)")
     if captured.get("truncated"):
@@ -475,7 +478,14 @@ def _printed(target: StepRecord, ran: Sequence[StepRecord]) -> tuple[str | None,
 # --- parameters, from the source ---------------------------------------------------------
 
 _ANY_PARAMETERS = Parameters(
-    ("args", "kwargs"), (), "args", "kwargs", False, "(*args, **kwargs)", ()
+    names=("args", "kwargs"),
+    positional=(),
+    positional_only=(),
+    vararg="args",
+    kwarg="kwargs",
+    is_async=False,
+    stub_signature="(*args, **kwargs)",
+    unknown_defaults=(),
 )
 
 
@@ -536,6 +546,7 @@ def _parameters(source: str, qualname: str) -> Parameters | None:
     every = [*positional, arguments.vararg, *arguments.kwonlyargs, arguments.kwarg]
     return Parameters(
         names=tuple(a.arg for a in every if a is not None),
+        positional=tuple(a.arg for a in positional),
         positional_only=tuple(a.arg for a in arguments.posonlyargs),
         vararg=arguments.vararg.arg if arguments.vararg else None,
         kwarg=arguments.kwarg.arg if arguments.kwarg else None,

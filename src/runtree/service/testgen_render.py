@@ -238,10 +238,14 @@ def _test_function(plan: TestPlan, exceptions: _Exceptions) -> str:
 
 def _call_expression(plan: TestPlan) -> str:
     parameters = plan.parameters
+    # Parameters before a *args that was given must be passed by position.
+    by_position = (
+        parameters.positional if parameters.vararg in plan.inputs else parameters.positional_only
+    )
     arguments = []
     for name, value in plan.inputs.items():
         comment = _value_comment(value, f"input {name!r}", 0)
-        if name in parameters.positional_only:
+        if name in by_position:
             text = value.source
         elif name == parameters.vararg:
             text = f"*{value.source}"
