@@ -45,3 +45,24 @@ def test_download_test_of_the_failing_step(
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert "1 passed" in ran.stdout
     assert page.locator(".step-test-status *").count() == 0
+
+
+def test_a_step_with_a_secret_input_says_why_and_offers_the_xfail_test(
+    demo: Demo, new_page: Callable[..., Page], tmp_path: Path
+) -> None:
+    run = demo.server.run("shouter", {"text": "hello", "token": "s3cret"})
+    assert run["status"] == "succeeded", run
+    page = new_page()
+    page.goto(f"{demo.server.url}/executions/{run['id']}?step=1")
+    page.wait_for_selector(".detail-title .name:text-is('shouter')")
+    page.get_by_role("button", name="Download test", exact=True).click()
+    status = page.locator(".step-test-status")
+    status.get_by_text("input 'token' was redacted", exact=False).wait_for()
+    with page.expect_download() as info:
+        status.get_by_role("button", name="Download marked xfail", exact=True).click()
+    download = info.value
+    assert download.suggested_filename == f"test_shouter_{run['id'][:8]}_step1.py"
+    target = tmp_path / download.suggested_filename
+    download.save_as(target)
+    text = target.read_text()
+    assert "@pytest.mark.xfail(strict=True, reason=" in text and "s3cret" not in text
