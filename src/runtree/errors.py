@@ -370,6 +370,12 @@ class SandboxUnavailable(RuntreeError):
         )
 
 
+class ReplayDivergence(RuntreeError):
+    """Raised into a deterministic replay's code when it makes a request its recording does
+    not have (another URL, another body, once more than recorded): the replay's first
+    divergence (README, "Deterministic replay")."""
+
+
 class ProtocolViolation(RuntreeError):
     """A worker sent something the worker protocol does not allow (see
     :mod:`runtree.execution.protocol`); the message says what. Ends the execution

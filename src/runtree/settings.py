@@ -105,6 +105,18 @@ def parse_headers(text: str) -> dict[str, str]:
     return headers
 
 
+def parse_names(text: str) -> tuple[str, ...]:
+    """A comma-separated list of names (``client_secret, pin``); empty parts are ignored."""
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+def _byte_count(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise ValueError("must be 0 or more bytes")
+    return value
+
+
 def _text(text: str) -> str | None:
     return text or None
 
@@ -161,6 +173,11 @@ VARIABLES: tuple[Variable, ...] = (
     # settings object there): top-level packages whose own reducers capture may run.
     Variable("RUNTREE_CAPTURE_REDUCER_MODULES", None),
     Variable("RUNTREE_TRACKING_RUNTIME", None),  # auto | c | python: which hooks record
+    # What runs get from the outside world (README, "Deterministic replay"): read by the
+    # runners that build jobs (server and CLI alike), with :func:`environment_value`.
+    Variable("RUNTREE_RECORD_WORLD", None, parse_flag),
+    Variable("RUNTREE_RECORD_HTTP_MAX_BYTES", None, lambda text: _byte_count(text)),
+    Variable("RUNTREE_REDACT_FIELDS", None, lambda text: parse_names(text)),
     # The CLI as a client of a server (``--server``): read with :func:`environment_value`.
     Variable("RUNTREE_URL", None),
     Variable("RUNTREE_API_KEY", None, lambda text: text.strip() or None),

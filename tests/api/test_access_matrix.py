@@ -213,6 +213,14 @@ def _cases() -> Iterator[Case]:
             ok=(200, 404),
         )
         yield Case(
+            "GET",
+            "/executions/{execution_id}/world",
+            "read",
+            ns,
+            True,
+            lambda w, n=ns: f"/executions/{w.exec[n]}/world",
+        )
+        yield Case(
             "POST",
             "/executions/{execution_id}/cancel",
             "run",

@@ -142,6 +142,7 @@ ACCESS_OPERATIONS = {
     ("post", "/api/v1/deliveries/{delivery_id}/replay"),
     ("get", "/api/v1/executions/{execution_id}/delivery"),
     ("post", "/api/v1/executions/{execution_id}/replay"),
+    ("get", "/api/v1/executions/{execution_id}/world"),
     ("post", "/api/v1/schedules"),
     ("get", "/api/v1/schedules"),
     ("get", "/api/v1/schedules/{schedule_id}"),

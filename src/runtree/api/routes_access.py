@@ -31,6 +31,7 @@ from .schemas import (
     KeyList,
     KeyOut,
     KeyRequest,
+    ReplayRequest,
     ScheduleDetail,
     ScheduleList,
     ScheduleOut,
@@ -40,6 +41,7 @@ from .schemas import (
     WebhookOut,
     WebhookRequest,
     WhoAmI,
+    WorldOut,
     audit_out,
     delivery_detail,
     delivery_out,
@@ -278,14 +280,44 @@ def get_execution_delivery(
     response_model=ExecutionAccepted,
     responses=problem_responses(404),
 )
-def replay_execution(execution_id: ExecutionId, caller: Caller, rt: RuntimeDep) -> JSONResponse:
-    """Run an execution again with the same version(s) and input (trigger ``replay``)."""
-    record = service.replay(rt.store, caller, execution_id, rt.dispatcher)
+def replay_execution(
+    execution_id: ExecutionId,
+    caller: Caller,
+    rt: RuntimeDep,
+    body: ReplayRequest | None = None,
+) -> JSONResponse:
+    """Run an execution again with the same version(s) and input (trigger ``replay``);
+    ``deterministic`` also with what it got from the outside world (its recorded HTTP
+    answers, clock and randomness; 422 when it has none), ``version`` on another version of
+    the function (404 when there is none)."""
+    body = body or ReplayRequest()
+    record = service.replay(
+        rt.store,
+        caller,
+        execution_id,
+        rt.dispatcher,
+        deterministic=body.deterministic,
+        version=body.version,
+    )
     return JSONResponse(
         ExecutionAccepted(id=record.id, status=record.status).model_dump(mode="json"),
         status_code=202,
         headers={"Location": execution_location(record.id)},
     )
+
+
+@router.get(
+    "/executions/{execution_id}/world",
+    tags=["executions"],
+    response_model=WorldOut,
+    responses=problem_responses(404),
+)
+def execution_world(execution_id: ExecutionId, caller: Caller, rt: RuntimeDep) -> WorldOut:
+    """What the execution got from the outside world: its recorded HTTP interactions
+    (method, redacted URL, status, duration), clock reads and random bytes, and the size of
+    the recording; for a deterministic replay, the report of how it used its source's
+    recording and its first divergence. ``mode`` is ``null`` when nothing was recorded."""
+    return WorldOut.model_validate(service.world_document(rt.store, caller, execution_id))
 
 
 # --- schedules ------------------------------------------------------------------------------

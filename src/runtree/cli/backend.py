@@ -135,7 +135,11 @@ class Backend(Protocol):
 
     def cancel(self, execution_id: str) -> ExecutionRecord: ...
 
-    def replay(self, execution_id: str) -> ExecutionRecord: ...
+    def replay(
+        self, execution_id: str, *, deterministic: bool = False, version: int | None = None
+    ) -> ExecutionRecord: ...
+
+    def world(self, execution_id: str) -> dict[str, Any]: ...
 
     def create_key(
         self, role: str, namespace: str | None, name: str | None
@@ -329,8 +333,19 @@ class LocalBackend:
     def cancel(self, execution_id: str) -> ExecutionRecord:
         return service.cancel(self.store, self.principal, execution_id)
 
-    def replay(self, execution_id: str) -> ExecutionRecord:
-        return service.replay(self.store, self.principal, execution_id)
+    def replay(
+        self, execution_id: str, *, deterministic: bool = False, version: int | None = None
+    ) -> ExecutionRecord:
+        return service.replay(
+            self.store,
+            self.principal,
+            execution_id,
+            deterministic=deterministic,
+            version=version,
+        )
+
+    def world(self, execution_id: str) -> dict[str, Any]:
+        return service.world_document(self.store, self.principal, execution_id)
 
     def create_key(
         self, role: str, namespace: str | None, name: str | None

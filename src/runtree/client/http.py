@@ -325,12 +325,21 @@ class RemoteClient:
     def cancel(self, execution_id: str) -> ExecutionRecord:
         return self._execution(self._json("POST", f"/executions/{execution_id}/cancel"))
 
-    def replay(self, execution_id: str) -> ExecutionRecord:
-        accepted = self._json("POST", f"/executions/{execution_id}/replay")
+    def replay(
+        self, execution_id: str, *, deterministic: bool = False, version: int | None = None
+    ) -> ExecutionRecord:
+        body: dict[str, Any] = {"deterministic": deterministic}
+        if version is not None:
+            body["version"] = version
+        accepted = self._json("POST", f"/executions/{execution_id}/replay", json=body)
         record = self.get_execution(str(accepted["id"]))
         if record is None:
             raise NotFoundError("execution", str(accepted["id"]))
         return record
+
+    def world(self, execution_id: str) -> dict[str, Any]:
+        data: dict[str, Any] = self._json("GET", f"/executions/{execution_id}/world")
+        return data
 
     # --- keys and audit -------------------------------------------------------------------
 

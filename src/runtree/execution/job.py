@@ -45,6 +45,9 @@ class Job:
     network: bool = False
     subprocesses: bool = False
     sandbox: dict[str, Any] | None = None
+    # What the run gets from the outside world: recorded or replayed (see .world.Session);
+    # ``None``: neither.
+    world: dict[str, Any] | None = None
 
     def filename_of(self, name: str) -> str:
         """The file name tracebacks show for function ``name``: ``namespace/name.py``."""

@@ -16,7 +16,9 @@ The messages (one JSON object a line):
   running step is sent again when it ends);
 * ``{"type": "limit", "limit": "output", "written": n}`` -- the run printed past its limit;
 * ``{"type": "result", "status": "succeeded" | "failed" | "crashed", "output", "error",
-  "stdout", "stdout_truncated", "steps"}`` -- once, at the end.
+  "stdout", "stdout_truncated", "steps", "world"}`` -- once, at the end (``world``: the
+  run's recording of the outside world, or a replay's report, when the job asked for one;
+  see :mod:`.world`).
 
 Framing cannot collide with user values: the only binary data, a captured value's ``blob``
 (the serialized original), travels as a base64 *string* in that one field, and only that
@@ -49,9 +51,11 @@ from pydantic import (
 from ..errors import ProtocolViolation
 from ..jsonlimits import MAX_JSON_DEPTH, too_deep
 from .job import Job
+from .world import CLOCK_LIMIT, URANDOM_LIMIT
 
 MAX_STEPS_PER_MESSAGE = 200  # the worker's BATCH_SIZE
 MAX_STDOUT_CHARS = 1024 * 1024  # the worker's STDOUT_LIMIT: printed text kept, per step too
+MAX_URL_CHARS = 64 * 1024
 
 
 def _base64(value: Any) -> Any:
@@ -137,8 +141,17 @@ class Generator(_Strict):
     first: CapturedValue | None = None
 
 
+class IoSummary(_Strict):
+    """What an I/O step did (:mod:`runtree.tracking.io_steps`)."""
+
+    method: Annotated[str, Field(max_length=32)]
+    url: Annotated[str, Field(max_length=MAX_URL_CHARS)]
+    status: Annotated[int, Field(ge=0, le=999)] | None = None
+
+
 class Step(_Strict):
-    """One recorded call (:meth:`runtree.tracking.Step.to_dict` plus its ``function``)."""
+    """One recorded call (:meth:`runtree.tracking.Step.to_dict` plus its ``function``), or
+    an outbound request (``kind`` ``io``, with its ``io`` summary)."""
 
     id: StepId
     parent_id: StepId | None = None
@@ -160,6 +173,8 @@ class Step(_Strict):
     warnings: list[str] = []
     aggregates: Annotated[list[Aggregate], AfterValidator(_aggregate_nesting)] = []
     generator: Generator | None = None
+    kind: Literal["call", "io"] = "call"
+    io: IoSummary | None = None
 
 
 class ExecutionError(_Strict):
@@ -186,6 +201,59 @@ class LimitMessage(_Strict):
     written: Count
 
 
+class HttpInteraction(_Strict):
+    """One recorded HTTP interaction (:mod:`.world`): vcrpy's request and response, JSON."""
+
+    request: Json
+    response: Json
+    duration_ns: Count = 0
+
+
+class WorldRecording(_Strict):
+    """What a run got from the outside world (:mod:`.world`, ``format`` 1)."""
+
+    format: Literal[1]
+    seed: Annotated[int, Field(ge=0, lt=2**64)]
+    clock: Annotated[list[Annotated[int, Field(ge=0, lt=2**63)]], Field(max_length=CLOCK_LIMIT)]
+    clock_reads: Count
+    urandom: Annotated[str, Field(max_length=URANDOM_LIMIT * 4 // 3 + 4)]
+    urandom_bytes: Count
+    http: list[HttpInteraction]
+    http_dropped: Count
+
+
+class HttpReport(_Strict):
+    recorded: Count
+    played: Count
+    unplayed: Annotated[list[Annotated[str, Field(max_length=MAX_URL_CHARS)]], Field(max_length=20)]
+
+
+class ReadCounts(_Strict):
+    recorded: Count
+    read: Count
+
+
+class Divergence(_Strict):
+    step_id: StepId | None = None
+    request: Annotated[str, Field(max_length=MAX_URL_CHARS)]
+    reason: Annotated[str, Field(max_length=MAX_URL_CHARS)]
+
+
+class ReplayReport(_Strict):
+    """How a deterministic replay used its recording (:mod:`.world`)."""
+
+    http: HttpReport
+    clock: ReadCounts
+    urandom: ReadCounts
+    divergence: Divergence | None = None
+    divergences: Count = 0
+
+
+class WorldResult(_Strict):
+    recording: WorldRecording | None = None
+    report: ReplayReport | None = None
+
+
 class ResultMessage(_Strict):
     type: Literal["result"]
     status: Literal["succeeded", "failed", "crashed"]
@@ -194,6 +262,7 @@ class ResultMessage(_Strict):
     stdout: Text = ""
     stdout_truncated: bool = False
     steps: Steps = []
+    world: WorldResult | None = None
 
 
 Message = Annotated[StepsMessage | LimitMessage | ResultMessage, Field(discriminator="type")]
@@ -211,6 +280,7 @@ class Checked:
     steps: list[dict[str, Any]]
     output: dict[str, Any] | None = None
     error: dict[str, Any] | None = None
+    world: dict[str, Any] | None = None
 
 
 def parse_message(line: bytes, job: Job) -> Checked:
@@ -242,7 +312,10 @@ def parse_message(line: bytes, job: Job) -> Checked:
         output["blob"] = message.output.blob if message.output is not None else None
         if output["blob"] is None:
             del output["blob"]
-    return Checked(message, steps, output, data.get("error"))
+    world = data.get("world")
+    if world is not None:
+        _check_world(message, job)
+    return Checked(message, steps, output, data.get("error"), world)
 
 
 def _with_blobs(raw: dict[str, Any], step: Step) -> dict[str, Any]:
@@ -278,6 +351,30 @@ def _check_result(message: ResultMessage, job: Job) -> None:
     elif message.error is None or message.output is not None:
         raise ProtocolViolation(f"a {message.status} result must have an error and no output")
     _check_value(message.output, job, "the output")
+
+
+def _check_world(message: ResultMessage, job: Job) -> None:
+    world = message.world
+    assert world is not None
+    mode = (job.world or {}).get("mode")
+    if mode is None or (world.recording is None) != (mode == "replay"):
+        raise ProtocolViolation(f"world: not what this job asked for ({mode or 'nothing'})")
+    if world.report is not None and world.recording is not None:
+        raise ProtocolViolation("world: a recording or a report, not both")
+    if world.recording is not None:
+        limit = int((job.world or {}).get("http_limit", 0))
+        sizes = sum(len(json.dumps([i.request, i.response])) for i in world.recording.http)
+        if sizes > limit + 64 * 1024:
+            raise ProtocolViolation(
+                f"world: recorded HTTP interactions of {sizes} bytes are past the limit "
+                f"({limit} bytes)"
+            )
+        if world.recording.clock_reads < len(world.recording.clock):
+            raise ProtocolViolation("world: fewer clock reads than values")
+    if world.report is not None and world.report.divergence is not None:
+        step_id = world.report.divergence.step_id
+        if step_id is not None and step_id > job.step_budget:
+            raise ProtocolViolation("world: the divergence's step is past the step budget")
 
 
 def _check_value(value: CapturedValue | None, job: Job, where: str) -> None:

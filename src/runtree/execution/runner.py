@@ -6,6 +6,7 @@ not depend on who runs it.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import threading
@@ -15,6 +16,7 @@ from typing import Any, Protocol
 from ..errors import InputError, SecretKeyError
 from ..instrument.signature import EntrySignature
 from ..models import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S, ExecutionRecord
+from ..settings import environment_value
 from ..store import Store
 from ..tracking.capture import REDACTED
 from .inputs import bind_input
@@ -22,6 +24,8 @@ from .job import FunctionSource, Job
 from .supervisor import CRASHED, FAILED, Outcome, Supervisor
 
 log = logging.getLogger("runtree.execution")
+
+DEFAULT_HTTP_MAX_BYTES = 16 * 1024 * 1024  # HTTP interactions kept per execution
 
 
 class RunObserver(Protocol):
@@ -35,16 +39,46 @@ class RunObserver(Protocol):
     def finished(self, execution: ExecutionRecord) -> None: ...
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class WorldOptions:
+    """Recording what runs get from the outside world (README, "Deterministic replay"):
+    on or off, the bytes of HTTP interactions kept per execution, and names redacted besides
+    the default secret names."""
+
+    record: bool = True
+    http_max_bytes: int = DEFAULT_HTTP_MAX_BYTES
+    redact_fields: tuple[str, ...] = ()
+
+    @classmethod
+    def from_environment(cls) -> WorldOptions:
+        """From ``RUNTREE_RECORD_WORLD``, ``RUNTREE_RECORD_HTTP_MAX_BYTES`` and
+        ``RUNTREE_REDACT_FIELDS``; :class:`~runtree.errors.SettingError` for a bad value."""
+        record = environment_value("RUNTREE_RECORD_WORLD")
+        limit = environment_value("RUNTREE_RECORD_HTTP_MAX_BYTES")
+        fields = environment_value("RUNTREE_REDACT_FIELDS")
+        return cls(
+            record=True if record is None else record,
+            http_max_bytes=DEFAULT_HTTP_MAX_BYTES if limit is None else limit,
+            redact_fields=fields or (),
+        )
+
+
 class ExecutionRunner:
     """Runs executions that are already ``running`` (claimed) and records how they end.
-    ``observer``, when given, is told of each start, each batch of steps stored and each end."""
+    ``observer``, when given, is told of each start, each batch of steps stored and each end.
+    ``world``: what runs record of the outside world (default: from the environment)."""
 
     def __init__(
-        self, store: Store, supervisor: Supervisor, observer: RunObserver | None = None
+        self,
+        store: Store,
+        supervisor: Supervisor,
+        observer: RunObserver | None = None,
+        world: WorldOptions | None = None,
     ) -> None:
         self.store = store
         self.supervisor = supervisor
         self.observer = observer
+        self.world = WorldOptions.from_environment() if world is None else world
 
     def build_job(self, execution: ExecutionRecord) -> Job:
         """The job for ``execution``: its pinned versions, its input bound to the entry point."""
@@ -67,6 +101,10 @@ class ExecutionRunner:
             if private is not None:
                 data = private
         args, kwargs = bind_input(EntrySignature.from_dict(entry.signature), data)
+        network = bool(entry.settings.get("network", False))
+        world = self._world_spec(execution, network)
+        if world is not None and world["mode"] == "replay":
+            network = False  # the outside world comes from the recording, and only from it
         return Job(
             execution_id=execution.id,
             namespace=execution.namespace,
@@ -76,9 +114,40 @@ class ExecutionRunner:
             kwargs=kwargs,
             timeout_s=float(entry.settings.get("timeout_s", DEFAULT_TIMEOUT_S)),
             memory_mb=int(entry.settings.get("memory_mb", DEFAULT_MEMORY_MB)),
-            network=bool(entry.settings.get("network", False)),
+            network=network,
             subprocesses=bool(entry.settings.get("subprocesses", False)),
+            world=world,
         )
+
+    def _world_spec(self, execution: ExecutionRecord, network: bool) -> dict[str, Any] | None:
+        """The job's ``world`` (see :class:`~runtree.execution.world.Session`): a deterministic
+        replay's recording to replay, else recording when it is on."""
+        options = self.world
+        names = list(options.redact_fields)
+        plan = self.store.get_world(execution.id) if execution.trigger == "replay" else None
+        if plan is not None and plan.mode == "replay":
+            source = (
+                None if plan.replay_source is None else self.store.get_world(plan.replay_source)
+            )
+            if source is None or source.recording is None:
+                raise LookupError(
+                    "the recording this deterministic replay was to use is gone "
+                    f"(execution {plan.replay_source or 'deleted'})"
+                )
+            return {
+                "mode": "replay",
+                "recording": source.recording,
+                "source": f"the recording of execution {plan.replay_source}",
+                "secret_names": names,
+            }
+        if not options.record:
+            return None
+        return {
+            "mode": "record",
+            "http_limit": options.http_max_bytes,
+            "secret_names": names,
+            "network": network,
+        }
 
     def run(
         self,
@@ -124,6 +193,8 @@ class ExecutionRunner:
             )
         except Exception as error:  # the engine itself failed: the execution must not hang
             outcome = _engine_error(error)
+        if outcome.world is not None:
+            self._save_world(execution.id, outcome.world)
         output = outcome.output.get("preview") if outcome.output else None
         problem = outcome.error
         if outcome.stdout and problem is not None:
@@ -151,6 +222,16 @@ class ExecutionRunner:
             return self.store.finish_execution(
                 execution.id, status=CRASHED, output=None, error=_engine_error(error).error
             )
+
+    def _save_world(self, execution_id: str, world: dict[str, Any]) -> None:
+        """Store the run's recording, or its replay report, before its end is stored (what
+        reads the end may read them). Failing to store them loses them, not the run."""
+        try:
+            self.store.save_world(
+                execution_id, recording=world.get("recording"), report=world.get("report")
+            )
+        except Exception:
+            log.exception("could not store the world recording of execution %s", execution_id)
 
 
 class NotifyingRunner(ExecutionRunner):

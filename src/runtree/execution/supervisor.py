@@ -69,6 +69,9 @@ class Outcome:
     stdout_truncated: bool = False
     # The worker's last step batch, sent with its result; only with keep_final_steps.
     steps: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    # What the run got from the outside world, or a replay's report (see .world), when the
+    # job asked for it and the worker reported.
+    world: dict[str, Any] | None = None
 
 
 class Supervisor:
@@ -208,6 +211,7 @@ class Supervisor:
                 stdout=report.stdout,
                 stdout_truncated=report.stdout_truncated,
                 steps=final_steps,
+                world=result.world,
             )
         if final_steps:  # the worker's report is not the outcome: keep its steps anyway
             on_steps(final_steps)

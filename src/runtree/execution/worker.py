@@ -45,6 +45,8 @@ from ..tracking.runtime import install_hooks
 from .job import FunctionSource, Job
 from .sandbox.confine import confine
 from .sandbox.policy import Policy
+from .world import Session as WorldSession
+from .world import prepare as prepare_world
 
 FLUSH_INTERVAL_S = 0.05
 BATCH_SIZE = 200  # steps per message
@@ -265,6 +267,8 @@ def run_job(
     :func:`load_functions`, or a callable returning it (called once confined). Returns the
     exit code."""
     channel = _Channel(message_fd)
+    if job.world is not None and (job.network or job.world.get("mode") == "replay"):
+        prepare_world()  # a cold worker (a zygote's child has it already): before confining
     if job.sandbox is not None:
         preload()  # a cold worker: what a run imports lazily, while it can still read it
         try:
@@ -287,8 +291,11 @@ def run_job(
     function_of = {job.filename_of(n): f"{job.namespace}/{n}" for n in job.functions}
     rec = record(step_budget=job.step_budget, value_budget=job.value_budget)
     streamer = _StepStreamer(rec, channel, function_of)
+    world = None if job.world is None else WorldSession(job.world, function_of)
     result: dict[str, Any]
     try:
+        if world is not None:  # before the modules load: they may bind time or datetime
+            world.start()
         modules = load_functions(job, codes)
         entry = modules[job.entry].get(job.entry)
         if not callable(entry):
@@ -301,6 +308,8 @@ def run_job(
     except BaseException as error:  # everything the user's code can raise, SystemExit too
         rec.close()
         result = {"status": "failed", "error": _error_of(error, rec)}
+    if world is not None:
+        result["world"] = world.stop()
     steps = streamer.finish()
     last = (len(steps) - 1) // BATCH_SIZE * BATCH_SIZE if steps else 0
     for start in range(0, last, BATCH_SIZE):
@@ -323,7 +332,7 @@ def preload() -> None:
     import asyncio  # noqa: F401  (async entry points)
     import pickle  # noqa: F401
 
-    from ..tracking import output, recording, render, runtime, threads  # noqa: F401
+    from ..tracking import io_steps, output, recording, render, runtime, threads  # noqa: F401
 
 
 def _sandbox_failure(error: SandboxError) -> dict[str, Any]:

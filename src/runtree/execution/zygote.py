@@ -55,6 +55,7 @@ from collections.abc import Callable
 
 from .job import Job
 from .worker import compile_function, preload, run_job, warm_up
+from .world import prepare as prepare_world
 
 # Bounds of the code cache: entries, and characters of source they were compiled from.
 CACHE_ENTRIES = 256
@@ -179,6 +180,7 @@ def _preload(options: Options | None = None) -> dict[str, types.CodeType]:
     """Import what every execution needs and run a tiny job, so children start warm; the
     tiny job's code, for spares to warm up with."""
     preload()
+    prepare_world()  # the HTTP clients patched once, before forking: no run pays for it
     if options is not None and options.sandboxed:
         from .sandbox.confine import enter_private_network, prepare
 

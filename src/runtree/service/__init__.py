@@ -63,6 +63,7 @@ if TYPE_CHECKING:
     from .guarded import cancel, deploy_function, replay, run_function, visible_execution
     from .sandbox import Sandbox, SandboxReport, SandboxUnavailable, probe_sandbox
     from .schedules import Scheduler
+    from .worlds import world_document
 
 # Imported when first used: most of these import the store (SQLAlchemy), and the command
 # line must not pay for that to print its help. The errors above are light.
@@ -109,6 +110,7 @@ lazy_exports(
         "replay": ".guarded",
         "run_function": ".guarded",
         "visible_execution": ".guarded",
+        "world_document": ".worlds",
         "Sandbox": ".sandbox",
         "SandboxReport": ".sandbox",
         "SandboxUnavailable": ".sandbox",
@@ -177,4 +179,5 @@ __all__ = [
     "validate_name",
     "visible_execution",
     "wait_for",
+    "world_document",
 ]

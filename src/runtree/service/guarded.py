@@ -121,16 +121,31 @@ def replay(
     principal: Principal,
     execution_id: str,
     dispatcher: Dispatcher | None = None,
+    *,
+    deterministic: bool = False,
+    version: int | None = None,
 ) -> ExecutionRecord:
     """Run an execution again: the same version, the same versions of the functions it
     calls, the same input (for a webhook delivery with a ``request`` parameter: the same
     raw body and headers). The new execution has trigger ``replay`` and ``replay_of`` set.
-    Runner role in its namespace; audited as ``execution.replay``."""
+    Runner role in its namespace; audited as ``execution.replay``.
+
+    ``deterministic``: also with the same outside world -- the original's recorded HTTP
+    answers, clock reads and randomness, network off (README, "Deterministic replay");
+    :class:`InputError` when the original has no recording. ``version``: run that version of
+    the function instead (the functions it calls stay at the original's versions);
+    :class:`NotFoundError` when it does not exist."""
     original = visible_execution(store, principal, execution_id)
     authorize(principal, Permission.RUN, original.namespace)
-    version = store.get_version_by_id(original.version_id)
     if version is None:
-        raise NotFoundError("version", f"{original.qualified_name} v{original.version}")
+        target = store.get_version_by_id(original.version_id)
+        if target is None:
+            raise NotFoundError("version", f"{original.qualified_name} v{original.version}")
+    else:
+        target = store.get_version(original.namespace, original.name, version)
+        if target is None:
+            raise NotFoundError("version", f"{original.qualified_name} v{version}")
+    world_source = _world_source(store, original) if deterministic else None
     if contains_redactions(original.input):
         raise InputError(
             [
@@ -142,21 +157,44 @@ def replay(
             ]
         )
     spec = RunSpec(
-        version=version,
+        version=target,
         input=original.input,
-        versions={**original.versions, original.name: original.version},
+        versions={**original.versions, original.name: target.number},
         trigger=Trigger.REPLAY,
         replay_of=original.id,
+        replay_world=world_source,
     )
+    how = " deterministic" if deterministic else ""
+    on = f" on v{target.number}" if target.number != original.version else ""
     record = store.enqueue_spec(
         spec,
         audit=AuditEntry(
             actor=principal.actor,
             action="execution.replay",
-            target=f"{original.qualified_name} v{original.version} {original.id} ->",
+            target=f"{original.qualified_name} v{original.version} {original.id}{how}{on} ->",
             namespace=original.namespace,
         ),
     )
     if dispatcher is not None:
         dispatcher.notify()
     return record
+
+
+def _world_source(store: Store, original: ExecutionRecord) -> str:
+    """The execution whose recording a deterministic replay of ``original`` uses: its own,
+    or, for a deterministic replay, the one that replay used."""
+    world = store.get_world(original.id)
+    if world is not None and world.mode == "replay" and world.replay_source is not None:
+        return world.replay_source
+    if world is None or world.recording is None:
+        raise InputError(
+            [
+                InputProblem(
+                    "deterministic",
+                    f"execution {original.id} has no recording of the outside world to replay "
+                    "(it ran with recording off, timed out or crashed, or before runtree "
+                    "recorded it)",
+                )
+            ]
+        )
+    return original.id

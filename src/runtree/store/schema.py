@@ -175,6 +175,26 @@ class PrivateInputRow(Base):
     sealed_input: Mapped[str] = mapped_column(Text)  # the input as JSON, sealed (0006)
 
 
+class WorldRow(Base):
+    """What an execution got from the outside world (migration 0007): ``mode`` ``record``
+    (its ``recording``: zlib-compressed JSON, see :mod:`runtree.execution.world`) or
+    ``replay`` (a deterministic replay of ``replay_source``'s recording, with its
+    ``report``). ``size_bytes``: the stored recording's size, counted in the execution's."""
+
+    __tablename__ = "execution_worlds"
+
+    execution_id: Mapped[str] = mapped_column(
+        CleanString(32), ForeignKey("executions.id", ondelete="CASCADE"), primary_key=True
+    )
+    mode: Mapped[str] = mapped_column(CleanString(10))
+    replay_source: Mapped[str | None] = mapped_column(
+        CleanString(32), ForeignKey("executions.id", ondelete="SET NULL")
+    )
+    recording: Mapped[bytes | None] = mapped_column(LargeBinary)
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    report: Mapped[Any] = mapped_column(NullableJSON, nullable=True)
+
+
 class StepRow(Base):
     __tablename__ = "steps"
     __table_args__ = (

@@ -9,7 +9,7 @@ arguments raise :class:`InvalidDataError` (a ``ValueError``); a uniqueness rule 
 (``blob``) are stored and returned as ``bytes`` and never deserialized by the store.
 
 The areas -- ``store.functions``, ``store.executions``, ``store.steps``, ``store.queries``,
-``store.access``, ``store.triggers`` (:mod:`.repositories`) -- share one
+``store.access``, ``store.triggers``, ``store.worlds`` (:mod:`.repositories`) -- share one
 :class:`~.database.Database`; the store's methods are theirs (``store.get_execution`` is
 ``store.executions.get_execution``).
 """
@@ -35,6 +35,7 @@ from .repositories import (
     QueryRepository,
     StepRepository,
     TriggerRepository,
+    WorldRepository,
 )
 from .sealed import Keyring, check_keys
 
@@ -94,6 +95,7 @@ class Store:
         self.queries = QueryRepository(self._db)
         self.access = AccessRepository(self._db)
         self.triggers = TriggerRepository(self._db)
+        self.worlds = WorldRepository(self._db)
 
     @classmethod
     def open(
@@ -238,3 +240,7 @@ class Store:
     due_schedules = _Delegated("triggers", TriggerRepository.due_schedules)
     fire_schedule = _Delegated("triggers", TriggerRepository.fire_schedule)
     list_fires = _Delegated("triggers", TriggerRepository.list_fires)
+
+    # --- worlds (deterministic replay) --------------------------------------------------------
+    save_world = _Delegated("worlds", WorldRepository.save_world)
+    get_world = _Delegated("worlds", WorldRepository.get_world)

@@ -28,7 +28,7 @@ from ..models import (
     VersionRecord,
     WebhookRecord,
 )
-from . import executions
+from . import executions, worlds
 from .access import AuditEntry, add_audit
 from .common import check_json, check_limit, table, upsert_insert
 from .ids import new_execution_id
@@ -70,10 +70,12 @@ class RunSpec:
     trigger: Trigger
     replay_of: str | None = None
     private_input: Any = None  # the unredacted input, when ``input`` had secrets redacted
+    # A deterministic replay: the execution whose recording of the outside world it replays.
+    replay_world: str | None = None
 
 
 def enqueue(session: Session, spec: RunSpec, now: datetime.datetime) -> ExecutionRecord:
-    return executions.enqueue_execution(
+    execution = executions.enqueue_execution(
         session,
         version=spec.version,
         trigger=str(spec.trigger),
@@ -83,6 +85,9 @@ def enqueue(session: Session, spec: RunSpec, now: datetime.datetime) -> Executio
         now=now,
         private_input=spec.private_input,
     )
+    if spec.replay_world is not None:
+        worlds.plan_replay(session, execution.id, spec.replay_world)
+    return execution
 
 
 # --- webhooks -------------------------------------------------------------------------------

@@ -41,6 +41,10 @@ DEFAULT_STEP_BUDGET = 10_000
 DEFAULT_MAX_DEPTH = 500
 DEFAULT_STDOUT_BUDGET = 64 * 1024
 
+# Bound once: a run's clock reads may be recorded and replayed (execution/world), the steps'
+# own start times never are.
+_wall_ns = time.time_ns
+
 _RUNTREE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -127,7 +131,7 @@ class Recording:
             None,
             CallPath(None, None),
         ]
-        self.wall_start_ns = time.time_ns()
+        self.wall_start_ns = _wall_ns()
         self.perf_start_ns = perf_counter_ns()
         self._token: Any = None
 
@@ -136,7 +140,7 @@ class Recording:
     def __enter__(self) -> Recording:
         if self._token is not None or self.closed:
             raise RuntimeError("a Recording can be entered only once")
-        self.wall_start_ns = time.time_ns()
+        self.wall_start_ns = _wall_ns()
         self.perf_start_ns = perf_counter_ns()
         self._token = holder_var.set([self.root])
         runtime.recording_opened()

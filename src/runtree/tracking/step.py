@@ -218,6 +218,10 @@ class Step:
             "aggregates": [a.to_dict() for a in self.aggregates.values()],
             "generator": None,
         }
+        io = self._extra.get("io")
+        if io is not None:  # an outbound request (see io_steps.py)
+            data["kind"] = "io"
+            data["io"] = dict(io)
         if self.is_generator:
             data["generator"] = {
                 "yielded": self.yields,

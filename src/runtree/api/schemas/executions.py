@@ -88,6 +88,41 @@ class ExecutionOut(ResponseModel):
     replay_of: str | None
 
 
+class ReplayRequest(RequestModel):
+    """Replay an execution: ``deterministic`` also replays what it got from the outside world
+    (its recorded HTTP answers, clock reads and randomness, network off); ``version`` runs
+    that version of the function instead (default: the version that ran)."""
+
+    deterministic: bool = False
+    version: int | None = Field(default=None, ge=1, le=MAX_VERSION)
+
+
+class HttpInteractionOut(ResponseModel):
+    method: str
+    url: str = Field(description="Redacted as recorded.")
+    status: int | None
+    duration_ns: int
+
+
+class WorldOut(ResponseModel):
+    """What an execution got from the outside world (README, "Deterministic replay"):
+    ``mode`` ``record`` -- its recording, summarized -- or ``replay`` -- a deterministic
+    replay of ``replay_source``'s recording, with the ``report`` of how it used it (``None``
+    until it ran): HTTP answers played and never asked for, clock and random bytes read
+    against recorded, and the first ``divergence`` (a request that was not recorded) --, or
+    ``null`` when nothing was recorded."""
+
+    execution_id: str
+    mode: str | None = Field(description="``record``, ``replay``, or ``null``: nothing recorded.")
+    replay_source: str | None
+    size_bytes: int = Field(description="The stored (compressed) recording.")
+    http: list[HttpInteractionOut] = Field(default_factory=list)
+    http_dropped: int = 0
+    clock_reads: int = 0
+    urandom_bytes: int = 0
+    report: dict[str, Any] | None = None
+
+
 class ExecutionAccepted(ResponseModel):
     """An execution that has not finished (yet): poll ``GET /executions/{id}``."""
 

@@ -7,6 +7,7 @@ from .executions import ExecutionRepository
 from .queries import QueryRepository
 from .steps import StepRepository
 from .triggers import TriggerRepository
+from .worlds import WorldRepository
 
 __all__ = [
     "AccessRepository",
@@ -15,4 +16,5 @@ __all__ = [
     "QueryRepository",
     "StepRepository",
     "TriggerRepository",
+    "WorldRepository",
 ]

@@ -1,0 +1,142 @@
+"""What a run got from the outside world: recorded while it runs, replayed on demand.
+
+Per execution (README, "Deterministic replay"): its HTTP interactions (:mod:`.http`, with
+vcrpy), its wall-clock reads (:mod:`.clock`), the seed of ``random`` and the bytes of
+``os.urandom`` (:mod:`.randomness`). A worker starts a :class:`Session` from its job's
+``world`` settings before it loads the run's code and stops it when the code has returned;
+:meth:`Session.stop` gives what goes to the supervisor with the result: the run's
+**recording** (record mode), or the **report** of a replay (replay mode).
+
+The recording (``format`` 1), as JSON: ``seed``; ``clock`` (the values read, in ns since the
+epoch), ``clock_reads`` (all reads, also past the kept ones); ``urandom`` (base64 of the
+bytes drawn), ``urandom_bytes`` (all bytes drawn); ``http`` (interactions: ``request``
+``{method, uri, body, headers}``, ``response`` as vcrpy keeps it, ``duration_ns``; bytes as
+``{"__b64__": ...}``), ``http_dropped`` (interactions past the size limit, not kept).
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import sys
+from collections.abc import Iterable
+from typing import Any
+
+from . import clock, randomness
+from .redact import Redactor
+
+FORMAT = 1
+CLOCK_LIMIT = 100_000  # clock reads kept
+URANDOM_LIMIT = 64 * 1024  # os.urandom bytes kept
+
+
+def _http() -> Any:
+    """The HTTP module, or ``None`` where vcrpy is not installed (an old runtime)."""
+    try:
+        from . import http
+    except ImportError:
+        return None
+    return http
+
+
+def prepare() -> None:
+    """Patch the HTTP clients now (before forking or confining): a run then pays nothing."""
+    http = _http()
+    if http is not None:
+        http.install()
+
+
+def _prepared_http() -> Any:
+    """The HTTP module when this process has patched the clients already, else ``None``."""
+    http = sys.modules.get(__name__ + ".http")
+    return http if http is not None and http.installed() else None
+
+
+class Session:
+    """Recording or replaying one run's world (``spec``: the job's ``world`` settings:
+    ``mode`` ``record`` or ``replay``, ``http_limit`` bytes, ``secret_names``, and for a
+    replay the ``recording`` and its ``source``)."""
+
+    def __init__(self, spec: dict[str, Any], user_files: Iterable[str]) -> None:
+        self.spec = spec
+        self.replaying = spec.get("mode") == "replay"
+        recording = spec.get("recording") or {}
+        if self.replaying:
+            self.clock = clock.Clock(list(recording.get("clock", ())), CLOCK_LIMIT)
+            self.entropy = randomness.Entropy(
+                int(recording.get("seed", 0)), base64.b64decode(recording.get("urandom", ""))
+            )
+        else:
+            self.clock = clock.Clock(None, CLOCK_LIMIT)
+            self.entropy = randomness.Entropy(limit=URANDOM_LIMIT)
+        self.recording = recording
+        self.user_files = frozenset(user_files)
+        self.cassette: Any = None
+
+    def start(self) -> None:
+        from ...tracking import io_steps
+
+        io_steps.user_files = self.user_files
+        clock.install(self.clock)
+        randomness.install(self.entropy)
+        # Patched by the zygote before it forked; else only where requests can be made or
+        # must be answered (patching costs milliseconds).
+        http = _prepared_http()
+        if http is None and (self.replaying or self.spec.get("network")):
+            http = _http()
+        if http is None:
+            return
+        self.cassette = http.install()
+        names = tuple(self.spec.get("secret_names", ()))
+        redactor = Redactor(_pattern(names))
+        if self.replaying:
+            source = str(self.spec.get("source", "the recording"))
+            self.cassette.replay(redactor, list(self.recording.get("http", ())), source)
+        else:
+            self.cassette.record(redactor, int(self.spec.get("http_limit", 16 * 1024 * 1024)))
+
+    def stop(self) -> dict[str, Any]:
+        """Stop recording or replaying; ``{"recording": ...}`` or ``{"report": ...}``."""
+        clock.uninstall()
+        randomness.uninstall()
+        cassette = self.cassette
+        if cassette is not None:
+            cassette.stop()
+        if self.replaying:
+            return {"report": self._report()}
+        return {
+            "recording": {
+                "format": FORMAT,
+                "seed": self.entropy.seed,
+                "clock": self.clock.reads,
+                "clock_reads": self.clock.count,
+                "urandom": base64.b64encode(bytes(self.entropy.drawn)).decode("ascii"),
+                "urandom_bytes": self.entropy.count,
+                "http": [] if cassette is None else cassette.kept,
+                "http_dropped": 0 if cassette is None else cassette.dropped,
+            }
+        }
+
+    def _report(self) -> dict[str, Any]:
+        cassette = self.cassette
+        recorded_http = len(self.recording.get("http", ()))
+        unplayed = [] if cassette is None else cassette.unplayed
+        divergences = [] if cassette is None else cassette.divergences
+        return {
+            "http": {
+                "recorded": recorded_http,
+                "played": recorded_http - len(unplayed),
+                "unplayed": unplayed[:20],
+            },
+            "clock": {"recorded": len(self.clock.recorded), "read": self.clock.count},
+            "urandom": {"recorded": len(self.entropy.recorded), "read": self.entropy.count},
+            "divergence": divergences[0] if divergences else None,
+            "divergences": len(divergences),
+        }
+
+
+def _pattern(extra: tuple[str, ...]) -> re.Pattern[str]:
+    from ...tracking.capture import DEFAULT_SECRET_NAMES, CapturePolicy
+
+    names = tuple(dict.fromkeys((*DEFAULT_SECRET_NAMES, *extra)))
+    return CapturePolicy(secret_names=names).secret_pattern

@@ -1,0 +1,287 @@
+"""HTTP interactions of a run, recorded or replayed with vcrpy, each one an I/O step.
+
+vcrpy (https://vcrpy.readthedocs.io) patches the common clients -- ``http.client`` and so
+``urllib``, ``urllib3`` and ``requests``, ``httpx`` (sync and async), ``aiohttp``, and more
+-- so that every request goes through one *cassette*. Patching them costs milliseconds, so
+it is done once per process (:func:`install`; the zygote does it before it forks, so a run
+pays nothing for it) with one :class:`RunCassette` that is idle until a run starts it:
+
+* **idle** -- requests pass through untouched and nothing is kept;
+* **recording** -- requests go out for real; each interaction is kept, redacted
+  (:mod:`.redact`), up to a size limit (past it, they are counted), and is an I/O step
+  (:mod:`runtree.tracking.io_steps`) under the call that made it;
+* **replaying** -- nothing goes out: a request that matches a recorded one not yet played
+  (method, URL, body: all on their redacted form) gets its recorded response; one that does
+  not fails with :class:`ReplayDivergence`, its I/O step failed, and the first one is the
+  run's *divergence*.
+
+Clients read a response whole before the code sees it while they run through vcrpy (a
+streamed download is buffered), which is the price of recording it.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+from time import perf_counter_ns
+from typing import Any
+
+from vcr.cassette import Cassette
+from vcr.matchers import body, host, method, path, port, query, scheme
+from vcr.patch import CassettePatcherBuilder
+from vcr.record_mode import RecordMode
+from vcr.request import Request
+
+from ...errors import ReplayDivergence
+from ...tracking import io_steps
+from .redact import Redactor
+
+MATCH_ON = (method, scheme, host, port, path, query, body)
+
+
+class RunCassette(Cassette):  # type: ignore[misc]  # vcrpy is untyped
+    """The process's cassette (see the module docstring for its three modes)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "runtree",
+            record_mode=RecordMode.ALL,
+            match_on=MATCH_ON,
+            before_record_request=self._redact_request,
+            before_record_response=self._redact_response,
+        )
+        self.active = False
+        self.redactor: Redactor | None = None
+        self.limit = 0
+        self.size = 0
+        self.kept: list[dict[str, Any]] = []  # recorded interactions, JSON-ready
+        self.dropped = 0  # interactions past the size limit
+        self.source = ""
+        self.divergences: list[dict[str, Any]] = []
+        self._open: dict[int, tuple[Any, list[Any] | None, int]] = {}
+
+    # --- modes -------------------------------------------------------------------------------
+
+    def record(self, redactor: Redactor, limit: int) -> None:
+        """Record this run's interactions (at most ``limit`` bytes of them)."""
+        self._reset(redactor)
+        self.record_mode = RecordMode.ALL
+        self.limit = limit
+        self.active = True
+
+    def replay(self, redactor: Redactor, interactions: list[dict[str, Any]], source: str) -> None:
+        """Answer this run's requests from ``interactions`` (as :attr:`kept` had them);
+        ``source`` names the recording in errors."""
+        self._reset(redactor)
+        self.data = [(decode_request(i["request"]), decode(i["response"])) for i in interactions]
+        self._loaded_count = len(self.data)
+        self.record_mode = RecordMode.NONE
+        self.rewound = True
+        self.source = source
+        self.active = True
+
+    def stop(self) -> None:
+        self.active = False
+
+    def _reset(self, redactor: Redactor) -> None:
+        self.redactor = redactor
+        self.data = []
+        self.play_counts.clear()
+        self.rewound = False
+        self.kept, self.dropped, self.size = [], 0, 0
+        self.divergences = []
+        self._open.clear()
+
+    @property
+    def unplayed(self) -> list[str]:
+        """Recorded requests a replay never asked for, as ``METHOD URL``."""
+        return [
+            f"{request.method} {request.uri}"
+            for index, (request, _) in enumerate(self.data)
+            if self.play_counts[index] == 0
+        ]
+
+    # --- vcrpy's hooks -----------------------------------------------------------------------
+
+    def _redact_request(self, request: Any) -> Any:
+        return request if self.redactor is None else self.redactor.request(request)
+
+    def _redact_response(self, response: Any) -> Any:
+        return response if self.redactor is None else self.redactor.response(response)
+
+    def can_play_response_for(self, request: Any) -> bool:
+        if not self.active:
+            return False
+        opened = self._open.get(id(request))
+        if opened is None or opened[0] is not request:
+            shown = self._redact_request(request)
+            step = io_steps.begin(str(request.method), shown.uri, dict(shown.headers), shown.body)
+            opened = self._open[id(request)] = (request, step, perf_counter_ns())
+        if self.record_mode != RecordMode.NONE:
+            return False
+        if request in self:
+            return True
+        self._diverge(request, opened[1])
+        return False  # not reached: _diverge raises
+
+    def play_response(self, request: Any) -> Any:
+        response = super().play_response(request)
+        self._finish(request, response)
+        return response
+
+    def append(self, request: Any, response: Any) -> None:
+        if not self.active:
+            return
+        before = len(self.data)
+        super().append(request, response)
+        if len(self.data) == before:
+            self._finish(request, None)
+            return
+        kept_request, kept_response = self.data[-1]
+        entry = {"request": encode_request(kept_request), "response": encode(kept_response)}
+        started = self._open.get(id(request), (None, None, perf_counter_ns()))[2]
+        entry["duration_ns"] = perf_counter_ns() - started
+        size = _size(entry)
+        if self.size + size > self.limit:
+            self.dropped += 1
+            self.data.pop()  # not kept: memory stays bounded by the limit
+        else:
+            self.size += size
+            self.kept.append(entry)
+        self._finish(request, kept_response)
+
+    # --- I/O steps ---------------------------------------------------------------------------
+
+    def _finish(self, request: Any, response: dict[str, Any] | None) -> None:
+        opened = self._open.pop(id(request), None)
+        if opened is None:
+            return
+        if response is None:
+            io_steps.end(opened[1])
+            return
+        status = response.get("status") or {}
+        code = status.get("code") if isinstance(status, dict) else None
+        io_steps.end(
+            opened[1],
+            status_code=code if isinstance(code, int) else None,
+            response={
+                "status": code,
+                "headers": response.get("headers"),
+                "body": (response.get("body") or {}).get("string"),
+            },
+        )
+
+    def _diverge(self, request: Any, step: list[Any] | None) -> None:
+        shown = self._redact_request(request)
+        closest = self.find_requests_with_most_matches(request)
+        reason = "no recorded request has this method and URL"
+        if closest:
+            stored, _matched, failed = closest[0]
+            differs = ", ".join(name for name, _ in failed) or "it was already answered"
+            reason = f"closest recorded: {stored.method} {stored.uri} (differs in: {differs})"
+        if any(
+            self.play_counts[index] and _same(request, stored, self)
+            for index, (stored, _) in enumerate(self.data)
+        ):
+            reason = "every recorded answer to this request was already played"
+        message = (
+            f"deterministic replay: {request.method} {shown.uri} was not recorded in "
+            f"{self.source}: {reason}"
+        )
+        self.divergences.append(
+            {
+                "step_id": None if step is None else step[3],
+                "request": f"{request.method} {shown.uri}",
+                "reason": reason,
+            }
+        )
+        error = ReplayDivergence(message)
+        self._open.pop(id(request), None)
+        io_steps.end(step, error=error)
+        raise error
+
+
+def _same(request: Any, stored: Any, cassette: RunCassette) -> bool:
+    from vcr.matchers import requests_match
+
+    return bool(requests_match(cassette.filter_request(request), stored, cassette._match_on))
+
+
+# --- JSON form of interactions ---------------------------------------------------------------
+
+
+def encode(value: Any) -> Any:
+    """``value`` as JSON: ``bytes`` become ``{"__b64__": ...}`` (dicts, lists and tuples are
+    walked)."""
+    if isinstance(value, bytes | bytearray):
+        return {"__b64__": base64.b64encode(bytes(value)).decode("ascii")}
+    if isinstance(value, dict):
+        return {str(k): encode(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [encode(v) for v in value]
+    return value
+
+
+def decode(value: Any) -> Any:
+    """The inverse of :func:`encode`."""
+    if isinstance(value, dict):
+        if len(value) == 1 and isinstance(value.get("__b64__"), str):
+            return base64.b64decode(value["__b64__"])
+        return {k: decode(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [decode(v) for v in value]
+    return value
+
+
+def encode_request(request: Any) -> dict[str, Any]:
+    headers: dict[str, list[Any]] = {}
+    for name, value in request.headers.items():
+        values = list(value) if isinstance(value, list | tuple) else [value]
+        headers[str(name)] = [
+            v.decode("latin-1") if isinstance(v, bytes) else str(v) for v in values
+        ]
+    body_value = request.body
+    if not isinstance(body_value, bytes | str | type(None)):
+        body_value = request.body_bytes
+    return {
+        "method": str(request.method),
+        "uri": str(request.uri),
+        "body": encode(body_value),
+        "headers": headers,
+    }
+
+
+def decode_request(data: dict[str, Any]) -> Any:
+    headers = {
+        name: values[0] if len(values) == 1 else values for name, values in data["headers"].items()
+    }
+    return Request(data["method"], data["uri"], decode(data["body"]), headers)
+
+
+def _size(entry: dict[str, Any]) -> int:
+    import json
+
+    return len(json.dumps(entry))
+
+
+# --- the process's patches -------------------------------------------------------------------
+
+_cassette: RunCassette | None = None
+_patches: contextlib.ExitStack | None = None
+
+
+def install() -> RunCassette:
+    """Patch the HTTP clients once for this process (idempotent); the process's cassette."""
+    global _cassette, _patches
+    if _cassette is None:
+        cassette = RunCassette()
+        stack = contextlib.ExitStack()
+        for patcher in CassettePatcherBuilder(cassette).build():
+            stack.enter_context(patcher)
+        _cassette, _patches = cassette, stack
+    return _cassette
+
+
+def installed() -> bool:
+    """Whether this process has patched the clients."""
+    return _cassette is not None

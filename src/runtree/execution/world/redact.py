@@ -1,0 +1,132 @@
+"""Secrets out of recorded HTTP interactions, before anything is kept.
+
+Redacted, to the literal ``[redacted]``: headers named like a secret (``Authorization``,
+``Proxy-Authorization``, ``Cookie``, ``Set-Cookie``, ``X-Api-Key`` ..., by the same names as
+the recorded inputs: :data:`~runtree.tracking.capture.DEFAULT_SECRET_NAMES` plus the
+configured ones), the password of a URL's user info, query parameters so named, and fields
+so named at any depth of a JSON or form-encoded body (request and response). Everything
+else is kept as it was. A replay redacts each request the same way before matching, so a
+request with a secret matches the recording on its redacted form.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import urllib.parse
+from typing import Any
+
+REDACTED = "[redacted]"
+
+
+class Redactor:
+    """Redaction by a compiled pattern of secret names (see :mod:`runtree.tracking.capture`)."""
+
+    def __init__(self, secret: re.Pattern[str]) -> None:
+        self.secret = secret
+
+    def is_secret(self, name: object) -> bool:
+        return isinstance(name, str) and self.secret.search(name) is not None
+
+    # --- requests (vcrpy's Request) ----------------------------------------------------------
+
+    def request(self, request: Any) -> Any:
+        """A redacted copy of a vcrpy ``Request`` (the original is left as it is)."""
+        redacted = copy.copy(request)
+        redacted.uri = self.url(request.uri)
+        headers = {}
+        for name, value in request.headers.items():
+            headers[name] = REDACTED if self.is_secret(name) else value
+        redacted.headers = headers
+        content_type = _header(request.headers, "content-type")
+        body = request.body
+        if isinstance(body, bytes | str):
+            redacted.body = self.body(body, content_type)
+        return redacted
+
+    def url(self, url: str) -> str:
+        """``url`` with the password of its user info and secret query parameters redacted."""
+        try:
+            parts = urllib.parse.urlsplit(url)
+        except ValueError:
+            return url
+        netloc = parts.netloc
+        if "@" in netloc:
+            userinfo, _, host = netloc.rpartition("@")
+            user, colon, _password = userinfo.partition(":")
+            netloc = f"{user}:{REDACTED}@{host}" if colon else f"{REDACTED}@{host}"
+        query = parts.query
+        if query:
+            pairs = urllib.parse.parse_qsl(query, keep_blank_values=True)
+            if any(self.is_secret(name) for name, _ in pairs):
+                query = urllib.parse.urlencode(
+                    [(n, REDACTED if self.is_secret(n) else v) for n, v in pairs], safe="[]"
+                )
+        return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+    # --- responses (vcrpy's response dicts) --------------------------------------------------
+
+    def response(self, response: dict[str, Any]) -> dict[str, Any]:
+        """A vcrpy response dict with secret headers and body fields redacted (in place: vcrpy
+        hands over a copy)."""
+        headers = response.get("headers") or {}
+        for name in list(headers):
+            if self.is_secret(name):
+                headers[name] = [REDACTED]
+        body = response.get("body")
+        if isinstance(body, dict) and isinstance(body.get("string"), bytes | str):
+            values = headers.get("Content-Type") or headers.get("content-type") or [""]
+            content_type = values[0] if isinstance(values, list) and values else str(values)
+            body["string"] = self.body(body["string"], content_type)
+        return response
+
+    # --- bodies ------------------------------------------------------------------------------
+
+    def body(self, body: bytes | str, content_type: str | None) -> bytes | str:
+        """A JSON or form-encoded body with secret fields redacted; any other body as it is."""
+        kind = (content_type or "").split(";", 1)[0].strip().lower()
+        text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+        redacted: str | None = None
+        if kind == "application/x-www-form-urlencoded":
+            pairs = urllib.parse.parse_qsl(text, keep_blank_values=True)
+            if any(self.is_secret(name) for name, _ in pairs):
+                redacted = urllib.parse.urlencode(
+                    [(n, REDACTED if self.is_secret(n) else v) for n, v in pairs]
+                )
+        elif kind.endswith("json") or text[:1] in ("{", "["):
+            try:
+                document = json.loads(text)
+            except (ValueError, RecursionError):
+                return body
+            cleaned, changed = self._json(document)
+            if changed:
+                redacted = json.dumps(cleaned, separators=(",", ":"))
+        if redacted is None:
+            return body
+        return redacted.encode() if isinstance(body, bytes) else redacted
+
+    def _json(self, value: Any) -> tuple[Any, bool]:
+        if isinstance(value, dict):
+            changed = False
+            result = {}
+            for key, item in value.items():
+                if self.is_secret(key):
+                    result[key], changed = REDACTED, True
+                else:
+                    result[key], inner = self._json(item)
+                    changed = changed or inner
+            return result, changed
+        if isinstance(value, list):
+            items = [self._json(item) for item in value]
+            return [item for item, _ in items], any(inner for _, inner in items)
+        return value, False
+
+
+def _header(headers: Any, name: str) -> str | None:
+    for key, value in headers.items():
+        if key.lower() == name:
+            if isinstance(value, list | tuple):
+                value = value[0] if value else ""
+            return value.decode("latin-1") if isinstance(value, bytes) else str(value)
+    return None
