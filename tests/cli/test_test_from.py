@@ -262,7 +262,14 @@ async def afetch(n: int) -> dict:
 def test_previews_are_refused_or_marked_xfail_and_pickles_are_decoded_by_the_test(
     cli: Cli, tmp_path: pathlib.Path
 ) -> None:
-    sources = (("sign", SIGN), ("weekday", WEEKDAY), ("amain", AMAIN), ("afetch", AFETCH))
+    sources = (
+        ("sign", SIGN),
+        ("weekday", WEEKDAY),
+        ("amain", AMAIN),
+        ("afetch", AFETCH),
+        ("long_text", "def long_text(n: int) -> str:\n    return 'é' * n\n"),
+        ("uses_long_text", "def uses_long_text() -> int:\n    return len(long_text(100_000))\n"),
+    )
     for name, source in sources:
         path = tmp_path / "functions" / f"{name}.py"
         path.parent.mkdir(exist_ok=True)
@@ -304,9 +311,20 @@ def test_previews_are_refused_or_marked_xfail_and_pickles_are_decoded_by_the_tes
         assert made.exit_code == 0, made
         assert expected in (cases / "kinds" / f"test_{name}.py").read_text()
 
+    # an output over the capture budget with its digest: checked by type, length and sha256;
+    # returned by a stub it would have to be the value itself
+    cut = _run(cli, "long_text", n=100_000)
+    made = cli("test-from", cut, "-o", str(cases / "digest" / "test_long_text.py"))
+    assert made.exit_code == 0, made
+    assert "len(result) == 100000" in (cases / "digest" / "test_long_text.py").read_text()
+    refused = cli("test-from", _run(cli, "uses_long_text"))
+    assert refused.exit_code == 2, refused
+    assert "the output of the call of long_text (step 2) was truncated" in refused.stderr
+
     out = _pytest(cases).stdout
     assert "XFAIL xfail/test_sign.py" in out and "PASSED pickled/test_day.py" in out, out
-    assert "4 passed, 1 xfailed" in out.splitlines()[-1], out
+    assert "PASSED digest/test_long_text.py" in out, out
+    assert "5 passed, 1 xfailed" in out.splitlines()[-1], out
 
 
 def test_bad_steps_get_clear_errors(cli: Cli, deployed: pathlib.Path) -> None:

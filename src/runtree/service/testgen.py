@@ -414,11 +414,15 @@ def _stubbed(
         step=step,
         name=name,
         inputs=inputs,
-        outcome=_outcome(step, f"the output of the {label}", problems),
+        outcome=_outcome(step, f"the output of the {label}", problems, digest_will_do=False),
     )
 
 
-def _outcome(step: StepRecord, what: str, problems: list[str]) -> Outcome:
+def _outcome(
+    step: StepRecord, what: str, problems: list[str], *, digest_will_do: bool = True
+) -> Outcome:
+    """What ``step`` did. A value that is not exact goes to ``problems``, except an output
+    cut with its digest recorded when ``digest_will_do`` (checked, never returned)."""
     if step.status == StepStatus.FAILED or step.error is not None:
         error = step.error or {}
         return Outcome(
@@ -431,7 +435,8 @@ def _outcome(step: StepRecord, what: str, problems: list[str]) -> Outcome:
     value = recorded_value(captured)
     digest, kind, length = captured.get("sha256"), captured.get("type"), captured.get("length")
     if (
-        value.problem is not None
+        digest_will_do
+        and value.problem is not None
         and captured.get("truncated")
         and isinstance(digest, str)
         and kind in ("str", "bytes")

@@ -279,13 +279,12 @@ def _call_entry(call: StubbedCall, exceptions: _Exceptions) -> str:
     if outcome.error_type is not None:
         args = _error_args(outcome.error_type, outcome.message or "")
         answer = f"raises=recorded_error({exceptions.expression(outcome.error_type)}, {args})"
-    elif outcome.output is not None:
+    else:
+        assert outcome.output is not None  # a stub returns an exact value (or a preview: xfail)
         comment = _value_comment(outcome.output, "its output", 0)
         if comment:
             lines.append(comment)
         answer = f"returns={outcome.output.source}"
-    else:  # cut output: only its digest is known; such a call cannot be replayed
-        answer = "returns=None"
     lines.append(
         _call_of("Call", [repr(call.name), f"step={call.step.id}", f"inputs={inputs}", answer])
     )
