@@ -446,6 +446,8 @@ class StepSummary:
     warnings: list[str]
     aggregates: list[dict[str, Any]]
     generator: dict[str, Any] | None
+    # An I/O step's summary (``method``, ``url``, ``status``); ``None`` for a call.
+    io: dict[str, Any] | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -141,6 +141,8 @@ def test_a_failure_replays_exactly_then_a_fix_succeeds_and_a_new_url_diverges(
     original_id = original["id"]
     with Store(db_url) as store:
         world = store.get_world(original_id)
+        summaries = store.get_step_summaries(original_id)  # what the web UI's tree reads
+    assert [s.io for s in summaries if s.io is not None] == [io[0]["io"]]
     assert world is not None and world.recording is not None and world.size_bytes > 0
     recorded = json.dumps(world.recording)
     assert "s3cret-token" not in recorded and "abc123" not in recorded

@@ -62,6 +62,7 @@ _SUMMARY_COLUMNS = (
     cast(StepRow.warnings, Text),
     cast(StepRow.aggregates, Text),
     cast(StepRow.generator, Text),
+    cast(StepRow.extra, Text),  # NULL but for steps with keys the store does not know (I/O)
 )
 
 
@@ -201,7 +202,10 @@ def _summary(execution_id: str, row: tuple[Any, ...]) -> StepSummary:
         warnings,
         aggregates,
         generator,
+        extra,
     ) = row
+    more = _json(extra)
+    io = more.get("io") if isinstance(more, dict) and more.get("kind") == "io" else None
     return StepSummary(
         execution_id=execution_id,
         id=step_id,
@@ -222,6 +226,7 @@ def _summary(execution_id: str, row: tuple[Any, ...]) -> StepSummary:
         warnings=list(_json(warnings) or ()),
         aggregates=list(_json(aggregates) or ()),
         generator=_json(generator),
+        io=io if isinstance(io, dict) else None,
     )
 
 

@@ -27,6 +27,15 @@ class GeneratorSummary(ResponseModel):
     yielded: int
 
 
+class IoOut(ResponseModel):
+    """What an I/O step did: an HTTP request's method, redacted URL and status (``null``
+    while it runs, or when it failed)."""
+
+    method: str
+    url: str
+    status: int | None = None
+
+
 class StepSummaryOut(ResponseModel):
     """A step without its captured values and printed output. ``children`` counts its
     recorded children; ``self_ns`` is its own time (duration minus the time its recorded
@@ -53,6 +62,8 @@ class StepSummaryOut(ResponseModel):
     warnings: int = Field(description="How many tracking warnings the step has.")
     aggregates: list[AggregateOut]
     generator: GeneratorSummary | None = None
+    kind: str = Field(default="call", description="``call``, or ``io``: an outbound request.")
+    io: IoOut | None = None
 
 
 class ExecutionOutline(ResponseModel):
@@ -81,6 +92,8 @@ class StepDetailOut(StepOut):
     children: int
     self_ns: int | None
     children_ns: int | None
+    kind: str = Field(default="call", description="``call``, or ``io``: an outbound request.")
+    io: IoOut | None = None
 
 
 def step_summary_fields(
@@ -116,6 +129,8 @@ def step_summary_fields(
         "warnings": len(step.warnings),
         "aggregates": [_aggregate_outline(aggregate) for aggregate in step.aggregates],
         "generator": None if generator is None else {"yielded": int(generator.get("yielded", 0))},
+        "kind": "call" if step.io is None else "io",
+        "io": step.io,
     }
 
 
@@ -148,10 +163,14 @@ def step_page_out(page: service.StepPage) -> StepPageOut:
 
 
 def step_detail_out(detail: service.StepDetail) -> StepDetailOut:
+    extra = detail.step.extra
+    io = extra.get("io") if extra.get("kind") == "io" else None
     return from_record(
         StepDetailOut,
         detail.step,
         children=detail.children,
         self_ns=detail.self_ns,
         children_ns=detail.children_ns,
+        kind="call" if io is None else "io",
+        io=io,
     )

@@ -204,7 +204,9 @@ export class CallTree {
     let label;
     if (step) {
       nameCell.appendChild(h("span", { class: ["dot", `s-${step.status}`], title: step.status, style: { background: "currentColor" } }));
+      if (step.kind === "io") nameCell.appendChild(h("span", { class: "tag", text: "HTTP", title: "an outbound request" }));
       nameCell.appendChild(h("span", { class: "name", text: shortName(step.name), title: step.name }));
+      if (step.io && step.io.status !== null) nameCell.appendChild(h("span", { class: "count", text: String(step.io.status) }));
       if (step.error) nameCell.appendChild(h("span", { class: "count", text: step.error.type }));
       if (step.aggregates && step.aggregates.length) {
         const calls = step.aggregates.reduce((n, a) => n + a.count, 0);

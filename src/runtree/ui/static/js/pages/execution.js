@@ -25,6 +25,7 @@ const detail = h("aside", { class: "card detail", "aria-label": "Selected step" 
 const footer = h("div", { class: "tree-foot" });
 let execution = null;
 let delivery; // the webhook delivery that started it: undefined until asked, null if none
+let replayReport; // a deterministic replay's report: undefined until asked, null if none
 let outline = null;
 let detailFor = null;
 let detailTimer = 0;
@@ -146,7 +147,13 @@ function renderHead() {
       e.replay_of ? h("span", null, "replay of ", link(`/executions/${e.replay_of}`, shortId(e.replay_of))) : null,
       delivery ? h("span", null, "delivery ", link(`/webhooks/${encodeURIComponent(delivery.path)}?delivery=${delivery.id}`,
         `${shortId(delivery.id)} on /hooks/${delivery.path}`, { class: "delivery-link" })) : null,
+      replayReport ? h("span", { class: "replay-report" }, "deterministic: ",
+        h("b", { text: `${replayReport.http.played} of ${replayReport.http.recorded} HTTP answers played` }),
+        replayReport.divergence
+          ? h("span", { class: "mark", text: ` first divergence: ${replayReport.divergence.request} (${replayReport.divergence.reason})` })
+          : null) : null,
       FINISHED.has(e.status) ? comparePicker(e) : null,
+      FINISHED.has(e.status) ? deterministicReplayButton(e) : null,
       traceExportButtons(e),
       e.cancel_requested && !FINISHED.has(e.status) ? h("span", { class: "mark", text: "cancel requested" }) : null,
       !FINISHED.has(e.status) && !e.cancel_requested ? h("button", { class: "btn small", type: "button", text: "Cancel run",
@@ -167,6 +174,23 @@ function renderHead() {
   }
   parts.push(io);
   replace(headBox, ...parts);
+}
+
+/** Replay with the recorded outside world (HTTP answers, clock, randomness); opens the replay. */
+function deterministicReplayButton(e) {
+  return h("button", { class: "btn small", type: "button", text: "Replay deterministically",
+    title: "Run it again with the HTTP answers, clock reads and random values it got (network off)",
+    onclick: async (event) => {
+      event.target.disabled = true;
+      try {
+        const { body } = await request(`/executions/${encodeURIComponent(e.id)}/replay`, {
+          method: "POST", body: { deterministic: true } });
+        window.location.assign(`/executions/${encodeURIComponent(body.id)}`);
+      } catch (error) {
+        event.target.disabled = false;
+        headBox.appendChild(errorBox(describeError(error)));
+      }
+    } });
 }
 
 function renderFooter() {
@@ -224,7 +248,13 @@ function renderStep(step) {
       step.version ? link(`/functions/${fn.namespace}/${fn.name}?version=${step.version}&line=${step.lineno || ""}#source`,
         `v${step.version}`, { class: "tag" }) : null);
   }
-  if (step.filename) fact("Defined at", h("code", { text: `${step.filename}:${step.lineno ?? "?"}` }));
+  if (step.kind === "io" && step.io) {
+    fact("Request", h("code", { text: `${step.io.method} ${step.io.url}` }));
+    fact("Status", step.io.status === null ? "no answer" : String(step.io.status));
+  }
+  if (step.filename) {
+    fact(step.kind === "io" ? "Called at" : "Defined at", h("code", { text: `${step.filename}:${step.lineno ?? "?"}` }));
+  }
   fact("Started", `+${ns(step.started_at_ns - tree.t0)}`);
   fact("Duration", step.duration_ns === null ? "still running" : ns(step.duration_ns));
   if (step.self_ns !== null) {
@@ -372,7 +402,19 @@ async function follow() {
     if (took > 300) await new Promise((resolve) => setTimeout(resolve, 2 * took));
   }
 }
-load(true).then((running) => { if (running) follow(); loadDelivery(); });
+load(true).then((running) => { if (running) follow(); loadDelivery(); loadReplayReport(running); });
+
+/** For a deterministic replay: how it used its recording and its first divergence. */
+async function loadReplayReport(running) {
+  if (!execution || execution.trigger !== "replay" || replayReport !== undefined) return;
+  while (running && !FINISHED.has(execution.status)) await new Promise((resolve) => setTimeout(resolve, 1000));
+  replayReport = null;
+  let world;
+  try { world = await get(`/executions/${encodeURIComponent(executionId)}/world`); } catch { return; }
+  if (world.mode !== "replay" || !world.report) return;
+  replayReport = world.report;
+  renderHead();
+}
 
 /** For a run a webhook started: the delivery it came from, linked in the header. */
 async function loadDelivery() {
