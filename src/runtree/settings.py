@@ -17,7 +17,7 @@ import os
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -117,6 +117,19 @@ def _byte_count(text: str) -> int:
     return value
 
 
+LOG_FORMATS = ("text", "json")
+
+
+def parse_log_format(text: str) -> str | None:
+    """``text`` or ``json`` (any case); empty: unset."""
+    word = text.strip().lower()
+    if not word:
+        return None
+    if word not in LOG_FORMATS:
+        raise ValueError(f"expected one of {', '.join(LOG_FORMATS)}")
+    return word
+
+
 def _text(text: str) -> str | None:
     return text or None
 
@@ -156,6 +169,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("RUNTREE_SECRET_KEY_FILE", "secret_key_file"),
     Variable("RUNTREE_WEBHOOK_MAX_BODY_BYTES", "webhook_max_body_bytes"),
     Variable("RUNTREE_METRICS_PUBLIC", "metrics_public", parse_flag),
+    Variable("RUNTREE_LOG_FORMAT", "log_format", parse_log_format),
     Variable("RUNTREE_OTLP_ENDPOINT", "otlp_endpoint", parse_otlp_endpoint),
     Variable("RUNTREE_OTLP_HEADERS", "otlp_headers", parse_headers, secret=True),
     Variable("RUNTREE_OTLP_TIMEOUT", "otlp_timeout_s"),
@@ -309,6 +323,9 @@ class Settings(BaseModel):
     # GET /metrics without an API key (for a scraper on a trusted network); else a viewer key
     # of no single namespace is needed, like the API.
     metrics_public: bool = False
+    # The server's log on stderr: human-readable text, or one JSON object per line
+    # (runtree.api.logs).
+    log_format: Literal["text", "json"] = "text"
     # OpenTelemetry (README, "OpenTelemetry"): each finished execution is sent as one trace to
     # this OTLP/HTTP traces URL (None: no export), with these headers (credentials: never
     # shown), each request retried for up to ``otlp_timeout_s``; at most ``otlp_backlog``

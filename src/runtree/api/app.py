@@ -27,6 +27,7 @@ from ..ui import install_ui
 from .auth import access
 from .docs import docs
 from .hooks import hooks
+from .logs import RequestLogMiddleware
 from .metrics import router as metrics_router
 from .middleware import BodyLimitMiddleware, CatchAllMiddleware
 from .problems import Problem, install_problem_handlers, problem_responses
@@ -56,7 +57,9 @@ def create_app(
 
     Without ``store`` the lifespan opens ``settings.database_url``; without ``dispatcher`` it
     recovers the store and runs executions itself with ``settings.workers`` slots. Request
-    bodies over ``settings.max_body_bytes`` are refused with 413.
+    bodies over ``settings.max_body_bytes`` are refused with 413. Every request gets an
+    ``X-Request-ID`` (the caller's, or a new one) and a ``runtree.access`` log record
+    (:mod:`runtree.api.logs`).
 
     Requests waiting for an execution are woken by ``app.state.hub`` (a
     :class:`~runtree.api.waiting.CompletionHub`); the dispatcher built here publishes to it.
@@ -108,7 +111,9 @@ def create_app(
         limit=settings.max_body_bytes,
         prefix_limits={"/hooks/": settings.webhook_max_body_bytes},
     )
-    app.add_middleware(CatchAllMiddleware)  # outermost: also covers the body limit
+    app.add_middleware(CatchAllMiddleware)  # also covers the body limit
+    # Outermost: every response carries its X-Request-ID, a 500 included, and is logged.
+    app.add_middleware(RequestLogMiddleware)
     app.openapi = _openapi_builder(app)  # type: ignore[method-assign]
     app.state.hub = hub
     return app

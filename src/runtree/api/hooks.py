@@ -77,6 +77,7 @@ async def receive_webhook(path: HookPath, request: Request) -> Response:
         raise
     runtime.metrics.delivery("duplicate" if delivery.duplicate else "accepted")
     record = delivery.execution
+    request.state.execution_id = record.id  # for the access log
     if delivery.webhook.mode == "sync":
         record = await wait_finished(
             runtime.store, request.app.state.hub, record.id, delivery.webhook.sync_timeout_s

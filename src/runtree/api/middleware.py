@@ -129,6 +129,12 @@ class CatchAllMiddleware:
                 scope.get("method"),
                 scope.get("path"),
                 incident,
+                extra={
+                    "fields": {
+                        "incident": incident,
+                        "request_id": scope.get("state", {}).get("request_id"),
+                    }
+                },
             )
             if started:
                 raise

@@ -311,6 +311,7 @@ async def run_function(
     rt: RuntimeDep,
     hub: HubDep,
     caller: Caller,
+    request: Request,
 ) -> ExecutionOut | JSONResponse:
     """Start an execution with ``input`` (checked against the entry point first: a 422
     naming each parameter at fault, and no execution is created). With ``wait`` (the
@@ -327,6 +328,7 @@ async def run_function(
         trigger=Trigger.API,
         dispatcher=rt.dispatcher,
     )
+    request.state.execution_id = record.id  # for the access log
     if body.wait:
         if body.timeout_s is not None:
             record = await wait_finished(rt.store, hub, record.id, body.timeout_s)

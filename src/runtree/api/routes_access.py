@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from .. import service
@@ -239,6 +239,7 @@ def replay_delivery(
     delivery_id: DeliveryId,
     caller: Caller,
     rt: RuntimeDep,
+    request: Request,
     body: DeliveryReplayRequest | None = None,
 ) -> JSONResponse:
     """Run a delivery's request again (trigger ``replay``), as it was received: against the
@@ -251,6 +252,7 @@ def replay_delivery(
         version=None if body is None else body.version,
         dispatcher=rt.dispatcher,
     )
+    request.state.execution_id = record.id  # for the access log
     return JSONResponse(
         ExecutionAccepted(id=record.id, status=record.status).model_dump(mode="json"),
         status_code=202,

@@ -6,9 +6,11 @@ gracefully: running executions get their grace period, then the command exits 0.
 
 from __future__ import annotations
 
+import logging
+import logging.config
 import socket
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.text import Text
@@ -27,7 +29,7 @@ def _url(host: str, port: int) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
-def _make_server(config: uvicorn.Config, describe: Callable[[str], str]) -> uvicorn.Server:
+def _make_server(config: uvicorn.Config, announce: Callable[[str], None]) -> uvicorn.Server:
     import uvicorn
 
     class Server(uvicorn.Server):
@@ -43,9 +45,28 @@ def _make_server(config: uvicorn.Config, describe: Callable[[str], str]) -> uvic
                 for sock in server.sockets or ():
                     bound = int(sock.getsockname()[1])
                     break
-            make_console().print(Text(describe(_url(self.config.host, bound))), soft_wrap=True)
+            announce(_url(self.config.host, bound))
 
     return Server(config)
+
+
+class _Messages:
+    """Where ``serve`` says what it does: the console (text), or log records on stderr like
+    every other line of the server's log (``--log-format json``)."""
+
+    def __init__(self, log_format: str) -> None:
+        self.json = log_format == "json"
+        self.log = logging.getLogger("runtree.serve")
+
+    def say(
+        self, message: str, *, warning: bool = False, stderr: bool = False, **fields: object
+    ) -> None:
+        if self.json:
+            level = logging.WARNING if warning else logging.INFO
+            self.log.log(level, "%s", message, extra={"fields": fields})
+        else:
+            style = "bold red" if warning else ""
+            make_console(stderr=stderr).print(Text(message, style=style), soft_wrap=True)
 
 
 def serve(
@@ -104,6 +125,17 @@ def serve(
             help="Serve GET /metrics without an API key (also RUNTREE_METRICS_PUBLIC=on)",
         ),
     ] = False,
+    log_format: Annotated[
+        str | None,
+        typer.Option(
+            "--log-format",
+            metavar="FORMAT",
+            help="The log on stderr: text, or json (one JSON object per line: requests "
+            "with their X-Request-ID, executions, uvicorn's own lines) [default: "
+            "$RUNTREE_LOG_FORMAT, else text]",
+            show_default=False,
+        ),
+    ] = None,
     database: DatabaseOption = None,
 ) -> None:
     """Serve the HTTP API and the web UI, run queued executions and fire schedules.
@@ -117,7 +149,7 @@ def serve(
     RUNTREE_ADMIN_KEY_FILE chooses another).
     """
     url = database_url(ctx, database)
-    from ..settings import Settings, is_loopback
+    from ..settings import LOG_FORMATS, Settings, is_loopback
 
     if no_auth and not is_loopback(host or Settings.load().host):
         raise CliError(
@@ -129,6 +161,8 @@ def serve(
             f"--insecure-no-sandbox runs functions unconfined, so it binds to a loopback "
             f"address only (127.0.0.1, ::1, localhost), not {host!r}"
         )
+    if log_format is not None and log_format not in LOG_FORMATS:
+        raise CliError(f"--log-format must be one of {', '.join(LOG_FORMATS)}, not {log_format!r}")
     settings = Settings.load(
         database_url=url,
         host=host,
@@ -137,16 +171,20 @@ def serve(
         auth=False if no_auth else None,
         sandbox=False if insecure_no_sandbox else None,
         metrics_public=True if metrics_public else None,
+        log_format=log_format,
     )
+    from ..api.logs import logging_config
+
+    log_config = logging_config(settings.log_format)
+    if log_config is not None:  # JSON from the first line on, ours before uvicorn's
+        logging.config.dictConfig(log_config)
+    messages = _Messages(settings.log_format)
     console = make_console()
     sandbox = service.probe_sandbox(settings)
     if sandbox.enabled and not sandbox.report.tier0:
         raise CliError(str(service.SandboxUnavailable(sandbox.report)))
     # The start-up log (stderr, with uvicorn's): which protections are on (`runtree doctor`).
-    make_console(stderr=True).print(
-        Text(sandbox.report.summary, style="" if sandbox.report.tier0 else "bold red"),
-        soft_wrap=True,
-    )
+    messages.say(sandbox.report.summary, warning=not sandbox.report.tier0, stderr=True)
     # A bad URL or an unreadable database: a one-line error now, not a traceback later.
     with open_store(settings.database_url) as store:
         store.check_secret_key()  # a missing or wrong key: a clear error before serving
@@ -172,19 +210,24 @@ def serve(
     except ImportError as error:
         raise CliError(f"the HTTP server is not available: {error}") from None
     app = create_app(settings)
-    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="info")
+    extra: dict[str, Any] = {}
+    if log_config is not None:
+        extra = {"log_config": log_config, "access_log": False}  # runtree.access instead
+    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="info", **extra)
     noun = "worker" if settings.workers == 1 else "workers"
     shown_database = display_url(settings.database_url)
     access_note = "" if settings.auth else "; --no-auth: no access control"
     if not settings.sandbox:
         access_note += "; SANDBOX OFF: functions run unconfined"
-    server = _make_server(
-        config,
-        lambda url: (
+
+    def announce(url: str) -> None:
+        messages.say(
             f"runtree listening on {url} (database {shown_database}, {settings.workers} {noun}"
-            f"{access_note})"
-        ),
-    )
+            f"{access_note})",
+            url=url,
+        )
+
+    server = _make_server(config, announce)
     try:
         server.run()
     except KeyboardInterrupt:  # uvicorn re-raises the Ctrl-C it handled, once it has stopped
@@ -192,4 +235,7 @@ def serve(
     except SystemExit as exit_:
         if exit_.code not in (None, 0):
             raise CliError("the server could not start (see the log above)") from None
-    make_console(stderr=True).print("runtree stopped", style="dim")
+    if messages.json:
+        messages.say("runtree stopped")
+    else:
+        make_console(stderr=True).print("runtree stopped", style="dim")

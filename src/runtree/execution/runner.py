@@ -24,6 +24,8 @@ from .job import FunctionSource, Job
 from .supervisor import CRASHED, FAILED, Outcome, Supervisor
 
 log = logging.getLogger("runtree.execution")
+# Each execution's start and end, for the server's log (INFO; not shown by the CLI).
+lifecycle_log = logging.getLogger("runtree.executions")
 
 DEFAULT_HTTP_MAX_BYTES = 16 * 1024 * 1024  # HTTP interactions kept per execution
 
@@ -159,11 +161,13 @@ class ExecutionRunner:
         anything the user's code does. ``slot``: the dispatcher slot running it (its sandbox
         uid); ``None``: any free one."""
         observer = self.observer
-        if observer is None:
-            return self._run(execution, cancel, slot)
-        observer.started(execution)
+        _log_lifecycle("started", execution)
+        if observer is not None:
+            observer.started(execution)
         record = self._run(execution, cancel, slot)
-        observer.finished(record)
+        if observer is not None:
+            observer.finished(record)
+        _log_lifecycle("finished", record)
         return record
 
     def _steps_saved(self, count: int) -> None:
@@ -260,6 +264,33 @@ class NotifyingRunner(ExecutionRunner):
         except Exception:
             log.exception("completion callback failed for execution %s", record.id)
         return record
+
+
+def _log_lifecycle(event: str, execution: ExecutionRecord) -> None:
+    """One ``runtree.executions`` record per start and end (structured ``fields`` for the
+    server's JSON log, :mod:`runtree.api.logs`)."""
+    if not lifecycle_log.isEnabledFor(logging.INFO):
+        return
+    function = f"{execution.namespace}/{execution.name}"
+    fields = {
+        "event": f"execution.{event}",
+        "execution_id": execution.id,
+        "function": function,
+        "version": execution.version,
+        "trigger": str(execution.trigger),
+        "status": str(execution.status),
+    }
+    if execution.duration_ms is not None:
+        fields["duration_ms"] = execution.duration_ms
+    lifecycle_log.info(
+        "execution %s %s: %s v%d %s",
+        execution.id,
+        event,
+        function,
+        execution.version,
+        execution.status,
+        extra={"fields": fields},
+    )
 
 
 def _source_of(source: str, number: int, settings: dict[str, Any]) -> FunctionSource:
