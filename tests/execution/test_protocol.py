@@ -250,3 +250,78 @@ def test_captured_values_keep_the_shape_they_were_sent_in() -> None:
     assert message.steps[0]["output"] == sent
     outcome = parse_message(wire(result(output=sent)), JOB)
     assert outcome.output == sent
+
+
+# --- what a run got from the outside world (deterministic replay) ---------------------------
+
+RECORDING_JOB = Job(
+    "e2",
+    "default",
+    "main",
+    {"main": FunctionSource("def main():\n    pass\n", 1)},
+    step_budget=100,
+    value_budget=1024,
+    world={"mode": "record", "http_limit": 4096, "secret_names": [], "network": True},
+)
+
+
+def recording(**more: Any) -> dict[str, Any]:
+    return {
+        "format": 1,
+        "seed": 7,
+        "clock": [1, 2],
+        "clock_reads": 2,
+        "urandom": "AAAA",
+        "urandom_bytes": 3,
+        "http": [{"request": {"method": "GET"}, "response": {"status": {"code": 200}}}],
+        "http_dropped": 0,
+        **more,
+    }
+
+
+def io_step(**more: Any) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "parent_id": 1,
+        "name": "GET http://partner.example/orders/7",
+        "kind": "io",
+        "io": {"method": "GET", "url": "http://partner.example/orders/7", "status": 200},
+    }
+    return step(2, **{**fields, **more})
+
+
+def test_a_recording_and_io_steps_pass_when_the_job_asked_for_them() -> None:
+    checked = parse_message(
+        wire(result(steps=[step(), io_step()], world={"recording": recording()})), RECORDING_JOB
+    )
+    assert checked.world == {"recording": recording()}
+    assert checked.steps[1]["kind"] == "io" and checked.steps[1]["io"]["status"] == 200
+
+
+@pytest.mark.parametrize(
+    ("forged", "expected"),
+    [
+        (result(world={"recording": recording(clock=[1] * 100_001)}), "clock"),
+        (result(world={"recording": recording(clock_reads=1)}), "fewer clock reads"),
+        (result(world={"recording": recording(seed=-1)}), "seed"),
+        (result(world={"recording": recording(urandom="A" * 90_000)}), "urandom"),
+        (
+            result(world={"recording": recording(http=[{"request": "x" * 70_000, "response": 1}])}),
+            "past the limit",
+        ),
+        (result(world={"report": {"http": {"recorded": 0, "played": 0, "unplayed": []}}}), "world"),
+        (result(world={"recording": recording(), "extra": 1}), "extra"),
+        (result(steps=[step(), io_step(kind="socket")]), "kind"),
+        (
+            result(steps=[step(), io_step(io={"method": "GET", "url": "u", "status": 1000})]),
+            "status",
+        ),
+    ],
+)
+def test_forged_recordings_are_violations(forged: dict[str, Any], expected: str) -> None:
+    with pytest.raises(ProtocolViolation) as caught:
+        parse_message(wire(forged), RECORDING_JOB)
+    assert expected in str(caught.value)
+
+
+def test_a_recording_the_job_did_not_ask_for_is_a_violation() -> None:
+    assert "not what this job asked for" in violation(result(world={"recording": recording()}))
