@@ -223,6 +223,10 @@ class UntestableStep(RuntreeError):
         return {"step": self.step}
 
 
+class InvalidRetention(InvalidOption):
+    """A retention policy cannot be set as asked."""
+
+
 # --- access -------------------------------------------------------------------------------
 
 

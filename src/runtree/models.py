@@ -501,3 +501,43 @@ class WorldRecord:
     recording: dict[str, Any] | None
     size_bytes: int
     report: dict[str, Any] | None
+
+
+class RetentionKind(enum.StrEnum):
+    """What a retention policy limits."""
+
+    EXECUTIONS = "executions"  # with their steps and everything else recorded of them
+    DELIVERIES = "deliveries"  # webhook deliveries (requests received on /hooks/...)
+    AUDIT = "audit"  # audit log entries
+
+
+# The namespace of the executions policy that applies to every namespace without its own.
+EVERY_NAMESPACE = "*"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RetentionPolicyRecord:
+    """How long one kind of data is kept: ``keep_days`` (older data goes) and, for
+    executions, ``keep_last`` (per function, only the newest N stay); each ``None`` when it
+    sets no limit, both ``None``: keep everything.
+
+    Executions: ``namespace`` is a namespace or :data:`EVERY_NAMESPACE`; ``function`` a
+    function name, or ``""`` for the whole namespace. Deliveries and audit entries have one
+    policy each, for every namespace (``"*"``, ``""``).
+    """
+
+    kind: RetentionKind
+    namespace: str
+    function: str
+    keep_days: int | None
+    keep_last: int | None
+    updated_at: datetime.datetime
+    updated_by: str | None
+
+    @property
+    def target(self) -> str:
+        """What the policy covers, as the CLI names it: ``*``, ``NS``, ``NS/NAME``, or
+        ``deliveries`` / ``audit``."""
+        if self.kind is not RetentionKind.EXECUTIONS:
+            return self.kind.value
+        return f"{self.namespace}/{self.function}" if self.function else self.namespace

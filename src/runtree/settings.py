@@ -174,6 +174,9 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("RUNTREE_OTLP_HEADERS", "otlp_headers", parse_headers, secret=True),
     Variable("RUNTREE_OTLP_TIMEOUT", "otlp_timeout_s"),
     Variable("RUNTREE_OTLP_BACKLOG", "otlp_backlog"),
+    Variable("RUNTREE_RETENTION", "retention", parse_flag),
+    Variable("RUNTREE_RETENTION_INTERVAL_S", "retention_interval_s"),
+    Variable("RUNTREE_RETENTION_BATCH_ROWS", "retention_batch_rows"),
     Variable("RUNTREE_SANDBOX", "sandbox", parse_flag),
     Variable("RUNTREE_SANDBOX_DIR", "sandbox_host.state_dir"),
     Variable("RUNTREE_SANDBOX_UID_BASE", "sandbox_host.uid_base"),
@@ -339,6 +342,11 @@ class Settings(BaseModel):
     # Schedules: the scheduler loop of `runtree serve` wakes this often.
     scheduler: bool = True
     scheduler_interval_s: float = Field(default=1.0, gt=0, le=60)
+    # Retention (runtree.service.retention): `runtree serve` prunes what the policies let go
+    # every retention_interval_s seconds, at most retention_batch_rows rows per transaction.
+    retention: bool = True
+    retention_interval_s: float = Field(default=300.0, gt=0, le=86_400)
+    retention_batch_rows: int = Field(default=2_000, ge=10, le=100_000)
     # The sandbox user code runs in (README, "Security model"). Off only for local
     # development (RUNTREE_SANDBOX=off, --insecure-no-sandbox), and then only on loopback.
     sandbox: bool = True

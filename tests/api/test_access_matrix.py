@@ -89,6 +89,12 @@ class World:
     def new_key(self, ns: str) -> str:
         return str(self.ok("POST", "/keys", json={"role": "viewer"})["prefix"])
 
+    def new_policy(self) -> str:
+        """A retention policy's query (``/retention?...``), to remove it."""
+        target = f"ns{next(_paths)}"
+        self.ok("PUT", "/retention", json={"target": target, "keep_last": 5})
+        return f"/retention?target={target}"
+
 
 @dataclasses.dataclass(frozen=True)
 class Case:
@@ -339,6 +345,28 @@ def _cases() -> Iterator[Case]:
     )
     yield Case(
         "DELETE", "/keys/{prefix}", "admin", None, False, lambda w: f"/keys/{w.new_key('a')}"
+    )
+    # Retention (issue 11): admin only, whatever the namespace.
+    yield Case("GET", "/retention", "admin", None, False, lambda w: "/retention")
+    yield Case("GET", "/storage", "admin", None, False, lambda w: "/storage")
+    yield Case(
+        "PUT",
+        "/retention",
+        "admin",
+        None,
+        False,
+        lambda w: "/retention",
+        lambda w: {"target": "a/f", "keep_days": 30},
+    )
+    yield Case("DELETE", "/retention", "admin", None, False, lambda w: w.new_policy())
+    yield Case(
+        "POST",
+        "/retention/prune",
+        "admin",
+        None,
+        False,
+        lambda w: "/retention/prune",
+        lambda w: {"dry_run": True},
     )
 
 

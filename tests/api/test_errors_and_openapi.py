@@ -162,6 +162,14 @@ UI_OPERATIONS = {
 EXPORT_OPERATIONS = {("get", "/api/v1/executions/{execution_id}/export")}
 # A recorded step becomes a test (issue 13).
 TEST_FROM_OPERATIONS = {("get", "/api/v1/executions/{execution_id}/test")}
+# Retention (issue 11).
+RETENTION_OPERATIONS = {
+    ("get", "/api/v1/retention"),
+    ("put", "/api/v1/retention"),
+    ("delete", "/api/v1/retention"),
+    ("post", "/api/v1/retention/prune"),
+    ("get", "/api/v1/storage"),
+}
 # Run comparison and version blame (issue 12).
 ANALYSIS_OPERATIONS = {
     ("get", "/api/v1/executions/{execution_id}/compare/{other_id}"),
@@ -181,6 +189,7 @@ def test_openapi_lists_every_endpoint_with_problem_responses(client: TestClient)
         | ANALYSIS_OPERATIONS
         | EXPORT_OPERATIONS
         | TEST_FROM_OPERATIONS
+        | RETENTION_OPERATIONS
     )
     schemas = document["components"]["schemas"]
     assert {"Problem", "DeployRequest", "RunRequest", "ExecutionDetail", "StepOut"} <= set(schemas)

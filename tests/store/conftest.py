@@ -22,8 +22,9 @@ from runtree.store import Store
 
 DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
 TABLES = (
-    "schedule_fires, schedules, idempotency_keys, webhook_deliveries, webhooks, audit_log, "
-    "api_keys, server_flags, step_payloads, steps, executions, versions, functions"
+    "retention_policies, schedule_fires, schedules, idempotency_keys, webhook_deliveries, "
+    "webhooks, audit_log, api_keys, server_flags, step_payloads, steps, executions, versions, "
+    "functions"
 )
 
 

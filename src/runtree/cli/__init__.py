@@ -21,6 +21,7 @@ from . import (
     commands_doctor,
     commands_export,
     commands_inspect,
+    commands_retention,
     commands_run,
     commands_secrets,
     commands_serve,
@@ -80,6 +81,8 @@ _COMMANDS: list[tuple[str, Callable[..., None]]] = [
     ("cancel", commands_run.cancel),
     ("replay", commands_triggers.replay),
     ("audit", commands_access.audit),
+    ("prune", commands_retention.prune),
+    ("storage", commands_retention.storage),
     ("doctor", commands_doctor.doctor),
 ]
 for _name, _command in _COMMANDS:
@@ -93,6 +96,15 @@ _GROUPS: list[tuple[str, str, list[tuple[str, Callable[..., None]]]]] = [
             ("create", commands_access.create),
             ("list", commands_access.list_),
             ("revoke", commands_access.revoke),
+        ],
+    ),
+    (
+        "retention",
+        "Retention: how long executions, webhook deliveries and audit entries are kept.",
+        [
+            ("show", commands_retention.show),
+            ("set", commands_retention.set_),
+            ("unset", commands_retention.unset),
         ],
     ),
     (

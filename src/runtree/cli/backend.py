@@ -27,6 +27,7 @@ from ..models import (
     DeliveryRecord,
     ExecutionRecord,
     FunctionRecord,
+    RetentionPolicyRecord,
     ScheduleFireRecord,
     ScheduleRecord,
     StepRecord,
@@ -40,6 +41,7 @@ from .errors import CliError
 if TYPE_CHECKING:  # imported where used: SQLAlchemy, pydantic and httpx are slow to import
     # the submodules used as service.access ... (the package imports them when first read)
     import runtree.service.access
+    import runtree.service.retention
     import runtree.service.schedules
     import runtree.service.webhooks  # noqa: F401
 
@@ -157,6 +159,18 @@ class Backend(Protocol):
         limit: int = 50,
         cursor: int | None = None,
     ) -> tuple[list[AuditRecord], int | None]: ...
+
+    def list_retention(self) -> list[RetentionPolicyRecord]: ...
+
+    def set_retention(
+        self, kind: str, target: str | None, keep_days: int | None, keep_last: int | None
+    ) -> RetentionPolicyRecord: ...
+
+    def remove_retention(self, kind: str, target: str | None) -> RetentionPolicyRecord: ...
+
+    def prune(self, dry_run: bool) -> dict[str, Any]: ...
+
+    def storage(self) -> dict[str, Any]: ...
 
     def create_webhook(
         self,
@@ -376,6 +390,36 @@ class LocalBackend:
             limit=limit,
             cursor=cursor,
         )
+
+    def list_retention(self) -> list[RetentionPolicyRecord]:
+        return service.retention.list_policies(self.store, self.principal)
+
+    def set_retention(
+        self, kind: str, target: str | None, keep_days: int | None, keep_last: int | None
+    ) -> RetentionPolicyRecord:
+        return service.retention.set_policy(
+            self.store,
+            self.principal,
+            service.retention.parse_target(target, kind),
+            keep_days=keep_days,
+            keep_last=keep_last,
+        )
+
+    def remove_retention(self, kind: str, target: str | None) -> RetentionPolicyRecord:
+        return service.retention.remove_policy(
+            self.store, self.principal, service.retention.parse_target(target, kind)
+        )
+
+    def prune(self, dry_run: bool) -> dict[str, Any]:
+        """Here, in this process, in the same paced batches a server uses."""
+        return service.retention.prune(self.store, self.principal, dry_run=dry_run)
+
+    def storage(self) -> dict[str, Any]:
+        return service.retention.storage(self.store, self.principal)
+
+    def vacuum(self) -> dict[str, Any]:
+        """``VACUUM`` the SQLite database (local only), then its storage."""
+        return service.retention.storage(self.store, self.principal, vacuum=True)
 
     def create_webhook(
         self,

@@ -40,6 +40,8 @@ from ..models import (
     FunctionRecord,
     GeneratedTest,
     Permission,
+    RetentionKind,
+    RetentionPolicyRecord,
     Role,
     ScheduleFireRecord,
     ScheduleRecord,
@@ -382,6 +384,45 @@ class RemoteClient:
 
     def revoke_key(self, prefix: str) -> ApiKeyRecord:
         return self._key(self._json("DELETE", f"/keys/{prefix}"))
+
+    # --- retention ------------------------------------------------------------------------
+
+    def list_retention(self) -> list[RetentionPolicyRecord]:
+        data = self._json("GET", "/retention")
+        return [self._policy(p) for p in data["policies"]]
+
+    def set_retention(
+        self, kind: str, target: str | None, keep_days: int | None, keep_last: int | None
+    ) -> RetentionPolicyRecord:
+        body = {"kind": kind, "target": target, "keep_days": keep_days, "keep_last": keep_last}
+        return self._policy(self._json("PUT", "/retention", json=body))
+
+    def remove_retention(self, kind: str, target: str | None) -> RetentionPolicyRecord:
+        params = {"kind": kind} | ({} if target is None else {"target": target})
+        return self._policy(self._json("DELETE", "/retention", params=params))
+
+    def prune(self, dry_run: bool) -> dict[str, Any]:
+        """``POST /retention/prune``: it answers when the pass is done (no time limit)."""
+        document: dict[str, Any] = self._json(
+            "POST", "/retention/prune", json={"dry_run": dry_run}, timeout=None
+        )
+        return document
+
+    def storage(self) -> dict[str, Any]:
+        document: dict[str, Any] = self._json("GET", "/storage", timeout=None)
+        return document
+
+    @staticmethod
+    def _policy(data: dict[str, Any]) -> RetentionPolicyRecord:
+        return RetentionPolicyRecord(
+            kind=RetentionKind(data["kind"]),
+            namespace=data["namespace"],
+            function=data["function"],
+            keep_days=data["keep_days"],
+            keep_last=data["keep_last"],
+            updated_at=_required_time(data["updated_at"]),
+            updated_by=data["updated_by"],
+        )
 
     def list_audit(
         self,

@@ -2,7 +2,8 @@
 
 Counters and the duration histogram are updated where things happen: the execution runner
 tells :class:`Metrics` (a :class:`~runtree.execution.runner.RunObserver`) of each start, each
-batch of steps stored and each end; the webhook endpoint of each delivery's outcome. Queue
+batch of steps stored and each end; the webhook endpoint of each delivery's outcome; retention
+passes (a :class:`~runtree.service.retention.PruneObserver`) of what they deleted. Queue
 depth and worker slots are read at scrape time (one indexed count; the dispatcher's own
 list), so nothing on the execution path keeps them up to date.
 
@@ -83,6 +84,18 @@ class Metrics:
             self.traces_dropped.labels(reason)
         # Set by the server when it exports traces: its backlog is read at scrape time.
         self.trace_backlog: Callable[[], int] | None = None
+        self.pruned_executions = Counter(
+            "runtree_executions_pruned",
+            "Executions deleted by retention (with their steps), by function.",
+            ("function", "namespace"),
+            registry=self.registry,
+        )
+        self.pruned_rows = Counter(
+            "runtree_retention_pruned",
+            "Webhook deliveries and audit entries deleted by retention, by kind.",
+            ("kind",),
+            registry=self.registry,
+        )
         self.registry.register(_ScrapeTimeGauges(store, self))
 
     # RunObserver: called by the execution runner's threads.
@@ -109,6 +122,16 @@ class Metrics:
 
     def trace_dropped(self, reason: str) -> None:
         self.traces_dropped.labels(reason).inc()
+
+    # PruneObserver: called by retention passes (runtree.service.retention).
+    def executions_pruned(self, namespace: str, name: str, count: int) -> None:
+        self.pruned_executions.labels(name, namespace).inc(count)
+
+    def deliveries_pruned(self, count: int) -> None:
+        self.pruned_rows.labels("deliveries").inc(count)
+
+    def audit_entries_pruned(self, count: int) -> None:
+        self.pruned_rows.labels("audit").inc(count)
 
     def exposition(self) -> bytes:
         """Every metric in the Prometheus text format (:data:`CONTENT_TYPE`)."""

@@ -1,4 +1,5 @@
-"""A running server's parts: the store, the sandbox, the dispatcher and the scheduler.
+"""A running server's parts: the store, the sandbox, the dispatcher, the scheduler and the
+retention loop.
 
 :meth:`Server.start` builds what the caller did not inject and :meth:`Server.close` takes down
 exactly what it built, in reverse order. The HTTP API (:mod:`runtree.api.app`) holds one for
@@ -22,6 +23,7 @@ from ..store.master_key import KeySource
 from . import access
 from .executions import recover_after_crash
 from .metrics import Metrics
+from .pruner import Pruner
 from .sandbox import Sandbox, SandboxReport, probe_sandbox
 from .schedules import Scheduler
 
@@ -45,6 +47,8 @@ class Server:
     sandbox: SandboxReport | None = None
     # Queues a finished execution's trace (settings.otlp_endpoint set), else None.
     export: Callable[[ExecutionRecord], None] | None = None
+    # The retention loop (None when settings.retention is off).
+    pruner: Pruner | None = None
 
     def ended_without_running(self, execution: ExecutionRecord) -> None:
         """Tell the server of an execution that ended without a runner: one cancelled while
@@ -82,7 +86,9 @@ class Server:
         a database creates an admin key (see
         :func:`runtree.service.access.bootstrap_admin_key`). With ``settings.scheduler``, a
         :class:`~runtree.service.Scheduler` fires due schedules every
-        ``settings.scheduler_interval_s`` seconds until :meth:`close`.
+        ``settings.scheduler_interval_s`` seconds until :meth:`close`. With
+        ``settings.retention``, a :class:`~runtree.service.pruner.Pruner` prunes what the
+        retention policies let go every ``settings.retention_interval_s`` seconds.
         """
         closers: list[Callable[[], None]] = []
         report: list[SandboxReport] = []
@@ -107,6 +113,16 @@ class Server:
                 scheduler = Scheduler(store, dispatcher, interval=settings.scheduler_interval_s)
                 scheduler.start()
                 closers.insert(0, scheduler.stop)
+            pruner = None
+            if settings.retention:
+                pruner = Pruner(
+                    store,
+                    interval=settings.retention_interval_s,
+                    batch_rows=settings.retention_batch_rows,
+                    observer=metrics,
+                )
+                pruner.start()
+                closers.insert(0, pruner.stop)
         except BaseException:
             cls._run(closers)
             raise
@@ -118,6 +134,7 @@ class Server:
             closers=closers,
             sandbox=report[0] if report else None,
             export=export,
+            pruner=pruner,
         )
 
     def close(self) -> None:

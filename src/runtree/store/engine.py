@@ -1,7 +1,8 @@
 """Database URLs and engines: one place that knows SQLite from PostgreSQL.
 
-SQLite connections get WAL journaling, foreign keys, a busy timeout and
-``synchronous=NORMAL``. SQLAlchemy (not the ``sqlite3`` module) emits ``BEGIN`` so that
+SQLite connections get WAL journaling, foreign keys, a busy timeout,
+``synchronous=NORMAL`` and ``auto_vacuum=INCREMENTAL`` (new databases only: see
+:func:`_sqlite_on_connect`). SQLAlchemy (not the ``sqlite3`` module) emits ``BEGIN`` so that
 transactions cover reads and DDL too; a *write* engine (see :func:`write_engine`) begins with
 ``BEGIN IMMEDIATE``, taking SQLite's write lock up front so that read-then-write transactions
 (claiming an execution, deploying a version) are serialized instead of failing with
@@ -140,6 +141,10 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> N
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        # Takes effect in a database that has no table yet (a new one), and at the next VACUUM
+        # in an older one (runtree storage --vacuum): pruning gives space back to the file
+        # system (runtree.store.retention.incremental_vacuum) instead of only reusing it.
+        cursor.execute("PRAGMA auto_vacuum = INCREMENTAL")
         _enable_wal(cursor)
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.execute("PRAGMA foreign_keys = ON")

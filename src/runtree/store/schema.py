@@ -410,3 +410,29 @@ class ScheduleFireRow(Base):
     fired_at: Mapped[datetime.datetime] = mapped_column(UTCDateTime)
     late: Mapped[bool] = mapped_column(Boolean)
     missed: Mapped[int] = mapped_column(Integer)
+
+
+# --- retention (migration 0008) --------------------------------------------------------------
+
+
+class RetentionPolicyRow(Base):
+    """How long one kind of data is kept (:mod:`runtree.store.retention`).
+
+    ``kind`` is ``executions``, ``deliveries`` or ``audit``. For executions ``namespace`` is a
+    namespace or ``*`` (every namespace without a policy of its own) and ``function`` a
+    function name or ``""`` (the whole namespace); deliveries and audit entries have one
+    policy each, ``("*", "")``. ``keep_days`` and ``keep_last`` are limits (``NULL``: none);
+    a policy with neither keeps everything.
+    """
+
+    __tablename__ = "retention_policies"
+    __table_args__ = (UniqueConstraint("kind", "namespace", "function"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(CleanString(20))
+    namespace: Mapped[str] = mapped_column(CleanString(200))
+    function: Mapped[str] = mapped_column(CleanString(200))
+    keep_days: Mapped[int | None] = mapped_column(Integer)
+    keep_last: Mapped[int | None] = mapped_column(Integer)
+    updated_at: Mapped[datetime.datetime] = mapped_column(UTCDateTime)
+    updated_by: Mapped[str | None] = mapped_column(CleanString(300))

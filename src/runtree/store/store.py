@@ -9,7 +9,8 @@ arguments raise :class:`InvalidDataError` (a ``ValueError``); a uniqueness rule 
 (``blob``) are stored and returned as ``bytes`` and never deserialized by the store.
 
 The areas -- ``store.functions``, ``store.executions``, ``store.steps``, ``store.queries``,
-``store.access``, ``store.triggers``, ``store.worlds`` (:mod:`.repositories`) -- share one
+``store.access``, ``store.triggers``, ``store.worlds``, ``store.retention``
+(:mod:`.repositories`) -- share one
 :class:`~.database.Database`; the store's methods are theirs (``store.get_execution`` is
 ``store.executions.get_execution``).
 """
@@ -33,6 +34,7 @@ from .repositories import (
     ExecutionRepository,
     FunctionRepository,
     QueryRepository,
+    RetentionRepository,
     StepRepository,
     TriggerRepository,
     WorldRepository,
@@ -96,6 +98,7 @@ class Store:
         self.access = AccessRepository(self._db)
         self.triggers = TriggerRepository(self._db)
         self.worlds = WorldRepository(self._db)
+        self.retention = RetentionRepository(self._db)
 
     @classmethod
     def open(

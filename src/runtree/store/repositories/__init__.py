@@ -5,6 +5,7 @@ from .access import AccessRepository
 from .catalog import FunctionRepository
 from .executions import ExecutionRepository
 from .queries import QueryRepository
+from .retention import RetentionRepository
 from .steps import StepRepository
 from .triggers import TriggerRepository
 from .worlds import WorldRepository
@@ -14,6 +15,7 @@ __all__ = [
     "ExecutionRepository",
     "FunctionRepository",
     "QueryRepository",
+    "RetentionRepository",
     "StepRepository",
     "TriggerRepository",
     "WorldRepository",
