@@ -221,17 +221,17 @@ def sign(payload: str, password: str) -> int:
     return len(payload) + len(password)
 '''
 
-WEEKDAY = '''
-import datetime
+THIRD = '''
+import fractions
 
 
-def weekday(offset: int) -> str:
-    """The weekday ``offset`` days after 2024-01-01."""
-    return weekday_name(datetime.date(2024, 1, 1) + datetime.timedelta(days=offset))
+def third(n: int) -> str:
+    """A third of n, as text."""
+    return as_text(fractions.Fraction(n, 3))
 
 
-def weekday_name(day):
-    return day.strftime("%A")
+def as_text(value):
+    return f"{value.numerator}/{value.denominator}"
 '''
 
 
@@ -264,7 +264,7 @@ def test_previews_are_refused_or_marked_xfail_and_pickles_are_decoded_by_the_tes
 ) -> None:
     sources = (
         ("sign", SIGN),
-        ("weekday", WEEKDAY),
+        ("third", THIRD),
         ("amain", AMAIN),
         ("afetch", AFETCH),
         ("long_text", "def long_text(n: int) -> str:\n    return 'é' * n\n"),
@@ -293,11 +293,11 @@ def test_previews_are_refused_or_marked_xfail_and_pickles_are_decoded_by_the_tes
     assert "@pytest.mark.xfail(strict=True, reason=" in text
     assert "# TODO input 'password' was redacted" in text
 
-    day = _run(cli, "weekday", offset=3)
-    helper = cli("test-from", f"{day}:weekday_name", "-o", str(cases / "pickled" / "test_day.py"))
+    thirds = _run(cli, "third", n=4)
+    helper = cli("test-from", f"{thirds}:as_text", "-o", str(cases / "pickled" / "test_third.py"))
     assert helper.exit_code == 0, helper
-    text = (cases / "pickled" / "test_day.py").read_text()
-    assert "day=decode('" in text and "expected = 'Thursday'" in text
+    text = (cases / "pickled" / "test_third.py").read_text()
+    assert "value=decode('" in text and "expected = '4/3'" in text  # a Fraction: not plain data
     assert "decoded here, in your own process" in text
 
     run_async = _run(cli, "amain", n=3)
@@ -322,7 +322,7 @@ def test_previews_are_refused_or_marked_xfail_and_pickles_are_decoded_by_the_tes
     assert "the output of the call of long_text (step 2) was truncated" in refused.stderr
 
     out = _pytest(cases).stdout
-    assert "XFAIL xfail/test_sign.py" in out and "PASSED pickled/test_day.py" in out, out
+    assert "XFAIL xfail/test_sign.py" in out and "PASSED pickled/test_third.py" in out, out
     assert "PASSED digest/test_long_text.py" in out, out
     assert "5 passed, 1 xfailed" in out.splitlines()[-1], out
 
