@@ -347,6 +347,19 @@ class SecretKeyError(StoreError):
     problem = "secret-key-unavailable"
 
 
+class ShadowNotClean(ConflictError):
+    """``promote --require-clean`` refused: the version's latest shadow report is missing,
+    compares with a version that is no longer current, has not finished, replayed nothing or
+    found differences (``kind`` is ``shadow-report``, ``key`` names the version)."""
+
+    problem = "shadow-not-clean"
+
+    def __init__(self, function: str, number: int, reason: str) -> None:
+        super().__init__(
+            "shadow-report", f"{function} v{number}", f"{function} v{number}: {reason}"
+        )
+
+
 # --- running code (the server's own failures: no HTTP status) ------------------------------
 
 

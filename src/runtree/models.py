@@ -36,6 +36,7 @@ class Trigger(enum.StrEnum):
     WEBHOOK = "webhook"
     SCHEDULE = "schedule"
     REPLAY = "replay"
+    SHADOW = "shadow"  # a recorded input replayed against a version not yet current
 
 
 class ExecutionStatus(enum.StrEnum):
@@ -81,9 +82,11 @@ class PayloadKind(enum.StrEnum):
 class FunctionRecord:
     """A function with a summary of its versions and runs.
 
-    ``current_version`` is the highest version number (``None`` only if the function has no
-    version, which normal operations never leave behind); ``run_count`` counts all its
-    executions; ``last_execution_id``/``last_status`` describe the newest one;
+    ``current_version`` is the version that runs by default (``None`` only if the function has
+    no version, which normal operations never leave behind); ``latest_version`` the highest
+    number stored, which is newer than the current one while it is being shadowed (``runtree
+    deploy --shadow``) until promoted; ``run_count`` counts its executions (shadow runs not
+    included); ``last_execution_id``/``last_status`` describe the newest one;
     ``step_count`` counts the recorded calls of its entry point as a step of a run (of
     another function, or its own recursion), up to 10,000 (counting stops there).
     """
@@ -94,6 +97,7 @@ class FunctionRecord:
     description: str | None
     created_at: datetime.datetime
     current_version: int | None = None
+    latest_version: int | None = None
     run_count: int = 0
     step_count: int = 0
     last_execution_id: str | None = None
@@ -141,7 +145,8 @@ class ExecutionRecord:
     sort last). ``version`` is the version *number*; ``versions`` maps each function name the
     run resolved at start to the version number it used. ``duration_ms`` is the time from
     ``started_at`` to ``finished_at`` (``None`` until finished, and for executions that
-    never started).
+    never started). A shadow run (trigger ``shadow``) names its report in
+    ``shadow_report_id`` and the recorded execution it replays in ``replay_of``.
     """
 
     id: str
@@ -163,6 +168,7 @@ class ExecutionRecord:
     cancel_requested: bool
     worker_id: str | None
     replay_of: str | None
+    shadow_report_id: str | None = None
 
     @property
     def qualified_name(self) -> str:
@@ -481,11 +487,40 @@ class GeneratedTest:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class ShadowReportRecord:
+    """A shadow replay of version ``version`` of a function: recorded inputs of
+    ``baseline_version`` (current when it started) run against it as executions with trigger
+    ``shadow``. ``requested`` is how many inputs were asked for; ``skipped`` lists the
+    recorded executions left out, each ``{"execution_id", "reason"}``."""
+
+    id: str
+    function_id: int
+    namespace: str
+    name: str
+    version: int
+    baseline_version: int
+    requested: int
+    skipped: list[dict[str, Any]]
+    created_at: datetime.datetime
+    created_by: str | None
+
+    @property
+    def qualified_name(self) -> str:
+        """``namespace/name``."""
+        return f"{self.namespace}/{self.name}"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class DeployResult:
-    """A deployed version, and whether it is new (``False``: the identical latest one)."""
+    """A deployed version, and whether it is new (``False``: the identical latest one).
+    ``current`` says whether it is now the function's current version (a shadowed deploy
+    leaves it stored but not current); ``shadow_report`` is the id of the shadow report
+    started for it, if any."""
 
     version: VersionRecord
     created: bool
+    current: bool = True
+    shadow_report: str | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

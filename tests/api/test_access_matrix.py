@@ -53,9 +53,14 @@ class World:
         self.schedule: dict[str, int] = {}
         self.delivery: dict[str, str] = {}
         self.hook_exec: dict[str, str] = {}
+        self.report: dict[str, str] = {}
         for ns in ("a", "b"):
             self.ok("PUT", f"/functions/{ns}/f", json={"code": CODE})
             self.exec[ns] = self.new_execution(ns)
+            shadowed = self.ok(
+                "PUT", f"/functions/{ns}/f?shadow=1", json={"code": CODE + "# shadowed\n"}
+            )
+            self.report[ns] = shadowed["shadow_report"]
             self.new_webhook(ns, f"hook-{ns}")
             self.schedule[ns] = self.new_schedule(ns)
             response = client.post(f"/hooks/hook-{ns}", json={"x": 1})
@@ -145,6 +150,31 @@ def _cases() -> Iterator[Case]:
             ns,
             False,
             lambda w, p=fn: p + "/stats",
+        )
+        yield Case(
+            "GET",
+            "/functions/{namespace}/{name}/shadow-reports",
+            "read",
+            ns,
+            False,
+            lambda w, p=fn: p + "/shadow-reports",
+        )
+        yield Case(
+            "GET",
+            "/functions/{namespace}/{name}/shadow-reports/{report_id}",
+            "read",
+            ns,
+            False,
+            lambda w, p=fn, n=ns: f"{p}/shadow-reports/{w.report[n]}",
+        )
+        yield Case(
+            "POST",
+            "/functions/{namespace}/{name}/versions/{number}/promote",
+            "deploy",
+            ns,
+            False,
+            lambda w, p=fn: p + "/versions/1/promote",
+            lambda w: {},
         )
         for suffix in ("/flame", "/flame/diff", "/blame"):
             yield Case(

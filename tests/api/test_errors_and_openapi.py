@@ -158,6 +158,12 @@ UI_OPERATIONS = {
     ("get", "/api/v1/executions/{execution_id}/steps/{step_id}"),
     ("get", "/api/v1/functions/{namespace}/{name}/stats"),
 }
+# Shadow replay and promotion (issue 13).
+SHADOW_OPERATIONS = {
+    ("get", "/api/v1/functions/{namespace}/{name}/shadow-reports"),
+    ("get", "/api/v1/functions/{namespace}/{name}/shadow-reports/{report_id}"),
+    ("post", "/api/v1/functions/{namespace}/{name}/versions/{number}/promote"),
+}
 # Trace files (issue 11).
 EXPORT_OPERATIONS = {("get", "/api/v1/executions/{execution_id}/export")}
 # A recorded step becomes a test (issue 13).
@@ -190,6 +196,7 @@ def test_openapi_lists_every_endpoint_with_problem_responses(client: TestClient)
         | EXPORT_OPERATIONS
         | TEST_FROM_OPERATIONS
         | RETENTION_OPERATIONS
+        | SHADOW_OPERATIONS
     )
     schemas = document["components"]["schemas"]
     assert {"Problem", "DeployRequest", "RunRequest", "ExecutionDetail", "StepOut"} <= set(schemas)

@@ -161,6 +161,7 @@ def test_list_functions_summarizes_versions_and_runs(store: Store) -> None:
         description=None,
         created_at=by_name["c"].created_at,
         current_version=1,
+        latest_version=1,
         run_count=0,
         last_execution_id=None,
         last_status=None,

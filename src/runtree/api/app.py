@@ -36,6 +36,7 @@ from .routes_access import router as access_router
 from .routes_compare import router as compare_router
 from .routes_history import router as history_router
 from .routes_retention import router as retention_router
+from .routes_shadow import router as shadow_router
 from .waiting import CompletionHub
 
 DESCRIPTION = """Deploy plain Python functions, run them in isolated worker processes and read
@@ -95,7 +96,14 @@ def create_app(
     )
     install_problem_handlers(app)
     # Every /api/v1 route authenticates the caller and checks its role and namespace.
-    for router in (api, access_router, compare_router, history_router, retention_router):
+    for router in (
+        api,
+        access_router,
+        compare_router,
+        history_router,
+        retention_router,
+        shadow_router,
+    ):
         app.include_router(
             router,
             dependencies=[Depends(access)],

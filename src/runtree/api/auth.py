@@ -32,6 +32,7 @@ from ..store import NotFoundError, Store
 # Route name (the endpoint function's name, also its OpenAPI operationId) -> permission.
 ROUTE_PERMISSIONS: dict[str, Permission] = {
     "deploy_function": Permission.DEPLOY,
+    "promote_version": Permission.DEPLOY,
     "run_function": Permission.RUN,
     "cancel_execution": Permission.RUN,
     "replay_execution": Permission.RUN,

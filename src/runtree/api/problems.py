@@ -47,6 +47,7 @@ TITLES: dict[str, str] = {
     "unauthorized": "Authentication required",
     "forbidden": "Not allowed",
     "conflict": "Conflict",
+    "shadow-not-clean": "The version's shadow report is not clean",
     "signature-invalid": "The webhook signature is missing or invalid",
     "execution-failed": "The function did not succeed",
     "untestable-step": "No test can be generated from this recorded call",
@@ -77,9 +78,9 @@ class Problem(BaseModel):
     (invalid-code, 1-based), ``errors`` (a list of ``{parameter, message}`` for invalid-input;
     of ``{location, field, message}`` for invalid-request), ``limit`` in bytes
     (body-too-large, source-too-large; in nodes for source-too-complex), ``kind`` and
-    ``key`` (not-found, conflict), ``incident`` (internal-error: quote it when reporting),
-    ``execution_id`` and ``execution_status`` (execution-failed, from a webhook), ``step``
-    (untestable-step: ``EXECUTION:STEP``)."""
+    ``key`` (not-found, conflict, shadow-not-clean), ``incident`` (internal-error: quote it
+    when reporting), ``execution_id`` and ``execution_status`` (execution-failed, from a
+    webhook), ``step`` (untestable-step: ``EXECUTION:STEP``)."""
 
     model_config = ConfigDict(extra="allow")
 

@@ -115,11 +115,23 @@ def deploy_function(
     response: Response,
     rt: RuntimeDep,
     caller: Caller,
+    shadow: Annotated[
+        int | None,
+        Query(
+            ge=1,
+            le=service.shadow.MAX_SHADOW_RUNS,
+            description="Store the version without making it current, and replay this many "
+            "of the current version's latest recorded inputs against it (a shadow report: "
+            "`shadow_report` in the answer). A function's first version becomes current.",
+        ),
+    ] = None,
 ) -> DeployOut:
     """Deploy ``code`` as the next version of ``namespace/name``: 201 with the new version,
     or 200 with the latest one when source and settings are unchanged. Code that cannot be
     compiled or lacks the entry point is a 422 with ``line`` and ``column``; nothing is
-    stored then."""
+    stored then. With ``shadow=N`` the version is not made current: a shadow report replays
+    recorded inputs against it (``GET .../shadow-reports/{id}``); promote it with
+    ``POST .../versions/{number}/promote``."""
     settings = service.make_settings(
         timeout_s=body.timeout_s,
         memory_mb=body.memory_mb,
@@ -136,13 +148,15 @@ def deploy_function(
         settings=settings,
         description=body.description,
         known_functions=frozenset(body.known_functions),
+        shadow=shadow,
+        dispatcher=rt.dispatcher,
     )
     version = result.version
     response.status_code = 201 if result.created else 200
     response.headers["Location"] = (
         f"{API_PREFIX}/functions/{version.namespace}/{version.name}/versions/{version.number}"
     )
-    return deploy_out(version, result.created)
+    return deploy_out(result)
 
 
 @api.get("/functions", tags=["functions"], response_model=FunctionList)
@@ -398,8 +412,15 @@ def list_executions(
         str | None,
         Query(pattern=EXECUTION_ID_PATTERN, description="next_cursor of the previous page."),
     ] = None,
+    include_shadow: Annotated[
+        bool,
+        Query(
+            description="Also list shadow runs (trigger shadow), which are left out by "
+            "default; trigger=shadow lists only them."
+        ),
+    ] = False,
 ) -> ExecutionPage:
-    """Executions, newest first, one page at a time."""
+    """Executions, newest first, one page at a time (shadow runs only when asked for)."""
     namespace = name = None
     if function is not None:
         prefix, _, name = function.rpartition("/")
@@ -416,6 +437,7 @@ def list_executions(
         text=q,
         limit=limit,
         cursor=cursor,
+        include_shadow=include_shadow,
     )
     return ExecutionPage(executions=[execution_out(e) for e in page], next_cursor=next_cursor)
 

@@ -25,13 +25,14 @@ from . import (
     commands_run,
     commands_secrets,
     commands_serve,
+    commands_shadow,
     commands_testfrom,
     commands_triggers,
 )
 from .backend import ServerOption
 from .database import DatabaseOption, GlobalOptions
 from .errors import handle_errors
-from .help import HelpCommand, HelpGroup
+from .help import HelpCommand, HelpGroup, OptionalValueCommand
 
 app = typer.Typer(
     name="runtree",
@@ -78,6 +79,8 @@ _COMMANDS: list[tuple[str, Callable[..., None]]] = [
     ("diff", commands_inspect.diff),
     ("compare", commands_compare.compare),
     ("blame", commands_blame.blame),
+    ("shadow", commands_shadow.shadow),
+    ("promote", commands_shadow.promote),
     ("cancel", commands_run.cancel),
     ("replay", commands_triggers.replay),
     ("audit", commands_access.audit),
@@ -85,8 +88,15 @@ _COMMANDS: list[tuple[str, Callable[..., None]]] = [
     ("storage", commands_retention.storage),
     ("doctor", commands_doctor.doctor),
 ]
+
+
+class _DeployCommand(OptionalValueCommand):
+    optional_values = {"--shadow": str(commands_deploy.DEFAULT_SHADOW_RUNS)}
+
+
+_CLASSES: dict[str, type[HelpCommand]] = {"deploy": _DeployCommand}
 for _name, _command in _COMMANDS:
-    app.command(_name, cls=HelpCommand)(handle_errors(_command))
+    app.command(_name, cls=_CLASSES.get(_name, HelpCommand))(handle_errors(_command))
 
 _GROUPS: list[tuple[str, str, list[tuple[str, Callable[..., None]]]]] = [
     (

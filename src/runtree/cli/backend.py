@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Protocol
 import typer
 
 from .. import service  # a lazy package: its parts are imported when a command uses them
+from ..errors import NotFoundError
 from ..models import (
     ApiKeyRecord,
     AuditRecord,
@@ -79,7 +80,20 @@ class Backend(Protocol):
         description: str | None = None,
         created_by: str | None = None,
         known_functions: frozenset[str] = frozenset(),
+        shadow: int | None = None,
     ) -> DeployResult: ...
+
+    def shadow_report(self, namespace: str, name: str, report_id: str) -> dict[str, Any]: ...
+
+    def shadow_reports(
+        self, namespace: str, name: str, version: int | None, limit: int
+    ) -> list[dict[str, Any]]: ...
+
+    def finish_shadow(self, namespace: str, name: str, report_id: str) -> dict[str, Any]: ...
+
+    def promote(
+        self, namespace: str, name: str, number: int, require_clean: bool
+    ) -> dict[str, Any]: ...
 
     def get_function(self, namespace: str, name: str) -> FunctionRecord | None: ...
 
@@ -111,6 +125,7 @@ class Backend(Protocol):
         status: str | None = None,
         limit: int = 50,
         cursor: str | None = None,
+        include_shadow: bool = False,
     ) -> tuple[list[ExecutionRecord], str | None]: ...
 
     def tree_text(self, execution_id: str) -> str: ...
@@ -241,6 +256,7 @@ class LocalBackend:
         description: str | None = None,
         created_by: str | None = None,
         known_functions: frozenset[str] = frozenset(),
+        shadow: int | None = None,
     ) -> DeployResult:
         return service.deploy_function(
             self.store,
@@ -252,7 +268,45 @@ class LocalBackend:
             description=description,
             known_functions=known_functions,
             created_by=created_by,
+            shadow=shadow,
         )
+
+    def shadow_report(self, namespace: str, name: str, report_id: str) -> dict[str, Any]:
+        report = self.store.get_shadow_report(report_id)
+        if report is None or (report.namespace, report.name) != (namespace, name):
+            raise NotFoundError("shadow-report", report_id)
+        return service.shadow.report_document(self.store, report)
+
+    def shadow_reports(
+        self, namespace: str, name: str, version: int | None, limit: int
+    ) -> list[dict[str, Any]]:
+        reports = self.store.list_shadow_reports(namespace, name, version=version, limit=limit)
+        return [service.shadow.report_document(self.store, r) for r in reports]
+
+    def finish_shadow(self, namespace: str, name: str, report_id: str) -> dict[str, Any]:
+        """Run the report's queued runs here, one after the other (as ``runtree run`` does;
+        a run a server on this database claimed first is waited for), then read it."""
+        from ..settings import Settings
+
+        queued = [run for run in self.store.shadow_runs(report_id) if not run.finished]
+        if queued:
+            settings = Settings.load(database_url=self.database_url)
+            worker_id = service.local_worker_id("cli")
+            service.run_all_here(self.store, queued, worker_id, settings=settings)
+        return self.shadow_report(namespace, name, report_id)
+
+    def promote(
+        self, namespace: str, name: str, number: int, require_clean: bool
+    ) -> dict[str, Any]:
+        result = service.promote_version(
+            self.store, self.principal, namespace, name, number, require_clean=require_clean
+        )
+        return {
+            "function": result.function,
+            "previous_version": result.previous,
+            "current_version": result.current,
+            "changed": result.changed,
+        }
 
     def get_function(self, namespace: str, name: str) -> FunctionRecord | None:
         return self.store.get_function(namespace, name)
@@ -306,9 +360,15 @@ class LocalBackend:
         status: str | None = None,
         limit: int = 50,
         cursor: str | None = None,
+        include_shadow: bool = False,
     ) -> tuple[list[ExecutionRecord], str | None]:
         return self.store.list_executions(
-            namespace=namespace, name=name, status=status, limit=limit, cursor=cursor
+            namespace=namespace,
+            name=name,
+            status=status,
+            limit=limit,
+            cursor=cursor,
+            include_shadow=include_shadow,
         )
 
     def tree_text(self, execution_id: str) -> str:

@@ -26,10 +26,16 @@ from .database import DatabaseOption
 from .errors import CliError
 from .names import DEFAULT_NAMESPACE
 from .output import make_console
+from .render_shadow import report_lines
 from .views import signature_text
 
 if TYPE_CHECKING:
     from ..settings import VersionSettings
+
+# runtree.service.shadow's limits (a test keeps them equal): importing it here would load the
+# database on every start of the CLI.
+DEFAULT_SHADOW_RUNS = 20
+MAX_SHADOW_RUNS = 200
 
 SETTING_OPTIONS = {
     "timeout_s": "--timeout",
@@ -206,13 +212,37 @@ def deploy(
             help="Description of the function(s) [default: the entry point's docstring]",
         ),
     ] = None,
+    shadow: Annotated[
+        int | None,
+        typer.Option(
+            "--shadow",
+            metavar="[N]",
+            min=1,
+            max=MAX_SHADOW_RUNS,
+            help="Store the new versions without making them current, and replay the last N "
+            f"replayable inputs of the current ones against them, network off [N: "
+            f"{DEFAULT_SHADOW_RUNS}]",
+            show_default=False,
+        ),
+    ] = None,
+    wait: Annotated[
+        bool,
+        typer.Option(
+            "--wait/--no-wait",
+            help="With --shadow: wait for the shadow runs and print the reports (without a "
+            "server they run here)",
+        ),
+    ] = True,
     database: DatabaseOption = None,
     server: ServerOption = None,
 ) -> None:
     """Deploy functions: a new version when source or settings changed, else unchanged.
 
     All or nothing: if any file has an error, every error is printed and nothing is stored
-    (exit 2).
+    (exit 2). With --shadow a changed function's new version is stored but not made current:
+    recorded inputs of its current version are replayed against it (a shadow report, printed
+    when they ran); `runtree promote NAME VERSION` makes it current. A function's first
+    version has nothing to compare with and becomes current.
     """
     service.validate_name("namespace", namespace)
     settings = make_settings(timeout, memory, tracking, network, subprocesses)
@@ -228,6 +258,7 @@ def deploy(
     known = frozenset(file.name for file in files)
     console = make_console()
     with open_backend(ctx, database, server) as backend:
+        reports: list[tuple[str, str]] = []
         for file in files:
             result = backend.deploy(
                 namespace,
@@ -237,6 +268,7 @@ def deploy(
                 description=description,
                 created_by=who(),
                 known_functions=known,
+                shadow=shadow,
             )
             version = result.version
             line = Text(f"{version.qualified_name}: ")
@@ -245,6 +277,11 @@ def deploy(
                 " (new)" if result.created else " (unchanged)",
                 style="green" if result.created else "dim",
             )
+            if result.shadow_report is not None:
+                line.append(f" not current: shadow report {result.shadow_report}", style="yellow")
+                reports.append((file.name, result.shadow_report))
+            elif not result.current:
+                line.append(" not current", style="yellow")
             console.print(line, soft_wrap=True)
             if (version.signature or {}).get("is_async"):
                 console.print(
@@ -264,6 +301,17 @@ def deploy(
                     ),
                     soft_wrap=True,
                 )
+        for name, report_id in reports:
+            if not wait:
+                target = name if namespace == DEFAULT_NAMESPACE else f"{namespace}/{name}"
+                console.print(
+                    Text(f"`runtree shadow {target} --report {report_id}` shows it", style="dim"),
+                    soft_wrap=True,
+                )
+                continue
+            console.print()
+            for report_line in report_lines(backend.finish_shadow(namespace, name, report_id)):
+                console.print(report_line, soft_wrap=True)
 
 
 def _count(items: Sequence[object], noun: str) -> str:

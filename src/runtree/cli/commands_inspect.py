@@ -99,11 +99,15 @@ def executions(
             help="At most N (1 to 1000)",
         ),
     ] = 20,
+    include_shadow: Annotated[
+        bool,
+        typer.Option("--shadow", help="Also list shadow runs (runtree deploy --shadow)"),
+    ] = False,
     as_json: JsonOption = False,
     database: DatabaseOption = None,
     server: ServerOption = None,
 ) -> None:
-    """List executions, newest first."""
+    """List executions, newest first (shadow runs only with --shadow)."""
     namespace, name = parse_function(function) if function is not None else (None, None)
     with open_backend(ctx, database, server) as store:
         page, more = store.list_executions(
@@ -111,6 +115,7 @@ def executions(
             name=name,
             status=None if status is None else str(status),
             limit=limit,
+            include_shadow=include_shadow,
         )
     if as_json:
         echo_json([execution_json(execution) for execution in page])

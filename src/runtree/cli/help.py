@@ -118,3 +118,25 @@ class HelpGroup(TyperGroup):
         if rows:
             with formatter.section("Commands"):
                 formatter.write_dl(rows)
+
+
+class OptionalValueCommand(HelpCommand):
+    """A command with options whose value may be left out: ``--shadow`` alone means
+    ``--shadow=DEFAULT``, ``--shadow 5`` means 5. Click would otherwise take the next word
+    as the value even when it is a path (``runtree deploy --shadow file.py``); here the next
+    word is the value only when it is a number. ``optional_values`` maps each such option to
+    its default."""
+
+    optional_values: dict[str, str] = {}
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        rewritten: list[str] = []
+        for index, arg in enumerate(args):
+            if arg == "--":
+                rewritten.extend(args[index:])
+                break
+            following = args[index + 1] if index + 1 < len(args) else ""
+            if arg in self.optional_values and not following.isdigit():
+                arg = f"{arg}={self.optional_values[arg]}"
+            rewritten.append(arg)
+        return list(super().parse_args(ctx, rewritten))

@@ -59,7 +59,7 @@ def resolve_execution_id(store: Backend, text: str) -> str:
     matches: list[str] = []
     cursor: str | None = None
     while True:
-        page, cursor = store.list_executions(limit=PAGE, cursor=cursor)
+        page, cursor = store.list_executions(limit=PAGE, cursor=cursor, include_shadow=True)
         for execution in page:
             if execution.id.startswith(key):
                 matches.append(execution.id)

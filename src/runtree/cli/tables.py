@@ -61,6 +61,9 @@ def functions_table(functions: Sequence[FunctionRecord]) -> Table:
     )
     for function in functions:
         version = "-" if function.current_version is None else f"v{function.current_version}"
+        latest, current = function.latest_version, function.current_version
+        if latest is not None and current is not None and latest > current:
+            version += f" (v{latest} not current)"
         cells: list[str | Text] = [
             Text(function.qualified_name),
             version,

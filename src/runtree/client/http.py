@@ -178,6 +178,7 @@ class RemoteClient:
         description: str | None = None,
         created_by: str | None = None,
         known_functions: frozenset[str] = frozenset(),
+        shadow: int | None = None,
     ) -> DeployResult:
         body: dict[str, Any] = {
             "code": source,
@@ -186,8 +187,49 @@ class RemoteClient:
         }
         if description is not None:
             body["description"] = description
-        data = self._json("PUT", f"/functions/{namespace}/{name}", json=body)
-        return DeployResult(version=self._version(data), created=bool(data["created"]))
+        params = {} if shadow is None else {"shadow": shadow}
+        data = self._json("PUT", f"/functions/{namespace}/{name}", json=body, params=params)
+        return DeployResult(
+            version=self._version(data),
+            created=bool(data["created"]),
+            current=bool(data.get("current", True)),
+            shadow_report=data.get("shadow_report"),
+        )
+
+    def shadow_report(self, namespace: str, name: str, report_id: str) -> dict[str, Any]:
+        document: dict[str, Any] = self._json(
+            "GET", f"/functions/{namespace}/{name}/shadow-reports/{report_id}"
+        )
+        return document
+
+    def shadow_reports(
+        self, namespace: str, name: str, version: int | None, limit: int
+    ) -> list[dict[str, Any]]:
+        params: dict[str, int] = {"limit": limit}
+        if version is not None:
+            params["version"] = version
+        data = self._json("GET", f"/functions/{namespace}/{name}/shadow-reports", params=params)
+        return list(data["reports"])
+
+    def finish_shadow(self, namespace: str, name: str, report_id: str) -> dict[str, Any]:
+        """Wait until the server has run every run of the report; then the report."""
+        delay = POLL_FIRST_S
+        while True:
+            document = self.shadow_report(namespace, name, report_id)
+            if document.get("status") == "finished":
+                return document
+            time.sleep(delay)
+            delay = min(delay * 2, POLL_MAX_S)
+
+    def promote(
+        self, namespace: str, name: str, number: int, require_clean: bool
+    ) -> dict[str, Any]:
+        document: dict[str, Any] = self._json(
+            "POST",
+            f"/functions/{namespace}/{name}/versions/{number}/promote",
+            json={"require_clean": require_clean},
+        )
+        return document
 
     def get_function(self, namespace: str, name: str) -> FunctionRecord | None:
         try:
@@ -279,8 +321,11 @@ class RemoteClient:
         status: str | None = None,
         limit: int = 50,
         cursor: str | None = None,
+        include_shadow: bool = False,
     ) -> tuple[list[ExecutionRecord], str | None]:
         params: dict[str, Any] = {"limit": limit}
+        if include_shadow:
+            params["include_shadow"] = "true"
         if name is not None:
             params["function"] = f"{namespace or 'default'}/{name}"
         if status is not None:
@@ -557,6 +602,7 @@ class RemoteClient:
             description=data.get("description"),
             created_at=_required_time(data["created_at"]),
             current_version=data.get("current_version"),
+            latest_version=data.get("latest_version"),
             run_count=int(data.get("run_count") or 0),
             step_count=int(data.get("step_count") or 0),
             last_execution_id=data.get("last_execution_id"),
@@ -603,6 +649,7 @@ class RemoteClient:
             cancel_requested=bool(data.get("cancel_requested")),
             worker_id=data.get("worker_id"),
             replay_of=data.get("replay_of"),
+            shadow_report_id=data.get("shadow_report_id"),
         )
 
     @staticmethod

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from ..errors import InputError, SecretKeyError
 from ..instrument.signature import EntrySignature
-from ..models import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S, ExecutionRecord
+from ..models import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S, ExecutionRecord, Trigger
 from ..settings import environment_value
 from ..store import Store
 from ..tracking.capture import REDACTED
@@ -103,7 +103,10 @@ class ExecutionRunner:
             if private is not None:
                 data = private
         args, kwargs = bind_input(EntrySignature.from_dict(entry.signature), data)
+        # A shadow run replays a recorded input: it must not reach the outside world (charge
+        # a card twice ...), whatever the version allows.
         network = bool(entry.settings.get("network", False))
+        network = network and execution.trigger is not Trigger.SHADOW
         world = self._world_spec(execution, network)
         if world is not None and world["mode"] == "replay":
             network = False  # the outside world comes from the recording, and only from it
@@ -159,26 +162,24 @@ class ExecutionRunner:
     ) -> ExecutionRecord:
         """Run a claimed execution and store its steps and its end. Never raises for
         anything the user's code does. ``slot``: the dispatcher slot running it (its sandbox
-        uid); ``None``: any free one."""
-        observer = self.observer
+        uid); ``None``: any free one. Shadow runs are not shown to the observer (they are
+        not runs of the function, and its metrics count those)."""
+        observer = None if execution.trigger is Trigger.SHADOW else self.observer
         _log_lifecycle("started", execution)
         if observer is not None:
             observer.started(execution)
-        record = self._run(execution, cancel, slot)
+        record = self._run(execution, cancel, slot, observer)
         if observer is not None:
             observer.finished(record)
         _log_lifecycle("finished", record)
         return record
-
-    def _steps_saved(self, count: int) -> None:
-        if self.observer is not None:
-            self.observer.steps_saved(count)
 
     def _run(
         self,
         execution: ExecutionRecord,
         cancel: threading.Event | None,
         slot: int | None,
+        observer: RunObserver | None,
     ) -> ExecutionRecord:
         try:
             job = self.build_job(execution)
@@ -189,7 +190,8 @@ class ExecutionRunner:
 
         def save(steps: list[dict[str, Any]]) -> None:
             self.store.save_steps(execution.id, steps)
-            self._steps_saved(len(steps))
+            if observer is not None:
+                observer.steps_saved(len(steps))
 
         try:
             outcome = self.supervisor.run(
@@ -213,7 +215,8 @@ class ExecutionRunner:
                     error=problem,
                     steps=outcome.steps,
                 )
-                self._steps_saved(len(outcome.steps))
+                if observer is not None:
+                    observer.steps_saved(len(outcome.steps))
                 return record
             except Exception as error:  # as when saving a streamed batch fails
                 outcome = _engine_error(error)

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
         recover_after_crash,
         render_steps,
         resolve_versions,
+        run_all_here,
         run_here,
         start_execution,
         tree_text,
@@ -60,7 +61,14 @@ if TYPE_CHECKING:
         step_detail,
         step_page,
     )
-    from .guarded import cancel, deploy_function, replay, run_function, visible_execution
+    from .guarded import (
+        cancel,
+        deploy_function,
+        promote_version,
+        replay,
+        run_function,
+        visible_execution,
+    )
     from .sandbox import Sandbox, SandboxReport, SandboxUnavailable, probe_sandbox
     from .schedules import Scheduler
     from .worlds import world_document
@@ -87,6 +95,7 @@ lazy_exports(
         "recover_after_crash": ".executions",
         "render_steps": ".executions",
         "resolve_versions": ".executions",
+        "run_all_here": ".executions",
         "run_here": ".executions",
         "start_execution": ".executions",
         "tree_text": ".executions",
@@ -107,6 +116,7 @@ lazy_exports(
         "step_page": ".explore",
         "cancel": ".guarded",
         "deploy_function": ".guarded",
+        "promote_version": ".guarded",
         "replay": ".guarded",
         "run_function": ".guarded",
         "visible_execution": ".guarded",
@@ -165,10 +175,12 @@ __all__ = [
     "make_settings",
     "percentile",
     "probe_sandbox",
+    "promote_version",
     "recover_after_crash",
     "render_steps",
     "replay",
     "resolve_versions",
+    "run_all_here",
     "run_function",
     "run_here",
     "self_times",

@@ -95,6 +95,7 @@ def deploy(
     description: str | None = None,
     created_by: str | None = None,
     known_functions: frozenset[str] = frozenset(),
+    make_current: bool = True,
 ) -> DeployResult:
     """Store ``source`` as the next version of ``namespace/name`` (or return the identical
     latest one). The function's description becomes ``description`` when given; else the
@@ -102,7 +103,8 @@ def deploy(
     Raises :class:`InstrumentError` (with line and column) for code that cannot be compiled
     or lacks the entry point, :class:`SourceTooLarge`, :class:`SourceTooComplex` (too many
     syntax-tree nodes) and :class:`SourceCheckFailed` (the checks passed their CPU or memory
-    limit); nothing is stored then."""
+    limit); nothing is stored then. Without ``make_current`` the version is stored but the
+    current version stays (unless the function had none): see :mod:`.shadow`."""
     validate_name("namespace", namespace)
     validate_name("name", name)
     size = len(source.encode("utf-8", "surrogatepass"))
@@ -141,8 +143,11 @@ def deploy(
         if description is not None
         else _described_by_docstring(store, namespace, name, checked.signature.get("docstring")),
         created_by=created_by,
+        make_current=make_current,
     )
-    return DeployResult(version=version, created=created)
+    now_current = None if make_current else store.get_version(namespace, name)
+    current = make_current or (now_current is not None and now_current.number == version.number)
+    return DeployResult(version=version, created=created, current=current)
 
 
 __all__ = [

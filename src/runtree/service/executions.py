@@ -160,14 +160,33 @@ def run_here(
     (:class:`~runtree.execution.sandbox.report.SandboxUnavailable`). If someone else claimed
     it first, wait for them instead. Setting ``cancel`` stops the worker; the execution then
     ends ``cancelled``."""
+    return run_all_here(store, [execution], worker_id, cancel, settings=settings)[0]
+
+
+def run_all_here(
+    store: Store,
+    executions: list[ExecutionRecord],
+    worker_id: str,
+    cancel: threading.Event | None = None,
+    *,
+    settings: Settings,
+) -> list[ExecutionRecord]:
+    """:func:`run_here` for several queued executions, one after the other, with one
+    sandbox probe and one launcher for them all (shadow runs, ``runtree deploy --shadow``
+    without a server). Returns their records as they ended, in the same order."""
     sandbox = probe_sandbox(settings).require()  # before claiming: nothing is left running
     try:
-        claimed = store.claim_execution(execution.id, worker_id)
-        if claimed is None:
-            return wait_for(store, execution.id)
         launcher = SpawnLauncher(sandbox)
         try:
-            return ExecutionRunner(store, Supervisor(launcher)).run(claimed, cancel)
+            runner = ExecutionRunner(store, Supervisor(launcher))
+            ended = []
+            for execution in executions:
+                claimed = store.claim_execution(execution.id, worker_id)
+                if claimed is None:
+                    ended.append(wait_for(store, execution.id))
+                else:
+                    ended.append(runner.run(claimed, cancel))
+            return ended
         finally:
             launcher.close()
     finally:
@@ -188,7 +207,9 @@ def recover_after_crash(store: Store) -> list[str]:
     marked: list[str] = []
     cursor = None
     while True:
-        page, cursor = store.list_executions(status="running", limit=500, cursor=cursor)
+        page, cursor = store.list_executions(
+            status="running", limit=500, cursor=cursor, include_shadow=True
+        )
         for execution in page:
             worker = execution.worker_id or ""
             parts = worker.rsplit(":", 2)

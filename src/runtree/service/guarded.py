@@ -6,6 +6,7 @@ of the bare use cases, so the same rules and the same audit entries apply whoeve
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from ..errors import InputError, InputProblem
@@ -15,6 +16,7 @@ from ..store import AuditEntry, NotFoundError, RunSpec, Store
 from .access import Principal, audit, authorize
 from .deploy import DeployResult, VersionSettings, deploy
 from .executions import cancel_execution, contains_redactions, start_execution
+from .shadow import Promotion, check_runs, promote, start_shadow
 
 
 def deploy_function(
@@ -28,9 +30,20 @@ def deploy_function(
     description: str | None = None,
     known_functions: frozenset[str] = frozenset(),
     created_by: str | None = None,
+    shadow: int | None = None,
+    dispatcher: Dispatcher | None = None,
 ) -> DeployResult:
-    """Deploy (developer role in ``namespace``); audited as ``function.deploy``."""
+    """Deploy (developer role in ``namespace``); audited as ``function.deploy``.
+
+    With ``shadow`` (a number of runs) the version is stored but does not become current:
+    a shadow report replays the last ``shadow`` replayable inputs of the current version
+    against it (:mod:`.shadow`; audited as ``function.shadow``). A function's first
+    version has nothing to compare with and becomes current; a deploy identical to the
+    current version starts nothing."""
     authorize(principal, Permission.DEPLOY, namespace)
+    if shadow is not None:
+        check_runs(shadow)
+    baseline = store.get_version(namespace, name) if shadow is not None else None
     result = deploy(
         store,
         namespace,
@@ -40,16 +53,70 @@ def deploy_function(
         description=description,
         created_by=created_by or principal.actor,
         known_functions=known_functions,
+        make_current=baseline is None,
     )
     version = result.version
+    report = None
+    if shadow is not None and baseline is not None and baseline.number != version.number:
+        target = f"{version.qualified_name} v{version.number}"
+        report, _ = start_shadow(
+            store,
+            version,
+            baseline,
+            shadow,
+            created_by=principal.actor,
+            audit=AuditEntry(
+                actor=principal.actor,
+                action="function.shadow",
+                target=target,
+                namespace=namespace,
+                details={"against": baseline.number, "runs": shadow},
+            ),
+        )
+        if dispatcher is not None:
+            dispatcher.notify()
+    details: dict[str, Any] = {
+        "created": result.created,
+        "sha256": version.sha256,
+        "current": result.current,
+    }
+    if report is not None:
+        details["shadow_report"] = report.id
     audit(
         store,
         principal,
         "function.deploy",
         f"{version.qualified_name} v{version.number}",
         namespace=namespace,
-        details={"created": result.created, "sha256": version.sha256},
+        details=details,
     )
+    return dataclasses.replace(result, shadow_report=None if report is None else report.id)
+
+
+def promote_version(
+    store: Store,
+    principal: Principal,
+    namespace: str,
+    name: str,
+    number: int,
+    *,
+    require_clean: bool = False,
+) -> Promotion:
+    """Make a stored version current (developer role in ``namespace``); audited as
+    ``function.promote`` when the current version changes. ``require_clean``: refuse
+    (:class:`~runtree.errors.ShadowNotClean`, nothing changed) unless the version's latest
+    shadow report is clean."""
+    authorize(principal, Permission.DEPLOY, namespace)
+    result = promote(store, namespace, name, number, require_clean=require_clean)
+    if result.changed:
+        audit(
+            store,
+            principal,
+            "function.promote",
+            f"{namespace}/{name} v{number}",
+            namespace=namespace,
+            details={"previous": result.previous, "require_clean": require_clean},
+        )
     return result
 
 

@@ -29,7 +29,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
-from ..models import ExecutionRecord
+from ..models import ExecutionRecord, Trigger
 from ..store import Store
 from .otel_trace import default_resource, execution_spans
 
@@ -108,7 +108,10 @@ class TraceExporter:
     # The execution runner's completion callback: called from its worker threads.
     def submit(self, execution: ExecutionRecord) -> None:
         """Queue a finished execution's trace; never blocks, never raises. A full backlog
-        (or a closed exporter) drops it, counted."""
+        (or a closed exporter) drops it, counted. Shadow runs (``runtree deploy --shadow``)
+        are not runs of the function and are not exported."""
+        if execution.trigger is Trigger.SHADOW:
+            return
         with self._lock:
             if self._closed:
                 reason = "shutdown"

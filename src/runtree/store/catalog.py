@@ -11,10 +11,10 @@ import datetime
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, func, select, tuple_
+from sqlalchemy import Select, bindparam, func, select, tuple_
 from sqlalchemy.orm import Session, aliased
 
-from ..errors import InvalidDataError
+from ..errors import InvalidDataError, NotFoundError
 from ..models import ExecutionStatus, FunctionRecord, VersionRecord
 from .common import check_identifier, check_json, chunks, table, upsert_insert
 from .schema import ExecutionRow, FunctionRow, StepRow, VersionRow
@@ -34,9 +34,12 @@ def deploy_version(
     description: str | None,
     created_by: str | None,
     now: datetime.datetime,
+    make_current: bool = True,
 ) -> tuple[VersionRecord, bool]:
     """Create the function if needed, then a new version unless the latest one has the same
-    ``sha256``. Returns ``(version, created)``.
+    ``sha256``. Returns ``(version, created)``. The version becomes the function's current
+    one when ``make_current`` (else it is only stored, for a shadow replay) -- and always
+    when the function had none.
 
     Two concurrent callers may both try the same next number: the loser gets an
     ``IntegrityError`` from the ``(function_id, number)`` unique constraint and must retry the
@@ -65,6 +68,8 @@ def deploy_version(
         .limit(1)
     ).first()
     if latest is not None and latest.sha256 == sha256:
+        if make_current or function.current_version is None:
+            function.current_version = latest.number
         return version_record(latest, function), False
     row = VersionRow(
         function_id=function.id,
@@ -80,7 +85,32 @@ def deploy_version(
     )
     session.add(row)
     session.flush()
+    if make_current or function.current_version is None:
+        function.current_version = row.number
     return version_record(row, function), True
+
+
+def set_current_version(session: Session, namespace: str, name: str, number: int) -> int | None:
+    """Make version ``number`` the function's current one; returns the previous current
+    number. :class:`NotFoundError` for an unknown function or version."""
+    function = session.scalars(
+        select(FunctionRow)
+        .where(FunctionRow.namespace == namespace, FunctionRow.name == name)
+        .with_for_update()
+    ).first()
+    if function is None:
+        raise NotFoundError("function", f"{namespace}/{name}")
+    exists = session.scalar(
+        select(VersionRow.id).where(
+            VersionRow.function_id == function.id, VersionRow.number == number
+        )
+    )
+    if exists is None:
+        raise NotFoundError("version", f"{namespace}/{name} v{number}")
+    previous = function.current_version
+    function.current_version = number
+    session.flush()
+    return previous
 
 
 def _get_or_create_function(
@@ -130,6 +160,7 @@ def _with_step_count(session: Session, record: FunctionRecord) -> FunctionRecord
             StepRow.function == record.qualified_name,
             StepRow.name == record.name,
             StepRow.parent_id.is_not(None),
+            StepRow.execution_id.not_in(_SHADOW_RUN_IDS),
         )
         .limit(STEP_COUNT_CAP)
         .subquery()
@@ -137,6 +168,10 @@ def _with_step_count(session: Session, record: FunctionRecord) -> FunctionRecord
     count = session.scalar(select(func.count()).select_from(calls))
     return dataclasses.replace(record, step_count=int(count or 0))
 
+
+# Shadow runs (``runtree deploy --shadow``) are not runs of a function: every summary here
+# leaves them out. Few executions are shadow runs, and an index finds them.
+_SHADOW_RUN_IDS = select(ExecutionRow.id).where(ExecutionRow.shadow_report_id.is_not(None))
 
 _FunctionsQuery = Select[FunctionRow, int | None, int | None, str | None, str | None]
 
@@ -153,6 +188,7 @@ def _functions_query() -> _FunctionsQuery:
             func.count().label("runs"),
             func.max(ExecutionRow.id).label("last_id"),
         )
+        .where(ExecutionRow.shadow_report_id.is_(None))
         .group_by(ExecutionRow.function_id)
         .subquery()
     )
@@ -167,7 +203,7 @@ def _functions_query() -> _FunctionsQuery:
 
 def _function_record(
     row: FunctionRow,
-    current: int | None,
+    latest: int | None,
     runs: int | None,
     last_id: str | None,
     last_status: str | None,
@@ -178,7 +214,8 @@ def _function_record(
         name=row.name,
         description=row.description,
         created_at=row.created_at,
-        current_version=current,
+        current_version=row.current_version,
+        latest_version=latest,
         run_count=runs or 0,
         last_execution_id=last_id,
         last_status=None if last_status is None else ExecutionStatus(last_status),
@@ -211,7 +248,7 @@ _VERSION_VALUES = select(_VERSIONS, _FUNCTIONS.c.namespace, _FUNCTIONS.c.name).j
 _FUNCTION_VERSIONS = _VERSION_VALUES.where(
     _FUNCTIONS.c.namespace == bindparam("namespace"), _FUNCTIONS.c.name == bindparam("name")
 )
-_LATEST_VERSION = _FUNCTION_VERSIONS.order_by(_VERSIONS.c.number.desc()).limit(1)
+_CURRENT_VERSION = _FUNCTION_VERSIONS.where(_VERSIONS.c.number == _FUNCTIONS.c.current_version)
 _VERSION_NUMBER = _FUNCTION_VERSIONS.where(_VERSIONS.c.number == bindparam("number"))
 _VERSIONS_BY_NUMBERS = _VERSION_VALUES.where(
     _FUNCTIONS.c.namespace == bindparam("namespace"),
@@ -242,10 +279,10 @@ def _version_of(row: Any) -> VersionRecord:
 def get_version(
     session: Session, namespace: str, name: str, number: int | None
 ) -> VersionRecord | None:
-    """Version ``number`` of a function (the latest when ``None``), or ``None``."""
+    """Version ``number`` of a function (the current one when ``None``), or ``None``."""
     params: dict[str, Any] = {"namespace": namespace, "name": name}
     if number is None:
-        stmt = _LATEST_VERSION
+        stmt = _CURRENT_VERSION
     else:
         stmt = _VERSION_NUMBER
         params["number"] = number
@@ -276,27 +313,14 @@ def get_versions(
     return found
 
 
-def _latest_numbers() -> Any:
-    return (
-        select(VersionRow.function_id, func.max(VersionRow.number).label("number"))
-        .group_by(VersionRow.function_id)
-        .subquery()
-    )
-
-
 def current_versions(session: Session, namespace: str) -> dict[str, VersionRecord]:
-    """The latest version of every function in ``namespace``, by function name."""
-    latest = _latest_numbers()
+    """The current version of every function in ``namespace``, by function name."""
     stmt = (
         _versions_query()
-        .join(
-            latest,
-            and_(
-                latest.c.function_id == VersionRow.function_id,
-                latest.c.number == VersionRow.number,
-            ),
+        .where(
+            FunctionRow.namespace == namespace,
+            VersionRow.number == FunctionRow.current_version,
         )
-        .where(FunctionRow.namespace == namespace)
         .order_by(FunctionRow.name)
     )
     return {
@@ -306,20 +330,15 @@ def current_versions(session: Session, namespace: str) -> dict[str, VersionRecor
 
 
 def current_version_numbers(session: Session, namespace: str) -> dict[str, tuple[int, list[Any]]]:
-    """``(number, dependencies)`` of the latest version of every function in ``namespace``,
+    """``(number, dependencies)`` of the current version of every function in ``namespace``,
     by function name (no sources read)."""
-    latest = _latest_numbers()
     stmt = (
         select(FunctionRow.name, VersionRow.number, VersionRow.dependencies)
         .join(FunctionRow, FunctionRow.id == VersionRow.function_id)
-        .join(
-            latest,
-            and_(
-                latest.c.function_id == VersionRow.function_id,
-                latest.c.number == VersionRow.number,
-            ),
+        .where(
+            FunctionRow.namespace == namespace,
+            VersionRow.number == FunctionRow.current_version,
         )
-        .where(FunctionRow.namespace == namespace)
         .order_by(FunctionRow.name)
     )
     return {

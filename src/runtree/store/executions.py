@@ -56,10 +56,14 @@ def enqueue_execution(
     replay_of: str | None,
     now: datetime.datetime,
     private_input: Any = None,
+    shadow_report_id: str | None = None,
 ) -> ExecutionRecord:
     """Insert a ``queued`` execution of ``version``. ``private_input``, when given, is the
-    unredacted input: kept apart, and deleted when the execution ends."""
+    unredacted input: kept apart, and deleted when the execution ends. A shadow run (trigger
+    ``shadow``) names its report in ``shadow_report_id``, and only a shadow run does."""
     trigger_value = _enum(Trigger, "trigger", trigger)
+    if (trigger_value is Trigger.SHADOW) != (shadow_report_id is not None):
+        raise InvalidDataError("a shadow run (trigger shadow) needs its shadow_report_id")
     check_json("input", input)
     versions_doc = dict(versions)
     check_json("versions", versions_doc)
@@ -87,6 +91,7 @@ def enqueue_execution(
         cancel_requested=False,
         worker_id=None,
         replay_of=replay_of,
+        shadow_report_id=shadow_report_id,
     )
     session.execute(_INSERT, values)
     if private_input is not None:
@@ -426,6 +431,7 @@ def execution_record(row: Any) -> ExecutionRecord:
         cancel_requested=row.cancel_requested,
         worker_id=row.worker_id,
         replay_of=row.replay_of,
+        shadow_report_id=row.shadow_report_id,
     )
 
 
@@ -439,7 +445,8 @@ def get_executions(session: Session, execution_ids: Collection[str]) -> dict[str
 
 
 def list_replays(session: Session, original: ExecutionRecord, limit: int) -> list[ExecutionRecord]:
-    """Executions started as replays of ``original``, newest first (at most ``limit``).
+    """Executions started as replays of ``original``, newest first (at most ``limit``);
+    shadow runs are not replays a user started and are left out.
 
     Replays run the same function, so the query narrows by function first, where the
     executions table has an index."""
@@ -449,6 +456,7 @@ def list_replays(session: Session, original: ExecutionRecord, limit: int) -> lis
             ExecutionRow.namespace == original.namespace,
             ExecutionRow.name == original.name,
             ExecutionRow.replay_of == original.id,
+            ExecutionRow.shadow_report_id.is_(None),
         )
         .order_by(ExecutionRow.id.desc())
         .limit(limit)

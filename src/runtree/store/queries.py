@@ -121,15 +121,24 @@ def search_executions(
     text: str | None,
     limit: int,
     cursor: str | None,
+    include_shadow: bool = False,
+    shadow_report_id: str | None = None,
 ) -> tuple[list[ExecutionRecord], str | None]:
     """One page of executions, newest first, and the cursor of the next page (``None`` on the
     last page; opaque to callers: the last id of the page). Filtered by function
     (``namespace``, ``name``), ``version`` number, ``status``, ``trigger``, creation time
     (``since`` inclusive, ``until`` exclusive, to the millisecond) and ``text`` found in the
     input (see :func:`search_patterns`); every filter is optional. The one listing query:
-    ``Store.list_executions`` is this without the last four."""
+    ``Store.list_executions`` is this without the time and text filters.
+
+    Shadow runs are left out unless ``include_shadow``, ``trigger="shadow"`` or
+    ``shadow_report_id`` (only the runs of that shadow report) asks for them."""
     check_limit(limit)
     stmt = select(ExecutionRow)
+    if shadow_report_id is not None:
+        stmt = stmt.where(ExecutionRow.shadow_report_id == shadow_report_id)
+    elif not include_shadow and trigger != Trigger.SHADOW.value:
+        stmt = stmt.where(ExecutionRow.shadow_report_id.is_(None))
     if namespace is not None:
         stmt = stmt.where(ExecutionRow.namespace == namespace)
     if name is not None:
@@ -253,10 +262,14 @@ def child_counts(session: Session, execution_id: str, parent_ids: Sequence[int])
 
 def version_status_counts(session: Session, namespace: str, name: str) -> dict[int, dict[str, int]]:
     """For each version number of a function that has executions: how many there are in each
-    status."""
+    status (shadow runs left out, as in every statistic below)."""
     rows = session.execute(
         select(ExecutionRow.version, ExecutionRow.status, func.count())
-        .where(ExecutionRow.namespace == namespace, ExecutionRow.name == name)
+        .where(
+            ExecutionRow.namespace == namespace,
+            ExecutionRow.name == name,
+            ExecutionRow.shadow_report_id.is_(None),
+        )
         .group_by(ExecutionRow.version, ExecutionRow.status)
     )
     counts: dict[int, dict[str, int]] = {}
@@ -278,6 +291,7 @@ def recent_durations(
             ExecutionRow.version == version,
             ExecutionRow.status.in_(_FINISHED),
             ExecutionRow.duration_ms.is_not(None),
+            ExecutionRow.shadow_report_id.is_(None),
         )
         .order_by(ExecutionRow.id.desc())
         .limit(limit)
@@ -298,6 +312,7 @@ def recent_execution_ids(
                 ExecutionRow.version == version,
                 ExecutionRow.status.in_(_FINISHED),
                 ExecutionRow.started_at.is_not(None),
+                ExecutionRow.shadow_report_id.is_(None),
             )
             .order_by(ExecutionRow.id.desc())
             .limit(limit)

@@ -111,6 +111,9 @@ class FunctionRow(Base):
     name: Mapped[str] = mapped_column(CleanString(200))
     description: Mapped[str | None] = mapped_column(CleanText)
     created_at: Mapped[datetime.datetime] = mapped_column(UTCDateTime)
+    # The version that runs by default (migration 0009): the newest one, unless a newer one
+    # was deployed with --shadow and not promoted yet. NULL only before the first version.
+    current_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class VersionRow(Base):
@@ -136,6 +139,7 @@ class ExecutionRow(Base):
         Index("ix_executions_status_queued_at", "status", "queued_at"),
         Index("ix_executions_function_id_id", "function_id", "id"),
         Index("ix_executions_namespace_name_id", "namespace", "name", "id"),
+        Index("ix_executions_shadow_report_id", "shadow_report_id"),
     )
 
     id: Mapped[str] = mapped_column(CleanString(32), primary_key=True)
@@ -159,6 +163,30 @@ class ExecutionRow(Base):
     replay_of: Mapped[str | None] = mapped_column(
         CleanString(32), ForeignKey("executions.id", ondelete="SET NULL")
     )
+    # Set for shadow runs only (trigger "shadow", migration 0009): every listing and
+    # statistic of normal runs leaves out the rows where it is not NULL.
+    shadow_report_id: Mapped[str | None] = mapped_column(
+        CleanString(32), ForeignKey("shadow_reports.id", ondelete="CASCADE"), nullable=True
+    )
+
+
+class ShadowReportRow(Base):
+    """A shadow replay of a stored version against the recorded inputs of the current one
+    (migration 0009); its runs are the executions that name it."""
+
+    __tablename__ = "shadow_reports"
+    __table_args__ = (Index("ix_shadow_reports_function_id_id", "function_id", "id"),)
+
+    id: Mapped[str] = mapped_column(CleanString(32), primary_key=True)
+    function_id: Mapped[int] = mapped_column(ForeignKey("functions.id", ondelete="CASCADE"))
+    namespace: Mapped[str] = mapped_column(CleanString(200))
+    name: Mapped[str] = mapped_column(CleanString(200))
+    version: Mapped[int] = mapped_column(Integer)
+    baseline_version: Mapped[int] = mapped_column(Integer)
+    requested: Mapped[int] = mapped_column(Integer)
+    skipped: Mapped[list[Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime.datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str | None] = mapped_column(CleanString(300))
 
 
 class PrivateInputRow(Base):

@@ -9,7 +9,7 @@ arguments raise :class:`InvalidDataError` (a ``ValueError``); a uniqueness rule 
 (``blob``) are stored and returned as ``bytes`` and never deserialized by the store.
 
 The areas -- ``store.functions``, ``store.executions``, ``store.steps``, ``store.queries``,
-``store.access``, ``store.triggers``, ``store.worlds``, ``store.retention``
+``store.access``, ``store.triggers``, ``store.worlds``, ``store.retention``, ``store.shadow``
 (:mod:`.repositories`) -- share one
 :class:`~.database.Database`; the store's methods are theirs (``store.get_execution`` is
 ``store.executions.get_execution``).
@@ -35,6 +35,7 @@ from .repositories import (
     FunctionRepository,
     QueryRepository,
     RetentionRepository,
+    ShadowRepository,
     StepRepository,
     TriggerRepository,
     WorldRepository,
@@ -99,6 +100,7 @@ class Store:
         self.triggers = TriggerRepository(self._db)
         self.worlds = WorldRepository(self._db)
         self.retention = RetentionRepository(self._db)
+        self.shadow = ShadowRepository(self._db)
 
     @classmethod
     def open(
@@ -182,6 +184,7 @@ class Store:
     get_versions = _Delegated("functions", FunctionRepository.get_versions)
     current_versions = _Delegated("functions", FunctionRepository.current_versions)
     current_version_numbers = _Delegated("functions", FunctionRepository.current_version_numbers)
+    set_current_version = _Delegated("functions", FunctionRepository.set_current_version)
 
     # --- executions ---------------------------------------------------------------------------
     enqueue_execution = _Delegated("executions", ExecutionRepository.enqueue_execution)
@@ -247,3 +250,10 @@ class Store:
     # --- worlds (deterministic replay) --------------------------------------------------------
     save_world = _Delegated("worlds", WorldRepository.save_world)
     get_world = _Delegated("worlds", WorldRepository.get_world)
+
+    # --- shadow reports -----------------------------------------------------------------------
+    recorded_runs = _Delegated("shadow", ShadowRepository.recorded_runs)
+    create_shadow_report = _Delegated("shadow", ShadowRepository.create_shadow_report)
+    get_shadow_report = _Delegated("shadow", ShadowRepository.get_shadow_report)
+    list_shadow_reports = _Delegated("shadow", ShadowRepository.list_shadow_reports)
+    shadow_runs = _Delegated("shadow", ShadowRepository.shadow_runs)

@@ -72,6 +72,7 @@ class RunSpec:
     private_input: Any = None  # the unredacted input, when ``input`` had secrets redacted
     # A deterministic replay: the execution whose recording of the outside world it replays.
     replay_world: str | None = None
+    shadow_report_id: str | None = None  # set for shadow runs (trigger ``shadow``) only
 
 
 def enqueue(session: Session, spec: RunSpec, now: datetime.datetime) -> ExecutionRecord:
@@ -84,6 +85,7 @@ def enqueue(session: Session, spec: RunSpec, now: datetime.datetime) -> Executio
         replay_of=spec.replay_of,
         now=now,
         private_input=spec.private_input,
+        shadow_report_id=spec.shadow_report_id,
     )
     if spec.replay_world is not None:
         worlds.plan_replay(session, execution.id, spec.replay_world)

@@ -86,6 +86,9 @@ class ExecutionOut(ResponseModel):
     cancel_requested: bool
     worker_id: str | None
     replay_of: str | None
+    shadow_report_id: str | None = Field(
+        default=None, description="The shadow report of a shadow run (trigger shadow)."
+    )
 
 
 class ReplayRequest(RequestModel):

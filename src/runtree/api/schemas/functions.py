@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import ConfigDict, Field, field_validator
 
 from ...models import (
+    DeployResult,
     ExecutionStatus,
     FunctionRecord,
     VersionRecord,
@@ -145,9 +146,13 @@ class VersionDetail(VersionOut):
 
 class DeployOut(VersionOut):
     """The version a deploy produced or found: ``created`` is false when the latest version
-    already had this source and these settings (it is returned unchanged)."""
+    already had this source and these settings (it is returned unchanged); ``current`` is
+    false when it was deployed with ``?shadow=N`` and is not live yet; ``shadow_report`` is
+    the id of the shadow report started for it."""
 
     created: bool
+    current: bool = True
+    shadow_report: str | None = None
 
 
 class FunctionOut(ResponseModel):
@@ -158,8 +163,15 @@ class FunctionOut(ResponseModel):
     name: str
     description: str | None
     created_at: datetime.datetime
-    current_version: int | None
-    run_count: int = Field(description="Executions with this function as the entry point.")
+    current_version: int | None = Field(description="The version runs use by default.")
+    latest_version: int | None = Field(
+        default=None,
+        description="The newest version stored: newer than the current one while it is "
+        "shadowed and not promoted.",
+    )
+    run_count: int = Field(
+        description="Executions with this function as the entry point (not shadow runs)."
+    )
     step_count: int = Field(
         default=0,
         description="Recorded calls of its entry point as a "
@@ -210,8 +222,16 @@ def version_detail(record: VersionRecord) -> VersionDetail:
     return from_record(VersionDetail, record, function=record.qualified_name)
 
 
-def deploy_out(record: VersionRecord, created: bool) -> DeployOut:
-    return from_record(DeployOut, record, function=record.qualified_name, created=created)
+def deploy_out(result: DeployResult) -> DeployOut:
+    record = result.version
+    return from_record(
+        DeployOut,
+        record,
+        function=record.qualified_name,
+        created=result.created,
+        current=result.current,
+        shadow_report=result.shadow_report,
+    )
 
 
 def function_out(record: FunctionRecord) -> FunctionOut:

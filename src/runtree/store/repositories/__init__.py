@@ -6,6 +6,7 @@ from .catalog import FunctionRepository
 from .executions import ExecutionRepository
 from .queries import QueryRepository
 from .retention import RetentionRepository
+from .shadow import ShadowRepository
 from .steps import StepRepository
 from .triggers import TriggerRepository
 from .worlds import WorldRepository
@@ -16,6 +17,7 @@ __all__ = [
     "FunctionRepository",
     "QueryRepository",
     "RetentionRepository",
+    "ShadowRepository",
     "StepRepository",
     "TriggerRepository",
     "WorldRepository",

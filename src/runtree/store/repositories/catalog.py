@@ -37,6 +37,7 @@ class FunctionRepository:
         signature: Any = None,
         description: str | None = None,
         created_by: str | None = None,
+        make_current: bool = True,
     ) -> tuple[VersionRecord, bool]:
         """Store a version of ``namespace/name``, creating the function on first deploy.
 
@@ -44,7 +45,9 @@ class FunctionRepository:
         ``(latest, False)`` when the latest version already has this ``sha256`` (the caller
         computes it from source and settings). Safe under concurrent deploys of the same
         function: numbers never collide and identical concurrent deploys create one version.
-        A non-``None`` ``description`` replaces the function's description.
+        A non-``None`` ``description`` replaces the function's description. The version
+        becomes the current one (the one runs use by default) unless ``make_current`` is
+        false and the function already has one.
         """
         now = utcnow()
         return self._db.write(
@@ -61,8 +64,16 @@ class FunctionRepository:
                 description=description,
                 created_by=created_by,
                 now=now,
+                make_current=make_current,
             ),
             attempts=DEPLOY_ATTEMPTS,
+        )
+
+    def set_current_version(self, namespace: str, name: str, number: int) -> int | None:
+        """Make version ``number`` current; returns the number that was current before.
+        :class:`NotFoundError` names the function or the version that does not exist."""
+        return self._db.write(
+            lambda session: catalog.set_current_version(session, namespace, name, number)
         )
 
     def get_function(self, namespace: str, name: str) -> FunctionRecord | None:
@@ -83,7 +94,7 @@ class FunctionRepository:
     def get_version(
         self, namespace: str, name: str, number: int | None = None
     ) -> VersionRecord | None:
-        """Version ``number`` of a function; the latest one when ``number`` is ``None``."""
+        """Version ``number`` of a function; the current one when ``number`` is ``None``."""
         with self._db.reading() as session:
             return catalog.get_version(session, namespace, name, number)
 
@@ -111,13 +122,13 @@ class FunctionRepository:
             return catalog.get_versions(session, namespace, numbers)
 
     def current_versions(self, namespace: str) -> dict[str, VersionRecord]:
-        """The latest version of every function in ``namespace``, keyed by function name
+        """The current version of every function in ``namespace``, keyed by function name
         (one query; what an execution resolves its calls against)."""
         with self._db.reading() as session:
             return catalog.current_versions(session, namespace)
 
     def current_version_numbers(self, namespace: str) -> dict[str, tuple[int, list[Any]]]:
-        """``(number, dependencies)`` of the latest version of every function in
+        """``(number, dependencies)`` of the current version of every function in
         ``namespace``, keyed by function name: :meth:`current_versions` without reading any
         source (one query)."""
         with self._db.reading() as session:

@@ -153,11 +153,13 @@ class ExecutionRepository:
         trigger: str | None = None,
         limit: int = 50,
         cursor: str | None = None,
+        include_shadow: bool = False,
     ) -> tuple[list[ExecutionRecord], str | None]:
         """A page of executions, newest first, filtered by function (``namespace``,
         ``name``, each optional), ``status`` and ``trigger``. Returns ``(page,
         next_cursor)``; pass ``next_cursor`` back to get the following page (it is ``None``
-        on the last one). ``limit`` is 1 to 1000. The unfiltered case of
+        on the last one). ``limit`` is 1 to 1000. Shadow runs are left out unless
+        ``include_shadow`` (or ``trigger="shadow"``). The unfiltered case of
         :meth:`~.queries.QueryRepository.search_executions` (one listing query)."""
         with self._db.reading() as session:
             return queries.search_executions(
@@ -172,6 +174,7 @@ class ExecutionRepository:
                 text=None,
                 limit=limit,
                 cursor=cursor,
+                include_shadow=include_shadow,
             )
 
     def recover(self, worker_ids: Collection[str] | None = None) -> RecoveryReport:

@@ -34,10 +34,12 @@ class QueryRepository:
         text: str | None = None,
         limit: int = 50,
         cursor: str | None = None,
+        include_shadow: bool = False,
     ) -> tuple[list[ExecutionRecord], str | None]:
         """:meth:`list_executions` with more filters: ``version`` number, creation time
         (``since`` inclusive, ``until`` exclusive; timezone-aware) and ``text`` found in the
-        input (a value as typed, or ``key=value`` for that key with exactly that value)."""
+        input (a value as typed, or ``key=value`` for that key with exactly that value).
+        Shadow runs only with ``include_shadow`` (or ``trigger="shadow"``)."""
         with self._db.reading() as session:
             return queries.search_executions(
                 session,
@@ -51,6 +53,7 @@ class QueryRepository:
                 text=text,
                 limit=limit,
                 cursor=cursor,
+                include_shadow=include_shadow,
             )
 
     def get_step_summaries(
@@ -82,7 +85,8 @@ class QueryRepository:
             return queries.child_counts(session, execution_id, parent_ids)
 
     def version_status_counts(self, namespace: str, name: str) -> dict[int, dict[str, int]]:
-        """Executions of a function per version number and status (one grouped query)."""
+        """Executions of a function per version number and status (one grouped query; shadow
+        runs are not counted, nor in the other statistics here)."""
         with self._db.reading() as session:
             return queries.version_status_counts(session, namespace, name)
 

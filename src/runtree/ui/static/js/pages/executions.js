@@ -6,7 +6,7 @@ import { FINISHED, ago, dateTime, elapsedMs, ms, shortId } from "../format.js";
 import { badge, errorBox, spinner } from "../widgets.js";
 
 const STATUSES = ["queued", "running", "succeeded", "failed", "timed_out", "cancelled", "crashed"];
-const TRIGGERS = ["cli", "api", "webhook", "schedule", "replay"];
+const TRIGGERS = ["cli", "api", "webhook", "schedule", "replay", "shadow"];
 const PAGE_SIZE = 50;
 const FILTERS = ["function", "status", "trigger", "since", "until", "q", "version"];
 
