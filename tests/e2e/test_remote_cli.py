@@ -302,7 +302,16 @@ curl -s -X POST {server.url}/hooks/order-paid \\
     )
     assert json.loads(tampered.stdout)["status"] == 401
     _, listed, _ = invoke("webhooks", "deliveries", "order-paid", "--json", env=env)
-    assert [d["status"] for d in json.loads(listed)] == ["rejected", "duplicate", "accepted"]
+    deliveries = json.loads(listed)
+    assert [d["status"] for d in deliveries] == ["rejected", "duplicate", "accepted"]
+    # Replayed through the server: the recorded request, as the API and the UI replay it.
+    code, replayed, err = invoke("webhooks", "replay", deliveries[2]["id"], "--json", env=env)
+    assert code == 0, err
+    execution = json.loads(replayed)
+    assert execution["trigger"] == "replay" and execution["output"] == {"order": 7, "charged": 19.5}
+    assert execution["replay_of"] == deliveries[2]["execution_id"]
+    code, _, err = invoke("webhooks", "replay", deliveries[0]["id"], env=env)
+    assert code == 2 and "cannot be replayed" in err
 
 
 def test_a_schedule_missed_during_downtime_runs_once_late(serve: Any, tmp_path: Path) -> None:

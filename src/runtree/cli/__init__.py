@@ -126,6 +126,7 @@ _GROUPS: list[tuple[str, str, list[tuple[str, Callable[..., None]]]]] = [
             ("delete", commands_triggers.webhook_delete),
             ("deliveries", commands_triggers.webhook_deliveries),
             ("delivery", commands_triggers.webhook_delivery),
+            ("replay", commands_triggers.webhook_replay),
         ],
     ),
     (

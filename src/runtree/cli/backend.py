@@ -42,6 +42,7 @@ from .errors import CliError
 if TYPE_CHECKING:  # imported where used: SQLAlchemy, pydantic and httpx are slow to import
     # the submodules used as service.access ... (the package imports them when first read)
     import runtree.service.access
+    import runtree.service.redelivery
     import runtree.service.retention
     import runtree.service.schedules
     import runtree.service.webhooks  # noqa: F401
@@ -157,6 +158,11 @@ class Backend(Protocol):
     ) -> ExecutionRecord: ...
 
     def world(self, execution_id: str) -> dict[str, Any]: ...
+
+    def replay_delivery(self, delivery_id: str, *, version: int | None = None) -> ExecutionRecord:
+        """Queue a webhook delivery's request again (trigger ``replay``), against the version
+        that ran it or ``version``."""
+        ...
 
     def create_key(
         self, role: str, namespace: str | None, name: str | None
@@ -420,6 +426,11 @@ class LocalBackend:
 
     def world(self, execution_id: str) -> dict[str, Any]:
         return service.world_document(self.store, self.principal, execution_id)
+
+    def replay_delivery(self, delivery_id: str, *, version: int | None = None) -> ExecutionRecord:
+        return service.redelivery.replay_delivery(
+            self.store, self.principal, delivery_id, version=version
+        )
 
     def create_key(
         self, role: str, namespace: str | None, name: str | None

@@ -288,6 +288,48 @@ def webhook_delivery(
         console.print(Text(f"(truncated: {record.body_size} bytes were received)", style="dim"))
 
 
+def webhook_replay(
+    ctx: typer.Context,
+    delivery_id: Annotated[str, typer.Argument(metavar="ID", help="Delivery id")],
+    version: Annotated[
+        int | None,
+        typer.Option(
+            "--version",
+            metavar="N",
+            min=1,
+            help="Run version N of the function (the fix deployed since) [default: the "
+            "version that ran the delivery, with the versions it called]",
+            show_default=False,
+        ),
+    ] = None,
+    no_wait: Annotated[bool, typer.Option("--no-wait", help="Only queue it; print its id")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="The new execution as JSON")] = False,
+    depth: DepthOption = None,
+    full: FullOption = False,
+    no_tree: NoTreeOption = False,
+    database: DatabaseOption = None,
+    server: ServerOption = None,
+) -> None:
+    """Run a webhook delivery's request again: its recorded raw body and headers (trigger
+    replay), without checking its signature again. A rejected delivery started nothing and
+    cannot be replayed. Prints the new execution as runtree run does; exit code as for
+    runtree run."""
+    view = tree_options(depth, full, no_tree)
+    with open_backend(ctx, database, server) as backend:
+        execution = backend.replay_delivery(delivery_id.strip().lower(), version=version)
+        if no_wait:
+            typer.echo(execution.id)
+            return
+        finished = run_locally(backend, execution)
+        steps = backend.get_steps(finished.id)
+    if as_json:
+        echo_json(execution_document(finished, steps))
+    else:
+        print_execution(make_console(), finished, steps, view)
+    if finished.status != ExecutionStatus.SUCCEEDED:
+        raise typer.Exit(EXIT_FAILED)
+
+
 # --- schedules ------------------------------------------------------------------------------
 
 

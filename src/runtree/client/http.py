@@ -384,6 +384,14 @@ class RemoteClient:
             raise NotFoundError("execution", str(accepted["id"]))
         return record
 
+    def replay_delivery(self, delivery_id: str, *, version: int | None = None) -> ExecutionRecord:
+        body: dict[str, Any] = {} if version is None else {"version": version}
+        accepted = self._json("POST", f"/deliveries/{delivery_id}/replay", json=body)
+        record = self.get_execution(str(accepted["id"]))
+        if record is None:
+            raise NotFoundError("execution", str(accepted["id"]))
+        return record
+
     def world(self, execution_id: str) -> dict[str, Any]:
         data: dict[str, Any] = self._json("GET", f"/executions/{execution_id}/world")
         return data
