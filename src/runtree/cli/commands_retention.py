@@ -215,8 +215,8 @@ def storage(
     server: ServerOption = None,
 ) -> None:
     """Sizes per namespace and function (admin): executions, steps, payload bytes (the stored
-    serialized values) and the retention policy that applies; deliveries, audit entries, and
-    the database's size."""
+    serialized values and recordings of the outside world) and the retention policy that
+    applies; deliveries, audit entries, and the database's size."""
     with open_backend(ctx, database, server) as backend:
         if vacuum:
             if backend.remote:

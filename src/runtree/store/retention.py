@@ -325,7 +325,8 @@ def still_prunable(session: Session, execution_ids: Collection[str]) -> list[str
 @dataclasses.dataclass(frozen=True, slots=True)
 class Usage:
     """Rows and bytes: ``executions``, their ``steps`` and the serialized values of those
-    steps (``payload_bytes``: the stored blobs)."""
+    steps (``payload_bytes``: the stored blobs, and the executions' stored recordings of the
+    outside world, see :mod:`.worlds`)."""
 
     executions: int
     steps: int
@@ -344,7 +345,12 @@ def usage_of(session: Session, ids: Select[Any]) -> Usage:
             PayloadRow.execution_id.in_(subquery)
         )
     )
-    return Usage(int(executions), int(steps or 0), int(payload or 0))
+    recordings = session.scalar(
+        select(func.coalesce(func.sum(WorldRow.size_bytes), 0)).where(
+            WorldRow.execution_id.in_(subquery)
+        )
+    )
+    return Usage(int(executions), int(steps or 0), int(payload or 0) + int(recordings or 0))
 
 
 def usage_by_function(session: Session) -> dict[tuple[str, str], Usage]:
@@ -375,6 +381,14 @@ def usage_by_function(session: Session) -> dict[tuple[str, str], Usage]:
             .group_by(e.c.namespace, e.c.name)
         )
     )
+    for ns, name, total in session.execute(
+        select(e.c.namespace, e.c.name, func.sum(WorldRow.size_bytes))
+        .select_from(WorldRow)
+        .join(e, e.c.id == WorldRow.execution_id)
+        .group_by(e.c.namespace, e.c.name)
+    ):
+        key = (str(ns), str(name))
+        payload[key] = payload.get(key, 0) + int(total or 0)
     return {
         key: Usage(count, steps.get(key, 0), payload.get(key, 0)) for key, count in runs.items()
     }
