@@ -15,7 +15,7 @@ markNav("functions");
 const app = document.getElementById("app");
 const { namespace, name } = pageData();
 const base = `/functions/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}`;
-const TABS = [["source", "Source"], ["run", "Run"], ["stats", "Stats"], ["flame", "Flame graph"], ["versions", "Versions"], ["diff", "Diff"]];
+const TABS = [["source", "Source"], ["run", "Run"], ["stats", "Stats"], ["flame", "Flame graph"], ["versions", "Versions"], ["diff", "Diff"], ["shadow", "Shadow"]];
 const versionCache = new Map();
 let fn = null;
 let versions = [];
@@ -69,6 +69,9 @@ setTitle(fn.function);
 replace(head,
   h("div", { class: "page-head" }, h("h1", { class: "mono", text: fn.function }),
     fn.current_version ? h("span", { class: "tag", text: `v${fn.current_version}` }) : null,
+    fn.latest_version > fn.current_version
+      ? link(`${location.pathname}#shadow`, `v${fn.latest_version} not current`, { class: "tag", title: "stored by a shadow deploy: see its report" })
+      : null,
     fn.last_status ? link(`/executions/${fn.last_execution_id}`, badge(fn.last_status), { "aria-label": "last run" }) : null,
     h("span", { class: "muted" }, link(`/?function=${encodeURIComponent(fn.function)}`, `${number(fn.run_count)} runs`))),
   fn.description ? h("p", { class: "muted", text: fn.description }) : null);
@@ -103,7 +106,7 @@ function show() {
     button.tabIndex = on ? 0 : -1;
   }
   panel.setAttribute("aria-labelledby", `tab-${tab}`);
-  ({ source: showSource, run: showRun, stats: showStats, flame: showFlame, versions: showVersions, diff: showDiff })[tab]();
+  ({ source: showSource, run: showRun, stats: showStats, flame: showFlame, versions: showVersions, diff: showDiff, shadow: showShadow })[tab]();
 }
 
 // --- source ------------------------------------------------------------------------------
@@ -273,4 +276,94 @@ async function showDiff() {
   } catch (error) {
     replace(out, errorBox(describeError(error)));
   }
+}
+
+// --- shadow reports ----------------------------------------------------------------------
+
+const VERDICTS = {
+  same: "same", different_output: "different output", new_error: "new error", fixed_error: "fixed error",
+  different_error: "different error", different_tree: "different tree", slower: "slower", cancelled: "cancelled", pending: "pending",
+};
+
+function preview(value) {
+  const text = JSON.stringify(value);
+  return text === undefined ? "" : text.length > 80 ? `${text.slice(0, 79)}…` : text;
+}
+
+function callTime(value) { return value === null || value === undefined ? "–" : ns(value * 1e6); }
+
+function verdictDetail(run) {
+  const r = run.recorded, s = run.shadow;
+  switch (run.verdict) {
+    case "new_error": return `${r.status} → ${s.status}: ${s.error}`;
+    case "fixed_error": return `${r.error} → output ${preview(s.output)}`;
+    case "different_error": return `${r.error} → ${s.error}`;
+    case "different_output": return `output ${preview(r.output)} → ${preview(s.output)}`;
+    case "different_tree": {
+      const t = run.tree || {};
+      const first = t.first_divergence ? `; first at ${t.first_divergence.path.join(" → ")} (${t.first_divergence.reason})` : "";
+      return `steps: ${t.changed} changed, ${t.added} added, ${t.removed} removed${first}`;
+    }
+    case "slower": return `×${run.time_ratio.toFixed(1)} (${callTime(r.call_ms)} → ${callTime(s.call_ms)})`;
+    case "pending": return s.status;
+    default: return `${callTime(r.call_ms)} → ${callTime(s.call_ms)}`;
+  }
+}
+
+function promoteButton(report) {
+  const label = report.clean ? `Promote v${report.version}` : `Promote v${report.version} anyway`;
+  const note = h("span", { class: "muted" });
+  const button = h("button", { class: "btn", type: "button", text: label, onclick: async () => {
+    button.disabled = true;
+    try {
+      await request(`${base}/versions/${report.version}/promote`, { method: "POST", body: { require_clean: report.clean } });
+      location.reload();
+    } catch (error) {
+      button.disabled = false;
+      replace(note, describeError(error));
+    }
+  } });
+  return h("span", null, button, " ", note);
+}
+
+function reportCard(report) {
+  const counts = Object.entries(report.counts).filter(([, n]) => n).map(([v, n]) => `${n} ${VERDICTS[v] || v}`).join(", ");
+  const skipped = report.skipped.length
+    ? `; ${report.skipped.length} skipped (${[...new Set(report.skipped.map((s) => s.why || s.reason))].join("; ")})` : "";
+  const state = report.status !== "finished" ? h("span", { class: "tag", text: "running" })
+    : report.clean ? h("span", { class: "tag", text: "clean" }) : h("span", { class: "tag mark", text: "not clean" });
+  const current = report.current_version === report.version;
+  return h("div", { class: "card card-body shadow-report", dataset: { report: report.id } },
+    h("div", { class: "row-flex" },
+      h("h2", { text: `v${report.version} against v${report.baseline_version}` }), state,
+      current ? h("span", { class: "faint", text: "promoted: current" }) : null,
+      h("span", { class: "grow" }),
+      h("span", { class: "muted", text: `${dateTime(report.created_at)}${report.created_by ? ` by ${report.created_by}` : ""}` }),
+      !current && report.status === "finished" ? promoteButton(report) : null),
+    h("p", { class: "muted", text: `${report.replayed} input${report.replayed === 1 ? "" : "s"} replayed, network off${counts ? `: ${counts}` : ""}${skipped}. `
+      + `Slower: at least ×${report.slower_rule.ratio} and +${report.slower_rule.min_ms} ms on the root call.` }),
+    report.runs.length ? h("div", { class: "table-wrap" }, h("table", { class: "list" },
+      h("thead", null, h("tr", null, ["Verdict", "Run", "Input", "What changed", ""].map((t) => h("th", { text: t })))),
+      h("tbody", null, report.runs.map((run) => h("tr", null,
+        h("td", null, h("b", { text: VERDICTS[run.verdict] || run.verdict })),
+        h("td", { class: "mono", text: `${run.recorded.function} v${run.recorded.version}` }),
+        h("td", null, h("code", { text: preview(run.input) })),
+        h("td", { text: verdictDetail(run) }),
+        h("td", { class: "nowrap" },
+          link(`/executions/${run.recorded.id}`, "recorded", { class: "btn small" }), " ",
+          link(`/executions/${run.shadow.id}`, "shadow", { class: "btn small" }), " ",
+          run.verdict !== "pending" ? link(`/compare/${run.recorded.id}/${run.shadow.id}`, "compare", { class: "btn small" }) : null)))))) : null);
+}
+
+async function showShadow() {
+  replace(panel, spinner());
+  let reports;
+  try { reports = (await get(`${base}/shadow-reports?limit=10`)).reports; } catch (error) { replace(panel, errorBox(describeError(error))); return; }
+  if (!reports.length) {
+    replace(panel, h("p", { class: "muted", text: "No shadow reports: `runtree deploy PATH --shadow` stores a new version without making it current "
+      + "and replays recorded inputs against it first." }));
+    return;
+  }
+  replace(panel, ...reports.map(reportCard));
+  if (reports.some((r) => r.status !== "finished") && currentTab() === "shadow") setTimeout(() => { if (currentTab() === "shadow") showShadow(); }, 2000);
 }
