@@ -220,11 +220,14 @@ class ZygoteLauncher:
     Each request to the zygote carries the job pipe's read end and the message pipe's write
     end; the job is written to the pipe right after the request, and the zygote reads it to
     the end before a child gets it (see :mod:`.zygote`). :meth:`start` does not wait for the
-    child's pid: it arrives while the child already runs.
+    child's pid: it arrives while the child already runs. ``record_http``: the zygote patches
+    the HTTP clients before it forks (deterministic replay, :mod:`.world`); off, runs use
+    the clients as they are (and a deterministic replay patches them in its own process).
     """
 
-    def __init__(self, sandbox: Sandbox | None = None) -> None:
+    def __init__(self, sandbox: Sandbox | None = None, *, record_http: bool = True) -> None:
         self.sandbox = sandbox if sandbox is not None else default_sandbox()
+        self.record_http = record_http
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._zygote: _Zygote | None = None
@@ -242,7 +245,9 @@ class ZygoteLauncher:
             return self._zygote
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         sandboxed = self.sandbox.enabled
-        args = ("runtree.execution.zygote", str(theirs.fileno()))
+        args: tuple[str, ...] = ("runtree.execution.zygote", str(theirs.fileno()))
+        if not self.record_http:
+            args = (*args, "--no-http-recording")
         try:
             process = subprocess.Popen(
                 interpreter.python_command(

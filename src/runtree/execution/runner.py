@@ -251,8 +251,9 @@ class NotifyingRunner(ExecutionRunner):
         supervisor: Supervisor,
         on_finished: Callable[[ExecutionRecord], None],
         observer: RunObserver | None = None,
+        world: WorldOptions | None = None,
     ) -> None:
-        super().__init__(store, supervisor, observer)
+        super().__init__(store, supervisor, observer, world)
         self._on_finished = on_finished
 
     def run(

@@ -161,11 +161,13 @@ def kill_user(uid: int) -> bool:
 class Options:
     """``--sandbox``: prepare the confinement children apply; ``--namespaces``: live in an
     empty network namespace (children are born there); ``--cgroups=PROCS,...``: join these
-    groups (children are born there too)."""
+    groups (children are born there too); ``--no-http-recording``: do not patch the HTTP
+    clients for recording (:mod:`.world`)."""
 
     sandboxed: bool = False
     namespaces: bool = False
     cgroups: tuple[str, ...] = ()
+    record_http: bool = True  # --no-http-recording: leave the HTTP clients unpatched
 
     @classmethod
     def parse(cls, args: list[str]) -> Options:
@@ -173,14 +175,20 @@ class Options:
         for arg in args:
             if arg.startswith("--cgroups="):
                 cgroups = tuple(p for p in arg.removeprefix("--cgroups=").split(",") if p)
-        return cls("--sandbox" in args, "--namespaces" in args, cgroups)
+        return cls(
+            "--sandbox" in args,
+            "--namespaces" in args,
+            cgroups,
+            record_http="--no-http-recording" not in args,
+        )
 
 
 def _preload(options: Options | None = None) -> dict[str, types.CodeType]:
     """Import what every execution needs and run a tiny job, so children start warm; the
     tiny job's code, for spares to warm up with."""
     preload()
-    prepare_world()  # the HTTP clients patched once, before forking: no run pays for it
+    if options is None or options.record_http:
+        prepare_world()  # the HTTP clients patched once, before forking: no run pays for it
     if options is not None and options.sandboxed:
         from .sandbox.confine import enter_private_network, prepare
 
@@ -454,7 +462,7 @@ def serve(control: socket.socket, options: Options | None = None) -> None:
 
 
 def main() -> None:
-    """``CONTROL_FD [--sandbox [--namespaces] [--cgroups=PROCS,...]]``."""
+    """``CONTROL_FD [--sandbox [--namespaces] [--cgroups=PROCS,...]] [--no-http-recording]``."""
     control = socket.socket(fileno=int(sys.argv[1]))
     try:
         serve(control, Options.parse(sys.argv[2:]))

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from ..execution.dispatcher import Dispatcher, LocalDispatcher
 from ..execution.launcher import ZygoteLauncher
-from ..execution.runner import NotifyingRunner
+from ..execution.runner import NotifyingRunner, WorldOptions
 from ..execution.supervisor import Supervisor
 from ..models import ExecutionRecord
 from ..settings import Settings
@@ -225,9 +225,12 @@ def _local_dispatcher(
         if export is not None:  # with the partial trees they had stored
             for record in store.get_executions(crashed).values():
                 export(record)
-    launcher = ZygoteLauncher(sandbox)
+    world = WorldOptions.from_environment()
+    launcher = ZygoteLauncher(sandbox, record_http=world.record)
     closers.insert(0, launcher.close)
-    runner = NotifyingRunner(store, Supervisor(launcher), on_finished, observer=metrics)
+    runner = NotifyingRunner(
+        store, Supervisor(launcher), on_finished, observer=metrics, world=world
+    )
     dispatcher = LocalDispatcher(store, runner, settings.workers)
     dispatcher.start()
     grace = settings.shutdown_grace_s
