@@ -211,7 +211,7 @@ def test_redacted_inputs_stay_redacted(server: TestClient, collector: Collector)
 def test_a_timed_out_execution_is_exported_with_its_partial_tree(
     server: TestClient, collector: Collector
 ) -> None:
-    deploy(server, "naps", "slow", SLOW, timeout_s=4)  # time to start, even under load
+    deploy(server, "naps", "slow", SLOW, timeout_s=6)  # time to start, even at load 15
     body = run(server, "naps", "slow", input={"seconds": 60}).json()
     assert body["status"] == "timed_out"
     steps = store_of(server).get_steps(body["id"])
