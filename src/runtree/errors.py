@@ -393,6 +393,10 @@ class ReplayDivergence(RuntreeError):
     divergence (README, "Deterministic replay")."""
 
 
+class QueueUnavailable(RuntreeError):
+    """Queue workers need PostgreSQL (the Procrastinate job queue); SQLite has none."""
+
+
 class ProtocolViolation(RuntreeError):
     """A worker sent something the worker protocol does not allow (see
     :mod:`runtree.execution.protocol`); the message says what. Ends the execution

@@ -576,3 +576,31 @@ class RetentionPolicyRecord:
         if self.kind is not RetentionKind.EXECUTIONS:
             return self.kind.value
         return f"{self.namespace}/{self.function}" if self.function else self.namespace
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class WorkerRecord:
+    """A process that runs executions, as it last reported itself. ``kind`` is ``worker``
+    (``runtree worker``) or ``server`` (``runtree serve``'s own slots); ``live`` is whether
+    its heartbeat is recent; ``running`` lists the executions it runs now (their ids)."""
+
+    id: str
+    kind: str
+    host: str
+    pid: int
+    slots: int
+    queues: list[str]
+    started_at: datetime.datetime
+    heartbeat_at: datetime.datetime
+    stopping: bool
+    live: bool
+    running: list[str]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class QueueDepth:
+    """One queue: executions waiting in it and running from it."""
+
+    queue: str
+    waiting: int
+    running: int

@@ -160,6 +160,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("RUNTREE_HOST", "host"),
     Variable("RUNTREE_PORT", "port"),
     Variable("RUNTREE_WORKERS", "workers"),
+    Variable("RUNTREE_HEARTBEAT_S", "heartbeat_s"),
     Variable("RUNTREE_MAX_BODY_BYTES", "max_body_bytes"),
     Variable("RUNTREE_NO_AUTH", "auth", _not(parse_flag)),
     Variable("RUNTREE_ADMIN_KEY_FILE", "admin_key_file"),
@@ -314,7 +315,10 @@ class Settings(BaseModel):
     database_url: str = DEFAULT_DATABASE_URL
     host: str = DEFAULT_HOST
     port: int = Field(default=DEFAULT_PORT, ge=0, le=65535)
-    workers: int = Field(default_factory=lambda: os.cpu_count() or 2, ge=1, le=256)
+    workers: int = Field(default_factory=lambda: os.cpu_count() or 2, ge=0, le=256)
+    # Seconds between a queue worker's heartbeats (PostgreSQL); a worker silent for four of
+    # them is lost and its executions are settled (docs/scaling.md, "Failure semantics").
+    heartbeat_s: float = Field(default=5.0, ge=0.1, le=300)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     shutdown_grace_s: float = Field(default=5.0, ge=0)
     # Access control: off only for local development, and then only on loopback.
@@ -423,14 +427,24 @@ class VersionSettings(BaseModel):
     # starting processes (with a small process limit).
     network: bool = False
     subprocesses: bool = False
+    # Scale-out (PostgreSQL): the queue its executions wait in -- only workers that take it
+    # run them (`runtree worker --queue NAME`) -- and how many times an execution whose
+    # worker was lost runs again from the start (0: it ends crashed).
+    queue: str = Field(default="default", pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+    retries: int = Field(default=0, ge=0, le=5)
 
     def stored(self) -> dict[str, Any]:
-        """The settings as stored and hashed. The sandbox opt-ins appear only when on, so
-        versions deployed before they existed keep their content hash."""
+        """The settings as stored and hashed. The sandbox opt-ins appear only when on, and
+        ``queue`` and ``retries`` only when not the default, so versions deployed before
+        they existed keep their content hash."""
         data = self.model_dump()
         for key in OPT_INS:
             if not data[key]:
                 del data[key]
+        if data["queue"] == "default":
+            del data["queue"]
+        if not data["retries"]:
+            del data["retries"]
         return data
 
 

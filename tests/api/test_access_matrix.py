@@ -101,6 +101,9 @@ class World:
         return f"/retention?target={target}"
 
 
+EVERY_NAMESPACE = "*"  # a Case's ns: it spans every namespace
+
+
 @dataclasses.dataclass(frozen=True)
 class Case:
     """One endpoint called on a resource of namespace ``ns`` (``None``: no namespace)."""
@@ -108,7 +111,7 @@ class Case:
     method: str
     route: str  # the route's path template, as in the OpenAPI document
     needs: str  # read, run, deploy, manage, admin
-    ns: str | None
+    ns: str | None  # or EVERY_NAMESPACE
     by_id: bool  # the namespace comes from a resource looked up by id (404 when hidden)
     path: Callable[[World], str]
     body: Callable[[World], Any] = lambda _: None
@@ -363,6 +366,8 @@ def _cases() -> Iterator[Case]:
         yield Case("GET", listing, "read", None, False, lambda w, p=listing: p)
     yield Case("GET", "/keys", "admin", None, False, lambda w: "/keys")
     yield Case("GET", "/audit", "admin", None, False, lambda w: "/audit")
+    # Every namespace's executions: keys limited to one namespace are refused.
+    yield Case("GET", "/workers", "read", EVERY_NAMESPACE, False, lambda w: "/workers")
     yield Case(
         "POST",
         "/keys",
@@ -415,6 +420,8 @@ def expected(case: Case, role: str, scope: str | None) -> str:
     """``allow``, ``403`` or ``404``."""
     if RANK[role] < RANK[NEEDS[case.needs]]:
         return "403"
+    if case.ns == EVERY_NAMESPACE:
+        return "allow" if scope is None else "403"
     if scope is None or case.ns is None or case.ns == scope:
         return "allow"
     return "404" if case.by_id else "403"

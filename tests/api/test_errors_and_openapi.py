@@ -164,6 +164,8 @@ SHADOW_OPERATIONS = {
     ("get", "/api/v1/functions/{namespace}/{name}/shadow-reports/{report_id}"),
     ("post", "/api/v1/functions/{namespace}/{name}/versions/{number}/promote"),
 }
+# Workers and queues (issue 17).
+WORKERS_OPERATIONS = {("get", "/api/v1/workers")}
 # Trace files (issue 11).
 EXPORT_OPERATIONS = {("get", "/api/v1/executions/{execution_id}/export")}
 # A recorded step becomes a test (issue 13).
@@ -197,6 +199,7 @@ def test_openapi_lists_every_endpoint_with_problem_responses(client: TestClient)
         | TEST_FROM_OPERATIONS
         | RETENTION_OPERATIONS
         | SHADOW_OPERATIONS
+        | WORKERS_OPERATIONS
     )
     schemas = document["components"]["schemas"]
     assert {"Problem", "DeployRequest", "RunRequest", "ExecutionDetail", "StepOut"} <= set(schemas)

@@ -26,9 +26,10 @@ def free_port() -> int:
 class Server:
     """One `runtree serve` process; `start()` again after `kill()` reuses port and database."""
 
-    def __init__(self, database: str, workers: int = 1) -> None:
+    def __init__(self, database: str, workers: int = 1, startup_timeout: float = 30) -> None:
         self.database = database
         self.workers = workers
+        self.startup_timeout = startup_timeout
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
@@ -59,7 +60,7 @@ class Server:
             start_new_session=True,
             env=env,
         )
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 output = self.process.stdout.read().decode() if self.process.stdout else ""
@@ -70,7 +71,7 @@ class Server:
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
-        raise RuntimeError("runtree serve did not become healthy in 30 s")
+        raise RuntimeError(f"runtree serve did not become healthy in {self.startup_timeout:g} s")
 
     @property
     def admin_key(self) -> str:

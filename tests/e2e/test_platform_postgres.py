@@ -51,7 +51,7 @@ def test_cli_deploy_run_show_on_postgres(postgres_url: str) -> None:
 
 
 def test_server_on_postgres(postgres_url: str) -> None:
-    server = Server(postgres_url, workers=2)
+    server = Server(postgres_url, workers=2, startup_timeout=120)
     server.start()
     try:
         with server.client() as client:

@@ -25,7 +25,7 @@ TABLES = (
     "retention_policies, schedule_fires, schedules, idempotency_keys, webhook_deliveries, "
     "webhooks, audit_log, api_keys, server_flags, step_payloads, steps, executions, "
     "shadow_reports, versions, "
-    "functions"
+    "functions, workers"
 )
 
 

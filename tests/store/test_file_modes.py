@@ -58,11 +58,11 @@ def test_the_sandbox_state_directories_are_created_with_their_modes(tmp_path: Pa
     from runtree.execution.sandbox.slots import _state_dirs
 
     state = tmp_path / "state"
-    jobs, locks = _state_dirs(str(state), root=True)
+    jobs, locks = _state_dirs(str(state), root=True, uid_locks=str(tmp_path / "uids"))
     # The slot uids reach their own work directories but list nothing; the uid locks are
     # the server's alone.
     assert mode(state) == 0o711 and mode(Path(jobs)) == 0o711
     assert mode(Path(locks)) == 0o700
     Path(locks).chmod(0o755)  # widened by someone: set back on the next start
-    _state_dirs(str(state), root=True)
+    _state_dirs(str(state), root=True, uid_locks=str(tmp_path / "uids"))
     assert mode(Path(locks)) == 0o700

@@ -37,6 +37,7 @@ from .routes_compare import router as compare_router
 from .routes_history import router as history_router
 from .routes_retention import router as retention_router
 from .routes_shadow import router as shadow_router
+from .routes_workers import router as workers_router
 from .waiting import CompletionHub
 
 DESCRIPTION = """Deploy plain Python functions, run them in isolated worker processes and read
@@ -75,7 +76,11 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = await run_in_threadpool(
             lambda: Server.start(
-                settings, store=store, dispatcher=dispatcher, on_finished=hub.publish
+                settings,
+                store=store,
+                dispatcher=dispatcher,
+                on_finished=hub.publish,
+                on_finished_elsewhere=hub.finished_elsewhere,
             )
         )
         app.state.runtime = runtime
@@ -103,6 +108,7 @@ def create_app(
         history_router,
         retention_router,
         shadow_router,
+        workers_router,
     ):
         app.include_router(
             router,

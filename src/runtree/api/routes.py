@@ -138,6 +138,8 @@ def deploy_function(
         tracking=body.tracking,
         network=body.network,
         subprocesses=body.subprocesses,
+        queue=body.queue,
+        retries=body.retries,
     )
     result = service.deploy_function(
         rt.store,

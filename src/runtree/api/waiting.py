@@ -2,9 +2,11 @@
 
 :class:`CompletionHub` is an in-process notice board: the server's runner
 (:class:`~runtree.execution.runner.NotifyingRunner`) publishes every execution it finishes,
-and a request waiting for that execution is woken on the event loop at once. Executions
-finished elsewhere (another process's dispatcher, a cancellation through the CLI) are still
-seen, by a slow poll of the store that backs every wait up.
+and a request waiting for that execution is woken on the event loop at once. On PostgreSQL,
+executions finished by queue workers elsewhere are announced through LISTEN/NOTIFY
+(:meth:`CompletionHub.finished_elsewhere`); anything else finished elsewhere (a cancellation
+through the CLI on SQLite) is still seen, by a slow poll of the store that backs every wait
+up.
 """
 
 from __future__ import annotations
@@ -63,6 +65,15 @@ class CompletionHub:
             with contextlib.suppress(RuntimeError):
                 future.get_loop().call_soon_threadsafe(_resolve, future, record)
 
+    def finished_elsewhere(self, execution_id: str) -> None:
+        """``execution_id`` was finished by another process (a queue worker): wake whoever
+        waits for it, to read its end from the store. Any thread."""
+        with self._lock:
+            waiters = self._waiters.pop(execution_id, [])
+        for future in waiters:
+            with contextlib.suppress(RuntimeError):
+                future.get_loop().call_soon_threadsafe(_resolve_elsewhere, future)
+
     def subscribe(self, execution_id: str) -> Waiter:
         """A future resolved once the execution has finished: with its record, or with
         ``None`` when it had already finished before this call (read it from the store).
@@ -95,6 +106,11 @@ class CompletionHub:
 def _resolve(future: Waiter, record: ExecutionRecord) -> None:
     if not future.done():
         future.set_result(record)
+
+
+def _resolve_elsewhere(future: Waiter) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 async def wait_finished(

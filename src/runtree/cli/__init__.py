@@ -28,6 +28,7 @@ from . import (
     commands_shadow,
     commands_testfrom,
     commands_triggers,
+    commands_worker,
 )
 from .backend import ServerOption
 from .database import DatabaseOption, GlobalOptions
@@ -67,6 +68,8 @@ def _root(
 
 _COMMANDS: list[tuple[str, Callable[..., None]]] = [
     ("serve", commands_serve.serve),
+    ("worker", commands_worker.worker),
+    ("workers", commands_worker.workers),
     ("deploy", commands_deploy.deploy),
     ("run", commands_run.run),
     ("show", commands_inspect.show),

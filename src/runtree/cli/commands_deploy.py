@@ -43,6 +43,8 @@ SETTING_OPTIONS = {
     "tracking": "--tracking",
     "network": "--network",
     "subprocesses": "--subprocesses",
+    "queue": "--queue",
+    "retries": "--retries",
 }
 
 
@@ -137,6 +139,8 @@ def make_settings(
     tracking: bool,
     network: bool = False,
     subprocesses: bool = False,
+    queue: str | None = None,
+    retries: int | None = None,
 ) -> VersionSettings:
     try:
         return service.make_settings(
@@ -145,6 +149,8 @@ def make_settings(
             tracking=tracking,
             network=network,
             subprocesses=subprocesses,
+            queue=queue,
+            retries=retries,
         )
     except InvalidSettings as error:
         option = SETTING_OPTIONS.get(error.field, error.field)
@@ -204,6 +210,24 @@ def deploy(
             help="Let runs start processes (sandbox: a small process limit)",
         ),
     ] = False,
+    queue: Annotated[
+        str | None,
+        typer.Option(
+            "--queue",
+            metavar="NAME",
+            help="Queue the executions wait in; on PostgreSQL only `runtree worker --queue "
+            "NAME` runs them [default: default]",
+        ),
+    ] = None,
+    retries: Annotated[
+        int | None,
+        typer.Option(
+            "--retries",
+            metavar="N",
+            help="Run an execution again from the start, up to N times (0 to 5), when its "
+            "worker is lost [default: 0]",
+        ),
+    ] = None,
     description: Annotated[
         str | None,
         typer.Option(
@@ -245,7 +269,7 @@ def deploy(
     version has nothing to compare with and becomes current.
     """
     service.validate_name("namespace", namespace)
-    settings = make_settings(timeout, memory, tracking, network, subprocesses)
+    settings = make_settings(timeout, memory, tracking, network, subprocesses, queue, retries)
     files = collect_files(paths)
     problems = read_sources(files) or check_batch(files, namespace, settings)
     if problems:

@@ -96,9 +96,10 @@ def serve(
             "--workers",
             "-w",
             metavar="N",
-            min=1,
+            min=0,
             max=256,
-            help="Executions run at once, 1 to 256 [default: the number of CPUs]",
+            help="Executions run at once, 0 to 256; 0 (PostgreSQL only): serve the API and "
+            "let `runtree worker` processes run them [default: the number of CPUs]",
         ),
     ] = None,
     no_auth: Annotated[
@@ -173,6 +174,11 @@ def serve(
         metrics_public=True if metrics_public else None,
         log_format=log_format,
     )
+    if settings.workers == 0 and settings.database_url.startswith("sqlite"):
+        raise CliError(
+            "--workers 0 needs a PostgreSQL database: with SQLite the server runs the "
+            "executions itself"
+        )
     from ..api.logs import logging_config
 
     log_config = logging_config(settings.log_format)

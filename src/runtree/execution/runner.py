@@ -21,7 +21,7 @@ from ..store import Store
 from ..tracking.capture import REDACTED
 from .inputs import bind_input
 from .job import FunctionSource, Job
-from .supervisor import CRASHED, FAILED, Outcome, Supervisor
+from .supervisor import CANCELLED, CRASHED, FAILED, Outcome, Supervisor
 
 log = logging.getLogger("runtree.execution")
 # Each execution's start and end, for the server's log (INFO; not shown by the CLI).
@@ -159,16 +159,20 @@ class ExecutionRunner:
         execution: ExecutionRecord,
         cancel: threading.Event | None = None,
         slot: int | None = None,
+        hand_back: threading.Event | None = None,
     ) -> ExecutionRecord:
         """Run a claimed execution and store its steps and its end. Never raises for
         anything the user's code does. ``slot``: the dispatcher slot running it (its sandbox
         uid); ``None``: any free one. Shadow runs are not shown to the observer (they are
-        not runs of the function, and its metrics count those)."""
+        not runs of the function, and its metrics count those). ``hand_back`` set together
+        with ``cancel`` (a worker that stops): instead of ending ``cancelled``, the execution
+        goes back to the queue to run again from the start
+        (:meth:`~runtree.store.Store.requeue_execution`)."""
         observer = None if execution.trigger is Trigger.SHADOW else self.observer
         _log_lifecycle("started", execution)
         if observer is not None:
             observer.started(execution)
-        record = self._run(execution, cancel, slot, observer)
+        record = self._run(execution, cancel, slot, observer, hand_back)
         if observer is not None:
             observer.finished(record)
         _log_lifecycle("finished", record)
@@ -180,6 +184,7 @@ class ExecutionRunner:
         cancel: threading.Event | None,
         slot: int | None,
         observer: RunObserver | None,
+        hand_back: threading.Event | None = None,
     ) -> ExecutionRecord:
         try:
             job = self.build_job(execution)
@@ -199,6 +204,15 @@ class ExecutionRunner:
             )
         except Exception as error:  # the engine itself failed: the execution must not hang
             outcome = _engine_error(error)
+        if (
+            hand_back is not None
+            and hand_back.is_set()
+            and outcome.status == CANCELLED
+            and execution.worker_id is not None
+            and self.store.requeue_execution(execution.id, execution.worker_id)
+        ):
+            record = self.store.get_execution(execution.id)
+            return execution if record is None else record
         if outcome.world is not None:
             self._save_world(execution.id, outcome.world)
         output = outcome.output.get("preview") if outcome.output else None
@@ -261,8 +275,9 @@ class NotifyingRunner(ExecutionRunner):
         execution: ExecutionRecord,
         cancel: threading.Event | None = None,
         slot: int | None = None,
+        hand_back: threading.Event | None = None,
     ) -> ExecutionRecord:
-        record = super().run(execution, cancel, slot)
+        record = super().run(execution, cancel, slot, hand_back)
         try:
             self._on_finished(record)
         except Exception:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from ..execution.dispatcher import Dispatcher, LocalDispatcher
 from ..execution.launcher import ZygoteLauncher
+from ..execution.queue import QueueDispatcher
 from ..execution.runner import NotifyingRunner, WorldOptions
 from ..execution.supervisor import Supervisor
 from ..models import ExecutionRecord
@@ -64,6 +65,7 @@ class Server:
         store: Store | None,
         dispatcher: Dispatcher | None,
         on_finished: Callable[[ExecutionRecord], None],
+        on_finished_elsewhere: Callable[[str], None] | None = None,
     ) -> Server:
         """Open what was not given (blocking: run it off the event loop).
 
@@ -74,7 +76,9 @@ class Server:
         ``settings.workers`` slots whose runner reports each execution it finishes to
         ``on_finished`` (from its worker threads) and to ``metrics`` (which an injected
         dispatcher's runner should be given as its observer to count executions).
-        Injected objects belong to the caller: they are neither started nor stopped here.
+        On PostgreSQL, ``on_finished_elsewhere`` is told the id of every execution that
+        another process finished. Injected objects belong to the caller: they are neither
+        started nor stopped here.
 
         With ``settings.otlp_endpoint``, each execution the local dispatcher finishes is also
         exported as an OpenTelemetry trace, in the background
@@ -106,7 +110,14 @@ class Server:
                 _bootstrap_admin_key(settings, store)
             if dispatcher is None:
                 dispatcher = _local_dispatcher(
-                    settings, store, on_finished, closers, report, metrics, export
+                    settings,
+                    store,
+                    on_finished,
+                    closers,
+                    report,
+                    metrics,
+                    export,
+                    on_finished_elsewhere,
                 )
                 metrics.dispatcher = dispatcher
             if settings.scheduler:
@@ -207,13 +218,35 @@ def _local_dispatcher(
     report: list[SandboxReport],
     metrics: Metrics,
     export: Callable[[ExecutionRecord], None] | None,
-) -> LocalDispatcher:
-    """Probe the sandbox (refusing to go on without tier 0 unless ``settings.sandbox`` is
+    on_finished_elsewhere: Callable[[str], None] | None = None,
+) -> Dispatcher:
+    """On PostgreSQL (the job queue), a :class:`QueueDispatcher` with ``settings.workers``
+    slots taking the ``default`` queue -- with none, it runs nothing and only watches for
+    lost workers (``runtree worker`` processes do the work). On SQLite, :class:`LocalDispatcher`.
+
+    Probe the sandbox (refusing to go on without tier 0 unless ``settings.sandbox`` is
     off: :class:`~runtree.errors.SandboxUnavailable`), recover, then start a
     zygote-backed :class:`LocalDispatcher`; its shutdown steps are put first in ``closers``.
     Recovery (:func:`runtree.service.recover_after_crash`) marks ``crashed`` the running
     executions whose local worker process is gone; queued executions stay queued and are run
     by the new dispatcher. With ``export``, the executions marked crashed are exported."""
+    if store.job_queue and not settings.workers:
+        watcher = QueueDispatcher(
+            store,
+            None,
+            slots=0,
+            kind="server",
+            heartbeat_s=settings.heartbeat_s,
+            on_finished_elsewhere=on_finished_elsewhere,
+        )
+        watcher.start()
+        closers.insert(0, lambda: watcher.stop(0.0))
+        return watcher
+    if not settings.workers:
+        raise ValueError(
+            "workers: 0 (no local slots) needs PostgreSQL, where `runtree worker` processes "
+            "run the executions; with SQLite the server runs them itself"
+        )
     sandbox = probe_sandbox(settings).require()
     _log_sandbox(sandbox)
     report.append(sandbox.report)
@@ -231,7 +264,18 @@ def _local_dispatcher(
     runner = NotifyingRunner(
         store, Supervisor(launcher), on_finished, observer=metrics, world=world
     )
-    dispatcher = LocalDispatcher(store, runner, settings.workers)
+    dispatcher: LocalDispatcher | QueueDispatcher
+    if store.job_queue:
+        dispatcher = QueueDispatcher(
+            store,
+            runner,
+            slots=settings.workers,
+            kind="server",
+            heartbeat_s=settings.heartbeat_s,
+            on_finished_elsewhere=on_finished_elsewhere,
+        )
+    else:
+        dispatcher = LocalDispatcher(store, runner, settings.workers)
     dispatcher.start()
     grace = settings.shutdown_grace_s
     closers.insert(0, lambda: dispatcher.stop(grace))

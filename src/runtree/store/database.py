@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 from sqlalchemy import Engine
 from sqlalchemy.engine import URL
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from .engine import create_store_engine, write_engine
+from . import jobs
+from .engine import create_store_engine, is_sqlite, write_engine
 from .master_key import KeySource
 from .sealed import Keyring
 
@@ -24,13 +26,19 @@ class Database:
     session carries the :class:`~.sealed.Keyring` of ``keys`` (default: the key source of
     the database, :meth:`.master_key.KeySource.for_database`) in ``session.info``."""
 
-    def __init__(self, url: str | URL, keys: KeySource | None = None) -> None:
+    def __init__(
+        self, url: str | URL, keys: KeySource | None = None, *, job_queue: bool | None = None
+    ) -> None:
         self.engine: Engine = create_store_engine(url)
         self._writer = write_engine(self.engine)
         if keys is None:
             keys = KeySource.for_database(self.engine.url.render_as_string(hide_password=False))
         self.keyring = Keyring(keys)
-        self._info = {"keyring": self.keyring}
+        # PostgreSQL: write transactions defer Procrastinate jobs (see :mod:`.jobs`).
+        self.job_queue = not is_sqlite(self.engine) and job_queue is not False
+        self._info: dict[str, object] = {"keyring": self.keyring}
+        if self.job_queue:
+            self._info[jobs.DEFER_JOBS] = True
 
     def close(self) -> None:
         """Close every pooled connection."""
@@ -42,14 +50,36 @@ class Database:
         with Session(self.engine, info=self._info) as session, session.begin():
             yield session
 
-    def write(self, operation: Callable[[Session], T], *, attempts: int = 1) -> T:
+    def write(
+        self, operation: Callable[[Session], T], *, attempts: int = 1, reconnect_s: float = 0.0
+    ) -> T:
         """Run ``operation`` in a write transaction, committing on return; retry the whole
-        transaction on a unique-constraint race up to ``attempts`` times in all."""
-        for attempt in range(1, attempts + 1):
+        transaction on a unique-constraint race up to ``attempts`` times in all. With
+        ``reconnect_s``, also retry it for that long while the database cannot be reached
+        (for idempotent operations only: a commit whose answer was lost is run again)."""
+        deadline = time.monotonic() + reconnect_s
+        delay = 0.1
+        attempt = 0
+        while True:
+            attempt += 1
             try:
                 with Session(self._writer, info=self._info) as session, session.begin():
                     return operation(session)
             except IntegrityError:
-                if attempt == attempts:
+                if attempt >= attempts:
                     raise
-        raise AssertionError("unreachable")  # pragma: no cover
+            except OperationalError as error:
+                if not _disconnected(error) or time.monotonic() + delay > deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 2.0)
+
+
+def _disconnected(error: OperationalError) -> bool:
+    """Whether ``error`` says the connection was lost or could not be made (not a query
+    that failed on its own)."""
+    if error.connection_invalidated:
+        return True
+    import psycopg
+
+    return isinstance(error.orig, psycopg.OperationalError)

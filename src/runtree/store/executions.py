@@ -28,9 +28,10 @@ from ..models import (
     Trigger,
     VersionRecord,
 )
+from . import jobs
 from .common import check_json, chunks, millis_between, table, to_ns
 from .ids import new_execution_id
-from .schema import ExecutionRow, PrivateInputRow, StepRow, VersionRow
+from .schema import ExecutionRow, PayloadRow, PrivateInputRow, StepRow, VersionRow
 from .sealed import open_json, seal_json
 
 _E = TypeVar("_E", Trigger, ExecutionStatus)
@@ -94,6 +95,8 @@ def enqueue_execution(
         shadow_report_id=shadow_report_id,
     )
     session.execute(_INSERT, values)
+    if jobs.defers_jobs(session):
+        jobs.defer(session, values["id"], jobs.queue_of(version.settings))
     if private_input is not None:
         check_json("private_input", private_input)
         sealed = seal_json(session, PRIVATE_INPUT_FIELD, private_input)
@@ -228,13 +231,48 @@ def claim_next(
 
 
 def claim_execution(
-    session: Session, execution_id: str, worker_id: str, now: datetime.datetime
+    session: Session,
+    execution_id: str,
+    worker_id: str,
+    now: datetime.datetime,
+    *,
+    from_job: bool = False,
 ) -> ExecutionRecord | None:
-    """Move this execution to ``running`` if it is still queued; else ``None``."""
+    """Move this execution to ``running`` if it is still queued; else ``None``. Claimed
+    other than by its job's worker (``from_job``), its waiting job is deleted with it."""
     row = _locked_values(session, execution_id)
     if row.status != ExecutionStatus.QUEUED or not _start(session, row.id, worker_id, now):
         return None
+    if not from_job and jobs.defers_jobs(session):
+        jobs.cancel(session, execution_id, abort=False)
     return _started(execution_record(row), worker_id, now)
+
+
+def requeue_execution(
+    session: Session, execution_id: str, worker_id: str | None, now: datetime.datetime
+) -> bool:
+    """Put a ``running`` execution back in the queue to run again from the start: its steps
+    of this attempt are deleted, and on PostgreSQL a new job is deferred unless
+    ``worker_id`` is ``None`` (the caller retries the execution's own job). Only when it
+    still runs on ``worker_id`` (if given): whether it was requeued."""
+    row = _locked(session, execution_id)
+    if row.status != ExecutionStatus.RUNNING or (
+        worker_id is not None and row.worker_id != worker_id
+    ):
+        return False
+    session.execute(delete(PayloadRow).where(PayloadRow.execution_id == execution_id))
+    session.execute(delete(StepRow).where(StepRow.execution_id == execution_id))
+    row.status = ExecutionStatus.QUEUED.value
+    row.started_at = None
+    row.worker_id = None
+    row.cancel_requested = False
+    session.flush()
+    if worker_id is not None and jobs.defers_jobs(session):
+        settings = session.scalar(
+            select(VersionRow.settings).where(VersionRow.id == row.version_id)
+        )
+        jobs.defer(session, execution_id, jobs.queue_of(settings))
+    return True
 
 
 def _start(session: Session, execution_id: str, worker_id: str, now: datetime.datetime) -> bool:
@@ -285,6 +323,8 @@ def finish_execution(
     )
     interrupt_running_steps(session, [execution_id], now)
     _forget_private_inputs(session, [execution_id])
+    if jobs.defers_jobs(session):  # servers waiting for it hear it at commit
+        jobs.announce_finished(session, execution_id)
     return dataclasses.replace(
         record,
         status=status_value,
@@ -318,8 +358,12 @@ def request_cancel(session: Session, execution_id: str, now: datetime.datetime) 
         row.cancel_requested = True
         _finish(row, ExecutionStatus.CANCELLED, output=None, error=dict(CANCELLED_ERROR), now=now)
         _forget_private_inputs(session, [row.id])
+        if jobs.defers_jobs(session):
+            jobs.cancel(session, execution_id, abort=False)
     elif row.status == ExecutionStatus.RUNNING:
         row.cancel_requested = True
+        if jobs.defers_jobs(session):  # its worker, wherever it is, hears it at commit
+            jobs.cancel(session, execution_id, abort=True)
     session.flush()
     return execution_record(row)
 
@@ -462,3 +506,53 @@ def list_replays(session: Session, original: ExecutionRecord, limit: int) -> lis
         .limit(limit)
     )
     return [execution_record(row) for row in session.scalars(stmt)]
+
+
+WORKER_LOST_ERROR = {
+    "type": "WorkerLost",
+    "message": "the worker running this execution stopped sending heartbeats (killed, or its "
+    "machine is gone)",
+}
+
+
+def settle_lost_job(session: Session, job_id: int, now: datetime.datetime, backoff_s: float) -> str:
+    """Settle the job of a worker found dead (no heartbeat), exactly once however many
+    processes try (the job's row is locked): what became of its execution --
+
+    * ``queued`` (the worker died before claiming it): the job waits again, at once;
+    * ``retried``: it ran, and its version allows ``retries`` more than the job's attempts so
+      far: back to ``queued`` (its steps deleted), the job runnable again after
+      ``backoff_s * 2**attempts`` seconds (Procrastinate's retry);
+    * ``crashed``: it ran and may not be retried: it ends ``crashed`` ("worker lost");
+    * ``finished``: it had ended already (the worker died after finishing it);
+    * ``gone``: the job was settled meanwhile.
+    """
+    job = jobs.locked_job(session, job_id)
+    if job is None or job[0] != "doing":
+        return "gone"
+    _, attempts, execution_id = job
+    row = None if execution_id is None else session.get(ExecutionRow, execution_id)
+    if row is not None:
+        session.refresh(row, with_for_update=True)
+    if row is None or row.status in _FINISHED:
+        jobs.finish(session, job_id, "succeeded" if row is not None else "failed")
+        return "finished"
+    if row.status == ExecutionStatus.QUEUED:
+        jobs.retry(session, job_id, now)
+        return "queued"
+    settings = session.scalar(select(VersionRow.settings).where(VersionRow.id == row.version_id))
+    allowed = settings.get("retries", 0) if isinstance(settings, dict) else 0
+    if isinstance(allowed, int) and attempts < allowed:
+        requeue_execution(session, row.id, None, now)
+        jobs.retry(session, job_id, now + datetime.timedelta(seconds=backoff_s * 2**attempts))
+        return "retried"
+    finish_execution(
+        session,
+        row.id,
+        status=ExecutionStatus.CRASHED.value,
+        output=None,
+        error=dict(WORKER_LOST_ERROR),
+        now=now,
+    )
+    jobs.finish(session, job_id, "failed")
+    return "crashed"

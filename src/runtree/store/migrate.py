@@ -31,10 +31,16 @@ if TYPE_CHECKING:  # Alembic is imported only to migrate (it takes long to impor
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 # The newest revision in migrations/versions/ (a test checks it against Alembic's view): a
 # database already there is opened without importing Alembic, which keeps CLI commands fast.
-HEAD_REVISION = "0009"
+HEAD_REVISION = "0010"
 
 # Arbitrary constant: the PostgreSQL advisory lock that serializes concurrent migrations.
 _PG_MIGRATION_LOCK = 0x72756E74726565  # "runtree"
+
+
+def owned_by_runtree(name: str | None, type_: str, parent_names: object) -> bool:
+    """Alembic's ``include_name`` hook: Procrastinate's tables (the job queue on PostgreSQL,
+    created by migration 0010 from Procrastinate's own schema) are not runtree's models."""
+    return not (type_ == "table" and (name or "").startswith("procrastinate_"))
 
 
 def alembic_config(connection: Connection | None = None, keyring: Keyring | None = None) -> Config:

@@ -464,3 +464,22 @@ class RetentionPolicyRow(Base):
     keep_last: Mapped[int | None] = mapped_column(Integer)
     updated_at: Mapped[datetime.datetime] = mapped_column(UTCDateTime)
     updated_by: Mapped[str | None] = mapped_column(CleanString(300))
+
+
+class WorkerRow(Base):
+    """A process that runs executions (``runtree worker``, or ``runtree serve`` with its
+    dispatcher), as it last reported itself: the Workers page and ``runtree workers``. Its
+    ``heartbeat_at`` is renewed while it lives; a row whose heartbeat stopped is a lost
+    worker (its executions are settled through the job queue, see :mod:`.jobs`)."""
+
+    __tablename__ = "workers"
+
+    id: Mapped[str] = mapped_column(CleanString(200), primary_key=True)
+    kind: Mapped[str] = mapped_column(CleanString(20), nullable=False)
+    host: Mapped[str] = mapped_column(CleanString(255), nullable=False)
+    pid: Mapped[int] = mapped_column(Integer, nullable=False)
+    slots: Mapped[int] = mapped_column(Integer, nullable=False)
+    queues: Mapped[list[str]] = mapped_column(JSON, nullable=False)
+    started_at: Mapped[datetime.datetime] = mapped_column(UTCDateTime, nullable=False)
+    heartbeat_at: Mapped[datetime.datetime] = mapped_column(UTCDateTime, nullable=False)
+    stopping: Mapped[bool] = mapped_column(Boolean, nullable=False)

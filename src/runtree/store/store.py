@@ -9,7 +9,8 @@ arguments raise :class:`InvalidDataError` (a ``ValueError``); a uniqueness rule 
 (``blob``) are stored and returned as ``bytes`` and never deserialized by the store.
 
 The areas -- ``store.functions``, ``store.executions``, ``store.steps``, ``store.queries``,
-``store.access``, ``store.triggers``, ``store.worlds``, ``store.retention``, ``store.shadow``
+``store.access``, ``store.triggers``, ``store.worlds``, ``store.retention``, ``store.shadow``,
+``store.workers``
 (:mod:`.repositories`) -- share one
 :class:`~.database.Database`; the store's methods are theirs (``store.get_execution`` is
 ``store.executions.get_execution``).
@@ -38,6 +39,7 @@ from .repositories import (
     ShadowRepository,
     StepRepository,
     TriggerRepository,
+    WorkerRepository,
     WorldRepository,
 )
 from .sealed import Keyring, check_keys
@@ -80,12 +82,22 @@ class Store:
     Secrets are stored sealed (:mod:`.sealed`) with the master keys of ``keys`` (default:
     ``RUNTREE_SECRET_KEY`` or the database's key file, :mod:`.master_key`), loaded when
     first needed; :meth:`check_secret_key` checks them up front.
+
+    On PostgreSQL every queued execution is also a job of the Procrastinate queue, written
+    in the transaction that queues it (:mod:`.jobs`); workers anywhere take it from there.
+    ``job_queue=False`` turns that off for this store (benchmarks of the embedded queue on
+    PostgreSQL; a deployment must not mix both). SQLite has no job queue.
     """
 
     def __init__(
-        self, url: str | URL = DEFAULT_URL, *, migrate: bool = True, keys: KeySource | None = None
+        self,
+        url: str | URL = DEFAULT_URL,
+        *,
+        migrate: bool = True,
+        keys: KeySource | None = None,
+        job_queue: bool | None = None,
     ) -> None:
-        self._db = Database(url, keys)
+        self._db = Database(url, keys, job_queue=job_queue)
         try:
             if migrate:
                 migrations.upgrade(self._db.engine, keyring=self._db.keyring)
@@ -101,6 +113,7 @@ class Store:
         self.worlds = WorldRepository(self._db)
         self.retention = RetentionRepository(self._db)
         self.shadow = ShadowRepository(self._db)
+        self.workers = WorkerRepository(self._db)
 
     @classmethod
     def open(
@@ -165,6 +178,11 @@ class Store:
         return self._db.engine
 
     @property
+    def job_queue(self) -> bool:
+        """Whether queued executions are jobs of the Procrastinate queue (PostgreSQL)."""
+        return self._db.job_queue
+
+    @property
     def is_sqlite(self) -> bool:
         """True on SQLite, False on PostgreSQL."""
         return is_sqlite(self._db.engine)
@@ -200,6 +218,16 @@ class Store:
     list_replays = _Delegated("executions", ExecutionRepository.list_replays)
     list_executions = _Delegated("executions", ExecutionRepository.list_executions)
     recover = _Delegated("executions", ExecutionRepository.recover)
+    requeue_execution = _Delegated("executions", ExecutionRepository.requeue_execution)
+    settle_lost_job = _Delegated("executions", ExecutionRepository.settle_lost_job)
+
+    # --- workers ------------------------------------------------------------------------------
+    register_worker = _Delegated("workers", WorkerRepository.register_worker)
+    heartbeat_worker = _Delegated("workers", WorkerRepository.heartbeat_worker)
+    unregister_worker = _Delegated("workers", WorkerRepository.unregister_worker)
+    prune_workers = _Delegated("workers", WorkerRepository.prune_workers)
+    list_workers = _Delegated("workers", WorkerRepository.list_workers)
+    queue_depths = _Delegated("workers", WorkerRepository.queue_depths)
 
     # --- steps --------------------------------------------------------------------------------
     save_steps = _Delegated("steps", StepRepository.save_steps)

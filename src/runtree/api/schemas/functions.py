@@ -48,6 +48,17 @@ class DeployRequest(RequestModel):
         default=None,
         description="Let runs start processes, up to a small process limit (default false).",
     )
+    queue: str | None = Field(
+        default=None,
+        description="The queue its executions wait in (default `default`; PostgreSQL: only "
+        "`runtree worker --queue NAME` processes run them). Lowercase letters, digits, `_`, "
+        "`.`, `-`; at most 64.",
+    )
+    retries: int | None = Field(
+        default=None,
+        description="Times an execution whose worker was lost runs again from the start, "
+        "with backoff (0 to 5, default 0: it ends `crashed`).",
+    )
     known_functions: list[str] = Field(
         default_factory=list,
         max_length=10_000,
@@ -83,7 +94,8 @@ class SettingsOut(ResponseModel):
     memory_mb: int
     tracking: bool
 
-    # The sandbox opt-ins ``network`` and ``subprocesses`` appear (true) only when on.
+    # The sandbox opt-ins ``network`` and ``subprocesses`` appear (true) only when on;
+    # ``queue`` and ``retries`` only when not the default.
 
 
 class WarningOut(ResponseModel):

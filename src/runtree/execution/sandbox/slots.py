@@ -2,11 +2,14 @@
 
 Slot uids are ``uid_base + k`` (64000 and up by default; no passwd entry is needed). Each is
 held by at most one process at a time through an exclusive ``flock`` on
-``<state dir>/uids/<uid>.lock`` -- a server holds one per dispatcher slot for its lifetime,
-a CLI run or a test holds one per execution -- and by at most one execution of that process
-at a time. So two running executions never share a uid, even across processes. A lease is
-one execution's hold on a slot: its uid, its fresh work directory, its cgroup and its
-:class:`~.policy.Policy`; releasing it clears the uid of every process and deletes the work
+``/run/runtree/uids/<uid>.lock`` (:data:`UID_LOCK_DIR`, one directory per host whatever state
+directory each process uses, since uids are the host's: several ``runtree worker`` processes
+with state directories of their own never share one, nor kill each other's processes, which
+supervision finds by uid). A server holds one per dispatcher slot for its lifetime, a CLI
+run or a test holds one per execution, and each is used by at most one execution of that
+process at a time. So two running executions never share a uid, even across processes. A
+lease is one execution's hold on a slot: its uid, its fresh work directory, its cgroup and
+its :class:`~.policy.Policy`; releasing it clears the uid of every process and deletes the work
 directory before the slot is used again.
 """
 
@@ -29,7 +32,7 @@ from typing import Any
 from ...errors import SandboxUnavailable
 from . import firewall, interpreter
 from .cgroups import Cgroups, SlotGroup
-from .config import SandboxConfig
+from .config import DEFAULT_STATE_DIR, SandboxConfig
 from .policy import NPROC_THREADS_ONLY, NPROC_WITH_SUBPROCESSES, Policy
 from .processes import CLEAR_TIMEOUT_S, clear_uid, kill_user_with_helper, processes_of
 from .report import SandboxReport, build_report, run_probe
@@ -37,6 +40,7 @@ from .report import SandboxReport, build_report, run_probe
 log = logging.getLogger("runtree.sandbox")
 
 MAX_WORKDIR_ENTRIES = 10_000
+UID_LOCK_DIR = "/run/runtree/uids"  # host-wide: see the module docstring
 
 
 @dataclasses.dataclass
@@ -45,6 +49,7 @@ class SlotUid:
 
     uid: int
     lock_fd: int
+    state_fd: int = -1  # its lock where earlier runtrees took it (see _reserve_uid)
     busy: threading.Lock = dataclasses.field(default_factory=threading.Lock)
     group: SlotGroup | None = None
 
@@ -116,6 +121,8 @@ class Sandbox:
         self.python = config.python or interpreter.runtime_python()
         self.jobs_dir = jobs_dir
         self.locks_dir = locks_dir
+        # Where earlier runtrees, which had no host-wide lock, locked slot uids by default.
+        self.state_locks_dir = os.path.join(DEFAULT_STATE_DIR, "uids")
         self._lock = threading.RLock()
         self._slots: list[SlotUid] = []
         self._held: set[int] = set()
@@ -399,16 +406,20 @@ class Sandbox:
                 if uid in self._held:
                     continue
                 self._held.add(uid)
-            path = os.path.join(self.locks_dir, f"{uid}.lock")
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                os.close(fd)
+            # The host's lock, and the one earlier runtrees took alone (in the default state
+            # directory): a process of either kind holding the uid keeps it.
+            fd = _try_lock(os.path.join(self.locks_dir, f"{uid}.lock"))
+            state_fd = (
+                -1 if fd < 0 else _try_lock(os.path.join(self.state_locks_dir, f"{uid}.lock"))
+            )
+            if fd < 0 or state_fd < 0:
+                for held in (fd, state_fd):
+                    if held >= 0:
+                        os.close(held)
                 with self._lock:
                     self._held.discard(uid)
                 continue
-            return SlotUid(uid, fd)
+            return SlotUid(uid, fd, state_fd)
         raise RuntimeError(
             f"no free slot uid in {self.config.uid_base}..."
             f"{self.config.uid_base + self.config.uid_count - 1}"
@@ -440,10 +451,11 @@ class Sandbox:
             return None
 
     def _unlock(self, entry: SlotUid) -> None:
-        if entry.lock_fd >= 0:
-            with contextlib.suppress(OSError):
-                os.close(entry.lock_fd)
-            entry.lock_fd = -1
+        for fd in (entry.state_fd, entry.lock_fd):
+            if fd >= 0:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        entry.lock_fd = entry.state_fd = -1
         with self._lock:
             self._held.discard(entry.uid)
 
@@ -459,20 +471,34 @@ _probed: dict[SandboxConfig, tuple[SandboxReport, Cgroups | None]] = {}
 _probed_lock = threading.Lock()
 
 
-def _state_dirs(state_dir: str, root: bool) -> tuple[str, str]:
-    """``jobs`` (0711: slot uids reach their own directory, list none) and ``uids`` (0700)."""
+def _state_dirs(state_dir: str, root: bool, uid_locks: str = UID_LOCK_DIR) -> tuple[str, str]:
+    """``jobs`` (0711: slot uids reach their own directory, list none) in the state
+    directory, and the host's uid locks (0700)."""
     base = state_dir if root else tempfile.mkdtemp(prefix="runtree-sandbox-")
     jobs = os.path.join(base, "jobs")
-    locks = os.path.join(base, "uids")
+    state_locks = os.path.join(DEFAULT_STATE_DIR, "uids") if root else os.path.join(base, "uids")
+    locks = uid_locks if root else state_locks
     # Created with their modes (never wider, not even for a moment), then set again: an
     # existing directory keeps its mode otherwise.
     os.makedirs(base, mode=0o711, exist_ok=True)
     os.makedirs(jobs, mode=0o711, exist_ok=True)
-    os.makedirs(locks, mode=0o700, exist_ok=True)
+    for directory in {locks, state_locks}:
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+        os.chmod(directory, 0o700)
     os.chmod(base, 0o711)
     os.chmod(jobs, 0o711)
-    os.chmod(locks, 0o700)
     return jobs, locks
+
+
+def _try_lock(path: str) -> int:
+    """An fd holding an exclusive ``flock`` on ``path``, or -1 if another holds it."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return -1
+    return fd
 
 
 _default: Sandbox | None = None

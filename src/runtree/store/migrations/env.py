@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection
 
 from runtree.settings import environment_value
 from runtree.store.engine import DEFAULT_URL, create_store_engine, write_engine
+from runtree.store.migrate import owned_by_runtree
 from runtree.store.schema import Base
 
 
@@ -21,6 +22,7 @@ def _run(connection: Connection) -> None:
         target_metadata=Base.metadata,
         render_as_batch=connection.dialect.name == "sqlite",  # SQLite ALTERs by copy
         compare_type=True,
+        include_name=owned_by_runtree,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -9,6 +9,7 @@ from .retention import RetentionRepository
 from .shadow import ShadowRepository
 from .steps import StepRepository
 from .triggers import TriggerRepository
+from .workers import WorkerRepository
 from .worlds import WorldRepository
 
 __all__ = [
@@ -20,5 +21,6 @@ __all__ = [
     "ShadowRepository",
     "StepRepository",
     "TriggerRepository",
+    "WorkerRepository",
     "WorldRepository",
 ]

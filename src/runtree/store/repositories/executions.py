@@ -18,6 +18,10 @@ from ..common import utcnow
 from ..database import Database
 from ..steps import save_steps as _save_steps
 
+# How long an execution's end is retried while the database cannot be reached (a PostgreSQL
+# restart): ending an execution is idempotent -- the first end stands -- so retrying is safe.
+FINISH_RECONNECT_S = 60.0
+
 
 class ExecutionRepository:
     """Executions: queueing, claiming, finishing, cancelling, recovering."""
@@ -87,11 +91,32 @@ class ExecutionRepository:
         now = utcnow()
         return self._db.write(lambda s: executions.claim_next(s, worker_id, now))
 
-    def claim_execution(self, execution_id: str, worker_id: str) -> ExecutionRecord | None:
+    def claim_execution(
+        self, execution_id: str, worker_id: str, *, from_job: bool = False
+    ) -> ExecutionRecord | None:
         """Claim one specific execution if it is still queued; ``None`` if it is not (already
-        claimed, cancelled ...). Raises :class:`NotFoundError` for an unknown id."""
+        claimed, cancelled ...). Raises :class:`NotFoundError` for an unknown id. Unless the
+        caller runs the execution's job (``from_job``: a queue worker), its waiting job is
+        deleted in the same transaction (the CLI running it here)."""
         now = utcnow()
-        return self._db.write(lambda s: executions.claim_execution(s, execution_id, worker_id, now))
+        return self._db.write(
+            lambda s: executions.claim_execution(s, execution_id, worker_id, now, from_job=from_job)
+        )
+
+    def requeue_execution(self, execution_id: str, worker_id: str) -> bool:
+        """Hand a running execution of ``worker_id`` back to the queue (a worker that stops
+        before it ended): its steps so far are deleted and it waits to run again from the
+        start, on PostgreSQL as a new job. False if it no longer runs on ``worker_id``."""
+        now = utcnow()
+        return self._db.write(
+            lambda s: executions.requeue_execution(s, execution_id, worker_id, now)
+        )
+
+    def settle_lost_job(self, job_id: int, *, backoff_s: float) -> str:
+        """Settle the job of a dead worker (see :func:`.executions.settle_lost_job`): the
+        outcome (``queued``, ``retried``, ``crashed``, ``finished`` or ``gone``)."""
+        now = utcnow()
+        return self._db.write(lambda s: executions.settle_lost_job(s, job_id, now, backoff_s))
 
     def finish_execution(
         self,
@@ -115,12 +140,18 @@ class ExecutionRepository:
 
         def operation(session: Session) -> ExecutionRecord:
             if steps is not None:
+                if executions.execution_status(session, execution_id, lock=True).finished:
+                    # Ended meanwhile (cancelled, settled as lost, or this very write
+                    # committed before its connection broke): the first end stands.
+                    return executions.finish_execution(
+                        session, execution_id, status=status, output=output, error=error, now=now
+                    )
                 _save_steps(session, execution_id, steps)
             return executions.finish_execution(
                 session, execution_id, status=status, output=output, error=error, now=now
             )
 
-        return self._db.write(operation)
+        return self._db.write(operation, reconnect_s=FINISH_RECONNECT_S)
 
     def request_cancel(self, execution_id: str) -> ExecutionRecord:
         """Cancel an execution: a queued one becomes ``cancelled`` at once; a running one
