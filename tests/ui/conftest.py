@@ -97,7 +97,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 class UiServer:
     """A ``runtree serve`` subprocess on a free loopback port with its own database."""
 
-    def __init__(self, directory: Path, *, auth: bool = False, workers: int = 2) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        auth: bool = False,
+        workers: int = 2,
+        database: str | None = None,
+        startup_timeout: float = 30,
+    ) -> None:
         self.directory = directory
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -114,7 +122,7 @@ class UiServer:
             "--port",
             str(self.port),
             "--database",
-            f"sqlite:///{directory / 'runtree.db'}",
+            database or f"sqlite:///{directory / 'runtree.db'}",
             "--workers",
             str(workers),
         ]
@@ -122,7 +130,7 @@ class UiServer:
         self.process = subprocess.Popen(
             command, stdout=self.log, stderr=subprocess.STDOUT, env=env, start_new_session=True
         )
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + startup_timeout
         while True:
             if self.process.poll() is not None:
                 raise RuntimeError(f"runtree serve exited: {self.read_log()}")

@@ -140,6 +140,12 @@ def schedules_page(request: Request) -> HTMLResponse:
     return _page(request, "schedules.html", "Schedules")
 
 
+@pages.get("/workers", response_class=HTMLResponse)
+def workers_page(request: Request) -> HTMLResponse:
+    """The workers (live, stopping, lost), their slots and executions, and the queues."""
+    return _page(request, "workers.html", "Workers")
+
+
 @pages.get("/keys", response_class=HTMLResponse)
 def keys_page(request: Request) -> HTMLResponse:
     """API keys (admins): list, create (the key shown once), revoke."""
