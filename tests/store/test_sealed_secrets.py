@@ -303,17 +303,39 @@ def test_upgrading_from_0005_seals_the_plaintext_already_stored(
     fresh_url: str, backend: str, key_file: Path
 ) -> None:
     with _store(fresh_url, key_file) as store:
-        deploy(store, "default", "job", SOURCE)
-        version = store.require_version("default", "job")
-        execution = store.enqueue_execution(
-            version=version,
-            trigger="api",
-            input={"password": "[redacted]", "n": 1},
-            versions={"job": version.number},
-        )
         migrations.downgrade(store.engine, "0005")
         now = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
+        execution_id = "0" * 31 + "1"
         with store.engine.begin() as conn:  # what runtree 0005 stored: plaintext
+            conn.execute(
+                text(
+                    "INSERT INTO functions (id, namespace, name, created_at) "
+                    "VALUES (1, 'default', 'job', :now)"
+                ),
+                {"now": now},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO versions (id, function_id, number, sha256, source, settings, "
+                    "warnings, dependencies, created_at) VALUES (1, 1, 1, 'x', :source, '{}', "
+                    "'[]', '[]', :now)"
+                ),
+                {"source": SOURCE, "now": now},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO executions (id, function_id, version_id, namespace, name, "
+                    "version, trigger, status, input, versions, queued_at, cancel_requested) "
+                    "VALUES (:id, 1, 1, 'default', 'job', 1, 'api', 'queued', :input, "
+                    ":versions, :now, false)"
+                ),
+                {
+                    "id": execution_id,
+                    "input": '{"password": "[redacted]", "n": 1}',
+                    "versions": '{"job": 1}',
+                    "now": now,
+                },
+            )
             conn.execute(
                 text(
                     "INSERT INTO webhooks (path, namespace, name, version, verify, secret, "
@@ -332,13 +354,13 @@ def test_upgrading_from_0005_seals_the_plaintext_already_stored(
             )
             conn.execute(
                 text("INSERT INTO execution_private_inputs (execution_id, input) VALUES (:e, :i)"),
-                {"e": execution.id, "i": f'{{"password": "{RUN_PASSWORD}", "n": 1}}'},
+                {"e": execution_id, "i": f'{{"password": "{RUN_PASSWORD}", "n": 1}}'},
             )
         assert RUN_PASSWORD.encode() in _stored_bytes(fresh_url, backend)
     with _store(fresh_url, key_file) as store:  # opening migrates: 0006 seals
-        assert store.schema_revision() == "0006"
+        assert store.schema_revision() == migrations.HEAD_REVISION
         assert store.get_webhook("h1").secret == WEBHOOK_SECRET  # type: ignore[union-attr]
-        assert store.private_input(execution.id) == {"password": RUN_PASSWORD, "n": 1}
+        assert store.private_input(execution_id) == {"password": RUN_PASSWORD, "n": 1}
         assert store.list_schedules()[0].input == {"api_token": "[redacted]", "n": 2}
         stored = _stored_bytes(fresh_url, backend)
     for secret in SECRETS:

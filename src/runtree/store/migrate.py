@@ -13,6 +13,8 @@ head, then review the generated file in ``migrations/versions/``.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -88,7 +90,7 @@ def upgrade(engine: Engine, revision: str = "head", *, keyring: Keyring | None =
     from alembic import command
     from alembic.util.exc import CommandError
 
-    with write_engine(engine).begin() as conn:
+    with _migration_transaction(engine) as conn:
         if not is_sqlite(conn):
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK})
         try:
@@ -104,6 +106,26 @@ def upgrade(engine: Engine, revision: str = "head", *, keyring: Keyring | None =
         # it. Best effort: a reader of another process can keep part of it for a while.
         with engine.connect() as conn:
             conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+@contextlib.contextmanager
+def _migration_transaction(engine: Engine) -> Iterator[Connection]:
+    """The write transaction migrations run in. On SQLite, foreign keys are not enforced
+    during it: a batch migration copies a table and drops the original, and dropping a
+    parent table with enforcement on deletes every child row through ``ON DELETE CASCADE``
+    (``executions`` -> its steps, payloads and private inputs). SQLite ignores the pragma
+    inside a transaction, so it is set on the connection before ``BEGIN`` and restored
+    after."""
+    with write_engine(engine).connect() as conn:
+        raw = conn.connection.dbapi_connection if is_sqlite(conn) else None
+        if raw is not None:
+            raw.execute("PRAGMA foreign_keys = OFF")
+        try:
+            with conn.begin():
+                yield conn
+        finally:
+            if raw is not None:
+                raw.execute("PRAGMA foreign_keys = ON")
 
 
 def _recorded_revision(engine: Engine) -> str | None:
@@ -123,7 +145,7 @@ def downgrade(engine: Engine, revision: str, *, keyring: Keyring | None = None) 
     manual repairs only: data in dropped tables is lost."""
     from alembic import command
 
-    with write_engine(engine).begin() as conn:
+    with _migration_transaction(engine) as conn:
         if not is_sqlite(conn):
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK})
         command.downgrade(alembic_config(conn, keyring), revision)
