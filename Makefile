@@ -56,10 +56,10 @@ install: $(STAMP) runtime
 RUNTIME ?= /opt/runtree/venv
 RUNTIME_PYTHON ?= $(firstword $(wildcard /usr/bin/python$(PYTHON_VERSION)) $(wildcard $(foreach v,$(SUPPORTED_VERSIONS),/usr/bin/python$(v))))
 RUNTIME_VERSION = $(patsubst /usr/bin/python%,%,$(RUNTIME_PYTHON))
-# vcrpy (deterministic replay) with what it needs; requests and httpx for functions (and the
-# replay tests) that call HTTP.
+# vcrpy and time-machine (deterministic replay) with what they need; requests and httpx for
+# functions (and the replay tests) that call HTTP.
 RUNTIME_PACKAGES := dill==0.4.1 pyseccomp==0.1.2 landlock==1.0.0.dev5 vcrpy==9.4.2 PyYAML==6.0.4 \
-  wrapt==2.5.2 requests==2.34.2 urllib3==2.8.0 httpx==0.29.0
+  wrapt==2.5.2 requests==2.34.2 urllib3==2.8.0 httpx==0.29.0 time-machine==3.6.0
 RUNTIME_STAMP := $(RUNTIME)/.runtree-runtime
 STATE_DIR ?= /var/lib/runtree
 runtime:

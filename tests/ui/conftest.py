@@ -104,7 +104,7 @@ class UiServer:
         auth: bool = False,
         workers: int = 2,
         database: str | None = None,
-        startup_timeout: float = 30,
+        startup_timeout: float = 90,
     ) -> None:
         self.directory = directory
         self.port = free_port()
