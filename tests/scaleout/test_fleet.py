@@ -98,7 +98,7 @@ def test_a_fleet_runs_every_execution_exactly_once_through_a_lost_worker(
 
         queued_at = time.monotonic()
         records = wait_all_ended(store, list(kinds), timeout=240)
-        print(f"{len(kinds)} executions ended {time.monotonic() - queued_at:.1f}s after queueing")
+        print(f"{len(kinds)} executions ended {time.monotonic() - queued_at:.1f} s after queueing")
         statuses = Counter((kinds[i], str(r.status)) for i, r in records.items())
         assert all(r.status.finished for r in records.values()), statuses
         lost = {i for i, r in records.items() if r.error and r.error.get("type") == "WorkerLost"}
@@ -138,7 +138,8 @@ def test_a_fleet_runs_every_execution_exactly_once_through_a_lost_worker(
             assert time.monotonic() < deadline
             time.sleep(0.1)
         with server.client() as client:
-            assert client.post(f"/executions/{target}/cancel").status_code == 200
+            # 202: accepted, its worker (elsewhere) stops it
+            assert client.post(f"/executions/{target}/cancel").status_code in (200, 202)
         cancelled = wait_all_ended(store, [target], timeout=20)[target]
         assert cancelled.status == ExecutionStatus.CANCELLED
     finally:
