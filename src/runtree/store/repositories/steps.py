@@ -3,14 +3,25 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Mapping
 from typing import Any
+
+from sqlalchemy import text
 
 from ...models import (
     StepRecord,
 )
 from .. import steps
 from ..database import Database
+from ..engine import is_sqlite
+
+# PostgreSQL: analyze the step tables when this process has written this many steps, then
+# ten times as many, and so on. Plans made while the tables were nearly empty (no statistics:
+# autovacuum off or not yet run) were kept by pooled connections: the payload -> steps key
+# check then took a 10,000-step execution from 1.7 s to 13.9 s to store. ANALYZE also makes
+# PostgreSQL plan those statements again.
+FIRST_ANALYZE_AFTER_STEPS = 1_000
 
 
 class StepRepository:
@@ -18,6 +29,10 @@ class StepRepository:
 
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._analyze = not is_sqlite(db.engine)
+        self._lock = threading.Lock()
+        self._written = 0
+        self._next_analyze = FIRST_ANALYZE_AFTER_STEPS
 
     def save_steps(self, execution_id: str, steps_: Iterable[Mapping[str, Any]]) -> int:
         """Upsert a batch of steps in the ``Step.to_dict(include_blobs=True)`` shape, in one
@@ -25,7 +40,19 @@ class StepRepository:
         wins), except that a ``running`` step never replaces a finished one, and steps
         arriving ``running`` after the execution finished are stored ``interrupted``.
         Returns how many steps were written."""
-        return self._db.write(lambda s: steps.save_steps(s, execution_id, steps_))
+        written = self._db.write(lambda s: steps.save_steps(s, execution_id, steps_))
+        if self._analyze and written:
+            self._count_written(written)
+        return written
+
+    def _count_written(self, written: int) -> None:
+        with self._lock:
+            self._written += written
+            due = self._written >= self._next_analyze
+            if due:
+                self._next_analyze = self._written * 10
+        if due:
+            self._db.write(lambda s: s.execute(text("ANALYZE steps, step_payloads")))
 
     def get_steps(self, execution_id: str, *, include_blobs: bool = False) -> list[StepRecord]:
         """Every step of an execution in sequence order, with inputs, output and generator

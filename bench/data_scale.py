@@ -1,0 +1,311 @@
+"""Data at scale: how lists, searches, function pages and opening a big execution behave as
+the store grows, what a small step costs on disk, and how fast steps are written.
+
+One store (a SQLite file, or a fresh PostgreSQL database with ``--database``) is grown in
+stages to each size of ``--sizes`` (executions; ``--steps`` recorded steps each, two small
+inputs and an output per step, written through ``Store.save_steps`` in worker-sized batches
+like a worker streams them). It also holds one execution of 10,000 steps and a ``rare``
+function with 100 runs (the function page of a function whose runs do not grow while the
+others' do). At each stage every request is timed through the HTTP API in process
+(``--rounds`` times, median), and the table prints each figure beside its value at the first
+stage (the baseline of this run): flat in the data size means a ratio near 1.
+
+    .venv/bin/python bench/data_scale.py --quick                 # seconds: a smoke run
+    .venv/bin/python bench/data_scale.py --sizes 1000,10000,100000 --steps 100
+    .venv/bin/python bench/data_scale.py --database postgresql://postgres@127.0.0.1/test
+
+Figures (see docs/scaling.md): ``bytes/step`` is the size of the step tables and their
+indexes divided by the number of steps; ``open 10k`` is ``GET /executions/{id}`` of the
+10,000-step execution with ``Accept-Encoding: gzip`` (time, and bytes on the wire).
+"""
+
+from __future__ import annotations
+
+import argparse
+import pickle
+import secrets
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+from fastapi.testclient import TestClient
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import make_url
+
+from runtree.api import create_app
+from runtree.models import VersionRecord
+from runtree.service import VersionSettings
+from runtree.settings import Settings
+from runtree.store import Store
+
+BIG_STEPS = 10_000
+RARE_RUNS = 100
+FUNCTIONS = 20
+BATCH = 500  # steps per save_steps call, as a worker batches them
+REGIONS = ("eu", "us", "apac")
+# Tables that hold steps, whatever the schema revision calls them.
+STEP_TABLES = ("steps", "step_payloads", "step_values")
+
+
+class NullDispatcher:
+    """Runs nothing: the benchmark writes executions itself."""
+
+    def start(self) -> None: ...
+    def notify(self) -> None: ...
+    def cancel(self, execution_id: str) -> bool:
+        return False
+
+    def stop(self, grace: float = 5.0) -> None: ...
+
+
+def captured(value: Any) -> dict[str, Any]:
+    blob = pickle.dumps(value, protocol=5)
+    return {
+        "preview": value,
+        "size": len(blob),
+        "format": "pickle",
+        "truncated": False,
+        "redacted": False,
+        "type": type(value).__name__,
+        "blob": blob,
+    }
+
+
+def small_step(step_id: int, parent_id: int | None, depth: int, started: int) -> dict[str, Any]:
+    """A step as the tracking runtime sends it: ``price(item, qty) -> float``."""
+    return {
+        "id": step_id,
+        "parent_id": parent_id,
+        "sequence": step_id,
+        "depth": depth,
+        "name": "price" if parent_id is not None else "handle",
+        "filename": "orders.py",
+        "lineno": 12 if parent_id is not None else 3,
+        "version": None,
+        "status": "completed",
+        "started_at_ns": started + step_id * 1_000,
+        "duration_ns": 800,
+        "inputs": {"item": captured(step_id % 97), "qty": captured(step_id % 5 + 1)},
+        "output": captured(float(step_id % 89)),
+        "error": None,
+        "stdout": "",
+        "stdout_truncated": False,
+        "warnings": [],
+        "aggregates": [],
+        "generator": None,
+    }
+
+
+def steps_of(count: int) -> Iterator[dict[str, Any]]:
+    started = time.time_ns()
+    yield small_step(1, None, 0, started)
+    for step_id in range(2, count + 1):
+        yield small_step(step_id, 1, 1, started)
+
+
+def deploy(store: Store, name: str) -> VersionRecord:
+    version, _ = store.deploy_version(
+        "default",
+        name,
+        source=f"def {name}(order_id, customer, region):\n    return 1\n",
+        settings=VersionSettings().model_dump(mode="json"),
+        sha256=name,
+        warnings=[],
+        dependencies=[],
+        signature={"name": name, "parameters": []},
+        description=None,
+        created_by=None,
+    )
+    return version
+
+
+class Generator:
+    """Grows a store: executions of the ``f*`` functions, with their steps."""
+
+    def __init__(self, store: Store, steps: int) -> None:
+        self.store = store
+        self.steps = steps
+        self.versions = [deploy(store, f"f{index}") for index in range(FUNCTIONS)]
+        self.count = 0
+        self.steps_written = 0
+        self.write_seconds = 0.0
+
+    def run(self, version: VersionRecord, order_id: int, steps: int) -> str:
+        store = self.store
+        record = store.enqueue_execution(
+            version=version,
+            trigger="api",
+            input={
+                "order_id": order_id,
+                "customer": f"c{order_id % 1000}",
+                "region": REGIONS[order_id % 3],
+            },
+            versions={},
+        )
+        store.claim_execution(record.id, "bench")
+        batch: list[dict[str, Any]] = []
+        started = time.perf_counter()
+        for step in steps_of(steps):
+            batch.append(step)
+            if len(batch) == BATCH:
+                store.save_steps(record.id, batch)
+                batch = []
+        if batch:
+            store.save_steps(record.id, batch)
+        self.write_seconds += time.perf_counter() - started
+        self.steps_written += steps
+        store.finish_execution(record.id, status="succeeded", output=1)
+        return record.id
+
+    def grow_to(self, executions: int) -> None:
+        while self.count < executions:
+            self.run(self.versions[self.count % FUNCTIONS], self.count, self.steps)
+            self.count += 1
+
+
+def step_bytes(store: Store) -> tuple[int, int]:
+    """(bytes of the step tables and their indexes, number of steps)."""
+    tables = [name for name in STEP_TABLES if inspect(store.engine).has_table(name)]
+    with store.engine.connect() as conn:
+        steps = conn.scalar(text("SELECT count(*) FROM steps"))
+        if store.is_sqlite:
+            size = conn.scalar(
+                text(
+                    "SELECT sum(pgsize) FROM dbstat WHERE name IN (SELECT name FROM "
+                    f"sqlite_master WHERE tbl_name IN ({', '.join(repr(t) for t in tables)}))"
+                )
+            )
+        else:
+            conn.execute(text("ANALYZE"))
+            size = sum(
+                conn.scalar(text(f"SELECT pg_total_relation_size('{name}')")) for name in tables
+            )
+    return int(size or 0), int(steps or 0)
+
+
+def median_ms(run: Callable[[], object], rounds: int) -> float:
+    run()  # warm: statement caches, pages
+    times = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times) * 1000
+
+
+def requests(client: TestClient, big_id: str, big: int) -> dict[str, Callable[[], httpx.Response]]:
+    def get(url: str) -> Callable[[], httpx.Response]:
+        def call() -> httpx.Response:
+            response = client.get(url)
+            response.raise_for_status()
+            return response
+
+        return call
+
+    return {
+        "list executions": get("/api/v1/executions?limit=50"),
+        "list of one function": get("/api/v1/executions?function=f3&limit=50"),
+        "search key=value": get("/api/v1/executions?q=customer%3Dc123&limit=50"),
+        "search a value": get("/api/v1/executions?q=c123&limit=50"),
+        "search a missing value": get("/api/v1/executions?q=zzz_nowhere&limit=50"),
+        "functions": get("/api/v1/functions"),
+        "function page (rare)": get("/api/v1/functions/default/rare"),
+        "stats (rare)": get("/api/v1/functions/default/rare/stats"),
+        "home page (UI)": get("/"),
+        "function page (UI)": get("/functions/default/rare"),
+        f"open {big:,} steps": get(f"/api/v1/executions/{big_id}"),
+    }
+
+
+@contextmanager
+def database(url: str | None) -> Iterator[str]:
+    if url is None or url.startswith("sqlite"):
+        with tempfile.TemporaryDirectory() as directory:
+            yield url or f"sqlite:///{Path(directory) / 'scale.db'}"
+        return
+    name = f"runtree_bench_{secrets.token_hex(4)}"
+    admin = make_url(url).set(drivername="postgresql")
+    plain = admin.render_as_string(hide_password=False)
+    with psycopg.connect(plain, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield admin.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(plain, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000,10000", help="executions at each stage")
+    parser.add_argument("--steps", type=int, default=100, help="steps per execution")
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--database", default=None, help="a PostgreSQL URL (default: SQLite)")
+    parser.add_argument("--big", type=int, default=BIG_STEPS, help="steps of the big execution")
+    parser.add_argument(
+        "--quick", action="store_true", help="sizes 20,60, 5 steps, 2 rounds, big 500"
+    )
+    args = parser.parse_args()
+    sizes = [int(size) for size in args.sizes.split(",")]
+    steps, rounds, big, rare_runs = args.steps, args.rounds, args.big, RARE_RUNS
+    if args.quick:
+        sizes, steps, rounds, big, rare_runs = [20, 60], 5, 2, 500, 10
+
+    with database(args.database) as url, Store(url) as store:
+        settings = Settings(database_url=url, auth=False, scheduler=False)
+        generator = Generator(store, steps)
+        rare = deploy(store, "rare")
+        for index in range(rare_runs):
+            generator.run(rare, 10_000_000 + index, 1)
+        big_id = generator.run(deploy(store, "big"), 20_000_000, big)
+        with TestClient(create_app(settings, store=store, dispatcher=NullDispatcher())) as client:
+            client.headers["Accept-Encoding"] = "gzip"
+            calls = requests(client, big_id, big)
+            results: list[tuple[int, dict[str, float], float, int, float]] = []
+            for size in sizes:
+                generator.grow_to(size)
+                size_bytes, step_count = step_bytes(store)
+                timings = {label: median_ms(call, rounds) for label, call in calls.items()}
+                wire = calls[f"open {big:,} steps"]().num_bytes_downloaded
+                rate = generator.steps_written / generator.write_seconds
+                results.append((size, timings, size_bytes / step_count, wire, rate))
+                print(
+                    f"stage {size:,} executions, {step_count:,} steps: "
+                    f"{size_bytes / step_count:.0f} bytes/step, {rate:,.0f} steps/s written",
+                    flush=True,
+                )
+    report(results, steps, big, "SQLite" if url.startswith("sqlite") else "PostgreSQL")
+
+
+def report(
+    results: list[tuple[int, dict[str, float], float, int, float]],
+    steps: int,
+    big: int,
+    backend: str,
+) -> None:
+    first = results[0][1]
+    print(f"\n{backend}, {steps} steps per execution; median ms (ratio to the first stage)")
+    header = "request".ljust(26) + "".join(f"{size:>22,}" for size, *_ in results)
+    print(header)
+    for label in first:
+        cells = "".join(
+            f"{timings[label]:>13.1f} ({timings[label] / first[label]:>4.2f}x)"
+            for _, timings, *_ in results
+        )
+        print(label.ljust(26) + cells)
+    print("bytes/step".ljust(26) + "".join(f"{per:>22.0f}" for _, _, per, _, _ in results))
+    print(
+        f"open {big:,}: bytes on wire".ljust(26)
+        + "".join(f"{wire:>22,}" for *_, wire, _ in results)
+    )
+    print("steps/s written".ljust(26) + "".join(f"{rate:>22,.0f}" for *_, rate in results))
+
+
+if __name__ == "__main__":
+    main()
