@@ -17,6 +17,7 @@ from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware.gzip import GZipMiddleware
 
 from .. import __version__
 from ..execution.dispatcher import Dispatcher
@@ -40,6 +41,9 @@ from .routes_shadow import router as shadow_router
 from .routes_workers import router as workers_router
 from .waiting import CompletionHub
 
+# Answers smaller than this go uncompressed (compressing them saves less than it costs).
+GZIP_MINIMUM_BYTES = 4096
+
 DESCRIPTION = """Deploy plain Python functions, run them in isolated worker processes and read
 every call back as a tree of steps.
 
@@ -62,7 +66,8 @@ def create_app(
     recovers the store and runs executions itself with ``settings.workers`` slots. Request
     bodies over ``settings.max_body_bytes`` are refused with 413. Every request gets an
     ``X-Request-ID`` (the caller's, or a new one) and a ``runtree.access`` log record
-    (:mod:`runtree.api.logs`).
+    (:mod:`runtree.api.logs`). Answers of 4 KiB or more are gzip-compressed for clients that
+    send ``Accept-Encoding: gzip``.
 
     Requests waiting for an execution are woken by ``app.state.hub`` (a
     :class:`~runtree.api.waiting.CompletionHub`); the dispatcher built here publishes to it.
@@ -121,6 +126,10 @@ def create_app(
     app.include_router(docs)
     # The sign-in form names the admin key's file (its name only: no server paths in pages).
     install_ui(app, admin_key_file=settings.admin_key_path.name if settings.auth else None)
+    # Large answers (a 10,000-step execution is ~7 MB of JSON) compress ~30-fold; level 1
+    # costs milliseconds where the default level 9 costs a second. Bodies already encoded
+    # (outlines, comparisons) pass through.
+    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES, compresslevel=1)
     app.add_middleware(
         BodyLimitMiddleware,
         limit=settings.max_body_bytes,
