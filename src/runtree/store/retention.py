@@ -284,9 +284,11 @@ def prunable_query(
     if keep_days is not None:
         limits.append(e.c.id < id_floor(now - datetime.timedelta(days=keep_days)))
     if keep_last is not None:
+        # "The newest N runs" are runs of the function: shadow runs (runtree deploy --shadow)
+        # do not take their places; those older than the Nth run go with the older runs.
         newest_kept = (
             select(e.c.id)
-            .where(e.c.namespace == namespace, e.c.name == name)
+            .where(e.c.namespace == namespace, e.c.name == name, e.c.shadow_report_id.is_(None))
             .order_by(e.c.id.desc())
             .offset(keep_last - 1)
             .limit(1)
