@@ -364,6 +364,7 @@ def _cases() -> Iterator[Case]:
         )
     for listing in ("/functions", "/executions", "/webhooks", "/schedules", "/whoami"):
         yield Case("GET", listing, "read", None, False, lambda w, p=listing: p)
+    yield Case("GET", "/find", "read", None, False, lambda w: "/find?value=ada")
     yield Case("GET", "/keys", "admin", None, False, lambda w: "/keys")
     yield Case("GET", "/audit", "admin", None, False, lambda w: "/audit")
     # Every namespace's executions: keys limited to one namespace are refused.

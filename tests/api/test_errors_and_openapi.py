@@ -166,6 +166,8 @@ SHADOW_OPERATIONS = {
 }
 # Workers and queues (issue 17).
 WORKERS_OPERATIONS = {("get", "/api/v1/workers")}
+# Which executions handled a value (issue 13).
+FIND_OPERATIONS = {("get", "/api/v1/find")}
 # Trace files (issue 11).
 EXPORT_OPERATIONS = {("get", "/api/v1/executions/{execution_id}/export")}
 # A recorded step becomes a test (issue 13).
@@ -200,6 +202,7 @@ def test_openapi_lists_every_endpoint_with_problem_responses(client: TestClient)
         | RETENTION_OPERATIONS
         | SHADOW_OPERATIONS
         | WORKERS_OPERATIONS
+        | FIND_OPERATIONS
     )
     schemas = document["components"]["schemas"]
     assert {"Problem", "DeployRequest", "RunRequest", "ExecutionDetail", "StepOut"} <= set(schemas)

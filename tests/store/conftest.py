@@ -23,7 +23,8 @@ from runtree.store import Store
 DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
 TABLES = (
     "retention_policies, schedule_fires, schedules, idempotency_keys, webhook_deliveries, "
-    "webhooks, audit_log, api_keys, server_flags, step_payloads, steps, executions, "
+    "webhooks, audit_log, api_keys, server_flags, value_hashes, value_hash_keys, step_payloads, "
+    "steps, executions, "
     "shadow_reports, versions, "
     "functions, workers"
 )

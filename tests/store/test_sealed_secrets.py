@@ -229,6 +229,7 @@ def test_rotate_reseals_everything_and_drops_the_old_key(
             "webhooks.secret": 1,
             "execution_private_inputs.sealed_input": 1,
             "schedules.sealed_input": 1,
+            "value_hash_keys.sealed_key": 1,  # the value index's HMAC key
         }
         assert _sealed_key_ids(store) == {report.key_id} != {old}
         stored = _stored_bytes(db_url, backend)

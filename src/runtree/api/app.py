@@ -35,6 +35,7 @@ from .problems import Problem, install_problem_handlers, problem_responses
 from .routes import API_PREFIX, api, health
 from .routes_access import router as access_router
 from .routes_compare import router as compare_router
+from .routes_find import router as find_router
 from .routes_history import router as history_router
 from .routes_retention import router as retention_router
 from .routes_shadow import router as shadow_router
@@ -110,6 +111,7 @@ def create_app(
         api,
         access_router,
         compare_router,
+        find_router,
         history_router,
         retention_router,
         shadow_router,

@@ -141,6 +141,17 @@ class Backend(Protocol):
         source_dir: str | None,
     ) -> GeneratedTest: ...
 
+    def find_value(
+        self,
+        value: str,
+        *,
+        key: str | None,
+        namespace: str | None,
+        name: str | None,
+        limit: int,
+        cursor: str | None,
+    ) -> tuple[list[tuple[ExecutionRecord, list[dict[str, Any]]]], str | None]: ...
+
     def blame(
         self,
         namespace: str,
@@ -393,6 +404,20 @@ class LocalBackend:
 
         return generate_test(
             self.store, execution_id, step, live=live, xfail=xfail, source_dir=source_dir
+        )
+
+    def find_value(
+        self,
+        value: str,
+        *,
+        key: str | None,
+        namespace: str | None,
+        name: str | None,
+        limit: int,
+        cursor: str | None,
+    ) -> tuple[list[tuple[ExecutionRecord, list[dict[str, Any]]]], str | None]:
+        return self.store.find_value(
+            value, key=key, namespace=namespace, name=name, limit=limit, cursor=cursor
         )
 
     def blame(

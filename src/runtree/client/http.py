@@ -398,6 +398,28 @@ class RemoteClient:
 
     # --- keys and audit -------------------------------------------------------------------
 
+    def find_value(
+        self,
+        value: str,
+        *,
+        key: str | None,
+        namespace: str | None,
+        name: str | None,
+        limit: int,
+        cursor: str | None,
+    ) -> tuple[list[tuple[ExecutionRecord, list[dict[str, Any]]]], str | None]:
+        """``GET /find``: the executions that handled ``value`` and the steps that did."""
+        params: dict[str, str | int] = {"value": value, "limit": limit}
+        if key is not None:
+            params["key"] = key
+        if name is not None:
+            params["function"] = f"{namespace or 'default'}/{name}"
+        if cursor is not None:
+            params["cursor"] = cursor
+        data = self._json("GET", "/find", params=params)
+        page = [(self._execution(r["execution"]), list(r["steps"])) for r in data["results"]]
+        return page, data.get("next_cursor")
+
     def blame(
         self,
         namespace: str,

@@ -33,6 +33,7 @@ from .common import check_json, chunks, millis_between, table, to_ns
 from .ids import new_execution_id
 from .schema import ExecutionRow, PayloadRow, PrivateInputRow, StepRow, VersionRow
 from .sealed import open_json, seal_json
+from .value_index import index_private_input
 
 _E = TypeVar("_E", Trigger, ExecutionStatus)
 
@@ -101,6 +102,8 @@ def enqueue_execution(
         check_json("private_input", private_input)
         sealed = seal_json(session, PRIVATE_INPUT_FIELD, private_input)
         session.add(PrivateInputRow(execution_id=values["id"], sealed_input=sealed))
+        if isinstance(private_input, dict):
+            index_private_input(session, values["id"], private_input)
     return execution_record(ExecutionRow(**values))
 
 

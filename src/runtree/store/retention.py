@@ -51,6 +51,7 @@ from .schema import (
     RetentionPolicyRow,
     ScheduleFireRow,
     StepRow,
+    ValueHashRow,
     WorldRow,
 )
 
@@ -77,6 +78,7 @@ class ExecutionData:
 # tests/store/test_retention.py fails until it is (it inspects the migrated database).
 EXECUTION_DATA: tuple[ExecutionData, ...] = (
     ExecutionData(table(PayloadRow), "execution_id"),
+    ExecutionData(table(ValueHashRow), "execution_id"),
     ExecutionData(_STEPS, "execution_id"),
     ExecutionData(table(PrivateInputRow), "execution_id"),
     ExecutionData(table(IdempotencyKeyRow), "execution_id"),

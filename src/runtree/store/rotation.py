@@ -36,9 +36,10 @@ from .database import Database
 from .engine import is_sqlite
 from .executions import PRIVATE_INPUT_FIELD
 from .master_key import generate_key
-from .schema import PrivateInputRow, ScheduleRow, ServerFlagRow, WebhookRow
+from .schema import PrivateInputRow, ScheduleRow, ServerFlagRow, ValueHashKeyRow, WebhookRow
 from .sealed import ACTIVE_KEY_FLAG, ENVELOPE, Keyring, active_key_id, key_id_of
 from .triggers import SCHEDULE_INPUT_FIELD, WEBHOOK_SECRET_FIELD
+from .value_index import VALUE_HASH_KEY_FIELD
 
 DEFAULT_BATCH = 200
 
@@ -58,6 +59,7 @@ SEALED_COLUMNS = (
     SealedColumn(table(WebhookRow), "id", "secret", WEBHOOK_SECRET_FIELD),
     SealedColumn(table(PrivateInputRow), "execution_id", "sealed_input", PRIVATE_INPUT_FIELD),
     SealedColumn(table(ScheduleRow), "id", "sealed_input", SCHEDULE_INPUT_FIELD),
+    SealedColumn(table(ValueHashKeyRow), "id", "sealed_key", VALUE_HASH_KEY_FIELD),
 )
 
 

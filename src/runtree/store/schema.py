@@ -264,6 +264,34 @@ class StepRow(Base):
     extra: Mapped[dict[str, Any] | None] = mapped_column(NullableJSON, nullable=True)
 
 
+class ValueHashKeyRow(Base):
+    """The HMAC key of the value index (migration 0011): 32 random bytes, sealed (so a
+    master-key rotation re-encrypts it and the digests already stored stay valid). One row,
+    ``id`` 1."""
+
+    __tablename__ = "value_hash_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    sealed_key: Mapped[str] = mapped_column(Text)
+
+
+class ValueHashRow(Base):
+    """One scalar value a step handled, as a keyed hash (migration 0011, :mod:`.value_index`):
+    never the value itself. ``key`` is the name the value was found under (parameter, mapping
+    key or field; ``""`` for an output or a list item at the top)."""
+
+    __tablename__ = "value_hashes"
+    __table_args__ = (Index("ix_value_hashes_digest", "digest", "execution_id"),)
+
+    execution_id: Mapped[str] = mapped_column(
+        ForeignKey("executions.id", ondelete="CASCADE"), primary_key=True
+    )
+    step_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(CleanString(20), primary_key=True)
+    key: Mapped[str] = mapped_column(CleanString(200), primary_key=True)
+    digest: Mapped[str] = mapped_column(CleanString(32), primary_key=True)
+
+
 class PayloadRow(Base):
     """One captured value of a step: an input (by parameter name), the output or a
     generator's first yield. ``blob`` is the serialized original; the store never

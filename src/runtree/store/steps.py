@@ -27,6 +27,7 @@ from .common import chunks, table, upsert_insert
 from .executions import execution_status
 from .schema import PayloadRow, StepRow
 from .step_codec import EncodedStep, decode_step, encode_step
+from .value_index import index_payloads
 
 _RUNNING = StepStatus.RUNNING.value
 _STEP_KEY = ("execution_id", "id")
@@ -88,6 +89,7 @@ def save_steps(session: Session, execution_id: str, steps: Iterable[Mapping[str,
     payloads = [payload for step in winners for payload in step.payloads]
     if payloads:
         session.execute(insert(table(PayloadRow)), payloads)
+    index_payloads(session, execution_id, [step.id for step in winners], payloads)
     return len(winners)
 
 

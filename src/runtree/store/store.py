@@ -237,6 +237,7 @@ class Store:
 
     # --- queries ------------------------------------------------------------------------------
     search_executions = _Delegated("queries", QueryRepository.search_executions)
+    find_value = _Delegated("queries", QueryRepository.find_value)
     get_step_summaries = _Delegated("queries", QueryRepository.get_step_summaries)
     count_children = _Delegated("queries", QueryRepository.count_children)
     version_status_counts = _Delegated("queries", QueryRepository.version_status_counts)

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Sequence
+from typing import Any
 
 from ...models import (
     ExecutionRecord,
     StepSummary,
     StepTiming,
 )
-from .. import queries
+from .. import queries, value_search
 from ..database import Database
 
 
@@ -20,6 +21,23 @@ class QueryRepository:
 
     def __init__(self, db: Database) -> None:
         self._db = db
+
+    def find_value(
+        self,
+        value: str,
+        *,
+        key: str | None = None,
+        namespace: str | None = None,
+        name: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> tuple[list[tuple[ExecutionRecord, list[dict[str, Any]]]], str | None]:
+        """The executions that handled ``value``, newest first, with the steps that did
+        (:func:`~runtree.store.value_search.find_value`)."""
+        with self._db.reading() as session:
+            return value_search.find_value(
+                session, value, key=key, namespace=namespace, name=name, limit=limit, cursor=cursor
+            )
 
     def search_executions(
         self,

@@ -1,0 +1,231 @@
+"""The value index: which steps handled a value, kept as keyed hashes, never as the value.
+
+Every scalar a step received or returned -- strings of at most :data:`MAX_VALUE_CHARS`
+characters and numbers, at any depth of its stored preview -- is indexed as one row of
+``value_hashes``: the execution, the step, ``input`` or ``output``, the name it was found
+under (the parameter, mapping key or object field nearest to it; ``""`` for a bare output) and
+its digest. The value itself is never stored: only :func:`digest` of it.
+
+**Digest.** HMAC-SHA256, cut to 128 bits, over a type tag and the normalised value, under the
+index's own key: 32 random bytes made on first use and stored *sealed* (``value_hash_keys``,
+AES-GCM under the installation's master key, :mod:`.sealed`). Without the master key a digest
+cannot be tested against guesses; a master-key rotation re-encrypts the HMAC key like every
+sealed value, so the digests already stored stay valid. (A key derived from the master key
+would change with every rotation and orphan the whole index, which cannot be re-hashed: the
+values are gone.)
+
+**Normalisation** (:func:`normalise`). A string is NFC-normalised, trimmed and case-folded
+(``" Ada@Example.COM "`` finds ``ada@example.com``). A number is written in its shortest exact
+decimal form, integral floats as integers: ``42``, ``42.0`` and ``-0.0``/``0`` are the same
+number; ``True``/``False`` and non-finite floats are not indexed. A search for text that reads
+as a number (``"42"``) looks for the number *and* for the string ``"42"``, so a value typed on
+the command line finds both ``customer_id=42`` and ``customer_id="42"``.
+
+**What is not indexed.** Strings longer than :data:`MAX_VALUE_CHARS` (or cut in the preview),
+the preview's own marks (``[redacted]``, ``… N more``, ``__type__`` names) and anything beyond
+what the preview kept (100 items per container, 8 levels). A value redacted in a step's preview
+is not in the preview, so it is not indexed there; a redacted *execution input* is indexed from
+its original, which the server holds when the execution is created
+(:func:`index_private_input`).
+
+Indexing happens in the server when a batch of steps is stored (:func:`step_rows`), never in
+the tracked call.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import math
+import re
+import secrets
+import unicodedata
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.orm import Session
+
+from ..errors import InvalidDataError
+from .common import chunks, table, upsert_insert
+from .master_key import KEY_BYTES
+from .schema import ValueHashKeyRow, ValueHashRow
+from .sealed import open_text, seal_text
+
+VALUE_HASH_KEY_FIELD = "value_hash_keys.sealed_key"
+# Opened HMAC keys by their sealed form (a rotation re-seals the same key: a new entry).
+_KEYS: dict[str, bytes] = {}
+MAX_VALUE_CHARS = 256
+DIGEST_BYTES = 16
+# The step id under which an execution's redacted input is indexed (real steps start at 1).
+EXECUTION_INPUT_STEP = 0
+
+_REDACTED = "[redacted]"
+_TRUNCATED = re.compile(r"… \[\d+ chars\]\Z")
+_MORE = re.compile(r"… \d+ more\Z")
+_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+_PAYLOAD_KINDS = {"input": "input", "output": "output", "first_yield": "output"}
+
+
+def normalise(value: object) -> tuple[str, str] | None:
+    """``(tag, text)`` of a scalar as it is hashed, or ``None`` when it is not indexed."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        return "n", str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return None
+        if value.is_integer():
+            return "n", str(int(value))
+        return "n", repr(value)
+    if isinstance(value, str):
+        text = unicodedata.normalize("NFC", value).strip().casefold()
+        if not text or len(text) > MAX_VALUE_CHARS:
+            return None
+        return "s", text
+    return None
+
+
+def _hmac(key: bytes, tag: str, text: str) -> str:
+    message = tag.encode("ascii") + b"\0" + text.encode("utf-8")
+    return hmac.new(key, message, hashlib.sha256).digest()[:DIGEST_BYTES].hex()
+
+
+def _index_key(session: Session) -> bytes:
+    """The HMAC key, made and stored sealed on first use."""
+    key = _stored_key(session, create=True)
+    assert key is not None
+    return key
+
+
+def _stored_key(session: Session, *, create: bool) -> bytes | None:
+    """The HMAC key (made and stored sealed on first use when ``create``; else ``None`` when
+    there is none yet)."""
+    token = session.scalar(select(ValueHashKeyRow.sealed_key).where(ValueHashKeyRow.id == 1))
+    if token is None:
+        if not create:
+            return None
+        sealed = seal_text(session, VALUE_HASH_KEY_FIELD, secrets.token_hex(KEY_BYTES))
+        session.execute(
+            upsert_insert(session, table(ValueHashKeyRow))
+            .values(id=1, sealed_key=sealed)
+            .on_conflict_do_nothing(index_elements=["id"])
+        )
+        token = session.scalar(select(ValueHashKeyRow.sealed_key).where(ValueHashKeyRow.id == 1))
+        assert token is not None
+    key = _KEYS.get(token)
+    if key is None:
+        key = _KEYS[token] = bytes.fromhex(open_text(session, VALUE_HASH_KEY_FIELD, token))
+    return key
+
+
+def query_digests(session: Session, value: str) -> list[str]:
+    """The digests ``value`` (as typed by a user) may have been indexed under: as a string
+    and, when it reads as a number, as that number; under every master key held."""
+    forms: list[tuple[str, str]] = []
+    as_string = normalise(value)
+    if as_string is None:
+        raise InvalidDataError(
+            f"value must be 1 to {MAX_VALUE_CHARS} characters (not counting spaces around it)"
+        )
+    forms.append(as_string)
+    stripped = value.strip()
+    if _NUMBER.fullmatch(stripped):
+        number = float(stripped)
+        if "." not in stripped and "e" not in stripped.lower():
+            as_number = normalise(int(stripped))
+        else:
+            as_number = normalise(number)
+        if as_number is not None:
+            forms.append(as_number)
+    key = _stored_key(session, create=False)
+    if key is None:
+        return []  # nothing was ever indexed
+    return sorted({_hmac(key, tag, text) for tag, text in forms})
+
+
+def _scalars(preview: Any, key: str, depth: int = 0) -> Iterator[tuple[str, Any]]:
+    """``(name, scalar)`` for every indexable scalar in a stored preview."""
+    if isinstance(preview, str):
+        if preview != _REDACTED and not _TRUNCATED.search(preview) and not _MORE.search(preview):
+            yield key, preview
+    elif isinstance(preview, (int, float)):
+        yield key, preview
+    elif depth > 16:
+        return
+    elif isinstance(preview, Mapping):
+        for name, item in preview.items():
+            if name != "__type__" and isinstance(name, str):
+                yield from _scalars(item, name[:200], depth + 1)
+    elif isinstance(preview, list):
+        for item in preview:
+            yield from _scalars(item, key, depth + 1)
+
+
+def value_rows(
+    key: bytes, execution_id: str, step_id: int, kind: str, name: str, preview: Any
+) -> Iterator[dict[str, Any]]:
+    """The index rows of one captured value (``name``: its parameter, ``""`` for an output)."""
+    for found_under, scalar in _scalars(preview, name):
+        normal = normalise(scalar)
+        if normal is not None:
+            yield {
+                "execution_id": execution_id,
+                "step_id": step_id,
+                "kind": kind,
+                "key": found_under,
+                "digest": _hmac(key, *normal),
+            }
+
+
+def index_payloads(
+    session: Session,
+    execution_id: str,
+    step_ids: Sequence[int],
+    payloads: Iterable[Mapping[str, Any]],
+) -> None:
+    """Replace the index rows of ``step_ids`` by those of their stored ``payloads`` (rows of
+    ``step_payloads``), in the caller's transaction."""
+    for ids in chunks(list(step_ids)):
+        session.execute(
+            delete(ValueHashRow)
+            .where(ValueHashRow.execution_id == execution_id, ValueHashRow.step_id.in_(ids))
+            .execution_options(synchronize_session=False)
+        )
+    key: bytes | None = None
+    rows: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for payload in payloads:
+        if payload.get("redacted") and payload.get("preview") == _REDACTED:
+            continue
+        kind = _PAYLOAD_KINDS.get(str(payload["kind"]))
+        if kind is None:
+            continue
+        if key is None:
+            key = _index_key(session)
+        name = payload["name"] if kind == "input" else ""
+        for row in value_rows(
+            key, execution_id, payload["step_id"], kind, name, payload["preview"]
+        ):
+            rows[(row["step_id"], row["kind"], row["key"], row["digest"])] = row
+    if rows:
+        session.execute(insert(table(ValueHashRow)), list(rows.values()))
+
+
+def index_private_input(session: Session, execution_id: str, original: Mapping[str, Any]) -> None:
+    """Index an execution's input as it was before redaction (its redacted parts are in no
+    preview), under step :data:`EXECUTION_INPUT_STEP`."""
+    key = _index_key(session)
+    rows: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for name, value in original.items():
+        for row in value_rows(
+            key, execution_id, EXECUTION_INPUT_STEP, "input", str(name)[:200], value
+        ):
+            rows[(row["key"], row["digest"])] = row
+    if rows:
+        session.execute(insert(table(ValueHashRow)), list(rows.values()))
+
+
+def index_size(session: Session) -> int:
+    """How many index rows there are (for benchmarks and storage figures)."""
+    return int(session.scalar(select(func.count()).select_from(ValueHashRow)) or 0)
