@@ -84,3 +84,19 @@ def test_the_head_revision_constant_is_alembics() -> None:
     assert migrate.HEAD_REVISION == head, (
         f"a new migration: set HEAD_REVISION = {head!r} in runtree/store/migrate.py"
     )
+
+
+def test_the_server_imports_no_statistics_or_clock_library_until_used() -> None:
+    """scipy (blame) and time-machine (a worker's clock recording, which also imports pytest
+    where it is installed) cost seconds at every server and zygote start under load."""
+    probe = (
+        "import json, sys\n"
+        "import runtree.api, runtree.execution.protocol, runtree.execution.runner\n"
+        "print(json.dumps(sorted({name.split('.')[0] for name in sys.modules})))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True
+    )
+    loaded = set(json.loads(done.stdout.strip().splitlines()[-1]))
+    assert "fastapi" in loaded  # it did import the server
+    assert not loaded & {"scipy", "time_machine", "_time_machine", "pytest"}

@@ -22,7 +22,6 @@ import sys
 from collections.abc import Iterable
 from typing import Any
 
-from . import clock, randomness
 from .redact import Redactor
 
 FORMAT = 1
@@ -40,7 +39,10 @@ def _http() -> Any:
 
 
 def prepare() -> None:
-    """Patch the HTTP clients now (before forking or confining): a run then pays nothing."""
+    """Patch the HTTP clients now (before forking or confining): a run then pays nothing.
+    The clock and randomness modules are imported too (time-machine takes a while)."""
+    from . import clock, randomness  # noqa: F401 -- imported for the children
+
     http = _http()
     if http is not None:
         http.install()
@@ -58,6 +60,9 @@ class Session:
     replay the ``recording`` and its ``source``)."""
 
     def __init__(self, spec: dict[str, Any], user_files: Iterable[str]) -> None:
+        # Here, not at the top: the server imports this package (limits) but never records.
+        from . import clock, randomness
+
         self.spec = spec
         self.replaying = spec.get("mode") == "replay"
         recording = spec.get("recording") or {}
@@ -75,6 +80,7 @@ class Session:
 
     def start(self) -> None:
         from ...tracking import io_steps
+        from . import clock, randomness
 
         io_steps.user_files = self.user_files
         clock.install(self.clock)
@@ -97,6 +103,8 @@ class Session:
 
     def stop(self) -> dict[str, Any]:
         """Stop recording or replaying; ``{"recording": ...}`` or ``{"report": ...}``."""
+        from . import clock, randomness
+
         clock.uninstall()
         randomness.uninstall()
         cassette = self.cassette
