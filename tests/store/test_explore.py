@@ -7,9 +7,12 @@ import datetime
 import time
 
 import pytest
+from sqlalchemy import text
 
 from runtree.store import InvalidDataError, Store
-from runtree.store.queries import id_bound, search_patterns
+from runtree.store import migrate as migrations
+from runtree.store.input_search import glob_pattern, like_pattern, search_fragments
+from runtree.store.queries import id_bound
 
 from .store_helpers import deploy, make_step
 
@@ -76,9 +79,49 @@ def test_id_bound_orders_like_execution_ids(store: Store) -> None:
     assert len(id_bound(before)) == 32
 
 
-def test_search_patterns_escape_like_wildcards() -> None:
-    assert search_patterns("a_b") == ["%a\\_b%"]
-    assert search_patterns("k=1") == ['%"k": 1,%', '%"k": 1}%', '%"k": 1]%']
+def test_search_patterns_escape_wildcards() -> None:
+    assert search_fragments("k=1") == ['"k": 1,', '"k": 1}', '"k": 1]']
+    assert search_fragments('A"b') == ['a"b', 'a\\"b']
+    assert like_pattern("a_b%") == "%a\\_b\\%%"
+    assert glob_pattern("a*b?[c]") == "*a[*]b[?][[]c[]]*"
+
+
+def test_search_uses_the_index_and_follows_deletes(store: Store) -> None:
+    v = deploy(store)
+    kept = run(store, v, {"pattern": "a[1]*?", "k": "needle-one"})
+    gone = run(store, v, {"k": "needle-two"})
+    assert ids(store.search_executions(text="a[1]*?")) == [kept.id]  # GLOB specials literal
+    assert ids(store.search_executions(text="needle")) == [gone.id, kept.id]
+    with store.engine.begin() as conn:
+        conn.execute(text("DELETE FROM executions WHERE id = :id"), {"id": gone.id})
+    assert ids(store.search_executions(text="needle")) == [kept.id]
+    with store.engine.connect() as conn:
+        if store.is_sqlite:
+            assert conn.scalar(text("SELECT count(*) FROM execution_input_fts")) == 1
+            plan = conn.execute(
+                text("EXPLAIN QUERY PLAN SELECT rowid FROM execution_input_fts WHERE doc GLOB :g"),
+                {"g": "*needle*"},
+            ).all()
+            assert "INDEX 0:G" in str(plan)  # the trigram index, not a scan
+        else:
+            conn.execute(text("SET enable_seqscan = off"))
+            plan = conn.execute(
+                text(
+                    "EXPLAIN SELECT id FROM executions "
+                    "WHERE lower(CAST(input AS TEXT)) LIKE '%needle%'"
+                )
+            ).all()
+            assert "ix_executions_input_trgm" in str(plan)
+
+
+def test_the_search_migration_indexes_existing_executions(fresh_url: str) -> None:
+    with Store(fresh_url) as store:
+        v = deploy(store)
+        before = run(store, v, {"k": "haystack"})
+        migrations.downgrade(store.engine, "0012")
+        migrations.upgrade(store.engine)
+        after = run(store, v, {"k": "haystack too"})
+        assert ids(store.search_executions(text="haystack")) == [after.id, before.id]
 
 
 def test_step_summaries_leave_payloads_out_and_page(store: Store) -> None:

@@ -27,7 +27,7 @@ from runtree.store import DeliveryData, RunSpec, Store
 from runtree.store.retention import EXECUTION_DATA, delete_execution_data
 from runtree.store.schema import Base
 
-from .store_helpers import deploy, make_step
+from .store_helpers import captured, deploy, make_step
 
 ADMIN = Principal.local()
 LATER = datetime.timedelta(days=40)
@@ -134,9 +134,18 @@ def _with_everything(store: Store) -> tuple[ExecutionRecord, ExecutionRecord]:
         webhook.id, data, "key-1", spec, datetime.timedelta(hours=24)
     )
     store.claim_execution(hooked.id, "w")
-    store.save_steps(hooked.id, [make_step(1), make_step(2, parent_id=1)])
+    large = b"\x80\x05" + b"x" * 300  # kept in a step_payloads row; small values are inline
+    store.save_steps(
+        hooked.id,
+        [make_step(1), make_step(2, parent_id=1, inputs={"big": captured("x", large)})],
+    )
     store.worlds.save_world(hooked.id, recording={"http": [], "clock": [], "random": []})
     return hooked, bystander
+
+
+def _fts_documents(store: Store) -> int:
+    with store.engine.connect() as conn:
+        return int(conn.scalar(sa.text("SELECT count(*) FROM execution_input_fts")) or 0)
 
 
 def test_delete_execution_data_leaves_nothing_of_the_execution(store: Store) -> None:
@@ -145,7 +154,10 @@ def test_delete_execution_data_leaves_nothing_of_the_execution(store: Store) -> 
     assert version is not None
     replay = run(store, version, replay_of=hooked.id)
     before = counts(store, hooked.id)
-    assert before["steps.execution_id"] == 2 and before["step_payloads.execution_id"] == 2
+    assert before["steps.execution_id"] == 2 and before["step_payloads.execution_id"] == 1
+    if store.is_sqlite:  # the input search's side table (and, by trigger, its document)
+        assert before["execution_search_rows.execution_id"] == 1
+        fts_before = _fts_documents(store)
     assert before["execution_private_inputs.execution_id"] == 1
     assert before["execution_worlds.execution_id"] == 1
     assert before["webhook_deliveries.execution_id"] == 1
@@ -158,6 +170,8 @@ def test_delete_execution_data_leaves_nothing_of_the_execution(store: Store) -> 
     assert done.done and done.executions == 1
     assert set(counts(store, hooked.id).values()) == {0}
     assert store.get_execution(hooked.id) is None
+    if store.is_sqlite:
+        assert _fts_documents(store) == fts_before - 1
     # Rows with a life of their own stay, detached: the delivery, the replay.
     assert store.list_deliveries(path="hook")[0][0].execution_id is None
     kept = store.get_execution(replay.id)

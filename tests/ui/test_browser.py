@@ -225,6 +225,13 @@ def test_executions_list_filters_searches_and_updates_live(
     page.goto(demo.server.url + "/?q=customer_id%3D3")
     page.wait_for_selector(f"#executions tr[data-id='{demo.failed}']")
     assert page.locator("#executions tbody tr").count() == 1
+    # a new search typed in the form looks at the last 30 days unless a start is given
+    page.goto(demo.server.url + "/")
+    page.locator("input[name=q]").fill("customer_id=3")
+    page.locator("input[name=q]").press("Enter")
+    page.wait_for_url(re.compile(r"q=customer_id.*since=|since=.*q=customer_id"))
+    page.wait_for_selector(f"#executions tr[data-id='{demo.failed}']")
+    assert page.locator("input[name=since]").input_value() != ""
     # a run started elsewhere appears, runs, and finishes without a reload
     page.goto(demo.server.url + "/?function=default%2Fsleeper")
     page.wait_for_selector("#executions .empty")

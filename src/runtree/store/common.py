@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from ..errors import InvalidDataError
-from ..jsonlimits import MAX_STORED_DEPTH, too_deep
+from ..jsonlimits import MAX_STORED_DEPTH, loads_stored, too_deep
 
 # The most rows one listing returns (executions, audit entries, webhooks, deliveries, fires).
 MAX_LIST_LIMIT = 1000
@@ -62,6 +62,16 @@ def check_json(field: str, value: Any) -> None:
         dumps_json(value)
     except (TypeError, ValueError) as exc:
         raise InvalidDataError(f"{field} is not JSON-serializable: {exc}") from exc
+
+
+def stored_json(text: str | None) -> Any:
+    """A JSON column read as text, parsed (``None`` for SQL NULL); the common empty values
+    need no parser."""
+    if text is None or text == "null":
+        return None
+    if text == "[]":
+        return []
+    return loads_stored(text)
 
 
 def check_identifier(field: str, value: object) -> str:

@@ -9,16 +9,13 @@ one is additive to :mod:`.executions` and :mod:`.steps` and changes nothing.
 from __future__ import annotations
 
 import datetime
-import json
-import re
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Text, cast, func, or_, select
+from sqlalchemy import Text, cast, func, select
 from sqlalchemy.orm import Session
 
 from ..errors import InvalidDataError
-from ..jsonlimits import loads_stored
 from ..models import (
     FINISHED_STATUSES,
     ExecutionRecord,
@@ -28,8 +25,9 @@ from ..models import (
     StepTiming,
     Trigger,
 )
-from .common import check_limit, chunks
+from .common import check_limit, chunks, stored_json
 from .executions import _ID_PATTERN, _enum, execution_record
+from .input_search import input_matches
 from .schema import ExecutionRow, StepRow
 
 # Longest accepted search text (it becomes a LIKE pattern).
@@ -38,7 +36,6 @@ MAX_SEARCH_LENGTH = 200
 # pages are limited further by the service's MAX_STEP_PAGE).
 MAX_STEPS_READ = 100_000
 
-_KEY_VALUE = re.compile(r"\s*([A-Za-z_]\w*)\s*[=:]\s*(.+?)\s*", re.DOTALL)
 _FINISHED = sorted(str(status) for status in FINISHED_STATUSES)
 _STATUSES = {status.value: status for status in StepStatus}
 
@@ -77,37 +74,6 @@ def id_bound(moment: datetime.datetime) -> str:
     return f"{millis:012x}" + "0" * 20
 
 
-def _like_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def search_patterns(text: str) -> list[str]:
-    """The lower-case ``LIKE`` patterns (escape character ``\\``) that find ``text`` in an
-    execution's input as stored (compact JSON with ``", "`` and ``": "`` separators and
-    ASCII escapes).
-
-    ``key=value`` (or ``key: value``) finds that key with exactly that value anywhere in the
-    input (``value`` is read as JSON when it is JSON, else as a string); anything else finds
-    the text itself, as typed or as it appears inside a JSON string."""
-    match = _KEY_VALUE.fullmatch(text)
-    if match is not None:
-        key, raw = match.groups()
-        try:
-            value = json.loads(raw)
-        except ValueError:
-            value = raw
-        prefix = f'"{key}": {json.dumps(value)}'.lower()
-        return [f"%{_like_escape(prefix)}{end}%" for end in (",", "}", "]")]
-    plain = text.lower()
-    in_string = json.dumps(text)[1:-1].lower()
-    return sorted({f"%{_like_escape(plain)}%", f"%{_like_escape(in_string)}%"})
-
-
-def _input_matches(text: str) -> ColumnElement[bool]:
-    document = func.lower(cast(ExecutionRow.input, Text))
-    return or_(*(document.like(pattern, escape="\\") for pattern in search_patterns(text)))
-
-
 def search_executions(
     session: Session,
     *,
@@ -128,8 +94,9 @@ def search_executions(
     last page; opaque to callers: the last id of the page). Filtered by function
     (``namespace``, ``name``), ``version`` number, ``status``, ``trigger``, creation time
     (``since`` inclusive, ``until`` exclusive, to the millisecond) and ``text`` found in the
-    input (see :func:`search_patterns`); every filter is optional. The one listing query:
-    ``Store.list_executions`` is this without the time and text filters.
+    input (see :func:`.input_search.search_fragments`; indexed); every filter is optional.
+    The one listing query: ``Store.list_executions`` is this without the time and text
+    filters.
 
     Shadow runs are left out unless ``include_shadow``, ``trigger="shadow"`` or
     ``shadow_report_id`` (only the runs of that shadow report) asks for them."""
@@ -156,7 +123,7 @@ def search_executions(
     if text is not None and text.strip():
         if len(text) > MAX_SEARCH_LENGTH:
             raise InvalidDataError(f"search text is longer than {MAX_SEARCH_LENGTH} characters")
-        stmt = stmt.where(_input_matches(text.strip()))
+        stmt = stmt.where(input_matches(session, text.strip()))
     if cursor is not None:
         if not isinstance(cursor, str) or not _ID_PATTERN.fullmatch(cursor):
             raise InvalidDataError(f"invalid cursor {cursor!r}")
@@ -213,7 +180,7 @@ def _summary(execution_id: str, row: tuple[Any, ...]) -> StepSummary:
         generator,
         extra,
     ) = row
-    more = _json(extra)
+    more = stored_json(extra)
     io = more.get("io") if isinstance(more, dict) and more.get("kind") == "io" else None
     return StepSummary(
         execution_id=execution_id,
@@ -229,22 +196,14 @@ def _summary(execution_id: str, row: tuple[Any, ...]) -> StepSummary:
         status=_STATUSES[status],
         started_at_ns=started,
         duration_ns=duration,
-        error=_json(error),
+        error=stored_json(error),
         stdout_size=int(stdout_size or 0),
         stdout_truncated=bool(stdout_truncated),
-        warnings=list(_json(warnings) or ()),
-        aggregates=list(_json(aggregates) or ()),
-        generator=_json(generator),
+        warnings=list(stored_json(warnings) or ()),
+        aggregates=list(stored_json(aggregates) or ()),
+        generator=stored_json(generator),
         io=io if isinstance(io, dict) else None,
     )
-
-
-def _json(text: str | None) -> Any:
-    if text is None or text == "null":
-        return None
-    if text == "[]":
-        return []
-    return loads_stored(text)
 
 
 def child_counts(session: Session, execution_id: str, parent_ids: Sequence[int]) -> dict[int, int]:

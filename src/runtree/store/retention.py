@@ -41,6 +41,8 @@ from ..models import (
     RetentionPolicyRecord,
 )
 from .common import chunks, table, upsert_insert
+from .inline_sizes import inline_blob_bytes
+from .input_search import SEARCH_ROWS_TABLE
 from .schema import (
     AuditRow,
     DeliveryRow,
@@ -66,11 +68,13 @@ _PENDING = (ExecutionStatus.QUEUED.value, ExecutionStatus.RUNNING.value)
 class ExecutionData:
     """One table holding data of executions: the rows whose ``column`` names a deleted
     execution are deleted, or -- ``detach`` -- kept with ``column`` set to NULL (rows with a
-    life of their own: a webhook delivery, a schedule's fire, a replay of the execution)."""
+    life of their own: a webhook delivery, a schedule's fire, a replay of the execution).
+    ``sqlite_only``: the table exists on SQLite only (skipped on PostgreSQL)."""
 
     table: Table
     column: str
     detach: bool = False
+    sqlite_only: bool = False
 
 
 # Every table that holds per-execution data, children before their parents. A table added
@@ -87,6 +91,7 @@ EXECUTION_DATA: tuple[ExecutionData, ...] = (
     ExecutionData(table(DeliveryRow), "execution_id", detach=True),
     ExecutionData(table(ScheduleFireRow), "execution_id", detach=True),
     ExecutionData(_EXECUTIONS, "replay_of", detach=True),
+    ExecutionData(SEARCH_ROWS_TABLE, "execution_id", sqlite_only=True),  # and its FTS document
 )
 
 
@@ -121,7 +126,10 @@ def delete_execution_data(
     remaining = max_rows
     rows = steps = 0
     ids = list(execution_ids)
+    sqlite = session.get_bind().dialect.name == "sqlite"
     for part in EXECUTION_DATA:
+        if part.sqlite_only and not sqlite:
+            continue
         column = part.table.c[part.column]
         for chunk in chunks(ids):
             condition: ColumnElement[bool] = column.in_(chunk)
@@ -329,7 +337,8 @@ def still_prunable(session: Session, execution_ids: Collection[str]) -> list[str
 @dataclasses.dataclass(frozen=True, slots=True)
 class Usage:
     """Rows and bytes: ``executions``, their ``steps`` and the serialized values of those
-    steps (``payload_bytes``: the stored blobs, and the executions' stored recordings of the
+    steps (``payload_bytes``: the stored blobs, in ``step_payloads`` rows or inline in the
+    step rows, and the executions' stored recordings of the
     outside world, see :mod:`.worlds`)."""
 
     executions: int
@@ -349,16 +358,23 @@ def usage_of(session: Session, ids: Select[Any]) -> Usage:
             PayloadRow.execution_id.in_(subquery)
         )
     )
+    inline_from, inline_size = inline_blob_bytes(session)
+    inline = session.scalar(
+        select(func.coalesce(func.sum(inline_size), 0))
+        .select_from(inline_from)
+        .where(_STEPS.c.execution_id.in_(subquery))
+    )
     recordings = session.scalar(
         select(func.coalesce(func.sum(WorldRow.size_bytes), 0)).where(
             WorldRow.execution_id.in_(subquery)
         )
     )
-    return Usage(int(executions), int(steps or 0), int(payload or 0) + int(recordings or 0))
+    total = int(payload or 0) + int(inline or 0) + int(recordings or 0)
+    return Usage(int(executions), int(steps or 0), total)
 
 
 def usage_by_function(session: Session) -> dict[tuple[str, str], Usage]:
-    """Executions, steps and payload bytes of every function that has executions (three
+    """Executions, steps and payload bytes of every function that has executions (four
     grouped scans: the cost grows with the database)."""
     e = _EXECUTIONS
     runs = dict(
@@ -385,6 +401,14 @@ def usage_by_function(session: Session) -> dict[tuple[str, str], Usage]:
             .group_by(e.c.namespace, e.c.name)
         )
     )
+    inline_from, inline_size = inline_blob_bytes(session)
+    for ns, name, total in session.execute(
+        select(e.c.namespace, e.c.name, func.sum(inline_size))
+        .select_from(inline_from.join(e, e.c.id == _STEPS.c.execution_id))
+        .group_by(e.c.namespace, e.c.name)
+    ):
+        key = (str(ns), str(name))
+        payload[key] = payload.get(key, 0) + int(total or 0)
     for ns, name, total in session.execute(
         select(e.c.namespace, e.c.name, func.sum(WorldRow.size_bytes))
         .select_from(WorldRow)

@@ -227,7 +227,8 @@ class StepRow(Base):
     __tablename__ = "steps"
     __table_args__ = (
         Index("ix_steps_execution_id_parent_id", "execution_id", "parent_id"),
-        Index("ix_steps_execution_id_sequence", "execution_id", "sequence"),
+        # No (execution_id, sequence) index (dropped in migration 0012): the primary key
+        # finds an execution's steps, at most the step budget of them, sorted in memory.
         # Counts a function's calls as a step of another run (migration 0005).
         Index(
             "ix_steps_function_name_calls",
@@ -262,6 +263,8 @@ class StepRow(Base):
     generator: Mapped[Any] = mapped_column(NullableJSON, nullable=True)
     # Keys of the step dict the store does not know (newer tracking runtimes), kept as sent.
     extra: Mapped[dict[str, Any] | None] = mapped_column(NullableJSON, nullable=True)
+    # The small captured values, as compact lists (step_codec.inline; migration 0012).
+    payloads: Mapped[list[Any] | None] = mapped_column(NullableJSON, nullable=True)
 
 
 class ValueHashKeyRow(Base):
@@ -293,9 +296,9 @@ class ValueHashRow(Base):
 
 
 class PayloadRow(Base):
-    """One captured value of a step: an input (by parameter name), the output or a
-    generator's first yield. ``blob`` is the serialized original; the store never
-    deserializes it."""
+    """One large captured value of a step (small ones are in ``steps.payloads``): an input
+    (by parameter name), the output or a generator's first yield. ``blob`` is the serialized
+    original; the store never deserializes it."""
 
     __tablename__ = "step_payloads"
     __table_args__ = (

@@ -1,8 +1,10 @@
 """Step dicts to rows and back.
 
-A step arrives as ``runtree.tracking.Step.to_dict(include_blobs=True)``. It is split into one
-``steps`` row and one ``step_payloads`` row per captured value (each input, the output, a
-generator's first yield); :func:`decode_step` puts the same dict shape back together.
+A step arrives as ``runtree.tracking.Step.to_dict(include_blobs=True)``. It becomes one
+``steps`` row; its captured values (each input, the output, a generator's first yield) are
+kept in that row's ``payloads`` column when they are small (:func:`is_inline`: most are, and a
+row of their own cost about three times their content), else in a ``step_payloads`` row each.
+:func:`decode_step` puts the same dict shape back together from both.
 
 Keys the store does not know are kept in the step's ``extra`` column and come back as they
 were, so a newer tracking runtime loses nothing. Also accepted beyond that shape: an optional
@@ -14,6 +16,8 @@ here.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -25,15 +29,40 @@ from .common import check_json
 KNOWN_KEYS = frozenset(STEP_FIELDS)
 """Step-dict keys with a column (or payload rows); every other key goes to ``extra``."""
 
+INLINE_BLOB_MAX = 256
+"""The largest serialized original (bytes) kept in the step row; larger ones get a row."""
+
+# An inline value is a JSON list in this order, trailing nulls left out; ``flags`` holds
+# truncated (1) and redacted (2), ``blob`` is base64.
+_INLINE_FIELDS = (
+    "kind",
+    "name",
+    "position",
+    "preview",
+    "size",
+    "format",
+    "flags",
+    "blob",
+    "value_type",
+    "length",
+    "sha256",
+    "warning",
+)
+_TRUNCATED, _REDACTED = 1, 2
+_STRING_COLUMNS = frozenset({"name", "format", "value_type", "sha256", "warning"})
+
 
 @dataclasses.dataclass(slots=True)
 class EncodedStep:
-    """One step ready for bulk statements: column values of its row and payload rows."""
+    """One step ready for bulk statements: column values of its row and payload rows.
+    ``values`` holds every captured value in payload-row shape, inline ones included (for
+    the value index, which must see them all)."""
 
     id: int
     status: str
     row: dict[str, Any]
     payloads: list[dict[str, Any]]
+    values: list[dict[str, Any]]
 
 
 def encode_step(execution_id: str, data: Mapping[str, Any]) -> EncodedStep:
@@ -100,7 +129,73 @@ def encode_step(execution_id: str, data: Mapping[str, Any]) -> EncodedStep:
     }
     for field in ("error", "warnings", "aggregates", "generator", "extra"):
         check_json(f"{where}: {field}", row[field])
-    return EncodedStep(id=step_id, status=str(status), row=row, payloads=payloads)
+    row["payloads"] = [inline(p) for p in payloads if is_inline(p)] or None
+    rows = [p for p in payloads if not is_inline(p)]
+    return EncodedStep(id=step_id, status=str(status), row=row, payloads=rows, values=payloads)
+
+
+def is_inline(payload: Mapping[str, Any]) -> bool:
+    """Whether a payload row's value is kept in its step's row: not truncated (a truncated
+    value was big) and a serialized original of at most :data:`INLINE_BLOB_MAX` bytes."""
+    blob = payload["blob"]
+    return not payload["truncated"] and (blob is None or len(blob) <= INLINE_BLOB_MAX)
+
+
+def inline(payload: Mapping[str, Any]) -> list[Any]:
+    """A payload row (as :func:`encode_step` builds it) as its compact inline list."""
+    flags = (_TRUNCATED if payload["truncated"] else 0) | (_REDACTED if payload["redacted"] else 0)
+    blob = payload["blob"]
+    values = {
+        **payload,
+        "flags": flags,
+        "blob": None if blob is None else base64.b64encode(blob).decode("ascii"),
+    }
+    entry = [
+        _clean(values[field]) if field in _STRING_COLUMNS else values[field]
+        for field in _INLINE_FIELDS
+    ]
+    while entry[-1] is None:
+        entry.pop()
+    return entry
+
+
+def _clean(value: Any) -> Any:
+    """Strings as a payload row's string columns store them (NUL as U+FFFD, see
+    ``schema.CleanString``), so a value reads back the same inline or not."""
+    if isinstance(value, str) and "\x00" in value:
+        return value.replace("\x00", "\ufffd")
+    return value
+
+
+def from_inline(entry: Any, *, blobs: bool = True) -> dict[str, Any]:
+    """An inline list back to the mapping of a payload row (``blob`` decoded, or ``None``
+    without ``blobs``). The list was written by :func:`inline`; a malformed one (edited by
+    hand) raises :class:`InvalidDataError`."""
+    if not isinstance(entry, list) or not 7 <= len(entry) <= len(_INLINE_FIELDS):
+        raise InvalidDataError(f"malformed inline step value {entry!r:.80}")
+    kind, name, position, preview, size, format_, flags, *rest = entry
+    rest += [None] * (len(_INLINE_FIELDS) - 7 - len(rest))
+    blob, value_type, length, sha256, warning = rest
+    if blob is not None and blobs:
+        try:
+            blob = base64.b64decode(blob, validate=True)
+        except (binascii.Error, TypeError, ValueError) as exc:
+            raise InvalidDataError("malformed inline step value: blob is not base64") from exc
+    return {
+        "kind": kind,
+        "name": name,
+        "position": position,
+        "preview": preview,
+        "size": size,
+        "format": format_,
+        "truncated": bool(flags & _TRUNCATED),
+        "redacted": bool(flags & _REDACTED),
+        "blob": blob if blobs else None,
+        "value_type": value_type,
+        "length": length,
+        "sha256": sha256,
+        "warning": warning,
+    }
 
 
 def _payload(
@@ -197,6 +292,10 @@ def _str_or_none(data: Mapping[str, Any], key: str, where: str) -> str | None:
     return value
 
 
+def _payload_order(payload: Mapping[Any, Any]) -> tuple[str, int]:
+    return payload["kind"], payload["position"]
+
+
 def decode_captured(payload: Mapping[Any, Any]) -> dict[str, Any]:
     """A payload row (as a mapping; ``blob`` optional) back to the captured-value dict."""
     data: dict[str, Any] = {
@@ -221,12 +320,23 @@ def decode_captured(payload: Mapping[Any, Any]) -> dict[str, Any]:
 
 
 def decode_step(
-    execution_id: str, row: Mapping[Any, Any], payloads: Sequence[Mapping[Any, Any]]
+    execution_id: str,
+    row: Mapping[Any, Any],
+    payloads: Sequence[Mapping[Any, Any]],
+    *,
+    blobs: bool = True,
 ) -> StepRecord:
-    """A step row and its payload rows (in position order) back to a :class:`StepRecord`."""
+    """A step row and its payload rows back to a :class:`StepRecord`; the row's inline values
+    (``row["payloads"]``) and ``payloads`` together are its captured values (with their
+    serialized originals only when ``blobs``)."""
     inputs: dict[str, dict[str, Any]] = {}
     output: dict[str, Any] | None = None
     first: dict[str, Any] | None = None
+    inline_values = row.get("payloads")
+    if inline_values:
+        # Inline inputs are in parameter order (inline() keeps encode_step's order).
+        inlined = [from_inline(value, blobs=blobs) for value in inline_values]
+        payloads = sorted([*inlined, *payloads], key=_payload_order) if payloads else inlined
     for payload in payloads:
         kind = payload["kind"]
         if kind == PayloadKind.INPUT:

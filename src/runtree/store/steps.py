@@ -3,7 +3,8 @@
 A worker sends a step when it starts (``running``) and again when it ends; batches hold
 hundreds of steps, so :func:`save_steps` uses one statement per kind of work (a bulk ``INSERT
 ... ON CONFLICT DO UPDATE`` for steps, a bulk ``DELETE`` and ``INSERT`` for payloads), all in
-the caller's transaction.
+the caller's transaction. Small captured values travel inside the step row (see
+:mod:`.step_codec`); only large ones are payload rows.
 
 Which version of a step wins: the later one, except that a ``running`` step never replaces
 a finished one (completed, failed, interrupted), whether stored earlier or earlier in the same
@@ -18,15 +19,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select
+from sqlalchemy import JSON, Text, bindparam, cast, delete, insert, select
 from sqlalchemy.orm import Session
 
 from ..errors import InvalidDataError
 from ..models import PayloadKind, StepRecord, StepStatus
-from .common import chunks, table, upsert_insert
+from .common import chunks, stored_json, table, upsert_insert
 from .executions import execution_status
 from .schema import PayloadRow, StepRow
-from .step_codec import EncodedStep, decode_step, encode_step
+from .step_codec import EncodedStep, decode_step, encode_step, from_inline
 from .value_index import index_payloads
 
 _RUNNING = StepStatus.RUNNING.value
@@ -89,7 +90,12 @@ def save_steps(session: Session, execution_id: str, steps: Iterable[Mapping[str,
     payloads = [payload for step in winners for payload in step.payloads]
     if payloads:
         session.execute(insert(table(PayloadRow)), payloads)
-    index_payloads(session, execution_id, [step.id for step in winners], payloads)
+    index_payloads(
+        session,
+        execution_id,
+        [step.id for step in winners],
+        [value for step in winners for value in step.values],
+    )
     return len(winners)
 
 
@@ -132,30 +138,31 @@ def _existing_statuses(session: Session, execution_id: str, ids: list[int]) -> d
 
 def get_steps(session: Session, execution_id: str, *, include_blobs: bool) -> list[StepRecord]:
     """All steps of an execution in sequence order (``[]`` if none or unknown)."""
-    steps_table = table(StepRow)
     rows = session.execute(
-        select(steps_table)
-        .where(steps_table.c.execution_id == execution_id)
-        .order_by(steps_table.c.sequence, steps_table.c.id)
+        select(*_STEP_COLUMNS)
+        .where(StepRow.execution_id == execution_id)
+        .order_by(StepRow.sequence, StepRow.id)
     ).mappings()
-    steps = list(rows)
+    steps = [_parsed(row) for row in rows]
     if not steps:
         return []
     by_step: dict[int, list[Mapping[Any, Any]]] = {}
     for payload in _payloads(session, execution_id, None, include_blobs):
         by_step.setdefault(payload["step_id"], []).append(payload)
-    return [decode_step(execution_id, row, by_step.get(row["id"], [])) for row in steps]
+    return [
+        decode_step(execution_id, row, by_step.get(row["id"], []), blobs=include_blobs)
+        for row in steps
+    ]
 
 
 def get_step(
     session: Session, execution_id: str, step_id: int, *, include_blobs: bool
 ) -> StepRecord | None:
     """One step of an execution, or ``None``."""
-    steps_table = table(StepRow)
     row = (
         session.execute(
-            select(steps_table).where(
-                steps_table.c.execution_id == execution_id, steps_table.c.id == step_id
+            select(*_STEP_COLUMNS).where(
+                StepRow.execution_id == execution_id, StepRow.id == step_id
             )
         )
         .mappings()
@@ -164,7 +171,23 @@ def get_step(
     if row is None:
         return None
     payloads = list(_payloads(session, execution_id, step_id, include_blobs))
-    return decode_step(execution_id, row, payloads)
+    return decode_step(execution_id, _parsed(row), payloads, blobs=include_blobs)
+
+
+# A step's columns, its JSON ones as their text: most are "[]" or NULL, which need no JSON
+# parser (reading 10,000 steps spent most of its time in the JSON type's result processing).
+_JSON_COLUMNS = frozenset(column.name for column in _STEPS.columns if isinstance(column.type, JSON))
+_STEP_COLUMNS = tuple(
+    cast(column, Text).label(column.name) if column.name in _JSON_COLUMNS else column
+    for column in _STEPS.columns
+)
+
+
+def _parsed(row: Mapping[Any, Any]) -> dict[str, Any]:
+    values = dict(row)
+    for name in _JSON_COLUMNS:
+        values[name] = stored_json(values[name])
+    return values
 
 
 def _payloads(
@@ -193,4 +216,13 @@ def get_step_blob(
             PayloadRow.name == name,
         )
     )
-    return None if blob is None else bytes(blob)
+    if blob is not None:
+        return bytes(blob)
+    inline_values = session.scalar(
+        select(StepRow.payloads).where(StepRow.execution_id == execution_id, StepRow.id == step_id)
+    )
+    for entry in inline_values or ():
+        value = from_inline(entry)
+        if value["kind"] == kind and value["name"] == name:
+            return value["blob"]  # type: ignore[no-any-return]
+    return None

@@ -185,8 +185,9 @@ def index_payloads(
     step_ids: Sequence[int],
     payloads: Iterable[Mapping[str, Any]],
 ) -> None:
-    """Replace the index rows of ``step_ids`` by those of their stored ``payloads`` (rows of
-    ``step_payloads``), in the caller's transaction."""
+    """Replace the index rows of ``step_ids`` by those of their captured values
+    (``payloads`` in ``step_payloads`` row shape, the ones kept inline in the step row
+    included), in the caller's transaction."""
     for ids in chunks(list(step_ids)):
         session.execute(
             delete(ValueHashRow)

@@ -9,6 +9,9 @@ const STATUSES = ["queued", "running", "succeeded", "failed", "timed_out", "canc
 const TRIGGERS = ["cli", "api", "webhook", "schedule", "replay", "shadow"];
 const PAGE_SIZE = 50;
 const FILTERS = ["function", "status", "trigger", "since", "until", "q", "version"];
+// A new search from the form looks at this many recent days unless a start is given (the
+// From field shows it; clear it and apply again to search everything).
+const SEARCH_WINDOW_DAYS = 30;
 
 markNav("executions");
 const app = document.getElementById("app");
@@ -69,6 +72,9 @@ function buildFilters() {
     for (const key of ["since", "until"]) {
       const value = String(data.get(key) || "");
       if (value) next.set(key, new Date(value).toISOString());
+    }
+    if (next.get("q") && !p.get("q") && !next.get("since")) {
+      next.set("since", new Date(Date.now() - SEARCH_WINDOW_DAYS * 86400000).toISOString());
     }
     if (p.get("version") && next.get("function") === p.get("function")) next.set("version", p.get("version"));
     navigate(next);
