@@ -343,7 +343,7 @@ class Settings(BaseModel):
     otlp_backlog: int = Field(default=1000, ge=1, le=1_000_000)
     # Webhooks: the largest request body accepted on /hooks/{path}.
     webhook_max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
-    # Schedules: the scheduler loop of `runtree serve` wakes this often.
+    # Schedules: the scheduler loop of `runtree serve` and `runtree worker` wakes this often.
     scheduler: bool = True
     scheduler_interval_s: float = Field(default=1.0, gt=0, le=60)
     # Retention (runtree.service.retention): `runtree serve` prunes what the policies let go

@@ -51,7 +51,13 @@ class WorkerProcess:
     """One `runtree worker`."""
 
     def __init__(
-        self, database: str, directory: Path, *, slots: int = 2, heartbeat_s: float = 0.5
+        self,
+        database: str,
+        directory: Path,
+        *,
+        slots: int = 2,
+        heartbeat_s: float = 0.5,
+        grace: float = 2.0,
     ) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         self.log = directory / "worker.log"
@@ -75,7 +81,7 @@ class WorkerProcess:
                     "--slots",
                     str(slots),
                     "--grace",
-                    "2",
+                    str(grace),
                 ],
                 stdout=log,
                 stderr=subprocess.STDOUT,

@@ -55,7 +55,8 @@ def worker(
     Each worker has its own sandbox slots (never sharing a slot uid with another worker on
     the same host). A worker that dies is noticed by its missed heartbeats: its executions
     end crashed ("worker lost"), or run again when the function was deployed with
-    --retries. SIGTERM stops it gracefully (see --grace).
+    --retries. It also fires due schedules (each fire time once, however many workers and
+    servers tick). SIGTERM stops it gracefully (see --grace).
     """
     from .. import service
     from ..errors import QueueUnavailable

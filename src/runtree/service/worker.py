@@ -18,6 +18,7 @@ from ..store import Store
 from ..store.master_key import KeySource
 from .executions import recover_after_crash
 from .sandbox import probe_sandbox
+from .schedules import Scheduler
 
 log = logging.getLogger("runtree.worker")
 
@@ -53,7 +54,8 @@ def start_worker(settings: Settings, *, slots: int, queues: Sequence[str]) -> Wo
     Like ``runtree serve``, a worker reads the database's secret key (``RUNTREE_SECRET_KEY``
     or the key file: checked here, so a worker without it refuses to start instead of failing
     the executions that have secret inputs) and, with ``settings.otlp_endpoint``, exports
-    each execution it finishes as an OpenTelemetry trace."""
+    each execution it finishes as an OpenTelemetry trace. With ``settings.scheduler`` (on by
+    default) it also fires due schedules, as ``runtree serve`` does."""
     keys = KeySource.for_database(settings.database_url, settings.secret_key_file)
     store = Store(settings.database_url, keys=keys)
     closers: list[Callable[[], None]] = [store.close]
@@ -85,6 +87,13 @@ def start_worker(settings: Settings, *, slots: int, queues: Sequence[str]) -> Wo
             heartbeat_s=settings.heartbeat_s,
         )
         dispatcher.start()
+        closers.insert(0, dispatcher.stop)  # if what follows fails; stop() runs only once
+        if settings.scheduler:
+            # Fire times are taken at most once, however many processes tick (see
+            # Store.fire_schedule): a fleet fires schedules even with every server down.
+            scheduler = Scheduler(store, dispatcher, interval=settings.scheduler_interval_s)
+            scheduler.start()
+            closers.insert(0, scheduler.stop)
     except BaseException:
         for close in closers:
             close()
