@@ -185,13 +185,18 @@ class Config:
 
 
 def run_one(client: httpx.Client, name: str, data: dict[str, int]) -> dict[str, object]:
+    started = time.perf_counter()
     response = client.post(
         f"/functions/default/{name}/executions",
         json={"input": data, "wait": True, "timeout_s": 120},
     )
     body: dict[str, object] = response.json()
     if response.status_code != 200 or body.get("status") != "succeeded":
-        raise RuntimeError(f"execution failed: {response.status_code} {body}")
+        waited = time.perf_counter() - started
+        now = client.get(f"/executions/{body.get('id')}").json() if "id" in body else None
+        raise RuntimeError(
+            f"execution failed: {response.status_code} {body} after {waited:.1f} s; now {now}"
+        )
     return body
 
 

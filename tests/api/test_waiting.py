@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from runtree.api.waiting import CompletionHub, wait_finished
-from runtree.models import ExecutionRecord
+from runtree.models import ExecutionRecord, ExecutionStatus
 from runtree.service import deploy, start_execution
 from runtree.store import Store
 
@@ -97,4 +99,30 @@ def test_the_hub_remembers_a_bounded_number(tmp_path: Path) -> None:
         return done
 
     assert asyncio.run(scenario()) == [False, True, True]
+    assert hub.waiting == 0
+
+
+def test_a_publish_during_the_stores_read_is_not_answered_with_the_read(tmp_path: Path) -> None:
+    """The race the scale-out benchmark hit (8 clients, SQLite): the execution is published
+    while the backstop poll reads the store, which still says ``running``; the waiter must
+    answer with the published end, not with that read (a 202 "running" to a caller that
+    asked to wait 120 s)."""
+    hub = CompletionHub()
+    with make_store(tmp_path) as store:
+        queued = start_execution(store, "default", "f")
+        claimed = store.claim_execution(queued.id, "test")
+        assert claimed is not None
+        running: ExecutionRecord = claimed
+        ended = dataclasses.replace(running, status=ExecutionStatus.SUCCEEDED)
+
+        class ReadRacingThePublish:
+            def get_execution(self, execution_id: str) -> ExecutionRecord:
+                hub.publish(ended)  # lands while the read is under way
+                return running
+
+        async def scenario() -> ExecutionRecord:
+            racing: Any = ReadRacingThePublish()
+            return await wait_finished(racing, hub, queued.id, timeout=10)
+
+        assert asyncio.run(scenario()).status == ExecutionStatus.SUCCEEDED
     assert hub.waiting == 0

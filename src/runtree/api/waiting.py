@@ -126,20 +126,28 @@ async def wait_finished(
     future = hub.subscribe(execution_id)
     try:
         delay = FIRST_POLL_S
+        polled = False
         while True:
             remaining = deadline - loop.time()
             if remaining > 0 and not future.done():
                 await asyncio.wait({future}, timeout=min(delay, remaining))
+            elif remaining > 0 and polled and future.result() is None:
+                # Told it finished (elsewhere, or before we subscribed), yet the store did
+                # not show it: keep polling at the poll's pace, not in a tight loop.
+                await asyncio.sleep(min(delay, remaining))
             if future.done():
                 published = future.result()
                 if published is not None:
                     return published
-                # None: it finished before we subscribed; the store has its end.
+                # None: it finished before we subscribed, or elsewhere; the store has its end.
             record = await run_in_threadpool(store.get_execution, execution_id)
             if record is None:
                 raise NotFoundError("execution", execution_id)
-            if record.finished or future.done() or deadline - loop.time() <= 0:
+            # Not "or future.done()": published while the store was being read, the future
+            # holds the end and this read may not; the next round returns it.
+            if record.finished or deadline - loop.time() <= 0:
                 return record
+            polled = True
             delay = min(delay * 2, MAX_POLL_S)
     finally:
         hub.unsubscribe(execution_id, future)
