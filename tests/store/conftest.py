@@ -25,7 +25,7 @@ TABLES = (
     "retention_policies, schedule_fires, schedules, idempotency_keys, webhook_deliveries, "
     "webhooks, audit_log, api_keys, server_flags, value_hashes, value_hash_keys, step_payloads, "
     "steps, executions, "
-    "shadow_reports, versions, "
+    "run_counts, shadow_reports, versions, "
     "functions, workers"
 )
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, aliased
 from ..errors import InvalidDataError, NotFoundError
 from ..models import ExecutionStatus, FunctionRecord, VersionRecord
 from .common import check_identifier, check_json, chunks, table, upsert_insert
-from .schema import ExecutionRow, FunctionRow, StepRow, VersionRow
+from .schema import ExecutionRow, FunctionRow, RunCountRow, StepRow, VersionRow
 
 
 def deploy_version(
@@ -182,22 +182,28 @@ def _functions_query() -> _FunctionsQuery:
         .group_by(VersionRow.function_id)
         .subquery()
     )
+    # The run counters (migration 0014), not a count over every execution: flat in the
+    # number of executions. The last run: the newest id through (function_id, id).
     runs = (
-        select(
-            ExecutionRow.function_id,
-            func.count().label("runs"),
-            func.max(ExecutionRow.id).label("last_id"),
-        )
-        .where(ExecutionRow.shadow_report_id.is_(None))
-        .group_by(ExecutionRow.function_id)
+        select(VersionRow.function_id, func.sum(RunCountRow.count).label("runs"))
+        .join(RunCountRow, RunCountRow.version_id == VersionRow.id)
+        .group_by(VersionRow.function_id)
         .subquery()
+    )
+    newest = (
+        select(ExecutionRow.id)
+        .where(ExecutionRow.function_id == FunctionRow.id, ExecutionRow.shadow_report_id.is_(None))
+        .order_by(ExecutionRow.id.desc())
+        .limit(1)
+        .correlate(FunctionRow)
+        .scalar_subquery()
     )
     last = aliased(ExecutionRow)
     return (
-        select(FunctionRow, latest.c.number, runs.c.runs, runs.c.last_id, last.status)
+        select(FunctionRow, latest.c.number, runs.c.runs, last.id, last.status)
         .outerjoin(latest, latest.c.function_id == FunctionRow.id)
         .outerjoin(runs, runs.c.function_id == FunctionRow.id)
-        .outerjoin(last, last.id == runs.c.last_id)
+        .outerjoin(last, last.id == newest)
     )
 
 
@@ -216,7 +222,7 @@ def _function_record(
         created_at=row.created_at,
         current_version=row.current_version,
         latest_version=latest,
-        run_count=runs or 0,
+        run_count=int(runs or 0),  # PostgreSQL sums to a Decimal
         last_execution_id=last_id,
         last_status=None if last_status is None else ExecutionStatus(last_status),
     )

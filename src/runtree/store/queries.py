@@ -28,7 +28,7 @@ from ..models import (
 from .common import check_limit, chunks, stored_json
 from .executions import _ID_PATTERN, _enum, execution_record
 from .input_search import input_matches
-from .schema import ExecutionRow, StepRow
+from .schema import ExecutionRow, FunctionRow, RunCountRow, StepRow, VersionRow
 
 # Longest accepted search text (it becomes a LIKE pattern).
 MAX_SEARCH_LENGTH = 200
@@ -221,15 +221,13 @@ def child_counts(session: Session, execution_id: str, parent_ids: Sequence[int])
 
 def version_status_counts(session: Session, namespace: str, name: str) -> dict[int, dict[str, int]]:
     """For each version number of a function that has executions: how many there are in each
-    status (shadow runs left out, as in every statistic below)."""
+    status (shadow runs left out, as in every statistic below), from the run counters
+    (migration 0014): flat in the number of executions."""
     rows = session.execute(
-        select(ExecutionRow.version, ExecutionRow.status, func.count())
-        .where(
-            ExecutionRow.namespace == namespace,
-            ExecutionRow.name == name,
-            ExecutionRow.shadow_report_id.is_(None),
-        )
-        .group_by(ExecutionRow.version, ExecutionRow.status)
+        select(VersionRow.number, RunCountRow.status, RunCountRow.count)
+        .join(RunCountRow, RunCountRow.version_id == VersionRow.id)
+        .join(FunctionRow, FunctionRow.id == VersionRow.function_id)
+        .where(FunctionRow.namespace == namespace, FunctionRow.name == name, RunCountRow.count > 0)
     )
     counts: dict[int, dict[str, int]] = {}
     for version, status, count in rows:

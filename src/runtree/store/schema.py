@@ -170,6 +170,22 @@ class ExecutionRow(Base):
     )
 
 
+class RunCountRow(Base):
+    """How many executions of a version are in each status, shadow runs left out (migration
+    0014): what ``/functions``, a function's statistics and its page count, without grouping
+    every execution. Kept by triggers on ``executions`` (insert, status change, delete), so
+    in the very transaction that queues, claims, ends or deletes an execution, whichever code
+    does it. They follow retention: a pruned execution leaves its count."""
+
+    __tablename__ = "run_counts"
+
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("versions.id", ondelete="CASCADE"), primary_key=True
+    )
+    status: Mapped[str] = mapped_column(CleanString(20), primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger)
+
+
 class ShadowReportRow(Base):
     """A shadow replay of a stored version against the recorded inputs of the current one
     (migration 0009); its runs are the executions that name it."""
