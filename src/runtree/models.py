@@ -250,6 +250,17 @@ class StepRecord:
     generator: dict[str, Any] | None
     extra: dict[str, Any] = dataclasses.field(default_factory=dict)
 
+    @property
+    def kind(self) -> str:
+        """``io`` for an outbound request (an I/O step), else ``call``."""
+        return "io" if self.extra.get("kind") == "io" else "call"
+
+    @property
+    def io(self) -> dict[str, Any] | None:
+        """What an I/O step did (``method``, ``url``, ``status``); ``None`` for a call."""
+        io = self.extra.get("io")
+        return io if self.kind == "io" and isinstance(io, dict) else None
+
     def to_dict(self) -> dict[str, Any]:
         """The step in the ``Step.to_dict()`` shape, plus the ``function`` key.
 

@@ -236,3 +236,20 @@ def test_slowest_steps_read_a_bounded_number_of_steps(
     v1 = client.get(f"{API}/functions/default/orders/stats").json()["versions"][0]
     assert v1["runs"] == 3 and v1["recent_runs"] == 2
     assert {s["name"]: s["calls"] for s in v1["slowest_steps"]} == {"s1": 2, "s2": 2}
+
+
+def test_io_steps_are_told_apart_in_every_step_document(client: TestClient) -> None:
+    """An outbound request is a step of kind ``io`` with its method, URL and status in the
+    execution's steps (``StepOut``) as in the outline and the full step; calls are ``call``."""
+    deploy(client, "default", "orders", CODE)
+    io = {"method": "GET", "url": "https://partner.example/orders/7", "status": 200}
+    steps = [step(1, None, 0, 100), step(2, 1, 10, 50, name="GET orders", kind="io", io=io)]
+    execution_id = finished(client, {"customer_id": 1}, steps)
+    detail = client.get(f"{API}/executions/{execution_id}").json()
+    outline = client.get(f"{API}/executions/{execution_id}/outline").json()
+    full = client.get(f"{API}/executions/{execution_id}/steps/2").json()
+    for document in (detail["steps"], outline["steps"]):
+        assert [(s["kind"], s["io"]) for s in document] == [("call", None), ("io", io)]
+    assert (full["kind"], full["io"]) == ("io", io)
+    schema = client.get(f"{API}/openapi.json").json()["components"]["schemas"]["StepOut"]
+    assert {"kind", "io"} <= set(schema["properties"])

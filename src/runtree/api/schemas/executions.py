@@ -171,8 +171,18 @@ class GeneratorOut(ResponseModel):
     first: CapturedValue | None
 
 
+class IoOut(ResponseModel):
+    """What an I/O step did: an HTTP request's method, redacted URL and status (``null``
+    while it runs, or when it failed)."""
+
+    method: str
+    url: str
+    status: int | None = None
+
+
 class StepOut(ResponseModel):
-    """One recorded call. ``parent_id`` is ``null`` for the root step (the entry point)."""
+    """One recorded call, or an outbound request the code made (``kind`` ``io``: an I/O
+    step, with ``io``). ``parent_id`` is ``null`` for the root step (the entry point)."""
 
     id: int
     parent_id: int | None
@@ -194,6 +204,8 @@ class StepOut(ResponseModel):
     warnings: list[str]
     aggregates: list[AggregateOut]
     generator: GeneratorOut | None = None
+    kind: str = Field(default="call", description="``call``, or ``io``: an outbound request.")
+    io: IoOut | None = None
 
 
 class ExecutionDetail(ExecutionOut):

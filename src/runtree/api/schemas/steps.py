@@ -13,7 +13,7 @@ from ...models import (
     StepSummary,
 )
 from .base import ResponseModel, from_record
-from .executions import AggregateOut, ExecutionOut, StepOut, execution_out
+from .executions import AggregateOut, ExecutionOut, IoOut, StepOut, execution_out
 
 
 class ErrorSummary(ResponseModel):
@@ -25,15 +25,6 @@ class ErrorSummary(ResponseModel):
 
 class GeneratorSummary(ResponseModel):
     yielded: int
-
-
-class IoOut(ResponseModel):
-    """What an I/O step did: an HTTP request's method, redacted URL and status (``null``
-    while it runs, or when it failed)."""
-
-    method: str
-    url: str
-    status: int | None = None
 
 
 class StepSummaryOut(ResponseModel):
@@ -92,8 +83,6 @@ class StepDetailOut(StepOut):
     children: int
     self_ns: int | None
     children_ns: int | None
-    kind: str = Field(default="call", description="``call``, or ``io``: an outbound request.")
-    io: IoOut | None = None
 
 
 def step_summary_fields(
@@ -163,14 +152,10 @@ def step_page_out(page: service.StepPage) -> StepPageOut:
 
 
 def step_detail_out(detail: service.StepDetail) -> StepDetailOut:
-    extra = detail.step.extra
-    io = extra.get("io") if extra.get("kind") == "io" else None
     return from_record(
         StepDetailOut,
         detail.step,
         children=detail.children,
         self_ns=detail.self_ns,
         children_ns=detail.children_ns,
-        kind="call" if io is None else "io",
-        io=io,
     )
