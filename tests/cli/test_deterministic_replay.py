@@ -5,6 +5,8 @@ same recording; a version that asks for a new URL reports the divergence.
 
 The functions run unsandboxed here (RUNTREE_SANDBOX=off): the sandbox's egress firewall
 refuses every address of this host, and the server the test starts listens on loopback.
+tests/sandbox/test_deterministic_replay.py runs the same story with the sandbox on, against
+a server in a network namespace that test creates.
 """
 
 from __future__ import annotations

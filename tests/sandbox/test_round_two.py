@@ -12,11 +12,7 @@ machine.
 from __future__ import annotations
 
 import contextlib
-import random
-import secrets
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -24,6 +20,7 @@ from typing import Any
 import pytest
 
 from .conftest import Platform
+from .outside import Outside
 from .test_hostile import NETWORK_DISABLED, attack, failed_with
 
 pytestmark = pytest.mark.slow
@@ -85,71 +82,6 @@ def test_network_on_udp_to_loopback_is_dropped(platform: Platform) -> None:
 
 
 # --- outside reachability, inside a network namespace of the test ------------------------
-
-
-class Outside:
-    """A network namespace with a veth pair to the host: the host side is a host address,
-    the far side (``address``) stands for "the outside", with a TCP listener on port 80."""
-
-    def __init__(self) -> None:
-        tag = secrets.token_hex(3)
-        self.name = f"rtt-{tag}"
-        self.host_if, self.far_if = f"rtt{tag}h", f"rtt{tag}n"
-        base = 4 * random.randrange(1, 63)  # a /30 of TEST-NET-2 (198.51.100.0/24)
-        self.host_address = f"198.51.100.{base + 1}"
-        self.address = f"198.51.100.{base + 2}"
-        self.listener: subprocess.Popen[bytes] | None = None
-
-    def __enter__(self) -> Outside:
-        def ip(*args: str) -> None:
-            subprocess.run(["ip", *args], check=True, capture_output=True)
-
-        ip("netns", "add", self.name)
-        try:
-            ip(
-                "link",
-                "add",
-                self.host_if,
-                "type",
-                "veth",
-                "peer",
-                "name",
-                self.far_if,
-                "netns",
-                self.name,
-            )
-            ip("addr", "add", f"{self.host_address}/30", "dev", self.host_if)
-            ip("link", "set", self.host_if, "up")
-            ip("-n", self.name, "addr", "add", f"{self.address}/30", "dev", self.far_if)
-            ip("-n", self.name, "link", "set", self.far_if, "up")
-            ip("-n", self.name, "link", "set", "lo", "up")
-            code = (
-                "import socket, sys\n"
-                "s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
-                "s.bind(('0.0.0.0', 80)); s.listen(); print('ready', flush=True)\n"
-                "while True:\n    c, a = s.accept(); print(a[0], flush=True); c.close()\n"
-            )
-            self.listener = subprocess.Popen(
-                ["ip", "netns", "exec", self.name, sys.executable, "-c", code],
-                stdout=subprocess.PIPE,
-            )
-            assert self.listener.stdout is not None
-            assert self.listener.stdout.readline().strip() == b"ready"
-        except BaseException:
-            self.__exit__()
-            raise
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        if self.listener is not None:
-            self.listener.kill()
-            self.listener.wait()
-        subprocess.run(["ip", "netns", "delete", self.name], capture_output=True, check=False)
-        subprocess.run(["ip", "link", "delete", self.host_if], capture_output=True, check=False)
-
-    def accepted(self) -> str:
-        assert self.listener is not None and self.listener.stdout is not None
-        return self.listener.stdout.readline().decode().strip()
 
 
 @pytest.fixture
