@@ -2,25 +2,28 @@
 
 Run it from the project root::
 
-    .venv/bin/python bench/replay_recording.py           # full run, about three minutes at load 10
+    .venv/bin/python bench/replay_recording.py           # full run, a few minutes at load 5
     .venv/bin/python bench/replay_recording.py --quick   # smoke run; its numbers mean little
 
-Two helper processes stand in for zygotes: each forks one worker per run, which runs the
-job with :func:`runtree.execution.worker.run_job` (unsandboxed, tracking on) and reports on a
-pipe; the helper times the run from the fork to the result's last byte. Both helpers import
-``requests`` and runtree's worker before forking. The **baseline**
-helper never patches the HTTP clients and its jobs record nothing (``RUNTREE_RECORD_WORLD=off``);
-the **recording** helper patches them once before forking, as the zygote does
-(:func:`runtree.execution.world.prepare`), and its jobs record (clock, randomness, HTTP).
-Runs alternate between the helpers (same-run baseline), in rounds; each round's median per
-helper, then the median of the rounds' ratios.
+Runs go through runtree's real zygote (:class:`runtree.execution.launcher.ZygoteLauncher`,
+unsandboxed: ``RUNTREE_SANDBOX=off``), as a server starts them: spare workers forked ahead and
+warmed up, compiled code cached, the message pipe read to its end. A run is timed from
+handing the job to the zygote to the result's last byte. Two zygotes run side by side: the
+**baseline** zygote does not record (``--no-http-recording``, jobs without ``world``: what
+``RUNTREE_RECORD_WORLD=off`` runs) and the **recording** zygote does, as by default (it
+imports vcrpy and patches the HTTP clients once before forking; each job records its clock,
+randomness and HTTP). Runs alternate between them (same-run baseline), in rounds; each
+round's median per zygote, then the median of the rounds' ratios.
 
 Two functions:
 
 * ``no_calls`` -- five nested calls and a little arithmetic, no outbound request (what most
-  functions are): the target is at most +2 %;
+  functions are): the target is at most +2 %. The zygotes are the product's own.
 * ``three_calls`` -- three GET requests with ``requests`` to an HTTP server this process
-  runs on loopback (a JSON answer of about 1 KiB each): the target is "a few percent".
+  runs on loopback (a JSON answer of about 1 KiB each): the target is "a few percent". Both
+  zygotes import ``requests`` before forking here (the product's baseline zygote does not,
+  so without it each baseline run would import it and look far slower than a recorded one:
+  this compares recording, not imports).
 
 Then, in this process: what a run's recording session costs by itself
 (:class:`runtree.execution.world.Session` start and stop in record mode, no request: the
@@ -40,7 +43,6 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -96,22 +98,48 @@ class _Items(BaseHTTPRequestHandler):
         pass
 
 
-def helper(mode: str) -> None:
-    """A stand-in zygote: for each job read on stdin (one JSON line), fork a worker, run it,
-    and answer with the run's wall time in ns (fork to the result's last byte)."""
+def zygote_main(args: list[str]) -> None:
+    """A zygote for the benchmark: runtree's own (``runtree.execution.zygote``), after
+    importing ``requests`` when ``RUNTREE_BENCH_PRELOAD_REQUESTS`` is set."""
     sys.path.insert(0, str(ROOT / "src"))
-    import requests  # noqa: F401  (both: the clients are loaded before forking, as in a zygote)
+    if os.environ.get("RUNTREE_BENCH_PRELOAD_REQUESTS"):
+        import requests  # noqa: F401
 
-    from runtree.execution.job import FunctionSource, Job
-    from runtree.execution.worker import preload, run_job, warm_up
-    from runtree.execution.world import prepare
+    from runtree.execution import zygote
 
-    preload()
-    warm_up()
-    if mode == "record":
-        prepare()
-    for line in sys.stdin:
-        spec = json.loads(line)
+    sys.argv = ["zygote", *args]
+    zygote.main()
+
+
+class Zygotes:
+    """The baseline and the recording zygote (``preload_requests``: both import requests)."""
+
+    def __init__(self, preload_requests: bool) -> None:
+        from runtree.execution import launcher
+
+        # The launcher starts ``python -I -m runtree.execution.zygote ARGS``; this script
+        # stands in for ``-m`` so that it can import requests first.
+        launcher.worker_command = (
+            lambda *args: [  # type: ignore[assignment]
+                sys.executable,
+                "-I",
+                str(Path(__file__).resolve()),
+                "--zygote",
+                *args[1:],
+            ]
+        )
+        if preload_requests:
+            os.environ["RUNTREE_BENCH_PRELOAD_REQUESTS"] = "1"
+        else:
+            os.environ.pop("RUNTREE_BENCH_PRELOAD_REQUESTS", None)
+        self.launchers = {
+            "off": launcher.ZygoteLauncher(record_http=False),
+            "record": launcher.ZygoteLauncher(record_http=True),
+        }
+
+    def run(self, mode: str, spec: dict[str, Any]) -> int:
+        from runtree.execution.job import FunctionSource, Job
+
         world = None
         if mode == "record":
             world = {"mode": "record", "http_limit": 16 << 20, "secret_names": [], "network": True}
@@ -123,62 +151,40 @@ def helper(mode: str) -> None:
             kwargs=spec["kwargs"],
             network=True,
             world=world,
-        )
+        ).to_json()
         read, write = os.pipe()
         started = time.perf_counter_ns()
-        pid = os.fork()
-        if pid == 0:
-            os.close(read)
-            os._exit(run_job(job, write))
+        process = self.launchers[mode].start(job, write)
         os.close(write)
         data = bytearray()
         while chunk := os.read(read, 1 << 16):
             data += chunk
         elapsed = time.perf_counter_ns() - started
         os.close(read)
-        os.waitpid(pid, 0)
+        process.wait(30)
         result = json.loads(bytes(data).splitlines()[-1])
         if result.get("status") != "succeeded":
             raise SystemExit(f"the run failed: {result.get('error')}")
-        print(json.dumps({"ns": elapsed, "world": "world" in result}), flush=True)
-
-
-class Helper:
-    def __init__(self, mode: str) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, __file__, "--helper", mode],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-
-    def run(self, spec: dict[str, Any]) -> int:
-        assert self.process.stdin is not None and self.process.stdout is not None
-        self.process.stdin.write(json.dumps(spec) + "\n")
-        self.process.stdin.flush()
-        answer = self.process.stdout.readline()
-        if not answer:
-            raise SystemExit("a helper died")
-        return int(json.loads(answer)["ns"])
+        if ("world" in result) != (mode == "record"):
+            recorded = "nothing" if mode == "record" else "a world"
+            raise SystemExit(f"the {mode} run recorded {recorded}")
+        return elapsed
 
     def close(self) -> None:
-        assert self.process.stdin is not None
-        self.process.stdin.close()
-        self.process.wait(10)
+        for launcher_ in self.launchers.values():
+            launcher_.close()
 
 
-def measure(
-    name: str, spec: dict[str, Any], rounds: int, per_round: int, helpers: dict[str, Helper]
-) -> None:
-    for helper_ in helpers.values():  # warm: first runs touch memory and connections
-        for _ in range(3):
-            helper_.run(spec)
+def measure(name: str, spec: dict[str, Any], rounds: int, per_round: int, zygotes: Zygotes) -> None:
+    for mode in ("off", "record"):  # warm: first runs compile and touch memory
+        for _ in range(5):
+            zygotes.run(mode, spec)
     ratios, medians = [], {"off": [], "record": []}
     for _ in range(rounds):
         times: dict[str, list[int]] = {"off": [], "record": []}
         for _ in range(per_round):
             for mode in ("off", "record"):
-                times[mode].append(helpers[mode].run(spec))
+                times[mode].append(zygotes.run(mode, spec))
         off, rec = statistics.median(times["off"]), statistics.median(times["record"])
         medians["off"].append(off)
         medians["record"].append(rec)
@@ -243,37 +249,43 @@ def in_process(base: str, runs: int) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a smoke run")
-    parser.add_argument("--helper", choices=("off", "record"), help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.helper:
-        helper(args.helper)
+    if sys.argv[1:2] == ["--zygote"]:
+        zygote_main(sys.argv[2:])
         return 0
+    args = parser.parse_args()
+    os.environ["RUNTREE_SANDBOX"] = "off"
+    sys.path.insert(0, str(ROOT / "src"))
     rounds, per_round = (3, 5) if args.quick else (10, 10)
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Items)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_address[1]}"
-    helpers = {"off": Helper("off"), "record": Helper("record")}
     load = os.getloadavg()[0]
     print(f"replay recording cost: Python {platform.python_version()}, load {load:.1f}")
     try:
-        measure(
-            "no_calls",
-            {"entry": "no_calls", "source": NO_CALLS, "kwargs": {"n": 20}},
-            rounds,
-            per_round,
-            helpers,
-        )
-        measure(
-            "three_calls",
-            {"entry": "three_calls", "source": THREE_CALLS, "kwargs": {"base": base}},
-            rounds,
-            per_round,
-            helpers,
-        )
+        zygotes = Zygotes(preload_requests=False)
+        try:
+            measure(
+                "no_calls",
+                {"entry": "no_calls", "source": NO_CALLS, "kwargs": {"n": 20}},
+                rounds,
+                per_round,
+                zygotes,
+            )
+        finally:
+            zygotes.close()
+        zygotes = Zygotes(preload_requests=True)
+        try:
+            measure(
+                "three_calls",
+                {"entry": "three_calls", "source": THREE_CALLS, "kwargs": {"base": base}},
+                rounds,
+                per_round,
+                zygotes,
+            )
+        finally:
+            zygotes.close()
         in_process(base, rounds * per_round)
     finally:
-        for helper_ in helpers.values():
-            helper_.close()
         server.shutdown()
     print(f"load at the end {os.getloadavg()[0]:.1f}")
     return 0

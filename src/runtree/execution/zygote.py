@@ -56,6 +56,7 @@ from collections.abc import Callable
 from .job import Job
 from .worker import compile_function, preload, run_job, warm_up
 from .world import prepare as prepare_world
+from .world import warm_up as warm_up_world
 
 # Bounds of the code cache: entries, and characters of source they were compiled from.
 CACHE_ENTRIES = 256
@@ -430,6 +431,9 @@ class Zygote:
         if not select.select([sock], [], [], 0)[0]:
             with contextlib.suppress(Exception):
                 warm_up(self.warm_up_code)
+            if self.options.record_http:
+                with contextlib.suppress(Exception):
+                    warm_up_world()
             if self.options.sandboxed:
                 from .sandbox.confine import warm
 

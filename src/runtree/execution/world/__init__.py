@@ -17,6 +17,7 @@ bytes drawn), ``urandom_bytes`` (all bytes drawn); ``http`` (interactions: ``req
 from __future__ import annotations
 
 import base64
+import functools
 import re
 import sys
 from collections.abc import Iterable
@@ -46,6 +47,16 @@ def prepare() -> None:
     http = _http()
     if http is not None:
         http.install()
+
+
+def warm_up() -> None:
+    """Start and stop a recording session that makes no request, so that a process forked
+    from a prepared zygote pays, before it has a job, for what a run's session touches for
+    the first time (copies of the zygote's memory pages: most of the session's cost in a
+    fresh child, about 1 ms against 45 us later on). Spares call it while they wait."""
+    session = Session({"mode": "record", "http_limit": 0, "network": True}, ())
+    session.start()
+    session.stop()
 
 
 def _prepared_http() -> Any:
@@ -143,6 +154,7 @@ class Session:
         }
 
 
+@functools.lru_cache(maxsize=8)
 def _pattern(extra: tuple[str, ...]) -> re.Pattern[str]:
     from ...tracking.capture import DEFAULT_SECRET_NAMES, CapturePolicy
 

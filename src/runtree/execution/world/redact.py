@@ -18,6 +18,7 @@ import urllib.parse
 from typing import Any
 
 REDACTED = "[redacted]"
+NAMES_CACHED = 4096  # names whose verdict a Redactor remembers
 
 
 class Redactor:
@@ -25,9 +26,17 @@ class Redactor:
 
     def __init__(self, secret: re.Pattern[str]) -> None:
         self.secret = secret
+        self._names: dict[str, bool] = {}  # names seen -> secret? (bodies repeat their keys)
 
     def is_secret(self, name: object) -> bool:
-        return isinstance(name, str) and self.secret.search(name) is not None
+        if not isinstance(name, str):
+            return False
+        known = self._names.get(name)
+        if known is None:
+            known = self.secret.search(name) is not None
+            if len(self._names) < NAMES_CACHED:
+                self._names[name] = known
+        return known
 
     # --- requests (vcrpy's Request) ----------------------------------------------------------
 
@@ -95,6 +104,10 @@ class Redactor:
                     [(n, REDACTED if self.is_secret(n) else v) for n, v in pairs]
                 )
         elif kind.endswith("json") or text[:1] in ("{", "["):
+            if "\\" not in text and self.secret.search(text) is None:
+                # No key can be a secret name: keys appear verbatim in a JSON text without
+                # escapes (with escapes, the document is parsed to look at its keys).
+                return body
             try:
                 document = json.loads(text)
             except (ValueError, RecursionError):

@@ -1,0 +1,147 @@
+"""Recording HTTP cheaply (README, "Deterministic replay"): what the recording path does
+instead of vcrpy's slow parts keeps vcrpy's behaviour.
+
+* vcrpy's ``force_reset`` (real client classes back around each real request) is replaced
+  by a plain attribute swap: the same attributes, a value set inside the window kept;
+* the response a client gets is never the redacted copy that is kept;
+* a JSON body is only parsed when a secret name can be in it, and a key written with JSON
+  escapes is still found.
+"""
+
+from __future__ import annotations
+
+import http.client
+import http.server
+import json
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+import vcr.patch
+
+from runtree.execution.world import Session, prepare
+from runtree.execution.world import http as world_http
+from runtree.execution.world.redact import REDACTED, Redactor
+from runtree.tracking.capture import CapturePolicy
+
+
+class _Secretive(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+        body = json.dumps({"id": 1, "api_token": "t0ken-value", "rows": [1, 2]}).encode()
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("set-cookie", "session=c00kie")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def server() -> Iterator[str]:
+    made = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Secretive)
+    threading.Thread(target=made.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{made.server_address[1]}"
+    made.shutdown()
+    made.server_close()
+
+
+def test_the_real_classes_window_swaps_and_keeps_newer_values() -> None:
+    prepare()
+    reset = vcr.patch.force_reset
+    assert isinstance(reset, world_http._RealClasses)
+    patched = http.client.HTTPConnection
+    assert patched is not world_http.vcr.patch._HTTPConnection  # vcrpy's stub is in place
+    with reset():
+        assert http.client.HTTPConnection is vcr.patch._HTTPConnection
+        assert http.client.HTTPSConnection is vcr.patch._HTTPSConnection
+        with reset():  # nested, as a real connect inside a real request
+            assert http.client.HTTPConnection is vcr.patch._HTTPConnection
+        assert http.client.HTTPConnection is vcr.patch._HTTPConnection
+    assert http.client.HTTPConnection is patched
+    newer = type("Newer", (), {})
+    with reset():
+        http.client.HTTPSConnection = newer  # type: ignore[misc]  # someone patches inside
+    try:
+        assert http.client.HTTPSConnection is newer
+        assert http.client.HTTPConnection is patched
+    finally:
+        http.client.HTTPSConnection = vcr.patch.VCRHTTPSConnection  # type: ignore[misc]
+
+
+def test_a_recorded_request_gives_the_client_the_real_response(server: str) -> None:
+    prepare()
+    session = Session(
+        {"mode": "record", "http_limit": 1 << 20, "secret_names": [], "network": True}, ()
+    )
+    session.start()
+    try:
+        response = requests.get(f"{server}/orders/1", timeout=5)
+    finally:
+        recording = session.stop()["recording"]
+    # The client sees what the server said ...
+    assert response.json()["api_token"] == "t0ken-value"
+    assert response.headers["set-cookie"] == "session=c00kie"
+    # ... the recording keeps it redacted.
+    (kept,) = recording["http"]
+    headers = {name.lower(): value for name, value in kept["response"]["headers"].items()}
+    assert headers["set-cookie"] == [REDACTED]
+    body = kept["response"]["body"]["string"]
+    text = body if isinstance(body, str) else json.dumps(body)
+    assert "t0ken-value" not in text and "c00kie" not in json.dumps(kept)
+    assert kept["request"]["uri"] == f"{server}/orders/1"
+
+
+def _redactor() -> Redactor:
+    return Redactor(CapturePolicy().secret_pattern)
+
+
+def test_a_json_body_without_secret_names_is_returned_as_it_is() -> None:
+    body = b'{"id": 1, "rows": [{"name": "a"}]}'
+    assert _redactor().body(body, "application/json") is body
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        '{"id": 1, "password": "hunter2"}',
+        '{"id": 1, "nested": [{"Api-Key": "hunter2"}]}',
+        '{"id": 1, "pass\\u0077ord": "hunter2"}',  # an escaped key: found once parsed
+    ],
+)
+def test_secret_fields_are_redacted_however_the_key_is_written(document: str) -> None:
+    redacted = _redactor().body(document.encode(), "application/json")
+    assert isinstance(redacted, bytes)
+    assert b"hunter2" not in redacted
+    assert REDACTED.encode() in redacted
+
+
+def test_a_redactor_remembers_names_within_a_bound() -> None:
+    redactor = _redactor()
+    assert redactor.is_secret("Authorization") and not redactor.is_secret("id")
+    for index in range(5000):
+        redactor.is_secret(f"field{index}")
+    assert len(redactor._names) <= 4096
+    assert redactor.is_secret("Authorization") and not redactor.is_secret("field4999")
+
+
+def test_warming_up_a_spare_leaves_nothing_installed() -> None:
+    import os
+    import time
+
+    import time_machine
+
+    from runtree.execution.world import randomness, warm_up
+
+    prepare()
+    real_urandom = os.urandom
+    warm_up()
+    assert os.urandom is real_urandom and randomness._current is None
+    assert not time_machine.traveller_stack
+    assert abs(time.time() - time.clock_gettime(time.CLOCK_REALTIME)) < 5
+    cassette = world_http.install()
+    assert not cassette.active and cassette.kept == []
