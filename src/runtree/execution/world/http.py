@@ -59,7 +59,8 @@ class RunCassette(Cassette):  # type: ignore[misc]  # vcrpy is untyped
         self.dropped = 0  # interactions past the size limit
         self.source = ""
         self.divergences: list[dict[str, Any]] = []
-        self._open: dict[int, tuple[Any, list[Any] | None, int]] = {}
+        # id(request) -> (request, its I/O step, its start, its redacted form)
+        self._open: dict[int, tuple[Any, list[Any] | None, int, Any]] = {}
 
     # --- modes -------------------------------------------------------------------------------
 
