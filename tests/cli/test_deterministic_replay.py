@@ -206,3 +206,55 @@ def test_replaying_without_a_recording_is_refused(cli: Cli, tmp_path: pathlib.Pa
     run = _run_json(cli, "run", "plain")
     cli_env_off = cli("replay", run["id"], "--deterministic", "--version", "9")
     assert cli_env_off.exit_code == 2 and "v9" in cli_env_off.stderr
+
+
+HANGS = """\
+import os
+import time
+
+import requests
+
+
+def fetch_order(order_id):
+    return requests.get(f"http://127.0.0.1:PORT/orders/{order_id}").json()
+
+
+def hang(order_id: int, crash: bool = False):
+    order = fetch_order(order_id)
+    print("fetched", order, "at", time.time())
+    time.sleep(0.5)  # its progress is streamed meanwhile
+    if crash:
+        os._exit(3)
+    time.sleep(60)
+"""
+
+
+@pytest.mark.parametrize("crash", [False, True], ids=["timed_out", "crashed"])
+def test_a_run_that_times_out_or_crashes_keeps_its_partial_recording(
+    cli: Cli, tmp_path: pathlib.Path, partner: http.server.HTTPServer, db_url: str, crash: bool
+) -> None:
+    port = partner.server_address[1]
+    (tmp_path / "hang.py").write_text(HANGS.replace("PORT", str(port)))
+    # A cold worker (local runs) takes seconds to start under load: 8 s leave room for it.
+    assert cli("deploy", str(tmp_path / "hang.py"), "--network", "--timeout", "8").exit_code == 0
+    args = ("-a", "order_id=7") + (("-a", "crash=true") if crash else ())
+    original = _run_json(cli, "run", "hang", *args)
+    assert original["status"] == ("crashed" if crash else "timed_out"), original
+    with Store(db_url) as store:
+        world = store.get_world(original["id"])
+    assert world is not None and world.recording is not None, "the partial recording was lost"
+    recording = world.recording
+    assert recording["partial"] is True
+    assert [i["request"]["uri"] for i in recording["http"]] == [f"http://127.0.0.1:{port}/orders/7"]
+    assert recording["clock_reads"] >= 1 and recording["clock"]
+
+    partner.shutdown()  # gone: the replay is answered from the partial recording
+    partner.server_close()
+    fixed = HANGS.replace("PORT", str(port)).replace("time.sleep(60)", "return order")
+    (tmp_path / "hang.py").write_text(fixed.replace("os._exit(3)", "pass"))
+    assert cli("deploy", str(tmp_path / "hang.py"), "--network").exit_code == 0  # v2
+    replayed = _run_json(cli, "replay", original["id"], "--deterministic", "--version", "2")
+    assert replayed["status"] == "succeeded", replayed
+    assert replayed["output"] == ORDERS["7"]  # the partner's recorded answer
+    (io,) = [s for s in replayed["steps"] if s.get("kind") == "io"]
+    assert io["io"]["status"] == 200 and io["status"] == "completed"

@@ -13,6 +13,7 @@ from runtree.execution.job import FunctionSource, Job
 from runtree.execution.launcher import ZygoteLauncher
 from runtree.execution.protocol import (
     LimitMessage,
+    PartialRecording,
     ResultMessage,
     StepsMessage,
     parse_message,
@@ -325,3 +326,49 @@ def test_forged_recordings_are_violations(forged: dict[str, Any], expected: str)
 
 def test_a_recording_the_job_did_not_ask_for_is_a_violation() -> None:
     assert "not what this job asked for" in violation(result(world={"recording": recording()}))
+
+
+# --- a recording run's progress (partial recordings) -------------------------------------
+
+
+def test_world_progress_adds_up_to_a_partial_recording() -> None:
+    partial = PartialRecording(RECORDING_JOB)
+    assert partial.document() is None  # nothing came
+    first = recording(clock=[1, 2], clock_reads=2, urandom=base64.b64encode(b"ab").decode())
+    second = recording(clock=[3], clock_reads=5, urandom=base64.b64encode(b"c").decode())
+    for part in (first, second):
+        checked = parse_message(wire({"type": "world", "recording": part}), RECORDING_JOB)
+        assert checked.world is not None
+        partial.add(checked.world)
+    document = partial.document()
+    assert document is not None
+    kept = document["recording"]
+    assert kept["partial"] is True and kept["seed"] == 7
+    assert kept["clock"] == [1, 2, 3] and kept["clock_reads"] == 5
+    assert base64.b64decode(kept["urandom"]) == b"abc"
+    assert len(kept["http"]) == 2
+
+
+@pytest.mark.parametrize(
+    ("parts", "expected"),
+    [
+        ([recording(clock=[1] * 60_000, clock_reads=60_000)] * 2, "clock values"),
+        ([recording(urandom="A" * 60_000)] * 2, "random bytes"),
+        ([recording(http=[{"request": "x" * 3_000, "response": 1}])] * 30, "past the limit"),
+        ([recording(), recording(seed=8)], "seed changed"),
+    ],
+)
+def test_world_progress_past_the_limits_in_sum_is_a_violation(
+    parts: list[dict[str, Any]], expected: str
+) -> None:
+    partial = PartialRecording(RECORDING_JOB)
+    with pytest.raises(ProtocolViolation) as caught:
+        for part in parts:
+            partial.add(
+                parse_message(wire({"type": "world", "recording": part}), RECORDING_JOB).world or {}
+            )
+    assert expected in str(caught.value)
+
+
+def test_world_progress_from_a_job_that_does_not_record_is_a_violation() -> None:
+    assert "does not record" in violation({"type": "world", "recording": recording()})

@@ -15,6 +15,9 @@ The messages (one JSON object a line):
 * ``{"type": "steps", "steps": [step, ...]}`` -- recorded calls, while the code runs (a
   running step is sent again when it ends);
 * ``{"type": "limit", "limit": "output", "written": n}`` -- the run printed past its limit;
+* ``{"type": "world", "recording": {...}}`` -- a recording run's progress: what it recorded
+  since its previous world message (:class:`PartialRecording` puts them together; kept only
+  when the run ends without its result);
 * ``{"type": "result", "status": "succeeded" | "failed" | "crashed", "output", "error",
   "stdout", "stdout_truncated", "steps", "world"}`` -- once, at the end (``world``: the
   run's recording of the outside world, or a replay's report, when the job asked for one;
@@ -265,8 +268,17 @@ class ResultMessage(_Strict):
     world: WorldResult | None = None
 
 
-Message = Annotated[StepsMessage | LimitMessage | ResultMessage, Field(discriminator="type")]
-_MESSAGE: TypeAdapter[StepsMessage | LimitMessage | ResultMessage] = TypeAdapter(Message)
+class WorldMessage(_Strict):
+    """What a recording run recorded since its previous world message (``clock``,
+    ``urandom`` and ``http`` hold only what is new; the counts are totals)."""
+
+    type: Literal["world"]
+    recording: WorldRecording
+
+
+AnyMessage = StepsMessage | LimitMessage | WorldMessage | ResultMessage
+Message = Annotated[AnyMessage, Field(discriminator="type")]
+_MESSAGE: TypeAdapter[AnyMessage] = TypeAdapter(Message)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -276,7 +288,7 @@ class Checked:
     them, with each ``blob`` decoded to ``bytes`` (building them again from the models would
     cost as much as checking them)."""
 
-    message: StepsMessage | LimitMessage | ResultMessage
+    message: AnyMessage
     steps: list[dict[str, Any]]
     output: dict[str, Any] | None = None
     error: dict[str, Any] | None = None
@@ -300,6 +312,10 @@ def parse_message(line: bytes, job: Job) -> Checked:
         raise ProtocolViolation(f"a message nests deeper than {MAX_JSON_DEPTH} levels") from None
     if isinstance(message, LimitMessage):
         return Checked(message, [])
+    if isinstance(message, WorldMessage):
+        if (job.world or {}).get("mode") != "record":
+            raise ProtocolViolation("world: progress from a job that does not record")
+        return Checked(message, [], world=data["recording"])
     for step in message.steps:
         _check_step(step, job)
     sent = data.get("steps", [])  # optional in a result
@@ -375,6 +391,55 @@ def _check_world(message: ResultMessage, job: Job) -> None:
         step_id = world.report.divergence.step_id
         if step_id is not None and step_id > job.step_budget:
             raise ProtocolViolation("world: the divergence's step is past the step budget")
+
+
+class PartialRecording:
+    """A recording run's world messages put together: what it recorded until it stopped
+    reporting (timed out, crashed, cancelled), to be kept as its partial tree is. The
+    recording's limits hold for the sum (:class:`ProtocolViolation` past them)."""
+
+    def __init__(self, job: Job) -> None:
+        self.http_limit = int((job.world or {}).get("http_limit", 0))
+        self.recording: dict[str, Any] | None = None
+        self.urandom = bytearray()
+        self.http_size = 0
+
+    def add(self, part: dict[str, Any]) -> None:
+        """Add one checked world message's ``recording``."""
+        recording = self.recording
+        if recording is None:
+            recording = self.recording = {**part, "clock": [], "http": [], "urandom": ""}
+        elif part["seed"] != recording["seed"]:
+            raise ProtocolViolation("world: the seed changed while the run went on")
+        if len(recording["clock"]) + len(part["clock"]) > CLOCK_LIMIT:
+            raise ProtocolViolation(f"world: more than {CLOCK_LIMIT} clock values")
+        drawn = base64.b64decode(part["urandom"])
+        if len(self.urandom) + len(drawn) > URANDOM_LIMIT:
+            raise ProtocolViolation(f"world: more than {URANDOM_LIMIT} random bytes")
+        self.http_size += sum(len(json.dumps([i["request"], i["response"]])) for i in part["http"])
+        if self.http_size > self.http_limit + 64 * 1024:
+            raise ProtocolViolation(
+                f"world: recorded HTTP interactions of {self.http_size} bytes are past the "
+                f"limit ({self.http_limit} bytes)"
+            )
+        recording["clock"].extend(part["clock"])
+        recording["http"].extend(part["http"])
+        self.urandom += drawn
+        for total in ("clock_reads", "urandom_bytes", "http_dropped"):
+            recording[total] = max(int(recording[total]), int(part[total]))
+        recording["clock_reads"] = max(recording["clock_reads"], len(recording["clock"]))
+
+    def document(self) -> dict[str, Any] | None:
+        """The ``world`` of the run's outcome (``recording`` marked ``partial``), or
+        ``None`` when no progress came."""
+        if self.recording is None:
+            return None
+        recording = {
+            **self.recording,
+            "urandom": base64.b64encode(bytes(self.urandom)).decode("ascii"),
+            "partial": True,
+        }
+        return {"recording": recording}
 
 
 def _check_value(value: CapturedValue | None, job: Job, where: str) -> None:

@@ -36,8 +36,10 @@ from .launcher import Launcher, WorkerProcess
 from .protocol import (
     Checked,
     LimitMessage,
+    PartialRecording,
     ResultMessage,
     StepsMessage,
+    WorldMessage,
     parse_message,
 )
 from .sandbox.slots import Lease
@@ -146,6 +148,7 @@ class Supervisor:
         final_steps: list[dict[str, Any]] = []
         stopped_by: str | None = None
         protocol_error: str | None = None
+        partial = PartialRecording(job)  # kept when the run ends without its result
 
         def handle(line: bytes) -> None:
             nonlocal result, final_steps, stopped_by
@@ -156,6 +159,9 @@ class Supervisor:
                 on_steps(checked.steps)
             elif isinstance(checked.message, LimitMessage):
                 stopped_by = stopped_by or OUTPUT
+            elif isinstance(checked.message, WorldMessage):
+                assert checked.world is not None
+                partial.add(checked.world)
             else:
                 result = checked
                 final_steps = checked.steps
@@ -215,6 +221,22 @@ class Supervisor:
             )
         if final_steps:  # the worker's report is not the outcome: keep its steps anyway
             on_steps(final_steps)
+        ended = self._ended(job, process, lease, stopped_by, protocol_error)
+        if result is not None and result.world is not None:
+            return dataclasses.replace(ended, world=result.world)  # a report came: it has all
+        if protocol_error is None:  # what it recorded until it stopped, as its partial tree
+            return dataclasses.replace(ended, world=partial.document())
+        return ended
+
+    def _ended(
+        self,
+        job: Job,
+        process: WorkerProcess,
+        lease: Lease | None,
+        stopped_by: str | None,
+        protocol_error: str | None,
+    ) -> Outcome:
+        """The outcome of a run that did not end with its own report."""
         returncode = process.wait(KILL_GRACE_S)
         if returncode is None:
             self._stop(process, lease)

@@ -128,10 +128,17 @@ class _StepStreamer:
     """Sends new steps, and steps that finished since they were sent, every interval, from a
     thread of its own; :meth:`finish` stops it and returns what is left to send."""
 
-    def __init__(self, rec: Recording, channel: _Channel, function_of: dict[str, str]) -> None:
+    def __init__(
+        self,
+        rec: Recording,
+        channel: _Channel,
+        function_of: dict[str, str],
+        world: WorldSession | None = None,
+    ) -> None:
         self.rec = rec
         self.channel = channel
         self.function_of = function_of
+        self.world = world  # recording: its progress is streamed too (partial recordings)
         self.sent = 0
         self.open: list[Any] = []
         self.stop_event = threading.Event()
@@ -157,6 +164,9 @@ class _StepStreamer:
             payload = self._collect()
             for start in range(0, len(payload), BATCH_SIZE):
                 self.channel.send({"type": "steps", "steps": payload[start : start + BATCH_SIZE]})
+            part = None if self.world is None else self.world.progress()
+            if part is not None:
+                self.channel.send({"type": "world", "recording": part})
 
     def finish(self) -> list[dict[str, Any]]:
         """Stop streaming (after a batch being sent, if any); the steps not sent yet."""
@@ -290,8 +300,8 @@ def run_job(
     sys.stdout = sys.stderr = captured_out
     function_of = {job.filename_of(n): f"{job.namespace}/{n}" for n in job.functions}
     rec = record(step_budget=job.step_budget, value_budget=job.value_budget)
-    streamer = _StepStreamer(rec, channel, function_of)
     world = None if job.world is None else WorldSession(job.world, function_of)
+    streamer = _StepStreamer(rec, channel, function_of, world)
     result: dict[str, Any]
     try:
         if world is not None:  # before the modules load: they may bind time or datetime
@@ -308,9 +318,9 @@ def run_job(
     except BaseException as error:  # everything the user's code can raise, SystemExit too
         rec.close()
         result = {"status": "failed", "error": _error_of(error, rec)}
+    steps = streamer.finish()  # before the world stops: no progress is sent after it
     if world is not None:
         result["world"] = world.stop()
-    steps = streamer.finish()
     last = (len(steps) - 1) // BATCH_SIZE * BATCH_SIZE if steps else 0
     for start in range(0, last, BATCH_SIZE):
         channel.send({"type": "steps", "steps": steps[start : start + BATCH_SIZE]})

@@ -13,7 +13,8 @@ def world_document(store: Store, principal: Principal, execution_id: str) -> dic
     """The summary of ``execution_id``'s recording (its HTTP interactions -- method,
     redacted URL, status, duration --, clock reads, random bytes drawn), or the report of a
     deterministic replay. Any key that may read the execution. ``mode`` is ``None`` when
-    nothing was recorded (recording off, a run that has not ended, timed out or crashed)."""
+    nothing was recorded (recording off, a run that has not ended). ``partial``: the run
+    ended without its report (timed out, crashed, cancelled): what it recorded until then."""
     execution = visible_execution(store, principal, execution_id)
     world = store.get_world(execution.id)
     if world is None:
@@ -40,5 +41,6 @@ def world_document(store: Store, principal: Principal, execution_id: str) -> dic
         "http_dropped": int(recording.get("http_dropped", 0)),
         "clock_reads": int(recording.get("clock_reads", 0)),
         "urandom_bytes": int(recording.get("urandom_bytes", 0)),
+        "partial": bool(recording.get("partial", False)),
         "report": world.report,
     }

@@ -123,6 +123,11 @@ class WorldOut(ResponseModel):
     http_dropped: int = 0
     clock_reads: int = 0
     urandom_bytes: int = 0
+    partial: bool = Field(
+        default=False,
+        description="The run ended without its report (timed out, crashed, cancelled): its "
+        "recording holds what it got until then.",
+    )
     report: dict[str, Any] | None = None
 
 

@@ -88,6 +88,7 @@ class Session:
         self.recording = recording
         self.user_files = frozenset(user_files)
         self.cassette: Any = None
+        self._sent = (0, 0, 0, 0, 0, 0)  # what progress() handed out: see there
 
     def start(self) -> None:
         from ...tracking import io_steps
@@ -134,6 +135,37 @@ class Session:
                 "http": [] if cassette is None else cassette.kept,
                 "http_dropped": 0 if cassette is None else cassette.dropped,
             }
+        }
+
+    def progress(self) -> dict[str, Any] | None:
+        """Recording: what was recorded since the previous call, in the recording's shape
+        (``clock``, ``urandom`` and ``http`` hold only what is new; the counts are totals),
+        or ``None`` when nothing changed (and when replaying). The worker streams these
+        while the run goes on, so a run that times out or crashes keeps its recording up to
+        then, as it keeps its partial tree. Safe to call from another thread: it only reads
+        what the run appends to."""
+        if self.replaying:
+            return None
+        cassette = self.cassette
+        kept: list[dict[str, Any]] = [] if cassette is None else cassette.kept
+        dropped = 0 if cassette is None else cassette.dropped
+        http_at, clock_at, urandom_at = self._sent[:3]
+        http = kept[http_at : len(kept)]
+        reads = self.clock.reads[clock_at : len(self.clock.reads)]
+        drawn = bytes(self.entropy.drawn[urandom_at : len(self.entropy.drawn)])
+        totals = (self.clock.count, self.entropy.count, dropped)
+        if not http and not reads and not drawn and totals == self._sent[3:]:
+            return None
+        self._sent = (http_at + len(http), clock_at + len(reads), urandom_at + len(drawn), *totals)
+        return {
+            "format": FORMAT,
+            "seed": self.entropy.seed,
+            "clock": reads,
+            "clock_reads": totals[0],
+            "urandom": base64.b64encode(drawn).decode("ascii"),
+            "urandom_bytes": totals[1],
+            "http": http,
+            "http_dropped": dropped,
         }
 
     def _report(self) -> dict[str, Any]:
