@@ -21,10 +21,10 @@ import pytest
 import requests
 import vcr.patch
 
+from runtree.execution import world
 from runtree.execution.world import Session, prepare
 from runtree.execution.world import http as world_http
 from runtree.execution.world.redact import REDACTED, Redactor
-from runtree.tracking.capture import CapturePolicy
 
 
 class _Secretive(http.server.BaseHTTPRequestHandler):
@@ -97,12 +97,15 @@ def test_a_recorded_request_gives_the_client_the_real_response(server: str) -> N
 
 
 def _redactor() -> Redactor:
-    return Redactor(CapturePolicy().secret_pattern)
+    return world._redactor(("x_session_id",))
 
 
 def test_a_json_body_without_secret_names_is_returned_as_it_is() -> None:
+    redactor = _redactor()
     body = b'{"id": 1, "rows": [{"name": "a"}]}'
-    assert _redactor().body(body, "application/json") is body
+    assert redactor.body(body, "application/json") is body
+    assert redactor._cannot_hold_a_name(body.decode())  # not even parsed
+    assert not redactor._cannot_hold_a_name('{"id": 1, "note": "a token"}')
 
 
 @pytest.mark.parametrize(
@@ -111,6 +114,8 @@ def test_a_json_body_without_secret_names_is_returned_as_it_is() -> None:
         '{"id": 1, "password": "hunter2"}',
         '{"id": 1, "nested": [{"Api-Key": "hunter2"}]}',
         '{"id": 1, "pass\\u0077ord": "hunter2"}',  # an escaped key: found once parsed
+        '{"id": 1, "pa\u017fsword": "hunter2"}',  # a long s: the pattern folds it to "s"
+        '{"id": 1, "X-SESSION-ID": "hunter2"}',  # a configured name, another spelling
     ],
 )
 def test_secret_fields_are_redacted_however_the_key_is_written(document: str) -> None:

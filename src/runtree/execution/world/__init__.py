@@ -106,7 +106,7 @@ class Session:
             return
         self.cassette = http.install()
         names = tuple(self.spec.get("secret_names", ()))
-        redactor = Redactor(_pattern(names))
+        redactor = _redactor(names)
         if self.replaying:
             source = str(self.spec.get("source", "the recording"))
             self.cassette.replay(redactor, list(self.recording.get("http", ())), source)
@@ -187,8 +187,17 @@ class Session:
 
 
 @functools.lru_cache(maxsize=8)
-def _pattern(extra: tuple[str, ...]) -> re.Pattern[str]:
-    from ...tracking.capture import DEFAULT_SECRET_NAMES, CapturePolicy
+def _redactor(extra: tuple[str, ...]) -> Redactor:
+    """The redactor for the default secret names and ``extra`` (one per process and set of
+    names: a worker runs one execution)."""
+    from ...tracking.capture import DEFAULT_SECRET_NAMES
 
     names = tuple(dict.fromkeys((*DEFAULT_SECRET_NAMES, *extra)))
+    return Redactor(_pattern(names), names)
+
+
+@functools.lru_cache(maxsize=8)
+def _pattern(names: tuple[str, ...]) -> re.Pattern[str]:
+    from ...tracking.capture import CapturePolicy
+
     return CapturePolicy(secret_names=names).secret_pattern

@@ -22,11 +22,19 @@ NAMES_CACHED = 4096  # names whose verdict a Redactor remembers
 
 
 class Redactor:
-    """Redaction by a compiled pattern of secret names (see :mod:`runtree.tracking.capture`)."""
+    """Redaction by a compiled pattern of secret names (see :mod:`runtree.tracking.capture`).
+    ``names``, the names the pattern was built from, let a body be passed over without
+    parsing it when none of them can occur in it."""
 
-    def __init__(self, secret: re.Pattern[str]) -> None:
+    def __init__(self, secret: re.Pattern[str], names: tuple[str, ...] = ()) -> None:
         self.secret = secret
         self._names: dict[str, bool] = {}  # names seen -> secret? (bodies repeat their keys)
+        # A name matches only where its longest part between "_" (the pattern's optional
+        # separator) occurs, in any case. Without names, or with an empty part, every body
+        # is parsed.
+        anchors = [max(name.lower().split("_"), key=len) for name in names]
+        usable = anchors and all(anchors) and all(name.isascii() for name in names)
+        self._anchors = tuple(anchors) if usable else None
 
     def is_secret(self, name: object) -> bool:
         if not isinstance(name, str):
@@ -104,9 +112,7 @@ class Redactor:
                     [(n, REDACTED if self.is_secret(n) else v) for n, v in pairs]
                 )
         elif kind.endswith("json") or text[:1] in ("{", "["):
-            if "\\" not in text and self.secret.search(text) is None:
-                # No key can be a secret name: keys appear verbatim in a JSON text without
-                # escapes (with escapes, the document is parsed to look at its keys).
+            if self._cannot_hold_a_name(text):
                 return body
             try:
                 document = json.loads(text)
@@ -118,6 +124,17 @@ class Redactor:
         if redacted is None:
             return body
         return redacted.encode() if isinstance(body, bytes) else redacted
+
+    def _cannot_hold_a_name(self, text: str) -> bool:
+        """Whether no key of the JSON ``text`` can be a secret name, known without parsing
+        it: its keys appear verbatim in an ASCII text without escapes, and ``str.lower``
+        folds ASCII as the pattern's IGNORECASE does; one plain substring search a name
+        (searching the text with the pattern itself costs more than parsing it)."""
+        anchors = self._anchors
+        if anchors is None or "\\" in text or not text.isascii():
+            return False
+        lowered = text.lower()
+        return not any(anchor in lowered for anchor in anchors)
 
     def _json(self, value: Any) -> tuple[Any, bool]:
         if isinstance(value, dict):
