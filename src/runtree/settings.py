@@ -22,14 +22,14 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from .errors import SettingError
-from .models import (
+from .defaults import (
     DEFAULT_DATABASE_URL,
     DEFAULT_HOST,
     DEFAULT_MEMORY_MB,
     DEFAULT_PORT,
     DEFAULT_TIMEOUT_S,
 )
+from .errors import SettingError
 
 ADMIN_KEY_SUFFIX = ".admin-key"
 SECRET_KEY_SUFFIX = ".secret-key"

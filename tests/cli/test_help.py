@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from runtree.cli import app
 from runtree.cli.help import summary
+from runtree.cli.reference import walk_commands
 
 INTERNALS = re.compile(
     r"<[a-z]|\{[a-z]|\[x[<>]=|x[<>]=\d| range\b|(?<![=A-Z])VALUE\b|``|DESIGN\.md|\.\./"
@@ -18,12 +19,7 @@ INTERNALS = re.compile(
 
 
 def commands() -> Iterator[tuple[list[str], object]]:
-    def walk(command: object, path: list[str]) -> Iterator[tuple[list[str], object]]:
-        yield path, command
-        for name, sub in getattr(command, "commands", {}).items():
-            yield from walk(sub, [*path, name])
-
-    yield from walk(typer.main.get_command(app), [])
+    yield from walk_commands(typer.main.get_command(app))
 
 
 def help_of(path: list[str]) -> str:

@@ -16,7 +16,9 @@ from .conftest import Cli
 
 
 def _parsed(*args: str) -> dict[str, object]:
-    command = typer.main.get_command(app).commands["deploy"]  # type: ignore[attr-defined]
+    group = typer.main.get_command(app)
+    context = group.make_context("runtree", [], resilient_parsing=True)
+    command = group.get_command(context, "deploy")  # type: ignore[attr-defined]
     with command.make_context("deploy", list(args)) as ctx:
         return dict(ctx.params)
 

@@ -21,12 +21,12 @@ try:
     runpy.run_module("runtree", run_name="__main__")
 except SystemExit:
     pass
-sys.__stdout__.write("\\n" + json.dumps(sorted({name.split(".")[0] for name in sys.modules})))
+sys.__stdout__.write("\\n" + json.dumps(sorted(sys.modules)))
 """
 
 
-def loaded_by(*args: str) -> set[str]:
-    """Top-level packages imported by ``runtree ARGS`` in a fresh interpreter."""
+def modules_loaded_by(*args: str) -> set[str]:
+    """Every module imported by ``runtree ARGS`` in a fresh interpreter."""
     done = subprocess.run(
         [sys.executable, "-c", PROBE, json.dumps(args)],
         capture_output=True,
@@ -37,11 +37,32 @@ def loaded_by(*args: str) -> set[str]:
     return set(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
+def loaded_by(*args: str) -> set[str]:
+    """Top-level packages imported by ``runtree ARGS`` in a fresh interpreter."""
+    return {name.split(".")[0] for name in modules_loaded_by(*args)}
+
+
 def test_help_imports_no_database_web_or_http_library() -> None:
     loaded = loaded_by("--help")
     assert "typer" in loaded
     assert not loaded & (SERVER_LIBRARIES | {"httpx", "pydantic", "jinja2"})
     assert not loaded_by("run", "--help") & SERVER_LIBRARIES
+
+
+def test_help_imports_no_command_module_and_no_renderer() -> None:
+    """``runtree --help`` lists the commands from their declared summaries: no command's
+    module is imported, nor rich nor the records (tests/cli/test_lazy_commands.py checks
+    the summaries)."""
+    modules = modules_loaded_by("--help")
+    assert "runtree.cli" in modules
+    assert not {name for name in modules if name.startswith("runtree.cli.commands_")}
+    assert not {name for name in modules if name.split(".")[0] == "rich"}
+    assert "runtree.models" not in modules
+    # one command's help imports that command's module only
+    modules = modules_loaded_by("show", "--help")
+    assert {name for name in modules if name.startswith("runtree.cli.commands_")} == {
+        "runtree.cli.commands_inspect"
+    }
 
 
 @pytest.mark.slow

@@ -22,20 +22,6 @@ import typer
 
 from .. import service  # a lazy package: its parts are imported when a command uses them
 from ..errors import NotFoundError
-from ..models import (
-    ApiKeyRecord,
-    AuditRecord,
-    DeliveryRecord,
-    ExecutionRecord,
-    FunctionRecord,
-    RetentionPolicyRecord,
-    ScheduleFireRecord,
-    ScheduleRecord,
-    StepRecord,
-    Trigger,
-    VersionRecord,
-    WebhookRecord,
-)
 from .database import GlobalOptions, database_url, open_store
 from .errors import CliError
 
@@ -47,7 +33,21 @@ if TYPE_CHECKING:  # imported where used: SQLAlchemy, pydantic and httpx are slo
     import runtree.service.schedules
     import runtree.service.webhooks  # noqa: F401
 
-    from ..models import DeployResult, GeneratedTest
+    from ..models import (
+        ApiKeyRecord,
+        AuditRecord,
+        DeliveryRecord,
+        DeployResult,
+        ExecutionRecord,
+        FunctionRecord,
+        GeneratedTest,
+        RetentionPolicyRecord,
+        ScheduleFireRecord,
+        ScheduleRecord,
+        StepRecord,
+        VersionRecord,
+        WebhookRecord,
+    )
     from ..service import Principal
     from ..settings import VersionSettings
     from ..store import Store
@@ -340,6 +340,8 @@ class LocalBackend:
         return self.store.get_version(namespace, name, number)
 
     def start(self, namespace: str, name: str, data: Any, version: int | None) -> ExecutionRecord:
+        from ..models import Trigger
+
         return service.run_function(
             self.store,
             self.principal,

@@ -18,12 +18,13 @@ import typer
 from rich.text import Text
 
 from .. import service
+from ..defaults import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S
 from ..errors import InstrumentError, SourceCheckFailed, SourceTooComplex
-from ..models import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S
 from ..service import InvalidName, InvalidSettings, SourceTooLarge
 from .backend import ServerOption, open_backend
 from .database import DatabaseOption
 from .errors import CliError
+from .help import OptionalValueCommand
 from .names import DEFAULT_NAMESPACE
 from .output import make_console
 from .render_shadow import report_lines
@@ -35,6 +36,14 @@ if TYPE_CHECKING:
 # runtree.service.shadow's limits (a test keeps them equal): importing it here would load the
 # database on every start of the CLI.
 DEFAULT_SHADOW_RUNS = 20
+
+
+class DeployCommand(OptionalValueCommand):
+    """``deploy``, whose ``--shadow`` alone means ``--shadow`` :data:`DEFAULT_SHADOW_RUNS`."""
+
+    optional_values = {"--shadow": str(DEFAULT_SHADOW_RUNS)}
+
+
 MAX_SHADOW_RUNS = 200
 
 SETTING_OPTIONS = {

@@ -16,7 +16,7 @@ import typer
 from rich.text import Text
 
 from .. import service  # a lazy package
-from ..models import DEFAULT_HOST, DEFAULT_PORT
+from ..defaults import DEFAULT_HOST, DEFAULT_PORT
 from .database import DatabaseOption, database_url, display_url, open_store
 from .errors import CliError
 from .output import make_console

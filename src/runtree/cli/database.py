@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from ..defaults import DEFAULT_DATABASE_URL
 from ..errors import StoreError
-from ..models import DEFAULT_DATABASE_URL
 from .errors import CliError, database_problem
 
 if TYPE_CHECKING:  # imported where used (SQLAlchemy is slow to import; --help needs none)

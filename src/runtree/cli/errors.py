@@ -12,10 +12,8 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 import typer
-from rich.text import Text
 
 from ..errors import CliError, InputError, RuntreeError, Unauthenticated
-from .output import make_console
 
 if TYPE_CHECKING:
     from sqlalchemy.exc import SQLAlchemyError
@@ -33,6 +31,10 @@ __all__ = ["EXIT_FAILED", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_USAGE", "CliError
 
 def report(message: str, details: Sequence[str] = ()) -> None:
     """Print ``error: message`` and its detail lines on stderr."""
+    from rich.text import Text  # imported when there is an error to print
+
+    from .output import make_console
+
     console = make_console(stderr=True)
     line = Text("error: ", style="bold red")
     line.append(message)

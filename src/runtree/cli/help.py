@@ -109,12 +109,19 @@ class HelpGroup(TyperGroup):
         HelpCommand.format_options(self, ctx, formatter)  # type: ignore[arg-type]
         self.format_commands(ctx, formatter)
 
+    def command_summary(self, ctx: Any, name: str) -> str | None:
+        """What the help lists for the command ``name`` (``None``: not listed)."""
+        command = self.get_command(ctx, name)
+        if command is None or command.hidden:
+            return None
+        return str(command.short_help or summary(command.help))
+
     def format_commands(self, ctx: Any, formatter: Any) -> None:
         rows = []
         for name in self.list_commands(ctx):
-            command = self.get_command(ctx, name)
-            if command is not None and not command.hidden:
-                rows.append((name, command.short_help or summary(command.help)))
+            text = self.command_summary(ctx, name)
+            if text is not None:
+                rows.append((name, text))
         if rows:
             with formatter.section("Commands"):
                 formatter.write_dl(rows)

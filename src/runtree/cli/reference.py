@@ -30,10 +30,21 @@ error, 130 interrupted. See the [README](../README.md) for a tour and
 """
 
 
-def _commands(command: Any, path: list[str]) -> Iterator[tuple[list[str], Any]]:
+def _subcommands(command: Any) -> Iterator[tuple[str, Any]]:
+    """A group's commands in listing order (they are built when first asked for)."""
+    if not hasattr(command, "list_commands"):
+        return
+    context = command.make_context("runtree", [], resilient_parsing=True)
+    for name in command.list_commands(context):
+        yield name, command.get_command(context, name)
+
+
+def walk_commands(command: Any, path: list[str] | None = None) -> Iterator[tuple[list[str], Any]]:
+    """``command`` and every command under it, with its path (``["keys", "create"]``)."""
+    path = path or []
     yield path, command
-    for name, sub in getattr(command, "commands", {}).items():
-        yield from _commands(sub, [*path, name])
+    for name, sub in _subcommands(command):
+        yield from walk_commands(sub, [*path, name])
 
 
 def _context(command: Any, path: list[str]) -> Any:
@@ -44,7 +55,7 @@ def _context(command: Any, path: list[str]) -> Any:
     )
     current = root
     for name in path:
-        current = current.commands[name]  # type: ignore[attr-defined]
+        current = dict(_subcommands(current))[name]
         context = current.make_context(
             name,
             [],
@@ -59,7 +70,7 @@ def _context(command: Any, path: list[str]) -> Any:
 def render() -> str:
     """The whole reference, as Markdown."""
     parts = [HEADER]
-    for path, command in _commands(typer.main.get_command(app), []):
+    for path, command in walk_commands(typer.main.get_command(app)):
         title = " ".join(["runtree", *path])
         help_text = command.get_help(_context(command, path))
         parts.append(f"\n## `{title}`\n\n```text\n{help_text}\n```\n")

@@ -10,7 +10,7 @@ import dataclasses
 import json
 from typing import Any
 
-from ..models import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S
+from ..defaults import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -13,9 +13,10 @@ import threading
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from ..defaults import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S
 from ..errors import InputError, SecretKeyError
 from ..instrument.signature import EntrySignature
-from ..models import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S, ExecutionRecord, Trigger
+from ..models import ExecutionRecord, Trigger
 from ..settings import environment_value
 from ..store import Store
 from ..tracking.capture import REDACTED

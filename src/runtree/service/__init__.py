@@ -19,9 +19,9 @@ from ..errors import (
     Unauthenticated,
 )
 from ..lazy_exports import lazy_exports
-from ..models import Permission
 
 if TYPE_CHECKING:
+    from ..models import Permission
     from ..store import MAX_LIST_LIMIT, MAX_SEARCH_LENGTH
     from .access import Principal, authenticate, authorize
     from .deploy import (
@@ -78,6 +78,7 @@ if TYPE_CHECKING:
 lazy_exports(
     __name__,
     {
+        "Permission": "..models",
         "MAX_LIST_LIMIT": "..store",
         "MAX_SEARCH_LENGTH": "..store",
         "Principal": ".access",

@@ -30,9 +30,9 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 
+from ..defaults import DEFAULT_DATABASE_URL
 from ..errors import StoreError
 from ..jsonlimits import loads_stored
-from ..models import DEFAULT_DATABASE_URL
 from .common import dumps_json
 
 DEFAULT_URL = DEFAULT_DATABASE_URL

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from ...models import DEFAULT_MEMORY_MB
+from ...defaults import DEFAULT_MEMORY_MB
 
 # Limits every sandboxed execution gets unless its function or the platform says otherwise.
 DEFAULT_DISK_MB = 64  # the work directory, in total (and so the largest file)
