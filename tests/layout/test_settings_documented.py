@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 import runtree
-from runtree.settings import VARIABLES, SandboxSettings, Settings, environment_value
+from runtree.environment import VARIABLES, environment_value
+from runtree.settings import SandboxSettings, Settings
 
 SRC = Path(runtree.__file__).parent
 ROOT = SRC.parent.parent

@@ -39,7 +39,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..settings import LOG_FORMATS
+from ..environment import LOG_FORMATS
 
 ACCESS_LOGGER = "runtree.access"
 REQUEST_ID_HEADER = "X-Request-ID"

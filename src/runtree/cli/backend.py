@@ -602,7 +602,7 @@ def server_url(ctx: typer.Context, option: str | None) -> str | None:
         root = ctx.find_root().obj
         if isinstance(root, GlobalOptions):
             option = root.server
-    from ..settings import environment_value
+    from ..environment import environment_value
 
     url = option or environment_value("RUNTREE_URL")
     if url is None:
@@ -616,7 +616,8 @@ def server_url(ctx: typer.Context, option: str | None) -> str | None:
 def api_key_for(url: str, ctx: typer.Context, database: str | None) -> str | None:
     """``RUNTREE_API_KEY``; else, for a loopback server, the admin key file of the database
     this command would use (see the module docstring); else none."""
-    from ..settings import Settings, environment_value, is_loopback
+    from ..environment import environment_value
+    from ..settings import Settings, is_loopback
 
     key: str | None = environment_value("RUNTREE_API_KEY")
     if key:
@@ -626,6 +627,37 @@ def api_key_for(url: str, ctx: typer.Context, database: str | None) -> str | Non
         return None
     settings = Settings.load(database_url=database_url(ctx, database))
     return service.access.read_key_file(settings.admin_key_path)
+
+
+class ExecutionReader(Protocol):
+    """Reading one execution and its steps by whole id (what ``runtree show`` needs)."""
+
+    def get_execution(self, execution_id: str) -> ExecutionRecord | None: ...
+
+    def get_steps(self, execution_id: str) -> list[StepRecord]: ...
+
+
+@contextlib.contextmanager
+def open_sqlite_reader(
+    ctx: typer.Context, database: str | None, server: str | None
+) -> Iterator[ExecutionReader | None]:
+    """For a command on a local SQLite database that a store would open as it is, a reader
+    of it without SQLAlchemy (:mod:`runtree.store.sqlite_reader`: importing SQLAlchemy
+    costs more than the rest of ``runtree show``); ``None`` otherwise (use
+    :func:`open_backend`)."""
+    if server_url(ctx, server) is not None:
+        yield None
+        return
+    from ..store.sqlite_reader import open_reader
+
+    reader = open_reader(database_url(ctx, database))
+    if reader is None:
+        yield None
+        return
+    try:
+        yield reader
+    finally:
+        reader.close()
 
 
 @contextlib.contextmanager

@@ -8,11 +8,11 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
-from ..models import ExecutionStatus, VersionRecord
+from ..models import ExecutionRecord, ExecutionStatus, StepRecord, VersionRecord
 from ..store import NotFoundError
-from .backend import Backend, ServerOption, open_backend
+from .backend import Backend, ServerOption, open_backend, open_sqlite_reader
 from .database import DatabaseOption
-from .names import parse_function, resolve_execution_id
+from .names import ID_LENGTH, normalize_id, parse_function, resolve_execution_id
 from .output import (
     echo_json,
     execution_document,
@@ -48,16 +48,32 @@ def show(
 ) -> None:
     """Show an execution: its tree, its output or its error with the failing path."""
     view = tree_options(depth, full, no_tree)
-    with open_backend(ctx, database, server) as store:
-        full_id = resolve_execution_id(store, execution_id)
-        execution = store.get_execution(full_id)
-        if execution is None:
-            raise NotFoundError("execution", full_id)
-        steps = store.get_steps(full_id)
+    execution, steps = _read_execution(ctx, execution_id, database, server)
     if as_json:
         echo_json(execution_document(execution, steps))
     else:
         print_execution(make_console(), execution, steps, view)
+
+
+def _read_execution(
+    ctx: typer.Context, execution_id: str, database: str | None, server: str | None
+) -> tuple[ExecutionRecord, list[StepRecord]]:
+    """The execution ``execution_id`` (or an unambiguous prefix) and its steps. A whole id on
+    a local SQLite database is read without SQLAlchemy (:func:`open_sqlite_reader`)."""
+    key = normalize_id(execution_id)
+    if len(key) == ID_LENGTH:
+        with open_sqlite_reader(ctx, database, server) as reader:
+            if reader is not None:
+                execution = reader.get_execution(key)
+                if execution is None:
+                    raise NotFoundError("execution", key)
+                return execution, reader.get_steps(key)
+    with open_backend(ctx, database, server) as store:
+        full_id = resolve_execution_id(store, execution_id)
+        found = store.get_execution(full_id)
+        if found is None:
+            raise NotFoundError("execution", full_id)
+        return found, store.get_steps(full_id)
 
 
 def tree(

@@ -150,7 +150,8 @@ def serve(
     RUNTREE_ADMIN_KEY_FILE chooses another).
     """
     url = database_url(ctx, database)
-    from ..settings import LOG_FORMATS, Settings, is_loopback
+    from ..environment import LOG_FORMATS
+    from ..settings import Settings, is_loopback
 
     if no_auth and not is_loopback(host or Settings.load().host):
         raise CliError(

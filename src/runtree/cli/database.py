@@ -2,7 +2,7 @@
 
 ``--database`` on the command wins, then ``runtree --database`` before the command, then
 ``RUNTREE_DATABASE_URL``, then ``sqlite:///runtree.db`` in the working directory (the last two
-come from :class:`~runtree.settings.Settings`).
+are :class:`~runtree.settings.Settings`' own, read without it).
 """
 
 from __future__ import annotations
@@ -46,9 +46,13 @@ def database_url(ctx: typer.Context, option: str | None) -> str:
         root = ctx.find_root().obj
         if isinstance(root, GlobalOptions):
             option = root.database
-    from ..settings import Settings
+    if option is not None:
+        return option
+    # The variable alone, not the whole Settings: reading it needs no pydantic.
+    from ..environment import environment_value
 
-    return Settings.load(database_url=option).database_url
+    url: str | None = environment_value("RUNTREE_DATABASE_URL")
+    return url or DEFAULT_DATABASE_URL
 
 
 def display_url(url: str) -> str:

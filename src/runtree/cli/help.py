@@ -14,6 +14,8 @@ from typing import Any
 
 from typer.core import TyperArgument, TyperCommand, TyperGroup
 
+from .coercion import defer_coercion
+
 # The typer internals this module relies on are public attributes of click's parameters
 # (opts, secondary_opts, metavar, nargs, required, default, show_default, is_flag, help).
 
@@ -68,7 +70,13 @@ def _argument_record(param: TyperArgument) -> tuple[str, str]:
 
 
 class HelpCommand(TyperCommand):
-    """A command whose help shows metavars and defaults, never parser internals."""
+    """A command whose help shows metavars and defaults, never parser internals (and whose
+    parameters import pydantic only for a value that needs it: :mod:`.coercion`)."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        params: list[Any] = super().get_params(ctx)
+        defer_coercion(params)
+        return params
 
     def collect_usage_pieces(self, ctx: Any) -> list[str]:
         pieces = [self.options_metavar] if self.options_metavar else []
@@ -104,6 +112,11 @@ def summary(help_text: str | None) -> str:
 class HelpGroup(TyperGroup):
     """A group whose help shows its options like :class:`HelpCommand` and lists its
     commands with their whole summaries (wrapped, never cut)."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        params: list[Any] = super().get_params(ctx)
+        defer_coercion(params)
+        return params
 
     def format_options(self, ctx: Any, formatter: Any) -> None:
         HelpCommand.format_options(self, ctx, formatter)  # type: ignore[arg-type]

@@ -14,10 +14,10 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from ..defaults import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S
+from ..environment import environment_value
 from ..errors import InputError, SecretKeyError
 from ..instrument.signature import EntrySignature
 from ..models import ExecutionRecord, Trigger
-from ..settings import environment_value
 from ..store import Store
 from ..tracking.capture import REDACTED
 from .inputs import bind_input

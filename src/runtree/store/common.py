@@ -1,19 +1,23 @@
-"""Small helpers the store's operation modules share: time, JSON checks, dialect inserts."""
+"""Small helpers the store's operation modules share: time, JSON checks, dialect inserts.
+
+SQLAlchemy is imported by the two helpers that need it: the rest serves readers without it
+(:mod:`.sqlite_reader`)."""
 
 from __future__ import annotations
 
 import datetime
 import json
 from collections.abc import Iterator, Sequence
-from typing import Any, TypeVar, cast
-
-from sqlalchemy import Table
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from ..errors import InvalidDataError
 from ..jsonlimits import MAX_STORED_DEPTH, loads_stored, too_deep
+
+if TYPE_CHECKING:
+    from sqlalchemy import Table
+    from sqlalchemy.dialects import postgresql, sqlite
+    from sqlalchemy.engine import Connection
+    from sqlalchemy.orm import Session
 
 # The most rows one listing returns (executions, audit entries, webhooks, deliveries, fires).
 MAX_LIST_LIMIT = 1000
@@ -83,16 +87,22 @@ def check_identifier(field: str, value: object) -> str:
 
 def table(orm_class: type[Any]) -> Table:
     """The Core table of an ORM class (for bulk statements)."""
-    return cast(Table, orm_class.__table__)
+    return cast("Table", orm_class.__table__)
 
 
 def upsert_insert(
     session: Session | Connection, target: Table
 ) -> sqlite.Insert | postgresql.Insert:
     """An ``INSERT`` supporting ``ON CONFLICT`` for the session's (or connection's) backend."""
+    from sqlalchemy.orm import Session
+
     bind = session.get_bind() if isinstance(session, Session) else session
     if bind.dialect.name == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
         return postgresql.insert(target)
+    from sqlalchemy.dialects import sqlite
+
     return sqlite.insert(target)
 
 

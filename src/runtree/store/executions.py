@@ -19,7 +19,6 @@ from sqlalchemy import BigInteger, bindparam, case, delete, func, insert, litera
 from sqlalchemy.orm import Session
 
 from ..errors import InvalidDataError, NotFoundError
-from ..jsonlimits import shown
 from ..models import (
     FINISHED_STATUSES,
     ExecutionRecord,
@@ -30,6 +29,7 @@ from ..models import (
 )
 from . import jobs
 from .common import check_json, chunks, millis_between, table, to_ns
+from .execution_rows import execution_record
 from .ids import new_execution_id
 from .schema import ExecutionRow, PayloadRow, PrivateInputRow, StepRow, VersionRow
 from .sealed import open_json, seal_json
@@ -452,34 +452,6 @@ def _enum(kind: type[_E], field: str, value: object) -> _E:
             pass
     allowed = ", ".join(member.value for member in kind)
     raise InvalidDataError(f"{field} must be one of {allowed}; got {value!r}")
-
-
-def execution_record(row: Any) -> ExecutionRecord:
-    """The plain record of an execution row (an :class:`ExecutionRow`, or a Core row of the
-    executions table: the same names)."""
-    return ExecutionRecord(
-        id=row.id,
-        function_id=row.function_id,
-        version_id=row.version_id,
-        namespace=row.namespace,
-        name=row.name,
-        version=row.version,
-        trigger=Trigger(row.trigger),
-        status=ExecutionStatus(row.status),
-        # Rows stored before inputs were limited may nest too deeply for every reader.
-        input=shown(row.input),
-        output=shown(row.output),
-        error=shown(row.error),
-        versions=row.versions,
-        queued_at=row.queued_at,
-        started_at=row.started_at,
-        finished_at=row.finished_at,
-        duration_ms=row.duration_ms,
-        cancel_requested=row.cancel_requested,
-        worker_id=row.worker_id,
-        replay_of=row.replay_of,
-        shadow_report_id=row.shadow_report_id,
-    )
 
 
 def get_executions(session: Session, execution_ids: Collection[str]) -> dict[str, ExecutionRecord]:

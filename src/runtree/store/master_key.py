@@ -32,8 +32,9 @@ import stat
 import threading
 from pathlib import Path
 
+from ..environment import environment_value
 from ..errors import SecretKeyError
-from ..settings import default_secret_key_file, environment_value
+from ..settings import default_secret_key_file
 
 KEY_BYTES = 32
 KEY_FILE_MODE = 0o600

@@ -18,15 +18,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, text
-from sqlalchemy.engine import Connection
-from sqlalchemy.exc import SQLAlchemyError
-
 from ..errors import StoreError
-from .engine import is_sqlite, write_engine
 
-if TYPE_CHECKING:  # Alembic is imported only to migrate (it takes long to import)
+if TYPE_CHECKING:
+    # Alembic is imported only to migrate (it takes long to import), SQLAlchemy where it is
+    # used: reading HEAD_REVISION needs neither (.sqlite_reader).
     from alembic.config import Config
+    from sqlalchemy import Engine
+    from sqlalchemy.engine import Connection
 
     from .sealed import Keyring
 
@@ -95,6 +94,9 @@ def upgrade(engine: Engine, revision: str = "head", *, keyring: Keyring | None =
         return  # nothing to do, and no need to import Alembic to find that out
     from alembic import command
     from alembic.util.exc import CommandError
+    from sqlalchemy import text
+
+    from .engine import is_sqlite
 
     with _migration_transaction(engine) as conn:
         if not is_sqlite(conn):
@@ -127,6 +129,8 @@ def _migration_transaction(engine: Engine) -> Iterator[Connection]:
     (``executions`` -> its steps, payloads and private inputs). SQLite ignores the pragma
     inside a transaction, so it is set on the connection before ``BEGIN`` and restored
     after."""
+    from .engine import is_sqlite, write_engine
+
     with write_engine(engine).connect() as conn:
         raw = conn.connection.dbapi_connection if is_sqlite(conn) else None
         if raw is not None:
@@ -142,6 +146,9 @@ def _migration_transaction(engine: Engine) -> Iterator[Connection]:
 def _recorded_revision(engine: Engine) -> str | None:
     """The revision in Alembic's version table, read with one query; ``None`` when there is
     no such table (a new database) or it holds no single revision."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import SQLAlchemyError
+
     try:
         with engine.connect() as conn:
             rows = conn.execute(text("SELECT version_num FROM alembic_version")).all()
@@ -155,6 +162,9 @@ def downgrade(engine: Engine, revision: str, *, keyring: Keyring | None = None) 
     secrets are opened with ``keyring``, default: the database's key source). For tests and
     manual repairs only: data in dropped tables is lost."""
     from alembic import command
+    from sqlalchemy import text
+
+    from .engine import is_sqlite
 
     with _migration_transaction(engine) as conn:
         if not is_sqlite(conn):

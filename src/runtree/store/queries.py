@@ -26,7 +26,8 @@ from ..models import (
     Trigger,
 )
 from .common import check_limit, chunks, stored_json
-from .executions import _ID_PATTERN, _enum, execution_record
+from .execution_rows import execution_record
+from .executions import _ID_PATTERN, _enum
 from .input_search import input_matches
 from .schema import ExecutionRow, FunctionRow, RunCountRow, StepRow, VersionRow
 

@@ -19,7 +19,7 @@ from ..errors import InvalidDataError
 from ..models import ExecutionRecord, ExecutionStatus, ShadowReportRecord, Trigger, VersionRecord
 from .access import AuditEntry, add_audit
 from .common import check_json, check_limit
-from .executions import execution_record
+from .execution_rows import execution_record
 from .ids import new_execution_id
 from .schema import ExecutionRow, ShadowReportRow
 from .triggers import RunSpec, enqueue

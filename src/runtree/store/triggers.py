@@ -31,6 +31,7 @@ from ..models import (
 from . import executions, worlds
 from .access import AuditEntry, add_audit
 from .common import check_json, check_limit, table, upsert_insert
+from .execution_rows import execution_record
 from .ids import new_execution_id
 from .schema import (
     DeliveryRow,
@@ -209,7 +210,7 @@ def accept_delivery(
                 )
                 session.add(row)
                 session.flush()
-                return delivery_record(row), executions.execution_record(first), True
+                return delivery_record(row), execution_record(first), True
             session.delete(seen)  # expired: the key may start a new execution
             session.flush()
     execution = enqueue(session, spec, now)

@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 from ..errors import InvalidDataError
 from ..models import ExecutionRecord
 from .common import check_limit
-from .executions import _ID_PATTERN, execution_record
+from .execution_rows import execution_record
+from .executions import _ID_PATTERN
 from .schema import ExecutionRow, ValueHashRow
 from .value_index import query_digests
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from runtree.settings import environment_value
+from runtree.environment import environment_value
 from runtree.store.engine import DEFAULT_URL, create_store_engine, write_engine
 from runtree.store.migrate import owned_by_runtree
 from runtree.store.schema import Base
