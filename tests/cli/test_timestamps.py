@@ -7,8 +7,10 @@ import datetime
 import json
 import pathlib
 import re
+import time
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from runtree.api import create_app
@@ -78,3 +80,21 @@ def test_cli_json_and_the_api_write_the_same_timestamps(
             assert RFC3339_Z.match(value), (source, path, value)
     assert from_cli["queued_at"] == from_api["queued_at"]
     assert functions_cli[0]["created_at"] == functions_api[0]["created_at"]
+
+
+def test_cli_text_shows_local_time_with_its_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI's one human format, the web UI's too: date, 24-hour time, the zone's name."""
+    from runtree.cli.views import local_time
+
+    moment = datetime.datetime(2026, 12, 5, 3, 11, 18, 250_000, tzinfo=datetime.UTC)
+    try:
+        monkeypatch.setenv("TZ", "America/New_York")
+        time.tzset()
+        assert local_time(moment) == "2026-12-04 22:11:18 EST"
+        monkeypatch.setenv("TZ", "UTC")
+        time.tzset()
+        assert local_time(moment) == "2026-12-05 03:11:18 UTC"
+        assert local_time(None) == "-"
+    finally:
+        monkeypatch.undo()
+        time.tzset()

@@ -206,6 +206,9 @@ def test_the_cli_against_a_server_prints_what_it_prints_on_the_database(
         ["executions", "-f", "calculate_order_total", "-s", "failed"],
         ["show", ok["id"]],
         ["show", ok["id"][:10], "--json"],
+        ["show", ok["id"], "--json"],
+        ["show", failed["id"], "--json"],  # step errors: from_step null here, absent there
+        ["show", failed["id"]],
         ["tree", ok["id"]],
         ["export", ok["id"]],
         ["export", ok["id"][:10], "--format", "speedscope"],

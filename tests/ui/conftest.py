@@ -236,15 +236,18 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture
 def new_page(browser: Any) -> Iterator[Callable[..., Any]]:
-    """new_page(width=1400, height=900, dark=False) -> a Playwright page that fails the test
-    on any uncaught page error."""
+    """new_page(width=1400, height=900, dark=False, timezone=None) -> a Playwright page that
+    fails the test on any uncaught page error (``timezone``: the browser's, an IANA name)."""
     contexts: list[Any] = []
     errors: list[str] = []
 
-    def make(width: int = 1400, height: int = 900, dark: bool = False) -> Any:
+    def make(
+        width: int = 1400, height: int = 900, dark: bool = False, timezone: str | None = None
+    ) -> Any:
         context = browser.new_context(
             viewport={"width": width, "height": height},
             color_scheme="dark" if dark else "light",
+            timezone_id=timezone,
             bypass_csp=True,  # lets Playwright's own helpers run; the app never needs it
         )
         contexts.append(context)

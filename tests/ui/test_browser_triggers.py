@@ -53,7 +53,7 @@ def test_the_3am_story_a_failed_delivery_replayed_against_the_fix(
     text = detail.inner_text()
     assert "72d3162e-cc78-11e3-81ab-4c9367dc0958" in text  # the idempotency key
     # times are shown with their zone (the API's are UTC, "Z")
-    assert re.search(r"\d\d:\d\d:\d\d [AP]M (UTC|GMT)", text), text
+    assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d (UTC|GMT)\b", text), text
     assert "Grace Hopper" in text  # the body, as JSON
     assert detail.locator("dd.signature").inner_text() == "verified (github)"
     signature = detail.locator("table.headers tr", has_text="x-hub-signature-256")
@@ -247,3 +247,27 @@ def test_the_new_pages_fit_a_phone(story: Story, new_page: Callable[..., Page], 
     page.wait_for_selector("#app[aria-busy='false']")
     overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 1, f"{path} is {overflow}px wider than the window"
+
+
+def test_every_time_is_shown_one_way_in_the_browsers_zone_or_a_schedules(
+    demo: Demo, new_page: Callable[..., Page]
+) -> None:
+    """The UI's one human format (format.js dateTime), which the CLI's text shares
+    (tests/cli/test_timestamps.py): date, 24-hour time to the second, the zone's name."""
+    page = new_page(timezone="America/New_York")
+    page.goto(demo.server.url + "/")
+    shown = page.evaluate(
+        """async () => {
+          const f = await import("/static/js/format.js");
+          const t = "2026-12-05T03:11:18.250Z";
+          return [f.dateTime(t), f.dateTime(t, "UTC"), f.dateTimeIn(t, "Asia/Tokyo"),
+                  f.dateTimeIn(t, "No/Such_Zone"), f.dateTime(null)];
+        }"""
+    )
+    assert shown == [
+        "2026-12-04 22:11:18 EST",
+        "2026-12-05 03:11:18 UTC",
+        "2026-12-05 12:11:18 GMT+9",
+        "2026-12-04 22:11:18 EST (local)",
+        "–",
+    ]

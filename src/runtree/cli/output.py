@@ -67,13 +67,23 @@ def execution_json(record: ExecutionRecord) -> dict[str, Any]:
 _ERROR_ORDER = ("type", "message", "traceback", "step_id", "from_step")
 
 
+# Left out when null, as the HTTP client leaves them out (the API lists them as null, a
+# recorded step error has "from_step": null, an execution's error no "step_id" at all).
+_OPTIONAL_ERROR_KEYS = ("step_id", "from_step")
+
+
 def canonical_error(error: Any) -> Any:
-    """An error document with its keys in one order (that of the HTTP API's ``ErrorOut``),
-    so that the JSON printed from a database and from a server is the same text."""
+    """An error document with its keys in one order (that of the HTTP API's ``ErrorOut``)
+    and without null optional members, so that the JSON printed from a database and from a
+    server is the same text."""
     if not isinstance(error, dict):
         return error
-    first = {key: error[key] for key in _ERROR_ORDER if key in error}
-    return {**first, **{k: v for k, v in error.items() if k not in first}}
+    first = {
+        key: error[key]
+        for key in _ERROR_ORDER
+        if key in error and not (key in _OPTIONAL_ERROR_KEYS and error[key] is None)
+    }
+    return {**first, **{k: v for k, v in error.items() if k not in _ERROR_ORDER}}
 
 
 def function_json(record: FunctionRecord) -> dict[str, Any]:

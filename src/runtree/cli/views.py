@@ -30,8 +30,10 @@ def format_ms(duration_ms: int | None) -> str:
 
 
 def local_time(moment: datetime.datetime | None) -> str:
-    """A UTC timestamp in the local time zone, to the second."""
-    return "-" if moment is None else moment.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    """The one way the CLI's text shows a moment, as the web UI does: its date and 24-hour
+    time in the local time zone, to the second, and the zone's name
+    (``2026-12-05 03:11:18 UTC``). JSON output uses :func:`runtree.timestamps.rfc3339`."""
+    return "-" if moment is None else moment.astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
 
 
 def compact_json(value: Any) -> str:

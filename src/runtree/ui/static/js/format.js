@@ -47,16 +47,28 @@ export function percent(x) {
   return x === null || x === undefined ? "–" : `${(x * 100).toFixed(x > 0 && x < 0.01 ? 2 : 1)}%`;
 }
 
-const dtf = new Intl.DateTimeFormat(undefined, {
-  year: "numeric", month: "short", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit",
-  timeZoneName: "short",
-});
+const formats = new Map();
 
-/** Every time the UI shows: the API's RFC 3339 UTC value in this browser's time zone, named
- * ("Dec 05, 2026, 03:11:18 AM UTC"). Schedules use dateTimeIn() for their own zone. */
-export function dateTime(iso) {
+function formatIn(timeZone) {
+  let format = formats.get(timeZone);
+  if (!format) {
+    format = new Intl.DateTimeFormat("en-US", {
+      year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit",
+      second: "2-digit", hourCycle: "h23", timeZoneName: "short", timeZone,
+    });
+    formats.set(timeZone, format);
+  }
+  return format;
+}
+
+/** The one way the UI (and the CLI's text) shows a moment: "2026-12-05 03:11:18 UTC", its
+ * date and 24-hour time in a time zone, and the zone's name. ``iso`` is the API's RFC 3339
+ * UTC value; ``timeZone`` an IANA zone, default this browser's. */
+export function dateTime(iso, timeZone = undefined) {
   if (!iso) return "–";
-  return dtf.format(new Date(iso));
+  const parts = {};
+  for (const { type, value } of formatIn(timeZone).formatToParts(new Date(iso))) parts[type] = value;
+  return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute}:${parts.second} ${parts.timeZoneName}`;
 }
 
 /** "3 min ago", "just now", "2 d ago". */
@@ -87,15 +99,13 @@ export function statusLabel(status) {
   return String(status || "").replace("_", " ");
 }
 
-/** A time in a named IANA time zone, with the zone's abbreviation: "Mon, 08 Dec 2026, 09:30 CET". */
+/** A time in a named IANA time zone (a schedule's), as dateTime() shows every time:
+ * "2026-12-08 09:30:00 EST"; a zone this browser does not know: its own zone, said so. */
 export function dateTimeIn(iso, timeZone) {
   if (!iso) return "–";
   try {
-    return new Intl.DateTimeFormat(undefined, {
-      weekday: "short", year: "numeric", month: "short", day: "2-digit",
-      hour: "2-digit", minute: "2-digit", timeZone, timeZoneName: "short",
-    }).format(new Date(iso));
+    return dateTime(iso, timeZone);
   } catch {
-    return `${dateTime(iso)} (local)`;  // a zone this browser does not know
+    return `${dateTime(iso)} (local)`;
   }
 }
