@@ -32,7 +32,8 @@ def test_versions_and_diff_after_modifying_a_copy(cli: Cli, deployed: pathlib.Pa
     assert listing.exit_code == 0, listing
     rows = [line.split() for line in listing.stdout.splitlines() if line[:2] in ("v1", "v2")]
     assert [row[0] for row in rows] == ["v1", "v2"]
-    assert rows[0][5] == "30s" and rows[1][5] == "45s"
+    # columns: version, created (date, time, zone), sha, timeout ...
+    assert rows[0][6] == "30s" and rows[1][6] == "45s"
 
     diff = cli("diff", "calculate_tax", "1", "2")
     assert diff.exit_code == 0, diff
