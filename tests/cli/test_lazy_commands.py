@@ -5,6 +5,7 @@ command's own help, and every declared function exists."""
 from __future__ import annotations
 
 import typer.main
+from typer.testing import CliRunner
 
 from runtree.cli import _RuntreeGroup, app
 from runtree.cli.help import summary
@@ -33,3 +34,11 @@ def test_every_declared_function_is_a_command_once_built() -> None:
         built = group.get_command(context, lazy.name)
         assert built is not None and built.name == lazy.name
         assert group.get_command(context, lazy.name) is built  # built once
+
+
+def test_a_mistyped_command_gets_suggestions() -> None:
+    result = CliRunner().invoke(app, ["shwo"])
+    assert result.exit_code == 2
+    assert "No such command 'shwo'. Did you mean 'show'" in result.output
+    result = CliRunner().invoke(app, ["keys", "lst"])
+    assert result.exit_code == 2 and "Did you mean 'list'" in result.output

@@ -98,6 +98,15 @@ class LazyCommandGroup(HelpGroup):
                     found = self.commands[cmd_name] = lazy.load()
         return found
 
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        if args and args[0] not in self.commands:
+            if any(lazy.name == args[0] for lazy in self.lazy_commands):
+                self.get_command(ctx, args[0])
+            else:  # a typo: typer suggests close names among the commands built
+                for lazy in self.lazy_commands:
+                    self.get_command(ctx, lazy.name)
+        return super().resolve_command(ctx, args)
+
     def command_summary(self, ctx: Any, name: str) -> str | None:
         if name not in self.commands:
             for lazy in self.lazy_commands:
