@@ -23,6 +23,12 @@ EXTRA_PYTHONS ?= $(filter-out $(PYTHON_VERSION),$(SUPPORTED_VERSIONS))
 # a C compiler is there) or in pure Python; `make test` runs the tracking suite on both and
 # insists on C (TRACKING_RUNTIME=auto to accept a machine without a compiler).
 TRACKING_RUNTIME ?= c
+# The suite runs in parallel (pytest-xdist), one test process per core by default (tests are
+# written to share nothing: tmp paths, free ports, random database names, host-wide slot-uid
+# locks); work is stolen between them, so the longest tests start early. TEST_JOBS=N sets the
+# number of processes, TEST_JOBS=0 runs in one process (e.g. to debug a test).
+TEST_JOBS ?= auto
+PYTEST_PARALLEL := $(if $(filter 0,$(TEST_JOBS)),,-n $(TEST_JOBS) --dist worksteal)
 HOOKS_C := src/runtree/tracking/_hooks.c
 # Exits 0 when this checkout's C hooks load in the Python running it (workers import runtree
 # from src/, so the sandbox's Python needs a build of its own when its version differs).
@@ -105,11 +111,12 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 
 test-quick: $(STAMP) runtime
-	$(BIN)/pytest -q -m "not slow and not postgres and not browser"
+	$(BIN)/pytest -q $(PYTEST_PARALLEL) -m "not slow and not postgres and not browser"
 
 test: $(STAMP) runtime lint browser-deps
-	RUNTREE_TRACKING_RUNTIME=$(TRACKING_RUNTIME) $(BIN)/pytest -q
-	RUNTREE_TRACKING_RUNTIME=python $(BIN)/pytest -q -p no:cacheprovider tests/tracking tests/instrument
+	RUNTREE_TRACKING_RUNTIME=$(TRACKING_RUNTIME) $(BIN)/pytest -q $(PYTEST_PARALLEL)
+	RUNTREE_TRACKING_RUNTIME=python $(BIN)/pytest -q $(PYTEST_PARALLEL) -p no:cacheprovider \
+	  tests/tracking tests/instrument
 	$(MAKE) test-core-pythons
 
 # The browser tests (tests/ui, marked `browser`) drive Debian's Chromium through Playwright;
@@ -140,9 +147,9 @@ test-core-pythons:
 	    if [ -n "$(REQUIRE_ALL_PYTHONS)$(filter true,$(CI))" ]; then echo "python$$v not found"; exit 1; fi; \
 	    echo "python$$v not found: the core tests on it are skipped (CI requires it)"; continue; \
 	  fi; \
-	  if [ ! -x .venv-$$v/bin/pytest ]; then \
+	  if [ ! -x .venv-$$v/bin/pytest ] || ! .venv-$$v/bin/python -c 'import xdist' 2>/dev/null; then \
 	    $$py -m venv .venv-$$v && .venv-$$v/bin/pip install --quiet -e . \
-	      'pytest>=8.0' 'pytest-timeout>=2.3' 'hypothesis>=6.100' || exit 1; \
+	      'pytest>=8.0' 'pytest-timeout>=2.3' 'pytest-xdist>=3.6' 'hypothesis>=6.100' || exit 1; \
 	    touch .venv-$$v/.hooks-built; \
 	  fi; \
 	  if [ ! -e .venv-$$v/.hooks-built ] || [ $(HOOKS_C) -nt .venv-$$v/.hooks-built ] \
@@ -151,8 +158,8 @@ test-core-pythons:
 	  fi; \
 	  for hooks in $(TRACKING_RUNTIME) python; do \
 	    echo "== core tests on Python $$v, $$hooks hooks"; \
-	    RUNTREE_TRACKING_RUNTIME=$$hooks .venv-$$v/bin/pytest -q -p no:cacheprovider \
-	      tests/tracking tests/instrument || exit 1; \
+	    RUNTREE_TRACKING_RUNTIME=$$hooks .venv-$$v/bin/pytest -q $(PYTEST_PARALLEL) \
+	      -p no:cacheprovider tests/tracking tests/instrument || exit 1; \
 	  done; \
 	done
 

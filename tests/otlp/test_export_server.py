@@ -94,6 +94,10 @@ def server(
     )
 
 
+def ended(execution: dict[str, Any]) -> bool:
+    return execution["finished_at"] is not None
+
+
 def by_step(spans: list[Span]) -> tuple[Span, dict[int, Span]]:
     """The execution's span and the step spans by step id."""
     roots = [span for span in spans if not span.parent_span_id]
@@ -107,8 +111,12 @@ def test_each_execution_is_one_trace_with_its_tree(
     server: TestClient, collector: Collector
 ) -> None:
     deploy_examples(server, "shop")
-    ok = run(server, "shop", "calculate_order_total", input={"customer_id": 42}).json()
-    bad = run(server, "shop", "calculate_order_total", input={"customer_id": 3}).json()
+    # The API's wait ends at the version's timeout plus a margin: on a loaded machine a run can
+    # still be going then, so poll to the end.
+    ok, bad = (
+        poll(server, run(server, "shop", "calculate_order_total", input=given).json()["id"], ended)
+        for given in ({"customer_id": 42}, {"customer_id": 3})
+    )
     assert (ok["status"], bad["status"]) == ("succeeded", "failed")
     store = store_of(server)
     for body in (ok, bad):
