@@ -25,10 +25,11 @@ EXTRA_PYTHONS ?= $(filter-out $(PYTHON_VERSION),$(SUPPORTED_VERSIONS))
 TRACKING_RUNTIME ?= c
 # The suite runs in parallel (pytest-xdist), one test process per core by default (tests are
 # written to share nothing: tmp paths, free ports, random database names, host-wide slot-uid
-# locks); work is stolen between them, so the longest tests start early. TEST_JOBS=N sets the
-# number of processes, TEST_JOBS=0 runs in one process (e.g. to debug a test).
+# locks). Whole modules (whose fixtures then start their servers once) are handed out in order
+# as processes free up, the longest first (tests/conftest.py). TEST_JOBS=N sets the number of
+# processes, TEST_JOBS=0 runs in one.
 TEST_JOBS ?= auto
-PYTEST_PARALLEL := $(if $(filter 0,$(TEST_JOBS)),,-n $(TEST_JOBS) --dist worksteal)
+PYTEST_PARALLEL := $(if $(filter 0,$(TEST_JOBS)),,-n $(TEST_JOBS) --dist loadscope)
 HOOKS_C := src/runtree/tracking/_hooks.c
 # Exits 0 when this checkout's C hooks load in the Python running it (workers import runtree
 # from src/, so the sandbox's Python needs a build of its own when its version differs).

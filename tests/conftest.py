@@ -23,6 +23,23 @@ def load_module(source: str, name: str | None = None, *, version: Any = None) ->
     return namespace
 
 
+def _start_rank(item: pytest.Item) -> int:
+    """0 for tests that take minutes, 1 for the other end-to-end tests, 2 for the rest."""
+    if item.get_closest_marker("long"):
+        return 0
+    if any(item.get_closest_marker(name) for name in ("slow", "postgres", "browser")):
+        return 1
+    return 2
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Longest first (a stable sort: each group keeps its order): run in parallel
+    (``make test``), the test processes take the minutes-long tests at the start and the many
+    short ones fill the end, so all of them finish at about the same time instead of one
+    starting a long test when the others are done."""
+    items.sort(key=_start_rank)
+
+
 @pytest.fixture(scope="session")
 def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> Callable[[pathlib.Path], str]:
     """``migrated_database(path)``: a SQLite database at ``path``, already at the newest

@@ -119,6 +119,7 @@ def test_the_readme_parser_follows_the_convention() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.long
 def test_the_readme_sessions_print_what_the_readme_says(tmp_path: Path) -> None:
     commands = session_commands(README.read_text(encoding="utf-8"))
     assert len(commands) >= 3, "the README has lost its tested sessions"

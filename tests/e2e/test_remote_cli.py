@@ -142,6 +142,7 @@ def test_no_auth_serves_loopback_only(serve: Any) -> None:
     assert code == 2 and "loopback" in err
 
 
+@pytest.mark.long
 def test_the_cli_against_a_server_prints_what_it_prints_on_the_database(
     serve: Any, tmp_path: Path
 ) -> None:

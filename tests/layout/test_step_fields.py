@@ -21,7 +21,7 @@ def test_record_holds_the_step_fields_between_its_execution_and_extra() -> None:
 def test_protocol_and_api_models_declare_the_step_fields_in_order() -> None:
     # Then the keys of I/O steps (tracking/io_steps.py), which the store keeps in ``extra``.
     assert tuple(ProtocolStep.model_fields) == (*STEP_FIELDS, "kind", "io")
-    assert tuple(StepOut.model_fields) == STEP_FIELDS
+    assert tuple(StepOut.model_fields) == (*STEP_FIELDS, "kind", "io")
 
 
 def test_store_keeps_every_other_key_as_extra() -> None:

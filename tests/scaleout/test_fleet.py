@@ -44,6 +44,7 @@ def wait_all_ended(store: Store, ids: list[str], timeout: float) -> dict[str, ob
         time.sleep(0.5)
 
 
+@pytest.mark.long
 def test_a_fleet_runs_every_execution_exactly_once_through_a_lost_worker(
     pg_url: str, tmp_path: Path
 ) -> None:

@@ -40,6 +40,7 @@ def path_without_pythons(directory: Path, python: str) -> str:
     return str(directory)
 
 
+@pytest.mark.long
 @pytest.mark.timeout(1500)
 def test_make_install_from_a_fresh_clone_with_only_python_3_12(tmp_path: Path) -> None:
     python = python_312()
