@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from runtree.errors import ProtocolViolation
+from runtree.execution import supervisor as supervisor_module
 from runtree.execution.job import FunctionSource, Job
 from runtree.execution.launcher import ZygoteLauncher
 from runtree.execution.protocol import (
@@ -372,3 +373,41 @@ def test_world_progress_past_the_limits_in_sum_is_a_violation(
 
 def test_world_progress_from_a_job_that_does_not_record_is_a_violation() -> None:
     assert "does not record" in violation({"type": "world", "recording": recording()})
+
+
+CLOCKED = """\
+import random
+import time
+
+
+def clocked():
+    first = time.time()
+    time.sleep(0.3)  # world messages go out meanwhile
+    return [first, time.time(), random.random()]
+"""
+
+
+@pytest.mark.slow
+def test_a_run_that_streamed_its_world_reports_the_rest_and_keeps_it_whole(
+    launcher: ZygoteLauncher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world = {"mode": "record", "http_limit": 4096, "secret_names": [], "network": False}
+    job = Job("e3", "default", "clocked", {"clocked": FunctionSource(CLOCKED, 1)}, world=world)
+    sent: list[bytes] = []
+    real = supervisor_module.parse_message
+
+    def spy(line: bytes, job: Job) -> Any:
+        sent.append(line)
+        return real(line, job)
+
+    monkeypatch.setattr(supervisor_module, "parse_message", spy)
+    outcome = Supervisor(launcher).run(job, on_steps=lambda steps: None)
+    assert outcome.status == "succeeded", outcome.error
+    types = [json.loads(line)["type"] for line in sent]
+    assert "world" in types  # it did stream its progress
+    assert outcome.world is not None
+    recording = outcome.world["recording"]
+    assert "partial" not in recording
+    assert recording["clock_reads"] == len(recording["clock"]) >= 2
+    final = json.loads(sent[-1])["world"]["recording"]
+    assert len(final["clock"]) < len(recording["clock"])  # the result carried only the rest

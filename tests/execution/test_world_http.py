@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import http.client
 import http.server
+import io
 import json
 import threading
 from collections.abc import Iterator
@@ -150,3 +151,28 @@ def test_warming_up_a_spare_leaves_nothing_installed() -> None:
     assert abs(time.time() - time.clock_gettime(time.CLOCK_REALTIME)) < 5
     cassette = world_http.install()
     assert not cassette.active and cassette.kept == []
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Content-Type": ["application/json"], "Content-Length": ["12"]},
+        {"set-cookie": ["a=1; Path=/", "b=2"], "X-Empty": [""], "Date": ["Sat, 05 Dec 2026"]},
+        {"X-Name": ["  padded value"], "X-Folded": ["first\r\n second"], "X-Utf8": ["café"]},
+    ],
+)
+def test_response_headers_are_the_message_vcrpys_parser_builds(
+    headers: dict[str, list[str]],
+) -> None:
+    text = b"".join(
+        name.encode() + b":" + value.encode() + b"\r\n"
+        for name, values in headers.items()
+        for value in values
+    )
+    parsed = http.client.parse_headers(io.BytesIO(text))  # what vcrpy did
+    built = world_http.parse_headers(headers)
+    assert built.items() == parsed.items()
+    assert built.get_payload() == parsed.get_payload()
+    assert type(built) is type(parsed)
+    for name in headers:
+        assert built.get_all(name) == parsed.get_all(name)

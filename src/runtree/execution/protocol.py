@@ -16,8 +16,9 @@ The messages (one JSON object a line):
   running step is sent again when it ends);
 * ``{"type": "limit", "limit": "output", "written": n}`` -- the run printed past its limit;
 * ``{"type": "world", "recording": {...}}`` -- a recording run's progress: what it recorded
-  since its previous world message (:class:`PartialRecording` puts them together; kept only
-  when the run ends without its result);
+  since its previous world message (:class:`PartialRecording` puts them together: all of it
+  when the run ends without its result; with a result, whose recording then holds only the
+  rest, the whole recording);
 * ``{"type": "result", "status": "succeeded" | "failed" | "crashed", "output", "error",
   "stdout", "stdout_truncated", "steps", "world"}`` -- once, at the end (``world``: the
   run's recording of the outside world, or a replay's report, when the job asked for one;
@@ -429,16 +430,18 @@ class PartialRecording:
             recording[total] = max(int(recording[total]), int(part[total]))
         recording["clock_reads"] = max(recording["clock_reads"], len(recording["clock"]))
 
-    def document(self) -> dict[str, Any] | None:
-        """The ``world`` of the run's outcome (``recording`` marked ``partial``), or
-        ``None`` when no progress came."""
+    def document(self, *, complete: bool = False) -> dict[str, Any] | None:
+        """The ``world`` of the run's outcome: the parts put together, marked ``partial``
+        unless the run's result brought the last part (``complete``); ``None`` when no
+        progress came."""
         if self.recording is None:
             return None
         recording = {
             **self.recording,
             "urandom": base64.b64encode(bytes(self.urandom)).decode("ascii"),
-            "partial": True,
         }
+        if not complete:
+            recording["partial"] = True
         return {"recording": recording}
 
 

@@ -210,20 +210,26 @@ class Supervisor:
             process.wait(0)  # reap promptly when the launcher allows it
             report = result.message
             assert isinstance(report, ResultMessage)
-            return Outcome(
-                status=report.status,
-                output=result.output,
-                error=result.error,
-                stdout=report.stdout,
-                stdout_truncated=report.stdout_truncated,
-                steps=final_steps,
-                world=result.world,
-            )
+            world = result.world
+            if world is not None and world.get("recording") is not None and partial.recording:
+                try:  # its world messages came first: the result's recording is the rest
+                    partial.add(world["recording"])
+                    world = partial.document(complete=True)
+                except ProtocolViolation as error:
+                    protocol_error = str(error)
+            if protocol_error is None:
+                return Outcome(
+                    status=report.status,
+                    output=result.output,
+                    error=result.error,
+                    stdout=report.stdout,
+                    stdout_truncated=report.stdout_truncated,
+                    steps=final_steps,
+                    world=world,
+                )
         if final_steps:  # the worker's report is not the outcome: keep its steps anyway
             on_steps(final_steps)
         ended = self._ended(job, process, lease, stopped_by, protocol_error)
-        if result is not None and result.world is not None:
-            return dataclasses.replace(ended, world=result.world)  # a report came: it has all
         if protocol_error is None:  # what it recorded until it stopped, as its partial tree
             return dataclasses.replace(ended, world=partial.document())
         return ended

@@ -114,7 +114,9 @@ class Session:
             self.cassette.record(redactor, int(self.spec.get("http_limit", 16 * 1024 * 1024)))
 
     def stop(self) -> dict[str, Any]:
-        """Stop recording or replaying; ``{"recording": ...}`` or ``{"report": ...}``."""
+        """Stop recording or replaying; ``{"recording": ...}`` or ``{"report": ...}``. The
+        recording holds what :meth:`progress` has not handed out: all of it when it was
+        never called."""
         from . import clock, randomness
 
         clock.uninstall()
@@ -124,28 +126,25 @@ class Session:
             cassette.stop()
         if self.replaying:
             return {"report": self._report()}
-        return {
-            "recording": {
-                "format": FORMAT,
-                "seed": self.entropy.seed,
-                "clock": self.clock.reads,
-                "clock_reads": self.clock.count,
-                "urandom": base64.b64encode(bytes(self.entropy.drawn)).decode("ascii"),
-                "urandom_bytes": self.entropy.count,
-                "http": [] if cassette is None else cassette.kept,
-                "http_dropped": 0 if cassette is None else cassette.dropped,
-            }
-        }
+        return {"recording": self._unsent()}
 
     def progress(self) -> dict[str, Any] | None:
         """Recording: what was recorded since the previous call, in the recording's shape
         (``clock``, ``urandom`` and ``http`` hold only what is new; the counts are totals),
         or ``None`` when nothing changed (and when replaying). The worker streams these
         while the run goes on, so a run that times out or crashes keeps its recording up to
-        then, as it keeps its partial tree. Safe to call from another thread: it only reads
-        what the run appends to."""
+        then, as it keeps its partial tree; its result then carries only the rest. Safe to
+        call from another thread: it only reads what the run appends to."""
         if self.replaying:
             return None
+        before = self._sent
+        part = self._unsent()
+        if part["clock"] or part["http"] or part["urandom"] or self._sent[3:] != before[3:]:
+            return part
+        return None
+
+    def _unsent(self) -> dict[str, Any]:
+        """The part of the recording not handed out yet, now marked as handed out."""
         cassette = self.cassette
         kept: list[dict[str, Any]] = [] if cassette is None else cassette.kept
         dropped = 0 if cassette is None else cassette.dropped
@@ -154,8 +153,6 @@ class Session:
         reads = self.clock.reads[clock_at : len(self.clock.reads)]
         drawn = bytes(self.entropy.drawn[urandom_at : len(self.entropy.drawn)])
         totals = (self.clock.count, self.entropy.count, dropped)
-        if not http and not reads and not drawn and totals == self._sent[3:]:
-            return None
         self._sent = (http_at + len(http), clock_at + len(reads), urandom_at + len(drawn), *totals)
         return {
             "format": FORMAT,

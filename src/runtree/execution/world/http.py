@@ -23,10 +23,12 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import http.client
 from time import perf_counter_ns
 from typing import Any
 
 import vcr.patch
+import vcr.stubs
 from vcr.cassette import Cassette
 from vcr.matchers import body, host, method, path, port, query, scheme
 from vcr.patch import CassettePatcherBuilder, reset_patchers
@@ -299,11 +301,28 @@ def install() -> RunCassette:
         vcr.patch.force_reset = _RealClasses(
             [(p.getter(), p.attribute, p.new) for p in reset_patchers()]
         )
+        vcr.stubs.parse_headers = parse_headers
         _cassette, _patches = cassette, stack
     return _cassette
 
 
 _MISSING = object()
+
+
+def parse_headers(headers: dict[str, list[str]]) -> http.client.HTTPMessage:
+    """vcrpy's ``parse_headers`` (the headers of the response a client gets, from vcrpy's
+    ``{name: [values]}``), built directly: vcrpy writes them out as text and parses them
+    again with the ``email`` parser, about 0.2 ms a response, most of what an idle stub costs.
+    The same message: names and values read as ISO-8859-1 from their UTF-8 bytes, as that
+    parser reads them, leading blanks and trailing line ends stripped from values, every
+    value of a name kept in order, an empty payload."""
+    message = http.client.HTTPMessage()
+    for name, values in headers.items():
+        key = name.encode("utf-8").decode("iso-8859-1")
+        for value in values:
+            message[key] = value.encode("utf-8").decode("iso-8859-1").lstrip(" \t").rstrip("\r\n")
+    message.set_payload("")
+    return message
 
 
 class _RealClasses:
