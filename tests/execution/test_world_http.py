@@ -42,6 +42,15 @@ class _Secretive(http.server.BaseHTTPRequestHandler):
         pass
 
 
+@pytest.fixture(autouse=True)
+def _patched_only_here() -> Iterator[None]:
+    """The clients are patched for these tests only: later tests in this process get them
+    as they are."""
+    yield
+    world_http.uninstall()
+    assert http.client.HTTPConnection is vcr.patch._HTTPConnection
+
+
 @pytest.fixture
 def server() -> Iterator[str]:
     made = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Secretive)

@@ -22,7 +22,7 @@ class Outside:
         tag = secrets.token_hex(3)
         self.name = f"rtt-{tag}"
         self.host_if, self.far_if = f"rtt{tag}h", f"rtt{tag}n"
-        base = 4 * random.randrange(1, 63)  # a /30 of TEST-NET-2 (198.51.100.0/24)
+        base = _free_base()  # a /30 of TEST-NET-2 (198.51.100.0/24)
         self.host_address = f"198.51.100.{base + 1}"
         self.address = f"198.51.100.{base + 2}"
         self.listener: subprocess.Popen[bytes] | None = None
@@ -83,3 +83,16 @@ class Outside:
     def accepted(self) -> str:
         assert self.listener is not None and self.listener.stdout is not None
         return self.listener.stdout.readline().decode().strip()
+
+
+def _free_base() -> int:
+    """The first address of a /30 of TEST-NET-2 no interface of the host uses (tests running
+    in parallel each make their own namespace)."""
+    shown = subprocess.run(["ip", "-o", "-4", "addr", "show"], capture_output=True, text=True)
+    used = {
+        int(part.split("/")[0].rsplit(".", 1)[1]) // 4
+        for part in shown.stdout.split()
+        if part.startswith("198.51.100.")
+    }
+    free = [block for block in range(1, 63) if block not in used]
+    return 4 * random.choice(free or list(range(1, 63)))

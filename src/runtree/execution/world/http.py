@@ -298,6 +298,8 @@ def install() -> RunCassette:
         stack = contextlib.ExitStack()
         for patcher in CassettePatcherBuilder(cassette).build():
             stack.enter_context(patcher)
+        stack.callback(setattr, vcr.patch, "force_reset", vcr.patch.force_reset)
+        stack.callback(setattr, vcr.stubs, "parse_headers", vcr.stubs.parse_headers)
         vcr.patch.force_reset = _RealClasses(
             [(p.getter(), p.attribute, p.new) for p in reset_patchers()]
         )
@@ -368,3 +370,12 @@ class _RealClassesWindow:
 def installed() -> bool:
     """Whether this process has patched the clients."""
     return _cassette is not None
+
+
+def uninstall() -> None:
+    """Put the clients back as they were (for a process that goes on with other work, such
+    as a test run; workers never do)."""
+    global _cassette, _patches
+    if _patches is not None:
+        _patches.close()
+    _cassette, _patches = None, None
