@@ -75,6 +75,10 @@ def step(step_id: int = 1, **more: Any) -> dict[str, Any]:
     }
 
 
+# One prehash of a redacted scalar, as the worker sends it (runtree.tracking.value_digest).
+HIDDEN = {"key": "password", "digest": "0123456789abcdef" * 2}
+
+
 def result(**more: Any) -> dict[str, Any]:
     return {
         "type": "result",
@@ -127,6 +131,15 @@ def rows(levels: int) -> list[dict[str, Any]]:
     return [row]
 
 
+def test_prehashes_of_redacted_values_pass_up_to_their_limit() -> None:
+    hidden = [{"key": "password", "digest": f"{n:032x}"} for n in range(100)]
+    checked = parse_message(
+        wire({"type": "steps", "steps": [step(1, output=value("[redacted]", hidden=hidden))]}),
+        JOB,
+    )
+    assert checked.steps[0]["output"]["hidden"] == hidden
+
+
 def test_nested_aggregate_rows_pass_up_to_their_limit() -> None:
     message = parse_message(wire({"type": "steps", "steps": [step(1, aggregates=rows(64))]}), JOB)
     assert message.steps[0]["aggregates"] == rows(64)
@@ -164,6 +177,39 @@ def test_a_user_value_shaped_like_an_encoding_stays_what_it_is() -> None:
         ({"type": "steps", "steps": [step(i) for i in range(1, 202)]}, "steps"),
         ({"type": "steps", "steps": [step(1, output=value(blob=b"x" * 1025))]}, "value budget"),
         ({"type": "steps", "steps": [step(1, output=value(blob="not base64!"))]}, "base64"),
+        ({"type": "steps", "steps": [step(1, output=value(hidden=[HIDDEN] * 101))]}, "hidden"),
+        (
+            {
+                "type": "steps",
+                "steps": [step(1, output=value(hidden=[{**HIDDEN, "digest": "A" * 32}]))],
+            },
+            "digest",
+        ),
+        (
+            {
+                "type": "steps",
+                "steps": [step(1, output=value(hidden=[{**HIDDEN, "digest": "a" * 64}]))],
+            },
+            "digest",
+        ),
+        (
+            {
+                "type": "steps",
+                "steps": [step(1, output=value(hidden=[{**HIDDEN, "key": "k" * 201}]))],
+            },
+            "key",
+        ),
+        (
+            {
+                "type": "steps",
+                "steps": [step(1, output=value(hidden=[{**HIDDEN, "value": "clear"}]))],
+            },
+            "value",
+        ),
+        (
+            {"type": "steps", "steps": [step(1, output=value(hidden=[["password", "a" * 32]]))]},
+            "hidden",
+        ),
         ({"type": "limit", "limit": "disk", "written": 1}, "limit"),
         ({"type": "hello"}, "type"),
         ({"status": "succeeded"}, "type"),

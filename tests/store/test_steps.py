@@ -60,6 +60,9 @@ def test_a_real_recording_round_trips(store: Store, execution: ExecutionRecord) 
     assert store.save_steps(execution.id, original) == len(original)
     stored = store.get_steps(execution.id, include_blobs=True)
     assert [step.id for step in stored] == [step["id"] for step in original]
+    # The redacted password's prehashes go to the value index, never into the step.
+    hidden = original[1]["inputs"]["password"].pop("hidden")
+    assert [entry["key"] for entry in hidden] == ["password"]
     for step, expected in zip(stored, original, strict=True):
         data = step.to_dict()
         assert data.pop("function") is None

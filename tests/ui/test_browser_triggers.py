@@ -234,12 +234,15 @@ def test_admin_pages_tell_a_viewer_why_not(tmp_path: Any, new_page: Callable[...
         page.wait_for_selector(".page-webhooks .empty >> text=No webhooks yet")
         page.goto(server.url + "/schedules")
         page.wait_for_selector(".page-schedules .empty >> text=No schedules yet")
+        page.goto(server.url + "/find?value=ada")
+        page.wait_for_selector("#find-results .empty >> text=No execution handled this value.")
     finally:
         server.stop()
 
 
 @pytest.mark.parametrize(
-    "path", ["/webhooks", "/webhooks/github-push", "/schedules", "/keys", "/audit"]
+    "path",
+    ["/webhooks", "/webhooks/github-push", "/schedules", "/keys", "/audit", "/find?value=ada"],
 )
 def test_the_new_pages_fit_a_phone(story: Story, new_page: Callable[..., Page], path: str) -> None:
     page = new_page(width=390, height=800, dark=True)

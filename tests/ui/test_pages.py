@@ -28,6 +28,7 @@ PAGES = [
     ("/webhooks/on-push", "webhook"),
     ("/schedules", "schedules"),
     ("/workers", "workers"),
+    ("/find", "find"),
     ("/keys", "keys"),
     ("/audit", "audit"),
 ]
@@ -81,7 +82,16 @@ def test_pages_name_the_admin_key_file_only_when_keys_are_needed(
 
 def test_every_page_is_in_the_navigation(client: TestClient) -> None:
     html = client.get("/").text
-    for href in ("/", "/functions", "/webhooks", "/schedules", "/workers", "/keys", "/audit"):
+    for href in (
+        "/",
+        "/functions",
+        "/webhooks",
+        "/schedules",
+        "/workers",
+        "/find",
+        "/keys",
+        "/audit",
+    ):
         assert f'<a href="{href}" data-nav=' in html
 
 

@@ -52,17 +52,28 @@ def find_value(
         str | None,
         Query(pattern=EXECUTION_ID_PATTERN, description="next_cursor of the previous page."),
     ] = None,
+    include_shadow: Annotated[
+        bool,
+        Query(description="Also shadow runs (trigger shadow), which are left out by default."),
+    ] = False,
 ) -> FindPage:
     """The executions that handled ``value`` in an input or output of any of their steps,
-    at any depth, newest first, each with the steps that did. Scalars are indexed as keyed
-    hashes (HMAC-SHA256), never in clear text; strings up to 256 characters."""
+    at any depth, newest first, each with the steps that did (shadow runs only when asked
+    for). Scalars are indexed as keyed hashes (HMAC-SHA256), never in clear text, redacted
+    ones included; strings up to 256 characters."""
     namespace = name = None
     if function is not None:
         prefix, _, name = function.rpartition("/")
         namespace = prefix or "default"
     namespace = caller.scope(namespace)  # a namespaced key searches its own namespace only
     page, next_cursor = rt.store.find_value(
-        value, key=key, namespace=namespace, name=name, limit=limit, cursor=cursor
+        value,
+        key=key,
+        namespace=namespace,
+        name=name,
+        limit=limit,
+        cursor=cursor,
+        include_shadow=include_shadow,
     )
     return FindPage(
         results=[

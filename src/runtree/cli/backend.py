@@ -150,6 +150,7 @@ class Backend(Protocol):
         name: str | None,
         limit: int,
         cursor: str | None,
+        include_shadow: bool = False,
     ) -> tuple[list[tuple[ExecutionRecord, list[dict[str, Any]]]], str | None]: ...
 
     def blame(
@@ -417,9 +418,16 @@ class LocalBackend:
         name: str | None,
         limit: int,
         cursor: str | None,
+        include_shadow: bool = False,
     ) -> tuple[list[tuple[ExecutionRecord, list[dict[str, Any]]]], str | None]:
         return self.store.find_value(
-            value, key=key, namespace=namespace, name=name, limit=limit, cursor=cursor
+            value,
+            key=key,
+            namespace=namespace,
+            name=name,
+            limit=limit,
+            cursor=cursor,
+            include_shadow=include_shadow,
         )
 
     def blame(

@@ -407,9 +407,12 @@ class RemoteClient:
         name: str | None,
         limit: int,
         cursor: str | None,
+        include_shadow: bool = False,
     ) -> tuple[list[tuple[ExecutionRecord, list[dict[str, Any]]]], str | None]:
         """``GET /find``: the executions that handled ``value`` and the steps that did."""
         params: dict[str, str | int] = {"value": value, "limit": limit}
+        if include_shadow:
+            params["include_shadow"] = "true"
         if key is not None:
             params["key"] = key
         if name is not None:

@@ -13,7 +13,10 @@ nesting within :data:`~runtree.jsonlimits.MAX_JSON_DEPTH` -- and raises
 The messages (one JSON object a line):
 
 * ``{"type": "steps", "steps": [step, ...]}`` -- recorded calls, while the code runs (a
-  running step is sent again when it ends);
+  running step is sent again when it ends); a captured value may carry ``hidden``: at most
+  :data:`~runtree.tracking.value_digest.MAX_HIDDEN_DIGESTS` prehashes of the scalars its
+  redaction removed, for the value index (a lying worker can only add digests to its own
+  execution's index);
 * ``{"type": "limit", "limit": "output", "written": n}`` -- the run printed past its limit;
 * ``{"type": "world", "recording": {...}}`` -- a recording run's progress: what it recorded
   since its previous world message (:class:`PartialRecording` puts them together: all of it
@@ -54,6 +57,7 @@ from pydantic import (
 
 from ..errors import ProtocolViolation
 from ..jsonlimits import MAX_JSON_DEPTH, too_deep
+from ..tracking.value_digest import MAX_HIDDEN_DIGESTS, MAX_KEY_CHARS, PREHASH_BYTES
 from .job import Job
 from .world import CLOCK_LIMIT, URANDOM_LIMIT
 
@@ -88,6 +92,14 @@ class _Strict(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
 
 
+class HiddenDigest(_Strict):
+    """The prehash of one scalar redaction removed from a value, and the name it was found
+    under (:mod:`runtree.tracking.value_digest`); the server keys it for the value index."""
+
+    key: Annotated[str, Field(max_length=MAX_KEY_CHARS)]
+    digest: Annotated[str, Field(pattern=rf"^[0-9a-f]{{{PREHASH_BYTES * 2}}}$")]
+
+
 class CapturedValue(_Strict):
     """One captured value (:meth:`runtree.tracking.capture.Captured.to_dict`)."""
 
@@ -101,6 +113,7 @@ class CapturedValue(_Strict):
     type: Annotated[str, Field(max_length=200)] | None = None  # the value's type, named
     length: Annotated[int, Field(ge=0, lt=2**63)] | None = None  # a built-in container's
     blob: Blob | None = None
+    hidden: Annotated[list[HiddenDigest], Field(max_length=MAX_HIDDEN_DIGESTS)] = []
 
 
 class Frame(_Strict):

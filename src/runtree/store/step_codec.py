@@ -10,8 +10,9 @@ Keys the store does not know are kept in the step's ``extra`` column and come ba
 were, so a newer tracking runtime loses nothing. Also accepted beyond that shape: an optional
 ``"function"`` key (``"namespace/name"``), and a ``"version"`` that is either a version number
 or a ``[function, number]`` pair (so the instrumenter's per-function ``version`` constant may
-carry both). Blobs must be bytes-like; they are stored as they are and never deserialized
-here.
+carry both), and a captured value's ``hidden`` prehashes (for the value index only, never
+stored: see :func:`_hidden`). Blobs must be bytes-like; they are stored as they are and never
+deserialized here.
 """
 
 from __future__ import annotations
@@ -19,11 +20,13 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..errors import InvalidDataError
 from ..models import STEP_FIELDS, PayloadKind, StepRecord, StepStatus
+from ..tracking.value_digest import MAX_HIDDEN_DIGESTS, MAX_KEY_CHARS, PREHASH_BYTES
 from .common import check_json
 
 KNOWN_KEYS = frozenset(STEP_FIELDS)
@@ -50,19 +53,23 @@ _INLINE_FIELDS = (
 )
 _TRUNCATED, _REDACTED = 1, 2
 _STRING_COLUMNS = frozenset({"name", "format", "value_type", "sha256", "warning"})
+_PREHASH = re.compile(rf"[0-9a-f]{{{PREHASH_BYTES * 2}}}")
 
 
 @dataclasses.dataclass(slots=True)
 class EncodedStep:
     """One step ready for bulk statements: column values of its row and payload rows.
     ``values`` holds every captured value in payload-row shape, inline ones included (for
-    the value index, which must see them all)."""
+    the value index, which must see them all); ``hidden`` the prehashes of the redacted
+    scalars the worker sent with them (``{"step_id", "kind", "key", "prehash"}``, for the
+    value index only: never stored as they are)."""
 
     id: int
     status: str
     row: dict[str, Any]
     payloads: list[dict[str, Any]]
     values: list[dict[str, Any]]
+    hidden: list[dict[str, Any]] = dataclasses.field(default_factory=list)
 
 
 def encode_step(execution_id: str, data: Mapping[str, Any]) -> EncodedStep:
@@ -84,6 +91,7 @@ def encode_step(execution_id: str, data: Mapping[str, Any]) -> EncodedStep:
     generator = data.get("generator")
     generator_doc: dict[str, Any] | None = None
     payloads: list[dict[str, Any]] = []
+    hidden: list[dict[str, Any]] = []
     inputs = data.get("inputs") or {}
     if not isinstance(inputs, Mapping):
         raise InvalidDataError(f"{where}: inputs must be a dict")
@@ -93,9 +101,11 @@ def encode_step(execution_id: str, data: Mapping[str, Any]) -> EncodedStep:
         payloads.append(
             _payload(execution_id, step_id, PayloadKind.INPUT, param, position, value, where)
         )
+        hidden.extend(_hidden(step_id, PayloadKind.INPUT, value, f"{where}: input {param}"))
     output = data.get("output")
     if output is not None:
         payloads.append(_payload(execution_id, step_id, PayloadKind.OUTPUT, "", 0, output, where))
+        hidden.extend(_hidden(step_id, PayloadKind.OUTPUT, output, f"{where}: output"))
     if generator is not None:
         if not isinstance(generator, Mapping):
             raise InvalidDataError(f"{where}: generator must be a dict")
@@ -105,6 +115,7 @@ def encode_step(execution_id: str, data: Mapping[str, Any]) -> EncodedStep:
             payloads.append(
                 _payload(execution_id, step_id, PayloadKind.FIRST_YIELD, "", 0, first, where)
             )
+            hidden.extend(_hidden(step_id, PayloadKind.FIRST_YIELD, first, f"{where}: yield"))
     row = {
         "execution_id": execution_id,
         "id": step_id,
@@ -131,7 +142,9 @@ def encode_step(execution_id: str, data: Mapping[str, Any]) -> EncodedStep:
         check_json(f"{where}: {field}", row[field])
     row["payloads"] = [inline(p) for p in payloads if is_inline(p)] or None
     rows = [p for p in payloads if not is_inline(p)]
-    return EncodedStep(id=step_id, status=str(status), row=row, payloads=rows, values=payloads)
+    return EncodedStep(
+        id=step_id, status=str(status), row=row, payloads=rows, values=payloads, hidden=hidden
+    )
 
 
 def is_inline(payload: Mapping[str, Any]) -> bool:
@@ -251,6 +264,31 @@ def _payload(
         "value_type": value_type,
         "length": length,
     }
+
+
+def _hidden(step_id: int, kind: PayloadKind, value: Any, label: str) -> list[dict[str, Any]]:
+    """The prehashes of a captured value's redacted scalars (its ``hidden`` list of
+    ``{"key", "digest"}``, see :mod:`runtree.tracking.value_digest`), checked: at most
+    :data:`MAX_HIDDEN_DIGESTS`, keys of at most :data:`MAX_KEY_CHARS` characters, digests of
+    exactly :data:`PREHASH_BYTES` bytes in lowercase hex."""
+    sent = value.get("hidden") if isinstance(value, Mapping) else None
+    if not sent:
+        return []
+    if not isinstance(sent, list) or len(sent) > MAX_HIDDEN_DIGESTS:
+        raise InvalidDataError(f"{label}: hidden must be a list of at most {MAX_HIDDEN_DIGESTS}")
+    entries = []
+    for entry in sent:
+        if not isinstance(entry, Mapping) or set(entry) != {"key", "digest"}:
+            raise InvalidDataError(f"{label}: a hidden entry must be {{key, digest}}")
+        key, digest = entry["key"], entry["digest"]
+        if not isinstance(key, str) or len(key) > MAX_KEY_CHARS:
+            raise InvalidDataError(f"{label}: a hidden key must be at most {MAX_KEY_CHARS} chars")
+        if not isinstance(digest, str) or not _PREHASH.fullmatch(digest):
+            raise InvalidDataError(f"{label}: a hidden digest must be {PREHASH_BYTES * 2} hex")
+        entries.append(
+            {"step_id": step_id, "kind": kind.value, "key": key, "prehash": bytes.fromhex(digest)}
+        )
+    return entries
 
 
 def _function_version(data: Mapping[str, Any], where: str) -> tuple[str | None, int | None]:

@@ -95,6 +95,7 @@ def save_steps(session: Session, execution_id: str, steps: Iterable[Mapping[str,
         execution_id,
         [step.id for step in winners],
         [value for step in winners for value in step.values],
+        [entry for step in winners for entry in step.hidden],
     )
     return len(winners)
 

@@ -4,13 +4,15 @@ Every scalar a step received or returned -- strings of at most :data:`MAX_VALUE_
 characters and numbers, at any depth of its stored preview -- is indexed as one row of
 ``value_hashes``: the execution, the step, ``input`` or ``output``, the name it was found
 under (the parameter, mapping key or object field nearest to it; ``""`` for a bare output) and
-its digest. The value itself is never stored: only :func:`digest` of it.
+its digest. The value itself is never stored: only its digest.
 
-**Digest.** HMAC-SHA256, cut to 128 bits, over a type tag and the normalised value, under the
-index's own key: 32 random bytes made on first use and stored *sealed* (``value_hash_keys``,
-AES-GCM under the installation's master key, :mod:`.sealed`). Without the master key a digest
-cannot be tested against guesses; a master-key rotation re-encrypts the HMAC key like every
-sealed value, so the digests already stored stay valid. (A key derived from the master key
+**Digest.** HMAC-SHA256, cut to 128 bits, of the *prehash* of the normalised value (an
+unkeyed SHA-256 of a type tag and the normalised text, see
+:func:`~runtree.tracking.value_digest.prehash`), under the index's own key: 32 random bytes
+made on first use and stored *sealed* (``value_hash_keys``, AES-GCM under the installation's
+master key, :mod:`.sealed`). Without the master key a digest cannot be tested against
+guesses; a master-key rotation re-encrypts the HMAC key like every sealed value, so the
+digests already stored stay valid. (A key derived from the master key
 would change with every rotation and orphan the whole index, which cannot be re-hashed: the
 values are gone.)
 
@@ -23,12 +25,19 @@ the command line finds both ``customer_id=42`` and ``customer_id="42"``.
 
 **What is not indexed.** Strings longer than :data:`MAX_VALUE_CHARS` (or cut in the preview),
 the preview's own marks (``[redacted]``, ``… N more``, ``__type__`` names) and anything beyond
-what the preview kept (100 items per container, 8 levels). A value redacted in a step's preview
-is not in the preview, so it is not indexed there; a redacted *execution input* is indexed from
-its original, which the server holds when the execution is created
-(:func:`index_private_input`).
+what the preview kept (100 items per container, 8 levels).
 
-Indexing happens in the server when a batch of steps is stored (:func:`step_rows`), never in
+**Redacted values.** A value redacted in a step's preview is not in the preview. The worker,
+which sees it in clear, sends the prehashes of its scalars with the step (``hidden``, at most
+:data:`~runtree.tracking.value_digest.MAX_HIDDEN_DIGESTS` a value; the worker never holds
+the key, see :mod:`runtree.tracking.value_digest`); the server keys them like its own. A
+redacted *execution input* is indexed from its original, which the server holds when the
+execution is created (:func:`index_private_input`).
+
+**Earlier indexes.** Rows written before prehashing (HMAC over the normalised message
+itself) are still found: a query looks for both forms (:func:`query_digests`).
+
+Indexing happens in the server when a batch of steps is stored (:func:`index_payloads`), never in
 the tracked call.
 """
 
@@ -36,10 +45,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import math
 import re
 import secrets
-import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -47,49 +54,44 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from ..errors import InvalidDataError
+from ..tracking.value_digest import (
+    MAX_VALUE_CHARS,
+    message,
+    normalise,
+    prehash,
+    preview_scalars,
+)
 from .common import chunks, table, upsert_insert
 from .master_key import KEY_BYTES
 from .schema import ValueHashKeyRow, ValueHashRow
 from .sealed import open_text, seal_text
 
+__all__ = ["MAX_VALUE_CHARS", "index_payloads", "index_private_input", "query_digests"]
+
 VALUE_HASH_KEY_FIELD = "value_hash_keys.sealed_key"
 # Opened HMAC keys by their sealed form (a rotation re-seals the same key: a new entry).
 _KEYS: dict[str, bytes] = {}
-MAX_VALUE_CHARS = 256
 DIGEST_BYTES = 16
 # The step id under which an execution's redacted input is indexed (real steps start at 1).
 EXECUTION_INPUT_STEP = 0
 
 _REDACTED = "[redacted]"
-_TRUNCATED = re.compile(r"… \[\d+ chars\]\Z")
-_MORE = re.compile(r"… \d+ more\Z")
 _NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 _PAYLOAD_KINDS = {"input": "input", "output": "output", "first_yield": "output"}
 
 
-def normalise(value: object) -> tuple[str, str] | None:
-    """``(tag, text)`` of a scalar as it is hashed, or ``None`` when it is not indexed."""
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int):
-        return "n", str(value)
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return None
-        if value.is_integer():
-            return "n", str(int(value))
-        return "n", repr(value)
-    if isinstance(value, str):
-        text = unicodedata.normalize("NFC", value).strip().casefold()
-        if not text or len(text) > MAX_VALUE_CHARS:
-            return None
-        return "s", text
-    return None
+def keyed(key: bytes, digest: bytes) -> str:
+    """The stored digest of a prehash (hex)."""
+    return hmac.digest(key, digest, "sha256")[:DIGEST_BYTES].hex()
 
 
-def _hmac(key: bytes, tag: str, text: str) -> str:
-    message = tag.encode("ascii") + b"\0" + text.encode("utf-8")
-    return hmac.new(key, message, hashlib.sha256).digest()[:DIGEST_BYTES].hex()
+def _keyed_scalar(key: bytes, tag: str, text: str) -> str:
+    return keyed(key, prehash(tag, text))
+
+
+def _legacy(key: bytes, tag: str, text: str) -> str:
+    """The digest of rows written before prehashing (searched for, never written)."""
+    return hmac.new(key, message(tag, text), hashlib.sha256).digest()[:DIGEST_BYTES].hex()
 
 
 def _index_key(session: Session) -> bytes:
@@ -142,32 +144,16 @@ def query_digests(session: Session, value: str) -> list[str]:
     key = _stored_key(session, create=False)
     if key is None:
         return []  # nothing was ever indexed
-    return sorted({_hmac(key, tag, text) for tag, text in forms})
-
-
-def _scalars(preview: Any, key: str, depth: int = 0) -> Iterator[tuple[str, Any]]:
-    """``(name, scalar)`` for every indexable scalar in a stored preview."""
-    if isinstance(preview, str):
-        if preview != _REDACTED and not _TRUNCATED.search(preview) and not _MORE.search(preview):
-            yield key, preview
-    elif isinstance(preview, (int, float)):
-        yield key, preview
-    elif depth > 16:
-        return
-    elif isinstance(preview, Mapping):
-        for name, item in preview.items():
-            if name != "__type__" and isinstance(name, str):
-                yield from _scalars(item, name[:200], depth + 1)
-    elif isinstance(preview, list):
-        for item in preview:
-            yield from _scalars(item, key, depth + 1)
+    digests = {_keyed_scalar(key, tag, text) for tag, text in forms}
+    digests.update(_legacy(key, tag, text) for tag, text in forms)
+    return sorted(digests)
 
 
 def value_rows(
     key: bytes, execution_id: str, step_id: int, kind: str, name: str, preview: Any
 ) -> Iterator[dict[str, Any]]:
     """The index rows of one captured value (``name``: its parameter, ``""`` for an output)."""
-    for found_under, scalar in _scalars(preview, name):
+    for found_under, scalar in preview_scalars(preview, name):
         normal = normalise(scalar)
         if normal is not None:
             yield {
@@ -175,7 +161,7 @@ def value_rows(
                 "step_id": step_id,
                 "kind": kind,
                 "key": found_under,
-                "digest": _hmac(key, *normal),
+                "digest": _keyed_scalar(key, *normal),
             }
 
 
@@ -184,10 +170,13 @@ def index_payloads(
     execution_id: str,
     step_ids: Sequence[int],
     payloads: Iterable[Mapping[str, Any]],
+    hidden: Iterable[Mapping[str, Any]] = (),
 ) -> None:
     """Replace the index rows of ``step_ids`` by those of their captured values
     (``payloads`` in ``step_payloads`` row shape, the ones kept inline in the step row
-    included), in the caller's transaction."""
+    included) and of the redacted scalars the worker sent prehashes of (``hidden``:
+    ``{"step_id", "kind", "key", "prehash"}``, already checked, ``prehash`` as bytes), in the
+    caller's transaction."""
     for ids in chunks(list(step_ids)):
         session.execute(
             delete(ValueHashRow)
@@ -209,6 +198,20 @@ def index_payloads(
             key, execution_id, payload["step_id"], kind, name, payload["preview"]
         ):
             rows[(row["step_id"], row["kind"], row["key"], row["digest"])] = row
+    for entry in hidden:
+        kind = _PAYLOAD_KINDS.get(str(entry["kind"]))
+        if kind is None:
+            continue
+        if key is None:
+            key = _index_key(session)
+        row = {
+            "execution_id": execution_id,
+            "step_id": entry["step_id"],
+            "kind": kind,
+            "key": entry["key"],
+            "digest": keyed(key, entry["prehash"]),
+        }
+        rows[(row["step_id"], row["kind"], row["key"], row["digest"])] = row
     if rows:
         session.execute(insert(table(ValueHashRow)), list(rows.values()))
 

@@ -29,6 +29,7 @@ from .preview import REDACTED as REDACTED
 from .preview import make_preview
 from .raw_state import Opaque, OverBudget, raw_dict, type_name
 from .safe_pickle import DEFAULT_REDUCER_MODULES, TypeRules, dumps, rules_for
+from .value_digest import hidden_digests
 
 DEFAULT_VALUE_BUDGET = 64 * 1024
 DEFAULT_SECRET_NAMES: tuple[str, ...] = (
@@ -97,6 +98,10 @@ class Captured:
     only when it is the digest of the whole original: the raw bytes of a cut ``bytes``-like
     or ``str`` (UTF-8) of at most 1 MiB (or 16 times the budget); never of a prefix.
 
+    ``hidden`` holds ``(name, prehash)`` of the scalars redaction removed (for the value
+    index, see :mod:`.value_digest`); :meth:`to_dict` sends them only when asked, for the
+    server, which never stores them as they are.
+
     ``type`` names the original value's type (``list``, ``shop.Order``) and ``length`` is its
     ``len()`` for built-in strings, bytes and containers (``None`` for anything else: a
     user-defined ``__len__`` is never called).
@@ -112,8 +117,11 @@ class Captured:
     warning: str | None = None
     type: str | None = None
     length: int | None = None
+    hidden: tuple[tuple[str, str], ...] = ()
 
-    def to_dict(self, *, include_blob: bool = False) -> dict[str, Any]:
+    def to_dict(
+        self, *, include_blob: bool = False, include_hidden: bool = False
+    ) -> dict[str, Any]:
         data: dict[str, Any] = {
             "preview": self.preview,
             "size": self.size,
@@ -131,6 +139,8 @@ class Captured:
             data["length"] = self.length
         if include_blob and self.blob is not None:
             data["blob"] = self.blob
+        if include_hidden and self.hidden:
+            data["hidden"] = [{"key": key, "digest": digest} for key, digest in self.hidden]
         return data
 
 
@@ -301,6 +311,7 @@ def _realize(value: Any, budget: int, policy: CapturePolicy | None, *, owned: bo
     policy = policy or CapturePolicy(value_budget=max(64, budget))
     secret = policy.secret_pattern
     rules = policy.rules
+    secrets: list[tuple[str, Any]] = []  # what redaction removed, for the value index
     try:
         if type(value) in _TEXTUAL and _raw_size(value) > budget:
             return _cut_text(value, budget, secret, rules)
@@ -314,7 +325,7 @@ def _realize(value: Any, budget: int, policy: CapturePolicy | None, *, owned: bo
             except OverBudget as over:
                 return _over_budget(value, budget, policy, over.written)
             except RecursionError:
-                preview, redacted = make_preview(value, budget, secret, rules)
+                preview, redacted = make_preview(value, budget, secret, rules, secrets)
                 return Captured(
                     preview,
                     0,
@@ -322,38 +333,75 @@ def _realize(value: Any, budget: int, policy: CapturePolicy | None, *, owned: bo
                     truncated=True,
                     redacted=redacted,
                     warning="nested too deeply to serialize",
+                    hidden=_hidden(secrets, budget, rules),
                 )
             except Exception as exc:
-                preview, redacted = make_preview(value, budget, secret, rules)
+                preview, redacted = make_preview(value, budget, secret, rules, secrets)
                 reason = f"not serializable ({type(exc).__name__}: {_safe_str(exc)})"
-                return Captured(preview, 0, "none", redacted=redacted, warning=reason)
+                return Captured(
+                    preview,
+                    0,
+                    "none",
+                    redacted=redacted,
+                    warning=reason,
+                    hidden=_hidden(secrets, budget, rules),
+                )
             value = pickle.loads(dumped.blob)  # our bytes: only rebuild and allowed reducers
-        redacted = redact_in_place(value, secret)
+        redacted = redact_in_place(value, secret, secrets)
         if dumped is None or redacted:
             try:
                 dumped = dumps(value, budget, rules)
             except OverBudget as over:
-                return _over_budget(value, budget, policy, over.written)
+                return _over_budget(value, budget, policy, over.written, secrets)
         preview, _ = make_preview(value, budget, secret, rules)
         warning = _opaque_note(value) if dumped.opaque else None
         blob = dumped.blob
-        return Captured(preview, len(blob), "pickle", blob, redacted=redacted, warning=warning)
+        return Captured(
+            preview,
+            len(blob),
+            "pickle",
+            blob,
+            redacted=redacted,
+            warning=warning,
+            hidden=_hidden(secrets, budget, rules),
+        )
     except Exception as exc:  # a bug: capture must never break the program
         return _unreadable(exc)
 
 
-def _over_budget(value: Any, budget: int, policy: CapturePolicy, written: int) -> Captured:
-    """A value whose serialization passed the budget after ``written`` bytes."""
+def _over_budget(
+    value: Any,
+    budget: int,
+    policy: CapturePolicy,
+    written: int,
+    secrets: list[tuple[str, Any]] | None = None,
+) -> Captured:
+    """A value whose serialization passed the budget after ``written`` bytes (``secrets``:
+    what redaction already removed from it)."""
     if type(value) in _TEXTUAL and _raw_size(value) > budget:
         return _cut_text(value, budget, policy.secret_pattern, policy.rules)
-    preview, redacted = make_preview(value, budget, policy.secret_pattern, policy.rules)
+    secrets = [] if secrets is None else secrets
+    preview, redacted = make_preview(value, budget, policy.secret_pattern, policy.rules, secrets)
     return Captured(
         preview,
         written,
         "none",
         truncated=True,
-        redacted=redacted,
+        redacted=redacted or bool(secrets),
         warning=f"more than {budget:,} bytes serialized; cut there",
+        hidden=_hidden(secrets, budget, policy.rules),
+    )
+
+
+def _hidden(
+    secrets: list[tuple[str, Any]], budget: int, rules: TypeRules
+) -> tuple[tuple[str, str], ...]:
+    """The prehashes of the scalars of redacted values (``(name, value)`` pairs), from
+    previews of the values in clear (bounded like any preview; nothing but hashes kept)."""
+    if not secrets:
+        return ()
+    return hidden_digests(
+        (name, make_preview(value, budget, None, rules)[0]) for name, value in secrets
     )
 
 
@@ -413,9 +461,12 @@ def _opaque_names(copy: Any) -> set[str]:
     return {obj.type_name for obj in _walk(copy) if type(obj) is Opaque and obj.failed}
 
 
-def redact_in_place(copy: Any, secret: re.Pattern[str]) -> bool:
+def redact_in_place(
+    copy: Any, secret: re.Pattern[str], removed: list[tuple[str, Any]] | None = None
+) -> bool:
     """Replace, in a copy capture made, every mapping entry and object field whose name is
-    a secret. Returns whether anything was replaced."""
+    a secret (appending ``(name, value)`` of each to ``removed``, when given). Returns
+    whether anything was replaced."""
     changed = False
     for obj in _walk(copy):
         target: dict[Any, Any] | None = None
@@ -432,6 +483,8 @@ def redact_in_place(copy: Any, secret: re.Pattern[str]) -> bool:
             if type(current) is not str or current != REDACTED:
                 dict.__setitem__(target, key, REDACTED)
                 changed = True
+                if removed is not None:
+                    removed.append((key, current))
     return changed
 
 

@@ -79,12 +79,23 @@ class Previewer:
         self.rules = rules
         self.redacted = False
         self.path: set[int] = set()
+        # (name, value) of every secret replaced, when the caller collects them
+        self.hidden: list[tuple[str, Any]] | None = None
 
     def is_secret(self, name: object) -> bool:
         if type(name) is str and self.secret is not None and self.secret.search(name):
             self.redacted = True
             return True
         return False
+
+    def secret_or_walk(self, name: object, item: Any, depth: int) -> Any:
+        """``item``'s preview, or :data:`REDACTED` when ``name`` is a secret (kept in
+        ``hidden`` then, for the value index)."""
+        if not self.is_secret(name):
+            return self.walk(item, depth + 1)
+        if self.hidden is not None:
+            self.hidden.append((str(name), item))
+        return REDACTED
 
     def text(self, value: str) -> str:
         limit = min(self.max_str, max(16, self.chars_left))
@@ -147,7 +158,7 @@ class Previewer:
                     out["…"] = f"{size - index} more"
                     break
                 name = key if type(key) is str else self.key_text(key)
-                out[name] = REDACTED if self.is_secret(key) else self.walk(item, depth + 1)
+                out[name] = self.secret_or_walk(key, item, depth)
             return out
         if issubclass(kind, list | tuple):
             base: Any = list if issubclass(kind, list) else tuple
@@ -204,7 +215,7 @@ class Previewer:
                 shown["…"] = f"{len(fields) - index} more"
                 break
             label = name if type(name) is str else self.key_text(name)
-            shown[label] = REDACTED if self.is_secret(name) else self.walk(item, depth + 1)
+            shown[label] = self.secret_or_walk(name, item, depth)
         return shown
 
     def key_text(self, key: Any) -> str:
@@ -256,7 +267,10 @@ def make_preview(
     budget: int,
     secret: re.Pattern[str] | None = None,
     rules: TypeRules | None = None,
+    hidden: list[tuple[str, Any]] | None = None,
 ) -> tuple[Any, bool]:
-    """The preview of ``value`` within ``budget`` and whether a secret was redacted in it."""
+    """The preview of ``value`` within ``budget`` and whether a secret was redacted in it
+    (each one appended to ``hidden`` as ``(name, value)``, when given)."""
     previewer = Previewer(budget, secret, rules)
+    previewer.hidden = hidden
     return previewer.walk(value, 0), previewer.redacted

@@ -29,6 +29,7 @@ from .records import (
     RUNNING,
     Aggregate,
 )
+from .value_digest import MAX_HIDDEN_DIGESTS, hidden_digests
 
 if TYPE_CHECKING:
     from .recording import Recording
@@ -186,7 +187,7 @@ class Step:
             names = params[1:]
         values = capture.realize(record[R_INPUTS], len(names), policy)
         for name, value in zip(names, values, strict=False):
-            inputs[name] = _redacted(value) if policy.is_secret(name) else value
+            inputs[name] = _redacted(name, value) if policy.is_secret(name) else value
         output = capture.realize_one(record[R_OUTPUT], policy)
         first_yield = capture.realize_one(extra.get("first_yield", capture.NOTHING), policy)
         realized = (inputs, output, first_yield)
@@ -195,7 +196,9 @@ class Step:
         return realized
 
     def to_dict(self, *, include_blobs: bool = False) -> dict[str, Any]:
-        """The JSON shape of a step (blobs, when included, stay ``bytes``)."""
+        """The JSON shape of a step. ``include_blobs``: the shape sent to the server, with
+        each value's serialized original (``bytes``) and the prehashes of its redacted
+        scalars (``hidden``, for the value index: never shown or exported)."""
         inputs, output, first = self._realized()
         data: dict[str, Any] = {
             "id": self.id,
@@ -209,8 +212,13 @@ class Step:
             "status": self.status,
             "started_at_ns": self.started_at_ns,
             "duration_ns": self.duration_ns,
-            "inputs": {k: v.to_dict(include_blob=include_blobs) for k, v in inputs.items()},
-            "output": None if output is None else output.to_dict(include_blob=include_blobs),
+            "inputs": {
+                k: v.to_dict(include_blob=include_blobs, include_hidden=include_blobs)
+                for k, v in inputs.items()
+            },
+            "output": None
+            if output is None
+            else output.to_dict(include_blob=include_blobs, include_hidden=include_blobs),
             "error": self.error,
             "stdout": self.printed,
             "stdout_truncated": self.stdout_truncated,
@@ -225,7 +233,9 @@ class Step:
         if self.is_generator:
             data["generator"] = {
                 "yielded": self.yields,
-                "first": None if first is None else first.to_dict(include_blob=include_blobs),
+                "first": None
+                if first is None
+                else first.to_dict(include_blob=include_blobs, include_hidden=include_blobs),
             }
         return data
 
@@ -239,8 +249,14 @@ class Step:
         return f"<Step {self.id} {self.name} {self.status}>"
 
 
-def _redacted(value: capture.Captured) -> capture.Captured:
-    return capture.Captured(preview=capture.REDACTED, size=value.size, format="none", redacted=True)
+def _redacted(name: str, value: capture.Captured) -> capture.Captured:
+    """An input whose parameter is a secret: shown as :data:`~.capture.REDACTED`, its
+    scalars kept only as prehashes for the value index."""
+    found = (*hidden_digests([(name, value.preview)]), *value.hidden)
+    hidden = tuple(dict.fromkeys(found))[:MAX_HIDDEN_DIGESTS]
+    return capture.Captured(
+        preview=capture.REDACTED, size=value.size, format="none", redacted=True, hidden=hidden
+    )
 
 
 def _type_name(kind: type | None) -> str:

@@ -102,6 +102,12 @@ def compare_page(
     return _page(request, "compare.html", f"Compare {a[:8]} · {b[:8]}", a=a, b=b)
 
 
+@pages.get("/find", response_class=HTMLResponse)
+def find_page(request: Request) -> HTMLResponse:
+    """Which executions, steps and functions handled a value (``?value=&key=&function=``)."""
+    return _page(request, "find.html", "Find a value")
+
+
 @pages.get("/functions", response_class=HTMLResponse)
 def functions_page(request: Request) -> HTMLResponse:
     """Every function with its current version, last run and run count."""

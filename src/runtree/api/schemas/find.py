@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from pydantic import Field
+
 from .base import ResponseModel
 from .executions import ExecutionOut
 
@@ -16,6 +18,12 @@ class FoundStep(ResponseModel):
     step_id: int
     kind: Literal["input", "output"]
     key: str
+    name: str | None = Field(
+        default=None, description="The step's function, qualified (None for step 0)."
+    )
+    function: str | None = Field(
+        default=None, description="namespace/name of the step's function, when known."
+    )
 
 
 class FoundExecution(ResponseModel):

@@ -31,12 +31,20 @@ class QueryRepository:
         name: str | None = None,
         limit: int = 50,
         cursor: str | None = None,
+        include_shadow: bool = False,
     ) -> tuple[list[tuple[ExecutionRecord, list[dict[str, Any]]]], str | None]:
         """The executions that handled ``value``, newest first, with the steps that did
         (:func:`~runtree.store.value_search.find_value`)."""
         with self._db.reading() as session:
             return value_search.find_value(
-                session, value, key=key, namespace=namespace, name=name, limit=limit, cursor=cursor
+                session,
+                value,
+                key=key,
+                namespace=namespace,
+                name=name,
+                limit=limit,
+                cursor=cursor,
+                include_shadow=include_shadow,
             )
 
     def search_executions(
