@@ -10,6 +10,7 @@ import pytest
 import runtree
 from runtree.models import ExecutionRecord, StepStatus
 from runtree.store import InvalidDataError, NotFoundError, Store
+from runtree.tracking.value_digest import prehash
 
 from .store_helpers import captured, deploy, make_step
 
@@ -282,3 +283,36 @@ def test_unknown_step_keys_are_kept(store: Store, execution: ExecutionRecord) ->
     assert data == step
     with pytest.raises(InvalidDataError, match="extra"):
         store.save_steps(execution.id, [make_step(2, future=object())])
+
+
+def test_the_value_index_follows_each_step_s_latest_version(
+    store: Store, execution: ExecutionRecord
+) -> None:
+    def found(value: str) -> list[tuple[int, str, str]]:
+        page, _ = store.find_value(value)
+        return [(s["step_id"], s["kind"], s["key"]) for _, steps in page for s in steps]
+
+    running = make_step(1, status="running", inputs={"code": captured("Alpha-1")})
+    store.save_steps(execution.id, [running])
+    assert found("alpha-1") == [(1, "input", "code")]
+    # The step ends (another input preview, an output): its rows are replaced, not added to.
+    done = make_step(1, inputs={"code": captured("Beta-2")}, output=captured({"id": "Beta-2"}))
+    store.save_steps(execution.id, [done])
+    assert found("alpha-1") == []
+    assert found("beta-2") == [(1, "input", "code"), (1, "output", "id")]
+    # A later batch of new steps leaves the earlier steps' rows alone; one value, one row.
+    store.save_steps(
+        execution.id, [make_step(2, parent_id=1, inputs={"a": captured(["Beta-2"] * 3)})]
+    )
+    assert found("beta-2") == [(1, "input", "code"), (1, "output", "id"), (2, "input", "a")]
+    # Prehashes the worker sent for a redacted value (runtree.tracking.value_digest).
+    hidden = [{"key": "password", "digest": prehash("s", "hunter2").hex()}]
+    secret = captured("[redacted]", redacted=True, hidden=hidden)
+    store.save_steps(execution.id, [make_step(3, parent_id=1, inputs={"password": secret})])
+    assert found(" HUNTER2 ") == [(3, "input", "password")]
+    with pytest.raises(InvalidDataError, match="hidden digest"):
+        bad = captured("[redacted]", redacted=True, hidden=[{"key": "p", "digest": "zz"}])
+        store.save_steps(execution.id, [make_step(4, inputs={"p": bad})])
+    assert (
+        store.get_step(execution.id, 3, include_blobs=True).inputs["password"].get("hidden") is None
+    )

@@ -93,7 +93,7 @@ def save_steps(session: Session, execution_id: str, steps: Iterable[Mapping[str,
     index_payloads(
         session,
         execution_id,
-        [step.id for step in winners],
+        replaced,  # a step stored for the first time has no index rows to replace
         [value for step in winners for value in step.values],
         [entry for step in winners for entry in step.hidden],
     )

@@ -50,7 +50,7 @@ import secrets
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from ..errors import InvalidDataError
@@ -149,20 +149,54 @@ def query_digests(session: Session, value: str) -> list[str]:
     return sorted(digests)
 
 
+class _Digester:
+    """The digests of one batch: each distinct scalar is normalised and hashed once (a value
+    recurs across the steps of a run: a customer id passed down, a name returned up)."""
+
+    __slots__ = ("key", "seen")
+
+    def __init__(self, key: bytes) -> None:
+        self.key = key
+        self.seen: dict[tuple[type, Any], str | None] = {}
+
+    def digest(self, scalar: Any) -> str | None:
+        marker = (type(scalar), scalar)
+        try:
+            return self.seen[marker]
+        except KeyError:
+            normal = normalise(scalar)
+            digest = None if normal is None else _keyed_scalar(self.key, *normal)
+            self.seen[marker] = digest
+            return digest
+
+
 def value_rows(
-    key: bytes, execution_id: str, step_id: int, kind: str, name: str, preview: Any
-) -> Iterator[dict[str, Any]]:
-    """The index rows of one captured value (``name``: its parameter, ``""`` for an output)."""
+    key: bytes | _Digester,
+    execution_id: str,
+    step_id: int,
+    kind: str,
+    name: str,
+    preview: Any,
+) -> Iterator[tuple[str, int, str, str, str]]:
+    """The index rows ``(execution_id, step_id, kind, key, digest)`` of one captured value
+    (``name``: its parameter, ``""`` for an output)."""
+    digester = key if isinstance(key, _Digester) else _Digester(key)
     for found_under, scalar in preview_scalars(preview, name):
-        normal = normalise(scalar)
-        if normal is not None:
-            yield {
-                "execution_id": execution_id,
-                "step_id": step_id,
-                "kind": kind,
-                "key": found_under,
-                "digest": _keyed_scalar(key, *normal),
-            }
+        digest = digester.digest(scalar)
+        if digest is not None:
+            yield execution_id, step_id, kind, found_under, digest
+
+
+_INSERT = 'INSERT INTO value_hashes (execution_id, step_id, kind, "key", digest) VALUES ({marks})'
+
+
+def _insert(session: Session, rows: Iterable[tuple[str, int, str, str, str]]) -> None:
+    """Insert index rows with the driver's own ``executemany``: they are five plain strings
+    and an integer, and SQLAlchemy's per-row parameter processing cost as much as the
+    hashing (``bench/value_index.py``)."""
+    connection = session.connection()
+    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    connection.exec_driver_sql(_INSERT.format(marks=", ".join([mark] * 5)), list(rows))
 
 
 def index_payloads(
@@ -172,7 +206,8 @@ def index_payloads(
     payloads: Iterable[Mapping[str, Any]],
     hidden: Iterable[Mapping[str, Any]] = (),
 ) -> None:
-    """Replace the index rows of ``step_ids`` by those of their captured values
+    """Delete the index rows of ``step_ids`` (the steps stored before) and add those of the
+    captured values of the steps being stored
     (``payloads`` in ``step_payloads`` row shape, the ones kept inline in the step row
     included) and of the redacted scalars the worker sent prehashes of (``hidden``:
     ``{"step_id", "kind", "key", "prehash"}``, already checked, ``prehash`` as bytes), in the
@@ -183,51 +218,51 @@ def index_payloads(
             .where(ValueHashRow.execution_id == execution_id, ValueHashRow.step_id.in_(ids))
             .execution_options(synchronize_session=False)
         )
-    key: bytes | None = None
-    rows: dict[tuple[Any, ...], dict[str, Any]] = {}
+    digester: _Digester | None = None
+    rows: dict[tuple[str, int, str, str, str], None] = {}
     for payload in payloads:
         if payload.get("redacted") and payload.get("preview") == _REDACTED:
             continue
         kind = _PAYLOAD_KINDS.get(str(payload["kind"]))
         if kind is None:
             continue
-        if key is None:
-            key = _index_key(session)
+        if digester is None:
+            digester = _Digester(_index_key(session))
         name = payload["name"] if kind == "input" else ""
-        for row in value_rows(
-            key, execution_id, payload["step_id"], kind, name, payload["preview"]
-        ):
-            rows[(row["step_id"], row["kind"], row["key"], row["digest"])] = row
+        rows.update(
+            dict.fromkeys(
+                value_rows(
+                    digester, execution_id, payload["step_id"], kind, name, payload["preview"]
+                )
+            )
+        )
     for entry in hidden:
         kind = _PAYLOAD_KINDS.get(str(entry["kind"]))
         if kind is None:
             continue
-        if key is None:
-            key = _index_key(session)
-        row = {
-            "execution_id": execution_id,
-            "step_id": entry["step_id"],
-            "kind": kind,
-            "key": entry["key"],
-            "digest": keyed(key, entry["prehash"]),
-        }
-        rows[(row["step_id"], row["kind"], row["key"], row["digest"])] = row
+        if digester is None:
+            digester = _Digester(_index_key(session))
+        digest = keyed(digester.key, entry["prehash"])
+        rows[(execution_id, entry["step_id"], kind, entry["key"], digest)] = None
     if rows:
-        session.execute(insert(table(ValueHashRow)), list(rows.values()))
+        _insert(session, rows)
 
 
 def index_private_input(session: Session, execution_id: str, original: Mapping[str, Any]) -> None:
     """Index an execution's input as it was before redaction (its redacted parts are in no
     preview), under step :data:`EXECUTION_INPUT_STEP`."""
-    key = _index_key(session)
-    rows: dict[tuple[Any, ...], dict[str, Any]] = {}
+    digester = _Digester(_index_key(session))
+    rows: dict[tuple[str, int, str, str, str], None] = {}
     for name, value in original.items():
-        for row in value_rows(
-            key, execution_id, EXECUTION_INPUT_STEP, "input", str(name)[:200], value
-        ):
-            rows[(row["key"], row["digest"])] = row
+        rows.update(
+            dict.fromkeys(
+                value_rows(
+                    digester, execution_id, EXECUTION_INPUT_STEP, "input", str(name)[:200], value
+                )
+            )
+        )
     if rows:
-        session.execute(insert(table(ValueHashRow)), list(rows.values()))
+        _insert(session, rows)
 
 
 def index_size(session: Session) -> int:
