@@ -229,23 +229,14 @@ def slot_processes(platform: Platform) -> list[tuple[int, bool]]:
     return found
 
 
-@pytest.fixture(scope="module", params=["full", "tier0"])
-def platform(request: pytest.FixtureRequest) -> Iterator[Platform]:
-    if os.geteuid() != 0:
-        pytest.fail(
-            "the hostile-code suite runs as root (as CI does): the sandbox needs root "
-            "to switch executions to slot uids; nothing was run"
-        )
+@contextlib.contextmanager
+def running_platform(tier: str) -> Iterator[Platform]:
+    """A started :class:`Platform` of ``tier`` in a directory of its own, stopped and
+    removed afterwards."""
     directory = Path(tempfile.mkdtemp(prefix="runtree-hostile-"))
-    made = Platform(str(request.param), directory)
+    made = Platform(tier, directory)
     made.start()
     try:
-        sandbox = made.assert_sandboxed()
-        if made.tier == "tier0":
-            active = {layer["name"] for layer in sandbox["layers"] if layer["active"]}
-            assert not active & {"namespaces", "cgroups"}, sandbox
-        for name, (code, settings) in payloads.FUNCTIONS.items():
-            made.deploy(name, code, **settings)
         yield made
     finally:
         made.stop()
@@ -253,3 +244,20 @@ def platform(request: pytest.FixtureRequest) -> Iterator[Platform]:
             for path in sorted(directory.rglob("*"), reverse=True):
                 path.unlink() if not path.is_dir() else path.rmdir()
             directory.rmdir()
+
+
+@pytest.fixture(scope="module", params=["full", "tier0"])
+def platform(request: pytest.FixtureRequest) -> Iterator[Platform]:
+    if os.geteuid() != 0:
+        pytest.fail(
+            "the hostile-code suite runs as root (as CI does): the sandbox needs root "
+            "to switch executions to slot uids; nothing was run"
+        )
+    with running_platform(str(request.param)) as made:
+        sandbox = made.assert_sandboxed()
+        if made.tier == "tier0":
+            active = {layer["name"] for layer in sandbox["layers"] if layer["active"]}
+            assert not active & {"namespaces", "cgroups"}, sandbox
+        for name, (code, settings) in payloads.FUNCTIONS.items():
+            made.deploy(name, code, **settings)
+        yield made

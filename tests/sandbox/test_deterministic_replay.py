@@ -15,16 +15,13 @@ not report the sandbox on, and checks that the run executed as a slot uid.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from .conftest import SLOT_UIDS, Platform
+from .conftest import SLOT_UIDS, Platform, running_platform
 from .outside import Outside
 
 pytestmark = pytest.mark.slow
@@ -85,17 +82,8 @@ def outside() -> Iterator[Outside]:
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[Platform]:
-    directory = Path(tempfile.mkdtemp(prefix="runtree-replay-"))
-    made = Platform("full", directory)
-    made.start()
-    try:
+    with running_platform("full") as made:
         yield made
-    finally:
-        made.stop()
-        with contextlib.suppress(OSError):
-            for path in sorted(directory.rglob("*"), reverse=True):
-                path.unlink() if not path.is_dir() else path.rmdir()
-            directory.rmdir()
 
 
 def _replay(server: Platform, execution_id: str, **body: Any) -> dict[str, Any]:
