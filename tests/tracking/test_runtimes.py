@@ -142,6 +142,15 @@ def loop(n):
 def worker(out, n):
     out.append(fib(n))
 
+def ping(n):
+    return pong(n - 1) + 1 if n else 0
+
+def pong(n):
+    return leaf(n) + ping(n - 1) if n else 0
+
+def leaf(n):
+    return -n
+
 def summary(n):
     total = fib(n)
     items = list(fib_gen(6))
@@ -152,7 +161,7 @@ def summary(n):
     out = []
     t = threading.Thread(target=worker, args=(out, 10))
     t.start(); t.join()
-    return total, items, note, loop(300), out, {"k": [1, 2]}
+    return total, items, note, loop(300), out, {"k": [1, 2]}, ping(9)
 """, "main")
 ns["validate"] = other["validate"]
 
@@ -173,7 +182,9 @@ def tree(rec):
     return out
 
 result = {}
-for budget, depth in ((10_000, 500), (60, 500), (300, 8), (25, 3)):
+# (2, 500), (1, 50): past the cap on aggregate rows (as many as the step budget), calls count
+# in their caller's row
+for budget, depth in ((10_000, 500), (60, 500), (300, 8), (25, 3), (2, 500), (1, 50)):
     with runtree.record(step_budget=budget, max_depth=depth) as rec:
         value = ns["summary"](18)
     result[f"{budget}/{depth}"] = [repr(value), tree(rec), rows(rec.to_dict()["aggregates"])]

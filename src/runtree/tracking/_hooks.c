@@ -49,6 +49,9 @@ static PyObject *true_parent_fn, *enter_slow_fn, *enter_special_fn, *internal_er
 static PyObject *done_slow_fn, *exit_fn, *error_fn, *fail_fn;
 static PyObject *skip_suspended_fn, *yield_fn, *resume_fn;
 static PyObject *py_enter_fn; /* runtime.on_enter, for shapes the fast path does not know */
+static PyObject *pickle_dumps;  /* _pickle.dumps: the C pickler, for small builtin values */
+static PyObject *frozen_type;   /* capture.Frozen */
+static PyObject *protocol;      /* the pickle protocol capture uses (5) */
 static PyObject *nothing, *completed_str, *running_str, *zero, *minus_one;
 static PyObject *str_aggregates;
 static long fair_share;
@@ -61,8 +64,8 @@ typedef struct {
 } Field;
 
 static Field F_slots_left, F_reserve_left, F_max_depth, F_ids, F_records, F_policy, F_closed;
-static Field F_count, F_active, F_errors, F_total_ns, F_children;
-static Field F_row_meta, F_path_children, F_path_meta, F_kept;
+static Field F_count, F_active, F_errors, F_total_ns, F_children, F_row_parent, F_rows_left;
+static Field F_row_meta, F_path_children, F_path_meta, F_kept, F_value_budget;
 
 /* Whether obj.<field> is value (identity), without keeping a reference. */
 static inline int field_is(PyObject *obj, Field *field, PyObject *value);
@@ -178,23 +181,64 @@ field_long(PyObject *obj, Field *field)
     return result;
 }
 
-/* obj.<field> += delta */
+/* obj.<field> += delta; the new value in *updated_value when it is not NULL. */
 static inline int
-field_add(PyObject *obj, Field *field, long long delta)
+field_add_get(PyObject *obj, Field *field, long long delta, long long *updated_value)
 {
-    PyObject *value = field_get(obj, field);
-    if (value == NULL)
+    PyObject **slot = NULL;
+    PyObject *value;
+    if (field->offset && Py_TYPE(obj) == field->type &&
+        *(PyObject **)((char *)obj + field->offset) != NULL) {
+        slot = (PyObject **)((char *)obj + field->offset); /* the slot itself: no lookups */
+        value = *slot;
+    }
+    else if ((value = field_get(obj, field)) == NULL) {
         return -1;
+    }
     long long current = fast_long(value);
-    Py_DECREF(value);
+    if (slot == NULL)
+        Py_DECREF(value);
     if (current == -1 && PyErr_Occurred())
         return -1;
     PyObject *updated = PyLong_FromLongLong(current + delta);
     if (updated == NULL)
         return -1;
+    if (updated_value != NULL)
+        *updated_value = current + delta;
+    if (slot != NULL) {
+        *slot = updated; /* (our reference moves into the slot) */
+        Py_DECREF(value);
+        return 0;
+    }
     int status = field_set(obj, field, updated);
     Py_DECREF(updated);
     return status;
+}
+
+static inline int
+field_add(PyObject *obj, Field *field, long long delta)
+{
+    return field_add_get(obj, field, delta, NULL);
+}
+
+/* The truth of obj.<field> (a flag: True and False are told apart without a call), -1 on
+ * error. */
+static inline int
+field_truth(PyObject *obj, Field *field)
+{
+    if (field->offset && Py_TYPE(obj) == field->type) {
+        PyObject *value = *(PyObject **)((char *)obj + field->offset);
+        if (value == Py_False)
+            return 0;
+        if (value == Py_True)
+            return 1;
+    }
+    PyObject *value = field_get(obj, field);
+    if (value == NULL)
+        return -1;
+    int truth = PyObject_IsTrue(value);
+    Py_DECREF(value);
+    return truth;
 }
 
 /* --- small helpers ---------------------------------------------------------------------- */
@@ -346,6 +390,120 @@ value_unless_error(PyObject *value)
     return NULL;
 }
 
+/* --- small builtin values: capture.snapshot's result without its Python code ----------------
+ *
+ * capture.snapshot pickles a value with SafePickler, the C pickler with a reducer_override.
+ * The C pickler writes None, bools, ints, floats, str, bytes and exact lists, tuples, dicts,
+ * sets and frozensets itself, without calling reducer_override or any other code: for a value
+ * made only of those, SafePickler's bytes are the C pickler's plain bytes (pickle.dumps, same
+ * protocol; the memo is per dump in both). So a small such value is pickled here with one
+ * call of _pickle.dumps, and the result is the very same snapshot (the tests compare the
+ * bytes). Anything else, or anything larger, goes to capture.snapshot as before. */
+
+#define SMALL_OBJECTS 64 /* objects a small value may hold, itself included; at most the
+                          * smallest value budget (64), so no container of a small value
+                          * has more items than the budget (capture.snapshot's first cut) */
+#define SMALL_TEXT 4096  /* characters of str and bytes a small value may hold */
+#define SMALL_DEPTH 8    /* nesting of containers (a cycle is deeper than any bound) */
+
+/* Whether value is small and made only of the types above (it reads, runs no code). */
+static int
+is_small_builtin(PyObject *value, int depth, Py_ssize_t *objects, Py_ssize_t *text)
+{
+    if (--*objects < 0)
+        return 0;
+    PyTypeObject *type = Py_TYPE(value);
+    if (value == Py_None || type == &PyBool_Type || type == &PyFloat_Type)
+        return 1;
+    if (type == &PyLong_Type) {
+        int overflow = 0;
+        long long ignored = PyLong_AsLongLongAndOverflow(value, &overflow);
+        (void)ignored;
+        return !overflow; /* (a huge int costs in proportion to its size) */
+    }
+    if (type == &PyUnicode_Type) {
+        *text -= PyUnicode_GET_LENGTH(value);
+        return *text >= 0;
+    }
+    if (type == &PyBytes_Type) {
+        *text -= PyBytes_GET_SIZE(value);
+        return *text >= 0;
+    }
+    if (depth >= SMALL_DEPTH)
+        return 0;
+    if (type == &PyTuple_Type || type == &PyList_Type) {
+        Py_ssize_t size = Py_SIZE(value);
+        if (size > *objects)
+            return 0;
+        PyObject **items = type == &PyTuple_Type ? ((PyTupleObject *)value)->ob_item
+                                                 : ((PyListObject *)value)->ob_item;
+        for (Py_ssize_t i = 0; i < size; i++) {
+            if (!is_small_builtin(items[i], depth + 1, objects, text))
+                return 0;
+        }
+        return 1;
+    }
+    if (type == &PyDict_Type) {
+        if (PyDict_GET_SIZE(value) * 2 > *objects)
+            return 0;
+        Py_ssize_t position = 0;
+        PyObject *key, *item;
+        while (PyDict_Next(value, &position, &key, &item)) {
+            if (!is_small_builtin(key, depth + 1, objects, text) ||
+                !is_small_builtin(item, depth + 1, objects, text))
+                return 0;
+        }
+        return 1;
+    }
+    return 0; /* sets too: walking them needs an iterator, and they are rare arguments */
+}
+
+/* The snapshot of values (a tuple) that capture.snapshot would make, when they are small
+ * builtin values: a new reference to the pickle, Py_None (new reference) when capture.snapshot
+ * must decide, NULL on error. Like capture.snapshot, the budget is per value. */
+static PyObject *
+small_snapshot(PyObject *values, PyObject *rec)
+{
+    Py_ssize_t objects = SMALL_OBJECTS, text = SMALL_TEXT;
+    if (pickle_dumps == NULL || !is_small_builtin(values, -1, &objects, &text))
+        return Py_NewRef(Py_None);
+    PyObject *policy = field_get(rec, &F_policy);
+    if (policy == NULL)
+        return NULL;
+    long budget = field_long(policy, &F_value_budget);
+    Py_DECREF(policy);
+    if (budget == -1 && PyErr_Occurred())
+        return NULL;
+    PyObject *args[2] = {values, protocol};
+    PyObject *blob = call(pickle_dumps, args, 2);
+    if (blob == NULL)
+        return NULL;
+    Py_ssize_t count = PyTuple_GET_SIZE(values);
+    if (!PyBytes_CheckExact(blob) || PyBytes_GET_SIZE(blob) > budget * (count ? count : 1)) {
+        /* over the budget (only with a budget under SMALL_TEXT): capture.snapshot cuts it */
+        Py_DECREF(blob);
+        return Py_NewRef(Py_None);
+    }
+    return blob;
+}
+
+/* capture.snapshot(values, policy), the small builtin values without a Python call. */
+static PyObject *
+capture_all(PyObject *values, PyObject *rec)
+{
+    PyObject *blob = small_snapshot(values, rec);
+    if (blob != Py_None)
+        return blob;
+    Py_DECREF(blob);
+    PyObject *policy = field_get(rec, &F_policy);
+    if (policy == NULL)
+        return NULL;
+    PyObject *args[2] = {values, policy};
+    PyObject *result = call(snapshot_fn, args, 2);
+    Py_DECREF(policy);
+    return result;
+}
+
 /* A captured value: the value itself when immutable, else snapshot_one(value, policy). */
 static PyObject *
 capture_one(PyObject *value, PyObject *rec)
@@ -355,6 +513,19 @@ capture_one(PyObject *value, PyObject *rec)
         return NULL;
     if (immutable)
         return Py_NewRef(value);
+    PyObject *values = PyTuple_Pack(1, value);
+    if (values == NULL)
+        return NULL;
+    PyObject *blob = small_snapshot(values, rec);
+    Py_DECREF(values);
+    if (blob == NULL)
+        return NULL;
+    if (blob != Py_None) { /* snapshot_one: Frozen(snapshot((value,), policy)) */
+        PyObject *frozen = call(frozen_type, &blob, 1);
+        Py_DECREF(blob);
+        return frozen;
+    }
+    Py_DECREF(blob);
     PyObject *policy = field_get(rec, &F_policy);
     if (policy == NULL)
         return NULL;
@@ -414,10 +585,8 @@ finish_aggregated(PyObject *holder, PyObject *record)
     PyObject *row = ITEM(record, R_STATUS);
     put(record, R_FAST, Py_None);
     put(record, R_FRAME, Py_None);
-    if (field_add(row, &F_active, -1) < 0)
-        goto done;
-    long active = field_long(row, &F_active);
-    if (active == -1 && PyErr_Occurred())
+    long long active;
+    if (field_add_get(row, &F_active, -1, &active) < 0)
         goto done;
     if (active == 0) {
         long long end = now_ns();
@@ -427,7 +596,8 @@ finish_aggregated(PyObject *holder, PyObject *record)
         if (field_add(row, &F_total_ns, end - t0) < 0)
             goto done;
     }
-    int failed = PyObject_IsTrue(ITEM(record, R_INPUTS));
+    PyObject *failed_flag = ITEM(record, R_INPUTS); /* a bool for aggregated calls */
+    int failed = failed_flag == Py_False ? 0 : PyObject_IsTrue(failed_flag);
     if (failed < 0 || (failed && field_add(row, &F_errors, 1) < 0))
         goto done;
     put(holder, 0, ITEM(record, R_PARENT));
@@ -440,7 +610,7 @@ done:
 /* The row a call of meta under parent counts in, when it already exists (borrowed), or NULL
  * without an exception: then the Python path creates it (budget.aggregate_row). */
 static PyObject *
-existing_row(PyObject *parent, PyObject *meta, long parent_id)
+existing_row(PyObject *parent, PyObject *meta, long parent_id, PyObject *rec)
 {
     if (parent_id == -1) {
         PyObject *row = ITEM(parent, R_STATUS);
@@ -453,10 +623,37 @@ existing_row(PyObject *parent, PyObject *meta, long parent_id)
         }
         PyObject *found = PyDict_CheckExact(children) ? PyDict_GetItemWithError(children, meta)
                                                       : NULL;
+        int has_children = PyDict_CheckExact(children);
         Py_DECREF(children); /* the row keeps it alive, and so the found row */
         if (found == NULL)
             PyErr_Clear();
-        return found;
+        if (found != NULL || !has_children)
+            return found;
+        /* budget.aggregate_row past the rows cap, which it does not cache: no ancestor row of
+         * this function -> the caller's row (an ancestor's is found and cached in Python) */
+        long rows_left = field_long(rec, &F_rows_left);
+        if (rows_left == -1 && PyErr_Occurred()) {
+            PyErr_Clear();
+            return NULL;
+        }
+        if (rows_left > 0)
+            return NULL;
+        PyObject *ancestor = Py_NewRef(row);
+        while (ancestor != Py_None) {
+            if (field_is(ancestor, &F_row_meta, meta)) {
+                Py_DECREF(ancestor);
+                return NULL;
+            }
+            PyObject *next = field_get(ancestor, &F_row_parent);
+            Py_DECREF(ancestor);
+            if (next == NULL) {
+                PyErr_Clear();
+                return NULL;
+            }
+            ancestor = next;
+        }
+        Py_DECREF(ancestor);
+        return row;
     }
     PyObject *extra = ITEM(parent, R_EXTRA);
     if (!PyDict_CheckExact(extra))
@@ -515,7 +712,7 @@ aggregate_fast(PyObject *meta, PyObject *holder, PyObject *parent, PyObject *rec
                 return same; /* another module: the reserve keeps it (Python path) */
         }
     }
-    PyObject *row = existing_row(parent, meta, parent_id);
+    PyObject *row = existing_row(parent, meta, parent_id, rec);
     if (row == NULL)
         return 0;
     Py_INCREF(row);
@@ -529,18 +726,14 @@ aggregate_fast(PyObject *meta, PyObject *holder, PyObject *parent, PyObject *rec
         status = 1; /* can suspend anywhere, so never current: counted, not timed */
         goto done;
     }
-    if (field_add(row, &F_active, 1) < 0)
+    long long active;
+    if (field_add_get(row, &F_active, 1, &active) < 0)
         goto done;
     PyObject *record = new_record();
     if (record == NULL)
         goto done;
     /* (as runtime._aggregate) a call nested in a running call of its row starts its record
      * with its caller's start: only the outermost call's times make the row's total */
-    long active = field_long(row, &F_active);
-    if (active == -1 && PyErr_Occurred()) {
-        Py_DECREF(record);
-        goto done;
-    }
     PyObject *t0 = active > 1 ? Py_NewRef(ITEM(parent, R_T0)) : PyLong_FromLongLong(now_ns());
     PyObject *child_depth = PyLong_FromLong(depth + 1);
     PyObject *aggregated_id = Py_NewRef(minus_one);
@@ -599,11 +792,7 @@ enter_body(PyObject *meta, PyObject *args, PyObject *holder, PyObject **parent_r
     if (PyErr_Occurred())
         return NULL;
     if (slots_left <= 0 || parent_id < 0 || depth >= max_depth) {
-        PyObject *closed = field_get(rec, &F_closed);
-        if (closed == NULL)
-            return NULL;
-        int is_closed = PyObject_IsTrue(closed);
-        Py_DECREF(closed);
+        int is_closed = field_truth(rec, &F_closed);
         if (is_closed < 0)
             return NULL;
         if (is_closed)
@@ -639,12 +828,7 @@ enter_body(PyObject *meta, PyObject *args, PyObject *holder, PyObject **parent_r
         if (immutable < 0)
             return NULL;
         if (!immutable) {
-            PyObject *policy = field_get(rec, &F_policy);
-            if (policy == NULL)
-                return NULL;
-            PyObject *snap_args[2] = {args, policy};
-            inputs = call(snapshot_fn, snap_args, 2);
-            Py_DECREF(policy);
+            inputs = capture_all(args, rec);
             if (inputs == NULL)
                 return NULL;
             break;
@@ -741,9 +925,7 @@ done_body(PyObject *meta, PyObject *value)
         if (is_record(record) && ITEM(record, R_GEN) == Py_None &&
             ITEM(record, R_FRAME) == frame && small_int(ITEM(record, R_ID)) == -1) {
             PyObject *rec = ITEM(record, R_REC);
-            PyObject *closed = field_get(rec, &F_closed);
-            int is_closed = closed != NULL ? PyObject_IsTrue(closed) : -1;
-            Py_XDECREF(closed);
+            int is_closed = field_truth(rec, &F_closed);
             int status = is_closed < 0 ? -1 : is_closed ? 0 : finish_aggregated(holder, record);
             Py_DECREF(holder);
             return status < 0 ? NULL : Py_NewRef(Py_None);
@@ -883,9 +1065,7 @@ hook_exit(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     PyObject *frame = caller_frame();
     if (is_record(record) && ITEM(record, R_GEN) == Py_None && ITEM(record, R_FRAME) == frame &&
         small_int(ITEM(record, R_ID)) == -1) {
-        PyObject *closed = field_get(ITEM(record, R_REC), &F_closed);
-        int is_closed = closed != NULL ? PyObject_IsTrue(closed) : -1;
-        Py_XDECREF(closed);
+        int is_closed = field_truth(ITEM(record, R_REC), &F_closed);
         int status = is_closed < 0 ? -1 : is_closed ? 0 : finish_aggregated(holder, record);
         Py_DECREF(holder);
         return status < 0 ? NULL : Py_NewRef(Py_None);
@@ -979,6 +1159,7 @@ configure(PyObject *module, PyObject *args, PyObject *kwargs)
         return NULL;
     }
     PyObject *recording_type = NULL, *aggregate_type = NULL, *path_type = NULL;
+    PyObject *policy_type = NULL;
     PyObject *fair = NULL;
     if (take(kwargs, "holder_var", &holder_var) < 0 ||
         take(kwargs, "generator_records", &generator_records) < 0 ||
@@ -999,11 +1180,15 @@ configure(PyObject *module, PyObject *args, PyObject *kwargs)
         take(kwargs, "running", &running_str) < 0 ||
         take(kwargs, "recording_type", &recording_type) < 0 ||
         take(kwargs, "aggregate_type", &aggregate_type) < 0 ||
-        take(kwargs, "path_type", &path_type) < 0 || take(kwargs, "fair_share", &fair) < 0)
+        take(kwargs, "path_type", &path_type) < 0 || take(kwargs, "fair_share", &fair) < 0 ||
+        take(kwargs, "policy_type", &policy_type) < 0 ||
+        take(kwargs, "pickle_dumps", &pickle_dumps) < 0 ||
+        take(kwargs, "frozen", &frozen_type) < 0 || take(kwargs, "protocol", &protocol) < 0)
         goto error;
     if (!PyDict_CheckExact(generator_records) || !PyAnySet_Check(immutable_types) ||
         !PyType_Check(recording_type) || !PyType_Check(aggregate_type) ||
-        !PyType_Check(path_type)) {
+        !PyType_Check(path_type) || !PyType_Check(policy_type) || !PyType_Check(frozen_type) ||
+        !PyCFunction_Check(pickle_dumps)) {
         PyErr_SetString(PyExc_TypeError, "configure(): unexpected argument types");
         goto error;
     }
@@ -1022,10 +1207,13 @@ configure(PyObject *module, PyObject *args, PyObject *kwargs)
         field_init(&F_errors, aggregate_type, "errors") < 0 ||
         field_init(&F_total_ns, aggregate_type, "total_ns") < 0 ||
         field_init(&F_children, aggregate_type, "children") < 0 ||
+        field_init(&F_row_parent, aggregate_type, "parent") < 0 ||
+        field_init(&F_rows_left, recording_type, "rows_left") < 0 ||
         field_init(&F_row_meta, aggregate_type, "meta") < 0 ||
         field_init(&F_path_meta, path_type, "meta") < 0 ||
         field_init(&F_path_children, path_type, "children") < 0 ||
-        field_init(&F_kept, path_type, "kept") < 0)
+        field_init(&F_kept, path_type, "kept") < 0 ||
+        field_init(&F_value_budget, policy_type, "value_budget") < 0)
         goto error;
     scalar_shortcut = 1;
     PyObject *scalars[5] = {(PyObject *)&PyLong_Type, (PyObject *)&PyUnicode_Type,
@@ -1046,13 +1234,16 @@ configure(PyObject *module, PyObject *args, PyObject *kwargs)
     Py_DECREF(recording_type);
     Py_DECREF(aggregate_type);
     Py_DECREF(path_type);
+    Py_DECREF(policy_type);
     Py_DECREF(fair);
     Py_RETURN_NONE;
 error:
     Py_XDECREF(recording_type);
     Py_XDECREF(aggregate_type);
     Py_XDECREF(path_type);
+    Py_XDECREF(policy_type);
     Py_XDECREF(fair);
+    Py_CLEAR(pickle_dumps); /* capture goes to capture.snapshot (never half configured) */
     return NULL;
 }
 

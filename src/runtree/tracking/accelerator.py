@@ -88,7 +88,9 @@ def configure_once() -> None:
 
 
 def _configure(hooks: Any, runtime: Any) -> None:
-    from . import budget, capture, context, recording, records
+    import _pickle
+
+    from . import budget, capture, context, recording, records, safe_pickle
 
     hooks.configure(
         holder_var=context.holder_var,
@@ -115,6 +117,12 @@ def _configure(hooks: Any, runtime: Any) -> None:
         aggregate_type=records.Aggregate,
         path_type=budget.CallPath,
         fair_share=budget.FAIR_SHARE,
+        policy_type=capture.CapturePolicy,
+        # Small builtin values are pickled by the C pickler directly: the bytes SafePickler
+        # makes of them (see _hooks.c, "small builtin values").
+        pickle_dumps=_pickle.dumps,
+        frozen=capture.Frozen,
+        protocol=safe_pickle.PROTOCOL,
     )
 
 

@@ -72,7 +72,7 @@ DEFAULT_REDUCER_MODULES: frozenset[str] = frozenset(sys.stdlib_module_names) | {
 # Files compiled by runtree.instrument (kept for tracebacks and tools that ask).
 user_files: set[str] = set()
 
-_PROTOCOL = 5
+PROTOCOL = 5  # the C hooks pickle small builtin values with it too (see _hooks.c)
 _COPY_HOOKS = ("__hash__", "__eq__", "__del__")
 # Allowed modules whose reducers have an effect the program can see: itertools objects warn
 # (DeprecationWarning) when pickled on Python 3.12+. Their instances are described.
@@ -280,7 +280,7 @@ def _reduce_enum_member(pickler: SafePickler, member: Any) -> Any:
 def _reduce_own(pickler: SafePickler, obj: Any) -> Any:
     """A trusted type whose copyreg entry is not: its own C/allow-listed reduction."""
     reduce_ex: Any = type(obj).__reduce_ex__
-    return reduce_ex(obj, _PROTOCOL)
+    return reduce_ex(obj, PROTOCOL)
 
 
 def _unserializable(
@@ -329,7 +329,7 @@ class SafePickler(pickle.Pickler):
     """
 
     def __init__(self, sink: BudgetSink, rules: TypeRules) -> None:
-        super().__init__(sink, _PROTOCOL)
+        super().__init__(sink, PROTOCOL)
         self.sink = sink
         self.rules = rules
         self.paused: tuple[list[Any], Any] | None = None
