@@ -11,7 +11,9 @@ and ``steps(n)`` (n calls of a helper: n + 1 steps); warm up (20 sequential, 16 
 on one keep-alive connection, p50/p95 per round, the median over rounds; **throughput**: 8
 client threads, a fixed number of executions, executions/s = count / wall time, median over
 rounds; **steps/s**: 3 client threads run ``steps(2000)`` executions, steps written per second
-of wall time (the store absorbing them). Rounds of each configuration run back to back; the
+of wall time (the store absorbing them); **where the time goes**: each latency run's own
+timestamps split it into queued -> claimed, claimed -> ended and the API's share (medians).
+Rounds of each configuration run back to back; the
 machine is shared and noisy: compare the ratios to the SQLite path printed beside them, and
 read the load average printed with each configuration.
 
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import datetime
 import os
 import secrets
 import signal
@@ -210,12 +213,16 @@ def measure(config: Config, quick: bool) -> dict[str, float]:
         for _ in range(warm):
             run_one(client, "add", {"a": 1, "b": 2})
         p50s, p95s = [], []
+        parts: dict[str, list[float]] = {"wait": [], "run": [], "api": []}
         for _ in range(1 if quick else 3):
             times = []
             for _ in range(5 if quick else 40):
                 start = time.perf_counter()
-                run_one(client, "add", {"a": 1, "b": 2})
-                times.append((time.perf_counter() - start) * 1000)
+                body = run_one(client, "add", {"a": 1, "b": 2})
+                total = (time.perf_counter() - start) * 1000
+                times.append(total)
+                for name, value in where_the_time_goes(body, total).items():
+                    parts[name].append(value)
             times.sort()
             p50s.append(statistics.median(times))
             p95s.append(times[int(len(times) * 0.95) - 1 if len(times) > 1 else 0])
@@ -227,12 +234,27 @@ def measure(config: Config, quick: bool) -> dict[str, float]:
     runs = 3 if quick else 12
     seconds = timed_parallel(base, 3, runs, "steps", {"n": n_steps})
     return {
+        **{f"{name}_ms": statistics.median(values) for name, values in parts.items()},
         "p50": statistics.median(p50s),
         "p95": statistics.median(p95s),
         "rate": statistics.median(rates),
         "steps_per_s": runs * (n_steps + 1) / seconds,
         "load": os.getloadavg()[0],
     }
+
+
+def where_the_time_goes(body: dict[str, object], total_ms: float) -> dict[str, float]:
+    """One execution's latency in three parts, from its own timestamps (one host, one
+    clock): ``wait``, queued until claimed (the queue's wake-up and the claim); ``run``,
+    claimed until ended (fork, run, storing steps and the end); ``api``, the rest (the
+    request, the enqueue transaction, the wake-up of the waiting request, the answer)."""
+
+    def moment(key: str) -> datetime.datetime:
+        return datetime.datetime.fromisoformat(str(body[key]).replace("Z", "+00:00"))
+
+    wait = (moment("started_at") - moment("queued_at")).total_seconds() * 1000
+    run = (moment("finished_at") - moment("started_at")).total_seconds() * 1000
+    return {"wait": wait, "run": run, "api": total_ms - wait - run}
 
 
 def timed_parallel(base: str, threads: int, count: int, name: str, data: dict[str, int]) -> float:
@@ -277,7 +299,8 @@ def main() -> None:
             print(
                 f"{name:10} p50 {r['p50']:7.1f} ms  p95 {r['p95']:7.1f} ms  "
                 f"{r['rate']:6.1f} exec/s  {r['steps_per_s']:8.0f} steps/s  "
-                f"(load {r['load']:.1f})",
+                f"(load {r['load']:.1f})  p50 parts: queued->claimed {r['wait_ms']:.1f} ms, "
+                f"claimed->ended {r['run_ms']:.1f} ms, API {r['api_ms']:.1f} ms",
                 flush=True,
             )
     base = results.get("sqlite")
