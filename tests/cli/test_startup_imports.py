@@ -102,6 +102,14 @@ def test_show_on_a_current_sqlite_database_imports_no_database_or_web_library(
     # nor pydantic: typer's coercion is deferred (runtree.cli.coercion), the database URL read
     # without the Settings model
     assert not loaded & (SERVER_LIBRARIES | {"httpx", "jinja2", "pydantic"})
+    # nor what the text output does not use: the recording runtime (show formats durations
+    # with runtree.tracking.render alone), rich's tables, the records of other concepts
+    assert "runtree.tracking.render" in modules
+    assert not {name for name in modules if name.startswith("runtree.tracking.")} - {
+        "runtree.tracking.render"
+    }
+    assert not {"rich.table", "rich.box"} & modules
+    assert not {name for name in modules if name.startswith("runtree.models.")}
     # a prefix goes through the store (which has the prefix lookup), without Alembic
     loaded = loaded_by("--database", database, "show", queued[:8])
     assert "sqlalchemy" in loaded

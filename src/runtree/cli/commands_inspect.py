@@ -21,7 +21,6 @@ from .output import (
     make_console,
     version_json,
 )
-from .tables import diff_lines, executions_table, functions_table, versions_table
 from .tree_view import DepthOption, FullOption, NoTreeOption, tree_options
 from .views import print_execution
 
@@ -139,6 +138,8 @@ def executions(
     if not page:
         make_console(stderr=True).print("no executions", style="dim")
         return
+    from .tables import executions_table  # rich's tables: not for show
+
     make_console().print(executions_table(page))
     if more is not None:
         make_console(stderr=True).print(
@@ -160,6 +161,8 @@ def functions(
     elif not found:
         make_console(stderr=True).print("no functions yet (runtree deploy PATH)", style="dim")
     else:
+        from .tables import functions_table
+
         make_console().print(functions_table(found))
 
 
@@ -188,6 +191,8 @@ def versions(
     console = make_console()
     if record is not None and record.description:
         console.print(Text(f"{record.qualified_name}: {record.description}"), soft_wrap=True)
+    from .tables import versions_table
+
     console.print(versions_table(found))
 
 
@@ -214,6 +219,8 @@ def diff(
         new = store.get_version(namespace, name, target)
     if old is None or new is None:  # deleted meanwhile
         raise NotFoundError("version", f"{namespace}/{name}")
+    from .tables import diff_lines
+
     lines = diff_lines(old, new)
     console = make_console()
     if not lines:

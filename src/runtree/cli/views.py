@@ -13,7 +13,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rich.console import Console
-from rich.json import JSON
 from rich.text import Text
 
 from ..models import ExecutionRecord, StepRecord
@@ -196,6 +195,8 @@ def print_execution(
     if execution.status == "succeeded":
         console.print()
         console.print(Text("Output", style="bold green"))
+        from rich.json import JSON  # highlighting JSON: only for an output
+
         console.print(JSON(json.dumps(execution.output, default=str)), soft_wrap=True)
     elif execution.finished:
         console.print()

@@ -13,7 +13,6 @@ from ..models import (
     ExecutionStatus,
     FunctionRecord,
     PayloadKind,
-    RecoveryReport,
     StepRecord,
     StepStatus,
     Trigger,
@@ -21,6 +20,7 @@ from ..models import (
 )
 
 if TYPE_CHECKING:
+    from ..models import RecoveryReport
     from .access import AuditEntry
     from .common import MAX_LIST_LIMIT
     from .engine import DEFAULT_URL, normalize_url
@@ -28,7 +28,8 @@ if TYPE_CHECKING:
     from .store import Store
     from .triggers import DeliveryData, RunSpec
 
-# Imported when first used (they import SQLAlchemy): the errors and records above do not.
+# Imported when first used (they import SQLAlchemy; the recovery report is a record that
+# `runtree show` does not need): the errors and records above do not.
 lazy_exports(
     __name__,
     {
@@ -40,6 +41,7 @@ lazy_exports(
         "Store": ".store",
         "DeliveryData": ".triggers",
         "RunSpec": ".triggers",
+        "RecoveryReport": "..models",
     },
 )
 
