@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.text import Text
 
-from ..models import ExecutionRecord, ExecutionStatus, StepRecord, VersionRecord
+from ..models import ExecutionRecord, ExecutionStatus, StepRecord
 from ..store import NotFoundError
 from .backend import Backend, ServerOption, open_backend, open_sqlite_reader
 from .database import DatabaseOption
@@ -23,6 +23,9 @@ from .output import (
 )
 from .tree_view import DepthOption, FullOption, NoTreeOption, tree_options
 from .views import print_execution
+
+if TYPE_CHECKING:
+    from ..models import VersionRecord
 
 IdArgument = Annotated[
     str, typer.Argument(metavar="ID", help="Execution id (or an unambiguous prefix)")

@@ -14,13 +14,16 @@ import json
 import os
 import sys
 from collections.abc import Iterable
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from rich.console import Console
 from rich.text import Text
 
-from ..models import ExecutionRecord, FunctionRecord, StepRecord, VersionRecord
+from ..models import ExecutionRecord, StepRecord
 from ..timestamps import rfc3339
+
+if TYPE_CHECKING:
+    from ..models import FunctionRecord, VersionRecord
 
 # Width for non-terminal output: wide enough that tables and trees do not wrap.
 PLAIN_WIDTH = 240

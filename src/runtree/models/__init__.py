@@ -8,10 +8,10 @@ read-only.
 
 Timestamps are timezone-aware UTC :class:`~datetime.datetime` values.
 
-This module holds the records of functions, versions, executions and steps; the others
-(access, triggers, step summaries, deploys, operations) live in the submodules and are
-imported when first read: creating a frozen dataclass costs about 2 ms, and ``runtree show``
-needs four of the twenty.
+This module holds the enums and the records of executions and steps; the others (functions
+and versions, access, triggers, step summaries, deploys, worlds, operations) live in the
+submodules and are imported when first read: creating a frozen dataclass costs about 2 ms,
+and ``runtree show`` needs two of the twenty.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from ..lazy_exports import lazy_exports
 if TYPE_CHECKING:
     from .access import ApiKeyRecord, AuditRecord, Permission, Role
     from .deploys import DeployResult, GeneratedTest, ShadowReportRecord
+    from .functions import FunctionRecord, VersionRecord
     from .operations import (
         EVERY_NAMESPACE,
         QueueDepth,
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     )
     from .steps import StepSummary, StepTiming
     from .triggers import DeliveryRecord, ScheduleFireRecord, ScheduleRecord, WebhookRecord
+    from .worlds import WorldRecord
 
 
 class Trigger(enum.StrEnum):
@@ -86,65 +88,6 @@ class PayloadKind(enum.StrEnum):
     INPUT = "input"  # one argument, named by its parameter
     OUTPUT = "output"  # the return value (name "")
     FIRST_YIELD = "first_yield"  # a generator's first yielded value (name "")
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class FunctionRecord:
-    """A function with a summary of its versions and runs.
-
-    ``current_version`` is the version that runs by default (``None`` only if the function has
-    no version, which normal operations never leave behind); ``latest_version`` the highest
-    number stored, which is newer than the current one while it is being shadowed (``runtree
-    deploy --shadow``) until promoted; ``run_count`` counts its executions (shadow runs not
-    included); ``last_execution_id``/``last_status`` describe the newest one;
-    ``step_count`` counts the recorded calls of its entry point as a step of a run (of
-    another function, or its own recursion), up to 10,000 (counting stops there).
-    """
-
-    id: int
-    namespace: str
-    name: str
-    description: str | None
-    created_at: datetime.datetime
-    current_version: int | None = None
-    latest_version: int | None = None
-    run_count: int = 0
-    step_count: int = 0
-    last_execution_id: str | None = None
-    last_status: ExecutionStatus | None = None
-
-    @property
-    def qualified_name(self) -> str:
-        """``namespace/name``."""
-        return f"{self.namespace}/{self.name}"
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class VersionRecord:
-    """One immutable snapshot of a function (never updated after it is created).
-
-    ``settings`` holds ``timeout_s``, ``memory_mb``, ``tracking`` and whatever else the deploy
-    recorded; ``signature`` describes the entry point's parameters and is opaque to the store.
-    """
-
-    id: int
-    function_id: int
-    namespace: str
-    name: str
-    number: int
-    sha256: str
-    source: str
-    settings: dict[str, Any]
-    warnings: list[Any]
-    dependencies: list[Any]
-    signature: Any
-    created_at: datetime.datetime
-    created_by: str | None
-
-    @property
-    def qualified_name(self) -> str:
-        """``namespace/name``."""
-        return f"{self.namespace}/{self.name}"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -282,21 +225,6 @@ class StepRecord:
         return document
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class WorldRecord:
-    """What an execution got from the outside world (see :mod:`runtree.execution.world`):
-    ``mode`` ``record`` with its ``recording``, or ``replay`` -- a deterministic replay of
-    ``replay_source``'s recording -- with its ``report`` once it ran. ``size_bytes``: the
-    stored (compressed) recording."""
-
-    execution_id: str
-    mode: str
-    replay_source: str | None
-    recording: dict[str, Any] | None
-    size_bytes: int
-    report: dict[str, Any] | None
-
-
 lazy_exports(
     __name__,
     {
@@ -307,6 +235,8 @@ lazy_exports(
         "DeployResult": ".deploys",
         "GeneratedTest": ".deploys",
         "ShadowReportRecord": ".deploys",
+        "FunctionRecord": ".functions",
+        "VersionRecord": ".functions",
         "EVERY_NAMESPACE": ".operations",
         "QueueDepth": ".operations",
         "RecoveryReport": ".operations",
@@ -319,6 +249,7 @@ lazy_exports(
         "ScheduleFireRecord": ".triggers",
         "ScheduleRecord": ".triggers",
         "WebhookRecord": ".triggers",
+        "WorldRecord": ".worlds",
     },
 )
 

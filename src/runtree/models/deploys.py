@@ -7,7 +7,7 @@ import dataclasses
 import datetime
 from typing import Any
 
-from . import VersionRecord
+from .functions import VersionRecord
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

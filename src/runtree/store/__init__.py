@@ -11,16 +11,14 @@ from ..lazy_exports import lazy_exports
 from ..models import (
     ExecutionRecord,
     ExecutionStatus,
-    FunctionRecord,
     PayloadKind,
     StepRecord,
     StepStatus,
     Trigger,
-    VersionRecord,
 )
 
 if TYPE_CHECKING:
-    from ..models import RecoveryReport
+    from ..models import FunctionRecord, RecoveryReport, VersionRecord
     from .access import AuditEntry
     from .common import MAX_LIST_LIMIT
     from .engine import DEFAULT_URL, normalize_url
@@ -28,8 +26,8 @@ if TYPE_CHECKING:
     from .store import Store
     from .triggers import DeliveryData, RunSpec
 
-# Imported when first used (they import SQLAlchemy; the recovery report is a record that
-# `runtree show` does not need): the errors and records above do not.
+# Imported when first used (they import SQLAlchemy; the records of functions, versions and
+# recoveries are records that `runtree show` does not need): the errors and records above do not.
 lazy_exports(
     __name__,
     {
@@ -41,7 +39,9 @@ lazy_exports(
         "Store": ".store",
         "DeliveryData": ".triggers",
         "RunSpec": ".triggers",
+        "FunctionRecord": "..models",
         "RecoveryReport": "..models",
+        "VersionRecord": "..models",
     },
 )
 
