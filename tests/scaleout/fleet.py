@@ -58,6 +58,7 @@ class WorkerProcess:
         slots: int = 2,
         heartbeat_s: float = 0.5,
         grace: float = 2.0,
+        options: tuple[str, ...] = (),
     ) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         self.log = directory / "worker.log"
@@ -82,6 +83,7 @@ class WorkerProcess:
                     str(slots),
                     "--grace",
                     str(grace),
+                    *options,
                 ],
                 stdout=log,
                 stderr=subprocess.STDOUT,

@@ -6,8 +6,6 @@ gracefully: running executions get their grace period, then the command exits 0.
 
 from __future__ import annotations
 
-import logging
-import logging.config
 import socket
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any
@@ -19,6 +17,7 @@ from .. import service  # a lazy package
 from ..defaults import DEFAULT_HOST, DEFAULT_PORT
 from .database import DatabaseOption, database_url, display_url, open_store
 from .errors import CliError
+from .log_messages import Messages, check_log_format, configure_logging
 from .output import make_console
 
 if TYPE_CHECKING:
@@ -48,25 +47,6 @@ def _make_server(config: uvicorn.Config, announce: Callable[[str], None]) -> uvi
             announce(_url(self.config.host, bound))
 
     return Server(config)
-
-
-class _Messages:
-    """Where ``serve`` says what it does: the console (text), or log records on stderr like
-    every other line of the server's log (``--log-format json``)."""
-
-    def __init__(self, log_format: str) -> None:
-        self.json = log_format == "json"
-        self.log = logging.getLogger("runtree.serve")
-
-    def say(
-        self, message: str, *, warning: bool = False, stderr: bool = False, **fields: object
-    ) -> None:
-        if self.json:
-            level = logging.WARNING if warning else logging.INFO
-            self.log.log(level, "%s", message, extra={"fields": fields})
-        else:
-            style = "bold red" if warning else ""
-            make_console(stderr=stderr).print(Text(message, style=style), soft_wrap=True)
 
 
 def serve(
@@ -150,7 +130,6 @@ def serve(
     RUNTREE_ADMIN_KEY_FILE chooses another).
     """
     url = database_url(ctx, database)
-    from ..environment import LOG_FORMATS
     from ..settings import Settings, is_loopback
 
     if no_auth and not is_loopback(host or Settings.load().host):
@@ -163,8 +142,7 @@ def serve(
             f"--insecure-no-sandbox runs functions unconfined, so it binds to a loopback "
             f"address only (127.0.0.1, ::1, localhost), not {host!r}"
         )
-    if log_format is not None and log_format not in LOG_FORMATS:
-        raise CliError(f"--log-format must be one of {', '.join(LOG_FORMATS)}, not {log_format!r}")
+    check_log_format(log_format)
     settings = Settings.load(
         database_url=url,
         host=host,
@@ -180,12 +158,9 @@ def serve(
             "--workers 0 needs a PostgreSQL database: with SQLite the server runs the "
             "executions itself"
         )
-    from ..api.logs import logging_config
-
-    log_config = logging_config(settings.log_format)
-    if log_config is not None:  # JSON from the first line on, ours before uvicorn's
-        logging.config.dictConfig(log_config)
-    messages = _Messages(settings.log_format)
+    # JSON from the first line on, ours before uvicorn's
+    log_config = configure_logging(settings.log_format)
+    messages = Messages(settings.log_format, "runtree.serve")
     console = make_console()
     sandbox = service.probe_sandbox(settings)
     if sandbox.enabled and not sandbox.report.tier0:

@@ -12,6 +12,7 @@ from rich.text import Text
 
 from .database import DatabaseOption, database_url, display_url, open_store
 from .errors import CliError
+from .log_messages import Messages, check_log_format, configure_logging
 from .output import make_console
 
 
@@ -47,6 +48,17 @@ def worker(
             "are stopped and handed back to the queue",
         ),
     ] = 30.0,
+    log_format: Annotated[
+        str | None,
+        typer.Option(
+            "--log-format",
+            metavar="FORMAT",
+            help="The log on stderr: text, or json (one JSON object per line: the worker's "
+            "own lines, executions started and finished, warnings) [default: "
+            "$RUNTREE_LOG_FORMAT, else text]",
+            show_default=False,
+        ),
+    ] = None,
     database: DatabaseOption = None,
 ) -> None:
     """Run executions from the PostgreSQL queue: one of any number of workers, on any
@@ -63,8 +75,11 @@ def worker(
     from ..service.worker import start_worker
     from ..settings import Settings
 
+    check_log_format(log_format)
     url = database_url(ctx, database)
-    settings = Settings.load(database_url=url, workers=slots)
+    settings = Settings.load(database_url=url, workers=slots, log_format=log_format)
+    configure_logging(settings.log_format)  # JSON from the first line on
+    messages = Messages(settings.log_format, "runtree.worker")
     queues = list(dict.fromkeys(queue or ["default"]))
     try:
         started = start_worker(settings, slots=settings.workers or 1, queues=queues)
@@ -76,24 +91,26 @@ def worker(
     previous = {
         sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)
     }
-    console = make_console(stderr=True)
     noun = "slot" if settings.workers == 1 else "slots"
-    console.print(
-        Text(
-            f"runtree worker {started.worker_id} on {display_url(url)}: {settings.workers} "
-            f"{noun}, queues {', '.join(queues)}"
-        ),
-        soft_wrap=True,
+    messages.say(
+        f"runtree worker {started.worker_id} on {display_url(url)}: {settings.workers} "
+        f"{noun}, queues {', '.join(queues)}",
+        stderr=True,
+        worker_id=started.worker_id,
+        slots=settings.workers,
+        queues=queues,
     )
     try:
         while not stop.wait(1.0):
             pass
-        console.print(f"stopping: running executions have {grace:g}s to finish", style="dim")
+        messages.say(
+            f"stopping: running executions have {grace:g}s to finish", stderr=True, style="dim"
+        )
     finally:
         started.stop(grace)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    console.print("runtree worker stopped", style="dim")
+    messages.say("runtree worker stopped", stderr=True, style="dim")
 
 
 def workers(
