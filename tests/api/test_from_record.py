@@ -89,7 +89,7 @@ def test_execution_detail_reads_nested_step_records_like_their_documents() -> No
     detail = execution_detail(record, [step])
     assert detail.function == "ns/f"
     assert detail.steps == [StepOut.model_validate(step.to_dict())]
-    assert tuple(detail.steps[0].model_dump()) == STEP_FIELDS
+    assert tuple(detail.steps[0].model_dump()) == (*STEP_FIELDS, "kind", "io")
     assert detail.steps[0].error is not None
     assert detail.steps[0].error.model_dump()["kept"] is True  # extra members are kept
     assert isinstance(detail, ExecutionDetail)

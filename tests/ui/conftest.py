@@ -219,8 +219,12 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
         server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """Chromium, for one test module. Not for the session: Playwright's synchronous API leaves
+    its event loop marked running in this thread until it stops, so any later test in the same
+    process that calls ``asyncio.run`` would fail (the suite runs in parallel, and a process
+    takes modules in any order)."""
     reason = browser_skip_reason()
     if reason:
         pytest.skip(reason)
