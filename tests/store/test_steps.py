@@ -316,3 +316,25 @@ def test_the_value_index_follows_each_step_s_latest_version(
     assert (
         store.get_step(execution.id, 3, include_blobs=True).inputs["password"].get("hidden") is None
     )
+
+
+def test_a_handed_back_execution_runs_again_from_nothing(
+    store: Store, execution: ExecutionRecord
+) -> None:
+    """Requeueing (a worker's SIGTERM hand-back, a retry) removes the attempt's steps with
+    their value-index rows and its recording: the next attempt stores the same step ids again
+    (before, the index rows it left made that a unique-key violation and the run crashed)."""
+
+    def found(value: str) -> list[tuple[str, int]]:
+        page, _ = store.find_value(value)
+        return [(e.id, s["step_id"]) for e, steps in page for s in steps]
+
+    store.save_steps(execution.id, [make_step(1, inputs={"code": captured("Alpha-1")})])
+    store.save_world(execution.id, recording={"interactions": [], "partial": True})
+    assert found("alpha-1") == [(execution.id, 1)]
+    assert store.requeue_execution(execution.id, "w")
+    assert store.get_steps(execution.id) == [] and found("alpha-1") == []
+    assert store.get_world(execution.id) is None
+    assert store.claim_execution(execution.id, "w2") is not None
+    store.save_steps(execution.id, [make_step(1, inputs={"code": captured("Alpha-1")})])
+    assert found("alpha-1") == [(execution.id, 1)]

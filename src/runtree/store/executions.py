@@ -31,9 +31,18 @@ from . import jobs
 from .common import check_json, chunks, millis_between, table, to_ns
 from .execution_rows import execution_record
 from .ids import new_execution_id
-from .schema import ExecutionRow, PayloadRow, PrivateInputRow, StepRow, VersionRow
+from .schema import (
+    ExecutionRow,
+    PayloadRow,
+    PrivateInputRow,
+    StepRow,
+    ValueHashRow,
+    VersionRow,
+    WorldRow,
+)
 from .sealed import open_json, seal_json
 from .value_index import index_private_input
+from .worlds import RECORD
 
 _E = TypeVar("_E", Trigger, ExecutionStatus)
 
@@ -257,12 +266,20 @@ def requeue_execution(
     """Put a ``running`` execution back in the queue to run again from the start: its steps
     of this attempt are deleted, and on PostgreSQL a new job is deferred unless
     ``worker_id`` is ``None`` (the caller retries the execution's own job). Only when it
-    still runs on ``worker_id`` (if given): whether it was requeued."""
+    still runs on ``worker_id`` (if given): whether it was requeued.
+
+    Everything of the attempt goes with its steps: their value-index rows (the next attempt
+    indexes its own steps under the same step ids) and the recording of the outside world it
+    streamed (a deterministic replay's planned row stays: it says what the run replays)."""
     row = _locked(session, execution_id)
     if row.status != ExecutionStatus.RUNNING or (
         worker_id is not None and row.worker_id != worker_id
     ):
         return False
+    session.execute(delete(ValueHashRow).where(ValueHashRow.execution_id == execution_id))
+    session.execute(
+        delete(WorldRow).where(WorldRow.execution_id == execution_id, WorldRow.mode == RECORD)
+    )
     session.execute(delete(PayloadRow).where(PayloadRow.execution_id == execution_id))
     session.execute(delete(StepRow).where(StepRow.execution_id == execution_id))
     row.status = ExecutionStatus.QUEUED.value
