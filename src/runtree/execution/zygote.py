@@ -55,6 +55,7 @@ from collections.abc import Callable
 
 from .job import Job
 from .worker import compile_function, preload, run_job, warm_up
+from .world import arm as arm_world
 from .world import prepare as prepare_world
 from .world import warm_up as warm_up_world
 
@@ -190,6 +191,8 @@ def _preload(options: Options | None = None) -> dict[str, types.CodeType]:
     preload()
     if options is None or options.record_http:
         prepare_world()  # the HTTP clients patched once, before forking: no run pays for it
+        with contextlib.suppress(Exception):  # what a session builds once: shared too
+            warm_up_world()
     if options is not None and options.sandboxed:
         from .sandbox.confine import enter_private_network, prepare
 
@@ -422,23 +425,19 @@ class Zygote:
             os._exit(code)
 
     def _wait_as_spare(self, sock: socket.socket) -> int:
-        """Warm up unless a job is already waiting, then run the job the zygote sends.
+        """Warm up until a job is waiting, then run the job the zygote sends. A job that
+        comes meanwhile does not wait for the rest of the warm-up: each step is skipped once
+        one is there (the run pays for what is still cold, less than waiting for all of it).
         Sandboxed, a spare warms up at the lowest priority, so that it never slows the
         executions that run meanwhile; the job's policy sets the priority it runs at."""
         if self.lower_spares:
             with contextlib.suppress(OSError):
                 os.setpriority(os.PRIO_PROCESS, 0, SPARE_NICE)
-        if not select.select([sock], [], [], 0)[0]:
+        for step in self._warm_up_steps():
+            if select.select([sock], [], [], 0)[0]:
+                break
             with contextlib.suppress(Exception):
-                warm_up(self.warm_up_code)
-            if self.options.record_http:
-                with contextlib.suppress(Exception):
-                    warm_up_world()
-            if self.options.sandboxed:
-                from .sandbox.confine import warm
-
-                with contextlib.suppress(Exception):
-                    warm()
+                step()
         header, fds, _flags, _addr = socket.recv_fds(sock, _HEADER.size, 1)
         if not header:
             return 0  # the zygote stopped: this spare is not needed
@@ -450,6 +449,22 @@ class Zygote:
         job = Job.from_json(data)
         # Compiled once confined (sandboxed jobs): the source is the user's.
         return run_job(job, message_fd, lambda: self.cache.compile_job(job))
+
+    def _warm_up_steps(self) -> list[Callable[[], object]]:
+        """What a spare does while it waits, in order: a tiny job, a recording session
+        started and stopped, the sandbox's preparations, then a recording session armed for
+        the job (last: from there on the clock is recorded)."""
+        code = self.warm_up_code
+        steps: list[Callable[[], object]] = [lambda: warm_up(code)]
+        if self.options.record_http:
+            steps.append(warm_up_world)
+        if self.options.sandboxed:
+            from .sandbox.confine import warm
+
+            steps.append(warm)
+        if self.options.record_http:
+            steps.append(arm_world)
+        return steps
 
     @staticmethod
     def _run(

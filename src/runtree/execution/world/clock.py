@@ -27,7 +27,10 @@ import time as _time_module
 from collections.abc import Callable
 from typing import Any
 
-import time_machine
+from .imports import without
+
+with without():  # not its pytest fixture nor its date parser: see .imports
+    import time_machine
 
 # time-machine's C module: patch()/unpatch() and the real functions (it ships no type stubs).
 _time_machine: Any = importlib.import_module("_time_machine")

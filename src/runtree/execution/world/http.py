@@ -27,17 +27,19 @@ import http.client
 from time import perf_counter_ns
 from typing import Any
 
-import vcr.patch
-import vcr.stubs
-from vcr.cassette import Cassette
-from vcr.matchers import body, host, method, path, port, query, scheme
-from vcr.patch import CassettePatcherBuilder, reset_patchers
-from vcr.record_mode import RecordMode
-from vcr.request import Request
-
 from ...errors import ReplayDivergence
 from ...tracking import io_steps
+from .imports import without
 from .redact import Redactor
+
+with without():  # vcrpy imports the clients; httpx without its command line: see .imports
+    import vcr.patch
+    import vcr.stubs
+    from vcr.cassette import Cassette
+    from vcr.matchers import body, host, method, path, port, query, scheme
+    from vcr.patch import CassettePatcherBuilder, reset_patchers
+    from vcr.record_mode import RecordMode
+    from vcr.request import Request
 
 MATCH_ON = (method, scheme, host, port, path, query, body)
 

@@ -1,0 +1,79 @@
+"""A recording zygote's spares arm a recording session while they wait (``world.arm``): a job
+that records takes it, any other job gets its process as if nothing had been armed.
+
+Through the real zygote: each job here is given to a spare that had time to arm.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from runtree.execution.job import FunctionSource, Job
+from runtree.execution.launcher import ZygoteLauncher
+from runtree.execution.supervisor import Supervisor
+
+pytestmark = pytest.mark.slow
+
+DRAWS = """\
+import os, random, time
+
+def draws():
+    return [time.time(), time.time_ns(), random.random(), random.getrandbits(64),
+            os.urandom(8).hex()]
+"""
+
+# What a run sees of the recording machinery: nothing, when it does not record.
+LOOKS = """\
+import os, random, time
+import time_machine
+
+def looks():
+    return {
+        "travellers": len(time_machine.traveller_stack),
+        "urandom": type(os.urandom).__name__,
+        "random": random.random(),
+    }
+"""
+
+
+@pytest.fixture(scope="module")
+def launcher() -> Iterator[ZygoteLauncher]:
+    made = ZygoteLauncher()  # records: it patches the clients and its spares arm
+    yield made
+    made.close()
+
+
+def run(launcher: ZygoteLauncher, name: str, source: str, world: dict[str, Any] | None) -> Any:
+    time.sleep(0.5)  # the spare that takes the job has armed by then
+    job = Job("e1", "default", name, {name: FunctionSource(source, 1)}, world=world)
+    outcome = Supervisor(launcher).run(job, on_steps=lambda steps: None)
+    assert outcome.status == "succeeded", outcome.error
+    return outcome
+
+
+def test_a_run_recorded_by_an_armed_spare_replays_exactly(launcher: ZygoteLauncher) -> None:
+    record = {"mode": "record", "http_limit": 4096, "secret_names": [], "network": False}
+    recorded = run(launcher, "draws", DRAWS, record)
+    recording = recorded.world["recording"]
+    # Its own reads only: nothing the spare's code read while it waited.
+    assert recording["clock_reads"] == len(recording["clock"]) == 2
+    assert recording["urandom_bytes"] == 8
+    replay = {"mode": "replay", "recording": recording, "source": "run 1", "secret_names": []}
+    replayed = run(launcher, "draws", DRAWS, replay)
+    assert replayed.output["preview"] == recorded.output["preview"]
+    again = run(launcher, "draws", DRAWS, record)  # a new seed, a new clock
+    assert again.output["preview"] != recorded.output["preview"]
+
+
+def test_a_run_that_records_nothing_gets_the_real_clock_and_randomness(
+    launcher: ZygoteLauncher,
+) -> None:
+    first = run(launcher, "looks", LOOKS, None).output["preview"]
+    second = run(launcher, "looks", LOOKS, None).output["preview"]
+    assert first["travellers"] == second["travellers"] == 0
+    assert first["urandom"] == "builtin_function_or_method"
+    assert first["random"] != second["random"]
