@@ -6,6 +6,8 @@ Through the real zygote: each job here is given to a spare that had time to arm.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -77,3 +79,23 @@ def test_a_run_that_records_nothing_gets_the_real_clock_and_randomness(
     assert first["travellers"] == second["travellers"] == 0
     assert first["urandom"] == "builtin_function_or_method"
     assert first["random"] != second["random"]
+
+
+def test_a_recording_zygote_leaves_out_what_the_recording_libraries_need_elsewhere() -> None:
+    """pytest, dateutil and httpx's command line stay out of a prepared process (they
+    doubled a recording zygote), and a run can still import them itself."""
+    script = """
+import sys
+from runtree.execution.world import prepare, warm_up
+prepare()
+warm_up()
+import httpx, time_machine, vcr
+extras = ("pytest", "dateutil", "httpx._main", "rich", "click")
+print([name for name in extras if name in sys.modules])
+import dateutil.parser, pytest
+print(time_machine.HAVE_PYTEST, "ok")
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.split("\n")[:2] == ["[]", "False ok"], done.stderr

@@ -185,3 +185,27 @@ def test_response_headers_are_the_message_vcrpys_parser_builds(
     assert type(built) is type(parsed)
     for name in headers:
         assert built.get_all(name) == parsed.get_all(name)
+
+
+def test_a_request_with_nothing_to_redact_is_kept_as_it_is_and_others_are_copied() -> None:
+    from vcr.request import Request
+
+    redactor = _redactor()
+    plain = Request("GET", "http://partner.test/orders/7", None, {"Accept": "*/*"})
+    assert redactor.request(plain) is plain  # no copy for what holds no secret
+    cases = [
+        ("http://partner.test/orders/7", b"", {"Authorization": "Bearer hunter2"}),
+        ("http://partner.test/orders/7?api_key=hunter2", b"", {}),
+        ("http://user:hunter2@partner.test/orders/7", b"", {}),
+        (
+            "http://partner.test/orders",
+            b'{"password": "hunter2"}',
+            {"content-type": "application/json"},
+        ),
+    ]
+    for uri, body, headers in cases:
+        request = Request("POST", uri, body, headers)
+        shown = redactor.request(request)
+        assert shown is not request
+        assert "hunter2" not in shown.uri + json.dumps(dict(shown.headers)) + shown.body.decode()
+        assert "hunter2" in request.uri + json.dumps(dict(request.headers)) + request.body.decode()

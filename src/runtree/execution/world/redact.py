@@ -3,7 +3,8 @@
 Redacted, to the literal ``[redacted]``: headers named like a secret (``Authorization``,
 ``Proxy-Authorization``, ``Cookie``, ``Set-Cookie``, ``X-Api-Key`` ..., by the same names as
 the recorded inputs: :data:`~runtree.tracking.capture.DEFAULT_SECRET_NAMES` plus the
-configured ones), the password of a URL's user info, query parameters so named, and fields
+configured ones), the password of a URL's user info (as ``%5Bredacted%5D``: a bracket there
+would make the host read as an IPv6 address), query parameters so named, and fields
 so named at any depth of a JSON or form-encoded body (request and response). Everything
 else is kept as it was. A replay redacts each request the same way before matching, so a
 request with a secret matches the recording on its redacted form.
@@ -17,7 +18,7 @@ import re
 import urllib.parse
 from typing import Any
 
-REDACTED = "[redacted]"
+REDACTED = "[redacted]"  # in a URL's user info percent-encoded: %5Bredacted%5D
 NAMES_CACHED = 4096  # names whose verdict a Redactor remembers
 
 
@@ -49,21 +50,30 @@ class Redactor:
     # --- requests (vcrpy's Request) ----------------------------------------------------------
 
     def request(self, request: Any) -> Any:
-        """A redacted copy of a vcrpy ``Request`` (the original is left as it is)."""
-        redacted = copy.copy(request)
-        redacted.uri = self.url(request.uri)
-        headers = {}
-        for name, value in request.headers.items():
-            headers[name] = REDACTED if self.is_secret(name) else value
-        redacted.headers = headers
-        content_type = _header(request.headers, "content-type")
+        """A redacted copy of a vcrpy ``Request`` (the original is left as it is), or the
+        request itself when nothing in it is to be redacted (most requests: no copy)."""
+        uri = request.uri
+        url = self.url(uri)
+        headers = request.headers
+        secret = any(self.is_secret(name) for name in headers)
         body = request.body
-        if isinstance(body, bytes | str):
-            redacted.body = self.body(body, content_type)
+        shown_body = body
+        if isinstance(body, bytes | str) and body:
+            shown_body = self.body(body, _header(headers, "content-type"))
+        if url == uri and not secret and shown_body is body:
+            return request
+        redacted = copy.copy(request)
+        redacted.uri = url
+        redacted.headers = {
+            name: REDACTED if self.is_secret(name) else value for name, value in headers.items()
+        }
+        redacted.body = shown_body
         return redacted
 
     def url(self, url: str) -> str:
         """``url`` with the password of its user info and secret query parameters redacted."""
+        if "@" not in url and "?" not in url and "#" not in url:
+            return url  # nothing to redact, and splitting and joining it gives it back
         try:
             parts = urllib.parse.urlsplit(url)
         except ValueError:
@@ -72,7 +82,9 @@ class Redactor:
         if "@" in netloc:
             userinfo, _, host = netloc.rpartition("@")
             user, colon, _password = userinfo.partition(":")
-            netloc = f"{user}:{REDACTED}@{host}" if colon else f"{REDACTED}@{host}"
+            # Percent-encoded: brackets in the user info make the host read as IPv6.
+            hidden = urllib.parse.quote(REDACTED)
+            netloc = f"{user}:{hidden}@{host}" if colon else f"{hidden}@{host}"
         query = parts.query
         if query:
             pairs = urllib.parse.parse_qsl(query, keep_blank_values=True)
