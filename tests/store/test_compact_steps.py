@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from sqlalchemy import inspect, text
 
-from runtree.models import ExecutionRecord
-from runtree.store import Store
+from runtree.errors import InvalidDataError
+from runtree.models import ExecutionRecord, PayloadKind
+from runtree.store import Store, step_codec
 from runtree.store import migrate as migrations
 from runtree.store.step_codec import INLINE_BLOB_MAX
 
@@ -115,3 +117,27 @@ def test_migration_0012_moves_values_into_the_row_and_back(fresh_url: str) -> No
         assert store.get_steps(execution.id, include_blobs=True) == before
         indexes = {index["name"] for index in inspect(store.engine).get_indexes("steps")}
         assert "ix_steps_execution_id_sequence" not in indexes
+
+
+def test_an_inline_value_reads_as_its_payload_row_would() -> None:
+    """Steps with inline values only are decoded straight from the lists
+    (``_inline_captured``): the same captured values as through a payload-row mapping."""
+    values = [
+        captured(7, SMALL, type="int"),
+        captured("<redacted>", None, redacted=True),
+        captured("xx…", SMALL, truncated=True, sha256="ab" * 32, length=9, warning="w"),
+        captured({"k": [1, None]}, None),
+        captured(None, SMALL, length=0),
+    ]
+    for position, value in enumerate(values):
+        row = step_codec._payload("e" * 32, 1, PayloadKind.INPUT, "x", position, value, "here")
+        entry = step_codec.inline(row)
+        for blobs in (True, False):
+            reference = step_codec.decode_captured(step_codec.from_inline(entry, blobs=blobs))
+            kind, name, decoded = step_codec._inline_captured(entry, blobs)
+            assert (kind, name) == ("input", "x")
+            assert list(decoded.items()) == list(reference.items())  # same keys, same order
+    with pytest.raises(InvalidDataError):
+        step_codec._inline_captured(["input", "x"], True)
+    with pytest.raises(InvalidDataError):
+        step_codec._inline_captured(["input", "x", 0, 1, 1, "pickle", 0, "not base64!"], True)

@@ -46,7 +46,6 @@ from .schemas import (
     VersionDetail,
     VersionList,
     deploy_out,
-    execution_detail,
     execution_out,
     function_detail,
     function_out,
@@ -58,6 +57,7 @@ from .schemas import (
     version_out,
 )
 from .schemas.base import from_record
+from .schemas.detail_json import execution_detail_json
 from .waiting import CompletionHub, get_hub, wait_finished
 
 log = logging.getLogger("runtree.api")
@@ -456,11 +456,14 @@ def _aware(moment: datetime.datetime | None) -> datetime.datetime | None:
     response_model=ExecutionDetail,
     responses=problem_responses(404),
 )
-def get_execution(execution_id: ExecutionId, rt: RuntimeDep) -> ExecutionDetail:
+def get_execution(execution_id: ExecutionId, rt: RuntimeDep) -> Response:
     """One execution with its steps: a flat list in call order, each with its
     ``parent_id``. Captured values are JSON previews (never the serialized originals)."""
     record = _execution(rt, execution_id)
-    return execution_detail(record, rt.store.get_steps(execution_id))
+    # Built without a model per step (up to the whole step budget); the app's middleware
+    # gzips it for clients that accept it.
+    body = execution_detail_json(record, rt.store.get_steps(execution_id))
+    return Response(body, media_type="application/json")
 
 
 @api.get(

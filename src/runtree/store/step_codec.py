@@ -190,10 +190,7 @@ def from_inline(entry: Any, *, blobs: bool = True) -> dict[str, Any]:
     rest += [None] * (len(_INLINE_FIELDS) - 7 - len(rest))
     blob, value_type, length, sha256, warning = rest
     if blob is not None and blobs:
-        try:
-            blob = base64.b64decode(blob, validate=True)
-        except (binascii.Error, TypeError, ValueError) as exc:
-            raise InvalidDataError("malformed inline step value: blob is not base64") from exc
+        blob = _blob(blob)
     return {
         "kind": kind,
         "name": name,
@@ -209,6 +206,13 @@ def from_inline(entry: Any, *, blobs: bool = True) -> dict[str, Any]:
         "sha256": sha256,
         "warning": warning,
     }
+
+
+def _blob(text: Any) -> bytes:
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, TypeError, ValueError) as exc:
+        raise InvalidDataError("malformed inline step value: blob is not base64") from exc
 
 
 def _payload(
@@ -371,21 +375,27 @@ def decode_step(
     output: dict[str, Any] | None = None
     first: dict[str, Any] | None = None
     inline_values = row.get("payloads")
-    if inline_values:
-        # Inline inputs are in parameter order (inline() keeps encode_step's order).
-        inlined = [from_inline(value, blobs=blobs) for value in inline_values]
-        payloads = sorted([*inlined, *payloads], key=_payload_order) if payloads else inlined
-    for payload in payloads:
-        kind = payload["kind"]
+    if payloads:
+        if inline_values:
+            # Values of both kinds: put them in order. Inline inputs are in parameter order
+            # (inline() keeps encode_step's order).
+            inlined = [from_inline(value, blobs=blobs) for value in inline_values]
+            payloads = sorted([*inlined, *payloads], key=_payload_order)
+        captured = [_from_row(payload) for payload in payloads]
+    else:
+        # Only inline values (most steps): straight from their lists, in their order.
+        captured = [_inline_captured(value, blobs) for value in inline_values or ()]
+    for kind, name, value in captured:
         if kind == PayloadKind.INPUT:
-            inputs[payload["name"]] = decode_captured(payload)
+            inputs[name] = value
         elif kind == PayloadKind.OUTPUT:
-            output = decode_captured(payload)
+            output = value
         elif kind == PayloadKind.FIRST_YIELD:
-            first = decode_captured(payload)
+            first = value
     generator = row["generator"]
     if generator is not None:
         generator = {**generator, "first": first}
+    warnings, aggregates, extra = row["warnings"], row["aggregates"], row["extra"]
     return StepRecord(
         execution_id=execution_id,
         id=row["id"],
@@ -405,8 +415,42 @@ def decode_step(
         error=row["error"],
         stdout=row["stdout"],
         stdout_truncated=bool(row["stdout_truncated"]),
-        warnings=list(row["warnings"] or ()),
-        aggregates=list(row["aggregates"] or ()),
+        # The row's own lists and dict (freshly parsed) when they are what they should be.
+        warnings=warnings if type(warnings) is list else list(warnings or ()),
+        aggregates=aggregates if type(aggregates) is list else list(aggregates or ()),
         generator=generator,
-        extra=dict(row["extra"] or {}),
+        extra=dict(extra or {}),
     )
+
+
+def _inline_captured(entry: Any, blobs: bool) -> tuple[str, str, dict[str, Any]]:
+    """An inline list's kind, name and captured-value dict: ``decode_captured(from_inline(
+    entry, blobs=blobs))`` without the payload-row dict in between (a step has several)."""
+    if type(entry) is not list or not 7 <= len(entry) <= len(_INLINE_FIELDS):
+        return _from_row(from_inline(entry, blobs=blobs))  # raises for a malformed one
+    kind, name, _position, preview, size, format_, flags, *rest = entry
+    data: dict[str, Any] = {
+        "preview": preview,
+        "size": size,
+        "format": format_,
+        "truncated": bool(flags & _TRUNCATED),
+        "redacted": bool(flags & _REDACTED),
+    }
+    if rest:
+        rest += [None] * (len(_INLINE_FIELDS) - 7 - len(rest))
+        blob, value_type, length, sha256, warning = rest
+        if sha256 is not None:
+            data["sha256"] = sha256
+        if warning is not None:
+            data["warning"] = warning
+        if value_type is not None:
+            data["type"] = value_type
+        if length is not None:
+            data["length"] = length
+        if blob is not None and blobs:
+            data["blob"] = _blob(blob)
+    return kind, name, data
+
+
+def _from_row(payload: Mapping[str, Any]) -> tuple[str, str, dict[str, Any]]:
+    return payload["kind"], payload["name"], decode_captured(payload)
