@@ -19,7 +19,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from runtree.api import create_app
 from runtree.api.schemas import ExecutionDetail, StepOut, detail_json, execution_detail
-from runtree.api.schemas.detail_json import execution_detail_json, step_document
+from runtree.api.schemas.detail_json import execution_detail_json, step_document, step_json
 from runtree.models import ExecutionRecord, StepRecord, StepStatus
 from runtree.settings import Settings
 from runtree.store import Store
@@ -145,7 +145,8 @@ def test_the_document_is_byte_for_byte_the_model_s(
 
     # Every step the store gives is built directly: none goes through the model.
     monkeypatch.setattr(detail_json, "StepOut", None)
-    assert execution_detail_json(record, steps) == expected
+    assert execution_detail_json(record, [step_json(step) for step in steps]) == expected
+    assert store.map_steps(record.id, step_json) == [step_json(step) for step in steps]
 
     settings = Settings(database_url=str(store.url), auth=False, scheduler=False)
     app = create_app(settings, store=store, dispatcher=NullDispatcher())

@@ -57,7 +57,7 @@ from .schemas import (
     version_out,
 )
 from .schemas.base import from_record
-from .schemas.detail_json import execution_detail_json
+from .schemas.detail_json import execution_detail_json, step_json
 from .waiting import CompletionHub, get_hub, wait_finished
 
 log = logging.getLogger("runtree.api")
@@ -460,9 +460,9 @@ def get_execution(execution_id: ExecutionId, rt: RuntimeDep) -> Response:
     """One execution with its steps: a flat list in call order, each with its
     ``parent_id``. Captured values are JSON previews (never the serialized originals)."""
     record = _execution(rt, execution_id)
-    # Built without a model per step (up to the whole step budget); the app's middleware
-    # gzips it for clients that accept it.
-    body = execution_detail_json(record, rt.store.get_steps(execution_id))
+    # Up to the whole step budget: each step serialized as it is read, without a model per
+    # step (schemas.detail_json). The app's middleware gzips it for clients that accept it.
+    body = execution_detail_json(record, rt.store.map_steps(execution_id, step_json))
     return Response(body, media_type="application/json")
 
 

@@ -16,10 +16,10 @@ are applied one at a time.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, TypeVar
 
-from sqlalchemy import JSON, Result, Text, bindparam, cast, delete, insert, select
+from sqlalchemy import JSON, Text, bindparam, cast, delete, insert, select
 from sqlalchemy.orm import Session
 
 from ..errors import InvalidDataError
@@ -31,6 +31,7 @@ from .step_codec import EncodedStep, decode_step, encode_step, from_inline
 from .value_index import index_payloads
 
 _RUNNING = StepStatus.RUNNING.value
+T = TypeVar("T")
 _STEP_KEY = ("execution_id", "id")
 
 _PAYLOAD_COLUMNS = (
@@ -139,21 +140,48 @@ def _existing_statuses(session: Session, execution_id: str, ids: list[int]) -> d
 
 def get_steps(session: Session, execution_id: str, *, include_blobs: bool) -> list[StepRecord]:
     """All steps of an execution in sequence order (``[]`` if none or unknown)."""
-    steps = _step_rows(
-        session.connection().execute(
-            select(*_STEP_COLUMNS)
-            .where(StepRow.execution_id == execution_id)
-            .order_by(StepRow.sequence, StepRow.id)
-        )
+    return map_steps(session, execution_id, _same, include_blobs=include_blobs)
+
+
+def _same(step: StepRecord) -> StepRecord:
+    return step
+
+
+def map_steps(
+    session: Session,
+    execution_id: str,
+    convert: Callable[[StepRecord], T],
+    *,
+    include_blobs: bool,
+) -> list[T]:
+    """``[convert(step) for step in get_steps(...)]``, each step converted as soon as it is
+    read: only what ``convert`` returns outlives the loop. (The objects of 10,000 steps alive
+    at once, rows, records and their values, made the garbage collector walk the whole heap
+    several times while they were built.)"""
+    result = session.connection().execute(
+        select(*_STEP_COLUMNS)
+        .where(StepRow.execution_id == execution_id)
+        .order_by(StepRow.sequence, StepRow.id)
     )
-    if not steps:
+    names = tuple(result.keys())
+    rows = result.all()
+    if not rows:
         return []
     by_step: dict[int, list[Mapping[Any, Any]]] = {}
     for payload in _payloads(session, execution_id, None, include_blobs):
         by_step.setdefault(payload["step_id"], []).append(payload)
+    json_columns = _json_columns(names)
+    id_at = names.index("id")
     return [
-        decode_step(execution_id, row, by_step.get(row["id"], ()), blobs=include_blobs)
-        for row in steps
+        convert(
+            decode_step(
+                execution_id,
+                _step_row(names, json_columns, values),
+                by_step.get(values[id_at], ()),
+                blobs=include_blobs,
+            )
+        )
+        for values in rows
     ]
 
 
@@ -161,17 +189,16 @@ def get_step(
     session: Session, execution_id: str, step_id: int, *, include_blobs: bool
 ) -> StepRecord | None:
     """One step of an execution, or ``None``."""
-    rows = _step_rows(
-        session.connection().execute(
-            select(*_STEP_COLUMNS).where(
-                StepRow.execution_id == execution_id, StepRow.id == step_id
-            )
-        )
+    result = session.connection().execute(
+        select(*_STEP_COLUMNS).where(StepRow.execution_id == execution_id, StepRow.id == step_id)
     )
-    if not rows:
+    names = tuple(result.keys())
+    values = result.first()
+    if values is None:
         return None
+    row = _step_row(names, _json_columns(names), values)
     payloads = _payloads(session, execution_id, step_id, include_blobs)
-    return decode_step(execution_id, rows[0], payloads, blobs=include_blobs)
+    return decode_step(execution_id, row, payloads, blobs=include_blobs)
 
 
 # A step's columns, its JSON ones as their text: most are "[]" or NULL, which need no JSON
@@ -183,19 +210,20 @@ _STEP_COLUMNS = tuple(
 )
 
 
-def _step_rows(result: Result[Any]) -> list[dict[str, Any]]:
-    """The rows of a select of :data:`_STEP_COLUMNS` as dicts, JSON columns parsed. Plain
-    tuples zipped with the column names: a SQLAlchemy ``RowMapping`` builds its key view on
-    every access, which cost more than the rest of reading 10,000 steps."""
-    names = tuple(result.keys())
-    json_columns = [(index, name) for index, name in enumerate(names) if name in _JSON_COLUMNS]
-    rows = []
-    for values in result.all():
-        row = dict(zip(names, values, strict=True))
-        for index, name in json_columns:
-            row[name] = stored_json(values[index])
-        rows.append(row)
-    return rows
+def _json_columns(names: tuple[str, ...]) -> list[tuple[int, str]]:
+    return [(index, name) for index, name in enumerate(names) if name in _JSON_COLUMNS]
+
+
+def _step_row(
+    names: tuple[str, ...], json_columns: list[tuple[int, str]], values: Sequence[Any]
+) -> dict[str, Any]:
+    """A row of a select of :data:`_STEP_COLUMNS` as a dict, its JSON columns parsed. (Rows
+    are read as plain tuples: a SQLAlchemy ``RowMapping`` builds its key view on every
+    access, which cost more than the rest of reading 10,000 steps.)"""
+    row = dict(zip(names, values, strict=True))
+    for index, name in json_columns:
+        row[name] = stored_json(values[index])
+    return row
 
 
 def _payloads(

@@ -232,6 +232,7 @@ class Store:
     # --- steps --------------------------------------------------------------------------------
     save_steps = _Delegated("steps", StepRepository.save_steps)
     get_steps = _Delegated("steps", StepRepository.get_steps)
+    map_steps = _Delegated("steps", StepRepository.map_steps)
     get_step = _Delegated("steps", StepRepository.get_step)
     get_step_blob = _Delegated("steps", StepRepository.get_step_blob)
 

@@ -29,13 +29,20 @@ class _Unusual(Exception):
     """A value outside the shapes built directly: the step goes through the model."""
 
 
-def execution_detail_json(record: ExecutionRecord, steps: Sequence[StepRecord]) -> bytes:
-    """The serialized :class:`~.executions.ExecutionDetail` of ``record`` and its
-    ``steps``, byte for byte what ``execution_detail(record, steps).model_dump_json()``
-    gives."""
-    document = execution_out(record).model_dump(mode="json")
-    document["steps"] = [step_document(step) for step in steps]
-    return pydantic_core.to_json(document)
+def execution_detail_json(record: ExecutionRecord, steps: Sequence[bytes]) -> bytes:
+    """The serialized :class:`~.executions.ExecutionDetail` of ``record`` and its steps,
+    each serialized by :func:`step_json`: byte for byte what
+    ``execution_detail(record, records).model_dump_json()`` gives."""
+    execution = pydantic_core.to_json(execution_out(record).model_dump(mode="json"))
+    # '{"id":...,"shadow_report_id":null}' + ',"steps":[...]}': to_json's compact form
+    return b"".join((execution[:-1], b',"steps":[', b",".join(steps), b"]}"))
+
+
+def step_json(step: StepRecord) -> bytes:
+    """The serialized :class:`~.executions.StepOut` of a step. (Serialized one by one, as
+    the store reads them, the steps' documents need not be alive all at once: see
+    :meth:`runtree.store.Store.map_steps`.)"""
+    return pydantic_core.to_json(step_document(step))
 
 
 def step_document(step: StepRecord) -> dict[str, Any]:
