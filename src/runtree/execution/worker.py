@@ -47,7 +47,6 @@ from .sandbox.confine import confine
 from .sandbox.policy import Policy
 from .world import Session as WorldSession
 from .world import prepare as prepare_world
-from .world import session_for as world_session_for
 
 FLUSH_INTERVAL_S = 0.05
 BATCH_SIZE = 200  # steps per message
@@ -301,9 +300,7 @@ def run_job(
     sys.stdout = sys.stderr = captured_out
     function_of = {job.filename_of(n): f"{job.namespace}/{n}" for n in job.functions}
     rec = record(step_budget=job.step_budget, value_budget=job.value_budget)
-    # A spare of a recording zygote armed a session while it waited: the job takes it (or
-    # puts back what it swapped in, when it does not record).
-    world = world_session_for(job.world, function_of)
+    world = None if job.world is None else WorldSession(job.world, function_of)
     streamer = _StepStreamer(rec, channel, function_of, world)
     result: dict[str, Any]
     try:

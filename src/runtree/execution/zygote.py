@@ -55,7 +55,6 @@ from collections.abc import Callable
 
 from .job import Job
 from .worker import compile_function, preload, run_job, warm_up
-from .world import arm as arm_world
 from .world import prepare as prepare_world
 from .world import warm_up as warm_up_world
 
@@ -433,11 +432,7 @@ class Zygote:
         if self.lower_spares:
             with contextlib.suppress(OSError):
                 os.setpriority(os.PRIO_PROCESS, 0, SPARE_NICE)
-        for step in self._warm_up_steps():
-            if select.select([sock], [], [], 0)[0]:
-                break
-            with contextlib.suppress(Exception):
-                step()
+        warm_until_job(sock, self._warm_up_steps())
         header, fds, _flags, _addr = socket.recv_fds(sock, _HEADER.size, 1)
         if not header:
             return 0  # the zygote stopped: this spare is not needed
@@ -452,8 +447,7 @@ class Zygote:
 
     def _warm_up_steps(self) -> list[Callable[[], object]]:
         """What a spare does while it waits, in order: a tiny job, a recording session
-        started and stopped, the sandbox's preparations, then a recording session armed for
-        the job (last: from there on the clock is recorded)."""
+        started and stopped, the sandbox's preparations."""
         code = self.warm_up_code
         steps: list[Callable[[], object]] = [lambda: warm_up(code)]
         if self.options.record_http:
@@ -462,8 +456,6 @@ class Zygote:
             from .sandbox.confine import warm
 
             steps.append(warm)
-        if self.options.record_http:
-            steps.append(arm_world)
         return steps
 
     @staticmethod
@@ -473,6 +465,19 @@ class Zygote:
         if job is None:
             job = Job.from_json(data)
         return run_job(job, message_fd, codes)
+
+
+def warm_until_job(sock: socket.socket, steps: list[Callable[[], object]]) -> int:
+    """Run ``steps`` (a spare's warm-up) in order until ``sock`` has something to read (its
+    job); how many ran. A step that fails is passed over: warming up is an optimization."""
+    done = 0
+    for step in steps:
+        if select.select([sock], [], [], 0)[0]:
+            break
+        with contextlib.suppress(Exception):
+            step()
+        done += 1
+    return done
 
 
 def serve(control: socket.socket, options: Options | None = None) -> None:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import base64
 import functools
-import random
 import re
 import sys
 from collections.abc import Iterable
@@ -50,52 +49,15 @@ def prepare() -> None:
         http.install()
 
 
-# What an armed session records with until its job's settings are applied.
-_ARMED_SPEC: dict[str, Any] = {"mode": "record", "http_limit": 0, "network": True}
-
-# The session a spare armed while it waited (see arm()), until a job takes it.
-_armed: Session | None = None
-
-
 def warm_up() -> None:
     """Start and stop a recording session that makes no request. The zygote calls it once
     after :func:`prepare`, so that what a session builds the first time (the redactor and
     its pattern, lazy imports) is built before forking and shared by every child; spares call
     it again while they wait, so that they pay, before they have a job, for the copies of the
     zygote's memory pages a session writes to (most of a session's cost in a fresh child)."""
-    session = Session(_ARMED_SPEC, ())
+    session = Session({"mode": "record", "http_limit": 0, "network": True}, ())
     session.start()
     session.stop()
-
-
-def arm() -> None:
-    """Start a recording session now, for the job to come (a spare of a recording zygote
-    calls it last while it waits): a job that records takes it with :func:`session_for`,
-    so its run does not wait for the clock and randomness to be swapped in and the cassette
-    armed. Until then it records nothing that matters: a job that takes it starts with an
-    empty recording (what runtree's own code did meanwhile is dropped), and the seed of
-    ``random`` it drew is the run's (runtree itself never draws from ``random``)."""
-    global _armed
-    if _armed is None and _prepared_http() is not None:
-        session = Session(_ARMED_SPEC, ())
-        session.start()
-        _armed = session
-
-
-def session_for(spec: dict[str, Any] | None, user_files: Iterable[str]) -> Session | None:
-    """The :class:`Session` for a job's ``world`` settings (``None``: the job records
-    nothing, and gets no session): the armed one (:func:`arm`), given these settings, when
-    the job records; else a new one, after putting back what the armed one swapped in.
-    Start it with :meth:`Session.start` either way."""
-    global _armed
-    armed, _armed = _armed, None
-    if armed is not None:
-        if spec is not None and spec.get("mode") == "record":
-            armed.adopt(spec, user_files)
-            return armed
-        armed.stop()
-        random.seed()  # as a fresh process has it: not from the armed session's seed
-    return None if spec is None else Session(spec, user_files)
 
 
 def _prepared_http() -> Any:
@@ -111,8 +73,11 @@ class Session:
 
     def __init__(self, spec: dict[str, Any], user_files: Iterable[str]) -> None:
         # Here, not at the top: the server imports this package (limits) but never records.
+        # Kept for start() and stop(): an import statement there runs the import machinery.
+        from ...tracking import io_steps
         from . import clock, randomness
 
+        self._io_steps, self._clock, self._randomness = io_steps, clock, randomness
         self.spec = spec
         self.replaying = spec.get("mode") == "replay"
         recording = spec.get("recording") or {}
@@ -128,35 +93,11 @@ class Session:
         self.user_files = frozenset(user_files)
         self.cassette: Any = None
         self._sent = (0, 0, 0, 0, 0, 0)  # what progress() handed out: see there
-        self._started = False
-
-    def adopt(self, spec: dict[str, Any], user_files: Iterable[str]) -> None:
-        """Take the settings of a recording job (``spec``) for this armed, recording
-        session, and drop what it recorded so far: the job's run starts from nothing."""
-        self.spec = spec
-        self.user_files = frozenset(user_files)
-        self.clock.reads.clear()
-        self.clock.count = 0
-        self.entropy.drawn.clear()
-        self.entropy.count = 0
-        if self.cassette is not None:
-            names = tuple(spec.get("secret_names", ()))
-            limit = int(spec.get("http_limit", 16 * 1024 * 1024))
-            self.cassette.record(_redactor(names), limit)
 
     def start(self) -> None:
-        """Swap the clock and randomness in and arm the cassette. An armed session taken by
-        a job (:func:`session_for`) has started already: only its user files are set."""
-        from ...tracking import io_steps
-
-        io_steps.user_files = self.user_files
-        if self._started:
-            return
-        self._started = True
-        from . import clock, randomness
-
-        clock.install(self.clock)
-        randomness.install(self.entropy)
+        self._io_steps.user_files = self.user_files
+        self._clock.install(self.clock)
+        self._randomness.install(self.entropy)
         # Patched by the zygote before it forked; else only where requests can be made or
         # must be answered (patching costs milliseconds).
         http = _prepared_http()
@@ -177,10 +118,8 @@ class Session:
         """Stop recording or replaying; ``{"recording": ...}`` or ``{"report": ...}``. The
         recording holds what :meth:`progress` has not handed out: all of it when it was
         never called."""
-        from . import clock, randomness
-
-        clock.uninstall()
-        randomness.uninstall()
+        self._clock.uninstall()
+        self._randomness.uninstall()
         cassette = self.cassette
         if cassette is not None:
             cassette.stop()

@@ -1,11 +1,12 @@
-"""A recording zygote's spares arm a recording session while they wait (``world.arm``): a job
-that records takes it, any other job gets its process as if nothing had been armed.
+"""A recording zygote: what it imports, and runs through its spares (each warms a recording
+session up while it waits, and skips what is left of its warm-up when a job comes).
 
-Through the real zygote: each job here is given to a spare that had time to arm.
+Through the real zygote: each job here is given to a spare that had time to warm up.
 """
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 import time
@@ -17,6 +18,7 @@ import pytest
 from runtree.execution.job import FunctionSource, Job
 from runtree.execution.launcher import ZygoteLauncher
 from runtree.execution.supervisor import Supervisor
+from runtree.execution.zygote import warm_until_job
 
 pytestmark = pytest.mark.slow
 
@@ -44,24 +46,24 @@ def looks():
 
 @pytest.fixture(scope="module")
 def launcher() -> Iterator[ZygoteLauncher]:
-    made = ZygoteLauncher()  # records: it patches the clients and its spares arm
+    made = ZygoteLauncher()  # records: it patches the clients, its spares warm a session
     yield made
     made.close()
 
 
 def run(launcher: ZygoteLauncher, name: str, source: str, world: dict[str, Any] | None) -> Any:
-    time.sleep(0.5)  # the spare that takes the job has armed by then
+    time.sleep(0.5)  # the spare that takes the job has warmed up by then
     job = Job("e1", "default", name, {name: FunctionSource(source, 1)}, world=world)
     outcome = Supervisor(launcher).run(job, on_steps=lambda steps: None)
     assert outcome.status == "succeeded", outcome.error
     return outcome
 
 
-def test_a_run_recorded_by_an_armed_spare_replays_exactly(launcher: ZygoteLauncher) -> None:
+def test_a_run_recorded_by_a_warm_spare_replays_exactly(launcher: ZygoteLauncher) -> None:
     record = {"mode": "record", "http_limit": 4096, "secret_names": [], "network": False}
     recorded = run(launcher, "draws", DRAWS, record)
     recording = recorded.world["recording"]
-    # Its own reads only: nothing the spare's code read while it waited.
+    # Its own reads only: nothing the spare's warm-up read.
     assert recording["clock_reads"] == len(recording["clock"]) == 2
     assert recording["urandom_bytes"] == 8
     replay = {"mode": "replay", "recording": recording, "source": "run 1", "secret_names": []}
@@ -99,3 +101,22 @@ print(time_machine.HAVE_PYTEST, "ok")
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
     )
     assert done.stdout.split("\n")[:2] == ["[]", "False ok"], done.stderr
+
+
+def test_a_spare_stops_warming_up_when_its_job_comes() -> None:
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        ran: list[str] = []
+        steps = [lambda: ran.append("tiny job"), lambda: ran.append("session")]
+        assert warm_until_job(theirs, steps) == 2  # nothing waiting: all of it
+        ran.clear()
+
+        def job_comes() -> None:
+            ran.append("tiny job")
+            ours.send(b"job")
+
+        def fails() -> None:
+            raise RuntimeError("warming up is an optimization")
+
+        assert warm_until_job(theirs, [fails, job_comes, *steps]) == 2
+        assert ran == ["tiny job"]  # the session's warm-up was left to the run
