@@ -60,11 +60,13 @@ class Launcher(Protocol):
         """SIGKILL every process of the slot uid ``uid`` (and return once it is sent):
         whether there was any (unreaped zombies count)."""
 
-    def start(self, job: bytes, message_fd: int) -> WorkerProcess:
+    def start(self, job: bytes, message_fd: int, slot: tuple[str, ...] = ()) -> WorkerProcess:
         """Start a worker for ``job`` (:meth:`~runtree.execution.job.Job.to_json`) that
         reports on ``message_fd``; the caller closes its copy of ``message_fd`` afterwards.
         A worker that dies before it has its job is not an error here: the supervisor
-        classifies it by how it ended."""
+        classifies it by how it ended. ``slot``: the cgroup.procs files of the dispatcher
+        slot the job runs in, which its policy joins (a hint: a launcher may keep a worker
+        ready in them)."""
 
     def close(self) -> None: ...
 
@@ -132,7 +134,7 @@ class SpawnLauncher:
     def kill_user(self, uid: int) -> bool:
         return self.sandbox.kill_user(uid)
 
-    def start(self, job: bytes, message_fd: int) -> WorkerProcess:
+    def start(self, job: bytes, message_fd: int, slot: tuple[str, ...] = ()) -> WorkerProcess:
         job_r, job_w = os.pipe()
         args = ("runtree.execution.worker", str(job_r), str(message_fd))
         sandboxed = self.sandbox.enabled
@@ -339,18 +341,22 @@ class ZygoteLauncher:
                     request[0].kills.pop(request[1], None)
         return self.sandbox.kill_user(uid)
 
-    def start(self, job: bytes, message_fd: int) -> WorkerProcess:
+    def start(self, job: bytes, message_fd: int, slot: tuple[str, ...] = ()) -> WorkerProcess:
         job_r, job_w = os.pipe()
+        request: dict[str, Any] = {}
+        if slot:
+            request["cgroups"] = list(slot)  # the zygote keeps a spare in them (see .zygote)
         try:
             with self._lock:
                 zygote = self._ensure_started()
                 request_id = next(self._ids)
+                request["id"] = request_id
                 spawned: Future[tuple[int, Future[int]]] = Future()
                 zygote.spawns[request_id] = spawned
                 try:
                     socket.send_fds(
                         zygote.control,
-                        [json.dumps({"id": request_id}).encode()],
+                        [json.dumps(request).encode()],
                         [job_r, message_fd],
                     )
                 except OSError as error:

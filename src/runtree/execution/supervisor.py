@@ -106,7 +106,10 @@ class Supervisor:
         try:
             message_r, message_w = os.pipe()
             try:
-                process = self.launcher.start(job.to_json(), message_w)
+                # A slot's own cgroups (not a one-off uid's): the launcher may keep a worker
+                # waiting in them.
+                slot_groups = lease.policy.cgroup_procs if lease and not lease.dynamic else ()
+                process = self.launcher.start(job.to_json(), message_w, slot_groups)
             except BaseException:
                 os.close(message_r)
                 raise

@@ -22,6 +22,20 @@ spare (the first request, or a spare that died) the zygote compiles first and fo
 the job itself. (A spare killed from outside just as it is given a job ends that execution
 ``crashed``, like any worker killed while it runs.)
 
+A spare warms up at the lowest priority (sandboxed, when the zygote may raise it again), so
+that it never slows the executions running meanwhile, and waits for its job at the zygote's
+own priority: once it has a job it is on the request path.
+
+Sandboxed, a request may name the cgroups of its dispatcher slot (``{"id": n, "cgroups":
+[...]}``, the ``cgroup.procs`` files its policy joins). Moving a process into a cgroup waits
+for the kernel (an RCU grace period: a quarter of a millisecond on an idle host, tens on a
+busy one), so the zygote also keeps a spare per recently used slot (at most
+:data:`MAX_SLOT_SPARES`) that joined them before its job arrives; confinement then skips the
+groups the process is already in. A slot's spare is forked only once the slot's last worker
+has exited: it never shares the slot's groups with a run. It is still root and unconfined
+while it waits (it runs none of a job's code before it confines itself), so nothing of the
+slot's uid is left between runs.
+
 The zygote is single-threaded (forking is safe) and runs no user code itself: compiling a
 module does not run it.
 
@@ -242,10 +256,17 @@ def _recv_exact(sock: socket.socket, size: int) -> bytes:
     return b"".join(chunks)
 
 
+# The cgroups a spare joined in advance: a slot's; () for the general spare, which joins none.
+_SpareKey = tuple[str, ...]
+GENERAL: _SpareKey = ()
+MAX_SLOT_SPARES = 64  # slots with a spare of their own (the most recently used ones)
+
+
 @dataclasses.dataclass
 class _Spare:
     pid: int
     sock: socket.socket  # the zygote's end
+    key: _SpareKey = GENERAL
 
 
 class Zygote:
@@ -255,12 +276,18 @@ class Zygote:
         self.control = control
         self.options = options or Options()
         self.lower_spares = False
+        self.priority = 0  # the zygote's own: a spare's once it is warm, or has a job
         self.devnull = os.open(os.devnull, os.O_RDWR)
         self.cache = CodeCache()
         self.wake_r, self.wake_w = os.pipe()
-        self.spare: _Spare | None = None
+        self.spares: dict[_SpareKey, _Spare] = {}
         self.spare_failures = 0
         self.children: set[int] = set()  # running workers (each leads its process group)
+        # Slots seen in requests (most recent last), and the slot of each running worker
+        # started for one: a slot's spare is forked once its last worker has exited.
+        self.slots: collections.OrderedDict[_SpareKey, None] = collections.OrderedDict()
+        self.slot_of: dict[int, _SpareKey] = {}
+        self.dropped: set[int] = set()  # spares killed unused: nobody waits for their exit
         self.warm_up_code: dict[str, types.CodeType] = {}
 
     def serve(self) -> None:
@@ -281,11 +308,12 @@ class Zygote:
 
             # A spare may wait at the lowest priority only if it can come back up.
             self.lower_spares = can_raise_priority()
+            self.priority = os.getpriority(os.PRIO_PROCESS, 0)
         _become_subreaper()
         os.set_blocking(self.wake_w, False)
         signal.set_wakeup_fd(self.wake_w)
         signal.signal(signal.SIGCHLD, lambda signum, frame: None)
-        self._keep_spare()
+        self._keep_spares()
         control = self.control
         while True:
             readable, _, _ = select.select([control.fileno(), self.wake_r], [], [])
@@ -306,18 +334,21 @@ class Zygote:
                         os.close(fd)
                     self._kill_user(int(request["id"]), int(request["kill_uid"]))
                 else:
-                    self._start(request["id"], fds[0], fds[1])
+                    slot = tuple(str(p) for p in request.get("cgroups") or ())
+                    self._start(request["id"], fds[0], fds[1], slot)
                 self._reap()
-            self._keep_spare()
+            self._keep_spares()
 
-    def _start(self, request_id: int, job_fd: int, message_fd: int) -> None:
+    def _start(
+        self, request_id: int, job_fd: int, message_fd: int, slot: _SpareKey = GENERAL
+    ) -> None:
         try:
             data = _read_job(job_fd)
         except OSError:
             data = b""  # the child fails on it, as a worker failure
         finally:
             os.close(job_fd)
-        pid = self._hand_to_spare(data, message_fd)
+        pid = self._hand_to_spare(data, message_fd, slot)
         compiled = pid is None
         if pid is None:
             job, codes = _prepare(data, self.cache)
@@ -326,6 +357,13 @@ class Zygote:
                 self._child(lambda: self._run(data, job, codes, message_fd))
         os.close(message_fd)
         self.children.add(pid)
+        if slot and self.options.sandboxed:
+            self.slot_of[pid] = slot
+            self.slots[slot] = None
+            self.slots.move_to_end(slot)
+            while len(self.slots) > MAX_SLOT_SPARES:
+                old, _ = self.slots.popitem(last=False)
+                self._drop_spare(old)
         self.control.send(json.dumps({"id": request_id, "pid": pid}).encode())
         if not compiled:
             _prepare(data, self.cache)  # for the spares to come
@@ -341,15 +379,27 @@ class Zygote:
         with contextlib.suppress(OSError):
             self.control.send(json.dumps(reply).encode())
 
-    def _hand_to_spare(self, data: bytes, message_fd: int) -> int | None:
-        """Give the job to the spare; its pid, or ``None`` without a usable spare."""
-        spare, self.spare = self.spare, None
-        if spare is None:
-            return None
+    def _hand_to_spare(self, data: bytes, message_fd: int, slot: _SpareKey) -> int | None:
+        """Give the job to the slot's spare, else to the general one; the pid of the one
+        that has it, or ``None`` without a usable spare."""
+        for key in (slot, GENERAL) if slot else (GENERAL,):
+            spare = self.spares.pop(key, None)
+            if spare is not None:
+                pid = self._hand_to(spare, data, message_fd)
+                if pid is not None:
+                    return pid
+        return None
+
+    def _hand_to(self, spare: _Spare, data: bytes, message_fd: int) -> int | None:
         if select.select([spare.sock], [], [], 0)[0]:  # it never writes: readable means gone
             spare.sock.close()
             self.spare_failures += 1
             return None
+        if self.lower_spares:
+            # It may still be warming up at the lowest priority: from now on it runs an
+            # execution, which must not wait behind everything else on a busy host.
+            with contextlib.suppress(OSError):
+                os.setpriority(os.PRIO_PROCESS, spare.pid, self.priority)
         try:
             socket.send_fds(spare.sock, [_HEADER.pack(len(data))], [message_fd])
             spare.sock.sendall(data)
@@ -363,9 +413,25 @@ class Zygote:
         self.spare_failures = 0
         return spare.pid
 
-    def _keep_spare(self) -> None:
-        if self.spare is not None or self.spare_failures >= SPARE_FAILURES:
-            return
+    def _drop_spare(self, key: _SpareKey) -> None:
+        spare = self.spares.pop(key, None)
+        if spare is not None:
+            spare.sock.close()  # it exits when it sees the end of its socket
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(spare.pid, signal.SIGKILL)
+            self.dropped.add(spare.pid)
+
+    def _keep_spares(self) -> None:
+        """A general spare, and one per recently used slot whose workers have all exited
+        (a spare in the slot's cgroups must not share them with a run)."""
+        busy = set(self.slot_of.values())
+        for key in (GENERAL, *self.slots):
+            if self.spare_failures >= SPARE_FAILURES:
+                return
+            if key not in self.spares and key not in busy:
+                self._fork_spare(key)
+
+    def _fork_spare(self, key: _SpareKey) -> None:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             pid = os.fork()
@@ -376,10 +442,10 @@ class Zygote:
             return
         if pid == 0:
             ours.close()
-            self._child(lambda: self._wait_as_spare(theirs))
+            self._child(lambda: self._wait_as_spare(theirs, key))
         theirs.close()
         ours.settimeout(SPARE_SEND_TIMEOUT_S)
-        self.spare = _Spare(pid, ours)
+        self.spares[key] = _Spare(pid, ours, key)
 
     def _reap(self) -> None:
         while True:
@@ -389,12 +455,17 @@ class Zygote:
                 return
             if pid == 0:
                 return
-            if self.spare is not None and pid == self.spare.pid:  # died before it had a job
-                self.spare.sock.close()
-                self.spare = None
+            spare = next((s for s in self.spares.values() if s.pid == pid), None)
+            if spare is not None:  # died before it had a job
+                spare.sock.close()
+                del self.spares[spare.key]
                 self.spare_failures += 1
                 continue
+            if pid in self.dropped:
+                self.dropped.discard(pid)
+                continue
             self.children.discard(pid)
+            self.slot_of.pop(pid, None)
             notice = {"exit": pid, "returncode": os.waitstatus_to_exitcode(status)}
             with contextlib.suppress(OSError):
                 self.control.send(json.dumps(notice).encode())
@@ -408,8 +479,8 @@ class Zygote:
             self.control.close()
             os.close(self.wake_r)
             os.close(self.wake_w)
-            if self.spare is not None:
-                self.spare.sock.close()
+            for spare in self.spares.values():
+                spare.sock.close()
             signal.set_wakeup_fd(-1)
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
             for fd in (0, 1, 2):
@@ -423,16 +494,30 @@ class Zygote:
         finally:
             os._exit(code)
 
-    def _wait_as_spare(self, sock: socket.socket) -> int:
-        """Warm up until a job is waiting, then run the job the zygote sends. A job that
-        comes meanwhile does not wait for the rest of the warm-up: each step is skipped once
-        one is there (the run pays for what is still cold, less than waiting for all of it).
-        Sandboxed, a spare warms up at the lowest priority, so that it never slows the
-        executions that run meanwhile; the job's policy sets the priority it runs at."""
+    def _wait_as_spare(self, sock: socket.socket, slot: _SpareKey = GENERAL) -> int:
+        """Join the slot's cgroups (a slot's spare), warm up until a job is waiting, then
+        run the job the zygote sends.
+
+        A slot's spare joins before its job arrives; the job's confinement then skips the
+        groups this process is already in (it still joins any other its policy names). A
+        job that comes during the warm-up does not wait for the rest of it: each step is
+        skipped once one is there (the run pays for what is still cold, less than waiting
+        for all of it). The warm-up runs at the lowest priority, so that it never slows the
+        executions that run meanwhile, the wait at the zygote's (the zygote raises a spare it
+        gives a job to, should it still be warming up): from the moment it has a job until
+        the job's policy sets the priority of the run, it is on the request path and must
+        not queue behind everything else on a busy host."""
         if self.lower_spares:
             with contextlib.suppress(OSError):
                 os.setpriority(os.PRIO_PROCESS, 0, SPARE_NICE)
+        if slot and self.options.sandboxed:
+            from .sandbox.confine import join_cgroups
+
+            join_cgroups(slot)  # best effort: confinement joins what this did not
         warm_until_job(sock, self._warm_up_steps())
+        if self.lower_spares:
+            with contextlib.suppress(OSError):
+                os.setpriority(os.PRIO_PROCESS, 0, self.priority)
         header, fds, _flags, _addr = socket.recv_fds(sock, _HEADER.size, 1)
         if not header:
             return 0  # the zygote stopped: this spare is not needed

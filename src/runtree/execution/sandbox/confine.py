@@ -161,6 +161,8 @@ class Prepared:
 
 
 _prepared: Prepared | None = None
+# cgroup.procs files this process joined in advance (:func:`join_cgroups`).
+_joined: set[str] = set()
 
 
 def landlock_abi(libc: ctypes.CDLL | None = None) -> int:
@@ -324,6 +326,21 @@ def warm() -> None:
 # --- in the execution's process ----------------------------------------------------------
 
 
+def join_cgroups(procs_files: tuple[str, ...]) -> None:
+    """In a zygote's spare for a slot, before it has a job: join the slot's cgroups now, off
+    the request path; :func:`confine` then skips those (only the ones this process itself
+    joined, and only until it exits). Best effort: a group that cannot be joined here is
+    joined, or fails, in :func:`confine`."""
+    pid = str(os.getpid())
+    for procs in procs_files:
+        try:
+            with open(procs, "w") as file:
+                file.write(pid)
+        except OSError:
+            continue
+        _joined.add(procs)
+
+
 def confine(policy: Policy) -> None:
     """Apply ``policy`` to this process, for good. Raises :class:`SandboxError` when any
     layer the policy asks for cannot be applied (the caller must then not run user code)."""
@@ -337,8 +354,9 @@ def confine(policy: Policy) -> None:
         step = "cgroups"
         pid = str(os.getpid())
         for procs in policy.cgroup_procs:
-            with open(procs, "w") as file:
-                file.write(pid)
+            if procs not in _joined:
+                with open(procs, "w") as file:
+                    file.write(pid)
         step = "rlimits"
         _limit_resources(policy)
         if policy.namespaces:

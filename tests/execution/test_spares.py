@@ -1,0 +1,164 @@
+"""The zygote's spare workers, sandboxed: the priority they wait at, and the spare each
+dispatcher slot keeps in its cgroups (issue 17: confinement off the request path)."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from runtree.execution.job import FunctionSource, Job
+from runtree.execution.launcher import ZygoteLauncher
+from runtree.execution.sandbox.slots import Sandbox
+from runtree.execution.supervisor import Outcome, Supervisor
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        os.geteuid() != 0, reason="the sandbox switches uids: root only (CI runs as root)"
+    ),
+]
+
+WHO = """\
+import os
+
+def main():
+    with open("/proc/self/cgroup") as file:
+        groups = file.read()
+    return {"pid": os.getpid(), "uid": os.getuid(), "groups": groups}
+"""
+
+
+@pytest.fixture(scope="module")
+def sandboxed() -> Iterator[tuple[Sandbox, ZygoteLauncher]]:
+    sandbox = Sandbox.probe()
+    if not sandbox.enabled or not sandbox.report.tier0:
+        pytest.skip(f"no sandbox here: {sandbox.report.problems}")
+    sandbox.reserve(1)
+    launcher = ZygoteLauncher(sandbox)
+    yield sandbox, launcher
+    launcher.close()
+    sandbox.close()
+
+
+def run(launcher: ZygoteLauncher, slot: int | None, **settings: Any) -> Outcome:
+    job = Job("e1", "default", "main", {"main": FunctionSource(WHO, 1)}, **settings)
+    outcome = Supervisor(launcher).run(job, on_steps=lambda steps: None, slot=slot)
+    assert outcome.status == "succeeded", outcome.error
+    assert outcome.output is not None
+    return outcome
+
+
+def output(outcome: Outcome) -> dict[str, Any]:
+    assert outcome.output is not None
+    preview = outcome.output["preview"]
+    assert isinstance(preview, dict), outcome.output
+    return preview
+
+
+def children(pid: int) -> list[int]:
+    with open(f"/proc/{pid}/task/{pid}/children") as file:
+        return [int(child) for child in file.read().split()]
+
+
+def stat(pid: int) -> tuple[str, int]:
+    """State and nice value of ``pid`` (``/proc/<pid>/stat`` fields 3 and 19)."""
+    with open(f"/proc/{pid}/stat") as file:
+        fields = file.read().rsplit(")", 1)[1].split()
+    return fields[0], int(fields[16])
+
+
+def uid_of(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as file:
+        for line in file:
+            if line.startswith("Uid:"):
+                return int(line.split()[1])
+    raise AssertionError("no Uid line")
+
+
+def in_groups(pid: int, procs_files: tuple[str, ...]) -> bool:
+    """Whether ``pid`` is listed in each of these ``cgroup.procs`` files."""
+    for procs in procs_files:
+        with open(procs) as file:
+            if str(pid) not in file.read().split():
+                return False
+    return True
+
+
+def wait_for(condition: Any, what: str, timeout: float = 10.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while not (found := condition()):
+        assert time.monotonic() < deadline, what
+        time.sleep(0.01)
+    return found
+
+
+def zygote_pid(launcher: ZygoteLauncher) -> int:
+    process = launcher._process
+    assert process is not None
+    return process.pid
+
+
+def test_a_warm_spare_waits_at_the_zygotes_priority(
+    sandboxed: tuple[Sandbox, ZygoteLauncher],
+) -> None:
+    _sandbox, launcher = sandboxed
+    run(launcher, None)
+    zygote = zygote_pid(launcher)
+    own_nice = stat(zygote)[1]
+
+    def waiting_spares() -> list[int]:
+        # Sleeping in recv: warmed up (warm-up at nice 19 is CPU work, then the wait).
+        spares = [pid for pid in children(zygote) if stat(pid)[0] == "S"]
+        return [pid for pid in spares if stat(pid)[1] == own_nice]
+
+    # Without the fix a spare keeps nice 19 while it waits: its job would queue behind
+    # everything else on a busy host until its confinement sets the run's priority.
+    wait_for(waiting_spares, f"no spare back at nice {own_nice}: {children(zygote)}")
+
+
+def test_each_slot_keeps_a_spare_in_its_cgroups_that_runs_its_next_job_confined(
+    sandboxed: tuple[Sandbox, ZygoteLauncher],
+) -> None:
+    sandbox, launcher = sandboxed
+    if sandbox.cgroups is None:
+        pytest.skip("no cgroups on this host")
+    first = output(run(launcher, 0))
+    groups = sandbox._slots[0].group
+    assert groups is not None
+    procs = groups.procs_files
+    zygote = zygote_pid(launcher)
+
+    def slot_spare() -> int | None:
+        found = [p for p in children(zygote) if p != first["pid"] and in_groups(p, procs)]
+        return found[0] if len(found) == 1 else None
+
+    spare = wait_for(slot_spare, "no spare joined the slot's cgroups")
+    assert uid_of(spare) == 0  # not the slot's uid while it waits: no user code, no run
+    # Forked once the slot's worker had exited: it never shares the groups with a run.
+    assert not os.path.exists(f"/proc/{first['pid']}") or stat(first["pid"])[0] == "Z"
+    second = output(run(launcher, 0))
+    assert second["pid"] == spare  # the job went to the spare already in the slot's groups
+    assert second["uid"] == sandbox._slots[0].uid  # and it confined itself as ever
+    assert second["uid"] == first["uid"] != 0
+
+
+def test_a_job_with_other_limits_still_gets_its_own_confinement(
+    sandboxed: tuple[Sandbox, ZygoteLauncher],
+) -> None:
+    sandbox, launcher = sandboxed
+    run(launcher, 0)
+    small = run(launcher, 0, memory_mb=128)
+    assert small.status == "succeeded"
+    job = Job(
+        "e2",
+        "default",
+        "main",
+        {"main": FunctionSource("def main():\n    return bytearray(200 * 2**20)\n", 1)},
+        memory_mb=128,
+    )
+    outcome = Supervisor(launcher).run(job, on_steps=lambda steps: None, slot=0)
+    assert outcome.status in ("failed", "crashed"), outcome
