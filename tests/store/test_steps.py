@@ -338,3 +338,34 @@ def test_a_handed_back_execution_runs_again_from_nothing(
     assert store.claim_execution(execution.id, "w2") is not None
     store.save_steps(execution.id, [make_step(1, inputs={"code": captured("Alpha-1")})])
     assert found("alpha-1") == [(execution.id, 1)]
+
+
+def test_the_world_is_stored_with_the_end(store: Store, execution: ExecutionRecord) -> None:
+    """The recording comes in the finishing transaction (one write fewer per run): the end
+    and the recording are there together."""
+    recording = {"interactions": [], "clock": [1.5], "random": []}
+    record = store.finish_execution(
+        execution.id,
+        status="succeeded",
+        output=1,
+        steps=[make_step(1)],
+        world={"recording": recording},
+    )
+    assert record.status == "succeeded"
+    world = store.get_world(execution.id)
+    assert world is not None and world.recording == recording
+
+
+def test_a_world_that_cannot_be_stored_loses_itself_not_the_end(
+    store: Store, execution: ExecutionRecord
+) -> None:
+    record = store.finish_execution(
+        execution.id,
+        status="succeeded",
+        output=1,
+        steps=[make_step(1)],
+        world={"recording": {"clock": [float("nan")]}},  # not JSON
+    )
+    assert record.status == "succeeded" and record.output == 1
+    assert [s.id for s in store.get_steps(execution.id)] == [1]
+    assert store.get_world(execution.id) is None

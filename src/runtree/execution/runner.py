@@ -214,8 +214,8 @@ class ExecutionRunner:
         ):
             record = self.store.get_execution(execution.id)
             return execution if record is None else record
-        if outcome.world is not None:
-            self._save_world(execution.id, outcome.world)
+        # The recording (or a replay's report) is stored with the end, in its transaction.
+        world = outcome.world
         output = outcome.output.get("preview") if outcome.output else None
         problem = outcome.error
         if outcome.stdout and problem is not None:
@@ -229,6 +229,7 @@ class ExecutionRunner:
                     output=output,
                     error=problem,
                     steps=outcome.steps,
+                    world=world,
                 )
                 if observer is not None:
                     observer.steps_saved(len(outcome.steps))
@@ -238,22 +239,16 @@ class ExecutionRunner:
                 output, problem = None, outcome.error
         try:
             return self.store.finish_execution(
-                execution.id, status=outcome.status, output=output, error=problem
+                execution.id, status=outcome.status, output=output, error=problem, world=world
             )
         except Exception as error:  # its worker is gone: it must not stay running
             return self.store.finish_execution(
-                execution.id, status=CRASHED, output=None, error=_engine_error(error).error
+                execution.id,
+                status=CRASHED,
+                output=None,
+                error=_engine_error(error).error,
+                world=world,
             )
-
-    def _save_world(self, execution_id: str, world: dict[str, Any]) -> None:
-        """Store the run's recording, or its replay report, before its end is stored (what
-        reads the end may read them). Failing to store them loses them, not the run."""
-        try:
-            self.store.save_world(
-                execution_id, recording=world.get("recording"), report=world.get("report")
-            )
-        except Exception:
-            log.exception("could not store the world recording of execution %s", execution_id)
 
 
 class NotifyingRunner(ExecutionRunner):

@@ -3,6 +3,7 @@ the :class:`~runtree.store.Store`."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
@@ -13,7 +14,7 @@ from ...models import (
     RecoveryReport,
     VersionRecord,
 )
-from .. import executions, queries
+from .. import executions, queries, worlds
 from ..common import utcnow
 from ..database import Database
 from ..steps import save_steps as _save_steps
@@ -21,6 +22,8 @@ from ..steps import save_steps as _save_steps
 # How long an execution's end is retried while the database cannot be reached (a PostgreSQL
 # restart): ending an execution is idempotent -- the first end stands -- so retrying is safe.
 FINISH_RECONNECT_S = 60.0
+
+log = logging.getLogger("runtree.execution")
 
 
 class ExecutionRepository:
@@ -126,6 +129,7 @@ class ExecutionRepository:
         output: Any = None,
         error: Any = None,
         steps: Iterable[Mapping[str, Any]] | None = None,
+        world: Mapping[str, Any] | None = None,
     ) -> ExecutionRecord:
         """Record how an execution ended: ``status`` is a finished status (succeeded, failed,
         timed_out, cancelled, crashed); ``output`` the JSON preview of the result; ``error``
@@ -135,10 +139,17 @@ class ExecutionRepository:
 
         ``steps``, if given, are saved first, in the same transaction, exactly as
         :meth:`save_steps` would (a malformed step raises :class:`InvalidDataError` and
-        nothing is written)."""
+        nothing is written).
+
+        ``world``, if given (what the run got from the outside world: ``{"recording": ...}``,
+        or a replay's ``{"report": ...}``; see :meth:`~runtree.store.Store.save_world`), is
+        stored in the same transaction, before the end, so that whoever reads the end finds
+        it. Failing to store it loses it, not the end (it is logged)."""
         now = utcnow()
 
         def operation(session: Session) -> ExecutionRecord:
+            if world is not None:
+                _save_world(session, execution_id, world)
             if steps is not None:
                 if executions.execution_status(session, execution_id, lock=True).finished:
                     # Ended meanwhile (cancelled, settled as lost, or this very write
@@ -217,3 +228,15 @@ class ExecutionRepository:
             lambda s: executions.recover(s, worker_ids, now)
         )
         return RecoveryReport(crashed=crashed, interrupted_steps=interrupted, queued=queued)
+
+
+def _save_world(session: Session, execution_id: str, world: Mapping[str, Any]) -> None:
+    """Store ``world`` in a savepoint of its own: what goes wrong with it (not JSON, a report
+    for a run that is no replay) rolls back only that."""
+    try:
+        with session.begin_nested():
+            worlds.save_world(
+                session, execution_id, recording=world.get("recording"), report=world.get("report")
+            )
+    except Exception:
+        log.exception("could not store the world recording of execution %s", execution_id)
