@@ -67,64 +67,19 @@ import sys
 import types
 from collections.abc import Callable
 
+from .code_cache import CodeCache
 from .job import Job
-from .worker import compile_function, preload, run_job, warm_up
+from .worker import preload, run_job, warm_up
 from .world import prepare as prepare_world
 from .world import warm_up as warm_up_world
 
-# Bounds of the code cache: entries, and characters of source they were compiled from.
-CACHE_ENTRIES = 256
-CACHE_SOURCE_CHARS = 8 * 1024 * 1024
 # How long handing a job to the spare may take before the zygote gives up on that spare.
 SPARE_SEND_TIMEOUT_S = 5.0
 # Spares that die unused, one after the other, before the zygote stops keeping any.
 SPARE_FAILURES = 3
 EX_SOFTWARE = 70  # a worker's exit code when the worker itself failed
 
-_Key = tuple[str, int, bool, str]
 _HEADER = struct.Struct("!Q")  # the size of the job that follows, to a spare
-
-
-class CodeCache:
-    """Compiled function modules, keyed by everything their code depends on (file name,
-    version number, tracking, source); the least recently used go past the bounds."""
-
-    def __init__(self, entries: int = CACHE_ENTRIES, chars: int = CACHE_SOURCE_CHARS) -> None:
-        self._codes: collections.OrderedDict[_Key, types.CodeType] = collections.OrderedDict()
-        self._chars = 0
-        self._max_entries = entries
-        self._max_chars = chars
-
-    def __len__(self) -> int:
-        return len(self._codes)
-
-    def compile_job(self, job: Job) -> dict[str, types.CodeType]:
-        """The code of each of the job's functions, by name. A module that does not compile
-        is left out: the child compiles it again and reports the error as the run's."""
-        codes: dict[str, types.CodeType] = {}
-        for name, spec in job.functions.items():
-            filename = job.filename_of(name)
-            key = (filename, spec.version, spec.tracking, spec.source)
-            code = self._codes.get(key)
-            if code is None:
-                try:
-                    code = compile_function(spec, filename)
-                except Exception:
-                    continue
-                self._add(key, code)
-            else:
-                self._codes.move_to_end(key)
-            codes[name] = code
-        return codes
-
-    def _add(self, key: _Key, code: types.CodeType) -> None:
-        self._codes[key] = code
-        self._chars += len(key[3])
-        while self._codes and (
-            len(self._codes) > self._max_entries or self._chars > self._max_chars
-        ):
-            old, _ = self._codes.popitem(last=False)
-            self._chars -= len(old[3])
 
 
 PR_SET_CHILD_SUBREAPER = 36
@@ -293,11 +248,11 @@ class Zygote:
     def serve(self) -> None:
         """Start a child per request until the server closes the control socket; then kill
         the process group of every worker still running (the server is gone: nobody would
-        supervise them)."""
+        supervise them) and of every spare (one still warming up would linger)."""
         try:
             self._serve()
         finally:
-            for pid in self.children:
+            for pid in [*self.children, *(spare.pid for spare in self.spares.values())]:
                 with contextlib.suppress(OSError):
                     os.killpg(pid, signal.SIGKILL)
 
