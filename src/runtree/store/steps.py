@@ -158,18 +158,15 @@ def map_steps(
     read: only what ``convert`` returns outlives the loop. (The objects of 10,000 steps alive
     at once, rows, records and their values, made the garbage collector walk the whole heap
     several times while they were built.)"""
+    by_step: dict[int, list[Mapping[Any, Any]]] = {}
+    for payload in _payloads(session, execution_id, None, include_blobs):
+        by_step.setdefault(payload["step_id"], []).append(payload)
     result = session.connection().execute(
         select(*_STEP_COLUMNS)
         .where(StepRow.execution_id == execution_id)
         .order_by(StepRow.sequence, StepRow.id)
     )
     names = tuple(result.keys())
-    rows = result.all()
-    if not rows:
-        return []
-    by_step: dict[int, list[Mapping[Any, Any]]] = {}
-    for payload in _payloads(session, execution_id, None, include_blobs):
-        by_step.setdefault(payload["step_id"], []).append(payload)
     json_columns = _json_columns(names)
     id_at = names.index("id")
     return [
@@ -181,6 +178,8 @@ def map_steps(
                 blobs=include_blobs,
             )
         )
+        # A thousand rows at a time: the rows of the whole execution are not held at once.
+        for rows in result.partitions(1000)
         for values in rows
     ]
 
