@@ -120,3 +120,35 @@ def test_a_spare_stops_warming_up_when_its_job_comes() -> None:
 
         assert warm_until_job(theirs, [fails, job_comes, *steps]) == 2
         assert ran == ["tiny job"]  # the session's warm-up was left to the run
+
+
+def test_held_patches_read_the_real_clock_between_runs_and_record_during_them() -> None:
+    """What a recording zygote holds (world.hold) before it forks: sessions only swap the
+    clock and the randomness read; in between, the real ones are read; release() takes the
+    patches out (a run that records nothing)."""
+    script = """
+import os, time
+import time_machine
+from runtree.execution import world
+from runtree.execution.world import clock, randomness
+real_urandom = os.urandom
+world.hold()
+assert len(time_machine.traveller_stack) == 1 and os.urandom is not real_urandom
+before = time.time_ns()
+assert abs(before - clock._real_time_ns()) < 10**9 and len(os.urandom(4)) == 4
+session = world.Session({"mode": "record", "http_limit": 0, "network": False}, ())
+session.start()
+time.time(); os.urandom(3)
+recording = session.stop()["recording"]
+assert recording["clock_reads"] == 1 and recording["urandom_bytes"] == 3, recording
+time.time(); os.urandom(3)  # between runs: nothing is kept
+assert session.clock.count == 1 and session.entropy.count == 3
+assert len(time_machine.traveller_stack) == 1  # still held
+world.release()
+assert time_machine.traveller_stack == [] and os.urandom is real_urandom
+print("ok")
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.stdout.strip() == "ok", done.stderr

@@ -47,6 +47,7 @@ from .sandbox.confine import confine
 from .sandbox.policy import Policy
 from .world import Session as WorldSession
 from .world import prepare as prepare_world
+from .world import release as release_world
 
 FLUSH_INTERVAL_S = 0.05
 BATCH_SIZE = 200  # steps per message
@@ -300,6 +301,8 @@ def run_job(
     sys.stdout = sys.stderr = captured_out
     function_of = {job.filename_of(n): f"{job.namespace}/{n}" for n in job.functions}
     rec = record(step_budget=job.step_budget, value_budget=job.value_budget)
+    if job.world is None:
+        release_world()  # a recording zygote's child: the real clock functions, os.urandom
     world = None if job.world is None else WorldSession(job.world, function_of)
     streamer = _StepStreamer(rec, channel, function_of, world)
     result: dict[str, Any]

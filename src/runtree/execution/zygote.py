@@ -70,6 +70,7 @@ from collections.abc import Callable
 from .code_cache import CodeCache
 from .job import Job
 from .worker import preload, run_job, warm_up
+from .world import hold as hold_world
 from .world import prepare as prepare_world
 from .world import warm_up as warm_up_world
 
@@ -159,6 +160,7 @@ def _preload(options: Options | None = None) -> dict[str, types.CodeType]:
     preload()
     if options is None or options.record_http:
         prepare_world()  # the HTTP clients patched once, before forking: no run pays for it
+        hold_world()  # the clock and os.urandom too
         with contextlib.suppress(Exception):  # what a session builds once: shared too
             warm_up_world()
     if options is not None and options.sandboxed:

@@ -95,6 +95,7 @@ class _ClockTraveller(time_machine.Traveller):
 
 
 _traveller: _ClockTraveller | None = None
+_held = False  # hold(): the patches stay in between runs
 
 
 def install(clock: Clock) -> None:
@@ -109,11 +110,29 @@ def install(clock: Clock) -> None:
     time_machine.traveller_stack.append(_traveller)
 
 
+def hold() -> None:
+    """Patch the clock functions now and keep them patched (a recording zygote, before it
+    forks): :func:`install` and :func:`uninstall` then only change which clock is read, and
+    in between the real one is. A child so saves writing the patches into its copy of the
+    zygote's memory, and undoing them, at every run; :func:`release` takes them out."""
+    global _held
+    install(Clock(None, 0))
+    _held = True
+    uninstall()
+
+
+def release() -> None:
+    """Take out what :func:`hold` keeps (a run that records nothing gets the real functions)."""
+    global _held
+    _held = False
+    uninstall()
+
+
 def uninstall() -> None:
-    """Put the real clock back."""
+    """Put the real clock back (the real reads, with the patches kept while held)."""
     global _current, _traveller
     _current = None
-    if _traveller is None:
+    if _traveller is None or _held:
         return
     if _traveller in time_machine.traveller_stack:
         time_machine.traveller_stack.remove(_traveller)

@@ -79,10 +79,29 @@ def install(entropy: Entropy) -> None:
         _installed = True
 
 
+_held = False  # hold(): os.urandom stays routed through here in between runs
+
+
+def hold() -> None:
+    """Route ``os.urandom`` through here now and keep it so (a recording zygote, before it
+    forks; in between runs the real bytes are drawn): see :func:`.clock.hold`."""
+    global _held
+    install(Entropy(limit=0))
+    _held = True
+    uninstall()
+
+
+def release() -> None:
+    """Take out what :func:`hold` keeps."""
+    global _held
+    _held = False
+    uninstall()
+
+
 def uninstall() -> None:
     global _current, _installed
     _current = None
-    if _installed:
+    if _installed and not _held:
         os.urandom = _real_urandom
         random._urandom = _real_urandom  # type: ignore[attr-defined]
         _installed = False
