@@ -181,6 +181,34 @@ field_long(PyObject *obj, Field *field)
     return result;
 }
 
+/* Set the int obj to value in place, when nothing but the caller's slot can see it: it is
+ * an exact int held by that one reference, one positive digit before and after, and not a
+ * value CPython keeps cached (small ints are shared). A row's count grows by one per call
+ * past the budget; a new int for each was a tenth of an aggregated call's cost. Returns 0
+ * (nothing changed) when any condition does not hold. */
+static inline int
+set_in_place(PyObject *obj, long long value)
+{
+#ifdef Py_GIL_DISABLED
+    return 0; /* (reference counts are not a single field there) */
+#else
+    if (!PyLong_CheckExact(obj) || Py_REFCNT(obj) != 1 || value <= 256 ||
+        value >= ((long long)1 << PyLong_SHIFT))
+        return 0;
+#if PY_VERSION_HEX >= 0x030C0000
+    PyLongObject *number = (PyLongObject *)obj;
+    if (number->long_value.lv_tag != ((uintptr_t)1 << _PyLong_NON_SIZE_BITS))
+        return 0; /* not one positive digit */
+    number->long_value.ob_digit[0] = (digit)value;
+#else
+    if (Py_SIZE(obj) != 1)
+        return 0;
+    ((PyLongObject *)obj)->ob_digit[0] = (digit)value;
+#endif
+    return 1;
+#endif
+}
+
 /* obj.<field> += delta; the new value in *updated_value when it is not NULL. */
 static inline int
 field_add_get(PyObject *obj, Field *field, long long delta, long long *updated_value)
@@ -200,6 +228,11 @@ field_add_get(PyObject *obj, Field *field, long long delta, long long *updated_v
         Py_DECREF(value);
     if (current == -1 && PyErr_Occurred())
         return -1;
+    if (slot != NULL && set_in_place(value, current + delta)) {
+        if (updated_value != NULL)
+            *updated_value = current + delta;
+        return 0;
+    }
     PyObject *updated = PyLong_FromLongLong(current + delta);
     if (updated == NULL)
         return -1;
@@ -313,12 +346,138 @@ small_int(PyObject *obj)
     return fast_long(obj);
 }
 
-/* The caller's frame (the instrumented function's): borrowed, or Py_None. */
+/* The caller's frame (the instrumented function's): borrowed, or Py_None. Making it costs
+ * a frame object per call (about a third of an aggregated call): the hot paths use the
+ * call's address instead (below) and ask for the frame only where Python code needs it. */
 static inline PyObject *
 caller_frame(void)
 {
     PyFrameObject *frame = PyEval_GetFrame();
     return frame != NULL ? (PyObject *)frame : Py_None;
+}
+
+/* --- call identity without a frame object ------------------------------------------------
+ *
+ * A record's FRAME (and FAST) says which call it belongs to. The Python hooks keep the call's
+ * frame object there. The C hooks keep it for steps, but an aggregated call (the millions past
+ * the budget) gets the address of its interpreter frame instead, as an int: making a frame
+ * object and freeing it at the call's end was a third of such a call's cost.
+ *
+ * Both identify the running call exactly. A running call's interpreter frame (on the thread's
+ * frame stack, or inside its generator) is where no other running call's is; a frame object
+ * points at its call's interpreter frame while the call runs, and at storage of its own once
+ * it ended (so a finished call's frame object is never taken for a running call). An address
+ * outlives its call only in a record whose end hook never ran: the C hooks always end an
+ * aggregated call in C (done, exit), and such a record was never closed by the Python path
+ * either (runtime._close_unfinished_below stops at aggregated records).
+ *
+ * Python code compares FRAME with `is`: wherever the C hooks pass "the caller's frame" to it,
+ * they pass the very object a record of the running call holds (call_identity below), so a
+ * record with an address is found exactly as a record with a frame object is. */
+
+/* Mirror of the first fields of CPython's struct _frame (pycore_frame.h, the same on 3.11,
+ * 3.12 and 3.13): configure() checks the layout and turns addresses off if it differs. */
+typedef struct {
+    PyObject_HEAD
+    PyObject *f_back;
+    void *f_frame; /* the call's struct _PyInterpreterFrame */
+} FrameHead;
+
+static int addresses_on; /* the layout check passed: aggregated calls get addresses */
+
+/* address_int's table (below) */
+#define KEY_SLOTS 256
+static PyObject *key_ints[KEY_SLOTS];
+static void *key_addresses[KEY_SLOTS];
+
+/* The running call's interpreter frame (the instrumented function's: C functions push none). */
+static inline void *
+current_address(void)
+{
+    PyThreadState *tstate = PyThreadState_Get();
+#if PY_VERSION_HEX >= 0x030D0000
+    return (void *)tstate->current_frame;
+#else
+    return (void *)tstate->cframe->current_frame;
+#endif
+}
+
+/* Which call a record's FRAME/FAST value stands for: the interpreter frame address, NULL for
+ * anything else (None, the root's True). */
+static inline void *
+address_of(PyObject *identity)
+{
+    if (Py_IS_TYPE(identity, &PyFrame_Type))
+        return ((FrameHead *)identity)->f_frame;
+    if (PyLong_CheckExact(identity))
+        return PyLong_AsVoidPtr(identity);
+    return NULL;
+}
+
+/* Whether the record's FRAME/FAST value stands for the call at here (address or frame). */
+static inline int
+is_call(PyObject *identity, void *here)
+{
+    if (!addresses_on)
+        return identity == here;
+    if (PyLong_CheckExact(identity)) {
+        size_t slot = ((size_t)here >> 4) % KEY_SLOTS; /* (address_int's table) */
+        if (key_ints[slot] == identity)
+            return key_addresses[slot] == here;
+        return here != NULL && PyLong_AsVoidPtr(identity) == here;
+    }
+    return here != NULL && address_of(identity) == here;
+}
+
+/* The running call, as is_call compares it: its address, or (addresses off) its frame. */
+static inline void *
+here_now(void)
+{
+    return addresses_on ? current_address() : (void *)caller_frame();
+}
+
+/* The int a new aggregated record keeps for the call at here (a new reference). The same
+ * address recurs call after call (a recursion revisits the same depths), so the ints are
+ * kept in a small direct-mapped table rather than made and freed per call. */
+
+static inline PyObject *
+address_int(void *here)
+{
+    size_t slot = ((size_t)here >> 4) % KEY_SLOTS;
+    if (key_addresses[slot] == here && key_ints[slot] != NULL)
+        return Py_NewRef(key_ints[slot]);
+    PyObject *key = PyLong_FromVoidPtr(here);
+    if (key == NULL)
+        return NULL;
+    Py_XSETREF(key_ints[slot], Py_NewRef(key));
+    key_addresses[slot] = here;
+    return key;
+}
+
+/* What to pass as "the caller's frame" to the Python hooks (borrowed): the FRAME value of a
+ * record of the running call when it holds an address (Python compares with `is`), else the
+ * frame object. Only the holder's current record and those it was called from (or resumed
+ * by) can be the running call's. */
+static PyObject *
+call_identity(PyObject *holder, void *here)
+{
+    if (addresses_on && holder != NULL && PyList_CheckExact(holder) &&
+        PyList_GET_SIZE(holder) >= 1) {
+        PyObject *node = PyList_GET_ITEM(holder, 0);
+        for (int guard = 0; guard < 100000 && is_record(node); guard++) {
+            PyObject *identity = ITEM(node, R_FRAME);
+            if (PyLong_CheckExact(identity) && PyLong_AsVoidPtr(identity) == here)
+                return identity;
+            if (Py_IS_TYPE(identity, &PyFrame_Type) && address_of(identity) == here)
+                break; /* its frame object: the one caller_frame() returns */
+            PyObject *next = ITEM(node, R_GEN) != Py_None && is_record(ITEM(node, 12))
+                                 ? ITEM(node, 12)
+                                 : ITEM(node, R_PARENT);
+            node = next;
+        }
+        PyErr_Clear(); /* (PyLong_AsVoidPtr cannot fail on an exact int, but be sure) */
+    }
+    return caller_frame();
 }
 
 /* The holder of this context (new reference), Py_None outside recordings, NULL on error. */
@@ -563,14 +722,83 @@ drop_record(PyObject *record)
 {
     if (Py_REFCNT(record) == 1 && spare_count < SPARE_RECORDS && PyList_CheckExact(record) &&
         PyList_GET_SIZE(record) == RECORD_SIZE) {
-        for (Py_ssize_t i = 0; i < RECORD_SIZE; i++)
-            put(record, i, Py_None);
+        for (Py_ssize_t i = 0; i < RECORD_SIZE; i++) {
+            if (ITEM(record, i) != Py_None)
+                put(record, i, Py_None);
+        }
         if (Py_REFCNT(record) == 1) { /* (clearing ran no code that kept it, but be sure) */
             spare_records[spare_count++] = record;
             return;
         }
     }
     Py_DECREF(record);
+}
+
+/* Aggregated calls' records, kept the same way but with their constant fields in place (ID
+ * -1, INPUTS False -- the failed flag --, None elsewhere): only the eight that vary per call
+ * are written and cleared. */
+static PyObject *spare_aggregated[SPARE_RECORDS];
+static int spare_aggregated_count;
+static const Py_ssize_t AGGREGATED_VARYING[8] = {R_META, R_PARENT, R_DEPTH, R_STATUS,
+                                                 R_T0,   R_REC,    R_FRAME, R_PATH};
+
+/* A new aggregated call's record (a new reference, NULL on error); takes the references
+ * depth, t0 and identity (the others are borrowed). */
+static PyObject *
+new_aggregated(PyObject *meta, PyObject *parent, PyObject *depth, PyObject *row, PyObject *t0,
+               PyObject *rec, PyObject *identity, PyObject *path)
+{
+    PyObject *record;
+    if (spare_aggregated_count > 0) {
+        record = spare_aggregated[--spare_aggregated_count];
+    }
+    else if ((record = new_record()) != NULL) {
+        put(record, R_ID, minus_one);
+        put(record, R_INPUTS, Py_False);
+    }
+    if (record == NULL) {
+        Py_DECREF(depth);
+        Py_DECREF(t0);
+        Py_DECREF(identity);
+        return NULL;
+    }
+    /* the varying fields hold None here: set them without reading them back */
+    PyObject *items[8] = {Py_NewRef(meta), Py_NewRef(parent), depth, Py_NewRef(row),
+                          t0,              Py_NewRef(rec),    identity, Py_NewRef(path)};
+    for (int i = 0; i < 8; i++) {
+        PyList_SET_ITEM(record, AGGREGATED_VARYING[i], items[i]);
+        Py_DECREF(Py_None);
+    }
+    return record;
+}
+
+/* drop_record for an aggregated call's record: into spare_aggregated when nothing else holds
+ * it and its constant fields are intact (promote() rewrites them, but a promoted record is
+ * never dropped here). */
+static void
+drop_aggregated(PyObject *record)
+{
+    if (Py_REFCNT(record) != 1 || spare_aggregated_count >= SPARE_RECORDS ||
+        !PyList_CheckExact(record) || PyList_GET_SIZE(record) != RECORD_SIZE ||
+        ITEM(record, R_ID) != minus_one || ITEM(record, R_INPUTS) != Py_False ||
+        ITEM(record, R_FAST) != Py_None || ITEM(record, R_GEN) != Py_None ||
+        ITEM(record, R_OUTPUT) != Py_None || ITEM(record, R_EXTRA) != Py_None ||
+        ITEM(record, 12) != Py_None) {
+        drop_record(record);
+        return;
+    }
+    for (int i = 0; i < 8; i++) {
+        Py_ssize_t index = AGGREGATED_VARYING[i];
+        PyObject *old = ITEM(record, index);
+        if (old != Py_None) {
+            PyList_SET_ITEM(record, index, Py_NewRef(Py_None));
+            Py_DECREF(old);
+        }
+    }
+    if (Py_REFCNT(record) == 1 && spare_aggregated_count < SPARE_RECORDS)
+        spare_aggregated[spare_aggregated_count++] = record;
+    else
+        Py_DECREF(record);
 }
 
 /* --- aggregated calls --------------------------------------------------------------------- */
@@ -603,7 +831,7 @@ finish_aggregated(PyObject *holder, PyObject *record)
     put(holder, 0, ITEM(record, R_PARENT));
     status = 0;
 done:
-    drop_record(record);
+    drop_aggregated(record);
     return status;
 }
 
@@ -673,7 +901,7 @@ existing_row(PyObject *parent, PyObject *meta, long parent_id, PyObject *rec)
  * exists. Returns 1 when done, 0 to hand the call to the Python path, -1 on error. */
 static int
 aggregate_fast(PyObject *meta, PyObject *holder, PyObject *parent, PyObject *rec,
-               PyObject *frame, long parent_id, long depth, long max_depth)
+               void *here, long parent_id, long depth, long max_depth)
 {
     PyObject *path = Py_None;
     long reserve_left = field_long(rec, &F_reserve_left);
@@ -706,8 +934,11 @@ aggregate_fast(PyObject *meta, PyObject *holder, PyObject *parent, PyObject *rec
             if (!PyTuple_CheckExact(caller) || PyTuple_GET_SIZE(caller) < 2 ||
                 !PyTuple_CheckExact(meta) || PyTuple_GET_SIZE(meta) < 5)
                 return 0;
-            int same = PyObject_RichCompareBool(PyTuple_GET_ITEM(caller, 1),
-                                                PyTuple_GET_ITEM(meta, 1), Py_EQ);
+            PyObject *caller_module = PyTuple_GET_ITEM(caller, 1);
+            PyObject *module = PyTuple_GET_ITEM(meta, 1);
+            int same = caller_module == module
+                           ? 1
+                           : PyObject_RichCompareBool(caller_module, module, Py_EQ);
             if (same <= 0)
                 return same; /* another module: the reserve keeps it (Python path) */
         }
@@ -729,29 +960,20 @@ aggregate_fast(PyObject *meta, PyObject *holder, PyObject *parent, PyObject *rec
     long long active;
     if (field_add_get(row, &F_active, 1, &active) < 0)
         goto done;
-    PyObject *record = new_record();
-    if (record == NULL)
-        goto done;
     /* (as runtime._aggregate) a call nested in a running call of its row starts its record
      * with its caller's start: only the outermost call's times make the row's total */
     PyObject *t0 = active > 1 ? Py_NewRef(ITEM(parent, R_T0)) : PyLong_FromLongLong(now_ns());
     PyObject *child_depth = PyLong_FromLong(depth + 1);
-    PyObject *aggregated_id = Py_NewRef(minus_one);
-    if (t0 == NULL || child_depth == NULL || aggregated_id == NULL) {
+    PyObject *identity = addresses_on ? address_int(here) : Py_NewRef((PyObject *)here);
+    if (t0 == NULL || child_depth == NULL || identity == NULL) {
         Py_XDECREF(t0);
         Py_XDECREF(child_depth);
-        Py_XDECREF(aggregated_id);
-        Py_DECREF(record);
+        Py_XDECREF(identity);
         goto done;
     }
-    PyObject *items[RECORD_SIZE] = {meta, parent, child_depth, aggregated_id, row, t0,
-                                    Py_None, Py_None, Py_False, Py_None, rec, Py_None,
-                                    Py_None, frame, path};
-    for (Py_ssize_t i = 0; i < RECORD_SIZE; i++)
-        put(record, i, items[i]);
-    Py_DECREF(t0);
-    Py_DECREF(child_depth);
-    Py_DECREF(aggregated_id);
+    PyObject *record = new_aggregated(meta, parent, child_depth, row, t0, rec, identity, path);
+    if (record == NULL)
+        goto done;
     PyObject *old = PyList_GET_ITEM(holder, 0);
     PyList_SET_ITEM(holder, 0, record);
     Py_DECREF(old);
@@ -763,18 +985,51 @@ done:
 
 /* --- enter --------------------------------------------------------------------------------- */
 
+/* runtime._true_parent(parent, frame) (a new reference, NULL on error). A parent holding an
+ * address (an aggregated call made here) is handled here: Python would compare frame objects
+ * with it. As _running_generator_between: the nearest recorded generator frame of the same
+ * recording between the caller and the parent's call, else the parent. */
+static PyObject *
+true_parent_of(PyObject *parent)
+{
+    PyObject *identity = ITEM(parent, R_FRAME);
+    if (!(addresses_on && ITEM(parent, R_GEN) == Py_None && PyLong_CheckExact(identity))) {
+        PyObject *call_args[2] = {parent, caller_frame()};
+        return call(true_parent_fn, call_args, 2);
+    }
+    void *stop = PyLong_AsVoidPtr(identity);
+    PyObject *rec = ITEM(parent, R_REC);
+    PyFrameObject *frame = PyEval_GetFrame();
+    PyFrameObject *caller = frame != NULL ? PyFrame_GetBack(frame) : NULL;
+    while (caller != NULL && address_of((PyObject *)caller) != stop) {
+        PyObject *record = PyDict_GetItemWithError(generator_records, (PyObject *)caller);
+        if (record == NULL && PyErr_Occurred()) {
+            Py_DECREF(caller);
+            return NULL;
+        }
+        if (record != NULL && record != parent && is_record(record) && ITEM(record, R_REC) == rec) {
+            Py_DECREF(caller);
+            return Py_NewRef(record);
+        }
+        PyFrameObject *back = PyFrame_GetBack(caller);
+        Py_DECREF(caller);
+        caller = back;
+    }
+    Py_XDECREF(caller);
+    return Py_NewRef(parent);
+}
+
 static PyObject *
 enter_body(PyObject *meta, PyObject *args, PyObject *holder, PyObject **parent_ref)
 {
     PyObject *parent = *parent_ref;
-    PyObject *frame = caller_frame();
+    void *here = here_now();
     if (!is_record(parent))
         goto general;
     /* runtime._true_parent changes nothing unless the parent is a generator's record or
      * instrumented generators are alive */
     if (ITEM(parent, R_GEN) != Py_None || PyDict_GET_SIZE(generator_records)) {
-        PyObject *call_args[2] = {parent, frame};
-        PyObject *true_parent = call(true_parent_fn, call_args, 2);
+        PyObject *true_parent = true_parent_of(parent);
         if (true_parent == NULL)
             return NULL;
         Py_SETREF(*parent_ref, true_parent);
@@ -797,12 +1052,12 @@ enter_body(PyObject *meta, PyObject *args, PyObject *holder, PyObject **parent_r
             return NULL;
         if (is_closed)
             Py_RETURN_NONE;
-        int done = aggregate_fast(meta, holder, parent, rec, frame, parent_id, depth, max_depth);
+        int done = aggregate_fast(meta, holder, parent, rec, here, parent_id, depth, max_depth);
         if (done < 0)
             return NULL;
         if (done)
             Py_RETURN_NONE;
-        PyObject *slow_args[6] = {meta, holder, parent, rec, args, frame};
+        PyObject *slow_args[6] = {meta, holder, parent, rec, args, caller_frame()};
         return call(enter_slow_fn, slow_args, 6);
     }
     if (!PyTuple_CheckExact(meta) || PyTuple_GET_SIZE(meta) < 5 || !PyTuple_CheckExact(args))
@@ -812,7 +1067,7 @@ enter_body(PyObject *meta, PyObject *args, PyObject *holder, PyObject **parent_r
         return NULL;
     if (flags) {
         PyObject *special_args[7] = {meta, holder, parent, rec, args, PyTuple_GET_ITEM(meta, 4),
-                                     frame};
+                                     caller_frame()};
         PyObject *result = call(enter_special_fn, special_args, 7);
         if (result == NULL)
             return NULL;
@@ -838,6 +1093,7 @@ enter_body(PyObject *meta, PyObject *args, PyObject *holder, PyObject **parent_r
         Py_INCREF(inputs);
     PyObject *record = new_record();
     PyObject *child_depth = PyLong_FromLong(depth + 1);
+    PyObject *frame = caller_frame(); /* a step keeps its frame object (see "call identity") */
     PyObject *t0 = PyLong_FromLongLong(now_ns());
     if (record == NULL || child_depth == NULL || t0 == NULL) {
         Py_XDECREF(record);
@@ -919,11 +1175,11 @@ done_body(PyObject *meta, PyObject *value)
     if (holder == Py_None)
         return holder;
     PyObject *record = PyList_GET_ITEM(holder, 0);
-    PyObject *frame = caller_frame();
-    if (!is_record(record) || ITEM(record, R_FAST) != frame) {
+    void *here = here_now();
+    if (!is_record(record) || !is_call(ITEM(record, R_FAST), here)) {
         /* not a plain call's own record: an aggregated call's, or the general path */
         if (is_record(record) && ITEM(record, R_GEN) == Py_None &&
-            ITEM(record, R_FRAME) == frame && small_int(ITEM(record, R_ID)) == -1) {
+            is_call(ITEM(record, R_FRAME), here) && small_int(ITEM(record, R_ID)) == -1) {
             PyObject *rec = ITEM(record, R_REC);
             int is_closed = field_truth(rec, &F_closed);
             int status = is_closed < 0 ? -1 : is_closed ? 0 : finish_aggregated(holder, record);
@@ -937,7 +1193,8 @@ done_body(PyObject *meta, PyObject *value)
             return NULL;
         }
         Py_INCREF(record);
-        PyObject *slow_args[6] = {holder, record, meta, value, frame, end_obj};
+        PyObject *slow_args[6] = {holder, record, meta, value, call_identity(holder, here),
+                                  end_obj};
         PyObject *result = call(done_slow_fn, slow_args, 6);
         Py_DECREF(record);
         Py_DECREF(end_obj);
@@ -1062,23 +1319,39 @@ hook_exit(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     if (holder == NULL || holder == Py_None)
         return holder;
     PyObject *record = PyList_GET_ITEM(holder, 0);
-    PyObject *frame = caller_frame();
-    if (is_record(record) && ITEM(record, R_GEN) == Py_None && ITEM(record, R_FRAME) == frame &&
-        small_int(ITEM(record, R_ID)) == -1) {
+    void *here = here_now();
+    if (is_record(record) && ITEM(record, R_GEN) == Py_None &&
+        is_call(ITEM(record, R_FRAME), here) && small_int(ITEM(record, R_ID)) == -1) {
         int is_closed = field_truth(ITEM(record, R_REC), &F_closed);
         int status = is_closed < 0 ? -1 : is_closed ? 0 : finish_aggregated(holder, record);
         Py_DECREF(holder);
         return status < 0 ? NULL : Py_NewRef(Py_None);
     }
     PyErr_Clear();
+    PyObject *frame = Py_NewRef(call_identity(holder, here));
     Py_DECREF(holder);
     PyObject *end_obj = PyLong_FromLongLong(now_ns());
-    if (end_obj == NULL)
+    if (end_obj == NULL) {
+        Py_DECREF(frame);
         return NULL;
+    }
     PyObject *exit_args[3] = {args[0], frame, end_obj};
     PyObject *result = call(exit_fn, exit_args, 3);
     Py_DECREF(end_obj);
+    Py_DECREF(frame);
     return result;
+}
+
+/* call_identity for this context's holder (a new reference; NULL on error). */
+static PyObject *
+running_call_identity(void)
+{
+    PyObject *holder = get_holder();
+    if (holder == NULL)
+        return NULL;
+    PyObject *identity = Py_NewRef(call_identity(holder, here_now()));
+    Py_DECREF(holder);
+    return identity;
 }
 
 static PyObject *
@@ -1088,8 +1361,13 @@ hook_error(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_TypeError, "error(meta)");
         return NULL;
     }
-    PyObject *error_args[2] = {args[0], caller_frame()};
-    return call(error_fn, error_args, 2);
+    PyObject *frame = running_call_identity();
+    if (frame == NULL)
+        return NULL;
+    PyObject *error_args[2] = {args[0], frame};
+    PyObject *result = call(error_fn, error_args, 2);
+    Py_DECREF(frame);
+    return result;
 }
 
 static PyObject *
@@ -1100,12 +1378,18 @@ hook_fail(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_TypeError, "fail(meta)");
         return NULL;
     }
-    PyObject *end_obj = PyLong_FromLongLong(end);
-    if (end_obj == NULL)
+    PyObject *frame = running_call_identity();
+    if (frame == NULL)
         return NULL;
-    PyObject *fail_args[3] = {args[0], caller_frame(), end_obj};
+    PyObject *end_obj = PyLong_FromLongLong(end);
+    if (end_obj == NULL) {
+        Py_DECREF(frame);
+        return NULL;
+    }
+    PyObject *fail_args[3] = {args[0], frame, end_obj};
     PyObject *result = call(fail_fn, fail_args, 3);
     Py_DECREF(end_obj);
+    Py_DECREF(frame);
     return result;
 }
 
@@ -1215,6 +1499,10 @@ configure(PyObject *module, PyObject *args, PyObject *kwargs)
         field_init(&F_kept, path_type, "kept") < 0 ||
         field_init(&F_value_budget, policy_type, "value_budget") < 0)
         goto error;
+    /* The frame layout the call addresses rely on: a frame object of a running call points at
+     * the interpreter frame the thread state says is running (here: our caller's). */
+    PyFrameObject *running = PyEval_GetFrame();
+    addresses_on = running != NULL && ((FrameHead *)running)->f_frame == current_address();
     scalar_shortcut = 1;
     PyObject *scalars[5] = {(PyObject *)&PyLong_Type, (PyObject *)&PyUnicode_Type,
                             (PyObject *)&PyFloat_Type, (PyObject *)&PyBool_Type,
@@ -1247,7 +1535,15 @@ error:
     return NULL;
 }
 
+static PyObject *
+uses_addresses(PyObject *module, PyObject *unused)
+{
+    return PyBool_FromLong(addresses_on);
+}
+
 static PyMethodDef methods[] = {
+    {"uses_addresses", uses_addresses, METH_NOARGS,
+     "uses_addresses() -> bool: aggregated calls are told apart by address (see _hooks.c)."},
     {"enter", (PyCFunction)(void (*)(void))hook_enter, METH_FASTCALL,
      "enter(meta, args): a call starts (runtime.on_enter)."},
     {"done", (PyCFunction)(void (*)(void))hook_done, METH_FASTCALL,
