@@ -16,7 +16,7 @@ call fewer, and no extra line events for tracers::
         try:
             if ON:
                 try:
-                    __runtree_enter__(META, (a, b))
+                    __runtree_enter__(META, a, b)
                 except R:
                     pass
             <original body; ``return x`` becomes
@@ -43,7 +43,7 @@ return hook only records the value, and a ``finally`` ends the call::
         try:
             if ON:
                 try:
-                    __runtree_enter__(META, (a, b))
+                    __runtree_enter__(META, a, b)
                 except R:
                     pass
             <original body; ``return x`` becomes
@@ -193,12 +193,11 @@ class Instrumenter(ast.NodeTransformer):
         ):
             docstring, body = body[:1], body[1:]
         anchor: ast.AST = body[0] if body else node.body[0]
+        # One argument per parameter, not a tuple: a call past the step budget (counted, its
+        # arguments never looked at) then allocates nothing for them in the C hooks.
         enter = ast.Call(
             func=_name(ENTER),
-            args=[
-                _meta_constant(meta),
-                ast.Tuple(elts=[_name(p) for p in params], ctx=ast.Load()),
-            ],
+            args=[_meta_constant(meta), *(_name(p) for p in params)],
             keywords=[],
         )
         handler_hook = FAIL if finishes_on_return else ERROR

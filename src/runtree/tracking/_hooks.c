@@ -1019,24 +1019,51 @@ true_parent_of(PyObject *parent)
     return Py_NewRef(parent);
 }
 
-static PyObject *
-enter_body(PyObject *meta, PyObject *args, PyObject *holder, PyObject **parent_ref)
+/* The common case of a call past the budget, before anything needs its arguments: 1 when it
+ * is done (counted in its row, or nothing to do: the recording is closed), 0 when the caller
+ * must go on with the arguments (a step, or a case for runtime.py), -1 on error. Leaves the
+ * call's true parent in *parent_ref (a record, or the caller goes to runtime.on_enter). */
+static int
+enter_past_budget(PyObject *meta, PyObject *holder, PyObject **parent_ref, void *here)
 {
     PyObject *parent = *parent_ref;
-    void *here = here_now();
     if (!is_record(parent))
-        goto general;
+        return 0;
     /* runtime._true_parent changes nothing unless the parent is a generator's record or
      * instrumented generators are alive */
     if (ITEM(parent, R_GEN) != Py_None || PyDict_GET_SIZE(generator_records)) {
         PyObject *true_parent = true_parent_of(parent);
         if (true_parent == NULL)
-            return NULL;
+            return -1;
         Py_SETREF(*parent_ref, true_parent);
         parent = true_parent;
         if (!is_record(parent))
-            goto general;
+            return 0;
     }
+    PyObject *rec = ITEM(parent, R_REC);
+    long slots_left = field_long(rec, &F_slots_left);
+    if (slots_left == -1 && PyErr_Occurred())
+        return -1;
+    long parent_id = small_int(ITEM(parent, R_ID));
+    long depth = small_int(ITEM(parent, R_DEPTH));
+    long max_depth = field_long(rec, &F_max_depth);
+    if (PyErr_Occurred())
+        return -1;
+    if (slots_left > 0 && parent_id >= 0 && depth < max_depth)
+        return 0; /* a step from the general pool */
+    int is_closed = field_truth(rec, &F_closed);
+    if (is_closed < 0)
+        return -1;
+    if (is_closed)
+        return 1;
+    return aggregate_fast(meta, holder, parent, rec, here, parent_id, depth, max_depth);
+}
+
+/* The rest of runtime.on_enter for a call whose true parent is the record parent, with its
+ * arguments as a tuple: a step, or runtime.py's slow paths. */
+static PyObject *
+enter_body(PyObject *meta, PyObject *args, PyObject *holder, PyObject *parent)
+{
     PyObject *rec = ITEM(parent, R_REC);
     long slots_left = field_long(rec, &F_slots_left);
     if (slots_left == -1 && PyErr_Occurred())
@@ -1047,21 +1074,14 @@ enter_body(PyObject *meta, PyObject *args, PyObject *holder, PyObject **parent_r
     if (PyErr_Occurred())
         return NULL;
     if (slots_left <= 0 || parent_id < 0 || depth >= max_depth) {
-        int is_closed = field_truth(rec, &F_closed);
-        if (is_closed < 0)
-            return NULL;
-        if (is_closed)
-            Py_RETURN_NONE;
-        int done = aggregate_fast(meta, holder, parent, rec, here, parent_id, depth, max_depth);
-        if (done < 0)
-            return NULL;
-        if (done)
-            Py_RETURN_NONE;
+        /* (enter_past_budget did not count it: the reserve may want it, or a row is new) */
         PyObject *slow_args[6] = {meta, holder, parent, rec, args, caller_frame()};
         return call(enter_slow_fn, slow_args, 6);
     }
-    if (!PyTuple_CheckExact(meta) || PyTuple_GET_SIZE(meta) < 5 || !PyTuple_CheckExact(args))
-        goto general;
+    if (!PyTuple_CheckExact(meta) || PyTuple_GET_SIZE(meta) < 5) { /* (hook_enter checks it) */
+        PyErr_SetString(PyExc_TypeError, "enter(): meta is not a function's meta tuple");
+        return NULL;
+    }
     long flags = small_int(PyTuple_GET_ITEM(meta, 4));
     if (flags == -1 && PyErr_Occurred())
         return NULL;
@@ -1134,29 +1154,43 @@ enter_body(PyObject *meta, PyObject *args, PyObject *holder, PyObject **parent_r
     PyList_SET_ITEM(holder, 0, record);
     Py_DECREF(old);
     Py_RETURN_NONE;
-
-general:
-    /* not a shape the fast path knows: runtime.on_enter does all of it */
-    {
-        PyObject *enter_args[2] = {meta, args};
-        return call(py_enter_fn, enter_args, 2);
-    }
 }
 
+/* enter(meta, *args): the instrumented code passes the call's parameters one by one, so a
+ * call past the budget, which never looks at them, makes no tuple. */
 static PyObject *
 hook_enter(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 2) {
-        PyErr_SetString(PyExc_TypeError, "enter(meta, args)");
+    if (nargs < 1) {
+        PyErr_SetString(PyExc_TypeError, "enter(meta, *args)");
         return NULL;
     }
+    PyObject *meta = args[0];
     PyObject *holder = get_holder();
     if (holder == NULL)
         return swallow(NULL);
     if (holder == Py_None)
         return holder;
     PyObject *parent = Py_NewRef(PyList_GET_ITEM(holder, 0));
-    PyObject *result = enter_body(args[0], args[1], holder, &parent);
+    PyObject *result = NULL;
+    int done = enter_past_budget(meta, holder, &parent, here_now());
+    if (done > 0) {
+        result = Py_NewRef(Py_None);
+    }
+    else if (done == 0 && is_record(parent) && PyTuple_CheckExact(meta) &&
+             PyTuple_GET_SIZE(meta) >= 5) {
+        PyObject *values = PyTuple_New(nargs - 1);
+        if (values != NULL) {
+            for (Py_ssize_t i = 1; i < nargs; i++)
+                PyTuple_SET_ITEM(values, i - 1, Py_NewRef(args[i]));
+            result = enter_body(meta, values, holder, parent);
+            Py_DECREF(values);
+        }
+    }
+    else if (done == 0) {
+        /* not a shape the fast path knows: runtime.on_enter does all of it */
+        result = PyObject_Vectorcall(py_enter_fn, args, nargs, NULL);
+    }
     if (result == NULL)
         result = swallow(parent);
     Py_DECREF(parent);
@@ -1545,7 +1579,7 @@ static PyMethodDef methods[] = {
     {"uses_addresses", uses_addresses, METH_NOARGS,
      "uses_addresses() -> bool: aggregated calls are told apart by address (see _hooks.c)."},
     {"enter", (PyCFunction)(void (*)(void))hook_enter, METH_FASTCALL,
-     "enter(meta, args): a call starts (runtime.on_enter)."},
+     "enter(meta, *args): a call starts (runtime.on_enter)."},
     {"done", (PyCFunction)(void (*)(void))hook_done, METH_FASTCALL,
      "done(meta, value) -> value: the call returns and ends (runtime.on_done)."},
     {"return_", (PyCFunction)(void (*)(void))hook_return, METH_FASTCALL,

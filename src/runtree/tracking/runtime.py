@@ -66,8 +66,9 @@ def resolve_current() -> Any:
     return record if record[7] is None else _skip_suspended(record)
 
 
-def on_enter(meta: Any, args: tuple[Any, ...]) -> None:
-    """Start a step for a call of the function ``meta`` describes, with its bound ``args``."""
+def on_enter(meta: Any, *args: Any) -> None:
+    """Start a step for a call of the function ``meta`` describes, with its bound ``args``
+    (one argument per parameter: see :mod:`runtree.instrument.transform`)."""
     holder = get_holder()
     if holder is None:
         return
