@@ -384,6 +384,7 @@ typedef struct {
 } FrameHead;
 
 static int addresses_on; /* the layout check passed: aggregated calls get addresses */
+static int direct_fields; /* every field of Recording, Aggregate and CallPath has an offset */
 
 /* address_int's table (below) */
 #define KEY_SLOTS 256
@@ -735,12 +736,27 @@ drop_record(PyObject *record)
 }
 
 /* Aggregated calls' records, kept the same way but with their constant fields in place (ID
- * -1, INPUTS False -- the failed flag --, None elsewhere): only the eight that vary per call
- * are written and cleared. */
+ * -1, INPUTS False -- the failed flag --, None elsewhere). Of the eight fields that vary per
+ * call, the four that reach the recording's objects (parent record, row, recording, call
+ * path) are cleared when a record is kept; the meta, depth, start and call address stay (a
+ * constant tuple and three ints: nothing is kept alive by them) and are written only when
+ * the next call's differ -- in a recursion they seldom do. */
 static PyObject *spare_aggregated[SPARE_RECORDS];
 static int spare_aggregated_count;
-static const Py_ssize_t AGGREGATED_VARYING[8] = {R_META, R_PARENT, R_DEPTH, R_STATUS,
-                                                 R_T0,   R_REC,    R_FRAME, R_PATH};
+static const Py_ssize_t AGGREGATED_CLEARED[4] = {R_PARENT, R_STATUS, R_REC, R_PATH};
+
+/* record[index] = value, taking our reference to value, without a write when it is there. */
+static inline void
+replace(PyObject *record, Py_ssize_t index, PyObject *value)
+{
+    PyObject *old = ITEM(record, index);
+    if (old == value) {
+        Py_DECREF(value);
+        return;
+    }
+    PyList_SET_ITEM(record, index, value);
+    Py_DECREF(old);
+}
 
 /* A new aggregated call's record (a new reference, NULL on error); takes the references
  * depth, t0 and identity (the others are borrowed). */
@@ -762,11 +778,14 @@ new_aggregated(PyObject *meta, PyObject *parent, PyObject *depth, PyObject *row,
         Py_DECREF(identity);
         return NULL;
     }
-    /* the varying fields hold None here: set them without reading them back */
-    PyObject *items[8] = {Py_NewRef(meta), Py_NewRef(parent), depth, Py_NewRef(row),
-                          t0,              Py_NewRef(rec),    identity, Py_NewRef(path)};
-    for (int i = 0; i < 8; i++) {
-        PyList_SET_ITEM(record, AGGREGATED_VARYING[i], items[i]);
+    replace(record, R_META, Py_NewRef(meta));
+    replace(record, R_DEPTH, depth);
+    replace(record, R_T0, t0);
+    replace(record, R_FRAME, identity);
+    /* the cleared fields hold None here */
+    PyObject *items[4] = {Py_NewRef(parent), Py_NewRef(row), Py_NewRef(rec), Py_NewRef(path)};
+    for (int i = 0; i < 4; i++) {
+        PyList_SET_ITEM(record, AGGREGATED_CLEARED[i], items[i]);
         Py_DECREF(Py_None);
     }
     return record;
@@ -784,21 +803,27 @@ drop_aggregated(PyObject *record)
         ITEM(record, R_FAST) != Py_None || ITEM(record, R_GEN) != Py_None ||
         ITEM(record, R_OUTPUT) != Py_None || ITEM(record, R_EXTRA) != Py_None ||
         ITEM(record, 12) != Py_None) {
+        if (PyList_CheckExact(record) && PyList_GET_SIZE(record) >= RECORD_SIZE) {
+            put(record, R_FAST, Py_None); /* (runtime._finish: an ended call keeps no frame) */
+            put(record, R_FRAME, Py_None);
+        }
         drop_record(record);
         return;
     }
-    for (int i = 0; i < 8; i++) {
-        Py_ssize_t index = AGGREGATED_VARYING[i];
+    for (int i = 0; i < 4; i++) {
+        Py_ssize_t index = AGGREGATED_CLEARED[i];
         PyObject *old = ITEM(record, index);
         if (old != Py_None) {
             PyList_SET_ITEM(record, index, Py_NewRef(Py_None));
             Py_DECREF(old);
         }
     }
-    if (Py_REFCNT(record) == 1 && spare_aggregated_count < SPARE_RECORDS)
+    if (Py_REFCNT(record) == 1 && spare_aggregated_count < SPARE_RECORDS) {
         spare_aggregated[spare_aggregated_count++] = record;
-    else
-        Py_DECREF(record);
+        return;
+    }
+    put(record, R_FRAME, Py_None);
+    Py_DECREF(record);
 }
 
 /* --- aggregated calls --------------------------------------------------------------------- */
@@ -811,9 +836,7 @@ finish_aggregated(PyObject *holder, PyObject *record)
     Py_INCREF(record);
     int status = -1;
     PyObject *row = ITEM(record, R_STATUS);
-    put(record, R_FAST, Py_None);
-    put(record, R_FRAME, Py_None);
-    long long active;
+    long long active; /* (FAST and FRAME: drop_aggregated clears them unless it keeps it) */
     if (field_add_get(row, &F_active, -1, &active) < 0)
         goto done;
     if (active == 0) {
@@ -1019,6 +1042,74 @@ true_parent_of(PyObject *parent)
     return Py_NewRef(parent);
 }
 
+/* obj.<field> for a field read through its offset (direct_fields): borrowed, maybe NULL. */
+#define SLOT(obj, field) (*(PyObject **)((char *)(obj) + (field).offset))
+
+/* The commonest call past the budget: a recursive call of an aggregated call, which counts
+ * in its caller's row. What enter_past_budget and aggregate_fast do for it, with what is
+ * known already: the caller is a plain call of the same function (generators and coroutines
+ * past the budget get no record), so this call is plain, in the caller's module, and starts
+ * while a call of its row runs (it takes that call's start). 1: done, 0: not this case
+ * (nothing was changed), -1: error. */
+static int
+enter_recursive(PyObject *meta, PyObject *holder, PyObject *parent, void *here)
+{
+    if (!direct_fields || !addresses_on || !is_record(parent) ||
+        ITEM(parent, R_ID) != minus_one || ITEM(parent, R_META) != meta ||
+        ITEM(parent, R_GEN) != Py_None || PyDict_GET_SIZE(generator_records))
+        return 0;
+    PyObject *rec = ITEM(parent, R_REC);
+    PyObject *row = ITEM(parent, R_STATUS);
+    if (Py_TYPE(rec) != F_closed.type || Py_TYPE(row) != F_row_meta.type ||
+        SLOT(rec, F_closed) != Py_False || SLOT(row, F_row_meta) != meta)
+        return 0; /* (closed: the general path does nothing) */
+    PyObject *reserve = SLOT(rec, F_reserve_left), *depth_obj = ITEM(parent, R_DEPTH);
+    PyObject *max_depth_obj = SLOT(rec, F_max_depth);
+    PyObject **count_slot = &SLOT(row, F_count), **active_slot = &SLOT(row, F_active);
+    if (reserve == NULL || max_depth_obj == NULL || *count_slot == NULL || *active_slot == NULL)
+        return 0;
+    long reserve_left = fast_long(reserve), depth = fast_long(depth_obj);
+    long max_depth = fast_long(max_depth_obj);
+    if (PyErr_Occurred()) {
+        PyErr_Clear();
+        return 0;
+    }
+    PyObject *path = Py_None;
+    if (reserve_left > 0 && depth < max_depth) {
+        /* would the reserve want it? (budget: a call path's first calls) */
+        path = ITEM(parent, R_PATH);
+        if (Py_TYPE(path) != F_kept.type || SLOT(path, F_path_meta) != meta ||
+            SLOT(path, F_kept) == NULL)
+            return 0;
+        long kept = fast_long(SLOT(path, F_kept));
+        if (kept == -1 && PyErr_Occurred()) {
+            PyErr_Clear();
+            return 0;
+        }
+        if (kept < fair_share)
+            return 0;
+    }
+    long long active;
+    if (field_add(row, &F_count, 1) < 0 || field_add_get(row, &F_active, 1, &active) < 0)
+        return -1;
+    PyObject *t0 = active > 1 ? Py_NewRef(ITEM(parent, R_T0)) : PyLong_FromLongLong(now_ns());
+    PyObject *child_depth = PyLong_FromLong(depth + 1);
+    PyObject *identity = address_int(here);
+    if (t0 == NULL || child_depth == NULL || identity == NULL) {
+        Py_XDECREF(t0);
+        Py_XDECREF(child_depth);
+        Py_XDECREF(identity);
+        return -1;
+    }
+    PyObject *record = new_aggregated(meta, parent, child_depth, row, t0, rec, identity, path);
+    if (record == NULL)
+        return -1;
+    PyObject *old = PyList_GET_ITEM(holder, 0);
+    PyList_SET_ITEM(holder, 0, record);
+    Py_DECREF(old);
+    return 1;
+}
+
 /* The common case of a call past the budget, before anything needs its arguments: 1 when it
  * is done (counted in its row, or nothing to do: the recording is closed), 0 when the caller
  * must go on with the arguments (a step, or a case for runtime.py), -1 on error. Leaves the
@@ -1173,7 +1264,10 @@ hook_enter(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         return holder;
     PyObject *parent = Py_NewRef(PyList_GET_ITEM(holder, 0));
     PyObject *result = NULL;
-    int done = enter_past_budget(meta, holder, &parent, here_now());
+    void *here = here_now();
+    int done = enter_recursive(meta, holder, parent, here);
+    if (done == 0)
+        done = enter_past_budget(meta, holder, &parent, here);
     if (done > 0) {
         result = Py_NewRef(Py_None);
     }
@@ -1213,7 +1307,8 @@ done_body(PyObject *meta, PyObject *value)
     if (!is_record(record) || !is_call(ITEM(record, R_FAST), here)) {
         /* not a plain call's own record: an aggregated call's, or the general path */
         if (is_record(record) && ITEM(record, R_GEN) == Py_None &&
-            is_call(ITEM(record, R_FRAME), here) && small_int(ITEM(record, R_ID)) == -1) {
+            is_call(ITEM(record, R_FRAME), here) &&
+            (ITEM(record, R_ID) == minus_one || small_int(ITEM(record, R_ID)) == -1)) {
             PyObject *rec = ITEM(record, R_REC);
             int is_closed = field_truth(rec, &F_closed);
             int status = is_closed < 0 ? -1 : is_closed ? 0 : finish_aggregated(holder, record);
@@ -1355,7 +1450,8 @@ hook_exit(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     PyObject *record = PyList_GET_ITEM(holder, 0);
     void *here = here_now();
     if (is_record(record) && ITEM(record, R_GEN) == Py_None &&
-        is_call(ITEM(record, R_FRAME), here) && small_int(ITEM(record, R_ID)) == -1) {
+        is_call(ITEM(record, R_FRAME), here) &&
+            (ITEM(record, R_ID) == minus_one || small_int(ITEM(record, R_ID)) == -1)) {
         int is_closed = field_truth(ITEM(record, R_REC), &F_closed);
         int status = is_closed < 0 ? -1 : is_closed ? 0 : finish_aggregated(holder, record);
         Py_DECREF(holder);
@@ -1533,6 +1629,9 @@ configure(PyObject *module, PyObject *args, PyObject *kwargs)
         field_init(&F_kept, path_type, "kept") < 0 ||
         field_init(&F_value_budget, policy_type, "value_budget") < 0)
         goto error;
+    direct_fields = F_slots_left.offset && F_reserve_left.offset && F_max_depth.offset &&
+                    F_closed.offset && F_count.offset && F_active.offset && F_row_meta.offset &&
+                    F_path_meta.offset && F_kept.offset;
     /* The frame layout the call addresses rely on: a frame object of a running call points at
      * the interpreter frame the thread state says is running (here: our caller's). */
     PyFrameObject *running = PyEval_GetFrame();
