@@ -205,6 +205,123 @@ def test_both_runtimes_record_identical_trees() -> None:
     assert "not captured" in text and "too big: 2584" in text and '"KeyError"' in text
 
 
+# Calls past the budget, which the C hooks tell apart by their frame's address (_hooks.c,
+# "call identity"): recursions failing and caught at every other level, and calls made by an
+# aggregated call into a recorded generator suspended in a ``yield from`` of code runtree did
+# not instrument (the generator is their parent: the C hooks walk the frames themselves there).
+PAST_BUDGET = '''
+import json, runtree
+
+def module(source, name):
+    ns = {"__name__": name}
+    exec(runtree.instrument(source, name + ".py"), ns)
+    return ns
+
+ns = module("""
+def leaf(x):
+    return x + 1
+
+def gen(n, plain_items):
+    yield from plain_items(n)
+
+def pull(g):
+    return next(g)
+
+def down(n, fail_at):
+    if n == fail_at:
+        raise ValueError(n)
+    if n == 0:
+        return 0
+    try:
+        return down(n - 1, fail_at) + 1
+    except ValueError:
+        if n % 2:
+            raise
+        return -1
+
+def burn(n):
+    return n if n < 1 else burn(n - 1)
+
+def run(plain_items):
+    g = gen(6, plain_items)
+    first = next(g)
+    burn(30)
+    pulled = [pull(g) for _ in range(4)]
+    deep = [down(40, -1), down(40, 21), down(40, 30)]
+    try:
+        down(40, 11)
+    except ValueError as error:
+        deep.append(str(error))
+    return first, pulled, deep
+""", "past")
+plain = {"leaf": ns["leaf"]}
+# not instrumented: a generator runtree sees nothing of, delegated to by gen
+exec("def plain_items(n):\\n    for j in range(n):\\n        yield leaf(j)\\n", plain)
+
+def rows(aggs):
+    return [[a["name"], a["count"], a["errors"], rows(a.get("children", []))] for a in aggs]
+
+def tree(rec):
+    return [[s.id, s.parent_id, s.name, s.status, s.to_dict()["warnings"],
+             rows(s.to_dict()["aggregates"])] for s in rec.steps]
+
+result = {}
+for budget in (4, 12, 40, 200):
+    with runtree.record(step_budget=budget) as rec:
+        value = ns["run"](plain["plain_items"])
+    result[str(budget)] = [repr(value), tree(rec), rows(rec.to_dict()["aggregates"])]
+print(json.dumps(result))
+'''
+
+
+@pytest.mark.skipif(not c_available(), reason="the C accelerator is not built here")
+def test_calls_past_the_budget_are_placed_and_counted_alike_on_both_runtimes() -> None:
+    in_python = run_python(PAST_BUDGET, "python")
+    in_c = run_python(PAST_BUDGET, "c")
+    assert isinstance(in_python, dict), in_python
+    assert isinstance(in_c, dict), in_c
+    assert in_c == in_python
+    value, steps, top_rows = in_c["4"]
+    assert value == "(1, [2, 3, 4, 5], [40, 17, 7])"
+    by_name = {step[2]: step for step in steps}
+    # the pulls are counted under run; what the generator calls, under the generator
+    assert ["pull", 4, 0, []] in by_name["run"][5]
+    assert by_name["gen"][5] == [["leaf", 4, 0, []]]
+    # every call of down counted once: 41 + 20 + 11 + 30; every raise of its ValueError as an
+    # error: at 21 (caught at 22), at 30 and 31 (caught at 32), at 11 (caught at 12)
+    assert ["down", 102, 4, []] in by_name["run"][5]
+    assert top_rows == []
+
+
+@pytest.mark.skipif(not c_available(), reason="the C accelerator is not built here")
+def test_the_c_hooks_count_past_the_budget_without_frame_objects() -> None:
+    """The address check passed on this interpreter (else the C hooks keep frame objects for
+    aggregated calls too), and a row's count grown in place is never an int someone holds."""
+    found = run_python(
+        """
+        import json, runtree
+        from runtree.tracking import _hooks
+        ns = {"__name__": "m"}
+        exec(runtree.instrument("def f(n):\\n    return f(n - 1) + 1 if n else 0\\n", "m.py"), ns)
+        with runtree.record(step_budget=5) as rec:
+            ns["f"](600)
+            ns["f"](600)  # counted in one row under the root: 601 calls
+            (agg,) = rec.aggregates
+            held = agg.count
+            before = int(str(held))  # (a copy made without the int's own value)
+            ns["f"](600)
+        print(json.dumps([_hooks.uses_addresses(), before, held, agg.count]))
+        """,
+        "c",
+    )
+    assert isinstance(found, list), found
+    uses_addresses, before, held, after = found
+    assert uses_addresses is True
+    assert before == 601
+    assert held == before  # the int read out of the row did not change under its reader
+    assert after == 2 * 601
+
+
 def test_doctor_reports_the_runtime_here_and_in_workers() -> None:
     from runtree.cli.commands_doctor import tracking_runtimes
 

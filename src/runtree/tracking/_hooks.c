@@ -1008,30 +1008,44 @@ done:
 
 /* --- enter --------------------------------------------------------------------------------- */
 
-/* runtime._true_parent(parent, frame) (a new reference, NULL on error). A parent holding an
- * address (an aggregated call made here) is handled here: Python would compare frame objects
- * with it. As _running_generator_between: the nearest recorded generator frame of the same
- * recording between the caller and the parent's call, else the parent. */
+/* runtime._true_parent(parent, frame) (a new reference, NULL on error). It compares the
+ * caller's frame object with the FRAME of the parent (after skipping suspended generators'
+ * records): a parent holding an address (an aggregated call made here, or one promoted to a
+ * step) is handled here instead, as _running_generator_between does -- the nearest recorded
+ * generator frame of the same recording between the caller and the parent's call, else the
+ * parent. */
 static PyObject *
 true_parent_of(PyObject *parent)
 {
-    PyObject *identity = ITEM(parent, R_FRAME);
-    if (!(addresses_on && ITEM(parent, R_GEN) == Py_None && PyLong_CheckExact(identity))) {
-        PyObject *call_args[2] = {parent, caller_frame()};
-        return call(true_parent_fn, call_args, 2);
+    PyObject *node = Py_NewRef(parent);
+    if (ITEM(node, R_GEN) != Py_None) {
+        Py_SETREF(node, call(skip_suspended_fn, &parent, 1));
+        if (node == NULL)
+            return NULL;
     }
-    void *stop = PyLong_AsVoidPtr(identity);
-    PyObject *rec = ITEM(parent, R_REC);
+    if (!(addresses_on && is_record(node) && PyLong_CheckExact(ITEM(node, R_FRAME)))) {
+        /* (_skip_suspended again in there: a no-op on a record it returned) */
+        PyObject *call_args[2] = {node, caller_frame()};
+        PyObject *result = call(true_parent_fn, call_args, 2);
+        Py_DECREF(node);
+        return result;
+    }
+    if (!PyDict_GET_SIZE(generator_records))
+        return node;
+    void *stop = PyLong_AsVoidPtr(ITEM(node, R_FRAME));
+    PyObject *rec = ITEM(node, R_REC);
     PyFrameObject *frame = PyEval_GetFrame();
     PyFrameObject *caller = frame != NULL ? PyFrame_GetBack(frame) : NULL;
     while (caller != NULL && address_of((PyObject *)caller) != stop) {
         PyObject *record = PyDict_GetItemWithError(generator_records, (PyObject *)caller);
         if (record == NULL && PyErr_Occurred()) {
             Py_DECREF(caller);
+            Py_DECREF(node);
             return NULL;
         }
-        if (record != NULL && record != parent && is_record(record) && ITEM(record, R_REC) == rec) {
+        if (record != NULL && record != node && is_record(record) && ITEM(record, R_REC) == rec) {
             Py_DECREF(caller);
+            Py_DECREF(node);
             return Py_NewRef(record);
         }
         PyFrameObject *back = PyFrame_GetBack(caller);
@@ -1039,7 +1053,7 @@ true_parent_of(PyObject *parent)
         caller = back;
     }
     Py_XDECREF(caller);
-    return Py_NewRef(parent);
+    return node;
 }
 
 /* obj.<field> for a field read through its offset (direct_fields): borrowed, maybe NULL. */
