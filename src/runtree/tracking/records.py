@@ -36,7 +36,10 @@ Field positions (``R_*``; the hot path in :mod:`.runtime` uses the literal numbe
 
 An *aggregated call* (past the step budget or depth, see :mod:`.budget`) is a list with ID -1,
 its :class:`Aggregate` at 4, a failed flag at 8 and its call path at 14; it never finishes
-into a tuple, but it can become a step while it runs (:func:`.budget.promote`).
+into a tuple, but it can become a step while it runs (:func:`.budget.promote`). The C hooks
+keep the address of its interpreter frame (an int) at 13 instead of a frame object, and at 6
+too once promoted (``_hooks.c``, "call identity"): Python code compares those fields with
+``is`` only, against the object the C hooks hand it.
 """
 
 from __future__ import annotations

@@ -6,13 +6,14 @@ user names in practice), so the user's module globals stay untouched. ``__runtre
 only while at least one recording is open anywhere in the process; outside recordings no hook
 is called at all.
 
-**Which record is a call's own.** A running record keeps its call's frame; the exit and error
-hooks compare it with their caller's frame, so a hook that was skipped (the call began before
+**Which record is a call's own.** A running record keeps its call's frame (the C hooks keep an
+aggregated call's frame address instead, see ``_hooks.c``); the exit and error hooks compare
+it with their caller's frame, so a hook that was skipped (the call began before
 the recording, or a hook did not fit on the stack near the recursion limit) can never finish
 somebody else's record. The return hook, the hottest after enter, compares metas instead
 (the function's constant tuple): cheaper, and at worst it would misplace an output in those
-same rare cases. A recursive call past the budget is only counted; the aggregated record of
-the outermost one keeps a nesting count so the inner calls' exits do not end it.
+same rare cases. A recursive call past the budget counts in its caller's row, with a record
+of its own (its identity); only the outermost running call of a row reads the clock.
 
 Rules for everything here: never raise into user code, never add a frame to a user's
 traceback, and do as little as possible on the common path.
