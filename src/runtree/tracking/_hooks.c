@@ -367,9 +367,12 @@ caller_frame(void)
  * frame stack, or inside its generator) is where no other running call's is; a frame object
  * points at its call's interpreter frame while the call runs, and at storage of its own once
  * it ended (so a finished call's frame object is never taken for a running call). An address
- * outlives its call only in a record whose end hook never ran: the C hooks always end an
- * aggregated call in C (done, exit), and such a record was never closed by the Python path
- * either (runtime._close_unfinished_below stops at aggregated records).
+ * outlives its call only in a record whose end hook did not run to its end. The C hooks end
+ * an aggregated call that returns in C (done, exit), which cannot fail that way; one that
+ * raises ends in runtime.on_fail, and if that runs out of stack at the recursion limit the
+ * record stays current -- as it did with a frame object: runtime._close_unfinished_below
+ * stops at aggregated records. Only then could a later call at the same address, whose own
+ * enter hook was skipped too, end that record instead of leaving it.
  *
  * Python code compares FRAME with `is`: wherever the C hooks pass "the caller's frame" to it,
  * they pass the very object a record of the running call holds (call_identity below), so a
