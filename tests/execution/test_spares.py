@@ -28,7 +28,7 @@ import os
 def main():
     with open("/proc/self/cgroup") as file:
         groups = file.read()
-    return {"pid": os.getpid(), "uid": os.getuid(), "groups": groups}
+    return {"pid": os.getpid(), "uid": os.getuid(), "groups": groups, "cwd": os.getcwd()}
 """
 
 
@@ -140,10 +140,64 @@ def test_each_slot_keeps_a_spare_in_its_cgroups_that_runs_its_next_job_confined(
     assert uid_of(spare) == 0  # not the slot's uid while it waits: no user code, no run
     # Forked once the slot's worker had exited: it never shares the groups with a run.
     assert not os.path.exists(f"/proc/{first['pid']}") or stat(first["pid"])[0] == "Z"
+    if sandbox.namespaces:  # and in private namespaces made for the slot's last policy
+        assert os.readlink(f"/proc/{spare}/ns/mnt") != os.readlink(f"/proc/{zygote}/ns/mnt")
+        assert os.readlink(f"/proc/{spare}/ns/ipc") != os.readlink(f"/proc/{zygote}/ns/ipc")
     second = output(run(launcher, 0))
     assert second["pid"] == spare  # the job went to the spare already in the slot's groups
     assert second["uid"] == sandbox._slots[0].uid  # and it confined itself as ever
     assert second["uid"] == first["uid"] != 0
+    assert second["cwd"] != first["cwd"]  # in a work directory of its own
+
+
+@pytest.mark.parametrize("shared_memory_first", [False, True])
+def test_namespaces_made_in_advance_are_used_only_for_a_policy_like_the_runs(
+    shared_memory_first: bool,
+) -> None:
+    """A slot's spare enters the namespaces of the slot's last policy; a run whose policy
+    differs where they do (System V shared memory) gets namespaces of its own."""
+    import ctypes
+    import dataclasses
+    import json
+
+    sandbox = Sandbox.probe()
+    if not sandbox.enabled or not sandbox.namespaces:
+        pytest.skip("no namespaces on this host")
+    job = Job("e3", "default", "main", {"main": FunctionSource("def main():\n    pass\n", 1)})
+    lease = sandbox.lease(job)
+    try:
+        base = dataclasses.replace(lease.policy, seccomp=False, landlock=False)
+        template = dataclasses.replace(base, shared_memory=shared_memory_first)
+        policy = dataclasses.replace(base, shared_memory=not shared_memory_first)
+        read_fd, write_fd = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                from runtree.execution.sandbox import confine
+
+                confine.enter_slot((), template.to_dict())
+                before = os.readlink("/proc/self/ns/ipc")
+                confine.confine(policy)
+                after = os.readlink("/proc/self/ns/ipc")
+                libc = ctypes.CDLL(None, use_errno=True)
+                shmid = libc.shmget(0, ctypes.c_size_t(4096), 0o1600)
+                os.write(write_fd, json.dumps([before, after, shmid]).encode())
+            finally:
+                os._exit(0)
+        os.close(write_fd)
+        result = json.loads(os.read(read_fd, 1000) or b"null")
+        os.waitpid(pid, 0)
+        os.close(read_fd)
+    finally:
+        sandbox.release(lease, sandbox.kill_user)
+        sandbox.close()
+    assert result is not None
+    before, after, shmid = result
+    assert before != after  # made again: the ones made in advance were for the other policy
+    if policy.shared_memory:
+        assert shmid >= 0  # the limits of a fresh IPC namespace
+    else:
+        assert shmid == -1  # zeroed, as the run's policy says
 
 
 def test_a_job_with_other_limits_still_gets_its_own_confinement(

@@ -30,11 +30,13 @@ Sandboxed, a request may name the cgroups of its dispatcher slot (``{"id": n, "c
 [...]}``, the ``cgroup.procs`` files its policy joins). Moving a process into a cgroup waits
 for the kernel (an RCU grace period: a quarter of a millisecond on an idle host, tens on a
 busy one), so the zygote also keeps a spare per recently used slot (at most
-:data:`MAX_SLOT_SPARES`) that joined them before its job arrives; confinement then skips the
-groups the process is already in. A slot's spare is forked only once the slot's last worker
-has exited: it never shares the slot's groups with a run. It is still root and unconfined
-while it waits (it runs none of a job's code before it confines itself), so nothing of the
-slot's uid is left between runs.
+:data:`MAX_SLOT_SPARES`) that joined them before its job arrives, and entered the private
+mount, IPC and UTS namespaces of the slot's last policy (the next one's is most likely the
+same); confinement then skips what was done for a policy like its own
+(:func:`~.sandbox.confine.enter_slot`). A slot's spare is forked only once the slot's last
+worker has exited: it never shares the slot's groups with a run. It is still root and
+otherwise unconfined while it waits (it runs none of a job's code before it confines
+itself), so nothing of the slot's uid is left between runs.
 
 The zygote is single-threaded (forking is safe) and runs no user code itself: compiling a
 module does not run it.
@@ -66,6 +68,7 @@ import struct
 import sys
 import types
 from collections.abc import Callable
+from typing import Any
 
 from .code_cache import CodeCache
 from .job import Job
@@ -240,9 +243,12 @@ class Zygote:
         self.spares: dict[_SpareKey, _Spare] = {}
         self.spare_failures = 0
         self.children: set[int] = set()  # running workers (each leads its process group)
-        # Slots seen in requests (most recent last), and the slot of each running worker
-        # started for one: a slot's spare is forked once its last worker has exited.
-        self.slots: collections.OrderedDict[_SpareKey, None] = collections.OrderedDict()
+        # Slots seen in requests (most recent last) with the sandbox policy of their last
+        # job, and the slot of each running worker started for one: a slot's spare is forked
+        # once its last worker has exited.
+        self.slots: collections.OrderedDict[_SpareKey, dict[str, Any] | None] = (
+            collections.OrderedDict()
+        )
         self.slot_of: dict[int, _SpareKey] = {}
         self.dropped: set[int] = set()  # spares killed unused: nobody waits for their exit
         self.warm_up_code: dict[str, types.CodeType] = {}
@@ -306,24 +312,25 @@ class Zygote:
         finally:
             os.close(job_fd)
         pid = self._hand_to_spare(data, message_fd, slot)
-        compiled = pid is None
+        prepared = None
         if pid is None:
-            job, codes = _prepare(data, self.cache)
+            prepared = job, codes = _prepare(data, self.cache)
             pid = os.fork()
             if pid == 0:
                 self._child(lambda: self._run(data, job, codes, message_fd))
         os.close(message_fd)
         self.children.add(pid)
+        self.control.send(json.dumps({"id": request_id, "pid": pid}).encode())
+        if prepared is None:
+            prepared = _prepare(data, self.cache)  # for the spares to come
         if slot and self.options.sandboxed:
             self.slot_of[pid] = slot
-            self.slots[slot] = None
+            job = prepared[0]
+            self.slots[slot] = job.sandbox if job is not None else None
             self.slots.move_to_end(slot)
             while len(self.slots) > MAX_SLOT_SPARES:
                 old, _ = self.slots.popitem(last=False)
                 self._drop_spare(old)
-        self.control.send(json.dumps({"id": request_id, "pid": pid}).encode())
-        if not compiled:
-            _prepare(data, self.cache)  # for the spares to come
 
     def _kill_user(self, request_id: int, uid: int) -> None:
         error = None
@@ -399,7 +406,7 @@ class Zygote:
             return
         if pid == 0:
             ours.close()
-            self._child(lambda: self._wait_as_spare(theirs, key))
+            self._child(lambda: self._wait_as_spare(theirs, key, self.slots.get(key)))
         theirs.close()
         ours.settimeout(SPARE_SEND_TIMEOUT_S)
         self.spares[key] = _Spare(pid, ours, key)
@@ -451,12 +458,18 @@ class Zygote:
         finally:
             os._exit(code)
 
-    def _wait_as_spare(self, sock: socket.socket, slot: _SpareKey = GENERAL) -> int:
-        """Join the slot's cgroups (a slot's spare), warm up until a job is waiting, then
-        run the job the zygote sends.
+    def _wait_as_spare(
+        self,
+        sock: socket.socket,
+        slot: _SpareKey = GENERAL,
+        template: dict[str, Any] | None = None,
+    ) -> int:
+        """Join the slot's cgroups and enter the private namespaces of ``template`` (a
+        slot's spare: the policy of the slot's last job), warm up until a job is waiting,
+        then run the job the zygote sends.
 
-        A slot's spare joins before its job arrives; the job's confinement then skips the
-        groups this process is already in (it still joins any other its policy names). A
+        A slot's spare does that before its job arrives; the job's confinement then skips
+        what was done for a policy like its own (:func:`~.sandbox.confine.enter_slot`). A
         job that comes during the warm-up does not wait for the rest of it: each step is
         skipped once one is there (the run pays for what is still cold, less than waiting
         for all of it). The warm-up runs at the lowest priority, so that it never slows the
@@ -468,9 +481,9 @@ class Zygote:
             with contextlib.suppress(OSError):
                 os.setpriority(os.PRIO_PROCESS, 0, SPARE_NICE)
         if slot and self.options.sandboxed:
-            from .sandbox.confine import join_cgroups
+            from .sandbox.confine import enter_slot
 
-            join_cgroups(slot)  # best effort: confinement joins what this did not
+            enter_slot(slot, template)  # best effort: confinement does what this did not
         warm_until_job(sock, self._warm_up_steps())
         if self.lower_spares:
             with contextlib.suppress(OSError):

@@ -21,6 +21,10 @@ the next one takes away)::
                                                   new processes)
     8. a clean environment, and clear messages for the blocked calls
 
+A zygote's spare for a dispatcher slot does 1 and the private mount/IPC/UTS namespaces of 3
+before its job arrives, still root (:func:`enter_slot`); :func:`confine` skips what it finds
+done for a policy like its own.
+
 Everything here is stdlib (ctypes) plus ``landlock`` and ``pyseccomp``; it must be imported
 before Landlock hides ``/etc/ld.so.cache`` (pyseccomp looks libseccomp up when imported).
 """
@@ -161,8 +165,11 @@ class Prepared:
 
 
 _prepared: Prepared | None = None
-# cgroup.procs files this process joined in advance (:func:`join_cgroups`).
+# What this process did in advance, as a zygote's spare for a slot (:func:`enter_slot`): the
+# cgroup.procs files it joined, and whether it is in private mount/IPC/UTS namespaces made for
+# a policy with (True) or without (False) shared memory (None: not entered).
 _joined: set[str] = set()
+_namespaces_for: bool | None = None
 
 
 def landlock_abi(libc: ctypes.CDLL | None = None) -> int:
@@ -326,11 +333,15 @@ def warm() -> None:
 # --- in the execution's process ----------------------------------------------------------
 
 
-def join_cgroups(procs_files: tuple[str, ...]) -> None:
-    """In a zygote's spare for a slot, before it has a job: join the slot's cgroups now, off
-    the request path; :func:`confine` then skips those (only the ones this process itself
-    joined, and only until it exits). Best effort: a group that cannot be joined here is
-    joined, or fails, in :func:`confine`."""
+def enter_slot(procs_files: tuple[str, ...], template: dict[str, Any] | None = None) -> None:
+    """In a zygote's spare for a slot, before it has a job (still root, unconfined): join the
+    slot's cgroups, and enter the private mount, IPC and UTS namespaces of ``template`` (the
+    policy of the slot's last run: the next one's is most likely the same), off the request
+    path. :func:`confine` then skips what was done here for a policy like its own (only
+    what this process itself did) and does the rest as ever: the work directory's tmpfs,
+    the network namespace, Landlock, the uid, seccomp. Best effort: what fails here is done,
+    or fails, in :func:`confine`."""
+    global _namespaces_for
     pid = str(os.getpid())
     for procs in procs_files:
         try:
@@ -339,6 +350,15 @@ def join_cgroups(procs_files: tuple[str, ...]) -> None:
         except OSError:
             continue
         _joined.add(procs)
+    if template is None:
+        return
+    try:
+        policy = Policy.from_dict(template)
+        if policy.namespaces:
+            _private_namespaces(prepare(), policy)
+            _namespaces_for = policy.shared_memory
+    except Exception:
+        return  # confine() makes them, or says why it cannot
 
 
 def confine(policy: Policy) -> None:
@@ -428,13 +448,29 @@ def _check(result: int, what: str, libc: ctypes.CDLL) -> int:
 
 def _enter_namespaces(prepared: Prepared, policy: Policy) -> None:
     libc = prepared.libc
-    flags = CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS
     private_network = prepared.host_network_fd >= 0  # born in the zygote's empty one
     if policy.network and private_network:
         _check(libc.setns(prepared.host_network_fd, CLONE_NEWNET), "setns(host network)", libc)
     elif not policy.network and not private_network:
-        flags |= CLONE_NEWNET
-    _check(libc.unshare(flags), "unshare", libc)
+        _check(libc.unshare(CLONE_NEWNET), "unshare(network)", libc)
+    if _namespaces_for is None or _namespaces_for != policy.shared_memory:
+        _private_namespaces(prepared, policy)  # not made in advance for such a policy
+    options = (
+        f"size={policy.disk_mb}m,nr_inodes={max(1024, policy.disk_mb * 64)},mode=0700,"
+        f"uid={policy.uid},gid={policy.gid}"
+    ).encode()
+    _check(
+        libc.mount(b"runtree", policy.workdir.encode(), b"tmpfs", MS_NOSUID | MS_NODEV, options),
+        "mount tmpfs",
+        libc,
+    )
+
+
+def _private_namespaces(prepared: Prepared, policy: Policy) -> None:
+    """New mount, IPC and UTS namespaces (the IPC one without System V limits unless the
+    policy has shared memory), whose mounts do not propagate back to the host."""
+    libc = prepared.libc
+    _check(libc.unshare(CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS), "unshare", libc)
     if not policy.shared_memory:
         # No memory cgroup to count System V IPC: the private IPC namespace gets none (seccomp
         # denies the calls as well).
@@ -444,15 +480,6 @@ def _enter_namespaces(prepared: Prepared, policy: Policy) -> None:
     # Mounts made here must not propagate back to the host.
     _check(
         libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "mount --make-rprivate", libc
-    )
-    options = (
-        f"size={policy.disk_mb}m,nr_inodes={max(1024, policy.disk_mb * 64)},mode=0700,"
-        f"uid={policy.uid},gid={policy.gid}"
-    ).encode()
-    _check(
-        libc.mount(b"runtree", policy.workdir.encode(), b"tmpfs", MS_NOSUID | MS_NODEV, options),
-        "mount tmpfs",
-        libc,
     )
 
 
