@@ -22,6 +22,7 @@ indexes divided by the number of steps; ``open 10k`` is ``GET /executions/{id}``
 from __future__ import annotations
 
 import argparse
+import json
 import pickle
 import secrets
 import statistics
@@ -43,6 +44,7 @@ from runtree.models import VersionRecord
 from runtree.service import VersionSettings
 from runtree.settings import Settings
 from runtree.store import Store
+from runtree.store.ids import new_execution_id
 
 BIG_STEPS = 10_000
 RARE_RUNS = 100
@@ -109,6 +111,14 @@ def steps_of(count: int) -> Iterator[dict[str, Any]]:
         yield small_step(step_id, 1, 1, started)
 
 
+def order_input(order_id: int) -> dict[str, Any]:
+    return {
+        "order_id": order_id,
+        "customer": f"c{order_id % 1000}",
+        "region": REGIONS[order_id % 3],
+    }
+
+
 def deploy(store: Store, name: str) -> VersionRecord:
     version, _ = store.deploy_version(
         "default",
@@ -128,9 +138,11 @@ def deploy(store: Store, name: str) -> VersionRecord:
 class Generator:
     """Grows a store: executions of the ``f*`` functions, with their steps."""
 
-    def __init__(self, store: Store, steps: int) -> None:
+    def __init__(self, store: Store, steps: int, *, bulk: bool = False, probe: int = 20) -> None:
         self.store = store
         self.steps = steps
+        self.probe = probe
+        self.cloner = Cloner(store) if bulk else None
         self.versions = [deploy(store, f"f{index}") for index in range(FUNCTIONS)]
         self.count = 0
         self.steps_written = 0
@@ -141,11 +153,7 @@ class Generator:
         record = store.enqueue_execution(
             version=version,
             trigger="api",
-            input={
-                "order_id": order_id,
-                "customer": f"c{order_id % 1000}",
-                "region": REGIONS[order_id % 3],
-            },
+            input=order_input(order_id),
             versions={},
         )
         store.claim_execution(record.id, "bench")
@@ -164,29 +172,137 @@ class Generator:
         return record.id
 
     def grow_to(self, executions: int) -> None:
+        """Real executions (``Store.save_steps``) up to ``executions``, or with ``bulk``: all
+        but the last ``probe`` cloned in bulk from the templates, the rest real (so the write
+        rate keeps being measured at every size)."""
+        if self.cloner is not None:
+            self.cloner.clone(self, max(executions - self.probe, self.count))
         while self.count < executions:
-            self.run(self.versions[self.count % FUNCTIONS], self.count, self.steps)
-            self.count += 1
+            self.real(self.count)
+
+    def real(self, order_id: int) -> str:
+        version = self.versions[order_id % FUNCTIONS]
+        execution_id = self.run(version, order_id, self.steps)
+        self.count += 1
+        if self.cloner is not None and version.id not in self.cloner.templates:
+            self.cloner.templates[version.id] = execution_id
+        return execution_id
 
 
-def step_bytes(store: Store) -> tuple[int, int]:
-    """(bytes of the step tables and their indexes, number of steps)."""
-    tables = [name for name in STEP_TABLES if inspect(store.engine).has_table(name)]
-    with store.engine.connect() as conn:
-        steps = conn.scalar(text("SELECT count(*) FROM steps"))
-        if store.is_sqlite:
-            size = conn.scalar(
+class Cloner:
+    """Bulk copies of executions the store wrote: each new execution is a copy of the rows of
+    a template execution of the same function (written through ``enqueue_execution``,
+    ``save_steps`` and ``finish_execution``) with a new id and its own input, copied by
+    ``INSERT ... SELECT`` into every table keyed by execution id, so the rows are exactly as
+    the store writes them and the tables' triggers (run counters, the search index) run as
+    for any insert. Thousands of executions per statement: minutes for ten million steps."""
+
+    CHUNK = 1_000  # executions per transaction
+    STAGE = "bench_clones"
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.templates: dict[int, str] = {}  # version id -> template execution id
+        self.clone_seconds = 0.0
+        with store.engine.begin() as conn:
+            conn.execute(
                 text(
-                    "SELECT sum(pgsize) FROM dbstat WHERE name IN (SELECT name FROM "
-                    f"sqlite_master WHERE tbl_name IN ({', '.join(repr(t) for t in tables)}))"
+                    f"CREATE TABLE {self.STAGE} (id VARCHAR(32) PRIMARY KEY, "
+                    "template VARCHAR(32) NOT NULL, input TEXT NOT NULL)"
                 )
             )
-        else:
-            conn.execute(text("ANALYZE"))
-            size = sum(
-                conn.scalar(text(f"SELECT pg_total_relation_size('{name}')")) for name in tables
+        found = inspect(store.engine)
+        self.exec_columns = [c["name"] for c in found.get_columns("executions")]
+        self.keyed = {
+            name: [c["name"] for c in found.get_columns(name)]
+            for name in found.get_table_names()
+            if name != "executions"
+            and any(c["name"] == "execution_id" for c in found.get_columns(name))
+            and name != "execution_search_rows"  # kept by the executions triggers
+        }
+        json_input = "CAST(n.input AS json)" if not store.is_sqlite else "n.input"
+        picked = {"id": "n.id", "input": json_input}
+        self.exec_sql = text(
+            f"INSERT INTO executions ({', '.join(self.exec_columns)}) SELECT "
+            + ", ".join(picked.get(c, f"t.{c}") for c in self.exec_columns)
+            + f" FROM {self.STAGE} n JOIN executions t ON t.id = n.template ORDER BY n.id"
+        )
+        self.row_sql = [
+            text(
+                f"INSERT INTO {name} ({', '.join(columns)}) SELECT "
+                + ", ".join("n.id" if c == "execution_id" else f"t.{c}" for c in columns)
+                + f" FROM {self.STAGE} n JOIN {name} t ON t.execution_id = n.template"
+                + " ORDER BY n.id"
             )
-    return int(size or 0), int(steps or 0)
+            for name, columns in self.keyed.items()
+        ]
+
+    def clone(self, generator: Generator, target: int) -> None:
+        started = time.perf_counter()
+        while generator.count < target:
+            missing = [v for v in generator.versions if v.id not in self.templates]
+            if missing:  # the first executions of each function are real: the templates
+                generator.real(generator.count)
+                continue
+            upto = min(target, generator.count + self.CHUNK)
+            rows = [
+                {
+                    "id": new_execution_id(),
+                    "template": self.templates[generator.versions[n % FUNCTIONS].id],
+                    "input": json.dumps(order_input(n)),
+                }
+                for n in range(generator.count, upto)
+            ]
+            with self.store.engine.begin() as conn:
+                conn.execute(
+                    text(f"INSERT INTO {self.STAGE} VALUES (:id, :template, :input)"), rows
+                )
+                conn.execute(self.exec_sql)
+                for statement in self.row_sql:
+                    conn.execute(statement)
+                conn.execute(text(f"DELETE FROM {self.STAGE}"))
+            generator.count = upto
+        if not self.store.is_sqlite:
+            with self.store.engine.begin() as conn:
+                conn.execute(text("ANALYZE"))
+        self.clone_seconds += time.perf_counter() - started
+
+
+def step_bytes(store: Store) -> tuple[int, int, dict[str, int]]:
+    """(bytes of the step tables and their indexes, number of steps, bytes of each table and
+    index that holds steps or their value index, by name)."""
+    found = inspect(store.engine)
+    tables = [name for name in (*STEP_TABLES, "value_hashes") if found.has_table(name)]
+    with store.engine.connect() as conn:
+        steps = conn.scalar(text("SELECT count(*) FROM steps"))
+        parts: dict[str, int] = {}
+        for name in tables:
+            if store.is_sqlite:
+                rows = conn.execute(
+                    text(
+                        "SELECT name, sum(pgsize) FROM dbstat WHERE name IN "
+                        "(SELECT name FROM sqlite_master WHERE tbl_name = :t) GROUP BY name"
+                    ),
+                    {"t": name},
+                )
+            else:
+                conn.execute(text(f"ANALYZE {name}"))
+                rows = conn.execute(
+                    text(
+                        "SELECT c.relname, pg_table_size(c.oid) FROM pg_class c WHERE c.oid = "
+                        "CAST(:t AS regclass) UNION ALL SELECT i.relname, pg_relation_size(i.oid) "
+                        "FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
+                        "WHERE x.indrelid = CAST(:t AS regclass)"
+                    ),
+                    {"t": name},
+                )
+            parts.update({str(part): int(size or 0) for part, size in rows})
+    step_parts = {
+        part: size
+        for part, size in parts.items()
+        if not part.startswith(("value_hashes", "ix_value_hashes", "sqlite_autoindex_value"))
+    }
+    return sum(step_parts.values()), int(steps or 0), parts
 
 
 def median_ms(run: Callable[[], object], rounds: int) -> float:
@@ -251,6 +367,12 @@ def main() -> None:
     parser.add_argument(
         "--quick", action="store_true", help="sizes 20,60, 5 steps, 2 rounds, big 500"
     )
+    parser.add_argument(
+        "--bulk",
+        action="store_true",
+        help="copy executions in bulk from ones the store wrote (--probe real ones per stage)",
+    )
+    parser.add_argument("--probe", type=int, default=20, help="real executions per stage")
     args = parser.parse_args()
     sizes = [int(size) for size in args.sizes.split(",")]
     steps, rounds, big, rare_runs = args.steps, args.rounds, args.big, RARE_RUNS
@@ -259,7 +381,7 @@ def main() -> None:
 
     with database(args.database) as url, Store(url) as store:
         settings = Settings(database_url=url, auth=False, scheduler=False)
-        generator = Generator(store, steps)
+        generator = Generator(store, steps, bulk=args.bulk, probe=args.probe)
         rare = deploy(store, "rare")
         for index in range(rare_runs):
             generator.run(rare, 10_000_000 + index, 1)
@@ -269,17 +391,27 @@ def main() -> None:
             calls = requests(client, big_id, big)
             results: list[tuple[int, dict[str, float], float, int, float]] = []
             for size in sizes:
+                written, seconds = generator.steps_written, generator.write_seconds
                 generator.grow_to(size)
-                size_bytes, step_count = step_bytes(store)
+                size_bytes, step_count, parts = step_bytes(store)
                 timings = {label: median_ms(call, rounds) for label, call in calls.items()}
                 wire = calls[f"open {big:,} steps"]().num_bytes_downloaded
-                rate = generator.steps_written / generator.write_seconds
+                rate = (generator.steps_written - written) / (generator.write_seconds - seconds)
                 results.append((size, timings, size_bytes / step_count, wire, rate))
+                cloned = generator.cloner.clone_seconds if generator.cloner else 0.0
                 print(
                     f"stage {size:,} executions, {step_count:,} steps: "
-                    f"{size_bytes / step_count:.0f} bytes/step, {rate:,.0f} steps/s written",
+                    f"{size_bytes / step_count:.0f} bytes/step, {rate:,.0f} steps/s written "
+                    f"through save_steps at this stage; {cloned:.0f} s of bulk copying so far",
                     flush=True,
                 )
+                print(
+                    "  bytes/step by table and index: "
+                    + ", ".join(f"{part} {size / step_count:.0f}" for part, size in parts.items()),
+                    flush=True,
+                )
+                for label, ms in timings.items():
+                    print(f"  {label}: {ms:.1f} ms", flush=True)
     report(results, steps, big, "SQLite" if url.startswith("sqlite") else "PostgreSQL")
 
 
