@@ -4,6 +4,9 @@ ways."""
 
 from __future__ import annotations
 
+import base64
+import dataclasses
+import json
 from typing import Any
 
 import pytest
@@ -13,7 +16,7 @@ from runtree.errors import InvalidDataError
 from runtree.models import ExecutionRecord, PayloadKind
 from runtree.store import Store, step_codec
 from runtree.store import migrate as migrations
-from runtree.store.step_codec import INLINE_BLOB_MAX
+from runtree.store.step_codec import INLINE_BLOB_MAX, from_inline
 
 from .store_helpers import captured, deploy, make_step
 
@@ -119,6 +122,130 @@ def test_migration_0012_moves_values_into_the_row_and_back(fresh_url: str) -> No
         assert "ix_steps_execution_id_sequence" not in indexes
 
 
+def _inline_lists(store: Store, execution_id: str) -> dict[int, Any]:
+    with store.engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT id, payloads FROM steps WHERE execution_id = :e ORDER BY id"),
+            {"e": execution_id},
+        )
+        return {
+            step_id: json.loads(value) if isinstance(value, str) else value
+            for step_id, value in rows
+        }
+
+
+def test_inline_values_use_the_short_layout(store: Store) -> None:
+    execution = _running(store)
+    store.save_steps(
+        execution.id, [make_step(1, inputs={"n": captured(7, SMALL, type="int")}, output=None)]
+    )
+    # The kind as a number, the blob's own size and the pickle format left out (0015).
+    assert _inline_lists(store, execution.id)[1] == [
+        [0, "n", 0, 7, base64.b64encode(SMALL).decode(), "int"]
+    ]
+
+
+def test_inline_values_of_the_old_layout_read_back_the_same(store: Store) -> None:
+    """Lists written before migration 0015 are not rewritten: they must read as before,
+    and count in the storage figures as before."""
+    execution = _running(store)
+    sent = _steps()
+    store.save_steps(execution.id, sent)
+    before = store.get_steps(execution.id, include_blobs=True)
+    usage_before = store.retention.usage_by_function()
+    assert usage_before[("default", "orders")].payload_bytes > len(LARGE)
+    old = {
+        step_id: [_v1(entry) for entry in entries]
+        for step_id, entries in _inline_lists(store, execution.id).items()
+    }
+    with store.engine.begin() as conn:
+        for step_id, entries in old.items():
+            conn.execute(
+                text("UPDATE steps SET payloads = :p WHERE execution_id = :e AND id = :s"),
+                {"p": json.dumps(entries), "e": execution.id, "s": step_id},
+            )
+    assert isinstance(_inline_lists(store, execution.id)[1][0][0], str)
+    assert store.get_steps(execution.id, include_blobs=True) == before
+    assert store.get_steps(execution.id) == [
+        dataclasses.replace(
+            step,
+            inputs={k: _no_blob(v) for k, v in step.inputs.items()},
+            output=_no_blob(step.output),
+            generator=step.generator
+            and {**step.generator, "first": _no_blob(step.generator["first"])},
+        )
+        for step in before
+    ]
+    assert store.get_step_blob(execution.id, 1, "input", "small") == SMALL
+    assert store.retention.usage_by_function() == usage_before
+
+
+def _no_blob(value: Any) -> Any:
+    return None if value is None else {k: v for k, v in value.items() if k != "blob"}
+
+
+def _v1(entry: list[Any]) -> list[Any]:
+    """The layout before migration 0015, built from the decoded value."""
+    value = from_inline(entry)
+    flags = (1 if value["truncated"] else 0) | (2 if value["redacted"] else 0)
+    blob = value["blob"]
+    old = [
+        value["kind"],
+        value["name"],
+        value["position"],
+        value["preview"],
+        value["size"],
+        value["format"],
+        flags,
+        None if blob is None else base64.b64encode(blob).decode(),
+        value["value_type"],
+        value["length"],
+        value["sha256"],
+        value["warning"],
+    ]
+    while old[-1] is None:
+        old.pop()
+    return old
+
+
+def test_migration_0015_writes_the_old_layout_on_the_way_down(fresh_url: str) -> None:
+    with Store(fresh_url) as store:
+        execution = _running(store)
+        store.save_steps(execution.id, _steps())
+        before = store.get_steps(execution.id, include_blobs=True)
+
+        migrations.downgrade(store.engine, "0014")
+        assert all(
+            isinstance(entry[0], str)
+            for entries in _inline_lists(store, execution.id).values()
+            for entry in entries or ()
+        )
+        assert store.get_steps(execution.id, include_blobs=True) == before
+        migrations.downgrade(store.engine, "0011")  # 0012 reads the old layout back out
+        assert len(_payload_rows(store, execution.id)) == 7
+        migrations.upgrade(store.engine)
+        assert store.get_steps(execution.id, include_blobs=True) == before
+        if store.is_sqlite:
+            with store.engine.connect() as conn:
+                ddl = conn.scalars(
+                    text("SELECT sql FROM sqlite_master WHERE name IN ('steps', 'value_hashes')")
+                ).all()
+            assert len(ddl) == 2 and all(sql.endswith("WITHOUT ROWID") for sql in ddl)
+
+
+def test_from_inline_refuses_malformed_lists() -> None:
+    for entry in (
+        [],
+        [3, "x", 0, 1],
+        [16, "x", 0, 1],
+        ["input", "x"],
+        [True, "x", 0, 1],
+        [0, "x", 0, 1, "!!"],
+    ):
+        with pytest.raises(InvalidDataError):
+            from_inline(entry)
+
+
 def test_an_inline_value_reads_as_its_payload_row_would() -> None:
     """Steps with inline values only are decoded straight from the lists
     (``_inline_captured``): the same captured values as through a payload-row mapping."""
@@ -137,6 +264,8 @@ def test_an_inline_value_reads_as_its_payload_row_would() -> None:
             kind, name, decoded = step_codec._inline_captured(entry, blobs)
             assert (kind, name) == ("input", "x")
             assert list(decoded.items()) == list(reference.items())  # same keys, same order
+            # A list in the layout before migration 0015 reads the same.
+            assert step_codec._inline_captured(_v1(entry), blobs) == (kind, name, decoded)
     with pytest.raises(InvalidDataError):
         step_codec._inline_captured(["input", "x"], True)
     with pytest.raises(InvalidDataError):

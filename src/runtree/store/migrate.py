@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 # The newest revision in migrations/versions/ (a test checks it against Alembic's view): a
 # database already there is opened without importing Alembic, which keeps CLI commands fast.
-HEAD_REVISION = "0014"
+HEAD_REVISION = "0015"
 
 # Arbitrary constant: the PostgreSQL advisory lock that serializes concurrent migrations.
 _PG_MIGRATION_LOCK = 0x72756E74726565  # "runtree"

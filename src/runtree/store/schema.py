@@ -139,7 +139,15 @@ class ExecutionRow(Base):
         Index("ix_executions_status_queued_at", "status", "queued_at"),
         Index("ix_executions_function_id_id", "function_id", "id"),
         Index("ix_executions_namespace_name_id", "namespace", "name", "id"),
-        Index("ix_executions_shadow_report_id", "shadow_report_id"),
+        # Only shadow runs (migration 0015): an index on every NULL made SQLite list all
+        # executions through it (shadow_report_id IS NULL) and sort them, instead of reading
+        # the newest few by primary key.
+        Index(
+            "ix_executions_shadow_report_id",
+            "shadow_report_id",
+            sqlite_where=text("shadow_report_id IS NOT NULL"),
+            postgresql_where=text("shadow_report_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[str] = mapped_column(CleanString(32), primary_key=True)
@@ -245,14 +253,17 @@ class StepRow(Base):
         Index("ix_steps_execution_id_parent_id", "execution_id", "parent_id"),
         # No (execution_id, sequence) index (dropped in migration 0012): the primary key
         # finds an execution's steps, at most the step budget of them, sorted in memory.
-        # Counts a function's calls as a step of another run (migration 0005).
+        # Counts a function's calls as a step of another run (migration 0005); only steps
+        # that name a function (migration 0015: most are plain code and need no entry).
         Index(
             "ix_steps_function_name_calls",
             "function",
             "name",
-            sqlite_where=text("parent_id IS NOT NULL"),
-            postgresql_where=text("parent_id IS NOT NULL"),
+            sqlite_where=text("function IS NOT NULL AND parent_id IS NOT NULL"),
+            postgresql_where=text("function IS NOT NULL AND parent_id IS NOT NULL"),
         ),
+        # SQLite: the primary key is the table, not a second copy of each key (0015).
+        {"sqlite_with_rowid": False},
     )
 
     execution_id: Mapped[str] = mapped_column(
@@ -300,7 +311,10 @@ class ValueHashRow(Base):
     key or field; ``""`` for an output or a list item at the top)."""
 
     __tablename__ = "value_hashes"
-    __table_args__ = (Index("ix_value_hashes_digest", "digest", "execution_id"),)
+    __table_args__ = (
+        Index("ix_value_hashes_digest", "digest", "execution_id"),
+        {"sqlite_with_rowid": False},  # the primary key holds every column (migration 0015)
+    )
 
     execution_id: Mapped[str] = mapped_column(
         ForeignKey("executions.id", ondelete="CASCADE"), primary_key=True

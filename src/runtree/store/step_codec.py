@@ -35,9 +35,30 @@ KNOWN_KEYS = frozenset(STEP_FIELDS)
 INLINE_BLOB_MAX = 256
 """The largest serialized original (bytes) kept in the step row; larger ones get a row."""
 
-# An inline value is a JSON list in this order, trailing nulls left out; ``flags`` holds
-# truncated (1) and redacted (2), ``blob`` is base64.
+# An inline value is a JSON list in this order, trailing nulls left out (at least the first
+# four kept): ``code`` is the kind's index in _KINDS plus 4 x the flags (truncated 1, redacted
+# 2); ``blob`` is base64; ``size`` is null when it is the blob's length and ``format`` null
+# when it is "pickle", as they are for almost every value (migration 0015).
 _INLINE_FIELDS = (
+    "code",
+    "name",
+    "position",
+    "preview",
+    "blob",
+    "value_type",
+    "length",
+    "size",
+    "format",
+    "sha256",
+    "warning",
+)
+_KINDS = (PayloadKind.INPUT.value, PayloadKind.OUTPUT.value, PayloadKind.FIRST_YIELD.value)
+_KIND_CODES = {kind: index for index, kind in enumerate(_KINDS)}
+_DEFAULT_FORMAT = "pickle"
+_MIN_INLINE = 4
+# The layout written before migration 0015 (still read: rows are not rewritten): the kind
+# and format as strings, the size always, flags apart.
+_V1_FIELDS = (
     "kind",
     "name",
     "position",
@@ -158,16 +179,20 @@ def inline(payload: Mapping[str, Any]) -> list[Any]:
     """A payload row (as :func:`encode_step` builds it) as its compact inline list."""
     flags = (_TRUNCATED if payload["truncated"] else 0) | (_REDACTED if payload["redacted"] else 0)
     blob = payload["blob"]
+    size = payload["size"]
+    format_ = _clean(payload["format"])
     values = {
         **payload,
-        "flags": flags,
+        "code": _KIND_CODES[payload["kind"]] + 4 * flags,
         "blob": None if blob is None else base64.b64encode(blob).decode("ascii"),
+        "size": None if blob is not None and size == len(blob) else size,
+        "format": None if format_ == _DEFAULT_FORMAT else format_,
     }
     entry = [
         _clean(values[field]) if field in _STRING_COLUMNS else values[field]
         for field in _INLINE_FIELDS
     ]
-    while entry[-1] is None:
+    while len(entry) > _MIN_INLINE and entry[-1] is None:
         entry.pop()
     return entry
 
@@ -182,12 +207,57 @@ def _clean(value: Any) -> Any:
 
 def from_inline(entry: Any, *, blobs: bool = True) -> dict[str, Any]:
     """An inline list back to the mapping of a payload row (``blob`` decoded, or ``None``
-    without ``blobs``). The list was written by :func:`inline`; a malformed one (edited by
-    hand) raises :class:`InvalidDataError`."""
-    if not isinstance(entry, list) or not 7 <= len(entry) <= len(_INLINE_FIELDS):
+    without ``blobs``). The list was written by :func:`inline` (or in the layout before
+    migration 0015, whose first item is the kind's name); a malformed one (edited by hand)
+    raises :class:`InvalidDataError`."""
+    if isinstance(entry, list) and entry and isinstance(entry[0], str):
+        return _from_v1(entry, blobs)
+    if (
+        not isinstance(entry, list)
+        or not _MIN_INLINE <= len(entry) <= len(_INLINE_FIELDS)
+        or not isinstance(entry[0], int)
+        or isinstance(entry[0], bool)
+        or not 0 <= entry[0] < 4 * 4
+        or entry[0] % 4 >= len(_KINDS)
+    ):
+        raise InvalidDataError(f"malformed inline step value {entry!r:.80}")
+    code, name, position, preview, *rest = entry
+    rest += [None] * (len(_INLINE_FIELDS) - _MIN_INLINE - len(rest))
+    text, value_type, length, size, format_, sha256, warning = rest
+    blob = _blob(text) if text is not None and blobs else None
+    if size is None:  # the blob's length, from its base64 text (no need to decode it)
+        size = len(text) * 3 // 4 - text.count("=", -2) if isinstance(text, str) else 0
+    flags = code // 4
+    return {
+        "kind": _KINDS[code % 4],
+        "name": name,
+        "position": position,
+        "preview": preview,
+        "size": size,
+        "format": _DEFAULT_FORMAT if format_ is None else format_,
+        "truncated": bool(flags & _TRUNCATED),
+        "redacted": bool(flags & _REDACTED),
+        "blob": blob if blobs else None,
+        "value_type": value_type,
+        "length": length,
+        "sha256": sha256,
+        "warning": warning,
+    }
+
+
+def _blob(text: Any) -> bytes:
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, TypeError, ValueError) as exc:
+        raise InvalidDataError("malformed inline step value: blob is not base64") from exc
+
+
+def _from_v1(entry: list[Any], blobs: bool) -> dict[str, Any]:
+    """An inline list in the layout written before migration 0015."""
+    if not 7 <= len(entry) <= len(_V1_FIELDS):
         raise InvalidDataError(f"malformed inline step value {entry!r:.80}")
     kind, name, position, preview, size, format_, flags, *rest = entry
-    rest += [None] * (len(_INLINE_FIELDS) - 7 - len(rest))
+    rest += [None] * (len(_V1_FIELDS) - 7 - len(rest))
     blob, value_type, length, sha256, warning = rest
     if blob is not None and blobs:
         blob = _blob(blob)
@@ -206,13 +276,6 @@ def from_inline(entry: Any, *, blobs: bool = True) -> dict[str, Any]:
         "sha256": sha256,
         "warning": warning,
     }
-
-
-def _blob(text: Any) -> bytes:
-    try:
-        return base64.b64decode(text, validate=True)
-    except (binascii.Error, TypeError, ValueError) as exc:
-        raise InvalidDataError("malformed inline step value: blob is not base64") from exc
 
 
 def _payload(
@@ -426,7 +489,47 @@ def decode_step(
 def _inline_captured(entry: Any, blobs: bool) -> tuple[str, str, dict[str, Any]]:
     """An inline list's kind, name and captured-value dict: ``decode_captured(from_inline(
     entry, blobs=blobs))`` without the payload-row dict in between (a step has several)."""
-    if type(entry) is not list or not 7 <= len(entry) <= len(_INLINE_FIELDS):
+    if type(entry) is not list or not entry:
+        return _from_row(from_inline(entry, blobs=blobs))  # raises for a malformed one
+    code = entry[0]
+    if type(code) is str:
+        return _v1_captured(entry, blobs)
+    if (
+        type(code) is not int
+        or not _MIN_INLINE <= len(entry) <= len(_INLINE_FIELDS)
+        or not 0 <= code < 16
+        or code % 4 >= len(_KINDS)
+    ):
+        return _from_row(from_inline(entry, blobs=blobs))  # raises for a malformed one
+    _code, name, _position, preview, *rest = entry
+    rest += [None] * (len(_INLINE_FIELDS) - _MIN_INLINE - len(rest))
+    text, value_type, length, size, format_, sha256, warning = rest
+    if size is None:  # the blob's length, from its base64 text
+        size = len(text) * 3 // 4 - text.count("=", -2) if type(text) is str else 0
+    flags = code // 4
+    data: dict[str, Any] = {
+        "preview": preview,
+        "size": size,
+        "format": _DEFAULT_FORMAT if format_ is None else format_,
+        "truncated": bool(flags & _TRUNCATED),
+        "redacted": bool(flags & _REDACTED),
+    }
+    if sha256 is not None:
+        data["sha256"] = sha256
+    if warning is not None:
+        data["warning"] = warning
+    if value_type is not None:
+        data["type"] = value_type
+    if length is not None:
+        data["length"] = length
+    if text is not None and blobs:
+        data["blob"] = _blob(text)
+    return _KINDS[code % 4], name, data
+
+
+def _v1_captured(entry: list[Any], blobs: bool) -> tuple[str, str, dict[str, Any]]:
+    """:func:`_inline_captured` for a list in the layout before migration 0015."""
+    if not 7 <= len(entry) <= len(_V1_FIELDS):
         return _from_row(from_inline(entry, blobs=blobs))  # raises for a malformed one
     kind, name, _position, preview, size, format_, flags, *rest = entry
     data: dict[str, Any] = {
@@ -437,7 +540,7 @@ def _inline_captured(entry: Any, blobs: bool) -> tuple[str, str, dict[str, Any]]
         "redacted": bool(flags & _REDACTED),
     }
     if rest:
-        rest += [None] * (len(_INLINE_FIELDS) - 7 - len(rest))
+        rest += [None] * (len(_V1_FIELDS) - 7 - len(rest))
         blob, value_type, length, sha256, warning = rest
         if sha256 is not None:
             data["sha256"] = sha256
