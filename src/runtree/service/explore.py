@@ -385,14 +385,7 @@ def slowest_steps(
     """The ``top`` step names with the most own time across these executions (newest
     first), and how many of them were read: reading stops before an execution that would
     take the total past :data:`MAX_STATS_STEPS` steps (the first is always read)."""
-    timings: list[StepTiming] = []
-    used = 0
-    for execution_id in execution_ids:
-        read = store.get_step_timings([execution_id])
-        if timings and len(timings) + len(read) > MAX_STATS_STEPS:
-            break
-        timings.extend(read)
-        used += 1
+    timings, used = store.get_step_timings_within(execution_ids, MAX_STATS_STEPS)
     by_execution: dict[str, list[StepTiming]] = {}
     for timing in timings:
         by_execution.setdefault(timing.execution_id, []).append(timing)

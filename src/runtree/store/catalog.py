@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, select, tuple_
+from sqlalchemy import Integer, Select, bindparam, func, select, tuple_
 from sqlalchemy.orm import Session, aliased
 
 from ..errors import InvalidDataError, NotFoundError
@@ -154,18 +155,9 @@ def _with_step_count(session: Session, record: FunctionRecord) -> FunctionRecord
     """``record`` with its recorded calls as a step of a run (of another function, or its
     own recursion): steps named like it, of its code, that have a parent -- at most
     :data:`STEP_COUNT_CAP`. An index covers the count."""
-    calls = (
-        select(StepRow.id)
-        .where(
-            StepRow.function == record.qualified_name,
-            StepRow.name == record.name,
-            StepRow.parent_id.is_not(None),
-            StepRow.execution_id.not_in(_SHADOW_RUN_IDS),
-        )
-        .limit(STEP_COUNT_CAP)
-        .subquery()
+    count = session.scalar(
+        _STEP_COUNT, {"function": record.qualified_name, "name": record.name, "cap": STEP_COUNT_CAP}
     )
-    count = session.scalar(select(func.count()).select_from(calls))
     return dataclasses.replace(record, step_count=int(count or 0))
 
 
@@ -173,9 +165,23 @@ def _with_step_count(session: Session, record: FunctionRecord) -> FunctionRecord
 # leaves them out. Few executions are shadow runs, and an index finds them.
 _SHADOW_RUN_IDS = select(ExecutionRow.id).where(ExecutionRow.shadow_report_id.is_not(None))
 
+# Built once: building it cost more than running it (a listing counts for every function).
+_STEP_COUNT = select(func.count()).select_from(
+    select(StepRow.id)
+    .where(
+        StepRow.function == bindparam("function"),
+        StepRow.name == bindparam("name"),
+        StepRow.parent_id.is_not(None),
+        StepRow.execution_id.not_in(_SHADOW_RUN_IDS),
+    )
+    .limit(bindparam("cap", type_=Integer))
+    .subquery()
+)
+
 _FunctionsQuery = Select[FunctionRow, int | None, int | None, str | None, str | None]
 
 
+@functools.cache  # statements are immutable; building this one cost more than running it
 def _functions_query() -> _FunctionsQuery:
     latest = (
         select(VersionRow.function_id, func.max(VersionRow.number).label("number"))

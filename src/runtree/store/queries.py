@@ -12,7 +12,7 @@ import datetime
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Text, cast, func, select
+from sqlalchemy import Text, bindparam, cast, func, select
 from sqlalchemy.orm import Session
 
 from ..errors import InvalidDataError
@@ -310,3 +310,48 @@ def step_timings(session: Session, execution_ids: Sequence[str]) -> list[StepTim
             for row in rows
         )
     return timings
+
+
+_TIMINGS_OF_ONE = (
+    select(
+        StepRow.execution_id,
+        StepRow.id,
+        StepRow.parent_id,
+        StepRow.name,
+        StepRow.function,
+        StepRow.status,
+        StepRow.started_at_ns,
+        StepRow.duration_ns,
+    )
+    .where(StepRow.execution_id == bindparam("execution_id"))
+    .order_by(StepRow.sequence)
+)
+
+
+def step_timings_within(
+    session: Session, execution_ids: Sequence[str], budget: int
+) -> tuple[list[StepTiming], int]:
+    """The timings of the first of ``execution_ids``, then of each next one while the total
+    stays within ``budget`` steps (reading stops before the first that would pass it), and
+    how many executions were read. One statement per execution, all in ``session``."""
+    timings: list[StepTiming] = []
+    used = 0
+    for execution_id in execution_ids:
+        read = [
+            StepTiming(
+                execution_id=row[0],
+                id=row[1],
+                parent_id=row[2],
+                name=row[3],
+                function=row[4],
+                status=StepStatus(row[5]),
+                started_at_ns=row[6],
+                duration_ns=row[7],
+            )
+            for row in session.execute(_TIMINGS_OF_ONE, {"execution_id": execution_id})
+        ]
+        if timings and len(timings) + len(read) > budget:
+            break
+        timings.extend(read)
+        used += 1
+    return timings, used

@@ -245,6 +245,7 @@ class Store:
     recent_durations = _Delegated("queries", QueryRepository.recent_durations)
     recent_execution_ids = _Delegated("queries", QueryRepository.recent_execution_ids)
     get_step_timings = _Delegated("queries", QueryRepository.get_step_timings)
+    get_step_timings_within = _Delegated("queries", QueryRepository.get_step_timings_within)
 
     # --- access -------------------------------------------------------------------------------
     add_audit = _Delegated("access", AccessRepository.add_audit)

@@ -135,3 +135,12 @@ class QueryRepository:
         """Id, parent, name and timing of every step of these executions."""
         with self._db.reading() as session:
             return queries.step_timings(session, execution_ids)
+
+    def get_step_timings_within(
+        self, execution_ids: Sequence[str], budget: int
+    ) -> tuple[list[StepTiming], int]:
+        """The step timings of the first of these executions, then of each next one as long
+        as the total stays within ``budget`` steps; and how many executions were read. One
+        read transaction."""
+        with self._db.reading() as session:
+            return queries.step_timings_within(session, execution_ids, budget)
