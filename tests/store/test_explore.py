@@ -11,7 +11,12 @@ from sqlalchemy import text
 
 from runtree.store import InvalidDataError, Store
 from runtree.store import migrate as migrations
-from runtree.store.input_search import glob_pattern, like_pattern, search_fragments
+from runtree.store.input_search import (
+    glob_pattern,
+    like_pattern,
+    narrowing_fragment,
+    search_fragments,
+)
 from runtree.store.queries import id_bound
 
 from .store_helpers import deploy, make_step
@@ -170,3 +175,29 @@ def test_numbers_behind_version_statistics(store: Store) -> None:
     assert sorted((t.execution_id, t.id, t.parent_id) for t in timings) == sorted(
         [(a.id, 1, None), (a.id, 2, 1), (b.id, 1, None)]
     )
+
+
+def test_key_value_search_reads_the_index_for_the_value_and_checks_the_key(store: Store) -> None:
+    v = deploy(store)
+    exact = run(store, v, {"customer": "c123", "n": 1})
+    other_key = run(store, v, {"friend": "c123", "customer": "c1"})
+    longer = run(store, v, {"customer": "c1234"})
+    upper = run(store, v, {"deep": [{"Customer": "C123"}]})
+    last = run(store, v, {"x": 1, "customer": "c123"})
+    assert ids(store.search_executions(text="customer=c123")) == [last.id, upper.id, exact.id]
+    assert ids(store.search_executions(text="customer=c1")) == [other_key.id]
+    assert ids(store.search_executions(text="friend=c123")) == [other_key.id]
+    assert ids(store.search_executions(text="n=1")) == [exact.id]  # too short to narrow
+    assert longer.id in ids(store.search_executions(text="c1234"))
+
+
+def test_narrowing_fragment_is_the_value_as_stored() -> None:
+    assert narrowing_fragment("customer=C123") == '"c123"'
+    assert narrowing_fragment("n = 12345") == "12345"
+    assert narrowing_fragment('s="a\\u00e9"') == '"a\\u00e9"'  # as JSON escapes it
+    assert narrowing_fragment("n=1") is None  # shorter than a trigram
+    assert narrowing_fragment("c123") is None  # not key=value
+    for text in ("customer=C123", "n = 12345", 'tag=["a", 1]'):
+        value = narrowing_fragment(text)
+        assert value is not None
+        assert all(value in fragment for fragment in search_fragments(text))

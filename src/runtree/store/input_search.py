@@ -7,13 +7,17 @@ compared in lower case. The index behind it (migration 0013):
 * PostgreSQL: a trigram GIN index (``pg_trgm``) on ``lower(CAST(input AS TEXT))``, which
   serves ``LIKE '%...%'`` as it is. Without the extension (no right to create it) the same
   query scans.
+  A ``key=value`` search also asks for the value alone (:func:`narrowing_fragment`), so
+  the index is read for the value's trigrams, not the key's, which are in almost every
+  input.
 * SQLite: an FTS5 table with the ``trigram`` tokenizer holding ``lower(input)`` of each
   execution, kept by triggers on ``executions`` (so every writer, and every delete, keeps it
   right); ``execution_search_rows`` gives each execution a stable integer row id for it,
   and deleting one of its rows deletes that document (a trigger).
   FTS5 uses the index for ``GLOB`` (not for ``LIKE ... ESCAPE``), so fragments become GLOB
-  patterns there. Fragments shorter than three characters cannot use a trigram index and
-  scan on both backends.
+  patterns there; a ``key=value`` search reads the index for the value alone and checks
+  the exact fragments on the inputs found. Fragments shorter than three characters cannot
+  use a trigram index and scan on both backends.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    and_,
     cast,
     func,
     or_,
@@ -82,6 +87,21 @@ def search_fragments(text: str) -> list[str]:
     return sorted({text.lower(), json.dumps(text)[1:-1].lower()})
 
 
+def narrowing_fragment(text: str) -> str | None:
+    """For a ``key=value`` search, the value as it appears in the input (lower case), when it
+    is long enough for a trigram index (three characters or more): every match contains it,
+    and it is much rarer than the key with its quotes and ``": "``, whose trigrams are in
+    almost every input (an FTS5 trigram query reads every listed trigram's entries).
+    ``None`` for any other search."""
+    match = _KEY_VALUE.fullmatch(text)
+    if match is None:
+        return None
+    fragment = search_fragments(text)[0]
+    key = f'"{match.group(1)}": '.lower()
+    value = fragment[len(key) : -1]
+    return value if len(value) >= 3 else None
+
+
 def like_pattern(fragment: str) -> str:
     """``%fragment%`` with ``\\`` escaping LIKE's wildcards."""
     escaped = fragment.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -97,6 +117,19 @@ def input_matches(session: Session, search: str) -> ColumnElement[bool]:
     """The condition on ``executions`` for ``search`` (see :func:`search_fragments`)."""
     fragments = search_fragments(search)
     if session.get_bind().dialect.name == "sqlite":
+        narrow = narrowing_fragment(search)
+        if narrow is not None:
+            # The index finds the inputs holding the value; the exact fragments are checked
+            # on those (the document is lower(input), so the same GLOB on it is exact).
+            candidates = text(
+                f"SELECT execution_id FROM {SEARCH_ROWS} WHERE rowid IN "
+                f"(SELECT rowid FROM {FTS_TABLE} WHERE doc GLOB :narrow)"
+            ).bindparams(narrow=glob_pattern(narrow))
+            document = func.lower(ExecutionRow.input)
+            return and_(
+                ExecutionRow.id.in_(candidates.columns(execution_id=Text)),
+                or_(*(document.op("GLOB")(glob_pattern(f)) for f in fragments)),
+            )
         union = " UNION ".join(
             f"SELECT rowid FROM {FTS_TABLE} WHERE doc GLOB :glob{index}"
             for index in range(len(fragments))
@@ -108,4 +141,10 @@ def input_matches(session: Session, search: str) -> ColumnElement[bool]:
         )
         return ExecutionRow.id.in_(matching.columns(execution_id=Text))
     document = func.lower(cast(ExecutionRow.input, Text))
-    return or_(*(document.like(like_pattern(f), escape="\\") for f in fragments))
+    exact = or_(*(document.like(like_pattern(f), escape="\\") for f in fragments))
+    narrow = narrowing_fragment(search)
+    if narrow is None:
+        return exact
+    # Same matches; the planner finds the rows through the value's trigrams alone (the key's
+    # are in almost every input) and checks the exact fragments on those.
+    return and_(document.like(like_pattern(narrow), escape="\\"), exact)
