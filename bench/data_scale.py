@@ -300,7 +300,9 @@ def step_bytes(store: Store) -> tuple[int, int, dict[str, int]]:
     step_parts = {
         part: size
         for part, size in parts.items()
-        if not part.startswith(("value_hashes", "ix_value_hashes", "sqlite_autoindex_value"))
+        if not part.startswith(
+            ("value_hashes", "ix_value_hashes", "pk_value_hashes", "sqlite_autoindex_value")
+        )
     }
     return sum(step_parts.values()), int(steps or 0), parts
 
