@@ -197,7 +197,43 @@ def test_narrowing_fragment_is_the_value_as_stored() -> None:
     assert narrowing_fragment('s="a\\u00e9"') == '"a\\u00e9"'  # as JSON escapes it
     assert narrowing_fragment("n=1") is None  # shorter than a trigram
     assert narrowing_fragment("c123") is None  # not key=value
-    for text in ("customer=C123", "n = 12345", 'tag=["a", 1]'):
-        value = narrowing_fragment(text)
+    for search in ("customer=C123", "n = 12345", 'tag=["a", 1]'):
+        value = narrowing_fragment(search)
         assert value is not None
-        assert all(value in fragment for fragment in search_fragments(text))
+        assert all(value in fragment for fragment in search_fragments(search))
+
+
+def test_search_pages_are_the_same_through_the_newest_and_through_the_index(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from runtree.store import queries
+
+    monkeypatch.setattr(queries, "SEARCH_PROBE", 4)
+    v = deploy(store)
+    made = [run(store, v, {"region": "us" if n % 3 else "eu", "n": n}) for n in range(12)]
+    expected = [e.id for e in reversed(made) if e.input["region"] == "us"]
+    for limit in (1, 2, 3, 5, 50):
+        found: list[str] = []
+        cursor = None
+        while True:
+            page, cursor = store.search_executions(text="region=us", limit=limit, cursor=cursor)
+            found += [e.id for e in page]
+            if cursor is None:
+                break
+        assert found == expected, limit
+
+
+def test_a_common_value_is_found_among_the_newest_without_the_index(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from runtree.store import queries
+
+    v = deploy(store)
+    made = [run(store, v, {"region": "us"}) for _ in range(4)]
+
+    def unused(*args: object) -> object:
+        raise AssertionError("the index was read")
+
+    monkeypatch.setattr(queries, "input_matches", unused)
+    page, cursor = store.search_executions(text="region=us", limit=3)
+    assert [e.id for e in page] == [e.id for e in reversed(made)][:3] and cursor is not None

@@ -148,3 +148,16 @@ def input_matches(session: Session, search: str) -> ColumnElement[bool]:
     # Same matches; the planner finds the rows through the value's trigrams alone (the key's
     # are in almost every input) and checks the exact fragments on those.
     return and_(document.like(like_pattern(narrow), escape="\\"), exact)
+
+
+def input_matches_unindexed(session: Session, search: str) -> ColumnElement[bool]:
+    """The same condition as :func:`input_matches`, written so that no index serves it: for
+    checking a few rows already found another way (the newest executions), where reading the
+    index for a common value would cost more than the check."""
+    fragments = search_fragments(search)
+    if session.get_bind().dialect.name == "sqlite":
+        document = func.lower(ExecutionRow.input)
+        return or_(*(document.op("GLOB")(glob_pattern(f)) for f in fragments))
+    # "|| ''": not the indexed expression, so the planner cannot pick the trigram index.
+    unindexed = func.lower(cast(ExecutionRow.input, Text)).concat("")
+    return or_(*(unindexed.like(like_pattern(f), escape="\\") for f in fragments))
