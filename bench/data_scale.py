@@ -332,6 +332,7 @@ def requests(client: TestClient, big_id: str, big: int) -> dict[str, Callable[[]
         "search key=value": get("/api/v1/executions?q=customer%3Dc123&limit=50"),
         "search a value": get("/api/v1/executions?q=c123&limit=50"),
         "search a missing value": get("/api/v1/executions?q=zzz_nowhere&limit=50"),
+        "search a common value": get("/api/v1/executions?q=region%3Dus&limit=50"),
         "functions": get("/api/v1/functions"),
         "function page (rare)": get("/api/v1/functions/default/rare"),
         "stats (rare)": get("/api/v1/functions/default/rare/stats"),
