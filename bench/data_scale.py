@@ -11,8 +11,15 @@ others' do). At each stage every request is timed through the HTTP API in proces
 stage (the baseline of this run): flat in the data size means a ratio near 1.
 
     .venv/bin/python bench/data_scale.py --quick                 # seconds: a smoke run
-    .venv/bin/python bench/data_scale.py --sizes 1000,10000,100000 --steps 100
+    .venv/bin/python bench/data_scale.py --sizes 1000,10000,100000 --steps 100 --bulk
     .venv/bin/python bench/data_scale.py --database postgresql://postgres@127.0.0.1/test
+
+With ``--bulk`` the store reaches 100,000 executions and 10 million steps in minutes: the
+first execution of each function is written through the store and every later one is a copy
+of it in bulk (``INSERT ... SELECT`` into every table keyed by execution id, a new id and its
+own input; the tables' triggers keep the run counters and the search index), except the last
+``--probe`` executions of each stage, which are written through ``Store.save_steps`` so that
+the write rate is measured at every size. ``--database sqlite:///PATH`` keeps the SQLite file.
 
 Figures (see docs/scaling.md): ``bytes/step`` is the size of the step tables and their
 indexes divided by the number of steps; ``open 10k`` is ``GET /executions/{id}`` of the
