@@ -63,4 +63,6 @@ def test_listings_never_sort_every_execution(store: Store, listing: str) -> None
     assert found
     for plan in found:
         assert "ix_executions_shadow_report_id (shadow_report_id=?)" not in plan, plan
-        assert "TEMP B-TREE FOR ORDER BY" not in plan, plan
+        # A search's first look sorts the newest SEARCH_PROBE executions, no more.
+        bounded = plan.startswith("CO-ROUTINE newest")
+        assert bounded or "TEMP B-TREE FOR ORDER BY" not in plan, plan

@@ -24,12 +24,14 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 from sqlalchemy import (
     Column,
     ColumnElement,
     Integer,
     MetaData,
+    SQLColumnExpression,
     String,
     Table,
     Text,
@@ -150,14 +152,16 @@ def input_matches(session: Session, search: str) -> ColumnElement[bool]:
     return and_(document.like(like_pattern(narrow), escape="\\"), exact)
 
 
-def input_matches_unindexed(session: Session, search: str) -> ColumnElement[bool]:
-    """The same condition as :func:`input_matches`, written so that no index serves it: for
-    checking a few rows already found another way (the newest executions), where reading the
-    index for a common value would cost more than the check."""
+def input_matches_unindexed(
+    session: Session, search: str, document: SQLColumnExpression[Any]
+) -> ColumnElement[bool]:
+    """The same condition as :func:`input_matches` on ``document`` (an executions ``input``
+    column, e.g. of a subquery), written so that no index serves it: for checking a few rows
+    already found another way (the newest executions), where reading the index for a common
+    value would cost more than the check."""
     fragments = search_fragments(search)
     if session.get_bind().dialect.name == "sqlite":
-        document = func.lower(ExecutionRow.input)
-        return or_(*(document.op("GLOB")(glob_pattern(f)) for f in fragments))
-    # "|| ''": not the indexed expression, so the planner cannot pick the trigram index.
-    unindexed = func.lower(cast(ExecutionRow.input, Text)).concat("")
-    return or_(*(unindexed.like(like_pattern(f), escape="\\") for f in fragments))
+        lowered = func.lower(document)
+        return or_(*(lowered.op("GLOB")(glob_pattern(f)) for f in fragments))
+    lowered = func.lower(cast(document, Text))
+    return or_(*(lowered.like(like_pattern(f), escape="\\") for f in fragments))

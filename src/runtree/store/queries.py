@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Select, Text, bindparam, cast, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from ..errors import InvalidDataError
 from ..models import (
@@ -151,15 +151,17 @@ def _newest_matches(
     executions ``stmt`` selects (newest first), or ``None`` when there are fewer there. Any
     match outside them is older than all of them, so when they hold ``limit + 1`` matches
     these are the first ``limit + 1`` of the whole search."""
-    newest = stmt.with_only_columns(ExecutionRow.id).order_by(ExecutionRow.id.desc())
+    # A subquery with a LIMIT is read as such: the check runs on its rows only (a plain
+    # "id IN (newest ids) AND check" let PostgreSQL check every execution instead).
+    newest = aliased(
+        ExecutionRow,
+        stmt.order_by(ExecutionRow.id.desc()).limit(SEARCH_PROBE).subquery("newest"),
+    )
     rows = list(
         session.scalars(
-            select(ExecutionRow)
-            .where(
-                ExecutionRow.id.in_(newest.limit(SEARCH_PROBE).scalar_subquery()),
-                input_matches_unindexed(session, search),
-            )
-            .order_by(ExecutionRow.id.desc())
+            select(newest)
+            .where(input_matches_unindexed(session, search, newest.input))
+            .order_by(newest.id.desc())
             .limit(limit + 1)
         )
     )
