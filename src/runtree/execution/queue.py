@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..store import Store
 from ..store.jobs import DEFAULT_QUEUE, FINISHED_CHANNEL, TASK
+from ..store.liveness import check_pooled
 from ..store.workers import STALE_HEARTBEATS
 from .runner import ExecutionRunner
 
@@ -58,6 +59,20 @@ def conninfo(store: Store) -> str:
     psycopg connector)."""
     url = store.engine.url.set(drivername="postgresql")
     return url.render_as_string(hide_password=False)
+
+
+def _pool(**args: Any) -> Any:
+    """Procrastinate's connection pool, checking a connection without its round trip
+    (:func:`~runtree.store.liveness.check_pooled` instead of a ping per query)."""
+    from psycopg_pool import AsyncConnectionPool
+
+    return AsyncConnectionPool(**{**args, "check": check_pooled})
+
+
+async def _autocommit(connection: Any) -> None:
+    """Every query of Procrastinate's is one statement (a call of one of its SQL functions),
+    a transaction of its own: in autocommit, without a BEGIN and a COMMIT round trip each."""
+    await connection.set_autocommit(True)
 
 
 class QueueDispatcher:
@@ -176,7 +191,11 @@ class QueueDispatcher:
         self._loop = asyncio.get_running_loop()
         self._main_task = asyncio.current_task()
         connector = PsycopgConnector(
-            conninfo=conninfo(self.store), min_size=1, max_size=max(2, min(self.slots, 8))
+            conninfo=conninfo(self.store),
+            min_size=1,
+            max_size=max(2, min(self.slots, 8)),
+            configure=_autocommit,
+            pool_factory=_pool,
         )
         app = App(connector=connector)
         app.task(name=TASK, pass_context=True)(self._job)

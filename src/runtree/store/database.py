@@ -31,6 +31,11 @@ class Database:
     ) -> None:
         self.engine: Engine = create_store_engine(url)
         self._writer = write_engine(self.engine)
+        self._autocommit = (
+            None
+            if is_sqlite(self.engine)
+            else self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        )
         if keys is None:
             keys = KeySource.for_database(self.engine.url.render_as_string(hide_password=False))
         self.keyring = Keyring(keys)
@@ -49,6 +54,23 @@ class Database:
         """A read transaction."""
         with Session(self.engine, info=self._info) as session, session.begin():
             yield session
+
+    def one_statement(self, operation: Callable[[Session], T], *, writes: bool = False) -> T:
+        """Run ``operation``, which issues one statement, as a transaction of its own.
+
+        On PostgreSQL the session is in autocommit: the statement is its own transaction,
+        without the ``BEGIN`` and ``COMMIT`` round trips of :meth:`reading` and :meth:`write`
+        (a statement sees one snapshot, and changes all or nothing, either way). Only for
+        work whose consistency holds statement by statement: a read by key, or a write that
+        is one atomic statement (an ``UPDATE ... RETURNING``). On SQLite this is
+        :meth:`reading`, or :meth:`write` with ``writes``."""
+        if self._autocommit is None:
+            if writes:
+                return self.write(operation)
+            with self.reading() as session:
+                return operation(session)
+        with Session(self._autocommit, info=self._info) as session:
+            return operation(session)
 
     def write(
         self, operation: Callable[[Session], T], *, attempts: int = 1, reconnect_s: float = 0.0

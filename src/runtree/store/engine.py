@@ -14,7 +14,8 @@ A SQLite database file is private: created 0600 before SQLite opens it (SQLite g
 ``-wal``/``-shm``) is ours and readable by others -- it holds webhook secrets and the real
 values of redacted inputs.
 
-PostgreSQL URLs are normalized to the psycopg 3 driver.
+PostgreSQL URLs are normalized to the psycopg 3 driver; a pooled PostgreSQL connection whose
+server side is gone is replaced when it is checked out, without a ping (:mod:`.liveness`).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from ..defaults import DEFAULT_DATABASE_URL
 from ..errors import StoreError
 from ..jsonlimits import loads_stored
 from .common import dumps_json
+from .liveness import check_on_checkout
 
 DEFAULT_URL = DEFAULT_DATABASE_URL
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -79,9 +81,11 @@ def create_store_engine(url: str | URL) -> Engine:
     """
     parsed = normalize_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(
-            parsed, pool_pre_ping=True, json_serializer=dumps_json, json_deserializer=loads_stored
-        )
+        engine = create_engine(parsed, json_serializer=dumps_json, json_deserializer=loads_stored)
+        # Dead pooled connections are replaced on checkout, as pool_pre_ping would, but
+        # without its round trip per transaction (see .liveness).
+        event.listen(engine, "checkout", check_on_checkout)
+        return engine
     kwargs: dict[str, Any] = {
         "connect_args": {"check_same_thread": False},
         "json_serializer": dumps_json,

@@ -163,6 +163,7 @@ _START = (
         worker_id=bindparam("new_worker_id"),
     )
 )
+_CLAIM = _START.returning(*_EXECUTIONS.c)
 _LOCKED_ROW = (
     select(ExecutionRow).where(ExecutionRow.id == bindparam("execution_id")).with_for_update()
 )
@@ -243,21 +244,32 @@ def claim_next(
 
 
 def claim_execution(
-    session: Session,
-    execution_id: str,
-    worker_id: str,
-    now: datetime.datetime,
-    *,
-    from_job: bool = False,
+    session: Session, execution_id: str, worker_id: str, now: datetime.datetime
 ) -> ExecutionRecord | None:
-    """Move this execution to ``running`` if it is still queued; else ``None``. Claimed
-    other than by its job's worker (``from_job``), its waiting job is deleted with it."""
+    """Move this execution to ``running`` if it is still queued; else ``None``. Its waiting
+    job, if any, is deleted with it (it runs here, not from the queue)."""
     row = _locked_values(session, execution_id)
     if row.status != ExecutionStatus.QUEUED or not _start(session, row.id, worker_id, now):
         return None
-    if not from_job and jobs.defers_jobs(session):
+    if jobs.defers_jobs(session):
         jobs.cancel(session, execution_id, abort=False)
     return _started(execution_record(row), worker_id, now)
+
+
+def claim_for_job(
+    session: Session, execution_id: str, worker_id: str, now: datetime.datetime
+) -> ExecutionRecord | None:
+    """:func:`claim_execution` by the worker running the execution's job (which keeps its
+    job): one guarded ``UPDATE ... RETURNING``, atomic on its own, so it needs no
+    transaction around it. Raises :class:`NotFoundError` for an unknown id."""
+    row = session.execute(
+        _CLAIM, {"execution_id": execution_id, "new_started_at": now, "new_worker_id": worker_id}
+    ).first()
+    if row is not None:
+        return execution_record(row)
+    if session.scalar(_STATUS, {"execution_id": execution_id}) is None:
+        raise NotFoundError("execution", execution_id)
+    return None  # no longer queued: cancelled, or claimed already
 
 
 def requeue_execution(
@@ -317,15 +329,17 @@ def finish_execution(
     output: Any,
     error: Any,
     now: datetime.datetime,
+    row: Any = None,
 ) -> ExecutionRecord:
     """Record the end of an execution unless it has already ended (then it is returned
-    unchanged). Its steps still ``running`` become ``interrupted``."""
+    unchanged). Its steps still ``running`` become ``interrupted``. ``row``: the execution's
+    row as :func:`locked_row` returned it in this transaction (else it is locked here)."""
     status_value = _enum(ExecutionStatus, "status", status)
     if not status_value.finished:
         raise InvalidDataError(f"status must be a finished status, got {status!r}")
     check_json("output", output)
     check_json("error", error)
-    record = execution_record(_locked_values(session, execution_id))
+    record = execution_record(_locked_values(session, execution_id) if row is None else row)
     if record.status in _FINISHED:
         return record
     started = record.started_at
@@ -440,6 +454,12 @@ def execution_status(session: Session, execution_id: str, *, lock: bool) -> Exec
     if status is None:
         raise NotFoundError("execution", execution_id)
     return ExecutionStatus(status)
+
+
+def locked_row(session: Session, execution_id: str) -> Any:
+    """The execution's row as plain column values (a Core row), locked until the end of the
+    transaction; raises :class:`NotFoundError`."""
+    return _locked_values(session, execution_id)
 
 
 def _locked_values(session: Session, execution_id: str) -> Any:

@@ -23,7 +23,7 @@ from sqlalchemy import JSON, Text, bindparam, cast, delete, insert, select
 from sqlalchemy.orm import Session
 
 from ..errors import InvalidDataError
-from ..models import PayloadKind, StepRecord, StepStatus
+from ..models import ExecutionStatus, PayloadKind, StepRecord, StepStatus
 from .common import chunks, stored_json, table, upsert_insert
 from .executions import execution_status
 from .schema import PayloadRow, StepRow
@@ -51,13 +51,23 @@ _PAYLOAD_COLUMNS = (
 )
 
 
-def save_steps(session: Session, execution_id: str, steps: Iterable[Mapping[str, Any]]) -> int:
+def save_steps(
+    session: Session,
+    execution_id: str,
+    steps: Iterable[Mapping[str, Any]],
+    *,
+    locked_status: ExecutionStatus | None = None,
+) -> int:
     """Upsert a batch of step dicts (see the module docstring for which version wins).
 
     Returns how many steps were written. Raises :class:`NotFoundError` for an unknown
     execution and :class:`InvalidDataError` for a malformed step (nothing is written then).
+    ``locked_status``: the execution's status, when the caller has locked its row in this
+    transaction already (else it is locked here).
     """
-    finished = execution_status(session, execution_id, lock=True).finished
+    if locked_status is None:
+        locked_status = execution_status(session, execution_id, lock=True)
+    finished = locked_status.finished
     batch: dict[int, EncodedStep] = {}
     for data in steps:
         step = encode_step(execution_id, data)

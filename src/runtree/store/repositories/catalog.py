@@ -95,8 +95,7 @@ class FunctionRepository:
         self, namespace: str, name: str, number: int | None = None
     ) -> VersionRecord | None:
         """Version ``number`` of a function; the current one when ``number`` is ``None``."""
-        with self._db.reading() as session:
-            return catalog.get_version(session, namespace, name, number)
+        return self._db.one_statement(lambda s: catalog.get_version(s, namespace, name, number))
 
     def require_version(
         self, namespace: str, name: str, number: int | None = None
@@ -117,9 +116,9 @@ class FunctionRepository:
 
     def get_versions(self, namespace: str, numbers: Mapping[str, int]) -> dict[str, VersionRecord]:
         """Version ``numbers[name]`` of each named function of ``namespace``, keyed by name,
-        in one transaction (versions that do not exist are left out)."""
-        with self._db.reading() as session:
-            return catalog.get_versions(session, namespace, numbers)
+        (versions that do not exist are left out). Versions never change: read in one
+        statement per 200 names, each on its own."""
+        return self._db.one_statement(lambda s: catalog.get_versions(s, namespace, numbers))
 
     def current_versions(self, namespace: str) -> dict[str, VersionRecord]:
         """The current version of every function in ``namespace``, keyed by function name

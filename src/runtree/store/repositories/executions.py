@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from ...models import (
     ExecutionRecord,
+    ExecutionStatus,
     RecoveryReport,
     VersionRecord,
 )
@@ -63,8 +64,7 @@ class ExecutionRepository:
 
     def private_input(self, execution_id: str) -> Any:
         """The unredacted input of an execution that has not ended, if it had one."""
-        with self._db.reading() as session:
-            return executions.private_input(session, execution_id)
+        return self._db.one_statement(lambda s: executions.private_input(s, execution_id))
 
     def claim_next_execution(self, worker_id: str) -> ExecutionRecord | None:
         """Atomically move the oldest queued execution to ``running`` (setting
@@ -102,9 +102,11 @@ class ExecutionRepository:
         caller runs the execution's job (``from_job``: a queue worker), its waiting job is
         deleted in the same transaction (the CLI running it here)."""
         now = utcnow()
-        return self._db.write(
-            lambda s: executions.claim_execution(s, execution_id, worker_id, now, from_job=from_job)
-        )
+        if from_job:  # one guarded UPDATE: its own transaction
+            return self._db.one_statement(
+                lambda s: executions.claim_for_job(s, execution_id, worker_id, now), writes=True
+            )
+        return self._db.write(lambda s: executions.claim_execution(s, execution_id, worker_id, now))
 
     def requeue_execution(self, execution_id: str, worker_id: str) -> bool:
         """Hand a running execution of ``worker_id`` back to the queue (a worker that stops
@@ -148,18 +150,16 @@ class ExecutionRepository:
         now = utcnow()
 
         def operation(session: Session) -> ExecutionRecord:
+            row = executions.locked_row(session, execution_id)  # one lock for all that follows
             if world is not None:
                 _save_world(session, execution_id, world)
-            if steps is not None:
-                if executions.execution_status(session, execution_id, lock=True).finished:
-                    # Ended meanwhile (cancelled, settled as lost, or this very write
-                    # committed before its connection broke): the first end stands.
-                    return executions.finish_execution(
-                        session, execution_id, status=status, output=output, error=error, now=now
-                    )
-                _save_steps(session, execution_id, steps)
+            current = ExecutionStatus(row.status)
+            # Ended meanwhile (cancelled, settled as lost, or this very write committed before
+            # its connection broke): the first end stands, and the steps are not saved.
+            if steps is not None and not current.finished:
+                _save_steps(session, execution_id, steps, locked_status=current)
             return executions.finish_execution(
-                session, execution_id, status=status, output=output, error=error, now=now
+                session, execution_id, status=status, output=output, error=error, now=now, row=row
             )
 
         return self._db.write(operation, reconnect_s=FINISH_RECONNECT_S)
@@ -173,8 +173,7 @@ class ExecutionRepository:
 
     def get_execution(self, execution_id: str) -> ExecutionRecord | None:
         """The execution with this id, or ``None``."""
-        with self._db.reading() as session:
-            return executions.get_execution(session, execution_id)
+        return self._db.one_statement(lambda s: executions.get_execution(s, execution_id))
 
     def get_executions(self, execution_ids: Collection[str]) -> dict[str, ExecutionRecord]:
         """The executions with these ids that exist, by id."""

@@ -15,6 +15,7 @@ from ...models import (
 from .. import steps
 from ..database import Database
 from ..engine import is_sqlite
+from .executions import FINISH_RECONNECT_S
 
 # PostgreSQL: analyze the step tables when this process has written this many steps, then
 # ten times as many, and so on. Plans made while the tables were nearly empty (no statistics:
@@ -41,8 +42,13 @@ class StepRepository:
         transaction. A step sent again replaces the stored one with its payloads (the later
         wins), except that a ``running`` step never replaces a finished one, and steps
         arriving ``running`` after the execution finished are stored ``interrupted``.
-        Returns how many steps were written."""
-        written = self._db.write(lambda s: steps.save_steps(s, execution_id, steps_))
+        Returns how many steps were written. Like an execution's end, a batch is retried
+        while the database cannot be reached (a PostgreSQL restart): storing it again stores
+        the same steps."""
+        batch = list(steps_)  # a generator could not be read a second time
+        written = self._db.write(
+            lambda s: steps.save_steps(s, execution_id, batch), reconnect_s=FINISH_RECONNECT_S
+        )
         if self._analyze and written:
             self._count_written(written)
         return written
