@@ -291,6 +291,97 @@ def test_calls_past_the_budget_are_placed_and_counted_alike_on_both_runtimes() -
     # error: at 21 (caught at 22), at 30 and 31 (caught at 32), at 11 (caught at 12)
     assert ["down", 102, 4, []] in by_name["run"][5]
     assert top_rows == []
+    for budget, (_, steps, _) in in_c.items():
+        # every call returned, and the generator was closed: nothing is left interrupted
+        assert [s for s in steps if s[3] not in ("completed", "failed")] == [], budget
+
+
+UNINSTRUMENTED_DELEGATE = '''
+import json, runtree
+
+ns = {"__name__": "m"}
+exec(runtree.instrument("""
+def leaf(x):
+    return x + 1
+
+def gen(n, plain_items):
+    yield from plain_items(n)
+
+def outer(n, plain_items, plain_wrap):
+    yield from plain_wrap(gen(n, plain_items))
+    leaf(100)
+
+def pull(g):
+    return next(g)
+
+def run(g, keep):
+    first = next(g)
+    pulled = [pull(g) for _ in range(2)]
+    if keep:
+        kept.append(g)
+    return first, pulled
+""", "m.py"), ns)
+plain = {"leaf": ns["leaf"]}
+# not instrumented: generators runtree sees nothing of, delegated to by gen and outer
+exec(
+    "def plain_items(n):\\n    for j in range(n):\\n        yield leaf(j)\\n"
+    "def plain_wrap(items):\\n    yield from items\\n",
+    plain,
+)
+kept = ns["kept"] = []
+items, wrap = plain["plain_items"], plain["plain_wrap"]
+
+result = []
+for nested, keep in ((False, False), (False, True), (True, False)):
+    with runtree.record() as rec:
+        g = ns["outer"](3, items, wrap) if nested else ns["gen"](3, items)
+        value = ns["run"](g, keep)
+        del g
+    result.append([repr(value)] + [
+        [s.id, s.parent_id, s.name, s.status, (s.to_dict()["output"] or {}).get("preview")]
+        for s in rec.steps
+    ])
+print(json.dumps(result))
+'''
+
+
+@pytest.mark.parametrize("runtime", ["python", "c"])
+def test_calls_that_resume_a_generator_through_an_uninstrumented_delegate_complete(
+    runtime: str,
+) -> None:
+    """``gen`` suspends and resumes inside ``yield from`` of code runtree did not instrument,
+    so no yield or resume hook runs there; the calls that resume it (``pull``) still end
+    ``completed`` with their output, and only a generator really left suspended when the
+    recording closes is ``interrupted``."""
+    if runtime == "c" and not c_available():
+        pytest.skip("the C accelerator is not built here")
+    found = run_python(UNINSTRUMENTED_DELEGATE, runtime)
+    assert isinstance(found, list), found
+    released, kept, nested = found
+    steps = [
+        [1, None, "run", "completed", [1, [2, 3]]],
+        [2, 1, "gen", "completed", None],  # closed when the last reference went
+        [3, 2, "leaf", "completed", 1],
+        [4, 1, "pull", "completed", 2],
+        [5, 2, "leaf", "completed", 2],
+        [6, 1, "pull", "completed", 3],
+        [7, 2, "leaf", "completed", 3],
+    ]
+    assert released == ["(1, [2, 3])", *steps]
+    steps[1] = [2, 1, "gen", "interrupted", None]  # still suspended when the recording closed
+    assert kept == ["(1, [2, 3])", *steps]
+    # two instrumented generators, each delegating to uninstrumented code
+    assert nested == [
+        "(1, [2, 3])",
+        [1, None, "run", "completed", [1, [2, 3]]],
+        [2, 1, "outer", "completed", None],
+        [3, 2, "gen", "completed", None],
+        [4, 3, "leaf", "completed", 1],
+        [5, 1, "pull", "completed", 2],
+        [6, 3, "leaf", "completed", 2],
+        [7, 1, "pull", "completed", 3],
+        [8, 3, "leaf", "completed", 3],
+    ]
 
 
 @pytest.mark.skipif(not c_available(), reason="the C accelerator is not built here")

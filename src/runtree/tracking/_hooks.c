@@ -1016,7 +1016,7 @@ done:
  * records): a parent holding an address (an aggregated call made here, or one promoted to a
  * step) is handled here instead, as _running_generator_between does -- the nearest recorded
  * generator frame of the same recording between the caller and the parent's call, else the
- * parent. */
+ * parent; the resumers of the generators found there are noted as it notes them. */
 static PyObject *
 true_parent_of(PyObject *parent)
 {
@@ -1039,24 +1039,35 @@ true_parent_of(PyObject *parent)
     PyObject *rec = ITEM(node, R_REC);
     PyFrameObject *frame = PyEval_GetFrame();
     PyFrameObject *caller = frame != NULL ? PyFrame_GetBack(frame) : NULL;
+    /* the nearest such generator, and the last one found: the resumers are noted on the way */
+    PyObject *found = NULL, *last = NULL;
     while (caller != NULL && address_of((PyObject *)caller) != stop) {
         PyObject *record = PyDict_GetItemWithError(generator_records, (PyObject *)caller);
         if (record == NULL && PyErr_Occurred()) {
             Py_DECREF(caller);
+            Py_XDECREF(found);
+            Py_XDECREF(last);
             Py_DECREF(node);
             return NULL;
         }
         if (record != NULL && record != node && is_record(record) && ITEM(record, R_REC) == rec) {
-            Py_DECREF(caller);
-            Py_DECREF(node);
-            return Py_NewRef(record);
+            if (last == NULL)
+                found = Py_NewRef(record);
+            else
+                put(last, 12, record); /* RESUMER */
+            Py_XSETREF(last, Py_NewRef(record));
         }
         PyFrameObject *back = PyFrame_GetBack(caller);
         Py_DECREF(caller);
         caller = back;
     }
     Py_XDECREF(caller);
-    return node;
+    if (last == NULL)
+        return node;
+    put(last, 12, node); /* RESUMER */
+    Py_DECREF(last);
+    Py_DECREF(node);
+    return found;
 }
 
 /* obj.<field> for a field read through its offset (direct_fields): borrowed, maybe NULL. */

@@ -142,15 +142,30 @@ def _running_generator_between(caller: Any, parent: list[Any]) -> list[Any]:
     expression, a library iterator) is running -- its frame is on the stack between ``parent``
     and the call -- but no hook ran when it was resumed, so it is not current. The nearest
     instrumented generator frame on the stack, if any, is the real parent.
+
+    The resumers of such generators are noted here too, as on_resume would have: each one's is
+    the next such generator down the stack, the last one's ``parent``. Otherwise the record
+    left current when this call ends (the generator's) would give way to a stale resumer once
+    the generator suspends -- again without a hook -- and the call that resumed it could not
+    find its own record to finish.
     """
     stop = parent[13]
+    rec = parent[10]
+    found = last = None
     frame = caller
     while frame is not None and frame is not stop:
         record = generator_records.get(frame)
-        if record is not None and record is not parent and record[10] is parent[10]:
-            return record
+        if record is not None and record is not parent and record[10] is rec:
+            if last is None:
+                found = record
+            else:
+                last[12] = record
+            last = record
         frame = frame.f_back
-    return parent
+    if last is None or found is None:
+        return parent
+    last[12] = parent
+    return found
 
 
 def _internal_error(parent: Any, error: Exception) -> None:
