@@ -37,7 +37,12 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy.exc import OperationalError
+
+from ..models import ExecutionRecord
 from ..store import Store
+from ..store.common import utcnow
+from ..store.database import disconnected
 from ..store.jobs import DEFAULT_QUEUE, FINISHED_CHANNEL, TASK
 from ..store.liveness import check_pooled
 from ..store.workers import STALE_HEARTBEATS
@@ -322,9 +327,7 @@ class QueueDispatcher:
     async def _job(self, context: JobContext, execution_id: str) -> None:
         """The task: claim the execution and run it in a free slot. An abort (a cancel, from
         any process) stops it; the job ends when the execution has ended or was handed back."""
-        execution = await asyncio.to_thread(
-            self.store.claim_execution, execution_id, self.worker_id, from_job=True
-        )
+        execution = await self._claim(execution_id)
         if execution is None:  # cancelled before it started, or run by the CLI
             return
         cancel, hand_back = threading.Event(), threading.Event()
@@ -356,6 +359,31 @@ class QueueDispatcher:
             with self._lock:
                 self._running.pop(execution_id, None)
                 self._free_slots.append(slot)
+
+    async def _claim(self, execution_id: str) -> ExecutionRecord | None:
+        """Claim ``execution_id`` for this worker, however long the database stays
+        unreachable: the store retries for 60 s; past that the job is kept (failing it would
+        leave its execution queued with no job) and the same claim -- same ``at``, so one
+        whose answer was lost is found again -- is tried again until it is answered or
+        this dispatcher stops (then the job, still ``doing``, is settled like a lost
+        worker's once this worker's heartbeat is stale)."""
+        at = utcnow()
+        while True:
+            try:
+                return await asyncio.to_thread(
+                    self.store.claim_execution,
+                    execution_id,
+                    self.worker_id,
+                    from_job=True,
+                    at=at,
+                )
+            except OperationalError as error:
+                if not disconnected(error) or self._stopping.is_set():
+                    raise
+                log.warning(
+                    "execution %s: database unreachable for 60 s; claiming it again",
+                    execution_id,
+                )
 
     @staticmethod
     def _shutting_down(context: Any) -> bool:

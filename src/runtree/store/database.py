@@ -55,7 +55,13 @@ class Database:
         with Session(self.engine, info=self._info) as session, session.begin():
             yield session
 
-    def one_statement(self, operation: Callable[[Session], T], *, writes: bool = False) -> T:
+    def one_statement(
+        self,
+        operation: Callable[[Session], T],
+        *,
+        writes: bool = False,
+        reconnect_s: float = 0.0,
+    ) -> T:
         """Run ``operation``, which issues one statement, as a transaction of its own.
 
         On PostgreSQL the session is in autocommit: the statement is its own transaction,
@@ -63,14 +69,23 @@ class Database:
         (a statement sees one snapshot, and changes all or nothing, either way). Only for
         work whose consistency holds statement by statement: a read by key, or a write that
         is one atomic statement (an ``UPDATE ... RETURNING``). On SQLite this is
-        :meth:`reading`, or :meth:`write` with ``writes``."""
+        :meth:`reading`, or :meth:`write` with ``writes``.
+
+        With ``reconnect_s``, ``operation`` is run again for that long while the database
+        cannot be reached (as :meth:`write` does: for idempotent operations only -- a
+        statement that committed before its answer was lost is run again)."""
         if self._autocommit is None:
             if writes:
-                return self.write(operation)
+                return self.write(operation, reconnect_s=reconnect_s)
             with self.reading() as session:
                 return operation(session)
-        with Session(self._autocommit, info=self._info) as session:
-            return operation(session)
+        autocommit = self._autocommit
+
+        def run() -> T:
+            with Session(autocommit, info=self._info) as session:
+                return operation(session)
+
+        return _reconnecting(run, reconnect_s)
 
     def write(
         self, operation: Callable[[Session], T], *, attempts: int = 1, reconnect_s: float = 0.0
@@ -79,25 +94,38 @@ class Database:
         transaction on a unique-constraint race up to ``attempts`` times in all. With
         ``reconnect_s``, also retry it for that long while the database cannot be reached
         (for idempotent operations only: a commit whose answer was lost is run again)."""
-        deadline = time.monotonic() + reconnect_s
-        delay = 0.1
         attempt = 0
-        while True:
-            attempt += 1
-            try:
-                with Session(self._writer, info=self._info) as session, session.begin():
-                    return operation(session)
-            except IntegrityError:
-                if attempt >= attempts:
-                    raise
-            except OperationalError as error:
-                if not _disconnected(error) or time.monotonic() + delay > deadline:
-                    raise
-                time.sleep(delay)
-                delay = min(delay * 2, 2.0)
+
+        def run() -> T:
+            nonlocal attempt
+            while True:
+                attempt += 1
+                try:
+                    with Session(self._writer, info=self._info) as session, session.begin():
+                        return operation(session)
+                except IntegrityError:
+                    if attempt >= attempts:
+                        raise
+
+        return _reconnecting(run, reconnect_s)
 
 
-def _disconnected(error: OperationalError) -> bool:
+def _reconnecting(run: Callable[[], T], reconnect_s: float) -> T:
+    """``run()``, run again (after 0.1 s, doubling to 2 s) while it fails because the
+    database cannot be reached, for at most ``reconnect_s`` seconds."""
+    deadline = time.monotonic() + reconnect_s
+    delay = 0.1
+    while True:
+        try:
+            return run()
+        except OperationalError as error:
+            if not disconnected(error) or time.monotonic() + delay > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)
+
+
+def disconnected(error: OperationalError) -> bool:
     """Whether ``error`` says the connection was lost or could not be made (not a query
     that failed on its own)."""
     if error.connection_invalidated:

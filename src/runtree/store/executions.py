@@ -15,7 +15,19 @@ import re
 from collections.abc import Collection, Mapping
 from typing import Any, TypeVar
 
-from sqlalchemy import BigInteger, bindparam, case, delete, func, insert, literal, select, update
+from sqlalchemy import (
+    BigInteger,
+    and_,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from ..errors import InvalidDataError, NotFoundError
@@ -163,7 +175,29 @@ _START = (
         worker_id=bindparam("new_worker_id"),
     )
 )
-_CLAIM = _START.returning(*_EXECUTIONS.c)
+# A job's claim: _START, or -- run again after its answer was lost -- the claim it made
+# (running, with this worker and this claim's own started_at): a retry recognises its own
+# committed claim and nobody else's.
+_CLAIM = (
+    update(_EXECUTIONS)
+    .where(
+        _EXECUTIONS.c.id == bindparam("execution_id"),
+        or_(
+            _EXECUTIONS.c.status == ExecutionStatus.QUEUED.value,
+            and_(
+                _EXECUTIONS.c.status == ExecutionStatus.RUNNING.value,
+                _EXECUTIONS.c.worker_id == bindparam("new_worker_id"),
+                _EXECUTIONS.c.started_at == bindparam("new_started_at"),
+            ),
+        ),
+    )
+    .values(
+        status=ExecutionStatus.RUNNING.value,
+        started_at=bindparam("new_started_at"),
+        worker_id=bindparam("new_worker_id"),
+    )
+    .returning(*_EXECUTIONS.c)
+)
 _LOCKED_ROW = (
     select(ExecutionRow).where(ExecutionRow.id == bindparam("execution_id")).with_for_update()
 )
@@ -261,7 +295,12 @@ def claim_for_job(
 ) -> ExecutionRecord | None:
     """:func:`claim_execution` by the worker running the execution's job (which keeps its
     job): one guarded ``UPDATE ... RETURNING``, atomic on its own, so it needs no
-    transaction around it. Raises :class:`NotFoundError` for an unknown id."""
+    transaction around it. Raises :class:`NotFoundError` for an unknown id.
+
+    Idempotent for one claim, ``(worker_id, now)``: run again with the same values after
+    its answer was lost, it finds the execution it already moved to ``running`` and returns
+    it again; an execution claimed by any other claim (another worker, or another ``now``)
+    gives ``None``."""
     row = session.execute(
         _CLAIM, {"execution_id": execution_id, "new_started_at": now, "new_worker_id": worker_id}
     ).first()

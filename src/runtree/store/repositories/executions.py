@@ -3,6 +3,7 @@ the :class:`~runtree.store.Store`."""
 
 from __future__ import annotations
 
+import datetime
 import logging
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
@@ -20,8 +21,9 @@ from ..common import utcnow
 from ..database import Database
 from ..steps import save_steps as _save_steps
 
-# How long an execution's end is retried while the database cannot be reached (a PostgreSQL
-# restart): ending an execution is idempotent -- the first end stands -- so retrying is safe.
+# How long an execution's end (and a job's claim, and a batch of steps) is retried while the
+# database cannot be reached (a PostgreSQL restart): each is idempotent -- the first end
+# stands, a claim finds itself again -- so retrying is safe.
 FINISH_RECONNECT_S = 60.0
 
 log = logging.getLogger("runtree.execution")
@@ -95,16 +97,31 @@ class ExecutionRepository:
         return self._db.write(lambda s: executions.claim_next(s, worker_id, now))
 
     def claim_execution(
-        self, execution_id: str, worker_id: str, *, from_job: bool = False
+        self,
+        execution_id: str,
+        worker_id: str,
+        *,
+        from_job: bool = False,
+        at: datetime.datetime | None = None,
     ) -> ExecutionRecord | None:
         """Claim one specific execution if it is still queued; ``None`` if it is not (already
         claimed, cancelled ...). Raises :class:`NotFoundError` for an unknown id. Unless the
         caller runs the execution's job (``from_job``: a queue worker), its waiting job is
-        deleted in the same transaction (the CLI running it here)."""
-        now = utcnow()
+        deleted in the same transaction (the CLI running it here).
+
+        A job's claim is retried for :data:`FINISH_RECONNECT_S` while the database cannot be
+        reached (a PostgreSQL restart), as the end is: it is idempotent (``worker_id`` and
+        its ``started_at`` identify it, see :func:`.executions.claim_for_job`), so a claim
+        that committed before its answer was lost is found again, and one that did not is
+        made. Past the bound it raises the database's error; calling again with the same
+        ``at`` (the claim's time, default now: with ``worker_id`` its identity) goes on with
+        the same claim."""
+        now = utcnow() if at is None else at
         if from_job:  # one guarded UPDATE: its own transaction
             return self._db.one_statement(
-                lambda s: executions.claim_for_job(s, execution_id, worker_id, now), writes=True
+                lambda s: executions.claim_for_job(s, execution_id, worker_id, now),
+                writes=True,
+                reconnect_s=FINISH_RECONNECT_S,
             )
         return self._db.write(lambda s: executions.claim_execution(s, execution_id, worker_id, now))
 
