@@ -362,11 +362,13 @@ class QueueDispatcher:
 
     async def _claim(self, execution_id: str) -> ExecutionRecord | None:
         """Claim ``execution_id`` for this worker, however long the database stays
-        unreachable: the store retries for 60 s; past that the job is kept (failing it would
-        leave its execution queued with no job) and the same claim -- same ``at``, so one
-        whose answer was lost is found again -- is tried again until it is answered or
-        this dispatcher stops (then the job, still ``doing``, is settled like a lost
-        worker's once this worker's heartbeat is stale)."""
+        unreachable: the store retries for 60 s; past that the job is kept and the same
+        claim -- same ``at``, so one whose answer was lost is found again -- is tried again
+        until it is answered, also while this dispatcher stops. Giving up would fail the
+        job (Procrastinate marks a job whose task raised ``failed``), leaving its execution
+        queued with no job if the database were back by then; a worker that exits while
+        still trying leaves the job ``doing``, settled like a lost worker's once its
+        heartbeat is stale. Any other error is raised (the job fails)."""
         at = utcnow()
         while True:
             try:
@@ -378,7 +380,7 @@ class QueueDispatcher:
                     at=at,
                 )
             except OperationalError as error:
-                if not disconnected(error) or self._stopping.is_set():
+                if not disconnected(error):
                     raise
                 log.warning(
                     "execution %s: database unreachable for 60 s; claiming it again",
