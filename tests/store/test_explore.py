@@ -177,6 +177,39 @@ def test_numbers_behind_version_statistics(store: Store) -> None:
     )
 
 
+def test_step_timings_within_a_budget_in_the_order_asked(store: Store) -> None:
+    """The first execution always, then each next one while the total stays within the
+    budget (an execution without steps counts as read); in the order of the ids given, each
+    execution's steps by sequence; ids that do not exist read as executions without steps."""
+    v = deploy(store)
+    three = run(store, v, {}, steps=[make_step(1), make_step(2, parent_id=1), make_step(3)])
+    one = run(store, v, {}, steps=[make_step(1)])
+    empty = run(store, v, {})
+    two = run(store, v, {}, steps=[make_step(1), make_step(2, parent_id=1)])
+    missing = "0" * 32
+
+    def read(ids: list[str], budget: int) -> tuple[list[tuple[str, int]], int]:
+        timings, used = store.get_step_timings_within(ids, budget)
+        return [(t.execution_id, t.id) for t in timings], used
+
+    order = [two.id, empty.id, one.id, missing, three.id]
+    everything = [
+        (two.id, 1),
+        (two.id, 2),
+        (one.id, 1),
+        (three.id, 1),
+        (three.id, 2),
+        (three.id, 3),
+    ]
+    assert read(order, 6) == (everything, 5)
+    assert read(order, 5) == (everything[:3], 4)  # three's 3 steps would pass 5
+    assert read(order, 3) == (everything[:3], 4)
+    assert read(order, 2) == (everything[:2], 2)  # stops before one; empty was read
+    assert read([three.id, one.id], 1) == ([(three.id, 1), (three.id, 2), (three.id, 3)], 1)
+    assert read([missing, one.id], 1) == ([(one.id, 1)], 2)
+    assert read([], 10) == ([], 0)
+
+
 def test_key_value_search_reads_the_index_for_the_value_and_checks_the_key(store: Store) -> None:
     v = deploy(store)
     exact = run(store, v, {"customer": "c123", "n": 1})

@@ -6,7 +6,6 @@ Plain functions over an open :class:`~sqlalchemy.orm.Session` inside a transacti
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
 import functools
 from collections.abc import Mapping, Sequence
@@ -132,57 +131,36 @@ def _get_or_create_function(
 
 
 def get_function(session: Session, namespace: str, name: str) -> FunctionRecord | None:
-    """One function with its summary, or ``None``."""
+    """One function with its summary, or ``None`` (one statement)."""
     stmt = _functions_query().where(FunctionRow.namespace == namespace, FunctionRow.name == name)
-    row = session.execute(stmt).first()
-    return None if row is None else _with_step_count(session, _function_record(*row))
+    row = session.execute(stmt, {"cap": STEP_COUNT_CAP}).first()
+    return None if row is None else _function_record(*row)
 
 
 def list_functions(session: Session, namespace: str | None) -> list[FunctionRecord]:
-    """All functions (of one namespace, if given), by namespace then name."""
+    """All functions (of one namespace, if given), by namespace then name: one statement,
+    however many functions there are (the summaries and step counts are its subqueries)."""
     stmt = _functions_query().order_by(FunctionRow.namespace, FunctionRow.name)
     if namespace is not None:
         stmt = stmt.where(FunctionRow.namespace == namespace)
-    return [_with_step_count(session, _function_record(*row)) for row in session.execute(stmt)]
+    return [_function_record(*row) for row in session.execute(stmt, {"cap": STEP_COUNT_CAP})]
 
 
 # Counting stops here: the count reads one index entry per call, and a recursive function
 # can have millions of them (1,000,000 took 0.3 s on SQLite); past the cap it says "10,000+".
 STEP_COUNT_CAP = 10_000
 
-
-def _with_step_count(session: Session, record: FunctionRecord) -> FunctionRecord:
-    """``record`` with its recorded calls as a step of a run (of another function, or its
-    own recursion): steps named like it, of its code, that have a parent -- at most
-    :data:`STEP_COUNT_CAP`. An index covers the count."""
-    count = session.scalar(
-        _STEP_COUNT, {"function": record.qualified_name, "name": record.name, "cap": STEP_COUNT_CAP}
-    )
-    return dataclasses.replace(record, step_count=int(count or 0))
-
-
 # Shadow runs (``runtree deploy --shadow``) are not runs of a function: every summary here
 # leaves them out. Few executions are shadow runs, and an index finds them.
 _SHADOW_RUN_IDS = select(ExecutionRow.id).where(ExecutionRow.shadow_report_id.is_not(None))
 
-# Built once: building it cost more than running it (a listing counts for every function).
-_STEP_COUNT = select(func.count()).select_from(
-    select(StepRow.id)
-    .where(
-        StepRow.function == bindparam("function"),
-        StepRow.name == bindparam("name"),
-        StepRow.parent_id.is_not(None),
-        StepRow.execution_id.not_in(_SHADOW_RUN_IDS),
-    )
-    .limit(bindparam("cap", type_=Integer))
-    .subquery()
-)
-
-_FunctionsQuery = Select[FunctionRow, int | None, int | None, str | None, str | None]
+_FunctionsQuery = Select[FunctionRow, int | None, int | None, str | None, str | None, int | None]
 
 
 @functools.cache  # statements are immutable; building this one cost more than running it
 def _functions_query() -> _FunctionsQuery:
+    """Each function with its latest version number, run count, last run (id and status) and
+    step count; the statement takes the step count's cap as the parameter ``cap``."""
     latest = (
         select(VersionRow.function_id, func.max(VersionRow.number).label("number"))
         .group_by(VersionRow.function_id)
@@ -204,9 +182,26 @@ def _functions_query() -> _FunctionsQuery:
         .correlate(FunctionRow)
         .scalar_subquery()
     )
+    # Its recorded calls as a step of a run (of another function, or its own recursion):
+    # steps named like it, of its code, that have a parent -- at most ``cap``, through the
+    # partial index on (function, name). A subquery of each function's row, not a statement
+    # per function: a listing is one round trip to the database whatever its length.
+    calls = (
+        select(StepRow.id)
+        .where(
+            StepRow.function == FunctionRow.namespace.concat("/").concat(FunctionRow.name),
+            StepRow.name == FunctionRow.name,
+            StepRow.parent_id.is_not(None),
+            StepRow.execution_id.not_in(_SHADOW_RUN_IDS),
+        )
+        .limit(bindparam("cap", type_=Integer))
+        .correlate(FunctionRow)
+        .subquery()
+    )
+    step_count = select(func.count()).select_from(calls).correlate(FunctionRow).scalar_subquery()
     last = aliased(ExecutionRow)
     return (
-        select(FunctionRow, latest.c.number, runs.c.runs, last.id, last.status)
+        select(FunctionRow, latest.c.number, runs.c.runs, last.id, last.status, step_count)
         .outerjoin(latest, latest.c.function_id == FunctionRow.id)
         .outerjoin(runs, runs.c.function_id == FunctionRow.id)
         .outerjoin(last, last.id == newest)
@@ -219,6 +214,7 @@ def _function_record(
     runs: int | None,
     last_id: str | None,
     last_status: str | None,
+    step_count: int | None,
 ) -> FunctionRecord:
     return FunctionRecord(
         id=row.id,
@@ -231,6 +227,7 @@ def _function_record(
         run_count=int(runs or 0),  # PostgreSQL sums to a Decimal
         last_execution_id=last_id,
         last_status=None if last_status is None else ExecutionStatus(last_status),
+        step_count=int(step_count or 0),
     )
 
 

@@ -12,7 +12,7 @@ import datetime
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, Text, bindparam, cast, func, select
+from sqlalchemy import Select, Text, cast, func, select
 from sqlalchemy.orm import Session, aliased
 
 from ..errors import InvalidDataError
@@ -346,46 +346,33 @@ def step_timings(session: Session, execution_ids: Sequence[str]) -> list[StepTim
     return timings
 
 
-_TIMINGS_OF_ONE = (
-    select(
-        StepRow.execution_id,
-        StepRow.id,
-        StepRow.parent_id,
-        StepRow.name,
-        StepRow.function,
-        StepRow.status,
-        StepRow.started_at_ns,
-        StepRow.duration_ns,
+def capped_step_counts(session: Session, execution_ids: Sequence[str], cap: int) -> dict[str, int]:
+    """How many steps each of these executions has, counting at most ``cap`` of each (one
+    statement; an index-only count through the primary key, bounded by ``cap``). Executions
+    that do not exist are left out."""
+    counted = (
+        select(StepRow.id)
+        .where(StepRow.execution_id == ExecutionRow.id)
+        .limit(cap)
+        .correlate(ExecutionRow)
+        .subquery()
     )
-    .where(StepRow.execution_id == bindparam("execution_id"))
-    .order_by(StepRow.sequence)
-)
+    count = select(func.count()).select_from(counted).correlate(ExecutionRow).scalar_subquery()
+    rows = session.execute(
+        select(ExecutionRow.id, count).where(ExecutionRow.id.in_(list(execution_ids)))
+    )
+    return {str(execution_id): int(steps) for execution_id, steps in rows}
 
 
-def step_timings_within(
-    session: Session, execution_ids: Sequence[str], budget: int
-) -> tuple[list[StepTiming], int]:
-    """The timings of the first of ``execution_ids``, then of each next one while the total
-    stays within ``budget`` steps (reading stops before the first that would pass it), and
-    how many executions were read. One statement per execution, all in ``session``."""
-    timings: list[StepTiming] = []
-    used = 0
+def within_budget(execution_ids: Sequence[str], steps: dict[str, int], budget: int) -> list[str]:
+    """The first of ``execution_ids``, then each next one while the total of their ``steps``
+    (missing: none) stays within ``budget``: the executions :func:`step_timings` should read."""
+    chosen: list[str] = []
+    total = 0
     for execution_id in execution_ids:
-        read = [
-            StepTiming(
-                execution_id=row[0],
-                id=row[1],
-                parent_id=row[2],
-                name=row[3],
-                function=row[4],
-                status=StepStatus(row[5]),
-                started_at_ns=row[6],
-                duration_ns=row[7],
-            )
-            for row in session.execute(_TIMINGS_OF_ONE, {"execution_id": execution_id})
-        ]
-        if timings and len(timings) + len(read) > budget:
+        count = steps.get(execution_id, 0)
+        if chosen and total + count > budget:
             break
-        timings.extend(read)
-        used += 1
-    return timings, used
+        chosen.append(execution_id)
+        total += count
+    return chosen

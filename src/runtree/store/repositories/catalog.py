@@ -77,14 +77,14 @@ class FunctionRepository:
         )
 
     def get_function(self, namespace: str, name: str) -> FunctionRecord | None:
-        """The function with its current version number, run count and last status."""
-        with self._db.reading() as session:
-            return catalog.get_function(session, namespace, name)
+        """The function with its current version number, run count and last status (one
+        statement: on PostgreSQL one round trip)."""
+        return self._db.one_statement(lambda s: catalog.get_function(s, namespace, name))
 
     def list_functions(self, namespace: str | None = None) -> list[FunctionRecord]:
-        """Every function (of ``namespace``, if given), sorted by namespace and name."""
-        with self._db.reading() as session:
-            return catalog.list_functions(session, namespace)
+        """Every function (of ``namespace``, if given), sorted by namespace and name (one
+        statement whatever the number of functions: on PostgreSQL one round trip)."""
+        return self._db.one_statement(lambda s: catalog.list_functions(s, namespace))
 
     def list_versions(self, namespace: str, name: str) -> list[VersionRecord]:
         """Every version of a function, oldest first (with sources)."""

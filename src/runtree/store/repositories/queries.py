@@ -113,23 +113,26 @@ class QueryRepository:
     def version_status_counts(self, namespace: str, name: str) -> dict[int, dict[str, int]]:
         """Executions of a function per version number and status (one grouped query; shadow
         runs are not counted, nor in the other statistics here)."""
-        with self._db.reading() as session:
-            return queries.version_status_counts(session, namespace, name)
+        return self._db.one_statement(
+            lambda session: queries.version_status_counts(session, namespace, name)
+        )
 
     def recent_durations(
         self, namespace: str, name: str, version: int, *, limit: int = 1000
     ) -> list[int]:
         """``duration_ms`` of the newest finished executions of one version, newest first."""
-        with self._db.reading() as session:
-            return queries.recent_durations(session, namespace, name, version, limit)
+        return self._db.one_statement(
+            lambda session: queries.recent_durations(session, namespace, name, version, limit)
+        )
 
     def recent_execution_ids(
         self, namespace: str, name: str, version: int, *, limit: int = 20
     ) -> list[str]:
         """Ids of the newest finished executions of one version that started, newest
         first."""
-        with self._db.reading() as session:
-            return queries.recent_execution_ids(session, namespace, name, version, limit)
+        return self._db.one_statement(
+            lambda session: queries.recent_execution_ids(session, namespace, name, version, limit)
+        )
 
     def get_step_timings(self, execution_ids: Sequence[str]) -> list[StepTiming]:
         """Id, parent, name and timing of every step of these executions."""
@@ -140,7 +143,23 @@ class QueryRepository:
         self, execution_ids: Sequence[str], budget: int
     ) -> tuple[list[StepTiming], int]:
         """The step timings of the first of these executions, then of each next one as long
-        as the total stays within ``budget`` steps; and how many executions were read. One
-        read transaction."""
-        with self._db.reading() as session:
-            return queries.step_timings_within(session, execution_ids, budget)
+        as the total stays within ``budget`` steps (in the order of ``execution_ids``, each
+        execution's by sequence); and how many executions were read.
+
+        Two statements whatever the number of executions: their step counts (each counted
+        up to ``budget + 1``, which is past the budget already), then the steps of those
+        chosen. Each is a transaction of its own (:meth:`Database.one_statement`): meant for
+        finished executions, whose steps no longer change; one pruned in between is read
+        with the steps it still has (none)."""
+        ids = list(execution_ids)
+        if len(ids) > 1:
+            counts = self._db.one_statement(
+                lambda s: queries.capped_step_counts(s, ids, budget + 1)
+            )
+            ids = queries.within_budget(ids, counts, budget)
+        if not ids:
+            return [], 0
+        timings = self._db.one_statement(lambda s: queries.step_timings(s, ids))
+        position = {execution_id: index for index, execution_id in enumerate(ids)}
+        timings.sort(key=lambda timing: position[timing.execution_id])  # stable: by sequence
+        return timings, len(ids)
