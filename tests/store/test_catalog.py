@@ -192,3 +192,23 @@ def test_settings_must_be_json(store: Store) -> None:
     with pytest.raises(InvalidDataError, match="settings"):
         store.deploy_version("default", "f", source="x", settings={"x": object()}, sha256="a")
     assert store.get_function("default", "f") is None
+
+
+def test_a_functions_last_run_is_its_own_whatever_the_others_ran(store: Store) -> None:
+    """The last run is found by walking the (function_id, id) index back from the function's
+    end: a function whose run is older than the others' keeps it, one without runs whose
+    neighbours have some gets none."""
+    old = deploy(store, "old")
+    first = store.enqueue_execution(version=old, trigger="api", input={}, versions={})
+    busy = deploy(store, "busy")
+    newest = [
+        store.enqueue_execution(version=busy, trigger="api", input={}, versions={})
+        for _ in range(3)
+    ][-1]
+    deploy(store, "idle")
+    by_name = {f.name: f for f in store.list_functions()}
+    assert by_name["old"].last_execution_id == first.id
+    assert by_name["busy"].last_execution_id == newest.id and by_name["busy"].run_count == 3
+    assert by_name["idle"].last_execution_id is None and by_name["idle"].last_status is None
+    for name, function in by_name.items():
+        assert store.get_function("default", name) == function

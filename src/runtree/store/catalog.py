@@ -11,7 +11,7 @@ import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Integer, Select, bindparam, func, select, tuple_
+from sqlalchemy import Integer, Select, and_, bindparam, func, select, tuple_
 from sqlalchemy.orm import Session, aliased
 
 from ..errors import InvalidDataError, NotFoundError
@@ -167,17 +167,23 @@ def _functions_query() -> _FunctionsQuery:
         .subquery()
     )
     # The run counters (migration 0014), not a count over every execution: flat in the
-    # number of executions. The last run: the newest id through (function_id, id).
+    # number of executions.
     runs = (
         select(VersionRow.function_id, func.sum(RunCountRow.count).label("runs"))
         .join(RunCountRow, RunCountRow.version_id == VersionRow.id)
         .group_by(VersionRow.function_id)
         .subquery()
     )
+    # The last run: the first entry of a backward walk of the (function_id, id) index from
+    # this function's end; the join below keeps it only if it is this function's (else the
+    # function has no run). Not "function_id = this ORDER BY id DESC": PostgreSQL planned
+    # that, for any function, as a backward walk of the primary key over every newer
+    # execution of the others (1.9 ms for a function with old runs at 10,000 executions,
+    # growing with them), as the ordering by function_id is dropped once it is fixed.
     newest = (
         select(ExecutionRow.id)
-        .where(ExecutionRow.function_id == FunctionRow.id, ExecutionRow.shadow_report_id.is_(None))
-        .order_by(ExecutionRow.id.desc())
+        .where(ExecutionRow.function_id <= FunctionRow.id, ExecutionRow.shadow_report_id.is_(None))
+        .order_by(ExecutionRow.function_id.desc(), ExecutionRow.id.desc())
         .limit(1)
         .correlate(FunctionRow)
         .scalar_subquery()
@@ -204,7 +210,7 @@ def _functions_query() -> _FunctionsQuery:
         select(FunctionRow, latest.c.number, runs.c.runs, last.id, last.status, step_count)
         .outerjoin(latest, latest.c.function_id == FunctionRow.id)
         .outerjoin(runs, runs.c.function_id == FunctionRow.id)
-        .outerjoin(last, last.id == newest)
+        .outerjoin(last, and_(last.id == newest, last.function_id == FunctionRow.id))
     )
 
 
