@@ -101,6 +101,8 @@ def test_the_end_steps_and_world_are_one_transaction_locking_the_execution_once(
     assert not any(autocommit for _, autocommit in statements.sent)
     locks = [sql for sql, _ in statements.sent if sql.endswith("FOR UPDATE")]
     assert len(locks) == 1, locks
+    # The recording is one upsert, without a savepoint (two round trips) around it.
+    assert not any("SAVEPOINT" in sql for sql, _ in statements.sent)
     world = store.get_world(queued.id)
     assert world is not None and world.recording == {"version": 1, "entries": []}
     assert [step.id for step in store.get_steps(queued.id)] == [1]

@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 import runtree
 from runtree.models import ExecutionRecord, StepStatus
@@ -369,3 +370,59 @@ def test_a_world_that_cannot_be_stored_loses_itself_not_the_end(
     assert record.status == "succeeded" and record.output == 1
     assert [s.id for s in store.get_steps(execution.id)] == [1]
     assert store.get_world(execution.id) is None
+
+
+def test_a_recording_the_database_refuses_loses_itself_not_the_end(
+    store: Store, execution: ExecutionRecord, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The recording is stored without a savepoint around it: when its statement fails (on
+    PostgreSQL that aborts the transaction), the end and its steps are written again without
+    it."""
+    from runtree.store import worlds
+
+    monkeypatch.setattr(
+        worlds,
+        "_recording_upsert",
+        lambda session: text("INSERT INTO no_such_table (x) VALUES (:execution_id)"),
+    )
+    record = store.finish_execution(
+        execution.id,
+        status="succeeded",
+        output=1,
+        steps=[make_step(1)],
+        world={"recording": {"clock": [1.5]}},
+    )
+    assert record.status == "succeeded" and record.output == 1
+    stored = store.get_execution(execution.id)
+    assert stored is not None and stored.status == "succeeded"
+    assert [s.id for s in store.get_steps(execution.id)] == [1]
+    assert store.get_world(execution.id) is None
+
+
+def test_a_recording_keeps_the_replay_plan_of_its_row(store: Store) -> None:
+    """A deterministic replay's recording goes into its planned row, which keeps its mode
+    and source; its report is stored beside it."""
+    from runtree.models import Trigger
+    from runtree.store.triggers import RunSpec
+
+    version = deploy(store)
+    source = store.enqueue_execution(version=version, trigger="api", input={}, versions={})
+    replay = store.enqueue_spec(
+        RunSpec(
+            version=version,
+            input={},
+            versions={},
+            trigger=Trigger.REPLAY,
+            replay_of=source.id,
+            replay_world=source.id,
+        )
+    )
+    assert store.claim_execution(replay.id, "w") is not None
+    store.finish_execution(replay.id, status="succeeded", world={"recording": {"clock": [2.5]}})
+    world = store.get_world(replay.id)
+    assert world is not None and (world.mode, world.replay_source) == ("replay", source.id)
+    assert world.recording == {"clock": [2.5]} and world.report is None
+    store.save_world(replay.id, report={"http": {"played": 0}})
+    world = store.get_world(replay.id)
+    assert world is not None and world.mode == "replay" and world.recording == {"clock": [2.5]}
+    assert world.report == {"http": {"played": 0}}

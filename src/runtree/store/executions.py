@@ -139,10 +139,8 @@ def private_input(session: Session, execution_id: str) -> Any:
 
 
 def _forget_private_inputs(session: Session, execution_ids: list[str]) -> None:
-    if execution_ids:
-        session.execute(
-            delete(PrivateInputRow).where(PrivateInputRow.execution_id.in_(execution_ids))
-        )
+    for ids in chunks(execution_ids):
+        session.execute(_FORGET_PRIVATE, {"execution_ids": list(ids)})
 
 
 # Statements of the hot paths (queue, claim, finish), built once -- building a statement costs
@@ -217,6 +215,10 @@ _FINISH = (
 )
 _STATUS = select(_EXECUTIONS.c.status).where(_EXECUTIONS.c.id == bindparam("execution_id"))
 _LOCKED_STATUS = _STATUS.with_for_update()
+_PRIVATE_INPUTS = table(PrivateInputRow)
+_FORGET_PRIVATE = delete(_PRIVATE_INPUTS).where(
+    _PRIVATE_INPUTS.c.execution_id.in_(bindparam("execution_ids", expanding=True))
+)
 _STEPS = table(StepRow)
 _NOW_NS = bindparam("now_ns", type_=BigInteger)
 _INTERRUPT_VALUES = {

@@ -94,6 +94,10 @@ def _legacy(key: bytes, tag: str, text: str) -> str:
     return hmac.new(key, message(tag, text), hashlib.sha256).digest()[:DIGEST_BYTES].hex()
 
 
+# Built once: this runs with every batch of steps that holds a value.
+_SEALED_KEY = select(table(ValueHashKeyRow).c.sealed_key).where(table(ValueHashKeyRow).c.id == 1)
+
+
 def _index_key(session: Session) -> bytes:
     """The HMAC key, made and stored sealed on first use."""
     key = _stored_key(session, create=True)
@@ -104,7 +108,7 @@ def _index_key(session: Session) -> bytes:
 def _stored_key(session: Session, *, create: bool) -> bytes | None:
     """The HMAC key (made and stored sealed on first use when ``create``; else ``None`` when
     there is none yet)."""
-    token = session.scalar(select(ValueHashKeyRow.sealed_key).where(ValueHashKeyRow.id == 1))
+    token = session.scalar(_SEALED_KEY)
     if token is None:
         if not create:
             return None
@@ -114,7 +118,7 @@ def _stored_key(session: Session, *, create: bool) -> bytes | None:
             .values(id=1, sealed_key=sealed)
             .on_conflict_do_nothing(index_elements=["id"])
         )
-        token = session.scalar(select(ValueHashKeyRow.sealed_key).where(ValueHashKeyRow.id == 1))
+        token = session.scalar(_SEALED_KEY)
         assert token is not None
     key = _KEYS.get(token)
     if key is None:

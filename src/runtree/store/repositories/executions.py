@@ -8,8 +8,10 @@ import logging
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from ...errors import InvalidDataError
 from ...models import (
     ExecutionRecord,
     ExecutionStatus,
@@ -18,7 +20,7 @@ from ...models import (
 )
 from .. import executions, queries, worlds
 from ..common import utcnow
-from ..database import Database
+from ..database import Database, disconnected
 from ..steps import save_steps as _save_steps
 
 # How long an execution's end (and a job's claim, and a batch of steps) is retried while the
@@ -166,7 +168,7 @@ class ExecutionRepository:
         it. Failing to store it loses it, not the end (it is logged)."""
         now = utcnow()
 
-        def operation(session: Session) -> ExecutionRecord:
+        def operation(session: Session, world: Mapping[str, Any] | None) -> ExecutionRecord:
             row = executions.locked_row(session, execution_id)  # one lock for all that follows
             if world is not None:
                 _save_world(session, execution_id, world)
@@ -179,7 +181,17 @@ class ExecutionRepository:
                 session, execution_id, status=status, output=output, error=error, now=now, row=row
             )
 
-        return self._db.write(operation, reconnect_s=FINISH_RECONNECT_S)
+        try:
+            return self._db.write(lambda s: operation(s, world), reconnect_s=FINISH_RECONNECT_S)
+        except _WorldNotStored as failure:
+            # The database refused the recording (its transaction is gone with it, on
+            # PostgreSQL): the end is stored again, without it.
+            log.error(
+                "could not store the world recording of execution %s",
+                execution_id,
+                exc_info=failure.__cause__,
+            )
+            return self._db.write(lambda s: operation(s, None), reconnect_s=FINISH_RECONNECT_S)
 
     def request_cancel(self, execution_id: str) -> ExecutionRecord:
         """Cancel an execution: a queued one becomes ``cancelled`` at once; a running one
@@ -246,13 +258,26 @@ class ExecutionRepository:
         return RecoveryReport(crashed=crashed, interrupted_steps=interrupted, queued=queued)
 
 
+class _WorldNotStored(Exception):
+    """The statement storing a world recording failed (see :func:`_save_world`)."""
+
+
 def _save_world(session: Session, execution_id: str, world: Mapping[str, Any]) -> None:
-    """Store ``world`` in a savepoint of its own: what goes wrong with it (not JSON, a report
-    for a run that is no replay) rolls back only that."""
+    """Store ``world`` with the end. What is wrong with the recording itself (not JSON, a
+    report for a run that is no replay) is found before anything is sent: it is logged and
+    the end goes on without it. A statement that fails (rare: the row is locked and the
+    checks passed) raises :class:`_WorldNotStored`, and the whole end is written again
+    without the world -- cheaper on the hot path than a savepoint around every recording,
+    whose two extra statements each run would pay."""
     try:
-        with session.begin_nested():
-            worlds.save_world(
-                session, execution_id, recording=world.get("recording"), report=world.get("report")
-            )
-    except Exception:
+        worlds.save_world(
+            session, execution_id, recording=world.get("recording"), report=world.get("report")
+        )
+    except InvalidDataError:
         log.exception("could not store the world recording of execution %s", execution_id)
+    except OperationalError as error:
+        if disconnected(error):
+            raise  # the whole end is retried, with its world, once the database is back
+        raise _WorldNotStored from error
+    except Exception as error:
+        raise _WorldNotStored from error
