@@ -138,9 +138,15 @@ _EXISTING = select(_STEPS.c.id, _STEPS.c.status).where(
     _STEPS.c.execution_id == bindparam("execution_id"),
     _STEPS.c.id.in_(bindparam("ids", expanding=True)),
 )
+_EXISTING_ONE = select(_STEPS.c.status).where(
+    _STEPS.c.execution_id == bindparam("execution_id"), _STEPS.c.id == bindparam("id")
+)
 
 
 def _existing_statuses(session: Session, execution_id: str, ids: list[int]) -> dict[int, str]:
+    if len(ids) == 1:  # the last batch of a small run: no expanding IN list to render
+        status = session.scalar(_EXISTING_ONE, {"execution_id": execution_id, "id": ids[0]})
+        return {} if status is None else {ids[0]: status}
     found: dict[int, str] = {}
     for chunk in chunks(ids):
         rows = session.execute(_EXISTING, {"execution_id": execution_id, "ids": list(chunk)})

@@ -50,7 +50,7 @@ import secrets
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
 from ..errors import InvalidDataError
@@ -96,6 +96,13 @@ def _legacy(key: bytes, tag: str, text: str) -> str:
 
 # Built once: this runs with every batch of steps that holds a value.
 _SEALED_KEY = select(table(ValueHashKeyRow).c.sealed_key).where(table(ValueHashKeyRow).c.id == 1)
+
+
+_ROWS = table(ValueHashRow)
+_DELETE_ROWS = delete(_ROWS).where(
+    _ROWS.c.execution_id == bindparam("execution_id"),
+    _ROWS.c.step_id.in_(bindparam("step_ids", expanding=True)),
+)
 
 
 def _index_key(session: Session) -> bytes:
@@ -217,11 +224,7 @@ def index_payloads(
     ``{"step_id", "kind", "key", "prehash"}``, already checked, ``prehash`` as bytes), in the
     caller's transaction."""
     for ids in chunks(list(step_ids)):
-        session.execute(
-            delete(ValueHashRow)
-            .where(ValueHashRow.execution_id == execution_id, ValueHashRow.step_id.in_(ids))
-            .execution_options(synchronize_session=False)
-        )
+        session.execute(_DELETE_ROWS, {"execution_id": execution_id, "step_ids": list(ids)})
     digester: _Digester | None = None
     rows: dict[tuple[str, int, str, str, str], None] = {}
     for payload in payloads:
