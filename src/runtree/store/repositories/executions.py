@@ -167,6 +167,7 @@ class ExecutionRepository:
         stored in the same transaction, before the end, so that whoever reads the end finds
         it. Failing to store it loses it, not the end (it is logged)."""
         now = utcnow()
+        batch = None if steps is None else list(steps)  # the write may run more than once
 
         def operation(session: Session, world: Mapping[str, Any] | None) -> ExecutionRecord:
             row = executions.locked_row(session, execution_id)  # one lock for all that follows
@@ -175,8 +176,8 @@ class ExecutionRepository:
             current = ExecutionStatus(row.status)
             # Ended meanwhile (cancelled, settled as lost, or this very write committed before
             # its connection broke): the first end stands, and the steps are not saved.
-            if steps is not None and not current.finished:
-                _save_steps(session, execution_id, steps, locked_status=current)
+            if batch is not None and not current.finished:
+                _save_steps(session, execution_id, batch, locked_status=current)
             return executions.finish_execution(
                 session, execution_id, status=status, output=output, error=error, now=now, row=row
             )
