@@ -103,12 +103,16 @@ async def access(request: Request) -> Principal:
         return cached
     runtime = request.app.state.runtime
     params = request.path_params
-    if runtime.settings.auth and not _RESOURCE_PARAMS.intersection(params):
-        # A key verified a moment ago and a route naming no stored resource: no I/O, so no
-        # hop to the thread pool (about a millisecond per request under load).
-        known = cached_principal(
-            runtime.store, parse_authorization(request.headers.get("authorization"))
-        )
+    if not _RESOURCE_PARAMS.intersection(params):
+        # A route naming no stored resource, and a key verified a moment ago (or a
+        # ``--no-auth`` server): no I/O, so no hop to the thread pool (about a millisecond
+        # per request under load).
+        if runtime.settings.auth:
+            known = cached_principal(
+                runtime.store, parse_authorization(request.headers.get("authorization"))
+            )
+        else:
+            known = Principal.anonymous()
         if known is not None:
             authorize(known, route_permission(request), params.get("namespace"))
             request.state.principal = known
