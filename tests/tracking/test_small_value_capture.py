@@ -128,3 +128,11 @@ def test_a_small_value_over_a_tiny_value_budget_is_cut_as_capture_snapshot_cuts_
     (inputs, output), _ = kept("ident", words, value_budget=64)
     assert isinstance(inputs, capture.Unpicklable) and inputs.captured[0].truncated
     check("ident", ["ok"], value_budget=64)  # fits: pickled whole
+
+
+def test_ints_around_the_inline_size_check_keep_capture_snapshot_bytes() -> None:
+    # _hooks.c decides ints of at most two digits without a call, and asks CPython for the rest
+    edges = [2**k + d for k in (29, 30, 31, 59, 60, 61, 62, 63, 64) for d in (-1, 0, 1)]
+    for value in [*edges, *(-v for v in edges)]:
+        check("ident", [value])
+        check("pair", {"k": value}, (value,))

@@ -317,7 +317,8 @@ is_immutable(PyObject *value)
 static inline int
 gc_tracked(PyObject *obj)
 {
-    return PyObject_IS_GC(obj) && PyObject_GC_IsTracked(obj);
+    /* (the type flag first: ints and strs, most items, are answered without two calls) */
+    return PyType_IS_GC(Py_TYPE(obj)) && PyObject_IS_GC(obj) && PyObject_GC_IsTracked(obj);
 }
 
 /* What the collector itself does to a tuple that holds no tracked object, now rather than
@@ -569,31 +570,74 @@ value_unless_error(PyObject *value)
 #define SMALL_TEXT 4096  /* characters of str and bytes a small value may hold */
 #define SMALL_DEPTH 8    /* nesting of containers (a cycle is deeper than any bound) */
 
+/* Whether an int fits in a C long long without a call: at most two 30-bit digits (3.11's
+ * layout), or a compact int (3.12+). Anything else is asked of PyLong_AsLongLongAndOverflow. */
+static inline int
+long_fits(PyObject *value)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    if (PyUnstable_Long_IsCompact((PyLongObject *)value))
+        return 1;
+#else
+    Py_ssize_t digits = Py_SIZE(value);
+    if (digits >= -2 && digits <= 2) /* (PyLong_SHIFT is 15 or 30: two digits fit) */
+        return 1;
+#endif
+    int overflow = 0;
+    long long ignored = PyLong_AsLongLongAndOverflow(value, &overflow);
+    (void)ignored;
+    return !overflow; /* (a huge int costs in proportion to its size) */
+}
+
+/* Whether a value that is not a container is small and of the types above: 1 or 0, and -1
+ * for a container (or any other type: is_small_builtin decides). Inline, so that the items
+ * of a container, mostly ints and strs, cost no call. */
+static inline int
+small_leaf(PyObject *value, Py_ssize_t *text)
+{
+    PyTypeObject *type = Py_TYPE(value);
+    if (type == &PyLong_Type)
+        return long_fits(value);
+    if (type == &PyUnicode_Type) {
+        *text -= PyUnicode_GET_LENGTH(value);
+        return *text >= 0;
+    }
+    if (value == Py_None || type == &PyBool_Type || type == &PyFloat_Type)
+        return 1;
+    if (type == &PyBytes_Type) {
+        *text -= PyBytes_GET_SIZE(value);
+        return *text >= 0;
+    }
+    return -1;
+}
+
+static int is_small_builtin(PyObject *value, int depth, Py_ssize_t *objects, Py_ssize_t *text);
+
+/* is_small_builtin for an item of a container at depth: a leaf is decided inline. */
+static inline int
+small_item(PyObject *item, int depth, Py_ssize_t *objects, Py_ssize_t *text)
+{
+    if (--*objects < 0)
+        return 0;
+    int leaf = small_leaf(item, text);
+    if (leaf >= 0)
+        return leaf;
+    ++*objects; /* (is_small_builtin counts it) */
+    return is_small_builtin(item, depth, objects, text);
+}
+
 /* Whether value is small and made only of the types above (it reads, runs no code). */
 static int
 is_small_builtin(PyObject *value, int depth, Py_ssize_t *objects, Py_ssize_t *text)
 {
     if (--*objects < 0)
         return 0;
-    PyTypeObject *type = Py_TYPE(value);
-    if (value == Py_None || type == &PyBool_Type || type == &PyFloat_Type)
-        return 1;
-    if (type == &PyLong_Type) {
-        int overflow = 0;
-        long long ignored = PyLong_AsLongLongAndOverflow(value, &overflow);
-        (void)ignored;
-        return !overflow; /* (a huge int costs in proportion to its size) */
-    }
-    if (type == &PyUnicode_Type) {
-        *text -= PyUnicode_GET_LENGTH(value);
-        return *text >= 0;
-    }
-    if (type == &PyBytes_Type) {
-        *text -= PyBytes_GET_SIZE(value);
-        return *text >= 0;
-    }
+    int leaf = small_leaf(value, text);
+    if (leaf >= 0)
+        return leaf;
     if (depth >= SMALL_DEPTH)
         return 0;
+    PyTypeObject *type = Py_TYPE(value);
     if (type == &PyTuple_Type || type == &PyList_Type) {
         Py_ssize_t size = Py_SIZE(value);
         if (size > *objects)
@@ -601,7 +645,7 @@ is_small_builtin(PyObject *value, int depth, Py_ssize_t *objects, Py_ssize_t *te
         PyObject **items = type == &PyTuple_Type ? ((PyTupleObject *)value)->ob_item
                                                  : ((PyListObject *)value)->ob_item;
         for (Py_ssize_t i = 0; i < size; i++) {
-            if (!is_small_builtin(items[i], depth + 1, objects, text))
+            if (!small_item(items[i], depth + 1, objects, text))
                 return 0;
         }
         return 1;
@@ -612,8 +656,8 @@ is_small_builtin(PyObject *value, int depth, Py_ssize_t *objects, Py_ssize_t *te
         Py_ssize_t position = 0;
         PyObject *key, *item;
         while (PyDict_Next(value, &position, &key, &item)) {
-            if (!is_small_builtin(key, depth + 1, objects, text) ||
-                !is_small_builtin(item, depth + 1, objects, text))
+            if (!small_item(key, depth + 1, objects, text) ||
+                !small_item(item, depth + 1, objects, text))
                 return 0;
         }
         return 1;
