@@ -5,6 +5,7 @@ constraint), and concurrent deliveries with one idempotency key start one execut
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import datetime
 import multiprocessing
 from typing import Any
@@ -13,11 +14,13 @@ import pytest
 from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 
+from runtree.errors import InvalidDataError
 from runtree.models import Trigger
 from runtree.service import Principal, deploy
 from runtree.service import schedules as schedule_service
 from runtree.service.executions import resolve_versions
 from runtree.store import DeliveryData, RunSpec, Store
+from runtree.store.access import AuditEntry
 from runtree.store.schema import ScheduleFireRow
 
 UTC = datetime.UTC
@@ -177,3 +180,32 @@ def test_concurrent_deliveries_with_one_key_start_one_execution(store: Store) ->
     assert len(store.list_executions(trigger="webhook")[0]) == 1
     statuses = sorted(d.status for d in store.list_deliveries(path="hook")[0])
     assert statuses == ["accepted"] + ["duplicate"] * 7
+
+
+def test_enqueue_spec_writes_its_audit_entry_in_the_same_transaction(store: Store) -> None:
+    deploy(store, "default", "job", SOURCE)
+    entry = store.get_version("default", "job")
+    assert entry is not None
+    spec = RunSpec(version=entry, input={"n": 2}, versions={"job": 1}, trigger=Trigger.API)
+    audit = AuditEntry(
+        actor="key ab12",
+        action="execution.start",
+        target="default/job",
+        namespace="default",
+        details={"trigger": "api"},
+    )
+    execution = store.enqueue_spec(spec, audit=audit)
+    (logged,), _ = store.list_audit(action="execution.start")
+    assert (logged.actor, logged.target, logged.namespace, logged.details) == (
+        "key ab12",
+        f"default/job {execution.id}",
+        "default",
+        {"trigger": "api"},
+    )
+    assert logged.at == execution.queued_at
+    # An entry that cannot be written leaves no execution behind.
+    bad = dataclasses.replace(audit, details={"x": float("nan")})
+    with pytest.raises(InvalidDataError):
+        store.enqueue_spec(spec, audit=bad)
+    assert [e.id for e in store.list_executions()[0]] == [execution.id]
+    assert len(store.list_audit(action="execution.start")[0]) == 1

@@ -10,7 +10,7 @@ import dataclasses
 import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from ..errors import NotFoundError
@@ -43,6 +43,28 @@ def add_audit(session: Session, entry: AuditEntry, now: datetime.datetime) -> Au
     session.add(row)
     session.flush()
     return audit_record(row)
+
+
+_INSERT_AUDIT = insert(table(AuditRow))
+
+
+def append_audit(session: Session, entry: AuditEntry, now: datetime.datetime) -> None:
+    """Write ``entry`` as :func:`add_audit` does, as one ``INSERT`` sent at once and without
+    reading the row back: for a caller that does not need the record (queueing an
+    execution, where the ORM object, its flush and the ``RETURNING`` of its id cost about
+    a tenth of the API server's CPU)."""
+    check_json("details", entry.details)
+    session.execute(
+        _INSERT_AUDIT,
+        {
+            "at": now,
+            "actor": entry.actor,
+            "action": entry.action,
+            "target": entry.target,
+            "namespace": entry.namespace,
+            "details": dict(entry.details),
+        },
+    )
 
 
 def list_audit(

@@ -109,7 +109,7 @@ class TriggerRepository:
         def operation(session: Session) -> ExecutionRecord:
             execution = triggers.enqueue(session, spec, now)
             if audit is not None:
-                access.add_audit(
+                access.append_audit(
                     session,
                     AuditEntry(
                         actor=audit.actor,
