@@ -10,7 +10,8 @@ In process, no server, no worker: the store calls the server makes for each exec
 ``bench/execution_latency.py``'s ``add(1, 2)``, timed with ``time.thread_time()`` (CPU of
 this thread; a PostgreSQL backend's own CPU is not in it, SQLite's is):
 
-* ``enqueue``: ``service.start_execution`` (validate the input, queue the execution);
+* ``enqueue``: ``service.run_function`` as the API calls it (authorize, validate the input,
+  queue the execution with its ``execution.start`` audit entry);
 * ``claim``: ``store.claim_next_execution``;
 * ``finish``: ``store.finish_execution`` with the run's last batch of steps (one step, its
   inputs and output captured as a worker sends them) and its world recording -- the
@@ -99,9 +100,10 @@ def measure(url: str, calls: int) -> dict[str, float]:
     spent: dict[str, list[float]] = {"enqueue": [], "claim": [], "finish": []}
     with Store(url) as store:
         service.deploy(store, "default", "add", SOURCE)
+        admin = service.Principal.local()
         for index in range(calls + 20):
             start = time.thread_time()
-            queued = service.start_execution(store, "default", "add", {"a": 1, "b": 2})
+            queued = service.run_function(store, admin, "default", "add", {"a": 1, "b": 2})
             queued_at = time.thread_time()
             claimed = store.claim_next_execution("bench")
             claimed_at = time.thread_time()
