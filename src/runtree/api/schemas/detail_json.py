@@ -178,9 +178,7 @@ def _error(error: Any) -> dict[str, Any]:
         "step_id": step_id,
         "from_step": from_step,
     }
-    if len(error) > len(document) or any(key not in document for key in error):
-        document.update((key, value) for key, value in error.items() if key not in document)
-    return document
+    return _with_undeclared(document, error)
 
 
 def _frame(frame: Any) -> dict[str, Any]:
@@ -197,8 +195,14 @@ def _frame(frame: Any) -> dict[str, Any]:
     ):
         raise _Unusual
     document = {"filename": filename, "lineno": lineno, "name": name, "line": line}
-    if len(frame) > len(document) or any(key not in document for key in frame):
-        document.update((key, value) for key, value in frame.items() if key not in document)
+    return _with_undeclared(document, frame)
+
+
+def _with_undeclared(document: dict[str, Any], source: dict[str, Any]) -> dict[str, Any]:
+    """``document`` (the declared fields, in order) followed by ``source``'s other keys, as
+    a model that allows extra fields dumps them."""
+    if len(source) > len(document) or any(key not in document for key in source):
+        document.update((key, value) for key, value in source.items() if key not in document)
     return document
 
 
