@@ -514,14 +514,7 @@ def _inline_captured(entry: Any, blobs: bool) -> tuple[str, str, dict[str, Any]]
         "truncated": bool(flags & _TRUNCATED),
         "redacted": bool(flags & _REDACTED),
     }
-    if sha256 is not None:
-        data["sha256"] = sha256
-    if warning is not None:
-        data["warning"] = warning
-    if value_type is not None:
-        data["type"] = value_type
-    if length is not None:
-        data["length"] = length
+    _add_present(data, sha256, warning, value_type, length)
     if text is not None and blobs:
         data["blob"] = _blob(text)
     return _KINDS[code % 4], name, data
@@ -542,17 +535,25 @@ def _v1_captured(entry: list[Any], blobs: bool) -> tuple[str, str, dict[str, Any
     if rest:
         rest += [None] * (len(_V1_FIELDS) - 7 - len(rest))
         blob, value_type, length, sha256, warning = rest
-        if sha256 is not None:
-            data["sha256"] = sha256
-        if warning is not None:
-            data["warning"] = warning
-        if value_type is not None:
-            data["type"] = value_type
-        if length is not None:
-            data["length"] = length
+        _add_present(data, sha256, warning, value_type, length)
         if blob is not None and blobs:
             data["blob"] = _blob(blob)
     return kind, name, data
+
+
+def _add_present(
+    data: dict[str, Any], sha256: Any, warning: Any, value_type: Any, length: Any
+) -> None:
+    """Add a captured value's optional fields that an inline list holds, in the order
+    :func:`decode_captured` gives them (both inline layouts)."""
+    if sha256 is not None:
+        data["sha256"] = sha256
+    if warning is not None:
+        data["warning"] = warning
+    if value_type is not None:
+        data["type"] = value_type
+    if length is not None:
+        data["length"] = length
 
 
 def _from_row(payload: Mapping[str, Any]) -> tuple[str, str, dict[str, Any]]:
