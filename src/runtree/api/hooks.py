@@ -80,7 +80,7 @@ async def receive_webhook(path: HookPath, request: Request) -> Response:
     request.state.execution_id = record.id  # for the access log
     if delivery.webhook.mode == "sync":
         record = await wait_finished(
-            runtime.store, request.app.state.hub, record.id, delivery.webhook.sync_timeout_s
+            runtime.store, request.app.state.hub, record, delivery.webhook.sync_timeout_s
         )
         if record.finished:
             headers = {EXECUTION_HEADER: record.id}

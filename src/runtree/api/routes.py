@@ -347,13 +347,13 @@ async def run_function(
     request.state.execution_id = record.id  # for the access log
     if body.wait:
         if body.timeout_s is not None:
-            record = await wait_finished(rt.store, hub, record.id, body.timeout_s)
+            record = await wait_finished(rt.store, hub, record, body.timeout_s)
         else:
-            record = await wait_finished(rt.store, hub, record.id, FAST_WAIT_S)
+            record = await wait_finished(rt.store, hub, record, FAST_WAIT_S)
             if not record.finished:
                 limit = await run_in_threadpool(_time_limit, rt, record)
                 rest = max(0.0, limit + WAIT_MARGIN_S - FAST_WAIT_S)
-                record = await wait_finished(rt.store, hub, record.id, rest)
+                record = await wait_finished(rt.store, hub, record, rest)
         if record.finished:
             return execution_out(record)
     return JSONResponse(

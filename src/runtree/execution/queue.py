@@ -43,6 +43,7 @@ from ..models import ExecutionRecord
 from ..store import Store
 from ..store.common import utcnow
 from ..store.database import disconnected
+from ..store.end_notice import EndNotice, parse_notice
 from ..store.jobs import DEFAULT_QUEUE, FINISHED_CHANNEL, TASK
 from ..store.liveness import check_pooled
 from ..store.workers import STALE_HEARTBEATS
@@ -81,7 +82,11 @@ async def _autocommit(connection: Any) -> None:
 
 
 class QueueDispatcher:
-    """This process's workers on the Procrastinate queue (see the module docstring)."""
+    """This process's workers on the Procrastinate queue (see the module docstring).
+
+    ``on_finished_elsewhere``, if given, is called (from this dispatcher's thread) with the
+    id of every execution any process ends and its end as announced
+    (:mod:`runtree.store.end_notice`; ``None`` when only the id came)."""
 
     def __init__(
         self,
@@ -93,7 +98,7 @@ class QueueDispatcher:
         kind: str = "worker",
         heartbeat_s: float = HEARTBEAT_S,
         retry_backoff_s: float = RETRY_BACKOFF_S,
-        on_finished_elsewhere: Callable[[str], None] | None = None,
+        on_finished_elsewhere: Callable[[str, EndNotice | None], None] | None = None,
     ) -> None:
         if slots and runner is None:
             raise ValueError("a dispatcher with slots needs a runner")
@@ -234,7 +239,7 @@ class QueueDispatcher:
         callback = self.on_finished_elsewhere
         if callback is not None:
             try:
-                callback(payload)
+                callback(*parse_notice(payload))
             except Exception:
                 log.exception("the finished-execution callback failed")
 

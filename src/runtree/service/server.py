@@ -20,6 +20,7 @@ from ..execution.supervisor import Supervisor
 from ..models import ExecutionRecord
 from ..settings import Settings
 from ..store import Store
+from ..store.end_notice import EndNotice
 from ..store.master_key import KeySource
 from . import access
 from .executions import recover_after_crash
@@ -65,7 +66,7 @@ class Server:
         store: Store | None,
         dispatcher: Dispatcher | None,
         on_finished: Callable[[ExecutionRecord], None],
-        on_finished_elsewhere: Callable[[str], None] | None = None,
+        on_finished_elsewhere: Callable[[str, EndNotice | None], None] | None = None,
     ) -> Server:
         """Open what was not given (blocking: run it off the event loop).
 
@@ -77,7 +78,8 @@ class Server:
         ``on_finished`` (from its worker threads) and to ``metrics`` (which an injected
         dispatcher's runner should be given as its observer to count executions).
         On PostgreSQL, ``on_finished_elsewhere`` is told the id of every execution that
-        another process finished. Injected objects belong to the caller: they are neither
+        another process finished, with its end when the announcement carried it
+        (:mod:`runtree.store.end_notice`). Injected objects belong to the caller: they are neither
         started nor stopped here.
 
         With ``settings.otlp_endpoint``, each execution the local dispatcher finishes is also
@@ -218,7 +220,7 @@ def _local_dispatcher(
     report: list[SandboxReport],
     metrics: Metrics,
     export: Callable[[ExecutionRecord], None] | None,
-    on_finished_elsewhere: Callable[[str], None] | None = None,
+    on_finished_elsewhere: Callable[[str, EndNotice | None], None] | None = None,
 ) -> Dispatcher:
     """On PostgreSQL (the job queue), a :class:`QueueDispatcher` with ``settings.workers``
     slots taking the ``default`` queue -- with none, it runs nothing and only watches for

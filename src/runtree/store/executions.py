@@ -407,9 +407,7 @@ def finish_execution(
     )
     interrupt_running_steps(session, [execution_id], now)
     _forget_private_inputs(session, [execution_id])
-    if jobs.defers_jobs(session):  # servers waiting for it hear it at commit
-        jobs.announce_finished(session, execution_id)
-    return dataclasses.replace(
+    ended = dataclasses.replace(
         record,
         status=status_value,
         output=output,
@@ -417,6 +415,9 @@ def finish_execution(
         finished_at=now,
         duration_ms=duration,
     )
+    if jobs.defers_jobs(session):  # servers waiting for it hear it, and its end, at commit
+        jobs.announce_finished(session, ended)
+    return ended
 
 
 def _finish(

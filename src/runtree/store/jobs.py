@@ -24,8 +24,12 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from ..models import ExecutionRecord
+from .end_notice import notice_payload
+
 TASK = "runtree.run_execution"
-# LISTEN/NOTIFY channel: the id of every execution that ended (servers wake waiting requests).
+# LISTEN/NOTIFY channel: every execution that ended, its id and, when it fits, its end
+# (servers wake waiting requests; :mod:`.end_notice`).
 FINISHED_CHANNEL = "runtree_finished"
 DEFAULT_QUEUE = "default"
 # ``session.info`` key: the store opened this session's database with the job queue on.
@@ -171,9 +175,10 @@ def has_queue(session: Session) -> bool:
     return session.execute(text("SELECT to_regclass('procrastinate_jobs')")).scalar() is not None
 
 
-def announce_finished(session: Session, execution_id: str) -> None:
-    """Tell every listening server, at commit, that ``execution_id`` ended."""
-    session.execute(_NOTIFY, {"channel": FINISHED_CHANNEL, "payload": execution_id})
+def announce_finished(session: Session, record: ExecutionRecord) -> None:
+    """Tell every listening server, at commit, that the execution of ``record`` (its end as
+    this transaction stores it) ended, and how (:func:`.end_notice.notice_payload`)."""
+    session.execute(_NOTIFY, {"channel": FINISHED_CHANNEL, "payload": notice_payload(record)})
 
 
 _NOTIFY = text("SELECT pg_notify(:channel, :payload)")
