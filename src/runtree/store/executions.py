@@ -40,7 +40,8 @@ from ..models import (
     Trigger,
     VersionRecord,
 )
-from . import jobs
+from . import jobs, queueing
+from .access import AuditEntry, append_audit
 from .common import check_json, chunks, millis_between, table, to_ns
 from .execution_rows import execution_record
 from .ids import new_execution_id
@@ -81,17 +82,24 @@ def enqueue_execution(
     now: datetime.datetime,
     private_input: Any = None,
     shadow_report_id: str | None = None,
+    audit: AuditEntry | None = None,
 ) -> ExecutionRecord:
     """Insert a ``queued`` execution of ``version``. ``private_input``, when given, is the
     unredacted input: kept apart, and deleted when the execution ends. A shadow run (trigger
-    ``shadow``) names its report in ``shadow_report_id``, and only a shadow run does."""
+    ``shadow``) names its report in ``shadow_report_id``, and only a shadow run does.
+    ``audit``, when given, is written with it (its target followed by the execution's id).
+
+    With the job queue (PostgreSQL) the row, its job and the audit entry are one statement
+    (:mod:`.queueing`); with neither ``replay_of`` nor ``private_input`` that is all this
+    sends, so it may run in autocommit (:func:`queued_in_one_statement`)."""
     trigger_value = _enum(Trigger, "trigger", trigger)
     if (trigger_value is Trigger.SHADOW) != (shadow_report_id is not None):
         raise InvalidDataError("a shadow run (trigger shadow) needs its shadow_report_id")
     check_json("input", input)
     versions_doc = dict(versions)
     check_json("versions", versions_doc)
-    if session.scalar(_VERSION_EXISTS, {"version_id": version.id}) is None:
+    one_statement = jobs.defers_jobs(session)
+    if not one_statement and session.scalar(_VERSION_EXISTS, {"version_id": version.id}) is None:
         raise NotFoundError("version", f"{version.qualified_name} v{version.number}")
     if replay_of is not None and session.scalar(_STATUS, {"execution_id": replay_of}) is None:
         raise NotFoundError("execution", replay_of)
@@ -117,9 +125,18 @@ def enqueue_execution(
         replay_of=replay_of,
         shadow_report_id=shadow_report_id,
     )
-    session.execute(_INSERT, values)
-    if jobs.defers_jobs(session):
-        jobs.defer(session, values["id"], jobs.queue_of(version.settings))
+    if one_statement:
+        queue = jobs.queue_of(version.settings)
+        if not queueing.insert_queued(session, values, queue, audit, now):
+            raise NotFoundError("version", f"{version.qualified_name} v{version.number}")
+    else:
+        session.execute(_INSERT, values)
+        if audit is not None:
+            append_audit(
+                session,
+                dataclasses.replace(audit, target=f"{audit.target} {values['id']}".strip()),
+                now,
+            )
     if private_input is not None:
         check_json("private_input", private_input)
         sealed = seal_json(session, PRIVATE_INPUT_FIELD, private_input)
@@ -129,6 +146,13 @@ def enqueue_execution(
     # The record straight from the values inserted: an ORM object only to read them back
     # cost a tenth of queueing.
     return execution_record(SimpleNamespace(**values))
+
+
+def queued_in_one_statement(job_queue: bool, *, replay_of: str | None, private_input: Any) -> bool:
+    """Whether :func:`enqueue_execution` sends one statement only (so its caller may run it
+    in autocommit, without ``BEGIN`` and ``COMMIT``): with the job queue, and neither a
+    replayed execution to check nor a private input to store."""
+    return job_queue and replay_of is None and private_input is None
 
 
 PRIVATE_INPUT_FIELD = "execution_private_inputs.sealed_input"

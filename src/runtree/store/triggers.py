@@ -76,7 +76,14 @@ class RunSpec:
     shadow_report_id: str | None = None  # set for shadow runs (trigger ``shadow``) only
 
 
-def enqueue(session: Session, spec: RunSpec, now: datetime.datetime) -> ExecutionRecord:
+def enqueue(
+    session: Session,
+    spec: RunSpec,
+    now: datetime.datetime,
+    audit: AuditEntry | None = None,
+) -> ExecutionRecord:
+    """Queue ``spec`` (with ``audit``, its target followed by the execution's id: see
+    :func:`.executions.enqueue_execution`)."""
     execution = executions.enqueue_execution(
         session,
         version=spec.version,
@@ -87,6 +94,7 @@ def enqueue(session: Session, spec: RunSpec, now: datetime.datetime) -> Executio
         now=now,
         private_input=spec.private_input,
         shadow_report_id=spec.shadow_report_id,
+        audit=audit,
     )
     if spec.replay_world is not None:
         worlds.plan_replay(session, execution.id, spec.replay_world)

@@ -15,10 +15,11 @@ from ...models import (
     ScheduleRecord,
     WebhookRecord,
 )
-from .. import access, triggers
+from .. import triggers
 from ..access import AuditEntry
 from ..common import utcnow
 from ..database import Database
+from ..executions import queued_in_one_statement
 from ..triggers import DeliveryData, RunSpec
 
 # Concurrent deliveries with one idempotency key: the loser retries and finds the winner.
@@ -103,25 +104,18 @@ class TriggerRepository:
             )
 
     def enqueue_spec(self, spec: RunSpec, audit: AuditEntry | None = None) -> ExecutionRecord:
-        """Queue ``spec`` (a replay ...), with its audit entry in the same transaction."""
+        """Queue ``spec`` (a replay ...), with its audit entry (its target followed by the
+        execution's id) in the same transaction -- on PostgreSQL, for a plain run, in the
+        same statement, without a transaction around it."""
         now = utcnow()
 
         def operation(session: Session) -> ExecutionRecord:
-            execution = triggers.enqueue(session, spec, now)
-            if audit is not None:
-                access.append_audit(
-                    session,
-                    AuditEntry(
-                        actor=audit.actor,
-                        action=audit.action,
-                        target=f"{audit.target} {execution.id}".strip(),
-                        namespace=audit.namespace,
-                        details=audit.details,
-                    ),
-                    now,
-                )
-            return execution
+            return triggers.enqueue(session, spec, now, audit)
 
+        if spec.replay_world is None and queued_in_one_statement(
+            self._db.job_queue, replay_of=spec.replay_of, private_input=spec.private_input
+        ):
+            return self._db.one_statement(operation, writes=True)
         return self._db.write(operation)
 
     def create_schedule(
