@@ -31,10 +31,12 @@ def test_every_error_is_a_runtree_error() -> None:
 def test_no_error_class_is_defined_outside_the_errors_module() -> None:
     """Every exception class of the package is defined in runtree.errors, except internal
     signals raised and caught inside one module, never seen outside it: the capture's
-    (tracking runtime), the detail encoder's (a step it hands to the model path) and the
-    end's (a refused world recording: the end is written again without it)."""
+    (tracking runtime), the one-pass realizer's (a value for the general path), the detail
+    encoder's (a step it hands to the model path) and the end's (a refused world recording:
+    the end is written again without it)."""
     internal = {
         ("runtree.tracking.raw_state", "OverBudget"),
+        ("runtree.tracking.plain_values", "_NotPlain"),
         ("runtree.api.schemas.detail_json", "_Unusual"),
         ("runtree.store.repositories.executions", "_WorldNotStored"),
     }

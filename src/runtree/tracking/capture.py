@@ -25,6 +25,7 @@ import types
 from typing import Any
 
 from .context import PAUSED_RECORD, get_holder
+from .plain_values import realize_plain
 from .preview import REDACTED as REDACTED
 from .preview import make_preview
 from .raw_state import Opaque, OverBudget, raw_dict, type_name
@@ -312,6 +313,10 @@ def _realize(value: Any, budget: int, policy: CapturePolicy | None, *, owned: bo
     secret = policy.secret_pattern
     rules = policy.rules
     secrets: list[tuple[str, Any]] = []  # what redaction removed, for the value index
+    plain = realize_plain(value, budget, secret, rules)  # most values: one walk, same record
+    if plain is not None:
+        preview, blob = plain
+        return Captured(preview, len(blob), "pickle", blob)
     try:
         if type(value) in _TEXTUAL and _raw_size(value) > budget:
             return _cut_text(value, budget, secret, rules)
