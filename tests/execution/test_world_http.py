@@ -2,7 +2,8 @@
 instead of vcrpy's slow parts keeps vcrpy's behaviour.
 
 * vcrpy's ``force_reset`` (real client classes back around each real request) is replaced
-  by a plain attribute swap: the same attributes, a value set inside the window kept;
+  by a plain attribute swap of vcrpy's module attributes, a value set inside the window kept
+  (class attributes stay patched: nothing in the window reads them);
 * the response a client gets is never the redacted copy that is kept;
 * a JSON body is only parsed when a secret name can be in it, and a key written with JSON
   escapes is still found.
@@ -15,6 +16,7 @@ import http.server
 import io
 import json
 import threading
+import types
 from collections.abc import Iterator
 from typing import Any
 
@@ -81,6 +83,23 @@ def test_the_real_classes_window_swaps_and_keeps_newer_values() -> None:
         assert http.client.HTTPConnection is patched
     finally:
         http.client.HTTPSConnection = vcr.patch.VCRHTTPSConnection  # type: ignore[misc]
+
+
+def test_the_real_classes_window_swaps_module_names_only() -> None:
+    import urllib3.connectionpool
+
+    prepare()
+    pool = urllib3.connectionpool.HTTPConnectionPool
+    patched_class = pool.ConnectionCls
+    assert patched_class is not vcr.patch._connHTTPConnection  # vcrpy's stub is in place
+    assert all(isinstance(target, types.ModuleType) for target, _, _ in vcr.patch.force_reset.swaps)
+    with vcr.patch.force_reset():
+        assert pool.ConnectionCls is patched_class
+        assert http.client.HTTPSConnection is vcr.patch._HTTPSConnection
+    # What runs in the window needs no more: http.client's HTTPSConnection finds itself by
+    # its module's name (super(HTTPSConnection, self)) while vcrpy's stub builds it.
+    connection = http.client.HTTPSConnection("localhost", 1)
+    assert type(connection.real_connection) is vcr.patch._HTTPSConnection
 
 
 def test_a_recorded_request_gives_the_client_the_real_response(server: str) -> None:

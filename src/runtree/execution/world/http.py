@@ -24,6 +24,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import http.client
+import types
 from time import perf_counter_ns
 from typing import Any
 
@@ -303,7 +304,11 @@ def install() -> RunCassette:
         stack.callback(setattr, vcr.patch, "force_reset", vcr.patch.force_reset)
         stack.callback(setattr, vcr.stubs, "parse_headers", vcr.stubs.parse_headers)
         vcr.patch.force_reset = _RealClasses(
-            [(p.getter(), p.attribute, p.new) for p in reset_patchers()]
+            [
+                (target, patcher.attribute, patcher.new)
+                for patcher in reset_patchers()
+                if isinstance(target := patcher.getter(), types.ModuleType)
+            ]
         )
         vcr.stubs.parse_headers = parse_headers
         _cassette, _patches = cassette, stack
@@ -334,9 +339,19 @@ class _RealClasses:
     as the patched ones derive from them), without its cost: vcrpy's version builds about
     twenty ``mock.patch`` objects per call and retries the import of every client it knows
     that is not installed, three times a request (about 3 ms a request here, 10 ms under
-    load). This one swaps the same attributes, found once when the clients are patched, with
-    plain ``setattr``; like vcrpy's, it keeps a value that someone else set inside the window.
-    Its stubs look ``vcr.patch.force_reset`` up at each call, so replacing it is enough."""
+    load). This one swaps the module attributes of vcrpy's list, found once when the clients
+    are patched, with plain ``setattr``; like vcrpy's, it keeps a value that someone else set
+    inside the window. Its stubs look ``vcr.patch.force_reset`` up at each call, so replacing
+    it is enough.
+
+    Only the module attributes: they are the names the real connection classes look up while
+    they run in the window (``http.client.HTTPSConnection.__init__`` calls
+    ``super(HTTPSConnection, self)`` by its module's name). The class attributes vcrpy also
+    swaps -- connection pools' ``ConnectionCls``, httpx transports' and tornado clients'
+    request methods -- are read only by a pool making a connection or by a client sending a
+    request, never inside the window (a real connection's ``__init__``, ``connect`` and
+    ``request``); and setting an attribute of a class drops the interpreter's caches for it
+    and its subclasses, which made those swaps cost more than the rest of the window."""
 
     def __init__(self, swaps: list[tuple[Any, str, Any]]) -> None:
         self.swaps = swaps
