@@ -152,3 +152,41 @@ print("ok")
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
     )
     assert done.stdout.strip() == "ok", done.stderr
+
+
+def test_held_patches_leave_the_steps_start_times_to_the_real_clock() -> None:
+    """While the clock is patched, runtree's own step times read the real clock directly
+    (not through the traveller, which would answer with the real clock all the same), and
+    are never recorded; released, they read ``time.time_ns`` again."""
+    script = """
+import time
+from runtree import record
+from runtree.execution import world
+from runtree.execution.world import clock
+from runtree.tracking import recording as steps
+calls = []
+real_traveller_time_ns = clock._ClockTraveller.time_ns
+def counted(self):
+    calls.append(1)
+    return real_traveller_time_ns(self)
+clock._ClockTraveller.time_ns = counted
+with record():  # what a first recording imports (logging reads the clock) is imported now
+    pass
+world.hold()
+assert steps._wall_ns is clock._real_time_ns
+session = world.Session({"mode": "record", "http_limit": 0, "network": False}, ())
+session.start()
+with record() as rec:
+    pass
+time.time()
+recording = session.stop()["recording"]
+assert calls == [1] and recording["clock_reads"] == 1, (calls, recording)
+assert abs(rec.wall_start_ns - clock._real_time_ns()) < 10**9
+world.release()
+assert steps._wall_ns is time.time_ns
+print("ok")
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.stdout.strip() == "ok", done.stderr

@@ -86,6 +86,13 @@ EX_SOFTWARE = 70  # a worker's exit code when the worker itself failed
 _HEADER = struct.Struct("!Q")  # the size of the job that follows, to a spare
 
 
+# Sessions started and stopped before forking. CPython specializes a function's bytecode in
+# place once it has run a few dozen times: a session run that often here is specialized once,
+# for every child, instead of in each one, where writing it copies the page it is on (a
+# child's first session: 54 page copies instead of 67, 188 us instead of 233; a warmed-up
+# one 35 us instead of 42).
+WORLD_WARM_UPS = 64
+
 PR_SET_CHILD_SUBREAPER = 36
 SPARE_NICE = 19
 MIN_SLOT_UID = 1000  # never kill(-1) as a uid below this (root, system accounts)
@@ -165,7 +172,8 @@ def _preload(options: Options | None = None) -> dict[str, types.CodeType]:
         prepare_world()  # the HTTP clients patched once, before forking: no run pays for it
         hold_world()  # the clock and os.urandom too
         with contextlib.suppress(Exception):  # what a session builds once: shared too
-            warm_up_world()
+            for _ in range(WORLD_WARM_UPS):
+                warm_up_world()
     if options is not None and options.sandboxed:
         from .sandbox.confine import enter_private_network, prepare
 

@@ -82,6 +82,21 @@ def warm_up() -> None:
     session.stop()
 
 
+# The modules a session drives (io_steps, clock, randomness), imported by the first session:
+# the server imports this package (limits) but never records. A session then runs no import
+# statement: one runs the import machinery, whose pages a fresh child copies to run it.
+_parts: tuple[Any, Any, Any] | None = None
+
+
+def _import_parts() -> tuple[Any, Any, Any]:
+    global _parts
+    from ...tracking import io_steps
+    from . import clock, randomness
+
+    _parts = (io_steps, clock, randomness)
+    return _parts
+
+
 def _prepared_http() -> Any:
     """The HTTP module when this process has patched the clients already, else ``None``."""
     http = sys.modules.get(__name__ + ".http")
@@ -94,12 +109,9 @@ class Session:
     replay the ``recording`` and its ``source``)."""
 
     def __init__(self, spec: dict[str, Any], user_files: Iterable[str]) -> None:
-        # Here, not at the top: the server imports this package (limits) but never records.
-        # Kept for start() and stop(): an import statement there runs the import machinery.
-        from ...tracking import io_steps
-        from . import clock, randomness
-
-        self._io_steps, self._clock, self._randomness = io_steps, clock, randomness
+        parts = _parts or _import_parts()
+        self._io_steps, self._clock, self._randomness = parts
+        clock, randomness = parts[1], parts[2]
         self.spec = spec
         self.replaying = spec.get("mode") == "replay"
         recording = spec.get("recording") or {}

@@ -27,6 +27,7 @@ import time as _time_module
 from collections.abc import Callable
 from typing import Any
 
+from ...tracking import recording as _recording
 from .imports import without
 
 with without():  # not its pytest fixture nor its date parser: see .imports
@@ -98,6 +99,10 @@ _traveller: _ClockTraveller | None = None
 _held = False  # hold(): the patches stay in between runs
 
 
+# What runtree's recording reads for its steps' start times while the patches are in.
+_steps_wall_ns = _recording._wall_ns
+
+
 def install(clock: Clock) -> None:
     """Make the wall-clock reads read ``clock`` (until :func:`uninstall`)."""
     global _current, _traveller
@@ -108,6 +113,10 @@ def install(clock: Clock) -> None:
     if not time_machine.traveller_stack:
         _time_machine.patch()
     time_machine.traveller_stack.append(_traveller)
+    # The steps' start times (two reads a run, and the spare's warm-up job's) read the real
+    # clock directly: through the patched function each would call the traveller, look at
+    # its caller's frame and be answered by the real clock all the same.
+    _recording._wall_ns = _real_time_ns
 
 
 def hold() -> None:
@@ -137,5 +146,6 @@ def uninstall() -> None:
     if _traveller in time_machine.traveller_stack:
         time_machine.traveller_stack.remove(_traveller)
     _traveller = None
+    _recording._wall_ns = _steps_wall_ns
     if not time_machine.traveller_stack:
         _time_machine.unpatch()
