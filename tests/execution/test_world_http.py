@@ -228,3 +228,36 @@ def test_a_request_with_nothing_to_redact_is_kept_as_it_is_and_others_are_copied
         assert shown is not request
         assert "hunter2" not in shown.uri + json.dumps(dict(shown.headers)) + shown.body.decode()
         assert "hunter2" in request.uri + json.dumps(dict(request.headers)) + request.body.decode()
+
+
+def test_the_warm_up_request_sends_nothing_and_leaves_nothing_behind(
+    server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """world.warm_up (the zygote before it forks, each spare while it waits) takes a request
+    through the recording path: answered by the cassette, it opens no socket, not even to
+    loopback, and the next run records only its own requests."""
+    import socket
+
+    prepare()
+
+    def no_socket(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("the warm-up opened a connection")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(socket.socket, "connect", no_socket)
+        patched.setattr(socket, "create_connection", no_socket)
+        world.warm_up()
+    cassette = world_http._cassette
+    assert cassette is not None and not cassette.active
+    assert cassette.kept == [] and cassette.data == [] and not cassette.play_counts
+    assert cassette._played_interactions == [] and cassette._open == {}
+    session = Session(
+        {"mode": "record", "http_limit": 1 << 20, "secret_names": [], "network": True}, ()
+    )
+    session.start()
+    try:
+        requests.get(f"{server}/orders/2", timeout=5)
+    finally:
+        recording = session.stop()["recording"]
+    assert [kept["request"]["uri"] for kept in recording["http"]] == [f"{server}/orders/2"]
+    assert recording["http_dropped"] == 0

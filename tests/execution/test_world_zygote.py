@@ -63,9 +63,10 @@ def test_a_run_recorded_by_a_warm_spare_replays_exactly(launcher: ZygoteLauncher
     record = {"mode": "record", "http_limit": 4096, "secret_names": [], "network": False}
     recorded = run(launcher, "draws", DRAWS, record)
     recording = recorded.world["recording"]
-    # Its own reads only: nothing the spare's warm-up read.
+    # Its own reads only: nothing the spare's warm-up read, nor its request.
     assert recording["clock_reads"] == len(recording["clock"]) == 2
     assert recording["urandom_bytes"] == 8
+    assert recording["http"] == [] and recording["http_dropped"] == 0
     replay = {"mode": "replay", "recording": recording, "source": "run 1", "secret_names": []}
     replayed = run(launcher, "draws", DRAWS, replay)
     assert replayed.output["preview"] == recorded.output["preview"]

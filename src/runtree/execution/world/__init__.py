@@ -72,14 +72,20 @@ def release() -> None:
 
 
 def warm_up() -> None:
-    """Start and stop a recording session that makes no request. The zygote calls it once
-    after :func:`prepare`, so that what a session builds the first time (the redactor and
-    its pattern, lazy imports) is built before forking and shared by every child; spares call
+    """Start and stop a recording session, then take one request through the recording
+    path of the patched HTTP clients without sending it (:func:`.http.warm_up`: replayed,
+    nothing leaves the process). The zygote calls it once after :func:`prepare`, so that
+    what a session and a request build the first time (the redactor and its pattern, lazy
+    imports, vcrpy's stubs) is built before forking and shared by every child; spares call
     it again while they wait, so that they pay, before they have a job, for the copies of the
-    zygote's memory pages a session writes to (most of a session's cost in a fresh child)."""
+    zygote's memory pages a session and a recorded request write to (most of what they cost
+    a fresh child beyond what they cost a warm process)."""
     session = Session({"mode": "record", "http_limit": 0, "network": True}, ())
     session.start()
     session.stop()
+    http = _prepared_http()
+    if http is not None:
+        http.warm_up(_redactor(()))
 
 
 # The modules a session drives (io_steps, clock, randomness), imported by the first session:

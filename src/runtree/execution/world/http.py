@@ -90,7 +90,14 @@ class RunCassette(Cassette):  # type: ignore[misc]  # vcrpy is untyped
     def stop(self) -> None:
         self.active = False
 
-    def _reset(self, redactor: Redactor) -> None:
+    def clear(self) -> None:
+        """Stopped, and nothing of the last run kept (its interactions, what it played)."""
+        self._reset(None)
+        self._played_interactions.clear()
+        self._loaded_count = 0
+        self.active = False
+
+    def _reset(self, redactor: Redactor | None) -> None:
         self.redactor = redactor
         self.data = []
         self.play_counts.clear()
@@ -382,6 +389,45 @@ class _RealClassesWindow:
             else:
                 setattr(target, attribute, before)
         self.saved.clear()
+
+
+WARM_UP_URL = "http://warm-up.runtree.invalid/warm-up?q=1"  # never resolved: nothing goes out
+
+
+def warm_up(redactor: Redactor) -> None:
+    """Take one request through the recording path without sending anything, so that what
+    a run's first request builds and touches (vcrpy's stubs, the cassette's hooks,
+    redaction, the encoding of an interaction) is built, and its memory pages are this
+    process's own, before a run needs them: the zygote calls it before forking, each spare
+    again while it waits (see :func:`runtree.execution.world.warm_up`).
+
+    The request goes through ``http.client``, the client urllib, urllib3 and requests reach
+    vcrpy's stubs through, in a replay of one interaction (answered by the cassette, so no
+    socket is opened, not even to loopback), and that interaction is then kept as a
+    recording keeps one. The cassette is left idle and empty. Raises what the request
+    raises (callers ignore it: warming up is an optimization)."""
+    cassette = install()
+    headers = {"Content-Type": ["application/json"], "Content-Length": ["2"]}
+    response: dict[str, Any] = {
+        "status": {"code": 200, "message": "OK"},
+        "headers": headers,
+        "body": {"string": b"{}"},
+    }
+    interaction = {
+        "request": {"method": "GET", "uri": WARM_UP_URL, "body": None, "headers": {}},
+        "response": encode(response),
+    }
+    try:
+        cassette.replay(redactor, [interaction], "the warm-up")
+        connection = http.client.HTTPConnection("warm-up.runtree.invalid")
+        connection.request("GET", "/warm-up?q=1", headers={"Accept": "*/*"})
+        played = connection.getresponse()
+        played.read()
+        connection.close()
+        cassette.record(redactor, 1 << 20)
+        cassette.append(decode_request(interaction["request"]), _copy_response(response))
+    finally:
+        cassette.clear()
 
 
 def installed() -> bool:
