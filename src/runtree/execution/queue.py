@@ -60,6 +60,19 @@ RESTART_BACKOFF_S = (0.5, 10.0)  # restarting the Procrastinate worker after a f
 FORGET_LOST_WORKERS_S = 3600.0  # lost workers stay on the Workers page this long
 
 
+def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """The event loop of the dispatcher's thread: uvloop's where it is installed (a
+    dependency on Linux and macOS; the API server's uvicorn picks it up too), whose hand-offs
+    between threads and sockets cost less CPU than asyncio's; else asyncio's (``None``).
+    Only runtree's own loops: user code's coroutines keep asyncio's (``worker.py``)."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
+    return factory
+
+
 def conninfo(store: Store) -> str:
     """The libpq connection string of ``store``'s PostgreSQL database (for Procrastinate's
     psycopg connector)."""
@@ -186,7 +199,8 @@ class QueueDispatcher:
 
     def _thread_main(self) -> None:
         try:
-            asyncio.run(self._main())
+            with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
+                runner.run(self._main())
         except BaseException as error:  # reported by start() if it never got going
             if not self._ready.is_set():
                 self.error = error
