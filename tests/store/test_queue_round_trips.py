@@ -106,3 +106,25 @@ def test_the_end_steps_and_world_are_one_transaction_locking_the_execution_once(
     world = store.get_world(queued.id)
     assert world is not None and world.recording == {"version": 1, "entries": []}
     assert [step.id for step in store.get_steps(queued.id)] == [1]
+
+
+def test_the_end_interrupts_forgets_and_announces_in_the_statement_that_ends_it(
+    store: Store,
+) -> None:
+    """On PostgreSQL the end's row, its steps still running, its private input and its
+    NOTIFY are one statement: what each did as a statement of its own is still done."""
+    service.deploy(store, "default", "f", "def f(x=0, token=None):\n    return x\n")
+    queued = service.start_execution(store, "default", "f", {"x": 1, "token": "s3cret"})
+    assert store.private_input(queued.id) == {"x": 1, "token": "s3cret"}
+    assert store.claim_execution(queued.id, "worker:1", from_job=True) is not None
+    store.save_steps(queued.id, [{**STEP, "status": "running", "duration_ns": None}])
+    statements = recorded(store)
+    ended = store.finish_execution(queued.id, status="failed", error={"type": "X"})
+    assert ended.status == "failed"
+    ends = [sql for sql, _ in statements.sent if "UPDATE executions" in sql]
+    assert len(ends) == 1 and "pg_notify" in ends[0], statements.sent
+    separate = ("SELECT pg_notify", "UPDATE steps", "DELETE FROM execution_private_inputs")
+    assert not [sql for sql, _ in statements.sent if sql.startswith(separate)]
+    (step,) = store.get_steps(queued.id)
+    assert step.status == "interrupted" and step.duration_ns is not None
+    assert store.private_input(queued.id) is None

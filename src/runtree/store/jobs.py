@@ -175,10 +175,8 @@ def has_queue(session: Session) -> bool:
     return session.execute(text("SELECT to_regclass('procrastinate_jobs')")).scalar() is not None
 
 
-def announce_finished(session: Session, record: ExecutionRecord) -> None:
-    """Tell every listening server, at commit, that the execution of ``record`` (its end as
-    this transaction stores it) ended, and how (:func:`.end_notice.notice_payload`)."""
-    session.execute(_NOTIFY, {"channel": FINISHED_CHANNEL, "payload": notice_payload(record)})
-
-
-_NOTIFY = text("SELECT pg_notify(:channel, :payload)")
+def announcement(record: ExecutionRecord) -> dict[str, str]:
+    """``channel`` and ``payload``: the ``pg_notify`` call by which the transaction storing
+    the end of ``record`` tells every listening server, at commit, that it ended and how
+    (:func:`.end_notice.notice_payload`)."""
+    return {"channel": FINISHED_CHANNEL, "payload": notice_payload(record)}
