@@ -71,18 +71,26 @@ def release() -> None:
         randomness.release()
 
 
-def warm_up() -> None:
-    """Start and stop a recording session, then take one request through the recording
-    path of the patched HTTP clients without sending it (:func:`.http.warm_up`: replayed,
-    nothing leaves the process). The zygote calls it once after :func:`prepare`, so that
-    what a session and a request build the first time (the redactor and its pattern, lazy
-    imports, vcrpy's stubs) is built before forking and shared by every child; spares call
-    it again while they wait, so that they pay, before they have a job, for the copies of the
-    zygote's memory pages a session and a recorded request write to (most of what they cost
-    a fresh child beyond what they cost a warm process)."""
+def warm_up(request: bool = True) -> None:
+    """Start and stop a recording session, then (``request``) take one request through the
+    recording path of the patched HTTP clients without sending it (:func:`warm_up_http`).
+    The zygote calls it before it forks, so that what a session and a request build the
+    first time (the redactor and its pattern, lazy imports, vcrpy's stubs, the interpreter's
+    specialized code) is built once and shared by every child. Spares call it again, without
+    the request, while they wait, so that they pay, before they have a job, for the copies of
+    the zygote's memory pages a session writes to (most of a session's cost in a fresh
+    child). (A spare's request would save a run that makes requests about 230 page copies,
+    but cost every spare about 1 ms of CPU, also before runs that make none.)"""
     session = Session({"mode": "record", "http_limit": 0, "network": True}, ())
     session.start()
     session.stop()
+    if request:
+        warm_up_http()
+
+
+def warm_up_http() -> None:
+    """Take one request through the recording path of the patched HTTP clients without
+    sending it (:func:`.http.warm_up`); nothing where the clients are not patched."""
     http = _prepared_http()
     if http is not None:
         http.warm_up(_redactor(()))

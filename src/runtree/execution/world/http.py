@@ -396,10 +396,9 @@ WARM_UP_URL = "http://warm-up.runtree.invalid/warm-up?q=1"  # never resolved: no
 
 def warm_up(redactor: Redactor) -> None:
     """Take one request through the recording path without sending anything, so that what
-    a run's first request builds and touches (vcrpy's stubs, the cassette's hooks,
-    redaction, the encoding of an interaction) is built, and its memory pages are this
-    process's own, before a run needs them: the zygote calls it before forking, each spare
-    again while it waits (see :func:`runtree.execution.world.warm_up`).
+    a run's first request builds (vcrpy's stubs, the cassette's hooks, redaction, the
+    encoding of an interaction, the interpreter's specialized code) is built before a run
+    needs it: the zygote calls it before forking (see :func:`runtree.execution.world.warm_up`).
 
     The request goes through ``http.client``, the client urllib, urllib3 and requests reach
     vcrpy's stubs through, in a replay of one interaction (answered by the cassette, so no
