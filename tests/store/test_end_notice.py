@@ -87,6 +87,15 @@ def test_non_ascii_ends_count_their_escaped_bytes(store: Store) -> None:
         '"finished_at": "2026-12-05T10:00:00", "duration_ms": null, "worker_id": null, '
         '"cancel_requested": false}',
         "[" * 100_000,
+        '{"status": "succeeded", "output": 1, "error": null, "started_at": null, '
+        '"finished_at": "2026-12-05T10:00:00+00:00", "duration_ms": "12", "worker_id": null, '
+        '"cancel_requested": false}',
+        '{"status": "succeeded", "output": 1, "error": null, "started_at": null, '
+        '"finished_at": "2026-12-05T10:00:00+00:00", "duration_ms": 12, "worker_id": 7, '
+        '"cancel_requested": false}',
+        '{"status": "succeeded", "output": 1, "error": null, "started_at": null, '
+        '"finished_at": "2026-12-05T10:00:00+00:00", "duration_ms": 12, "worker_id": null, '
+        '"cancel_requested": null}',
     ],
 )
 def test_a_notice_it_cannot_read_sends_the_reader_to_the_store(text: str) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import json
+from typing import TypeVar
 
 from ..jsonlimits import shown
 from ..models import ExecutionRecord, ExecutionStatus
@@ -24,6 +25,7 @@ from .common import dumps_json
 # PostgreSQL refuses payloads of 8,000 bytes or more; the payload is ASCII (JSON with
 # non-ASCII characters escaped), so characters are bytes.
 MAX_PAYLOAD = 7_999
+T = TypeVar("T")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,9 +51,9 @@ class EndNotice:
                 error=shown(end["error"]),
                 started_at=_moment(end["started_at"]),
                 finished_at=_moment(end["finished_at"]),
-                duration_ms=end["duration_ms"],
-                worker_id=end["worker_id"],
-                cancel_requested=bool(end["cancel_requested"]),
+                duration_ms=_optional(end["duration_ms"], int),
+                worker_id=_optional(end["worker_id"], str),
+                cancel_requested=_typed(end["cancel_requested"], bool),
             )
         except (ValueError, TypeError, KeyError, RecursionError):
             return None
@@ -85,6 +87,19 @@ def parse_notice(payload: str) -> tuple[str, EndNotice | None]:
     when only the id was announced). Does not decode the end (see :class:`EndNotice`)."""
     execution_id, _, end = payload.partition(" ")
     return execution_id, EndNotice(end) if end else None
+
+
+def _optional(value: T | None, kind: type[T]) -> T | None:
+    """``value`` if it is a ``kind`` or ``None`` (see :func:`_typed`)."""
+    return None if value is None else _typed(value, kind)
+
+
+def _typed(value: T, kind: type[T]) -> T:
+    """``value`` if it is exactly a ``kind``, else :class:`ValueError`: a notice this version
+    does not read (a record completed from it would not be the stored one)."""
+    if type(value) is not kind:
+        raise ValueError(f"{kind.__name__} expected in an end notice")
+    return value
 
 
 def _iso(moment: datetime.datetime | None) -> str | None:
