@@ -9,6 +9,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -18,7 +19,8 @@ import pytest
 from runtree.execution.job import FunctionSource, Job
 from runtree.execution.launcher import ZygoteLauncher
 from runtree.execution.supervisor import Supervisor
-from runtree.execution.zygote import warm_until_job
+from runtree.execution.worker import warm_up_thread
+from runtree.execution.zygote import Options, Zygote, warm_until_job
 
 pytestmark = pytest.mark.slow
 
@@ -121,6 +123,21 @@ def test_a_spare_stops_warming_up_when_its_job_comes() -> None:
 
         assert warm_until_job(theirs, [fails, job_comes, *steps]) == 2
         assert ran == ["tiny job"]  # the session's warm-up was left to the run
+
+
+@pytest.mark.parametrize("record_http", [False, True])
+def test_a_spare_warms_a_thread_up_first_and_leaves_none_running(record_http: bool) -> None:
+    """Right after the tiny job, a spare starts and ends one thread (its run's step streamer
+    then reuses that stack instead of mapping one on the request path), and the thread has
+    ended when the step returns: nothing of the warm-up runs beside the job."""
+    zygote = Zygote.__new__(Zygote)
+    zygote.options = Options(record_http=record_http)
+    zygote.warm_up_code = {}
+    steps = zygote._warm_up_steps()
+    assert steps[1] is warm_up_thread
+    before = threading.active_count()
+    warm_up_thread()
+    assert threading.active_count() == before
 
 
 def test_held_patches_read_the_real_clock_between_runs_and_record_during_them() -> None:

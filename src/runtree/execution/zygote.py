@@ -72,7 +72,7 @@ from typing import Any
 
 from .code_cache import CodeCache
 from .job import Job
-from .worker import preload, run_job, warm_up
+from .worker import preload, run_job, warm_up, warm_up_thread
 from .world import hold as hold_world
 from .world import prepare as prepare_world
 from .world import warm_up as warm_up_world
@@ -509,10 +509,10 @@ class Zygote:
         return run_job(job, message_fd, lambda: self.cache.compile_job(job))
 
     def _warm_up_steps(self) -> list[Callable[[], object]]:
-        """What a spare does while it waits, in order: a tiny job, a recording session
-        started and stopped, the sandbox's preparations."""
+        """What a spare does while it waits, in order: a tiny job, a thread started and
+        ended, a recording session started and stopped, the sandbox's preparations."""
         code = self.warm_up_code
-        steps: list[Callable[[], object]] = [lambda: warm_up(code)]
+        steps: list[Callable[[], object]] = [lambda: warm_up(code), warm_up_thread]
         if self.options.record_http:
             # Without the zygote's HTTP request: copying the pages a recorded request
             # writes to saves a run that makes requests about 230 page copies, but costs
