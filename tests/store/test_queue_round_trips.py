@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import event
 
 from runtree import service
+from runtree.errors import InvalidDataError
 from runtree.store import Store
 
 from .conftest import PostgresDatabases
@@ -128,3 +129,26 @@ def test_the_end_interrupts_forgets_and_announces_in_the_statement_that_ends_it(
     (step,) = store.get_steps(queued.id)
     assert step.status == "interrupted" and step.duration_ns is not None
     assert store.private_input(queued.id) is None
+
+
+def test_the_value_index_key_is_read_once_per_store_and_never_kept_from_a_rollback(
+    store: Store,
+) -> None:
+    """The index's HMAC key never changes, so the store reads it once; a key made in a
+    transaction that then failed is not kept (it was never stored)."""
+    service.deploy(store, "default", "f", SOURCE)
+    first = service.start_execution(store, "default", "f", {"x": 1})
+    with pytest.raises(InvalidDataError):  # the steps (and the key) first, then the refusal
+        store.finish_execution(first.id, status="running", steps=[STEP])
+    statements = recorded(store)
+    store.save_steps(first.id, [STEP])  # makes the key again, for good
+    store.save_steps(first.id, [{**STEP, "id": 3, "sequence": 3}])  # reads it: kept now
+    statements.sent.clear()
+    second = service.start_execution(store, "default", "f", {"x": 2})
+    assert store.claim_execution(second.id, "worker:1", from_job=True) is not None
+    store.finish_execution(second.id, status="succeeded", output=1, steps=[STEP])
+    assert not [sql for sql, _ in statements.sent if "value_hash_keys" in sql]
+    # What was indexed with the key kept is found by a store that reads the stored key.
+    with Store(store.engine.url.render_as_string(hide_password=False)) as fresh:
+        page, _ = fresh.find_value("1")
+    assert {execution.id for execution, _ in page} == {first.id, second.id}

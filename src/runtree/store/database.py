@@ -12,7 +12,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from . import jobs
+from . import jobs, value_index
 from .engine import create_store_engine, is_sqlite, write_engine
 from .master_key import KeySource
 from .sealed import Keyring
@@ -41,7 +41,7 @@ class Database:
         self.keyring = Keyring(keys)
         # PostgreSQL: write transactions defer Procrastinate jobs (see :mod:`.jobs`).
         self.job_queue = not is_sqlite(self.engine) and job_queue is not False
-        self._info: dict[str, object] = {"keyring": self.keyring}
+        self._info: dict[str, object] = {"keyring": self.keyring, value_index.KEY_CACHE: {}}
         if self.job_queue:
             self._info[jobs.DEFER_JOBS] = True
 

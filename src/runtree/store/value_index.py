@@ -69,6 +69,13 @@ from .sealed import open_text, seal_text
 __all__ = ["MAX_VALUE_CHARS", "index_payloads", "index_private_input", "query_digests"]
 
 VALUE_HASH_KEY_FIELD = "value_hash_keys.sealed_key"
+# ``session.info`` key: a dict the sessions of one store share (they copy ``info``, not the
+# objects in it), which keeps the opened HMAC key under "key" once read. The key never changes
+# (a rotation re-seals the same key), so the store reads it once, not with every step batch.
+KEY_CACHE = "runtree.value_index_key"
+# ``session.info`` key (this session's own): it made the key, which is not there for others
+# until it commits -- so it is not kept (a rolled-back key must not be used again).
+_MADE_HERE = "runtree.value_index_key_made"
 # Opened HMAC keys by their sealed form (a rotation re-seals the same key: a new entry).
 _KEYS: dict[str, bytes] = {}
 DIGEST_BYTES = 16
@@ -115,10 +122,14 @@ def _index_key(session: Session) -> bytes:
 def _stored_key(session: Session, *, create: bool) -> bytes | None:
     """The HMAC key (made and stored sealed on first use when ``create``; else ``None`` when
     there is none yet)."""
+    cache: dict[str, bytes] | None = session.info.get(KEY_CACHE)
+    if cache is not None and "key" in cache:
+        return cache["key"]
     token = session.scalar(_SEALED_KEY)
     if token is None:
         if not create:
             return None
+        session.info[_MADE_HERE] = True
         sealed = seal_text(session, VALUE_HASH_KEY_FIELD, secrets.token_hex(KEY_BYTES))
         session.execute(
             upsert_insert(session, table(ValueHashKeyRow))
@@ -130,6 +141,8 @@ def _stored_key(session: Session, *, create: bool) -> bytes | None:
     key = _KEYS.get(token)
     if key is None:
         key = _KEYS[token] = bytes.fromhex(open_text(session, VALUE_HASH_KEY_FIELD, token))
+    if cache is not None and not session.info.get(_MADE_HERE):
+        cache["key"] = key
     return key
 
 
