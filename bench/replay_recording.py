@@ -24,6 +24,9 @@ Two functions:
   zygotes import ``requests`` before forking here (the product's baseline zygote does not,
   so without it each baseline run would import it and look far slower than a recorded one:
   this compares recording, not imports).
+* ``three_slow`` -- the same three requests to a server that takes 20 ms to answer each
+  (``PARTNER_LATENCY_S``), as a partner API nearby would: what the same recording costs
+  relative to a run whose requests leave the machine. Half the rounds (each run is ~60 ms).
 
 Then, in this process: what a run's recording session costs by itself
 (:class:`runtree.execution.world.Session` start and stop in record mode, no request: the
@@ -83,11 +86,17 @@ def three_calls(base: str):
 """
 
 
+# How long the server takes to answer ``three_slow``'s requests: a partner API nearby.
+PARTNER_LATENCY_S = 0.020
+
+
 class _Items(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.0"
     body = json.dumps({"rows": [{"id": i, "name": f"row {i}"} for i in range(40)]}).encode()
 
     def do_GET(self) -> None:
+        if self.path.startswith("/slow/"):
+            time.sleep(PARTNER_LATENCY_S)  # a partner API's answer time, not loopback's
         self.send_response(200)
         self.send_header("content-type", "application/json")
         self.send_header("content-length", str(len(self.body)))
@@ -279,6 +288,13 @@ def main() -> int:
                 "three_calls",
                 {"entry": "three_calls", "source": THREE_CALLS, "kwargs": {"base": base}},
                 rounds,
+                per_round,
+                zygotes,
+            )
+            measure(
+                "three_slow",
+                {"entry": "three_calls", "source": THREE_CALLS, "kwargs": {"base": f"{base}/slow"}},
+                max(3, rounds // 2),
                 per_round,
                 zygotes,
             )
