@@ -384,6 +384,205 @@ def test_calls_that_resume_a_generator_through_an_uninstrumented_delegate_comple
     ]
 
 
+HAND_DRIVEN_COROUTINES = '''
+import asyncio, contextvars, json, types, runtree
+
+ns = {"__name__": "m"}
+exec(runtree.instrument("""
+import types
+
+def leaf(x):
+    return x
+
+@types.coroutine
+def pause():
+    yield
+
+async def quick(fut):
+    try:
+        return await fut
+    finally:
+        leaf("quick-finally")
+
+async def fails(fut):
+    try:
+        await fut
+        raise KeyError("after resume")
+    finally:
+        pass
+
+async def fails_plain(fut):
+    await fut
+    raise KeyError("plain")
+
+async def catcher():
+    try:
+        await pause()
+    except ValueError:
+        leaf("caught")
+    await pause()
+    return "catcher-done"
+
+async def closed():
+    await pause()
+
+async def inner(keep):
+    keep.append(contextvars.copy_context())  # while it runs in the driver's context
+    leaf("in-1")
+    await pause()
+    leaf("in-2")
+    return "inner-done"
+
+async def outer(keep):
+    value = await inner(keep)
+    await pause()
+    return value
+
+def drive1(c, keep):
+    c.send(None)
+    keep[0].run(leaf, "in-copy")  # a copy made while it ran (as asyncio.to_thread makes)
+    leaf("drive1")
+
+def drive2(c, keep):
+    c.send(None)
+    leaf("drive2")
+    try:
+        c.send(None)
+    except StopIteration as stop:
+        return stop.value
+
+def step(c, fut, value):
+    fut.set_result(value)
+    try:
+        c.send(None)
+    except StopIteration as stop:
+        return stop.value
+    except KeyError as error:
+        return repr(error)
+
+def run():
+    loop = asyncio.new_event_loop()
+    out = []
+    f1, f2, f3 = loop.create_future(), loop.create_future(), loop.create_future()
+    c1, c2, c3 = quick(f1), fails(f2), fails_plain(f3)
+    for c in (c1, c2, c3):
+        c.send(None)
+    leaf("between")
+    out.append(step(c1, f1, 1))
+    out.append(step(c2, f2, 2))
+    out.append(step(c3, f3, 3))
+    c4 = catcher()
+    c4.send(None)
+    leaf("before-throw")
+    c4.throw(ValueError("thrown"))
+    try:
+        c4.send(None)
+    except StopIteration as stop:
+        out.append(stop.value)
+    c5 = closed()
+    c5.send(None)
+    leaf("before-close")
+    c5.close()
+    keep = []
+    c6 = outer(keep)
+    drive1(c6, keep)
+    out.append(drive2(c6, keep))
+    loop.close()
+    return out
+
+async def amain():
+    c = inner([])
+    c.send(None)
+    leaf("in-task")
+    await asyncio.sleep(0)
+    try:
+        c.send(None)
+    except StopIteration as stop:
+        return stop.value
+""", "m.py"), ns)
+ns["asyncio"] = asyncio
+ns["contextvars"] = contextvars
+
+result = []
+for which in ("run", "task"):
+    with runtree.record() as rec:
+        if which == "run":
+            value = ns["run"]()
+        else:
+            value = asyncio.run(ns["amain"]())
+    rows = [repr(value)]
+    for s in rec.steps:
+        d = s.to_dict()
+        err = d.get("error") or {}
+        preview = (d["output"] or {}).get("preview")
+        rows.append([s.id, s.parent_id, s.name, s.status, preview, err.get("type")])
+    result.append(rows)
+print(json.dumps(result))
+'''
+
+
+@pytest.mark.parametrize("runtime", ["python", "c"])
+def test_coroutines_driven_by_hand_give_way_to_their_driver_while_suspended(runtime: str) -> None:
+    """A coroutine suspends at an ``await`` without a hook. Driven by hand (``send``,
+    ``throw``, ``close``), the driver's calls between two sends are the driver's, and what the
+    coroutine does after a later send is its own, even when no hook ran since (a ``return`` or
+    a ``raise`` right after the ``await``: output and error kept). A copy of the context made
+    while it ran (as ``asyncio.to_thread`` makes) still runs its calls under it; inside an
+    asyncio task, the task's own calls between two sends are the task's."""
+    if runtime == "c" and not c_available():
+        pytest.skip("the C accelerator is not built here")
+    found = run_python(HAND_DRIVEN_COROUTINES, runtime)
+    assert isinstance(found, list), found
+    by_hand, in_task = found
+    assert by_hand == [
+        "[1, \"KeyError('after resume')\", \"KeyError('plain')\", 'catcher-done', 'inner-done']",
+        [
+            1,
+            None,
+            "run",
+            "completed",
+            [1, "KeyError('after resume')", "KeyError('plain')", "catcher-done", "inner-done"],
+            None,
+        ],
+        [2, 1, "quick", "completed", 1, None],  # returned in a finally-protected try
+        [3, 1, "fails", "failed", None, "KeyError"],  # raised in a finally-protected try
+        [4, 1, "fails_plain", "failed", None, "KeyError"],
+        [5, 1, "leaf", "completed", "between", None],
+        [6, 1, "step", "completed", 1, None],
+        [7, 2, "leaf", "completed", "quick-finally", None],
+        [8, 1, "step", "completed", "KeyError('after resume')", None],
+        [9, 1, "step", "completed", "KeyError('plain')", None],
+        [10, 1, "catcher", "completed", "catcher-done", None],
+        [11, 10, "pause", "failed", None, "ValueError"],
+        [12, 1, "leaf", "completed", "before-throw", None],
+        [13, 10, "leaf", "completed", "caught", None],
+        [14, 10, "pause", "completed", None, None],
+        [15, 1, "closed", "failed", None, "GeneratorExit"],  # as before: close() ends it
+        [16, 15, "pause", "completed", None, None],
+        [17, 1, "leaf", "completed", "before-close", None],
+        [18, 1, "drive1", "completed", None, None],
+        [19, 18, "outer", "completed", "inner-done", None],
+        [20, 19, "inner", "completed", "inner-done", None],
+        [21, 20, "leaf", "completed", "in-1", None],
+        [22, 20, "pause", "completed", None, None],
+        [23, 20, "leaf", "completed", "in-copy", None],
+        [24, 18, "leaf", "completed", "drive1", None],
+        [25, 1, "drive2", "completed", "inner-done", None],  # another driver resumes them
+        [26, 20, "leaf", "completed", "in-2", None],
+        [27, 19, "pause", "completed", None, None],
+        [28, 25, "leaf", "completed", "drive2", None],
+    ]
+    assert in_task == [
+        "'inner-done'",
+        [1, None, "amain", "completed", "inner-done", None],
+        [2, 1, "inner", "completed", "inner-done", None],
+        [3, 2, "leaf", "completed", "in-1", None],
+        [4, 2, "pause", "completed", None, None],
+        [5, 1, "leaf", "completed", "in-task", None],
+        [6, 2, "leaf", "completed", "in-2", None],
+    ]
+
+
 @pytest.mark.skipif(not c_available(), reason="the C accelerator is not built here")
 def test_the_c_hooks_count_past_the_budget_without_frame_objects() -> None:
     """The address check passed on this interpreter (else the C hooks keep frame objects for

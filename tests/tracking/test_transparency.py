@@ -327,16 +327,7 @@ if sys.version_info < (3, 13):  # 3.13 emits the same line events with and witho
         "(even outside recordings)"
     )
 
-KNOWN_TREE_BUGS: dict[str, str | tuple[str, tuple[int, int]]] = {
-    "coroutine_introspection": (
-        "BUG: a coroutine driven by hand (send) stays 'current' while suspended: the driver's "
-        "calls nest under it"
-    ),
-    "manual_coroutine_driver": (
-        "BUG: a coroutine driven by hand (send) stays 'current' while suspended: the driver's "
-        "calls and the next coroutine nest under it"
-    ),
-}
+KNOWN_TREE_BUGS: dict[str, str | tuple[str, tuple[int, int]]] = {}
 # Programs whose *recorded* result is exempt from the comparison (asserted separately).
 RECORDED_RESULT_EXEMPT: dict[str, str] = {
     "recursion_limit": "the depth reached inside a recording: see the xfail test below",

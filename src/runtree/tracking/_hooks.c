@@ -47,7 +47,7 @@ static PyObject *immutable_types;  /* frozenset of types kept as they are */
 static PyObject *snapshot_fn, *snapshot_one_fn;
 static PyObject *true_parent_fn, *enter_slow_fn, *enter_special_fn, *internal_error_fn;
 static PyObject *done_slow_fn, *exit_fn, *error_fn, *fail_fn;
-static PyObject *skip_suspended_fn, *yield_fn, *resume_fn;
+static PyObject *skip_suspended_fn, *yield_fn, *resume_fn, *return_fn;
 static PyObject *py_enter_fn; /* runtime.on_enter, for shapes the fast path does not know */
 static PyObject *pickle_dumps;  /* _pickle.dumps: the C pickler, for small builtin values */
 static PyObject *frozen_type;   /* capture.Frozen */
@@ -1060,12 +1060,36 @@ done:
  * records): a parent holding an address (an aggregated call made here, or one promoted to a
  * step) is handled here instead, as _running_generator_between does -- the nearest recorded
  * generator frame of the same recording between the caller and the parent's call, else the
- * parent; the resumers of the generators found there are noted as it notes them. */
+ * parent; the resumers of the generators found there are noted as it notes them. *skipped
+ * is set when runtime._skip_suspended ran: it may have changed this context's holder. */
 static PyObject *
-true_parent_of(PyObject *parent)
+true_parent_of(PyObject *parent, int *skipped)
 {
     PyObject *node = Py_NewRef(parent);
-    if (ITEM(node, R_GEN) != Py_None) {
+    PyObject *gen = ITEM(node, R_GEN);
+    if (gen != Py_None) {
+        /* What _true_parent answers without its two calls when the generator or coroutine is
+         * running (its frame has a caller: nothing to skip) and there is no walk to make: no
+         * other instrumented generator is alive (an asyncio coroutine's calls), or it is the
+         * caller itself (a call from its own body). */
+        if (Py_IS_TYPE(gen, &PyFrame_Type) && ITEM(node, R_FRAME) == gen) {
+            PyFrameObject *caller;
+            if (!PyDict_GET_SIZE(generator_records)) {
+                caller = PyFrame_GetBack((PyFrameObject *)gen); /* (not the callee's frame:
+                                                                  * no frame object made) */
+            }
+            else {
+                PyFrameObject *frame = PyEval_GetFrame();
+                caller = frame != NULL ? PyFrame_GetBack(frame) : NULL;
+                if (caller != NULL && (PyObject *)caller != gen)
+                    Py_CLEAR(caller);
+            }
+            if (caller != NULL) {
+                Py_DECREF(caller);
+                return node;
+            }
+        }
+        *skipped = 1; /* (_skip_suspended may give a coroutine's holder back) */
         Py_SETREF(node, call(skip_suspended_fn, &parent, 1));
         if (node == NULL)
             return NULL;
@@ -1185,21 +1209,32 @@ enter_recursive(PyObject *meta, PyObject *holder, PyObject *parent, void *here)
 /* The common case of a call past the budget, before anything needs its arguments: 1 when it
  * is done (counted in its row, or nothing to do: the recording is closed), 0 when the caller
  * must go on with the arguments (a step, or a case for runtime.py), -1 on error. Leaves the
- * call's true parent in *parent_ref (a record, or the caller goes to runtime.on_enter). */
+ * call's true parent in *parent_ref (a record, or the caller goes to runtime.on_enter), and
+ * the holder to put its record in in *holder_ref. */
 static int
-enter_past_budget(PyObject *meta, PyObject *holder, PyObject **parent_ref, void *here)
+enter_past_budget(PyObject *meta, PyObject **holder_ref, PyObject **parent_ref, void *here)
 {
     PyObject *parent = *parent_ref;
     if (!is_record(parent))
         return 0;
-    /* runtime._true_parent changes nothing unless the parent is a generator's record or
-     * instrumented generators are alive */
+    /* runtime._true_parent changes nothing unless the parent is a generator's or coroutine's
+     * record or instrumented generators are alive */
     if (ITEM(parent, R_GEN) != Py_None || PyDict_GET_SIZE(generator_records)) {
-        PyObject *true_parent = true_parent_of(parent);
+        int skipped = 0;
+        PyObject *true_parent = true_parent_of(parent, &skipped);
         if (true_parent == NULL)
             return -1;
         Py_SETREF(*parent_ref, true_parent);
         parent = true_parent;
+        if (skipped) {
+            /* a coroutine left by a driver gives its holder back (runtime._skip_suspended) */
+            PyObject *holder = get_holder();
+            if (holder == NULL)
+                return -1;
+            Py_SETREF(*holder_ref, holder);
+            if (holder == Py_None)
+                return 1; /* (cannot be: the enclosing holder is a list; but never crash) */
+        }
         if (!is_record(parent))
             return 0;
     }
@@ -1219,7 +1254,7 @@ enter_past_budget(PyObject *meta, PyObject *holder, PyObject **parent_ref, void 
         return -1;
     if (is_closed)
         return 1;
-    return aggregate_fast(meta, holder, parent, rec, here, parent_id, depth, max_depth);
+    return aggregate_fast(meta, *holder_ref, parent, rec, here, parent_id, depth, max_depth);
 }
 
 /* The rest of runtime.on_enter for a call whose true parent is the record parent, with its
@@ -1339,7 +1374,7 @@ hook_enter(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     void *here = here_now();
     int done = enter_recursive(meta, holder, parent, here);
     if (done == 0)
-        done = enter_past_budget(meta, holder, &parent, here);
+        done = enter_past_budget(meta, &holder, &parent, here);
     if (done > 0) {
         result = Py_NewRef(Py_None);
     }
@@ -1503,6 +1538,15 @@ hook_return(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             PyErr_Clear();
         }
     }
+    else if (is_record(record) && PyDict_GET_SIZE(generator_records)) {
+        /* maybe a coroutine resumed by hand that is not current (runtime.on_return) */
+        Py_DECREF(record);
+        PyObject *return_args[2] = {meta, value};
+        PyObject *result = call(return_fn, return_args, 2);
+        if (result == NULL)
+            return value_unless_error(value);
+        return result;
+    }
     Py_DECREF(record);
     return Py_NewRef(value);
 }
@@ -1661,6 +1705,7 @@ configure(PyObject *module, PyObject *args, PyObject *kwargs)
         take(kwargs, "fail", &fail_fn) < 0 ||
         take(kwargs, "skip_suspended", &skip_suspended_fn) < 0 ||
         take(kwargs, "on_yield", &yield_fn) < 0 || take(kwargs, "on_resume", &resume_fn) < 0 ||
+        take(kwargs, "on_return", &return_fn) < 0 ||
         take(kwargs, "on_enter", &py_enter_fn) < 0 || take(kwargs, "nothing", &nothing) < 0 ||
         take(kwargs, "completed", &completed_str) < 0 ||
         take(kwargs, "running", &running_str) < 0 ||

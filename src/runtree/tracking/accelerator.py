@@ -109,6 +109,7 @@ def _configure(hooks: Any, runtime: Any) -> None:
         skip_suspended=runtime._skip_suspended,
         on_yield=runtime.on_yield,
         on_resume=runtime.on_resume,
+        on_return=runtime.on_return,
         on_enter=runtime.on_enter,
         nothing=capture.NOTHING,
         completed=records.COMPLETED,

@@ -21,14 +21,19 @@ Field positions (``R_*``; the hot path in :mod:`.runtime` uses the literal numbe
  5    T0          ``perf_counter_ns()`` at start   same
  6    FAST        the frame of a plain call (else  the duration in ns
                   None: the hooks' slow path)
- 7    GEN         a generator's frame, else None   None
+ 7    GEN         a generator's or coroutine's     None
+                  frame (can suspend), else None
  8    INPUTS      snapshot of the arguments        same
  9    OUTPUT      snapshot of the return value     same
  10   REC         the Recording                    None
  11   EXTRA       None or a dict (error, stdout,   same
                   warnings, aggregates, yields ...)
  12   RESUMER     a generator's last resumer (a    None
-                  coroutine: the enclosing holder)
+                  coroutine: the Token of its own
+                  holder, whose old_value is the
+                  enclosing one; its last resumer
+                  once left by a driver, see
+                  runtime._skip_suspended)
  13   FRAME       the call's frame (identity)      None
  14   PATH        its :class:`~.budget.CallPath`,  None
                   found on first need (else None)

@@ -24,27 +24,34 @@ from __future__ import annotations
 import builtins
 import sys
 import threading
+from collections.abc import Callable
 from time import perf_counter_ns
 from typing import Any
 
 from . import accelerator
 from .budget import FAIR_SHARE, aggregate_row, child_path, crosses_module, path_of, promote
 from .capture import IMMUTABLE_SCALARS, NOTHING, snapshot, snapshot_one
-from .context import get_holder, set_holder
+from .context import get_holder, holder_var, set_holder
 from .meta import ASYNC, BOUND_FIRST, GENERATOR
 from .records import AGGREGATED_ID, COMPLETED, FAILED, extra_of, finished
 
 _getframe = sys._getframe
+# The holder read again by a hook that found one (a coroutine left by a driver may have given
+# the enclosing holder back, see _skip_suspended): a list then, never None.
+_holder_again: Callable[[], list[Any]] = get_holder  # type: ignore[assignment]
 _exception = sys.exc_info
 _IMMUTABLE = IMMUTABLE_SCALARS
 
-# Frames of running-or-suspended instrumented generators -> their record (see on_resume).
+# Frames of running-or-suspended instrumented generators -> their record (see on_resume), and
+# of coroutines driven by hand once they were left suspended (see _left_by_hand).
 generator_records: dict[Any, list[Any]] = {}
 
 # Record fields are accessed by literal position below for speed; see records.py:
 # 0 META 1 PARENT 2 DEPTH 3 ID 4 STATUS 5 T0 6 FAST (the frame of a plain call, else None)
-# 7 GEN 8 INPUTS 9 OUTPUT 10 REC 11 EXTRA 12 RESUMER (generators) or the enclosing holder
-# (coroutines) 13 FRAME (every running call's frame) 14 PATH (its budget.CallPath, or None).
+# 7 GEN (the frame of a generator or coroutine: a call that can suspend) 8 INPUTS 9 OUTPUT
+# 10 REC 11 EXTRA 12 RESUMER (generators, and coroutines left by a driver) or the Token of the
+# coroutine's own holder (its old_value: the enclosing holder) 13 FRAME (every running call's
+# frame) 14 PATH (its budget.CallPath, or None).
 # Aggregated calls: 4 Aggregate, 8 failed flag (see budget.py for who gets a step).
 
 
@@ -52,9 +59,53 @@ def _skip_suspended(record: list[Any]) -> list[Any]:
     """A generator that delegates with ``yield from`` to code runtree did not instrument
     suspends without running any hook, so its record can linger as "current" in the
     consumer's context. A suspended generator's frame has no ``f_back``: such a record gives
-    way to the record that last resumed it."""
+    way to the record that last resumed it.
+
+    A coroutine suspends at an ``await`` without a hook too. Run by an asyncio task, it does so
+    in the task's context, which is left with it; driven by hand (``send``, ``throw``), in the
+    driver's, whose calls would then nest under it: there it gives the enclosing holder back
+    (see :func:`_left_by_hand`) and is treated as a generator from then on. A hook may so
+    change this context's holder: callers that write to the holder read it again."""
     while record[7] is not None and record[7].f_back is None:
-        record = record[12]
+        resumer = record[12]
+        if type(resumer) is list:
+            record = resumer
+            continue
+        enclosing = _left_by_hand(record, resumer)
+        if enclosing is None:
+            break
+        record = enclosing[0]
+    return record
+
+
+def _left_by_hand(record: list[Any], token: Any) -> list[Any] | None:
+    """The enclosing holder, given back, when the suspended coroutine of ``record`` installed
+    its holder (``token``) in this very context: it was driven by hand and left there. ``None``
+    in any other context (a copy made while it ran: ``asyncio.to_thread``, a callback, a task
+    it created), where its calls still belong to it.
+
+    ``ContextVar.reset`` is the test: it refuses a token of another context. From then on the
+    coroutine is handled as a generator: its record is found by its frame when a call it makes
+    after a later ``send`` walks the stack (:func:`_running_generator_between`), its resumer is
+    the record the driver had."""
+    try:
+        holder_var.reset(token)
+    except (ValueError, RuntimeError):
+        return None
+    enclosing: list[Any] = token.old_value
+    record[12] = enclosing[0]
+    generator_records[record[7]] = record
+    return enclosing
+
+
+def _resumed_by_hand(frame: Any, current: list[Any]) -> list[Any] | None:
+    """The record of a coroutine left by its driver (see :func:`_left_by_hand`) whose call in
+    ``frame`` ends though ``current`` is current: a later ``send`` resumed it and no hook ran
+    since (``return await x``). Its resumer is noted as the walk of a call it made would."""
+    record = generator_records.get(frame)
+    if record is None or record[0][4] & GENERATOR or record[10] is not current[10]:
+        return None
+    record[12] = _running_generator_between(frame.f_back, current)
     return record
 
 
@@ -78,6 +129,7 @@ def on_enter(meta: Any, *args: Any) -> None:
         frame = _getframe(1)
         if parent[7] is not None or generator_records:  # else _true_parent keeps parent
             parent = _true_parent(parent, frame)
+            holder = _holder_again()
         rec = parent[10]
         if rec.slots_left <= 0 or parent[3] < 0 or parent[2] >= rec.max_depth:
             _enter_slow(meta, holder, parent, rec, args, frame)
@@ -278,10 +330,11 @@ def _enter_special(
         holder[0] = record
     elif flags & ASYNC:
         # A coroutine can be suspended while others run in the same thread: it gets a holder
-        # of its own, and gives the enclosing one back when it ends.
-        record[12] = holder
+        # of its own, and gives the enclosing one back when it ends (the token's old_value;
+        # see _skip_suspended for one driven by hand).
+        record[7] = frame
         record[5] = perf_counter_ns()
-        set_holder([record])
+        record[12] = set_holder([record])
     else:
         record[5] = perf_counter_ns()
         holder[0] = record
@@ -334,7 +387,10 @@ def on_error(meta: Any, frame: Any = None) -> None:
     if exc is None:
         return
     if record[13] is not frame:
-        return
+        own = _resumed_by_hand(frame, record) if generator_records else None
+        if own is None:
+            return
+        record = own
     if record[3] < 0:
         if isinstance(exc, GeneratorExit):
             return
@@ -373,15 +429,22 @@ def _keep_error_path(record: list[Any]) -> bool:
 
 def _own_record(
     holder: list[Any], meta: Any, frame: Any, end: int, failing: BaseException | None = None
-) -> list[Any] | None:
-    """The running record of the call in ``frame``, or ``None`` (no record, or a counted-only
-    recursive call past the budget, whose end is counted here)."""
+) -> tuple[list[Any], list[Any]] | None:
+    """The holder to finish it in and the running record of the call in ``frame``, or
+    ``None`` (no record, or a counted-only recursive call past the budget, whose end is
+    counted here)."""
     record: list[Any] = holder[0]
     if record[7] is not None:
         record = _skip_suspended(record)
+        holder = _holder_again()
     if record[13] is frame:
-        return record
-    return _close_unfinished_below(holder, record, frame, end, failing)
+        return holder, record
+    if generator_records:
+        own = _resumed_by_hand(frame, record)
+        if own is not None:
+            return holder, own
+    found = _close_unfinished_below(holder, record, frame, end, failing)
+    return None if found is None else (holder, found)
 
 
 def _finish(holder: list[Any], record: list[Any], end: int) -> None:
@@ -409,7 +472,13 @@ def _finish(holder: list[Any], record: list[Any], end: int) -> None:
         record[7] = None
         holder[0] = record[12]
     elif flags & ASYNC:
-        set_holder(record[12])
+        resumer = record[12]
+        if type(resumer) is list:  # left by a driver once: now current in the driver's holder
+            generator_records.pop(record[7], None)
+            holder[0] = resumer
+        else:
+            set_holder(resumer.old_value)
+        record[7] = None
     else:
         holder[0] = parent
     rec.records[ident] = finished(record, status, end)
@@ -425,9 +494,9 @@ def on_exit(meta: Any, frame: Any = None, end: int | None = None) -> None:
         return
     if frame is None:
         frame = _getframe(1)
-    record = _own_record(holder, meta, frame, end)
-    if record is not None:
-        _finish(holder, record, end)
+    found = _own_record(holder, meta, frame, end)
+    if found is not None:
+        _finish(*found, end)
 
 
 def on_done(meta: Any, value: Any) -> Any:
@@ -480,9 +549,10 @@ def on_done(meta: Any, value: Any) -> Any:
 def _done_slow(
     holder: list[Any], record: list[Any], meta: Any, value: Any, frame: Any, end: int
 ) -> None:
-    own = _own_record(holder, meta, frame, end)
-    if own is None:
+    found = _own_record(holder, meta, frame, end)
+    if found is None:
         return
+    holder, own = found
     if own[3] > 0:
         own[9] = value if type(value) in _IMMUTABLE else snapshot_one(value, own[10].policy)
     _finish(holder, own, end)
@@ -500,9 +570,10 @@ def on_fail(meta: Any, frame: Any = None, end: int | None = None) -> None:
         frame = _getframe(1)
     on_error(meta, frame)
     exc = _exception()[1]
-    record = _own_record(holder, meta, frame, end, exc)
-    if record is None:
+    found = _own_record(holder, meta, frame, end, exc)
+    if found is None:
         return
+    holder, record = found
     closed_generator = isinstance(exc, GeneratorExit) and meta[4] & GENERATOR
     if record[3] > 0 and record[4] == "running" and exc is not None and not closed_generator:
         # on_error could not see this record yet (callees left unfinished near the
@@ -570,6 +641,8 @@ def on_return(meta: Any, value: Any) -> Any:
         record = holder[0]
         if record[7] is not None:
             record = _skip_suspended(record)
+        if record[0] is not meta and generator_records:
+            record = _resumed_by_hand(_getframe(1), record) or record
         if record[0] is meta and record[3] > 0:
             if type(value) in _IMMUTABLE:
                 record[9] = value
@@ -612,6 +685,7 @@ def on_resume(sent: Any, frame: Any = None) -> Any:
             resumer = holder[0]
             if resumer[7] is not None:
                 resumer = _skip_suspended(resumer)
+                holder = _holder_again()
             if resumer is not record:
                 record[12] = resumer
             holder[0] = record
