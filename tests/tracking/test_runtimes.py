@@ -551,15 +551,6 @@ print(json.dumps([[s.name, s.printed] for s in rec.steps]))
 '''
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: output printed by a coroutine driven by hand right after it resumes, before any "
-        "hook runs, goes to its driver (print attribution reads the current holder; the "
-        "stack walk that finds a resumed coroutine runs only in the call hooks); HTTP I/O "
-        "steps begun there are placed the same way"
-    ),
-)
 @pytest.mark.parametrize("runtime", ["python", "c"])
 def test_a_coroutine_driven_by_hand_prints_into_its_own_step_right_after_it_resumes(
     runtime: str,
@@ -568,6 +559,56 @@ def test_a_coroutine_driven_by_hand_prints_into_its_own_step_right_after_it_resu
         pytest.skip("the C accelerator is not built here")
     found = run_python(HAND_DRIVEN_PRINT, runtime)
     assert found == [["drive", "driver\n"], ["talker", "after resume\n"], ["leaf", ""]], found
+
+
+HAND_DRIVEN_IO = '''
+import json, runtree
+from runtree.tracking import io_steps
+
+def request(url):  # as an HTTP library patched by the worker's world does: not instrumented
+    io_steps.end(io_steps.begin("GET", url, {}, None), status_code=200, response="ok")
+
+ns = {"__name__": "m", "request": request}
+exec(runtree.instrument("""
+import asyncio
+
+async def talker():
+    await asyncio.sleep(0)
+    request("http://after-resume")
+    return 1
+
+def drive():
+    coro = talker()
+    coro.send(None)
+    request("http://driver")
+    try:
+        coro.send(None)
+    except StopIteration:
+        pass
+""", "m.py"), ns)
+with runtree.record() as rec:
+    ns["drive"]()
+names = {s.id: s.name for s in rec.steps}
+print(json.dumps([[s.name, names.get(s.parent_id)] for s in rec.steps]))
+'''
+
+
+@pytest.mark.parametrize("runtime", ["python", "c"])
+def test_a_coroutine_driven_by_hand_places_an_io_step_under_itself_right_after_it_resumes(
+    runtime: str,
+) -> None:
+    """An I/O step begun by library code the coroutine calls right after a ``send`` resumed
+    it, before any hook ran, is the coroutine's; one its driver begins while it is suspended
+    is the driver's."""
+    if runtime == "c" and not c_available():
+        pytest.skip("the C accelerator is not built here")
+    found = run_python(HAND_DRIVEN_IO, runtime)
+    assert found == [
+        ["drive", None],
+        ["talker", "drive"],
+        ["GET http://driver", "drive"],
+        ["GET http://after-resume", "talker"],
+    ], found
 
 
 @pytest.mark.parametrize("runtime", ["python", "c"])

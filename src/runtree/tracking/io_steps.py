@@ -2,7 +2,8 @@
 
 The hooks record calls of instrumented functions; an HTTP request made by a library is not
 one. :func:`begin` opens a step for it under the innermost recorded step of the running
-context (a thread's or a task's own, see :mod:`.context`) and :func:`end` finishes it, so
+context (a thread's or a task's own, see :mod:`.context`; the step a call made there would
+nest in, see :func:`.runtime.resolve_current`) and :func:`end` finishes it, so
 the request shows in the tree where the code made it, with its own duration, while it runs
 (a request still waiting when the run ends is ``interrupted``).
 
@@ -24,8 +25,8 @@ from time import perf_counter_ns
 from typing import Any
 
 from . import capture
-from .context import get_holder
 from .records import COMPLETED, FAILED, R_DEPTH, R_EXTRA, R_ID, R_REC, RUNNING, finished
+from .runtime import resolve_current
 
 REQUEST_PARAMS = ("method", "url", "headers", "body")
 
@@ -39,8 +40,7 @@ def begin(method: str, url: str, headers: Any, body: Any) -> list[Any] | None:
     recorded here (no recording, a paused or aggregated context, the budget spent). Never
     raises."""
     try:
-        holder = get_holder()
-        parent = holder[0] if holder else None
+        parent = resolve_current()
         if parent is None or parent[R_ID] < 0:
             return None
         rec = parent[R_REC]

@@ -110,12 +110,21 @@ def _resumed_by_hand(frame: Any, current: list[Any]) -> list[Any] | None:
 
 
 def resolve_current() -> Any:
-    """The record calls made now belong to (``None`` outside recordings)."""
+    """The record what runs now belongs to (``None`` outside recordings): where printed
+    output and I/O steps go. It is the parent a call made here would get (see
+    :func:`_true_parent`): a generator or a coroutine driven by hand resumed without a hook
+    (``yield from`` uninstrumented code; a ``send`` past an ``await``) that has made no call
+    since is found by the same stack walk, which runs only while instrumented generators or
+    coroutines left by a driver are alive (plain code pays one dict test)."""
     holder = get_holder()
     if holder is None:
         return None
     record = holder[0]
-    return record if record[7] is None else _skip_suspended(record)
+    if record[7] is not None:
+        record = _skip_suspended(record)
+    if generator_records:
+        record = _running_generator_between(_getframe(1), record)
+    return record
 
 
 def on_enter(meta: Any, *args: Any) -> None:
