@@ -123,7 +123,14 @@ def resolve_current() -> Any:
     if record[7] is not None:
         record = _skip_suspended(record)
     if generator_records:
-        record = _running_generator_between(_getframe(1), record)
+        # _running_generator_between's walk, inlined up to the first frame of an instrumented
+        # generator: printing walks this for every write while one is alive.
+        stop = record[13]
+        frame: Any = _getframe(1)
+        while frame is not None and frame is not stop:
+            if frame in generator_records:
+                return _running_generator_between(frame, record)
+            frame = frame.f_back
     return record
 
 
