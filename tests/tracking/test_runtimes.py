@@ -525,7 +525,7 @@ HAND_DRIVEN_PRINT = '''
 import json, runtree
 ns = {"__name__": "m"}
 exec(runtree.instrument("""
-import asyncio
+import asyncio, sys
 
 def leaf(x):
     return x
@@ -533,6 +533,8 @@ def leaf(x):
 async def talker():
     await asyncio.sleep(0)
     print("after resume")
+    sys.stdout.write("written\\\\n")
+    sys.stdout.writelines(["lines\\\\n"])
     leaf(1)
     return 1
 
@@ -558,7 +560,11 @@ def test_a_coroutine_driven_by_hand_prints_into_its_own_step_right_after_it_resu
     if runtime == "c" and not c_available():
         pytest.skip("the C accelerator is not built here")
     found = run_python(HAND_DRIVEN_PRINT, runtime)
-    assert found == [["drive", "driver\n"], ["talker", "after resume\n"], ["leaf", ""]], found
+    assert found == [
+        ["drive", "driver\n"],
+        ["talker", "after resume\nwritten\nlines\n"],
+        ["leaf", ""],
+    ], found
 
 
 HAND_DRIVEN_IO = '''
