@@ -11,8 +11,6 @@ from typing import Any, TextIO
 
 from .records import R_EXTRA, R_ID, R_REC
 
-_getframe = sys._getframe
-
 
 class _Tee:
     """Stands in for a text stream: writes go through, and are copied to the current step."""
@@ -42,9 +40,9 @@ class _Tee:
 def _copy_to_step(text: str) -> None:
     from .runtime import resolve_current
 
-    # The walk for a generator resumed without a hook starts at the writer's frame (print has
-    # none of its own): every write pays for each frame it passes.
-    record = resolve_current(_getframe(1).f_back)
+    # The walk for a generator resumed without a hook (only while one is alive) starts at the
+    # writer's frame, below write's (print has none of its own): each frame it passes costs.
+    record = resolve_current(3)
     if record is None or record[R_ID] <= 0 or not isinstance(text, str):
         return  # outside recordings, at the top level, or in an aggregated call
     extra = record[R_EXTRA]

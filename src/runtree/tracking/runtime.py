@@ -109,14 +109,14 @@ def _resumed_by_hand(frame: Any, current: list[Any]) -> list[Any] | None:
     return record
 
 
-def resolve_current(frame: Any = None) -> Any:
+def resolve_current(depth: int = 1) -> Any:
     """The record what runs now belongs to (``None`` outside recordings): where printed
     output and I/O steps go. It is the parent a call made here would get (see
     :func:`_true_parent`): a generator or a coroutine driven by hand resumed without a hook
     (``yield from`` uninstrumented code; a ``send`` past an ``await``) that has made no call
     since is found by the same stack walk, which runs only while instrumented generators or
-    coroutines left by a driver are alive (plain code pays one dict test). ``frame``: where
-    the walk starts, the frame of the code running (default: the caller's)."""
+    coroutines left by a driver are alive (plain code pays one dict test). ``depth``: where
+    the walk starts, as for ``sys._getframe`` from here (default: the caller's frame)."""
     holder = get_holder()
     if holder is None:
         return None
@@ -127,8 +127,10 @@ def resolve_current(frame: Any = None) -> Any:
         # _running_generator_between's walk, inlined up to the first frame of an instrumented
         # generator: printing walks this for every write while one is alive.
         stop = record[13]
-        if frame is None:
-            frame = _getframe(1)
+        try:
+            frame: Any = _getframe(depth)
+        except ValueError:  # no such frame: none to walk
+            return record
         while frame is not None and frame is not stop:
             if frame in generator_records:
                 return _running_generator_between(frame, record)
