@@ -29,6 +29,10 @@ class AuditEntry:
     namespace: str | None = None
     details: dict[str, Any] = dataclasses.field(default_factory=dict)
 
+    def of_execution(self, execution_id: str) -> AuditEntry:
+        """This entry about a new execution: its target followed by the execution's id."""
+        return dataclasses.replace(self, target=f"{self.target} {execution_id}".strip())
+
 
 def add_audit(session: Session, entry: AuditEntry, now: datetime.datetime) -> AuditRecord:
     check_json("details", entry.details)

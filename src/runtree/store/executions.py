@@ -132,11 +132,7 @@ def enqueue_execution(
     else:
         session.execute(_INSERT, values)
         if audit is not None:
-            append_audit(
-                session,
-                dataclasses.replace(audit, target=f"{audit.target} {values['id']}".strip()),
-                now,
-            )
+            append_audit(session, audit.of_execution(values["id"]), now)
     if private_input is not None:
         check_json("private_input", private_input)
         sealed = seal_json(session, PRIVATE_INPUT_FIELD, private_input)

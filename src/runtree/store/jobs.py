@@ -60,10 +60,12 @@ DROP TYPE IF EXISTS procrastinate_job_to_defer_v1, procrastinate_job_event_type,
     procrastinate_job_status CASCADE;
 """
 
-_DEFER = text(
-    "SELECT unnest(procrastinate_defer_jobs_v1(ARRAY[ROW(:queue, :task, 0, :lock, :lock, "
-    "CAST(:args AS jsonb), CAST(:at AS timestamptz))::procrastinate_job_to_defer_v1]))"
+# Procrastinate's own call that writes one job (its ids); parameters: job_params().
+DEFER_CALL = (
+    "procrastinate_defer_jobs_v1(ARRAY[ROW(:queue, :task, 0, :lock, :lock, "
+    "CAST(:args AS jsonb), CAST(:at AS timestamptz))::procrastinate_job_to_defer_v1])"
 )
+_DEFER = text(f"SELECT unnest({DEFER_CALL})")
 _JOB_OF = text(
     "SELECT id FROM procrastinate_jobs WHERE lock = :lock AND status IN ('todo', 'doing') "
     "ORDER BY id DESC LIMIT 1"
@@ -113,9 +115,17 @@ def defer(
 ) -> int:
     """Queue the job of ``execution_id`` in ``queue`` (runnable from ``at``, default now) in
     the caller's transaction; its id."""
+    return int(bind.execute(_DEFER, job_params(execution_id, queue, at)).scalar_one())
+
+
+def job_params(
+    execution_id: str, queue: str, at: datetime.datetime | None = None
+) -> dict[str, Any]:
+    """The parameters of :data:`DEFER_CALL` for the job of ``execution_id`` in ``queue``,
+    runnable from ``at`` (``None``: at once). The job's lock is the execution's id: never
+    two running jobs of one execution."""
     args = json.dumps({"execution_id": execution_id})
-    params = {"queue": queue, "task": TASK, "lock": execution_id, "args": args, "at": at}
-    return int(bind.execute(_DEFER, params).scalar_one())
+    return {"queue": queue, "task": TASK, "lock": execution_id, "args": args, "at": at}
 
 
 def job_of(session: Session, execution_id: str) -> int | None:

@@ -15,7 +15,6 @@ transaction took six (``BEGIN``, the version check, the row, the job, the audit 
 from __future__ import annotations
 
 import datetime
-import json
 from typing import Any
 
 from sqlalchemy import Select, bindparam, exists, insert, literal_column, select, text
@@ -23,24 +22,20 @@ from sqlalchemy.orm import Session
 
 from .access import AuditEntry
 from .common import check_json, table
-from .jobs import TASK
+from .jobs import DEFER_CALL, job_params
 from .schema import AuditRow, ExecutionRow, VersionRow
 
 _EXECUTIONS = table(ExecutionRow)
 _AUDIT = table(AuditRow)
 _VERSIONS = table(VersionRow)
 _AUDIT_COLUMNS = ("at", "actor", "action", "target", "namespace", "details")
-# The job, as :data:`.jobs._DEFER` writes it (runnable at once).
-_DEFER = text(
-    "procrastinate_defer_jobs_v1(ARRAY[ROW(:queue, :task, 0, :lock, :lock, "
-    "CAST(:args AS jsonb), NULL::timestamptz)::procrastinate_job_to_defer_v1]) AS job_ids"
-)
+_DEFER = text(f"{DEFER_CALL} AS job_ids")  # the job, as jobs.defer writes it
 
 
 def _statement(audited: bool) -> Select[Any]:
     """The statement (built once for each shape: building costs about what running does).
-    Its parameters: every column of the execution (by name), ``queue``, ``task``, ``lock``
-    and ``args`` of the job, and with ``audited`` the audit entry's columns prefixed
+    Its parameters: every column of the execution (by name), the job's
+    (:func:`.jobs.job_params`), and with ``audited`` the audit entry's columns prefixed
     ``audit_``. It returns the new execution's id, or no row when the version is gone."""
     columns = list(_EXECUTIONS.c)
     version_id = bindparam("version_id", type_=_EXECUTIONS.c.version_id.type)
@@ -83,22 +78,17 @@ def insert_queued(
     write ``audit`` (its target followed by the execution's id, at ``now``), in one
     statement. False, with nothing written, when the version is gone."""
     execution_id = values["id"]
-    params = {
-        **values,
-        "queue": queue,
-        "task": TASK,
-        "lock": execution_id,
-        "args": json.dumps({"execution_id": execution_id}),
-    }
+    params = {**values, **job_params(execution_id, queue)}
     if audit is not None:
         check_json("details", audit.details)
+        entry = audit.of_execution(execution_id)
         params.update(
             audit_at=now,
-            audit_actor=audit.actor,
-            audit_action=audit.action,
-            audit_target=f"{audit.target} {execution_id}".strip(),
-            audit_namespace=audit.namespace,
-            audit_details=dict(audit.details),
+            audit_actor=entry.actor,
+            audit_action=entry.action,
+            audit_target=entry.target,
+            audit_namespace=entry.namespace,
+            audit_details=dict(entry.details),
         )
     row = session.execute(_QUEUE[audit is not None], params).first()
     return row is not None

@@ -116,12 +116,6 @@ class _Walk:
 _verdicts: dict[re.Pattern[str], dict[str, bool]] = {}
 
 
-def plain_preview(value: Any, budget: int, secret: re.Pattern[str]) -> Any:
-    """The preview :func:`.preview.make_preview` makes of ``value`` (nothing redacted), or
-    raises :class:`_NotPlain`."""
-    return _Walk(budget, secret).walk(value, 0)
-
-
 def realize_plain(
     value: Any, budget: int, secret: re.Pattern[str], rules: TypeRules
 ) -> tuple[Any, bytes] | None:
