@@ -15,10 +15,14 @@ imports vcrpy and patches the HTTP clients once before forking; each job records
 randomness and HTTP). Runs alternate between them (same-run baseline), in rounds; each
 round's median per zygote, then the median of the rounds' ratios.
 
-Two functions:
+Each job goes to the zygote the product picks for it (``world["http"]`` from
+:mod:`runtree.execution.world.outbound`, as ``ExecutionRunner.build_job`` sets it): code that
+cannot make HTTP requests records in the recording launcher's zygote without the HTTP
+clients, code that can in the one with them. Functions:
 
 * ``no_calls`` -- five nested calls and a little arithmetic, no outbound request (what most
-  functions are): the target is at most +2 %. The zygotes are the product's own.
+  functions are): the target is at most +2 %. The zygotes are the product's own; the
+  recording one is the zygote without the HTTP clients (the code imports nothing).
 * ``three_calls`` -- three GET requests with ``requests`` to an HTTP server this process
   runs on loopback (a JSON answer of about 1 KiB each): the target is "a few percent". Both
   zygotes import ``requests`` before forking here (the product's baseline zygote does not,
@@ -42,11 +46,15 @@ whatever the numbers; non-zero only when the benchmark could not run.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
+import signal
 import statistics
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -148,10 +156,13 @@ class Zygotes:
 
     def run(self, mode: str, spec: dict[str, Any]) -> int:
         from runtree.execution.job import FunctionSource, Job
+        from runtree.execution.world.outbound import can_make_requests_in
 
         world = None
         if mode == "record":
             world = {"mode": "record", "http_limit": 16 << 20, "secret_names": [], "network": True}
+            # What the runner decides (ExecutionRunner.build_job): which zygote runs it.
+            world["http"] = can_make_requests_in([spec["source"]])
         job = Job(
             "bench",
             "default",
@@ -160,10 +171,11 @@ class Zygotes:
             kwargs=spec["kwargs"],
             network=True,
             world=world,
-        ).to_json()
+        )
+        data = job.to_json()
         read, write = os.pipe()
         started = time.perf_counter_ns()
-        process = self.launchers[mode].start(job, write)
+        process = self.launchers[mode].start(data, write, local_world=job.local_world)
         os.close(write)
         data = bytearray()
         while chunk := os.read(read, 1 << 16):
@@ -179,15 +191,59 @@ class Zygotes:
             raise SystemExit(f"the {mode} run recorded {recorded}")
         return elapsed
 
+    def pids(self, mode: str) -> list[int]:
+        """The pids of ``mode``'s zygotes (the recording launcher's HTTP one and the one
+        without HTTP clients, once started)."""
+        launcher_ = self.launchers[mode]
+        zygotes = (launcher_._zygote, launcher_._local)
+        return [zygote.process.pid for zygote in zygotes if zygote is not None]
+
     def close(self) -> None:
         for launcher_ in self.launchers.values():
             launcher_.close()
+
+
+class ProcessCPU:
+    """CPU time and page faults of processes and everything they fork while it is open,
+    counted by ``perf stat`` (when the machine has it and lets us: else nothing)."""
+
+    def __init__(self, pids: list[int]) -> None:
+        handle, name = tempfile.mkstemp(prefix="bench-perf-", suffix=".txt")
+        os.close(handle)
+        self.output = Path(name)
+        command = ["perf", "stat", "-x,", "-e", "task-clock,page-faults", "-o", str(self.output)]
+        try:
+            self.process: subprocess.Popen[bytes] | None = subprocess.Popen(
+                [*command, "-p", ",".join(map(str, pids))],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        except OSError:
+            self.process = None
+        time.sleep(0.3)  # perf attaches
+
+    def stop(self) -> dict[str, float]:
+        """``{"task-clock": ms, "page-faults": n}`` since it was opened ({} without perf)."""
+        if self.process is None:
+            self.output.unlink(missing_ok=True)
+            return {}
+        self.process.send_signal(signal.SIGINT)
+        self.process.wait(10)
+        counted: dict[str, float] = {}
+        with contextlib.suppress(OSError):
+            for line in self.output.read_text().splitlines():
+                fields = line.split(",")
+                if len(fields) > 2 and fields[0].replace(".", "", 1).isdigit():
+                    counted[fields[2]] = float(fields[0])
+            self.output.unlink()
+        return counted
 
 
 def measure(name: str, spec: dict[str, Any], rounds: int, per_round: int, zygotes: Zygotes) -> None:
     for mode in ("off", "record"):  # warm: first runs compile and touch memory
         for _ in range(5):
             zygotes.run(mode, spec)
+    cpu = {mode: ProcessCPU(zygotes.pids(mode)) for mode in ("off", "record")}
     ratios, medians = [], {"off": [], "record": []}
     for _ in range(rounds):
         times: dict[str, list[int]] = {"off": [], "record": []}
@@ -198,6 +254,7 @@ def measure(name: str, spec: dict[str, Any], rounds: int, per_round: int, zygote
         medians["off"].append(off)
         medians["record"].append(rec)
         ratios.append(rec / off)
+    counted = {mode: cpu[mode].stop() for mode in ("off", "record")}
     off_ms = statistics.median(medians["off"]) / 1e6
     rec_ms = statistics.median(medians["record"]) / 1e6
     ratio = statistics.median(ratios)
@@ -206,6 +263,17 @@ def measure(name: str, spec: dict[str, Any], rounds: int, per_round: int, zygote
         f"ratio x{ratio:.4f} ({(ratio - 1) * 100:+.2f} %)  "
         f"[{rounds} rounds x {per_round} runs each, medians]"
     )
+    runs = rounds * per_round
+    off_cpu, rec_cpu = counted["off"].get("task-clock"), counted["record"].get("task-clock")
+    if off_cpu and rec_cpu:
+        off_faults = counted["off"].get("page-faults", 0) / runs
+        rec_faults = counted["record"].get("page-faults", 0) / runs
+        print(
+            f"{'':12} CPU per run, zygote and all its processes (perf stat): baseline "
+            f"{off_cpu / runs:.3f} ms, recording {rec_cpu / runs:.3f} ms "
+            f"({(rec_cpu / off_cpu - 1) * 100:+.2f} %); page faults {off_faults:.0f} and "
+            f"{rec_faults:.0f} ({rec_faults - off_faults:+.0f})"
+        )
 
 
 def _median_ns(function: Any, runs: int) -> float:

@@ -216,3 +216,34 @@ def test_a_job_with_other_limits_still_gets_its_own_confinement(
     )
     outcome = Supervisor(launcher).run(job, on_steps=lambda steps: None, slot=0)
     assert outcome.status in ("failed", "crashed"), outcome
+
+
+def test_a_slot_keeps_a_spare_only_in_the_zygote_that_ran_its_last_job(
+    sandboxed: tuple[Sandbox, ZygoteLauncher],
+) -> None:
+    """A recording launcher has two zygotes (runs that cannot make HTTP requests go to the
+    one without the HTTP clients): a slot's spare must never wait in the slot's cgroups in
+    one while the other runs the slot's job there."""
+    sandbox, launcher = sandboxed
+    if sandbox.cgroups is None:
+        pytest.skip("no cgroups on this host")
+    groups = sandbox._slots[0].group
+    assert groups is not None
+    procs = groups.procs_files
+    ran: set[int] = set()
+
+    def spares_in_slot(zygote: int) -> list[int]:
+        return [p for p in children(zygote) if p not in ran and in_groups(p, procs)]
+
+    local_world = {"mode": "record", "http_limit": 0, "secret_names": [], "http": False}
+    ran.add(output(run(launcher, 0))["pid"])  # no world: the main zygote
+    main = zygote_pid(launcher)
+    wait_for(lambda: spares_in_slot(main), "no spare of the main zygote in the slot")
+    ran.add(output(run(launcher, 0, world=local_world))["pid"])
+    assert launcher._local is not None
+    local = launcher._local.process.pid
+    wait_for(lambda: not spares_in_slot(main), "the main zygote's spare stayed in the slot")
+    wait_for(lambda: spares_in_slot(local), "no spare of the other zygote in the slot")
+    ran.add(output(run(launcher, 0))["pid"])  # and back
+    wait_for(lambda: not spares_in_slot(local), "the other zygote's spare stayed in the slot")
+    wait_for(lambda: spares_in_slot(main), "no spare of the main zygote in the slot again")

@@ -49,6 +49,25 @@ class Job:
     # ``None``: neither.
     world: dict[str, Any] | None = None
 
+    @property
+    def replays(self) -> bool:
+        """Whether the run replays a recording of the outside world."""
+        return self.world is not None and self.world.get("mode") == "replay"
+
+    @property
+    def local_world(self) -> bool:
+        """Whether the run records the clock and randomness but not HTTP, as its code cannot
+        make requests (``world["http"]`` false: see :mod:`.world.outbound`)."""
+        world = self.world
+        return world is not None and not self.replays and world.get("http", True) is False
+
+    @property
+    def records_http(self) -> bool:
+        """Whether the run needs the HTTP clients patched: it records the world and its code
+        can make requests, or it replays a recording (whose requests must be answered, or
+        reported as not played)."""
+        return self.world is not None and not self.local_world
+
     def filename_of(self, name: str) -> str:
         """The file name tracebacks show for function ``name``: ``namespace/name.py``."""
         return f"{self.namespace}/{name}.py"

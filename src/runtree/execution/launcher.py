@@ -60,13 +60,22 @@ class Launcher(Protocol):
         """SIGKILL every process of the slot uid ``uid`` (and return once it is sent):
         whether there was any (unreaped zombies count)."""
 
-    def start(self, job: bytes, message_fd: int, slot: tuple[str, ...] = ()) -> WorkerProcess:
+    def start(
+        self,
+        job: bytes,
+        message_fd: int,
+        slot: tuple[str, ...] = (),
+        *,
+        local_world: bool = False,
+    ) -> WorkerProcess:
         """Start a worker for ``job`` (:meth:`~runtree.execution.job.Job.to_json`) that
         reports on ``message_fd``; the caller closes its copy of ``message_fd`` afterwards.
         A worker that dies before it has its job is not an error here: the supervisor
         classifies it by how it ended. ``slot``: the cgroup.procs files of the dispatcher
         slot the job runs in, which its policy joins (a hint: a launcher may keep a worker
-        ready in them)."""
+        ready in them). ``local_world``: the job records the clock and randomness but no
+        HTTP, as its code cannot make requests (:attr:`~runtree.execution.job.Job.
+        local_world`): a worker without the HTTP clients patched may run it (a hint too)."""
 
     def close(self) -> None: ...
 
@@ -134,7 +143,14 @@ class SpawnLauncher:
     def kill_user(self, uid: int) -> bool:
         return self.sandbox.kill_user(uid)
 
-    def start(self, job: bytes, message_fd: int, slot: tuple[str, ...] = ()) -> WorkerProcess:
+    def start(
+        self,
+        job: bytes,
+        message_fd: int,
+        slot: tuple[str, ...] = (),
+        *,
+        local_world: bool = False,
+    ) -> WorkerProcess:
         job_r, job_w = os.pipe()
         args = ("runtree.execution.worker", str(job_r), str(message_fd))
         sandboxed = self.sandbox.enabled
@@ -225,6 +241,14 @@ class ZygoteLauncher:
     child's pid: it arrives while the child already runs. ``record_http``: the zygote patches
     the HTTP clients before it forks (deterministic replay, :mod:`.world`); off, runs use
     the clients as they are (and a deterministic replay patches them in its own process).
+
+    Recording, the launcher keeps a second zygote, started with the first job that asks for
+    it (``local_world``): one that holds the clock and randomness but not the HTTP clients,
+    for runs whose code cannot make requests (:mod:`.world.outbound`). Each of its children
+    is a copy of a process about 13 MB smaller, which makes forking, warming up and ending
+    each run cheaper (README, "Deterministic replay"). A dispatcher slot keeps a spare in
+    one zygote at a time: when a slot's job goes to the other zygote, the one that ran the
+    slot before is told to forget it (its spare there is ended).
     """
 
     def __init__(self, sandbox: Sandbox | None = None, *, record_http: bool = True) -> None:
@@ -232,7 +256,9 @@ class ZygoteLauncher:
         self.record_http = record_http
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
-        self._zygote: _Zygote | None = None
+        self._zygote: _Zygote | None = None  # the main one: every job but local_world ones
+        self._local: _Zygote | None = None  # the one without HTTP clients (recording only)
+        self._slot_local: dict[tuple[str, ...], bool] = {}  # which zygote ran each slot last
 
     @property
     def _process(self) -> subprocess.Popen[bytes] | None:
@@ -240,16 +266,19 @@ class ZygoteLauncher:
         zygote = self._zygote
         return zygote.process if zygote is not None else None
 
-    def _ensure_started(self) -> _Zygote:
-        """The running zygote; a new one (generation) if there is none or it died. Called
-        holding ``_lock``."""
-        if self._zygote is not None and self._zygote.alive():
-            return self._zygote
+    def _ensure_started(self, local: bool = False) -> _Zygote:
+        """The running zygote (``local``: the one without HTTP clients); a new one
+        (generation) if there is none or it died. Called holding ``_lock``."""
+        current = self._local if local else self._zygote
+        if current is not None and current.alive():
+            return current
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         sandboxed = self.sandbox.enabled
         args: tuple[str, ...] = ("runtree.execution.zygote", str(theirs.fileno()))
         if not self.record_http:
             args = (*args, "--no-http-recording")
+        elif local:
+            args = (*args, "--local-world")
         try:
             process = subprocess.Popen(
                 interpreter.python_command(
@@ -267,7 +296,11 @@ class ZygoteLauncher:
             raise
         finally:
             theirs.close()
-        zygote = self._zygote = _Zygote(process, ours)
+        zygote = _Zygote(process, ours)
+        if local:
+            self._local = zygote
+        else:
+            self._zygote = zygote
         zygote.reader = threading.Thread(
             target=self._read, args=(zygote,), name="runtree-zygote", daemon=True
         )
@@ -341,14 +374,24 @@ class ZygoteLauncher:
                     request[0].kills.pop(request[1], None)
         return self.sandbox.kill_user(uid)
 
-    def start(self, job: bytes, message_fd: int, slot: tuple[str, ...] = ()) -> WorkerProcess:
+    def start(
+        self,
+        job: bytes,
+        message_fd: int,
+        slot: tuple[str, ...] = (),
+        *,
+        local_world: bool = False,
+    ) -> WorkerProcess:
         job_r, job_w = os.pipe()
         request: dict[str, Any] = {}
         if slot:
             request["cgroups"] = list(slot)  # the zygote keeps a spare in them (see .zygote)
+        local = local_world and self.record_http
         try:
             with self._lock:
-                zygote = self._ensure_started()
+                zygote = self._ensure_started(local)
+                if slot:
+                    self._move_slot(slot, local)
                 request_id = next(self._ids)
                 request["id"] = request_id
                 spawned: Future[tuple[int, Future[int]]] = Future()
@@ -373,11 +416,29 @@ class ZygoteLauncher:
         write_job(job_w, job, deadline)
         return _ZygoteChild(spawned, deadline)
 
+    def _move_slot(self, slot: tuple[str, ...], local: bool) -> None:
+        """``slot``'s job goes to the ``local`` zygote (or the main one): the other one, if it
+        ran the slot last, ends its spare there and forgets the slot. Called holding
+        ``_lock``; best effort (a zygote that is gone keeps no spare)."""
+        before = self._slot_local.get(slot)
+        self._slot_local[slot] = local
+        if before is None or before == local:
+            return
+        other = self._zygote if local else self._local
+        if other is not None and other.alive():
+            with contextlib.suppress(OSError):
+                other.control.send(json.dumps({"forget_cgroups": list(slot)}).encode())
+
     def close(self) -> None:
         with self._lock:
-            zygote, self._zygote = self._zygote, None
-        if zygote is None:
-            return
+            zygotes = [self._zygote, self._local]
+            self._zygote = self._local = None
+        for zygote in zygotes:
+            if zygote is not None:
+                self._close(zygote)
+
+    @staticmethod
+    def _close(zygote: _Zygote) -> None:
         # shutdown, not just close: the reader thread blocked in recv() keeps the socket open
         # past close(), so the zygote would never see the end of the connection.
         with contextlib.suppress(OSError):

@@ -23,6 +23,7 @@ from ..tracking.capture import REDACTED
 from .inputs import bind_input
 from .job import FunctionSource, Job
 from .supervisor import CANCELLED, CRASHED, FAILED, Outcome, Supervisor
+from .world.outbound import can_make_requests_in
 
 log = logging.getLogger("runtree.execution")
 # Each execution's start and end, for the server's log (INFO; not shown by the CLI).
@@ -111,6 +112,10 @@ class ExecutionRunner:
         world = self._world_spec(execution, network)
         if world is not None and world["mode"] == "replay":
             network = False  # the outside world comes from the recording, and only from it
+        elif world is not None:
+            # Code that cannot reach an HTTP client runs in the zygote without them (see
+            # .world.outbound): recording it costs less.
+            world["http"] = can_make_requests_in(f.source for f in functions.values())
         return Job(
             execution_id=execution.id,
             namespace=execution.namespace,

@@ -109,7 +109,9 @@ class Supervisor:
                 # A slot's own cgroups (not a one-off uid's): the launcher may keep a worker
                 # waiting in them.
                 slot_groups = lease.policy.cgroup_procs if lease and not lease.dynamic else ()
-                process = self.launcher.start(job.to_json(), message_w, slot_groups)
+                process = self.launcher.start(
+                    job.to_json(), message_w, slot_groups, local_world=job.local_world
+                )
             except BaseException:
                 os.close(message_r)
                 raise

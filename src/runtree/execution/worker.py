@@ -278,7 +278,7 @@ def run_job(
     :func:`load_functions`, or a callable returning it (called once confined). Returns the
     exit code."""
     channel = _Channel(message_fd)
-    if job.world is not None and (job.network or job.world.get("mode") == "replay"):
+    if job.records_http and (job.network or job.replays):
         prepare_world()  # a cold worker (a zygote's child has it already): before confining
     if job.sandbox is not None:
         preload()  # a cold worker: what a run imports lazily, while it can still read it
@@ -303,7 +303,7 @@ def run_job(
     rec = record(step_budget=job.step_budget, value_budget=job.value_budget)
     if job.world is None:
         release_world()  # a recording zygote's child: the real clock functions, os.urandom
-    world = None if job.world is None else WorldSession(job.world, function_of)
+    world = None if job.world is None else WorldSession.for_run(job.world, function_of)
     streamer = _StepStreamer(rec, channel, function_of, world)
     result: dict[str, Any]
     try:

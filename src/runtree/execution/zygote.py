@@ -75,6 +75,8 @@ from .job import Job
 from .worker import preload, run_job, warm_up, warm_up_thread
 from .world import hold as hold_world
 from .world import prepare as prepare_world
+from .world import ready_child as ready_world_child
+from .world import seed_ready as seed_ready_world
 from .world import warm_up as warm_up_world
 
 # How long handing a job to the spare may take before the zygote gives up on that spare.
@@ -143,12 +145,21 @@ class Options:
     """``--sandbox``: prepare the confinement children apply; ``--namespaces``: live in an
     empty network namespace (children are born there); ``--cgroups=PROCS,...``: join these
     groups (children are born there too); ``--no-http-recording``: do not patch the HTTP
-    clients for recording (:mod:`.world`)."""
+    clients for recording (:mod:`.world`); ``--local-world``: do not patch them either, but
+    hold the clock and randomness for children that record them (runs whose code cannot
+    make requests: :mod:`.world.outbound`)."""
 
     sandboxed: bool = False
     namespaces: bool = False
     cgroups: tuple[str, ...] = ()
-    record_http: bool = True  # --no-http-recording: leave the HTTP clients unpatched
+    record_http: bool = True  # --no-http-recording, --local-world: leave the clients unpatched
+    local_world: bool = False  # --local-world
+
+    @property
+    def holds_world(self) -> bool:
+        """Whether children record the world: the clock and randomness held, their sessions
+        warmed up, each child's recording made ready before it is forked."""
+        return self.record_http or self.local_world
 
     @classmethod
     def parse(cls, args: list[str]) -> Options:
@@ -160,7 +171,8 @@ class Options:
             "--sandbox" in args,
             "--namespaces" in args,
             cgroups,
-            record_http="--no-http-recording" not in args,
+            record_http="--no-http-recording" not in args and "--local-world" not in args,
+            local_world="--local-world" in args,
         )
 
 
@@ -168,12 +180,13 @@ def _preload(options: Options | None = None) -> dict[str, types.CodeType]:
     """Import what every execution needs and run a tiny job, so children start warm; the
     tiny job's code, for spares to warm up with."""
     preload()
-    if options is None or options.record_http:
-        prepare_world()  # the HTTP clients patched once, before forking: no run pays for it
+    if options is None or options.holds_world:
+        http = options is None or options.record_http
+        prepare_world(http)  # the HTTP clients patched once, before forking: no run pays for it
         hold_world()  # the clock and os.urandom too
         with contextlib.suppress(Exception):  # what a session builds once: shared too
             for _ in range(WORLD_WARM_UPS):
-                warm_up_world()
+                warm_up_world(http=http)
     if options is not None and options.sandboxed:
         from .sandbox.confine import enter_private_network, prepare
 
@@ -304,6 +317,10 @@ class Zygote:
                     for fd in fds:
                         os.close(fd)
                     self._kill_user(int(request["id"]), int(request["kill_uid"]))
+                elif "forget_cgroups" in request:
+                    for fd in fds:
+                        os.close(fd)
+                    self._forget_slot(tuple(str(p) for p in request["forget_cgroups"]))
                 else:
                     slot = tuple(str(p) for p in request.get("cgroups") or ())
                     self._start(request["id"], fds[0], fds[1], slot)
@@ -323,6 +340,7 @@ class Zygote:
         prepared = None
         if pid is None:
             prepared = job, codes = _prepare(data, self.cache)
+            self._ready_child()
             pid = os.fork()
             if pid == 0:
                 self._child(lambda: self._run(data, job, codes, message_fd))
@@ -339,6 +357,13 @@ class Zygote:
             while len(self.slots) > MAX_SLOT_SPARES:
                 old, _ = self.slots.popitem(last=False)
                 self._drop_spare(old)
+
+    def _forget_slot(self, slot: _SpareKey) -> None:
+        """The slot's jobs go to another zygote now: end this one's spare in the slot and
+        keep none there until a job for the slot comes here again."""
+        if slot:
+            self.slots.pop(slot, None)
+            self._drop_spare(slot)
 
     def _kill_user(self, request_id: int, uid: int) -> None:
         error = None
@@ -405,6 +430,7 @@ class Zygote:
 
     def _fork_spare(self, key: _SpareKey) -> None:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._ready_child()
         try:
             pid = os.fork()
         except OSError:  # out of processes or memory: requests fork their own child
@@ -418,6 +444,12 @@ class Zygote:
         theirs.close()
         ours.settimeout(SPARE_SEND_TIMEOUT_S)
         self.spares[key] = _Spare(pid, ours, key)
+
+    def _ready_child(self) -> None:
+        """Before a fork: the next child's recording clock and entropy (a recording zygote;
+        see :func:`.world.ready_child`)."""
+        if self.options.holds_world:
+            ready_world_child()
 
     def _reap(self) -> None:
         while True:
@@ -510,18 +542,22 @@ class Zygote:
 
     def _warm_up_steps(self) -> list[Callable[[], object]]:
         """What a spare does while it waits, in order: a tiny job, a thread started and
-        ended, a recording session started and stopped, the sandbox's preparations."""
+        ended, a recording session started and stopped, the sandbox's preparations, and
+        ``random`` seeded for the run's recording."""
         code = self.warm_up_code
         steps: list[Callable[[], object]] = [lambda: warm_up(code), warm_up_thread]
-        if self.options.record_http:
+        if self.options.holds_world:
             # Without the zygote's HTTP request: copying the pages a recorded request
             # writes to saves a run that makes requests about 230 page copies, but costs
             # every spare about 1 ms of CPU, also for the runs that make none.
-            steps.append(lambda: warm_up_world(request=False))
+            http = self.options.record_http
+            steps.append(lambda: warm_up_world(request=False, http=http))
         if self.options.sandboxed:
             from .sandbox.confine import warm
 
             steps.append(warm)
+        if self.options.holds_world:
+            steps.append(seed_ready_world)  # the last step: see .world.seed_ready
         return steps
 
     @staticmethod

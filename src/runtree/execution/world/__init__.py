@@ -39,14 +39,15 @@ def _http() -> Any:
     return http
 
 
-def prepare() -> None:
+def prepare(http: bool = True) -> None:
     """Patch the HTTP clients now (before forking or confining): a run then pays nothing.
-    The clock and randomness modules are imported too (time-machine takes a while)."""
+    The clock and randomness modules are imported too (time-machine takes a while);
+    without ``http``, only they are."""
     from . import clock, randomness  # noqa: F401 -- imported for the children
 
-    http = _http()
-    if http is not None:
-        http.install()
+    module = _http() if http else None
+    if module is not None:
+        module.install()
 
 
 def hold() -> None:
@@ -61,6 +62,40 @@ def hold() -> None:
     randomness.hold()
 
 
+def ready_child() -> None:
+    """In a process that holds the clock and randomness (:func:`hold`), right before it forks
+    a child that may run a recording: make that recording's clock and entropy now, for the
+    child's :meth:`Session.for_run` to take as they are. Made here they cost the forking
+    process a few microseconds of its own; made in the fresh child, every object touched for
+    the first time copies a page of the parent's memory (about 3 us each): making them there
+    took 20 page copies and 40 us. ``random`` is seeded in the child (``random`` seeds itself
+    anew in every forked child): by :func:`seed_ready` while a spare waits, else when the
+    run's session starts."""
+    global _ready
+    parts = _parts or _import_parts()
+    if parts[1]._held and parts[2]._held:
+        _ready = (*_recording_parts(), False)
+
+
+def seed_ready() -> None:
+    """Seed ``random`` for the recording :func:`ready_child` made (a spare, while it waits
+    for its job: the run then does not). Nothing after it may draw from ``random`` before
+    the run's code does (the recorded seed would no longer give the run's draws): it is the
+    last step of a spare's warm-up, and a test checks that a recorded run's draws follow
+    from its recorded seed."""
+    global _ready
+    if _ready is not None and not _ready[2]:
+        clock, entropy, _seeded = _ready
+        (_parts or _import_parts())[2].seed(entropy)
+        _ready = (clock, entropy, True)
+
+
+def _recording_parts() -> tuple[Any, Any]:
+    """A new recording's clock and entropy (its seed drawn, ``random`` not seeded yet)."""
+    parts = _parts or _import_parts()
+    return parts[1].Clock(None, CLOCK_LIMIT), parts[2].Entropy(limit=URANDOM_LIMIT)
+
+
 def release() -> None:
     """Undo :func:`hold` in this process (a no-op without it)."""
     clock = sys.modules.get(__name__ + ".clock")
@@ -71,7 +106,7 @@ def release() -> None:
         randomness.release()
 
 
-def warm_up(request: bool = True) -> None:
+def warm_up(request: bool = True, http: bool = True) -> None:
     """Start and stop a recording session, then (``request``) take one request through the
     recording path of the patched HTTP clients without sending it (:func:`warm_up_http`).
     The zygote calls it before it forks, so that what a session and a request build the
@@ -80,11 +115,15 @@ def warm_up(request: bool = True) -> None:
     the request, while they wait, so that they pay, before they have a job, for the copies of
     the zygote's memory pages a session writes to (most of a session's cost in a fresh
     child). (A spare's request would save a run that makes requests about 230 page copies,
-    but cost every spare about 1 ms of CPU, also before runs that make none.)"""
-    session = Session({"mode": "record", "http_limit": 0, "network": True}, ())
+    but cost every spare about 1 ms of CPU, also before runs that make none.) Without
+    ``http`` the session records no HTTP, as in a zygote without the clients."""
+    spec = {"mode": "record", "http_limit": 0, "network": http, "http": http}
+    # As if random were seeded already: a spare's warm-up must leave the seed that the
+    # zygote gave random for its run (ready_child) as it is.
+    session = Session(spec, (), ready=(*_recording_parts(), True))
     session.start()
     session.stop()
-    if request:
+    if request and http:
         warm_up_http()
 
 
@@ -93,7 +132,7 @@ def warm_up_http() -> None:
     sending it (:func:`.http.warm_up`); nothing where the clients are not patched."""
     http = _prepared_http()
     if http is not None:
-        http.warm_up(_redactor(()))
+        http.warm_up(_redactor_for(()))
 
 
 # The modules a session drives (io_steps, clock, randomness), imported by the first session:
@@ -111,9 +150,15 @@ def _import_parts() -> tuple[Any, Any, Any]:
     return _parts
 
 
+_HTTP_MODULE = __name__ + ".http"
+# The clock and entropy ready_child() made for this process's run, and whether random is
+# seeded with the entropy's seed already (seed_ready()).
+_ready: tuple[Any, Any, bool] | None = None
+
+
 def _prepared_http() -> Any:
     """The HTTP module when this process has patched the clients already, else ``None``."""
-    http = sys.modules.get(__name__ + ".http")
+    http = sys.modules.get(_HTTP_MODULE)
     return http if http is not None and http.installed() else None
 
 
@@ -122,18 +167,28 @@ class Session:
     ``mode`` ``record`` or ``replay``, ``http_limit`` bytes, ``secret_names``, and for a
     replay the ``recording`` and its ``source``)."""
 
-    def __init__(self, spec: dict[str, Any], user_files: Iterable[str]) -> None:
+    def __init__(
+        self,
+        spec: dict[str, Any],
+        user_files: Iterable[str],
+        ready: tuple[Any, Any, bool] | None = None,
+    ) -> None:
         parts = _parts or _import_parts()
         self._io_steps, self._clock, self._randomness = parts
         clock, randomness = parts[1], parts[2]
         self.spec = spec
         self.replaying = spec.get("mode") == "replay"
         recording = spec.get("recording") or {}
+        # ``ready``: a recording's clock and entropy made by ready_child(), and whether
+        # ``random`` is seeded with the entropy's seed already.
+        self._seeded = ready is not None and ready[2] and not self.replaying
         if self.replaying:
             self.clock = clock.Clock(list(recording.get("clock", ())), CLOCK_LIMIT)
             self.entropy = randomness.Entropy(
                 int(recording.get("seed", 0)), base64.b64decode(recording.get("urandom", ""))
             )
+        elif ready is not None:
+            self.clock, self.entropy = ready[0], ready[1]
         else:
             self.clock = clock.Clock(None, CLOCK_LIMIT)
             self.entropy = randomness.Entropy(limit=URANDOM_LIMIT)
@@ -142,25 +197,37 @@ class Session:
         self.cassette: Any = None
         self._sent = (0, 0, 0, 0, 0, 0)  # what progress() handed out: see there
 
+    @classmethod
+    def for_run(cls, spec: dict[str, Any], user_files: Iterable[str]) -> Session:
+        """The session of this process's run: a recording takes the clock and entropy
+        :func:`ready_child` made for it, once (a worker runs one execution)."""
+        global _ready
+        ready, _ready = _ready, None
+        return cls(spec, user_files, ready)
+
     def start(self) -> None:
         self._io_steps.user_files = self.user_files
         self._clock.install(self.clock)
-        self._randomness.install(self.entropy)
+        self._randomness.install(self.entropy, seeded=self._seeded)
         # Patched by the zygote before it forked; else only where requests can be made or
         # must be answered (patching costs milliseconds).
         http = _prepared_http()
-        if http is None and (self.replaying or self.spec.get("network")):
+        if http is None and (self.replaying or self._may_request()):
             http = _http()
         if http is None:
             return
         self.cassette = http.install()
-        names = tuple(self.spec.get("secret_names", ()))
-        redactor = _redactor(names)
+        redactor = _redactor_for(self.spec.get("secret_names", ()))
         if self.replaying:
             source = str(self.spec.get("source", "the recording"))
             self.cassette.replay(redactor, list(self.recording.get("http", ())), source)
         else:
             self.cassette.record(redactor, int(self.spec.get("http_limit", 16 * 1024 * 1024)))
+
+    def _may_request(self) -> bool:
+        """Recording: whether the run may make requests (network on, and code that can:
+        ``http`` is false where :mod:`.outbound` found it cannot)."""
+        return bool(self.spec.get("network")) and self.spec.get("http", True) is not False
 
     def stop(self) -> dict[str, Any]:
         """Stop recording or replaying; ``{"recording": ...}`` or ``{"report": ...}``. The
@@ -245,3 +312,17 @@ def _pattern(names: tuple[str, ...]) -> re.Pattern[str]:
     from ...tracking.capture import CapturePolicy
 
     return CapturePolicy(secret_names=names).secret_pattern
+
+
+_default_redactor: Redactor | None = None  # _redactor(()), kept by the first call for ()
+
+
+def _redactor_for(extra: Iterable[str]) -> Redactor:
+    """:func:`_redactor` of ``extra``; without extra names, the one kept in a plain global: a
+    fresh child reads it without touching the cache's memory (a page copy or more each)."""
+    global _default_redactor
+    if extra:
+        return _redactor(tuple(extra))
+    if _default_redactor is None:
+        _default_redactor = _redactor(())
+    return _default_redactor

@@ -66,12 +66,19 @@ class RunCassette(Cassette):  # type: ignore[misc]  # vcrpy is untyped
         self.divergences: list[dict[str, Any]] = []
         # id(request) -> (request, its I/O step, its start, its redacted form)
         self._open: dict[int, tuple[Any, list[Any] | None, int, Any]] = {}
+        # Nothing of a run in it (new, or cleared): recording then starts on what is there,
+        # which a zygote's child shares with the zygote until a request writes to it.
+        self._clean = True
 
     # --- modes -------------------------------------------------------------------------------
 
     def record(self, redactor: Redactor, limit: int) -> None:
         """Record this run's interactions (at most ``limit`` bytes of them)."""
-        self._reset(redactor)
+        if self._clean:
+            self.redactor = redactor
+            self._clean = False
+        else:
+            self._reset(redactor)
         self.record_mode = RecordMode.ALL
         self.limit = limit
         self.active = True
@@ -96,8 +103,10 @@ class RunCassette(Cassette):  # type: ignore[misc]  # vcrpy is untyped
         self._played_interactions.clear()
         self._loaded_count = 0
         self.active = False
+        self._clean = True
 
     def _reset(self, redactor: Redactor | None) -> None:
+        self._clean = False
         self.redactor = redactor
         self.data = []
         self.play_counts.clear()

@@ -68,11 +68,18 @@ urandom.__doc__ = _real_urandom.__doc__
 _installed = False
 
 
-def install(entropy: Entropy) -> None:
-    """Seed ``random`` and route ``os.urandom`` through ``entropy`` (until :func:`uninstall`)."""
+def seed(entropy: Entropy) -> None:
+    """Seed ``random`` with ``entropy``'s seed."""
+    random.seed(entropy.seed)
+
+
+def install(entropy: Entropy, seeded: bool = False) -> None:
+    """Seed ``random`` (unless ``seeded``: it was, with this seed) and route ``os.urandom``
+    through ``entropy`` (until :func:`uninstall`)."""
     global _current, _installed
     _current = entropy
-    random.seed(entropy.seed)
+    if not seeded:
+        random.seed(entropy.seed)
     if not _installed:
         os.urandom = urandom
         random._urandom = urandom  # type: ignore[attr-defined]  # SystemRandom, secrets

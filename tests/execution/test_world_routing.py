@@ -1,0 +1,177 @@
+"""Which recording zygote runs a job: code that cannot make HTTP requests records its clock
+and randomness in a zygote without the HTTP clients (smaller, so each run is cheaper), code
+that can in the one with them (see runtree.execution.world.outbound)."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from runtree import service
+from runtree.execution.job import FunctionSource, Job
+from runtree.execution.launcher import ZygoteLauncher
+from runtree.execution.runner import ExecutionRunner, WorldOptions
+from runtree.execution.supervisor import Supervisor
+from runtree.execution.world.outbound import can_make_requests, can_make_requests_in
+from runtree.store import Store
+
+PURE = """\
+from collections.abc import Mapping
+import json, math, random as rnd, time
+from datetime import datetime
+
+def total(items: list[float]) -> float:
+    return math.fsum(items) + rnd.random() * 0 + time.time() * 0
+"""
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "def f():\n    return 1\n",
+        PURE,
+        "import json.decoder\nimport collections.abc as abc\ndef f():\n    return 1\n",
+        "from __future__ import annotations\ndef f(x: int) -> int:\n    return x\n",
+    ],
+)
+def test_computation_only_code_cannot_make_requests(source: str) -> None:
+    assert can_make_requests(source) is False
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "import requests\n",
+        "import urllib.request\n",
+        "from http import client\n",
+        "from http.client import HTTPConnection\n",
+        "import socket\n",
+        "import os\n",  # os.system, and a way to every module already imported (os.sys)
+        "import sys\n",
+        "import importlib\n",
+        "import json, httpx\n",
+        "from . import sibling\n",
+        "def f():\n    import aiohttp\n",  # an import anywhere counts
+        "def f():\n    return __import__('requests')\n",
+        "def f(s):\n    exec(s)\n",
+        "def f(s):\n    return eval(s)\n",
+        "def f(s):\n    return compile(s, 'x', 'exec')\n",
+        "def f():\n    return __builtins__\n",
+        "def f(g):\n    return g.__builtins__\n",
+        "def f(:\n",  # does not parse: its run fails, in the zygote that can do anything
+    ],
+)
+def test_code_that_imports_anything_else_or_loads_code_can(source: str) -> None:
+    assert can_make_requests(source) is True
+
+
+def test_a_job_can_make_requests_if_any_of_its_functions_can() -> None:
+    assert can_make_requests_in([PURE, "def g():\n    return 2\n"]) is False
+    assert can_make_requests_in([PURE, "import requests\n"]) is True
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    opened = Store(f"sqlite:///{tmp_path / 'runtree.db'}")
+    yield opened
+    opened.close()
+
+
+def test_the_runner_writes_the_answer_into_the_jobs_world(store: Store) -> None:
+    """Over every function the run can reach by bare name: one importing an HTTP client
+    sends the whole run to the zygote with the clients."""
+    runner = ExecutionRunner(store, None, world=WorldOptions())  # type: ignore[arg-type]
+    service.deploy(store, "default", "total", PURE)
+    claimed = store.claim_execution(
+        service.start_execution(store, "default", "total", {"items": [1.0]}).id, "test"
+    )
+    job = runner.build_job(claimed)
+    assert job.world is not None and job.world["http"] is False
+    assert job.local_world and not job.records_http
+
+    service.deploy(store, "default", "fetch", "import requests\n\ndef fetch():\n    return 1\n")
+    caller = "def outer():\n    return fetch() + total([1.0])\n"
+    service.deploy(store, "default", "outer", caller)
+    claimed = store.claim_execution(
+        service.start_execution(store, "default", "outer", {}).id, "test"
+    )
+    job = runner.build_job(claimed)
+    assert set(job.functions) == {"outer", "fetch", "total"}
+    assert job.world is not None and job.world["http"] is True
+    assert job.records_http and not job.local_world
+
+
+def test_a_replay_always_runs_with_the_clients_patched() -> None:
+    job = Job("e1", "default", "f", {}, world={"mode": "replay", "recording": {}, "http": False})
+    assert job.replays and job.records_http and not job.local_world
+    assert not Job("e2", "default", "f", {}).records_http  # records nothing: no clients
+
+
+# --- through the real zygotes -----------------------------------------------------------------
+
+LOOKS = """\
+import random, sys, time
+
+def looks():
+    return {
+        "vcr": "vcr" in sys.modules,
+        "time_machine": "time_machine" in sys.modules,
+        "now": time.time(),
+        "draw": random.random(),
+    }
+"""
+
+
+@pytest.fixture(scope="module")
+def launcher() -> Iterator[ZygoteLauncher]:
+    made = ZygoteLauncher()
+    yield made
+    made.close()
+
+
+def run(launcher: ZygoteLauncher, http: bool, pause: float) -> Any:
+    time.sleep(pause)
+    world = {"mode": "record", "http_limit": 4096, "secret_names": [], "network": True}
+    world["http"] = http
+    job = Job("e1", "default", "looks", {"looks": FunctionSource(LOOKS, 1)}, world=world)
+    outcome = Supervisor(launcher).run(job, on_steps=lambda steps: None)
+    assert outcome.status == "succeeded", outcome.error
+    return outcome
+
+
+@pytest.mark.slow
+def test_each_kind_of_run_goes_to_its_zygote_and_records_the_same_world(
+    launcher: ZygoteLauncher,
+) -> None:
+    local = run(launcher, False, 0.3)
+    assert launcher._local is not None and launcher._zygote is None  # started when needed
+    looks = local.output["preview"]
+    assert looks["vcr"] is False and looks["time_machine"] is True
+    recording = local.world["recording"]
+    assert recording["clock_reads"] == len(recording["clock"]) == 1
+    assert abs(recording["clock"][0] / 1e9 - looks["now"]) < 1e-6
+    assert recording["http"] == []
+
+    remote = run(launcher, True, 0.3)
+    assert launcher._zygote is not None
+    assert remote.output["preview"]["vcr"] is True
+    assert remote.world["recording"]["clock_reads"] == 1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("http", [False, True])
+def test_a_recorded_runs_draws_follow_from_its_recorded_seed(
+    launcher: ZygoteLauncher, http: bool
+) -> None:
+    """Whether its spare seeded ``random`` while it waited (a pause before the job) or had
+    no time to and the run's session did (back to back): a replay seeds ``random`` with the
+    recorded seed, so the draws must be the ones that seed gives."""
+    for pause in (0.3, 0.0, 0.0, 0.0, 0.3, 0.0):
+        outcome = run(launcher, http, pause)
+        seed = outcome.world["recording"]["seed"]
+        assert outcome.output["preview"]["draw"] == random.Random(seed).random()
