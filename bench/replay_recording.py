@@ -23,6 +23,10 @@ clients, code that can in the one with them. Functions:
 * ``no_calls`` -- five nested calls and a little arithmetic, no outbound request (what most
   functions are): the target is at most +2 %. The zygotes are the product's own; the
   recording one is the zygote without the HTTP clients (the code imports nothing).
+* ``no_calls_os`` -- the same function in a module that also imports ``os``: code that can
+  reach an HTTP client, so it records in the zygote with the clients patched, as every
+  recording run did before runtree told them apart (what a no-call function that imports
+  anything beyond the standard library's computation modules pays).
 * ``three_calls`` -- three GET requests with ``requests`` to an HTTP server this process
   runs on loopback (a JSON answer of about 1 KiB each): the target is "a few percent". Both
   zygotes import ``requests`` before forking here (the product's baseline zygote does not,
@@ -82,6 +86,10 @@ def no_calls(n: int):
     amount = discount(subtotal(items), "SAVE10")
     return {"subtotal": amount, "tax": tax(amount)}
 """
+
+# The same function in a module that also imports ``os``: code that can reach an HTTP client
+# (``os.system``, ``os.sys.modules``), so it records in the zygote with the clients patched.
+NO_CALLS_OS = "import os\n\n" + NO_CALLS
 
 THREE_CALLS = """\
 import requests
@@ -172,6 +180,9 @@ class Zygotes:
             network=True,
             world=world,
         )
+        if mode == "record" and job.local_world != spec["local_world"]:
+            zygote = "without" if job.local_world else "with"
+            raise SystemExit(f"{spec['entry']} went to the zygote {zygote} the HTTP clients")
         data = job.to_json()
         read, write = os.pipe()
         started = time.perf_counter_ns()
@@ -343,7 +354,19 @@ def main() -> int:
         try:
             measure(
                 "no_calls",
-                {"entry": "no_calls", "source": NO_CALLS, "kwargs": {"n": 20}},
+                {"entry": "no_calls", "source": NO_CALLS, "kwargs": {"n": 20}, "local_world": True},
+                rounds,
+                per_round,
+                zygotes,
+            )
+            measure(
+                "no_calls_os",
+                {
+                    "entry": "no_calls",
+                    "source": NO_CALLS_OS,
+                    "kwargs": {"n": 20},
+                    "local_world": False,
+                },
                 rounds,
                 per_round,
                 zygotes,
@@ -354,14 +377,24 @@ def main() -> int:
         try:
             measure(
                 "three_calls",
-                {"entry": "three_calls", "source": THREE_CALLS, "kwargs": {"base": base}},
+                {
+                    "entry": "three_calls",
+                    "source": THREE_CALLS,
+                    "kwargs": {"base": base},
+                    "local_world": False,
+                },
                 rounds,
                 per_round,
                 zygotes,
             )
             measure(
                 "three_slow",
-                {"entry": "three_calls", "source": THREE_CALLS, "kwargs": {"base": f"{base}/slow"}},
+                {
+                    "entry": "three_calls",
+                    "source": THREE_CALLS,
+                    "kwargs": {"base": f"{base}/slow"},
+                    "local_world": False,
+                },
                 max(3, rounds // 2),
                 per_round,
                 zygotes,

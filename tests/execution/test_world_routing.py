@@ -4,9 +4,12 @@ that can in the one with them (see runtree.execution.world.outbound)."""
 
 from __future__ import annotations
 
+import dataclasses
 import random
+import threading
 import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +19,7 @@ from runtree import service
 from runtree.execution.job import FunctionSource, Job
 from runtree.execution.launcher import ZygoteLauncher
 from runtree.execution.runner import ExecutionRunner, WorldOptions
+from runtree.execution.sandbox.slots import Sandbox
 from runtree.execution.supervisor import Supervisor
 from runtree.execution.world.outbound import can_make_requests, can_make_requests_in
 from runtree.store import Store
@@ -175,3 +179,65 @@ def test_a_recorded_runs_draws_follow_from_its_recorded_seed(
         outcome = run(launcher, http, pause)
         seed = outcome.world["recording"]["seed"]
         assert outcome.output["preview"]["draw"] == random.Random(seed).random()
+
+
+FETCH = """\
+import urllib.request
+
+def fetch(url):
+    request = urllib.request.Request(url, headers={"X-Partner-Token": "t0ken"})
+    with urllib.request.urlopen(request, timeout=5) as answer:
+        return answer.read().decode()
+"""
+
+
+@pytest.fixture(scope="module")
+def partner() -> Iterator[str]:
+    class Answer(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = b'{"ok": true}'
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Answer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/orders/7"
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def unsandboxed() -> Iterator[ZygoteLauncher]:
+    """Unsandboxed: the sandbox's egress firewall refuses every address of this host."""
+    made = ZygoteLauncher(Sandbox.disabled())
+    yield made
+    made.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("pause", [0.3, 0.0])
+def test_a_spares_ready_session_records_with_the_jobs_own_settings(
+    unsandboxed: ZygoteLauncher, partner: str, pause: float
+) -> None:
+    """A spare makes its run's recording session while it waits: the run still records with
+    its job's settings (the secret names to redact, the size limit of what is kept)."""
+    world = {"mode": "record", "secret_names": ["x_partner_token"], "network": True}
+    job = Job(
+        "e1", "default", "fetch", {"fetch": FunctionSource(FETCH, 1)}, kwargs={"url": partner}
+    )
+    for limit, kept in ((1 << 20, 1), (10, 0)):
+        time.sleep(pause)
+        spec = {**world, "http_limit": limit, "http": True}
+        outcome = Supervisor(unsandboxed).run(
+            dataclasses.replace(job, network=True, world=spec), on_steps=lambda steps: None
+        )
+        assert outcome.status == "succeeded", outcome.error
+        recording = outcome.world["recording"]
+        assert (len(recording["http"]), recording["http_dropped"]) == (kept, 1 - kept)
+        if kept:
+            headers = recording["http"][0]["request"]["headers"]
+            assert headers["X-Partner-Token"] == ["[redacted]"]

@@ -78,16 +78,18 @@ def ready_child() -> None:
 
 
 def seed_ready() -> None:
-    """Seed ``random`` for the recording :func:`ready_child` made (a spare, while it waits
-    for its job: the run then does not). Nothing after it may draw from ``random`` before
-    the run's code does (the recorded seed would no longer give the run's draws): it is the
-    last step of a spare's warm-up, and a test checks that a recorded run's draws follow
-    from its recorded seed."""
-    global _ready
+    """Seed ``random`` for the recording :func:`ready_child` made, and make the run's
+    recording session around it (a spare, while it waits for its job: the run then only
+    gives the session its settings and starts it). Nothing after it may draw from
+    ``random`` before the run's code does (the recorded seed would no longer give the run's
+    draws): it is the last step of a spare's warm-up, and a test checks that a recorded
+    run's draws follow from its recorded seed."""
+    global _ready, _ready_session
     if _ready is not None and not _ready[2]:
         clock, entropy, _seeded = _ready
         (_parts or _import_parts())[2].seed(entropy)
-        _ready = (clock, entropy, True)
+        _ready = None
+        _ready_session = Session({"mode": "record"}, (), (clock, entropy, True))
 
 
 def _recording_parts() -> tuple[Any, Any]:
@@ -152,8 +154,9 @@ def _import_parts() -> tuple[Any, Any, Any]:
 
 _HTTP_MODULE = __name__ + ".http"
 # The clock and entropy ready_child() made for this process's run, and whether random is
-# seeded with the entropy's seed already (seed_ready()).
+# seeded with the entropy's seed already; the run's session, once seed_ready() made it.
 _ready: tuple[Any, Any, bool] | None = None
+_ready_session: Session | None = None
 
 
 def _prepared_http() -> Any:
@@ -199,9 +202,15 @@ class Session:
 
     @classmethod
     def for_run(cls, spec: dict[str, Any], user_files: Iterable[str]) -> Session:
-        """The session of this process's run: a recording takes the clock and entropy
-        :func:`ready_child` made for it, once (a worker runs one execution)."""
-        global _ready
+        """The session of this process's run: a recording takes the session
+        :func:`seed_ready` made, else the clock and entropy :func:`ready_child` made, once
+        (a worker runs one execution)."""
+        global _ready, _ready_session
+        session, _ready_session = _ready_session, None
+        if session is not None and spec.get("mode") == "record":
+            session.spec = spec
+            session.user_files = frozenset(user_files)
+            return session
         ready, _ready = _ready, None
         return cls(spec, user_files, ready)
 
