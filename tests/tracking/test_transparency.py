@@ -49,7 +49,7 @@ from typing import Any
 import pytest
 
 import runtree
-from runtree.tracking.runtime import ACTIVE_RUNTIME
+from runtree.tracking.runtime import ACTIVE_RUNTIME, FLAG
 
 # Reading a recording re-serializes captured itertools objects (Python 3.12+ warns about that);
 # what the *program* sees is compared by the capture_warnings program.
@@ -310,10 +310,6 @@ def previews(step: Any) -> dict[str, Any]:
 # that program's test a strict xfail: fix the bug, then delete the entry. Details and minimal
 # repros are in the report that came with this suite.
 KNOWN_TRANSPARENCY_BUGS: dict[str, str | tuple[str, tuple[int, int]]] = {
-    "closure_vars": (
-        "DIFFERENCE: instrumented code objects reference the hook names and BaseException, so "
-        "inspect.getclosurevars(f).builtins and co_names differ (even outside recordings)"
-    ),
     "stdout_identity": (
         "DIFFERENCE: inside a recording sys.stdout/sys.stderr are runtree _Tee objects "
         "(type and isinstance checks see them)"
@@ -507,29 +503,29 @@ def _check_prints(runs: dict[str, Run]) -> None:
 @extra("no_track")
 def _check_no_track(runs: dict[str, Run]) -> None:
     ns = runs["instrumented"].namespace
-    hook = "__runtree_on__"
 
-    def names(fn: Any) -> tuple[str, ...]:
-        return fn.__code__.co_names
+    def instrumented(code: types.CodeType) -> bool:
+        # Instrumented code tests runtree's recording flag, a constant of its code object.
+        return any(const is FLAG for const in code.co_consts)
 
     untracked = ns["untracked"]
     nested = next(c for c in untracked.__code__.co_consts if isinstance(c, types.CodeType))
-    for code_names in (
-        names(untracked),
-        nested.co_names,
-        names(ns["decorated_untracked"]),
-        names(ns["K"].method),
-        names(ns["untracked_async"]),
-        names(ns["untracked_gen"]),
+    for code in (
+        untracked.__code__,
+        nested,
+        ns["decorated_untracked"].__code__,
+        ns["K"].method.__code__,
+        ns["untracked_async"].__code__,
+        ns["untracked_gen"].__code__,
     ):
-        assert hook not in code_names
+        assert not instrumented(code)
     for fn in (
         ns["tracked_leaf"],
         ns["still_tracked"],
         ns["decorated_tracked"],
         ns["K"].tracked_method,
     ):
-        assert hook in names(fn)
+        assert instrumented(fn.__code__)
 
 
 @extra("finally_override")
@@ -876,13 +872,6 @@ def test_nested_recordings_keep_their_own_steps() -> None:
     assert tree_lines(outer) == ["parent", "  leaf", "leaf"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: instrumented code looks its hooks up as builtins; with a custom __builtins__ mapping "
-        "every instrumented call raises NameError: name '__runtree_on__' is not defined"
-    ),
-)
 def test_instrumented_code_runs_with_a_restricted_builtins_namespace() -> None:
     """Sandboxes exec user code with their own ``__builtins__`` mapping."""
     source = "def f(x):\n    return len(x)\n"

@@ -41,7 +41,6 @@ from ..instrument.compiler import instrument, register_source
 from ..tracking import Recording, record
 from ..tracking.capture import realize_value
 from ..tracking.raw_state import register_module
-from ..tracking.runtime import install_hooks
 from .job import FunctionSource, Job
 from .sandbox.confine import confine
 from .sandbox.policy import Policy
@@ -229,8 +228,6 @@ def load_functions(
             code = compile_function(spec, filename)
         # Also for compiled code: the process may have shown another version under this name.
         register_source(spec.source, filename)
-        if spec.tracking:
-            install_hooks()
         namespace: dict[str, Any] = {"__name__": name, "__builtins__": builtins}
         modules[name] = namespace
         # Its classes and functions are captured by reference to this namespace (it is not

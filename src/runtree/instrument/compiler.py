@@ -1,7 +1,8 @@
 """``instrument()``: user source in, instrumented code object out (pure: no I/O).
 
 The source is parsed once; the rewritten AST is compiled directly (no unparse round trip), so
-every user line keeps its number. The source is registered with :mod:`linecache` under
+every user line keeps its number, and the hooks it names are then bound as constants of the
+code (:mod:`.binding`). The source is registered with :mod:`linecache` under
 ``filename`` so tracebacks and ``inspect.getsource`` show it.
 """
 
@@ -17,6 +18,7 @@ from typing import Any
 
 from ..errors import InstrumentError
 from ..tracking import runtime, safe_pickle
+from .binding import bind_hooks
 from .transform import Instrumenter
 
 _NO_TRACK = re.compile(r"#\s*runtree:\s*no-track\b")
@@ -62,7 +64,7 @@ def instrument(source: str, filename: str, *, version: Any = None) -> types.Code
     try:
         Instrumenter(filename, version, _opted_out_lines(source)).visit(tree)
         ast.fix_missing_locations(tree)
-        code = compile(tree, filename, "exec", dont_inherit=True)
+        code = bind_hooks(compile(tree, filename, "exec", dont_inherit=True), runtime.HOOKS)
     except (RecursionError, MemoryError):
         raise InstrumentError("code is nested too deeply to instrument", 1, 1) from None
     except SyntaxError as error:  # pragma: no cover - a bug in the rewrite, not in user code
@@ -72,7 +74,6 @@ def instrument(source: str, filename: str, *, version: Any = None) -> types.Code
             error.offset or 1,
         ) from None
     register_source(source, filename)
-    runtime.install_hooks()
     return code
 
 

@@ -4,7 +4,10 @@ Each instrumented def keeps its signature, decorators, docstring and line number
 wrapped in one ``try`` statement. ``R`` and ``B`` are ``__runtree_recursion_error__`` and
 ``__runtree_base_exception__`` (aliases of ``RecursionError`` and ``BaseException`` that user
 code cannot shadow), ``ON`` is ``__runtree_on__`` (true inside a recording), and every hook
-call is guarded the same way: ``if ON: try: <hook> except R: pass``.
+call is guarded the same way: ``if ON: try: <hook> except R: pass``. These names exist only
+between this rewrite and the compiler: :mod:`.binding` then makes each of them a constant of
+the compiled code, holding the object itself (so nothing is looked up in the user's globals
+or builtins, and ``co_names`` is the original's).
 
 **The usual shape**, for a function where no user code can run between a ``return`` and the
 end of the call (no ``return`` inside a ``try`` with a ``finally``, or inside a ``with``): the
@@ -71,8 +74,8 @@ Why this shape:
   ``super()``, ``__class__``, introspection and decorators are untouched;
 * no new local variable: the runtime finds a call's step through the frame, so ``locals()``,
   ``co_varnames`` and ``inspect.signature`` are exactly the user's;
-* outside a recording the added code makes no call at all (a builtin lookup and a jump per
-  hook), so even the recursion limit is exactly the original's; inside a recording a hook
+* outside a recording the added code makes no call at all (a constant's truth test and a
+  jump per hook), so even the recursion limit is exactly the original's; inside a recording a hook
   that would overflow the stack is skipped rather than raising;
 * a bare ``raise`` re-raises without adding a traceback entry: tracebacks are unchanged.
 """

@@ -1,10 +1,12 @@
 """The hooks instrumented code calls: the hottest code in runtree.
 
-See :mod:`runtree.instrument.transform` for the code that calls them. The hook names are
-installed in :mod:`builtins` (dunder names are never mangled inside classes and never clash with
-user names in practice), so the user's module globals stay untouched. ``__runtree_on__`` is true
-only while at least one recording is open anywhere in the process; outside recordings no hook
-is called at all.
+See :mod:`runtree.instrument.transform` for the code that calls them. The rewrite names them
+(``__runtree_enter__``, ...), and :mod:`runtree.instrument.binding` then makes every such name
+in the compiled code a constant holding the object in :data:`HOOKS`: instrumented code looks
+nothing up in its globals or builtins (so it runs with any ``__builtins__`` mapping), and
+neither the user's module globals nor :mod:`builtins` are touched. ``__runtree_on__`` is
+:data:`FLAG`, true only while at least one recording is open anywhere in the process; outside
+recordings no hook is called at all.
 
 **Which record is a call's own.** A running record keeps its call's frame (the C hooks keep an
 aggregated call's frame address instead, see ``_hooks.c``); the exit and error hooks compare
@@ -21,7 +23,6 @@ traceback, and do as little as possible on the common path.
 
 from __future__ import annotations
 
-import builtins
 import sys
 import threading
 from collections.abc import Callable
@@ -716,6 +717,29 @@ def on_resume(sent: Any, frame: Any = None) -> Any:
 
 # --- activation ------------------------------------------------------------------------
 
+
+class RecordingFlag(list[bool]):
+    """The type of :data:`FLAG`: true while it holds an item.
+
+    Instrumented code tests the flag as a constant (``if __runtree_on__:``), so it must be
+    one object whose truth changes: a ``list`` subclass, whose truth test runs in C
+    (``len``). It hashes by identity, so ``hash()`` of code objects works as before (``==``
+    of code objects compares such constants by identity anyway), and pickles by reference
+    (a ``dill`` copy of instrumented code shares it)."""
+
+    __slots__ = ()
+    __hash__ = object.__hash__  # type: ignore[assignment]
+
+    def __reduce__(self) -> str:
+        return "FLAG"
+
+    def __repr__(self) -> str:
+        return f"<runtree recording flag: {'on' if self else 'off'}>"
+
+
+FLAG = RecordingFlag()
+"""``__runtree_on__``: true while a recording is open in this process."""
+
 _activation_lock = threading.Lock()
 _open_recordings = 0
 
@@ -731,20 +755,15 @@ PYTHON_HOOKS: dict[str, Any] = {
 }
 # The hooks in use: the C accelerator's when it is built (see accelerator.py), else these.
 ACTIVE_RUNTIME, _ACTIVE_HOOKS = accelerator.select(sys.modules[__name__], PYTHON_HOOKS)
-HOOK_NAMES: dict[str, Any] = {
+FLAG_NAME = "__runtree_on__"
+HOOKS: dict[str, Any] = {
     **_ACTIVE_HOOKS,
     "__runtree_recursion_error__": RecursionError,
     "__runtree_base_exception__": BaseException,
+    FLAG_NAME: FLAG,
 }
-FLAG_NAME = "__runtree_on__"
-
-
-def install_hooks() -> None:
-    """Make the hook names resolvable from any module (idempotent)."""
-    for name, hook in HOOK_NAMES.items():
-        setattr(builtins, name, hook)
-    if not hasattr(builtins, FLAG_NAME):
-        setattr(builtins, FLAG_NAME, False)
+"""Each name instrumented code uses -> the object it is bound to (see
+:mod:`runtree.instrument.binding`)."""
 
 
 def recording_opened() -> None:
@@ -757,7 +776,7 @@ def recording_opened() -> None:
             accelerator.configure_once()
             threads.install()
             output.install()
-            setattr(builtins, FLAG_NAME, True)
+            FLAG.append(True)
 
 
 def recording_closed() -> None:
@@ -767,9 +786,6 @@ def recording_closed() -> None:
         if _open_recordings == 0:
             from . import output, threads
 
-            setattr(builtins, FLAG_NAME, False)
+            FLAG.clear()
             output.uninstall()
             threads.uninstall()
-
-
-install_hooks()
