@@ -3,6 +3,7 @@ dispatcher slot keeps in its cgroups (issue 17: confinement off the request path
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Iterator
@@ -23,6 +24,7 @@ pytestmark = [
 ]
 
 WHO = """\
+import contextlib
 import os
 
 def main():
@@ -247,3 +249,31 @@ def test_a_slot_keeps_a_spare_only_in_the_zygote_that_ran_its_last_job(
     ran.add(output(run(launcher, 0))["pid"])  # and back
     wait_for(lambda: not spares_in_slot(local), "the other zygote's spare stayed in the slot")
     wait_for(lambda: spares_in_slot(main), "no spare of the main zygote in the slot again")
+
+
+def test_an_unsandboxed_spare_warms_up_at_the_lowest_priority_too() -> None:
+    """Unsandboxed (as root, with CAP_SYS_NICE), a spare used to warm up at the zygote's
+    priority and took CPU from the run meanwhile; now it warms up at nice 19, as a
+    sandboxed one does, and waits for its job at the zygote's priority."""
+    launcher = ZygoteLauncher(Sandbox.disabled())
+    try:
+        run(launcher, None)
+        zygote = zygote_pid(launcher)
+        own_nice = stat(zygote)[1]
+        seen: set[int] = set()
+        deadline = time.monotonic() + 30
+        while 19 not in seen and time.monotonic() < deadline:
+            run(launcher, None)  # the zygote forks the next spare, which warms up now
+            until = time.monotonic() + 0.05
+            while time.monotonic() < until:
+                for pid in children(zygote):
+                    with contextlib.suppress(OSError, IndexError):
+                        seen.add(stat(pid)[1])
+        assert 19 in seen, f"no spare seen warming up at nice 19: {seen}"
+
+        def waiting_at_own_nice() -> list[int]:
+            return [p for p in children(zygote) if stat(p) == ("S", own_nice)]
+
+        wait_for(waiting_at_own_nice, f"no spare waiting at nice {own_nice}")
+    finally:
+        launcher.close()

@@ -22,9 +22,9 @@ spare (the first request, or a spare that died) the zygote compiles first and fo
 the job itself. (A spare killed from outside just as it is given a job ends that execution
 ``crashed``, like any worker killed while it runs.)
 
-A spare warms up at the lowest priority (sandboxed, when the zygote may raise it again), so
-that it never slows the executions running meanwhile, and waits for its job at the zygote's
-own priority: once it has a job it is on the request path.
+A spare warms up at the lowest priority (when the zygote may raise it again: it has
+CAP_SYS_NICE), so that it never slows the executions running meanwhile, and waits for its
+job at the zygote's own priority: once it has a job it is on the request path.
 
 Sandboxed, a request may name the cgroups of its dispatcher slot (``{"id": n, "cgroups":
 [...]}``, the ``cgroup.procs`` files its policy joins). Moving a process into a cgroup waits
@@ -287,12 +287,12 @@ class Zygote:
 
     def _serve(self) -> None:
         self.warm_up_code = _preload(self.options)
-        if self.options.sandboxed:
-            from .sandbox.confine import can_raise_priority
+        from .sandbox.confine import can_raise_priority
 
-            # A spare may wait at the lowest priority only if it can come back up.
-            self.lower_spares = can_raise_priority()
-            self.priority = os.getpriority(os.PRIO_PROCESS, 0)
+        # A spare may warm up at the lowest priority only if it can come back up (sandboxed
+        # or not: unsandboxed, a spare warming up at the run's priority took CPU from it).
+        self.lower_spares = can_raise_priority()
+        self.priority = os.getpriority(os.PRIO_PROCESS, 0)
         _become_subreaper()
         os.set_blocking(self.wake_w, False)
         signal.set_wakeup_fd(self.wake_w)
