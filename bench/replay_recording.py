@@ -15,14 +15,18 @@ imports vcrpy and patches the HTTP clients once before forking; each job records
 randomness and HTTP). Runs alternate between them (same-run baseline), in rounds; each
 round's median per zygote, then the median of the rounds' ratios.
 
-Each job goes to the zygote the product picks for it (``world["http"]`` from
-:mod:`runtree.execution.world.outbound`, as ``ExecutionRunner.build_job`` sets it): code that
-cannot make HTTP requests records in the recording launcher's zygote without the HTTP
-clients, code that can in the one with them. Functions:
+Each job goes to the zygote the product picks for it (``world["reach"]`` from
+:mod:`runtree.execution.world.reach`, as ``ExecutionRunner.build_job`` sets it): code that
+can make HTTP requests records in the recording launcher's zygote with the HTTP clients,
+code that cannot but reads the clock or randomness in the one that holds only those, code
+that can do neither in the one that holds nothing of the world (and checks that it did).
+Functions, all without an outbound request but the last two (the target for those is at
+most +2 %):
 
-* ``no_calls`` -- five nested calls and a little arithmetic, no outbound request (what most
-  functions are): the target is at most +2 %. The zygotes are the product's own; the
-  recording one is the zygote without the HTTP clients (the code imports nothing).
+* ``no_calls`` -- five nested calls and a little arithmetic; it imports nothing, so it
+  reaches nothing of the world (what pure business logic is).
+* ``no_calls_clock`` -- the same, plus ``datetime.now()`` and ``random.random()`` once: it
+  records in the zygote with the clock and randomness.
 * ``no_calls_os`` -- the same function in a module that also imports ``os``: code that can
   reach an HTTP client, so it records in the zygote with the clients patched, as every
   recording run did before runtree told them apart (what a no-call function that imports
@@ -86,6 +90,14 @@ def no_calls(n: int):
     amount = discount(subtotal(items), "SAVE10")
     return {"subtotal": amount, "tax": tax(amount)}
 """
+
+# The same function reading the wall clock and drawing a random number: it records both.
+NO_CALLS_CLOCK = "import datetime, random\n\n" + NO_CALLS.replace(
+    '    return {"subtotal": amount, "tax": tax(amount)}',
+    "    stamp, ticket = datetime.datetime.now().isoformat(), random.random()\n"
+    '    return {"subtotal": amount, "tax": tax(amount), "at": stamp, "ticket": ticket}',
+)
+assert NO_CALLS_CLOCK.count("datetime.datetime.now()") == 1
 
 # The same function in a module that also imports ``os``: code that can reach an HTTP client
 # (``os.system``, ``os.sys.modules``), so it records in the zygote with the clients patched.
@@ -164,13 +176,13 @@ class Zygotes:
 
     def run(self, mode: str, spec: dict[str, Any]) -> int:
         from runtree.execution.job import FunctionSource, Job
-        from runtree.execution.world.outbound import can_make_requests_in
+        from runtree.execution.world.reach import reach_of
 
         world = None
         if mode == "record":
             world = {"mode": "record", "http_limit": 16 << 20, "secret_names": [], "network": True}
             # What the runner decides (ExecutionRunner.build_job): which zygote runs it.
-            world["http"] = can_make_requests_in([spec["source"]])
+            world["reach"] = reach_of([spec["source"]])
         job = Job(
             "bench",
             "default",
@@ -180,13 +192,12 @@ class Zygotes:
             network=True,
             world=world,
         )
-        if mode == "record" and job.local_world != spec["local_world"]:
-            zygote = "without" if job.local_world else "with"
-            raise SystemExit(f"{spec['entry']} went to the zygote {zygote} the HTTP clients")
+        if mode == "record" and job.world_reach != spec["reach"]:
+            raise SystemExit(f"{spec['entry']} went to the {job.world_reach!r} zygote")
         data = job.to_json()
         read, write = os.pipe()
         started = time.perf_counter_ns()
-        process = self.launchers[mode].start(data, write, local_world=job.local_world)
+        process = self.launchers[mode].start(data, write, reach=job.world_reach)
         os.close(write)
         data = bytearray()
         while chunk := os.read(read, 1 << 16):
@@ -203,10 +214,10 @@ class Zygotes:
         return elapsed
 
     def pids(self, mode: str) -> list[int]:
-        """The pids of ``mode``'s zygotes (the recording launcher's HTTP one and the one
-        without HTTP clients, once started)."""
+        """The pids of ``mode``'s zygotes (the recording launcher's main one and those for
+        runs that reach less, once started)."""
         launcher_ = self.launchers[mode]
-        zygotes = (launcher_._zygote, launcher_._local)
+        zygotes = (launcher_._zygote, *launcher_._lesser.values())
         return [zygote.process.pid for zygote in zygotes if zygote is not None]
 
     def close(self) -> None:
@@ -270,7 +281,7 @@ def measure(name: str, spec: dict[str, Any], rounds: int, per_round: int, zygote
     rec_ms = statistics.median(medians["record"]) / 1e6
     ratio = statistics.median(ratios)
     print(
-        f"{name:12} baseline {off_ms:7.3f} ms  recording {rec_ms:7.3f} ms  "
+        f"{name:14} baseline {off_ms:7.3f} ms  recording {rec_ms:7.3f} ms  "
         f"ratio x{ratio:.4f} ({(ratio - 1) * 100:+.2f} %)  "
         f"[{rounds} rounds x {per_round} runs each, medians]"
     )
@@ -280,7 +291,7 @@ def measure(name: str, spec: dict[str, Any], rounds: int, per_round: int, zygote
         off_faults = counted["off"].get("page-faults", 0) / runs
         rec_faults = counted["record"].get("page-faults", 0) / runs
         print(
-            f"{'':12} CPU per run, zygote and all its processes (perf stat): baseline "
+            f"{'':14} CPU per run, zygote and all its processes (perf stat): baseline "
             f"{off_cpu / runs:.3f} ms, recording {rec_cpu / runs:.3f} ms "
             f"({(rec_cpu / off_cpu - 1) * 100:+.2f} %); page faults {off_faults:.0f} and "
             f"{rec_faults:.0f} ({rec_faults - off_faults:+.0f})"
@@ -357,7 +368,19 @@ def main() -> int:
         try:
             measure(
                 "no_calls",
-                {"entry": "no_calls", "source": NO_CALLS, "kwargs": {"n": 20}, "local_world": True},
+                {"entry": "no_calls", "source": NO_CALLS, "kwargs": {"n": 20}, "reach": "none"},
+                short_rounds,
+                short_per_round,
+                zygotes,
+            )
+            measure(
+                "no_calls_clock",
+                {
+                    "entry": "no_calls",
+                    "source": NO_CALLS_CLOCK,
+                    "kwargs": {"n": 20},
+                    "reach": "local",
+                },
                 short_rounds,
                 short_per_round,
                 zygotes,
@@ -368,7 +391,7 @@ def main() -> int:
                     "entry": "no_calls",
                     "source": NO_CALLS_OS,
                     "kwargs": {"n": 20},
-                    "local_world": False,
+                    "reach": "http",
                 },
                 short_rounds,
                 short_per_round,
@@ -384,7 +407,7 @@ def main() -> int:
                     "entry": "three_calls",
                     "source": THREE_CALLS,
                     "kwargs": {"base": base},
-                    "local_world": False,
+                    "reach": "http",
                 },
                 rounds,
                 per_round,
@@ -396,7 +419,7 @@ def main() -> int:
                     "entry": "three_calls",
                     "source": THREE_CALLS,
                     "kwargs": {"base": f"{base}/slow"},
-                    "local_world": False,
+                    "reach": "http",
                 },
                 max(3, rounds // 2),
                 per_round,

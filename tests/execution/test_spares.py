@@ -237,13 +237,12 @@ def test_a_slot_keeps_a_spare_only_in_the_zygote_that_ran_its_last_job(
     def spares_in_slot(zygote: int) -> list[int]:
         return [p for p in children(zygote) if p not in ran and in_groups(p, procs)]
 
-    local_world = {"mode": "record", "http_limit": 0, "secret_names": [], "http": False}
+    local_world = {"mode": "record", "http_limit": 0, "secret_names": [], "reach": "local"}
     ran.add(output(run(launcher, 0))["pid"])  # no world: the main zygote
     main = zygote_pid(launcher)
     wait_for(lambda: spares_in_slot(main), "no spare of the main zygote in the slot")
     ran.add(output(run(launcher, 0, world=local_world))["pid"])
-    assert launcher._local is not None
-    local = launcher._local.process.pid
+    local = launcher._lesser["local"].process.pid
     wait_for(lambda: not spares_in_slot(main), "the main zygote's spare stayed in the slot")
     wait_for(lambda: spares_in_slot(local), "no spare of the other zygote in the slot")
     ran.add(output(run(launcher, 0))["pid"])  # and back

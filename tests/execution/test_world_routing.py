@@ -1,6 +1,7 @@
-"""Which recording zygote runs a job: code that cannot make HTTP requests records its clock
-and randomness in a zygote without the HTTP clients (smaller, so each run is cheaper), code
-that can in the one with them (see runtree.execution.world.outbound)."""
+"""Which recording zygote runs a job (see runtree.execution.world.reach): code that can make
+HTTP requests in the one with the HTTP clients patched, code that cannot but reads the clock
+or draws randomness in one that holds only those, code that can do neither in one that holds
+nothing of the world (each smaller than the one before, so each run is cheaper)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from runtree.execution.launcher import ZygoteLauncher
 from runtree.execution.runner import ExecutionRunner, WorldOptions
 from runtree.execution.sandbox.slots import Sandbox
 from runtree.execution.supervisor import Supervisor
-from runtree.execution.world.outbound import can_make_requests, can_make_requests_in
+from runtree.execution.world.reach import HTTP, LOCAL, NONE, reach, reach_of
 from runtree.store import Store
 
 PURE = """\
@@ -34,17 +35,43 @@ def total(items: list[float]) -> float:
 """
 
 
+COMPUTES = """\
+from collections.abc import Mapping
+import json, math
+from decimal import Decimal
+
+def total(items: list[float]) -> float:
+    return math.fsum(items) + float(Decimal("0.1")) * 0
+"""
+
+
 @pytest.mark.parametrize(
     "source",
     [
         "def f():\n    return 1\n",
-        PURE,
+        COMPUTES,
         "import json.decoder\nimport collections.abc as abc\ndef f():\n    return 1\n",
         "from __future__ import annotations\ndef f(x: int) -> int:\n    return x\n",
     ],
 )
-def test_computation_only_code_cannot_make_requests(source: str) -> None:
-    assert can_make_requests(source) is False
+def test_computation_only_code_reaches_nothing(source: str) -> None:
+    assert reach(source) == NONE
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        PURE,
+        "import time\n",
+        "from datetime import datetime\n",
+        "import uuid\n",  # uuid1 reads the clock, uuid4 os.urandom
+        "from statistics import mean\n",  # statistics draws from random
+        "import secrets\n",
+        "import calendar, zoneinfo\n",
+    ],
+)
+def test_code_that_reads_the_clock_or_randomness_reaches_them_only(source: str) -> None:
+    assert reach(source) == LOCAL
 
 
 @pytest.mark.parametrize(
@@ -59,6 +86,7 @@ def test_computation_only_code_cannot_make_requests(source: str) -> None:
         "import sys\n",
         "import importlib\n",
         "import json, httpx\n",
+        "import time, requests\n",
         "from . import sibling\n",
         "def f():\n    import aiohttp\n",  # an import anywhere counts
         "def f():\n    return __import__('requests')\n",
@@ -70,13 +98,15 @@ def test_computation_only_code_cannot_make_requests(source: str) -> None:
         "def f(:\n",  # does not parse: its run fails, in the zygote that can do anything
     ],
 )
-def test_code_that_imports_anything_else_or_loads_code_can(source: str) -> None:
-    assert can_make_requests(source) is True
+def test_code_that_imports_anything_else_or_loads_code_reaches_everything(source: str) -> None:
+    assert reach(source) == HTTP
 
 
-def test_a_job_can_make_requests_if_any_of_its_functions_can() -> None:
-    assert can_make_requests_in([PURE, "def g():\n    return 2\n"]) is False
-    assert can_make_requests_in([PURE, "import requests\n"]) is True
+def test_a_job_reaches_what_the_most_reaching_of_its_functions_does() -> None:
+    assert reach_of([COMPUTES, "def g():\n    return 2\n"]) == NONE
+    assert reach_of([COMPUTES, PURE]) == LOCAL
+    assert reach_of([PURE, "import requests\n", COMPUTES]) == HTTP
+    assert reach_of([]) == NONE
 
 
 @pytest.fixture
@@ -90,30 +120,33 @@ def test_the_runner_writes_the_answer_into_the_jobs_world(store: Store) -> None:
     """Over every function the run can reach by bare name: one importing an HTTP client
     sends the whole run to the zygote with the clients."""
     runner = ExecutionRunner(store, None, world=WorldOptions())  # type: ignore[arg-type]
-    service.deploy(store, "default", "total", PURE)
-    claimed = store.claim_execution(
-        service.start_execution(store, "default", "total", {"items": [1.0]}).id, "test"
-    )
-    job = runner.build_job(claimed)
-    assert job.world is not None and job.world["http"] is False
-    assert job.local_world and not job.records_http
+
+    def job_of(name: str, data: dict[str, Any]) -> Job:
+        execution = service.start_execution(store, "default", name, data)
+        return runner.build_job(store.claim_execution(execution.id, "test"))
+
+    service.deploy(store, "default", "total", COMPUTES)
+    job = job_of("total", {"items": [1.0]})
+    assert job.world is not None and job.world["reach"] == NONE == job.world_reach
+    assert not job.records_http
+
+    service.deploy(store, "default", "stamp", "import time\n\ndef stamp():\n    return 1\n")
+    assert job_of("stamp", {}).world_reach == LOCAL
 
     service.deploy(store, "default", "fetch", "import requests\n\ndef fetch():\n    return 1\n")
-    caller = "def outer():\n    return fetch() + total([1.0])\n"
+    caller = "def outer():\n    return fetch() + total([1.0]) + stamp()\n"
     service.deploy(store, "default", "outer", caller)
-    claimed = store.claim_execution(
-        service.start_execution(store, "default", "outer", {}).id, "test"
-    )
-    job = runner.build_job(claimed)
-    assert set(job.functions) == {"outer", "fetch", "total"}
-    assert job.world is not None and job.world["http"] is True
-    assert job.records_http and not job.local_world
+    job = job_of("outer", {})
+    assert set(job.functions) == {"outer", "fetch", "total", "stamp"}
+    assert job.world is not None and job.world["reach"] == HTTP == job.world_reach
+    assert job.records_http
 
 
-def test_a_replay_always_runs_with_the_clients_patched() -> None:
-    job = Job("e1", "default", "f", {}, world={"mode": "replay", "recording": {}, "http": False})
-    assert job.replays and job.records_http and not job.local_world
-    assert not Job("e2", "default", "f", {}).records_http  # records nothing: no clients
+def test_a_replay_always_runs_with_everything_patched() -> None:
+    job = Job("e1", "default", "f", {}, world={"mode": "replay", "recording": {}, "reach": NONE})
+    assert job.replays and job.records_http and job.world_reach == HTTP
+    plain = Job("e2", "default", "f", {})  # records nothing: the main zygote, no clients
+    assert plain.world_reach == HTTP and not plain.records_http
 
 
 # --- through the real zygotes -----------------------------------------------------------------
@@ -130,6 +163,14 @@ def looks():
     }
 """
 
+# What a run that reaches nothing sees: no recording machinery imported or patched.
+BARE = """\
+import json
+
+def bare():
+    return json.dumps([1])
+"""
+
 
 @pytest.fixture(scope="module")
 def launcher() -> Iterator[ZygoteLauncher]:
@@ -138,22 +179,31 @@ def launcher() -> Iterator[ZygoteLauncher]:
     made.close()
 
 
-def run(launcher: ZygoteLauncher, http: bool, pause: float) -> Any:
+def run(launcher: ZygoteLauncher, reach: str, pause: float, source: str = LOOKS) -> Any:
     time.sleep(pause)
     world = {"mode": "record", "http_limit": 4096, "secret_names": [], "network": True}
-    world["http"] = http
-    job = Job("e1", "default", "looks", {"looks": FunctionSource(LOOKS, 1)}, world=world)
+    world["reach"] = reach
+    name = "looks" if source is LOOKS else "bare"
+    job = Job("e1", "default", name, {name: FunctionSource(source, 1)}, world=world)
     outcome = Supervisor(launcher).run(job, on_steps=lambda steps: None)
     assert outcome.status == "succeeded", outcome.error
     return outcome
 
 
+def zygote_modules(launcher: ZygoteLauncher, reach: str) -> set[str]:
+    """The modules a spare of ``reach``'s zygote has, read from its process."""
+    zygote = launcher._zygote if reach == HTTP else launcher._lesser[reach]
+    assert zygote is not None
+    with open(f"/proc/{zygote.process.pid}/maps") as maps:
+        return {line.rsplit("/", 1)[-1].split(".")[0] for line in maps if ".so" in line}
+
+
 @pytest.mark.slow
-def test_each_kind_of_run_goes_to_its_zygote_and_records_the_same_world(
+def test_each_kind_of_run_goes_to_its_zygote_and_records_what_it_can_reach(
     launcher: ZygoteLauncher,
 ) -> None:
-    local = run(launcher, False, 0.3)
-    assert launcher._local is not None and launcher._zygote is None  # started when needed
+    local = run(launcher, LOCAL, 0.3)
+    assert set(launcher._lesser) == {LOCAL} and launcher._zygote is None  # started on need
     looks = local.output["preview"]
     assert looks["vcr"] is False and looks["time_machine"] is True
     recording = local.world["recording"]
@@ -161,22 +211,31 @@ def test_each_kind_of_run_goes_to_its_zygote_and_records_the_same_world(
     assert abs(recording["clock"][0] / 1e9 - looks["now"]) < 1e-6
     assert recording["http"] == []
 
-    remote = run(launcher, True, 0.3)
+    remote = run(launcher, HTTP, 0.3)
     assert launcher._zygote is not None
     assert remote.output["preview"]["vcr"] is True
     assert remote.world["recording"]["clock_reads"] == 1
 
+    nothing = run(launcher, NONE, 0.3, BARE)
+    assert set(launcher._lesser) == {LOCAL, NONE}
+    assert "_time_machine" not in zygote_modules(launcher, NONE)  # nothing of the world held
+    assert "_time_machine" in zygote_modules(launcher, LOCAL)
+    recording = nothing.world["recording"]
+    assert isinstance(recording["seed"], int)
+    assert (recording["clock"], recording["clock_reads"], recording["http"]) == ([], 0, [])
+    assert (recording["urandom"], recording["urandom_bytes"]) == ("", 0)
+
 
 @pytest.mark.slow
-@pytest.mark.parametrize("http", [False, True])
+@pytest.mark.parametrize("reach_", [LOCAL, HTTP])
 def test_a_recorded_runs_draws_follow_from_its_recorded_seed(
-    launcher: ZygoteLauncher, http: bool
+    launcher: ZygoteLauncher, reach_: str
 ) -> None:
     """Whether its spare seeded ``random`` while it waited (a pause before the job) or had
     no time to and the run's session did (back to back): a replay seeds ``random`` with the
     recorded seed, so the draws must be the ones that seed gives."""
     for pause in (0.3, 0.0, 0.0, 0.0, 0.3, 0.0):
-        outcome = run(launcher, http, pause)
+        outcome = run(launcher, reach_, pause)
         seed = outcome.world["recording"]["seed"]
         assert outcome.output["preview"]["draw"] == random.Random(seed).random()
 
@@ -231,7 +290,7 @@ def test_a_spares_ready_session_records_with_the_jobs_own_settings(
     )
     for limit, kept in ((1 << 20, 1), (10, 0)):
         time.sleep(pause)
-        spec = {**world, "http_limit": limit, "http": True}
+        spec = {**world, "http_limit": limit, "reach": HTTP}
         outcome = Supervisor(unsandboxed).run(
             dataclasses.replace(job, network=True, world=spec), on_steps=lambda steps: None
         )

@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 from ..defaults import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S
+from .world.reach import HTTP
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -55,18 +56,21 @@ class Job:
         return self.world is not None and self.world.get("mode") == "replay"
 
     @property
-    def local_world(self) -> bool:
-        """Whether the run records the clock and randomness but not HTTP, as its code cannot
-        make requests (``world["http"]`` false: see :mod:`.world.outbound`)."""
+    def world_reach(self) -> str:
+        """What of the outside world the run's process must have patched (see
+        :mod:`.world.reach`): for a recording, what its code can reach (``world["reach"]``);
+        a replay needs everything (:data:`~.world.reach.HTTP`), and so does, by default, a
+        run that records nothing (the launcher's main zygote runs it)."""
         world = self.world
-        return world is not None and not self.replays and world.get("http", True) is False
+        if world is None or self.replays:
+            return HTTP
+        return str(world.get("reach", HTTP))
 
     @property
     def records_http(self) -> bool:
         """Whether the run needs the HTTP clients patched: it records the world and its code
-        can make requests, or it replays a recording (whose requests must be answered, or
-        reported as not played)."""
-        return self.world is not None and not self.local_world
+        can make requests, or it replays a recording."""
+        return self.world is not None and self.world_reach == HTTP
 
     def filename_of(self, name: str) -> str:
         """The file name tracebacks show for function ``name``: ``namespace/name.py``."""

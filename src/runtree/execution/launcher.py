@@ -34,6 +34,7 @@ from typing import Any, Protocol
 from ..errors import ZygoteError
 from .sandbox import interpreter
 from .sandbox.slots import Sandbox, default_sandbox
+from .world.reach import HTTP, LOCAL, NONE
 
 SPAWN_TIMEOUT_S = 30.0  # how long the zygote may take to give a job to a child
 REAP_GRACE_S = 5.0  # how long a closing SpawnLauncher lets a worker finish exiting
@@ -66,16 +67,16 @@ class Launcher(Protocol):
         message_fd: int,
         slot: tuple[str, ...] = (),
         *,
-        local_world: bool = False,
+        reach: str = HTTP,
     ) -> WorkerProcess:
         """Start a worker for ``job`` (:meth:`~runtree.execution.job.Job.to_json`) that
         reports on ``message_fd``; the caller closes its copy of ``message_fd`` afterwards.
         A worker that dies before it has its job is not an error here: the supervisor
         classifies it by how it ended. ``slot``: the cgroup.procs files of the dispatcher
         slot the job runs in, which its policy joins (a hint: a launcher may keep a worker
-        ready in them). ``local_world``: the job records the clock and randomness but no
-        HTTP, as its code cannot make requests (:attr:`~runtree.execution.job.Job.
-        local_world`): a worker without the HTTP clients patched may run it (a hint too)."""
+        ready in them). ``reach``: what of the outside world the job's process must have
+        patched (:attr:`~runtree.execution.job.Job.world_reach`): a worker with less
+        patched may run a job that needs less (a hint too)."""
 
     def close(self) -> None: ...
 
@@ -149,7 +150,7 @@ class SpawnLauncher:
         message_fd: int,
         slot: tuple[str, ...] = (),
         *,
-        local_world: bool = False,
+        reach: str = HTTP,
     ) -> WorkerProcess:
         job_r, job_w = os.pipe()
         args = ("runtree.execution.worker", str(job_r), str(message_fd))
@@ -242,13 +243,14 @@ class ZygoteLauncher:
     the HTTP clients before it forks (deterministic replay, :mod:`.world`); off, runs use
     the clients as they are (and a deterministic replay patches them in its own process).
 
-    Recording, the launcher keeps a second zygote, started with the first job that asks for
-    it (``local_world``): one that holds the clock and randomness but not the HTTP clients,
-    for runs whose code cannot make requests (:mod:`.world.outbound`). Each of its children
-    is a copy of a process about 13 MB smaller, which makes forking, warming up and ending
-    each run cheaper (README, "Deterministic replay"). A dispatcher slot keeps a spare in
-    one zygote at a time: when a slot's job goes to the other zygote, the one that ran the
-    slot before is told to forget it (its spare there is ended).
+    Recording, the launcher keeps up to two more zygotes, each started with the first job
+    that asks for it (``reach``, :mod:`.world.reach`): one that holds the clock and
+    randomness but not the HTTP clients, for runs whose code cannot make requests, and one
+    that holds nothing of the world, for runs whose code cannot read the clock or draw
+    randomness either. Each of their children is a copy of a smaller process, which makes
+    forking, warming up and ending each run cheaper (README, "Deterministic replay"). A
+    dispatcher slot keeps a spare in one zygote at a time: when a slot's job goes to another
+    zygote, the one that ran the slot before is told to forget it (its spare there ends).
     """
 
     def __init__(self, sandbox: Sandbox | None = None, *, record_http: bool = True) -> None:
@@ -256,9 +258,9 @@ class ZygoteLauncher:
         self.record_http = record_http
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
-        self._zygote: _Zygote | None = None  # the main one: every job but local_world ones
-        self._local: _Zygote | None = None  # the one without HTTP clients (recording only)
-        self._slot_local: dict[tuple[str, ...], bool] = {}  # which zygote ran each slot last
+        self._zygote: _Zygote | None = None  # the main one (HTTP): every job by default
+        self._lesser: dict[str, _Zygote] = {}  # by reach, LOCAL and NONE (recording only)
+        self._slot_reach: dict[tuple[str, ...], str] = {}  # which zygote ran each slot last
 
     @property
     def _process(self) -> subprocess.Popen[bytes] | None:
@@ -266,18 +268,21 @@ class ZygoteLauncher:
         zygote = self._zygote
         return zygote.process if zygote is not None else None
 
-    def _ensure_started(self, local: bool = False) -> _Zygote:
-        """The running zygote (``local``: the one without HTTP clients); a new one
-        (generation) if there is none or it died. Called holding ``_lock``."""
-        current = self._local if local else self._zygote
+    def _zygote_of(self, reach: str) -> _Zygote | None:
+        return self._zygote if reach == HTTP else self._lesser.get(reach)
+
+    def _ensure_started(self, reach: str = HTTP) -> _Zygote:
+        """The running zygote for jobs of ``reach``; a new one (generation) if there is none
+        or it died. Called holding ``_lock``."""
+        current = self._zygote_of(reach)
         if current is not None and current.alive():
             return current
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         sandboxed = self.sandbox.enabled
         args: tuple[str, ...] = ("runtree.execution.zygote", str(theirs.fileno()))
-        if not self.record_http:
+        if not self.record_http or reach == NONE:
             args = (*args, "--no-http-recording")
-        elif local:
+        elif reach == LOCAL:
             args = (*args, "--local-world")
         try:
             process = subprocess.Popen(
@@ -297,10 +302,10 @@ class ZygoteLauncher:
         finally:
             theirs.close()
         zygote = _Zygote(process, ours)
-        if local:
-            self._local = zygote
-        else:
+        if reach == HTTP:
             self._zygote = zygote
+        else:
+            self._lesser[reach] = zygote
         zygote.reader = threading.Thread(
             target=self._read, args=(zygote,), name="runtree-zygote", daemon=True
         )
@@ -380,18 +385,19 @@ class ZygoteLauncher:
         message_fd: int,
         slot: tuple[str, ...] = (),
         *,
-        local_world: bool = False,
+        reach: str = HTTP,
     ) -> WorkerProcess:
         job_r, job_w = os.pipe()
         request: dict[str, Any] = {}
         if slot:
             request["cgroups"] = list(slot)  # the zygote keeps a spare in them (see .zygote)
-        local = local_world and self.record_http
+        if not self.record_http or reach not in (LOCAL, NONE):
+            reach = HTTP  # the main zygote: it runs everything
         try:
             with self._lock:
-                zygote = self._ensure_started(local)
+                zygote = self._ensure_started(reach)
                 if slot:
-                    self._move_slot(slot, local)
+                    self._move_slot(slot, reach)
                 request_id = next(self._ids)
                 request["id"] = request_id
                 spawned: Future[tuple[int, Future[int]]] = Future()
@@ -416,23 +422,24 @@ class ZygoteLauncher:
         write_job(job_w, job, deadline)
         return _ZygoteChild(spawned, deadline)
 
-    def _move_slot(self, slot: tuple[str, ...], local: bool) -> None:
-        """``slot``'s job goes to the ``local`` zygote (or the main one): the other one, if it
-        ran the slot last, ends its spare there and forgets the slot. Called holding
-        ``_lock``; best effort (a zygote that is gone keeps no spare)."""
-        before = self._slot_local.get(slot)
-        self._slot_local[slot] = local
-        if before is None or before == local:
+    def _move_slot(self, slot: tuple[str, ...], reach: str) -> None:
+        """``slot``'s job goes to the zygote for ``reach``: another one, if it ran the slot
+        last, ends its spare there and forgets the slot. Called holding ``_lock``; best
+        effort (a zygote that is gone keeps no spare)."""
+        before = self._slot_reach.get(slot)
+        self._slot_reach[slot] = reach
+        if before is None or before == reach:
             return
-        other = self._zygote if local else self._local
+        other = self._zygote_of(before)
         if other is not None and other.alive():
             with contextlib.suppress(OSError):
                 other.control.send(json.dumps({"forget_cgroups": list(slot)}).encode())
 
     def close(self) -> None:
         with self._lock:
-            zygotes = [self._zygote, self._local]
-            self._zygote = self._local = None
+            zygotes = [self._zygote, *self._lesser.values()]
+            self._zygote = None
+            self._lesser = {}
         for zygote in zygotes:
             if zygote is not None:
                 self._close(zygote)

@@ -23,7 +23,7 @@ from ..tracking.capture import REDACTED
 from .inputs import bind_input
 from .job import FunctionSource, Job
 from .supervisor import CANCELLED, CRASHED, FAILED, Outcome, Supervisor
-from .world.outbound import can_make_requests_in
+from .world.reach import reach_of
 
 log = logging.getLogger("runtree.execution")
 # Each execution's start and end, for the server's log (INFO; not shown by the CLI).
@@ -113,9 +113,9 @@ class ExecutionRunner:
         if world is not None and world["mode"] == "replay":
             network = False  # the outside world comes from the recording, and only from it
         elif world is not None:
-            # Code that cannot reach an HTTP client runs in the zygote without them (see
-            # .world.outbound): recording it costs less.
-            world["http"] = can_make_requests_in(f.source for f in functions.values())
+            # Code that cannot reach an HTTP client, or the clock and randomness either, runs
+            # in a zygote without them (see .world.reach): recording it costs less.
+            world["reach"] = reach_of(f.source for f in functions.values())
         return Job(
             execution_id=execution.id,
             namespace=execution.namespace,

@@ -110,7 +110,7 @@ class Supervisor:
                 # waiting in them.
                 slot_groups = lease.policy.cgroup_procs if lease and not lease.dynamic else ()
                 process = self.launcher.start(
-                    job.to_json(), message_w, slot_groups, local_world=job.local_world
+                    job.to_json(), message_w, slot_groups, reach=job.world_reach
                 )
             except BaseException:
                 os.close(message_r)

@@ -147,7 +147,7 @@ class Options:
     groups (children are born there too); ``--no-http-recording``: do not patch the HTTP
     clients for recording (:mod:`.world`); ``--local-world``: do not patch them either, but
     hold the clock and randomness for children that record them (runs whose code cannot
-    make requests: :mod:`.world.outbound`)."""
+    make requests: :mod:`.world.reach`)."""
 
     sandboxed: bool = False
     namespaces: bool = False

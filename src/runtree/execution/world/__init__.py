@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import base64
 import functools
+import os
 import re
 import sys
 from collections.abc import Iterable
 from typing import Any
 
+from .reach import HTTP, LOCAL, NONE
 from .redact import Redactor
 
 FORMAT = 1
@@ -119,7 +121,7 @@ def warm_up(request: bool = True, http: bool = True) -> None:
     child). (A spare's request would save a run that makes requests about 230 page copies,
     but cost every spare about 1 ms of CPU, also before runs that make none.) Without
     ``http`` the session records no HTTP, as in a zygote without the clients."""
-    spec = {"mode": "record", "http_limit": 0, "network": http, "http": http}
+    spec = {"mode": "record", "http_limit": 0, "network": http, "reach": HTTP if http else LOCAL}
     # As if random were seeded already: a spare's warm-up must leave the seed that the
     # zygote gave random for its run (ready_child) as it is.
     session = Session(spec, (), ready=(*_recording_parts(), True))
@@ -206,6 +208,8 @@ class Session:
         :func:`seed_ready` made, else the clock and entropy :func:`ready_child` made, once
         (a worker runs one execution)."""
         global _ready, _ready_session
+        if spec.get("mode") == "record" and spec.get("reach") == NONE:
+            return _NothingReached()
         session, _ready_session = _ready_session, None
         if session is not None and spec.get("mode") == "record":
             session.spec = spec
@@ -235,8 +239,8 @@ class Session:
 
     def _may_request(self) -> bool:
         """Recording: whether the run may make requests (network on, and code that can:
-        ``http`` is false where :mod:`.outbound` found it cannot)."""
-        return bool(self.spec.get("network")) and self.spec.get("http", True) is not False
+        see :mod:`.reach`)."""
+        return bool(self.spec.get("network")) and self.spec.get("reach", HTTP) == HTTP
 
     def stop(self) -> dict[str, Any]:
         """Stop recording or replaying; ``{"recording": ...}`` or ``{"report": ...}``. The
@@ -304,6 +308,27 @@ class Session:
             "divergence": divergences[0] if divergences else None,
             "divergences": len(divergences),
         }
+
+
+class _NothingReached(Session):
+    """The session of a recording run whose code can reach neither HTTP nor the clock nor
+    randomness (``world["reach"]`` :data:`~.reach.NONE`): nothing is patched, read or
+    imported for it; its recording holds a seed drawn from the OS (a replay gives it to
+    ``random``, which such code does not use) and nothing else."""
+
+    def __init__(self) -> None:  # not Session.__init__: none of its state is used here
+        self.seed = int.from_bytes(os.urandom(8), "big")
+
+    def start(self) -> None:
+        pass
+
+    def progress(self) -> dict[str, Any] | None:
+        return None
+
+    def stop(self) -> dict[str, Any]:
+        recording = {"format": FORMAT, "seed": self.seed, "clock": [], "clock_reads": 0}
+        recording.update(urandom="", urandom_bytes=0, http=[], http_dropped=0)
+        return {"recording": recording}
 
 
 @functools.lru_cache(maxsize=8)
