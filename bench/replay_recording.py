@@ -5,7 +5,7 @@ Run it from the project root::
     .venv/bin/python bench/replay_recording.py           # full run, a few minutes at load 5
     .venv/bin/python bench/replay_recording.py --quick   # smoke run; its numbers mean little
 
-Runs go through runtree's real zygote (:class:`runtree.execution.launcher.ZygoteLauncher`,
+Runs go through runtree's real zygote (:class:`runtree.execution.zygote_launcher.ZygoteLauncher`,
 unsandboxed: ``RUNTREE_SANDBOX=off``), as a server starts them: spare workers forked ahead and
 warmed up, compiled code cached, the message pipe read to its end. A run is timed from
 handing the job to the zygote to the result's last byte. Two zygotes run side by side: the
@@ -152,7 +152,7 @@ class Zygotes:
     """The baseline and the recording zygote (``preload_requests``: both import requests)."""
 
     def __init__(self, preload_requests: bool) -> None:
-        from runtree.execution import launcher
+        from runtree.execution import zygote_launcher as launcher
 
         # The launcher starts ``python -I -m runtree.execution.zygote ARGS``; this script
         # stands in for ``-m`` so that it can import requests first.

@@ -10,8 +10,9 @@ execution at all); ``tests/bench/test_sandbox_overhead_smoke.py`` runs ``--quick
 
 Setup
 -----
-Two execution engines in this process, each a :class:`~runtree.execution.launcher.ZygoteLauncher`
-with its own warm zygote and a :class:`~runtree.execution.supervisor.Supervisor`: one with the
+Two execution engines in this process, each a
+:class:`~runtree.execution.zygote_launcher.ZygoteLauncher` with its own warm zygote and a
+:class:`~runtree.execution.supervisor.Supervisor`: one with the
 sandbox this host's probe allows (``runtree doctor`` shows which layers), one with the sandbox
 off (``Sandbox.disabled()``: the same zygote from the same Python, no confinement). The trivial
 function ``def add(a, b): return a + b`` runs in both, rounds interleaved so that the shared,
@@ -45,10 +46,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from runtree.execution.job import FunctionSource, Job
-from runtree.execution.launcher import ZygoteLauncher
 from runtree.execution.sandbox.config import SandboxConfig
 from runtree.execution.sandbox.slots import Sandbox
 from runtree.execution.supervisor import Supervisor
+from runtree.execution.zygote_launcher import ZygoteLauncher
 
 SOURCE = "def add(a, b):\n    return a + b\n"
 TARGET_MS = 5.0

@@ -88,9 +88,9 @@ def over_http(directory: str, runs: int) -> tuple[list[float], list[float]]:
 def service_only(directory: str, runs: int) -> list[float]:
     from runtree import service
     from runtree.execution.dispatcher import LocalDispatcher
-    from runtree.execution.launcher import ZygoteLauncher
     from runtree.execution.runner import NotifyingRunner
     from runtree.execution.supervisor import Supervisor
+    from runtree.execution.zygote_launcher import ZygoteLauncher
     from runtree.models import ExecutionRecord
     from runtree.store import Store
 

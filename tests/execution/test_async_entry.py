@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from runtree.execution.launcher import Launcher, SpawnLauncher, ZygoteLauncher
+from runtree.execution.launcher import Launcher, SpawnLauncher
+from runtree.execution.zygote_launcher import ZygoteLauncher
 
 from .test_engine import latest, run
 

@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 
 from runtree.execution.job import FunctionSource, Job
-from runtree.execution.launcher import Launcher, SpawnLauncher, ZygoteLauncher
+from runtree.execution.launcher import Launcher, SpawnLauncher
 from runtree.execution.supervisor import Supervisor
+from runtree.execution.zygote_launcher import ZygoteLauncher
 
 pytestmark = pytest.mark.slow
 
@@ -214,7 +215,7 @@ def test_a_dead_zygote_fails_only_its_own_requests(monkeypatch: pytest.MonkeyPat
     that zygote's requests fail, never those of the zygote started since."""
     import socket
 
-    from runtree.execution import launcher as launcher_module
+    from runtree.execution import zygote_launcher as launcher_module
 
     # every control socket pair made, with a copy of the zygote's end, which keeps the end
     # of a dead zygote's socket from being seen until the test closes it (other tests'

@@ -11,7 +11,6 @@ import pytest
 from runtree.errors import ProtocolViolation
 from runtree.execution import supervisor as supervisor_module
 from runtree.execution.job import FunctionSource, Job
-from runtree.execution.launcher import ZygoteLauncher
 from runtree.execution.protocol import (
     LimitMessage,
     PartialRecording,
@@ -21,6 +20,7 @@ from runtree.execution.protocol import (
 )
 from runtree.execution.supervisor import Supervisor
 from runtree.execution.worker import _json_default
+from runtree.execution.zygote_launcher import ZygoteLauncher
 
 JOB = Job(
     "e1",

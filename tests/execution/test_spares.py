@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from runtree.execution.job import FunctionSource, Job
-from runtree.execution.launcher import ZygoteLauncher
 from runtree.execution.sandbox.slots import Sandbox
 from runtree.execution.supervisor import Outcome, Supervisor
+from runtree.execution.zygote_launcher import ZygoteLauncher
 
 pytestmark = [
     pytest.mark.slow,

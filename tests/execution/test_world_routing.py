@@ -18,11 +18,11 @@ import pytest
 
 from runtree import service
 from runtree.execution.job import FunctionSource, Job
-from runtree.execution.launcher import ZygoteLauncher
 from runtree.execution.runner import ExecutionRunner, WorldOptions
 from runtree.execution.sandbox.slots import Sandbox
 from runtree.execution.supervisor import Supervisor
 from runtree.execution.world.reach import HTTP, LOCAL, NONE, reach, reach_of
+from runtree.execution.zygote_launcher import ZygoteLauncher
 from runtree.store import Store
 
 PURE = """\

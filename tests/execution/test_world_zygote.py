@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 
 from runtree.execution.job import FunctionSource, Job
-from runtree.execution.launcher import ZygoteLauncher
 from runtree.execution.supervisor import Supervisor
 from runtree.execution.worker import warm_up_thread
 from runtree.execution.zygote import Options, Zygote, warm_until_job
+from runtree.execution.zygote_launcher import ZygoteLauncher
 
 pytestmark = pytest.mark.slow
 

@@ -13,10 +13,10 @@ import logging
 from collections.abc import Callable
 
 from ..execution.dispatcher import Dispatcher, LocalDispatcher
-from ..execution.launcher import ZygoteLauncher
 from ..execution.queue import QueueDispatcher
 from ..execution.runner import NotifyingRunner, WorldOptions
 from ..execution.supervisor import Supervisor
+from ..execution.zygote_launcher import ZygoteLauncher
 from ..models import ExecutionRecord
 from ..settings import Settings
 from ..store import Store

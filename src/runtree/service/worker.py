@@ -8,10 +8,10 @@ import logging
 from collections.abc import Callable, Sequence
 
 from ..errors import QueueUnavailable
-from ..execution.launcher import ZygoteLauncher
 from ..execution.queue import QueueDispatcher
 from ..execution.runner import NotifyingRunner, WorldOptions
 from ..execution.supervisor import Supervisor
+from ..execution.zygote_launcher import ZygoteLauncher
 from ..models import ExecutionRecord
 from ..settings import Settings
 from ..store import Store

@@ -5,7 +5,7 @@ it; recording its clock and randomness needs time-machine's patches and a seeded
 A zygote that holds them makes every run it forks dearer, also runs that never use them
 (forking, warming up and ending a larger process: measured in the README, "Deterministic
 replay"). So a recording server keeps up to three zygotes
-(:class:`~runtree.execution.launcher.ZygoteLauncher`), one per :func:`reach`:
+(:class:`~runtree.execution.zygote_launcher.ZygoteLauncher`), one per :func:`reach`:
 
 * :data:`HTTP` -- the code can make HTTP requests: the zygote with the clients patched (and
   the clock and randomness held), as every recording run had before;
