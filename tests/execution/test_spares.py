@@ -276,3 +276,20 @@ def test_an_unsandboxed_spare_warms_up_at_the_lowest_priority_too() -> None:
         wait_for(waiting_at_own_nice, f"no spare waiting at nice {own_nice}")
     finally:
         launcher.close()
+
+
+def test_killing_a_slots_processes_uses_a_running_zygote(
+    sandboxed: tuple[Sandbox, ZygoteLauncher],
+) -> None:
+    """A launcher that so far ran only jobs that reach less of the world has no main zygote:
+    killing a slot uid's processes asks one of the running zygotes instead of starting it."""
+    sandbox, _launcher = sandboxed
+    launcher = ZygoteLauncher(sandbox)
+    try:
+        local_world = {"mode": "record", "http_limit": 0, "secret_names": [], "reach": "none"}
+        run(launcher, 0, world=local_world)
+        assert set(launcher._lesser) == {"none"} and launcher._zygote is None
+        launcher.kill_user(sandbox._slots[0].uid)  # whether any was left: zombies count too
+        assert launcher._zygote is None
+    finally:
+        launcher.close()

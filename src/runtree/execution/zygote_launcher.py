@@ -198,16 +198,18 @@ class ZygoteLauncher:
                 future.set_exception(ZygoteError("the zygote process stopped"))
 
     def kill_user(self, uid: int) -> bool:
-        """Ask the zygote (root, single-threaded: it forks safely and fast) to kill every
-        process of ``uid``; a helper process of our own if it cannot. Nothing without uid
-        separation (not root: there is no uid that only the run has)."""
+        """Ask a zygote (root, single-threaded: it forks safely and fast) to kill every
+        process of ``uid``, any running one (the main one is started if none is); a helper
+        process of our own if it cannot. Nothing without uid separation (not root: there is
+        no uid that only the run has)."""
         if not self.sandbox.separates_uids:
             return False
         done: Future[bool] = Future()
         request: tuple[_Zygote, int] | None = None
         try:
             with self._lock:
-                zygote = self._ensure_started()
+                running = [z for z in (self._zygote, *self._lesser.values()) if z is not None]
+                zygote = next((z for z in running if z.alive()), None) or self._ensure_started()
                 request = zygote, next(self._ids)
                 zygote.kills[request[1]] = done
                 zygote.control.send(json.dumps({"id": request[1], "kill_uid": uid}).encode())
