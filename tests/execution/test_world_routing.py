@@ -52,6 +52,11 @@ def total(items: list[float]) -> float:
         COMPUTES,
         "import json.decoder\nimport collections.abc as abc\ndef f():\n    return 1\n",
         "from __future__ import annotations\ndef f(x: int) -> int:\n    return x\n",
+        # time only to measure durations or wait: monotonic clocks are not recorded
+        "import time\ndef f():\n    t = time.perf_counter()\n    time.sleep(0)\n"
+        "    return time.perf_counter() - t\n",
+        "import time as tm\ndef f():\n    return tm.monotonic_ns()\n",
+        "from time import perf_counter, sleep\ndef f():\n    return perf_counter()\n",
     ],
 )
 def test_computation_only_code_reaches_nothing(source: str) -> None:
@@ -62,12 +67,18 @@ def test_computation_only_code_reaches_nothing(source: str) -> None:
     "source",
     [
         PURE,
-        "import time\n",
+        "import time\nSTARTED = time.time()\n",
         "from datetime import datetime\n",
         "import uuid\n",  # uuid1 reads the clock, uuid4 os.urandom
         "from statistics import mean\n",  # statistics draws from random
         "import secrets\n",
         "import calendar, zoneinfo\n",
+        "import time\ndef f():\n    return time.perf_counter() + time.time()\n",
+        "from time import perf_counter, time\n",
+        "from time import *\n",
+        "import time\ndef f():\n    return getattr(time, 'time')()\n",  # any other use
+        "import time\nclock = time\n",
+        "import time\ndef f(time):\n    return time.time()\n",  # a namesake counts too
     ],
 )
 def test_code_that_reads_the_clock_or_randomness_reaches_them_only(source: str) -> None:
@@ -130,7 +141,8 @@ def test_the_runner_writes_the_answer_into_the_jobs_world(store: Store) -> None:
     assert job.world is not None and job.world["reach"] == NONE == job.world_reach
     assert not job.records_http
 
-    service.deploy(store, "default", "stamp", "import time\n\ndef stamp():\n    return 1\n")
+    stamp = "import time\n\ndef stamp():\n    return int(time.time())\n"
+    service.deploy(store, "default", "stamp", stamp)
     assert job_of("stamp", {}).world_reach == LOCAL
 
     service.deploy(store, "default", "fetch", "import requests\n\ndef fetch():\n    return 1\n")

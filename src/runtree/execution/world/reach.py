@@ -18,8 +18,9 @@ replay"). So a recording server keeps up to three zygotes
 would. Code that imports nothing but the standard library's computation modules listed in
 :data:`COMPUTATION_MODULES`, and that never names a way to import or run other code
 (``__import__``, ``exec``, ``eval``, ``compile``, ``__builtins__`` ...), cannot open an HTTP
-connection; if it imports none of :data:`CLOCK_AND_RANDOMNESS_MODULES` either, it cannot
-read the wall clock or draw random values. Anything else -- any other import, third-party or
+connection; if it imports none of :data:`CLOCK_AND_RANDOMNESS_MODULES` either (or only
+``time``, and uses it only to measure durations or wait: :data:`DURATION_FUNCTIONS`), it
+cannot read the wall clock or draw random values. Anything else -- any other import, third-party or
 not (``urllib``, ``socket``, ``os``, ``sys``, ``importlib``, ``requests`` ...), a relative
 import -- is taken to reach everything. The answer is conservative for code written to do
 its work, not a proof against code written to evade it: code that goes out of its way to
@@ -101,6 +102,23 @@ CLOCK_AND_RANDOMNESS_MODULES = frozenset(
     {"calendar", "datetime", "random", "secrets", "statistics", "time", "uuid", "zoneinfo"}
 )
 
+# What of ``time`` measures durations or waits, never reading the wall clock (monotonic
+# clocks are not recorded: README, "Not captured"): code that uses ``time`` only for these
+# reaches nothing of the world through it.
+DURATION_FUNCTIONS = frozenset(
+    {
+        "monotonic",
+        "monotonic_ns",
+        "perf_counter",
+        "perf_counter_ns",
+        "process_time",
+        "process_time_ns",
+        "sleep",
+        "thread_time",
+        "thread_time_ns",
+    }
+)
+
 # Names through which code can import or run other code without an import statement.
 CODE_LOADING_NAMES = frozenset(
     {
@@ -126,22 +144,30 @@ def reach_of(sources: Iterable[str]) -> str:
 def reach(source: str) -> str:
     """What the module ``source`` can reach (see the module docstring): :data:`NONE` when
     it imports nothing but :data:`COMPUTATION_MODULES` outside
-    :data:`CLOCK_AND_RANDOMNESS_MODULES` and names none of :data:`CODE_LOADING_NAMES`;
-    :data:`LOCAL` when it also imports some of those; else :data:`HTTP`. Source that does
-    not parse reaches everything (its run fails on it anyway)."""
+    :data:`CLOCK_AND_RANDOMNESS_MODULES` (but ``time`` used only for
+    :data:`DURATION_FUNCTIONS`) and names none of :data:`CODE_LOADING_NAMES`; :data:`LOCAL`
+    when it also imports some of those; else :data:`HTTP`. Source that does not parse
+    reaches everything (its run fails on it anyway)."""
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError):
         return HTTP
     found = NONE
+    time_names: set[str] = set()  # the names ``import time`` bound
     for node in ast.walk(tree):
         modules: list[str] = []
         if isinstance(node, ast.Import):
             modules = [alias.name for alias in node.names]
+            for alias in node.names:
+                if alias.name == "time":
+                    time_names.add(alias.asname or "time")
+                    modules.remove("time")  # how it is used decides: below
         elif isinstance(node, ast.ImportFrom):
             if node.level or node.module is None:
                 return HTTP
             modules = [node.module]
+            if node.module == "time" and all(a.name in DURATION_FUNCTIONS for a in node.names):
+                modules = []  # ``from time import perf_counter, sleep``: no wall clock
         elif isinstance(node, ast.Name | ast.Attribute):
             name = node.id if isinstance(node, ast.Name) else node.attr
             if name in CODE_LOADING_NAMES:
@@ -152,4 +178,26 @@ def reach(source: str) -> str:
                 return HTTP
             if top in CLOCK_AND_RANDOMNESS_MODULES:
                 found = LOCAL
+    if time_names and found == NONE and _reads_the_wall_clock(tree, time_names):
+        found = LOCAL
     return found
+
+
+def _reads_the_wall_clock(tree: ast.AST, names: set[str]) -> bool:
+    """Whether the module ``time``, bound to ``names``, is used for anything but
+    :data:`DURATION_FUNCTIONS`: every use of a name it is bound to (in any scope: a
+    namesake counts too, which only errs towards recording) must be ``name.<function>``."""
+    allowed: set[int] = set()
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in names
+            and node.attr in DURATION_FUNCTIONS
+            and isinstance(node.ctx, ast.Load)
+        ):
+            allowed.add(id(node.value))
+    return any(
+        isinstance(node, ast.Name) and node.id in names and id(node) not in allowed
+        for node in ast.walk(tree)
+    )
