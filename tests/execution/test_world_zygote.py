@@ -208,3 +208,33 @@ print("ok")
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
     )
     assert done.stdout.strip() == "ok", done.stderr
+
+
+def test_the_clock_zygote_leaves_unittest_out_and_time_machine_still_checks_test_cases() -> None:
+    """time-machine imports unittest (about 1 MB) only to check the classes it decorates:
+    the zygote that holds the clock and randomness imports it with a stand-in, which asks
+    the real TestCase when time-machine checks; a run's own ``import unittest`` is real."""
+    script = """
+import sys
+from runtree.execution.world import prepare, warm_up
+prepare(http=False)
+warm_up(request=False, http=False)
+print("unittest" in sys.modules)
+import time_machine, unittest
+class Case(unittest.TestCase):
+    def test(self):
+        pass
+print(time_machine.travel(0)(Case) is Case, unittest.TestCase.__module__)
+try:
+    time_machine.travel(0)(int)
+except TypeError as error:
+    print(error)
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.split("\n")[:3] == [
+        "False",
+        "True unittest.case",
+        "Can only decorate unittest.TestCase subclasses.",
+    ], done.stderr

@@ -28,9 +28,10 @@ from collections.abc import Callable
 from typing import Any
 
 from ...tracking import recording as _recording
-from .imports import without
+from .imports import unittest_stand_in, without
 
-with without():  # not its pytest fixture nor its date parser: see .imports
+# Not its pytest fixture nor its date parser, nor unittest: see .imports.
+with without(), unittest_stand_in():
     import time_machine
 
 # time-machine's C module: patch()/unpatch() and the real functions (it ships no type stubs).

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import types
 from collections.abc import Iterator
 
 # What the libraries that record the world may do without (see the module docstring).
@@ -41,3 +42,44 @@ def without(names: tuple[str, ...] = EXTRAS) -> Iterator[None]:
         for name in hidden:
             if sys.modules.get(name, 0) is None:
                 del sys.modules[name]
+
+
+class _TestCaseCheck(type):
+    """``issubclass``/``isinstance`` against the stand-in ask the real ``unittest.TestCase``
+    (imported then, on first use)."""
+
+    def __subclasscheck__(cls, subclass: type) -> bool:
+        import unittest
+
+        return issubclass(subclass, unittest.TestCase)
+
+    def __instancecheck__(cls, instance: object) -> bool:
+        import unittest
+
+        return isinstance(instance, unittest.TestCase)
+
+
+class TestCaseStandIn(metaclass=_TestCaseCheck):
+    """What time-machine gets for ``unittest.TestCase`` (see :func:`unittest_stand_in`)."""
+
+    __test__ = False  # not a test class for pytest
+
+
+@contextlib.contextmanager
+def unittest_stand_in() -> Iterator[None]:
+    """Inside, ``from unittest import TestCase`` gets :class:`TestCaseStandIn`, unless
+    ``unittest`` is imported already; afterwards ``unittest`` imports as usual.
+    time-machine imports ``unittest`` (about 1 MB with argparse, difflib and the rest, in
+    every recording zygote) only to check that a class it decorates derives from
+    ``TestCase``, which the stand-in answers by asking the real one."""
+    if "unittest" in sys.modules:
+        yield
+        return
+    stand_in = types.ModuleType("unittest")
+    stand_in.TestCase = TestCaseStandIn  # type: ignore[attr-defined]
+    sys.modules["unittest"] = stand_in
+    try:
+        yield
+    finally:
+        if sys.modules.get("unittest") is stand_in:
+            del sys.modules["unittest"]
