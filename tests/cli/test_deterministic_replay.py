@@ -258,3 +258,20 @@ def test_a_run_that_times_out_or_crashes_keeps_its_partial_recording(
     assert replayed["output"] == ORDERS["7"]  # the partner's recorded answer
     (io,) = [s for s in replayed["steps"] if s.get("kind") == "io"]
     assert io["io"]["status"] == 200 and io["status"] == "completed"
+
+
+def test_a_run_whose_code_reaches_nothing_of_the_world_is_recorded_and_replays(
+    cli: Cli, tmp_path: pathlib.Path
+) -> None:
+    """It runs in the zygote that holds nothing of the world, and the supervisor gives it
+    its recording (a seed): a deterministic replay of it works like any other, also on a
+    version that reads the clock (past the recording: the real clock)."""
+    _deploy(cli, tmp_path, "double", "def double(n: int):\n    return n * 2\n")
+    original = _run_json(cli, "run", "double", "-a", "n=21")
+    assert original["status"] == "succeeded" and original["output"] == 42, original
+    replayed = _run_json(cli, "replay", original["id"], "--deterministic")
+    assert replayed["status"] == "succeeded" and replayed["output"] == 42, replayed
+    stamped = "import time\n\ndef double(n: int):\n    return n * 2 + int(time.time() > 0)\n"
+    _deploy(cli, tmp_path, "double", stamped)
+    again = _run_json(cli, "replay", original["id"], "--deterministic", "--version", "2")
+    assert again["status"] == "succeeded" and again["output"] == 43, again

@@ -232,6 +232,12 @@ def test_each_kind_of_run_goes_to_its_zygote_and_records_what_it_can_reach(
     assert set(launcher._lesser) == {LOCAL, NONE}
     assert "_time_machine" not in zygote_modules(launcher, NONE)  # nothing of the world held
     assert "_time_machine" in zygote_modules(launcher, LOCAL)
+    # Its process runs as one that records nothing (the supervisor makes its recording):
+    # given code that does read the clock, as the analysis would never send here, it sees
+    # nothing of the recording machinery, and its clock read is not recorded.
+    unrecorded = run(launcher, NONE, 0.3)
+    assert unrecorded.output["preview"]["time_machine"] is False
+    assert unrecorded.world["recording"]["clock_reads"] == 0
     recording = nothing.world["recording"]
     assert isinstance(recording["seed"], int)
     assert (recording["clock"], recording["clock_reads"], recording["http"]) == ([], 0, [])

@@ -44,6 +44,8 @@ from .protocol import (
 )
 from .sandbox.slots import Lease
 from .worker import OUTPUT_LIMIT
+from .world import empty_recording
+from .world.reach import NONE
 
 MAX_LINE = 256 * 1024 * 1024  # a worker sending more in one message is treated as crashed
 MAX_MESSAGES = 512 * 1024 * 1024  # all a worker may send (steps, values, result)
@@ -102,6 +104,12 @@ class Supervisor:
         lease = sandbox.lease(job, slot) if sandbox.enabled else None
         if lease is not None:
             job = dataclasses.replace(job, sandbox=lease.policy.to_dict())
+        reach = job.world_reach
+        if reach == NONE:
+            # Its code can reach nothing of the world: its process records nothing, exactly as
+            # a run that records nothing, and its recording (a seed, nothing else) is made
+            # here.
+            job = dataclasses.replace(job, world=None)
         process: WorkerProcess | None = None
         try:
             message_r, message_w = os.pipe()
@@ -109,9 +117,7 @@ class Supervisor:
                 # A slot's own cgroups (not a one-off uid's): the launcher may keep a worker
                 # waiting in them.
                 slot_groups = lease.policy.cgroup_procs if lease and not lease.dynamic else ()
-                process = self.launcher.start(
-                    job.to_json(), message_w, slot_groups, reach=job.world_reach
-                )
+                process = self.launcher.start(job.to_json(), message_w, slot_groups, reach=reach)
             except BaseException:
                 os.close(message_r)
                 raise
@@ -120,9 +126,12 @@ class Supervisor:
             if on_started is not None:
                 on_started(process.pid)
             try:
-                return self._watch(
+                outcome = self._watch(
                     job, process, message_r, on_steps, cancel, keep_final_steps, lease
                 )
+                if reach == NONE:
+                    return dataclasses.replace(outcome, world={"recording": empty_recording()})
+                return outcome
             except BaseException:  # e.g. on_steps failed: the worker must not run on
                 self._stop(process, lease)
                 raise

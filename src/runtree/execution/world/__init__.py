@@ -24,7 +24,7 @@ import sys
 from collections.abc import Iterable
 from typing import Any
 
-from .reach import HTTP, LOCAL, NONE
+from .reach import HTTP, LOCAL
 from .redact import Redactor
 
 FORMAT = 1
@@ -208,8 +208,6 @@ class Session:
         :func:`seed_ready` made, else the clock and entropy :func:`ready_child` made, once
         (a worker runs one execution)."""
         global _ready, _ready_session
-        if spec.get("mode") == "record" and spec.get("reach") == NONE:
-            return _NothingReached()
         session, _ready_session = _ready_session, None
         if session is not None and spec.get("mode") == "record":
             session.spec = spec
@@ -310,25 +308,22 @@ class Session:
         }
 
 
-class _NothingReached(Session):
-    """The session of a recording run whose code can reach neither HTTP nor the clock nor
-    randomness (``world["reach"]`` :data:`~.reach.NONE`): nothing is patched, read or
-    imported for it; its recording holds a seed drawn from the OS (a replay gives it to
-    ``random``, which such code does not use) and nothing else."""
-
-    def __init__(self) -> None:  # not Session.__init__: none of its state is used here
-        self.seed = int.from_bytes(os.urandom(8), "big")
-
-    def start(self) -> None:
-        pass
-
-    def progress(self) -> dict[str, Any] | None:
-        return None
-
-    def stop(self) -> dict[str, Any]:
-        recording = {"format": FORMAT, "seed": self.seed, "clock": [], "clock_reads": 0}
-        recording.update(urandom="", urandom_bytes=0, http=[], http_dropped=0)
-        return {"recording": recording}
+def empty_recording() -> dict[str, Any]:
+    """The recording of a run whose code can reach neither HTTP nor the clock nor
+    randomness (``world["reach"]`` :data:`~.reach.NONE`): nothing is patched or read for it
+    (its process runs as one that records nothing), so its recording holds a seed drawn
+    from the OS -- a replay gives it to ``random``, which such code does not use -- and
+    nothing else."""
+    return {
+        "format": FORMAT,
+        "seed": int.from_bytes(os.urandom(8), "big"),
+        "clock": [],
+        "clock_reads": 0,
+        "urandom": "",
+        "urandom_bytes": 0,
+        "http": [],
+        "http_dropped": 0,
+    }
 
 
 @functools.lru_cache(maxsize=8)
