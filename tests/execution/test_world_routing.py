@@ -161,6 +161,16 @@ def test_a_replay_always_runs_with_everything_patched() -> None:
     assert plain.world_reach == HTTP and not plain.records_http
 
 
+def test_only_a_run_that_reaches_nothing_goes_to_its_worker_without_a_world() -> None:
+    record = {"mode": "record", "http_limit": 0, "secret_names": []}
+    for reach_, kept in ((NONE, False), (LOCAL, True), (HTTP, True)):
+        job = Job("e1", "default", "f", {}, world={**record, "reach": reach_})
+        assert (job.for_worker().world is not None) is kept
+        assert job.for_worker().world_reach == (HTTP if reach_ == NONE else reach_)
+    replay = Job("e2", "default", "f", {}, world={"mode": "replay", "reach": NONE})
+    assert replay.for_worker() is replay
+
+
 # --- through the real zygotes -----------------------------------------------------------------
 
 LOOKS = """\

@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from ..defaults import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S
-from .world.reach import HTTP
+from .world.reach import HTTP, NONE
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -71,6 +71,12 @@ class Job:
         """Whether the run needs the HTTP clients patched: it records the world and its code
         can make requests, or it replays a recording."""
         return self.world is not None and self.world_reach == HTTP
+
+    def for_worker(self) -> Job:
+        """The job as its worker process gets it: a recording run whose code reaches nothing
+        of the world (:data:`~.world.reach.NONE`) goes without a world, as a run that records
+        nothing (its supervisor makes its recording: :func:`~.world.empty_recording`)."""
+        return dataclasses.replace(self, world=None) if self.world_reach == NONE else self
 
     def filename_of(self, name: str) -> str:
         """The file name tracebacks show for function ``name``: ``namespace/name.py``."""

@@ -104,12 +104,10 @@ class Supervisor:
         lease = sandbox.lease(job, slot) if sandbox.enabled else None
         if lease is not None:
             job = dataclasses.replace(job, sandbox=lease.policy.to_dict())
+        # Its code may reach nothing of the world: its process then records nothing, as a
+        # run that records nothing, and its recording (a seed, nothing else) is made here.
         reach = job.world_reach
-        if reach == NONE:
-            # Its code can reach nothing of the world: its process records nothing, exactly as
-            # a run that records nothing, and its recording (a seed, nothing else) is made
-            # here.
-            job = dataclasses.replace(job, world=None)
+        job = job.for_worker()
         process: WorkerProcess | None = None
         try:
             message_r, message_w = os.pipe()
