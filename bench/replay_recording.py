@@ -27,10 +27,13 @@ most +2 %):
   reaches nothing of the world (what pure business logic is).
 * ``no_calls_clock`` -- the same, plus ``datetime.now()`` and ``random.random()`` once: it
   records in the zygote with the clock and randomness.
-* ``no_calls_os`` -- the same function in a module that also imports ``os``: code that can
-  reach an HTTP client, so it records in the zygote with the clients patched, as every
-  recording run did before runtree told them apart (what a no-call function that imports
-  anything beyond the standard library's computation modules pays).
+* ``no_calls_socket`` -- the same function in a module that also imports ``socket`` (and
+  does not use it): code that can reach the network, so it records in the zygote with the
+  clients patched, as every recording run did before runtree told them apart (what a
+  no-call function pays that imports an HTTP client, a third-party package or anything
+  else runtree cannot tell is harmless). Both zygotes have ``socket`` imported already (an
+  HTTP client the baseline zygote lacks would be imported by each of its runs: that would
+  compare imports, not recording).
 * ``three_calls`` -- three GET requests with ``requests`` to an HTTP server this process
   runs on loopback (a JSON answer of about 1 KiB each): the target is "a few percent". Both
   zygotes import ``requests`` before forking here (the product's baseline zygote does not,
@@ -99,9 +102,9 @@ NO_CALLS_CLOCK = "import datetime, random\n\n" + NO_CALLS.replace(
 )
 assert NO_CALLS_CLOCK.count("datetime.datetime.now()") == 1
 
-# The same function in a module that also imports ``os``: code that can reach an HTTP client
-# (``os.system``, ``os.sys.modules``), so it records in the zygote with the clients patched.
-NO_CALLS_OS = "import os\n\n" + NO_CALLS
+# The same function in a module that also imports ``socket`` (unused): it records in the
+# zygote with the clients patched.
+NO_CALLS_SOCKET = "import socket\n\n" + NO_CALLS
 
 THREE_CALLS = """\
 import requests
@@ -283,7 +286,7 @@ def measure(name: str, spec: dict[str, Any], rounds: int, per_round: int, zygote
     rec_ms = statistics.median(medians["record"]) / 1e6
     ratio = statistics.median(ratios)
     print(
-        f"{name:14} baseline {off_ms:7.3f} ms  recording {rec_ms:7.3f} ms  "
+        f"{name:15} baseline {off_ms:7.3f} ms  recording {rec_ms:7.3f} ms  "
         f"ratio x{ratio:.4f} ({(ratio - 1) * 100:+.2f} %)  "
         f"[{rounds} rounds x {per_round} runs each, medians]"
     )
@@ -293,7 +296,7 @@ def measure(name: str, spec: dict[str, Any], rounds: int, per_round: int, zygote
         off_faults = counted["off"].get("page-faults", 0) / runs
         rec_faults = counted["record"].get("page-faults", 0) / runs
         print(
-            f"{'':14} CPU per run, zygote and all its processes (perf stat): baseline "
+            f"{'':15} CPU per run, zygote and all its processes (perf stat): baseline "
             f"{off_cpu / runs:.3f} ms, recording {rec_cpu / runs:.3f} ms "
             f"({(rec_cpu / off_cpu - 1) * 100:+.2f} %); page faults {off_faults:.0f} and "
             f"{rec_faults:.0f} ({rec_faults - off_faults:+.0f})"
@@ -388,10 +391,10 @@ def main() -> int:
                 zygotes,
             )
             measure(
-                "no_calls_os",
+                "no_calls_socket",
                 {
                     "entry": "no_calls",
-                    "source": NO_CALLS_OS,
+                    "source": NO_CALLS_SOCKET,
                     "kwargs": {"n": 20},
                     "reach": "http",
                 },

@@ -27,7 +27,7 @@ def test_benchmark_quick_run_measures_every_scenario() -> None:
         check=False,
     )
     assert done.returncode == 0, f"{done.stdout}\n{done.stderr}"
-    for scenario in ("no_calls", "no_calls_clock", "no_calls_os", "three_calls", "three_slow"):
+    for scenario in ("no_calls", "no_calls_clock", "no_calls_socket", "three_calls", "three_slow"):
         assert re.search(rf"^{scenario} +{ROW}", done.stdout, re.M), done.stdout
     assert "session start+stop alone" in done.stdout
     assert "3 requests in-process" in done.stdout

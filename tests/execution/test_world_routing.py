@@ -57,6 +57,12 @@ def total(items: list[float]) -> float:
         "    return time.perf_counter() - t\n",
         "import time as tm\ndef f():\n    return tm.monotonic_ns()\n",
         "from time import perf_counter, sleep\ndef f():\n    return perf_counter()\n",
+        # os and sys for the environment, paths, arguments and printed output
+        "import os\ndef f():\n    return os.environ.get('A'), os.getenv('B'), os.path.join('a')\n",
+        "from os import environ, getenv\nfrom os.path import join\n",
+        "import os.path as p\ndef f():\n    return p.join('a')\n",
+        "import sys\ndef f():\n    print(sys.argv, file=sys.stderr)\n    sys.exit(0)\n",
+        "import os, sys, time\n",  # imported, never used
     ],
 )
 def test_computation_only_code_reaches_nothing(source: str) -> None:
@@ -79,6 +85,8 @@ def test_computation_only_code_reaches_nothing(source: str) -> None:
         "import time\ndef f():\n    return getattr(time, 'time')()\n",  # any other use
         "import time\nclock = time\n",
         "import time\ndef f(time):\n    return time.time()\n",  # a namesake counts too
+        "import os\ndef f():\n    return os.urandom(8)\n",
+        "from os import urandom\n",
     ],
 )
 def test_code_that_reads_the_clock_or_randomness_reaches_them_only(source: str) -> None:
@@ -93,8 +101,13 @@ def test_code_that_reads_the_clock_or_randomness_reaches_them_only(source: str) 
         "from http import client\n",
         "from http.client import HTTPConnection\n",
         "import socket\n",
-        "import os\n",  # os.system, and a way to every module already imported (os.sys)
-        "import sys\n",
+        "import os\ndef f():\n    os.system('curl http://x')\n",
+        "import os\ndef f():\n    return os.sys.modules\n",  # a way to every module
+        "import os\ndef f(g):\n    return g(os)\n",  # passed on: anything may be done
+        "from os import system\n",
+        "import os.path\ndef f():\n    return os.popen('x')\n",
+        "import sys\ndef f():\n    return sys.modules['http.client']\n",
+        "import subprocess\n",
         "import importlib\n",
         "import json, httpx\n",
         "import time, requests\n",

@@ -18,11 +18,14 @@ replay"). So a recording server keeps up to three zygotes
 would. Code that imports nothing but the standard library's computation modules listed in
 :data:`COMPUTATION_MODULES`, and that never names a way to import or run other code
 (``__import__``, ``exec``, ``eval``, ``compile``, ``__builtins__`` ...), cannot open an HTTP
-connection; if it imports none of :data:`CLOCK_AND_RANDOMNESS_MODULES` either (or only
-``time``, and uses it only to measure durations or wait: :data:`DURATION_FUNCTIONS`), it
-cannot read the wall clock or draw random values. Anything else -- any other import, third-party or
-not (``urllib``, ``socket``, ``os``, ``sys``, ``importlib``, ``requests`` ...), a relative
-import -- is taken to reach everything. The answer is conservative for code written to do
+connection; if it imports none of :data:`CLOCK_AND_RANDOMNESS_MODULES` either, it cannot
+read the wall clock or draw random values. ``os``, ``sys`` and ``time`` are judged by how
+they are used (:data:`SCOPED_MODULES`): ``os.environ``, ``os.path``, ``sys.argv`` or
+``time.perf_counter()`` reach nothing, ``os.urandom`` and ``time.time()`` the clock and
+randomness, anything else of ``os`` and ``sys`` (``os.system``, ``sys.modules``, the module
+passed on) everything. Anything else -- any other import, third-party or not (``urllib``,
+``socket``, ``subprocess``, ``importlib``, ``requests`` ...), a relative import -- is taken
+to reach everything. The answer is conservative for code written to do
 its work, not a proof against code written to evade it: code that goes out of its way to
 reach a module it did not import (through a listed module's private attributes, or an
 object's ``__subclasses__``) could read or fetch what the recording does not see, as a
@@ -119,6 +122,49 @@ DURATION_FUNCTIONS = frozenset(
     }
 )
 
+# Modules that reach the world only through some of their attributes: module -> (what
+# each attribute reaches, what any other use of the module reaches). ``os`` for the
+# environment and paths (neither is recorded: README, "Not captured") reaches nothing, for
+# ``urandom`` randomness, for anything else (``system``, ``popen``, ``sys`` ...) everything;
+# ``sys`` likewise for what only reads the interpreter's settings or writes the printed
+# output; ``time`` for durations and waits (monotonic clocks are not recorded) nothing,
+# for anything else the clock.
+_READS_NOTHING = (
+    "environ",
+    "getenv",
+    "path",
+    "sep",
+    "linesep",
+    "pathsep",
+    "curdir",
+    "pardir",
+    "extsep",
+    "name",
+    "cpu_count",
+    "getpid",
+)
+_SYS_READS_NOTHING = (
+    "argv",
+    "byteorder",
+    "exit",
+    "float_info",
+    "getrecursionlimit",
+    "getsizeof",
+    "maxsize",
+    "platform",
+    "stderr",
+    "stdout",
+    "version",
+    "version_info",
+)
+SCOPED_MODULES: dict[str, tuple[dict[str, str], str]] = {
+    "os": ({**dict.fromkeys(_READS_NOTHING, NONE), "urandom": LOCAL}, HTTP),
+    "sys": (dict.fromkeys(_SYS_READS_NOTHING, NONE), HTTP),
+    "time": (dict.fromkeys(DURATION_FUNCTIONS, NONE), LOCAL),
+}
+# Submodules of those that only compute (``from os.path import join``).
+PURE_SUBMODULES = frozenset({"os.path"})
+
 # Names through which code can import or run other code without an import statement.
 CODE_LOADING_NAMES = frozenset(
     {
@@ -136,68 +182,81 @@ CODE_LOADING_NAMES = frozenset(
 
 def reach_of(sources: Iterable[str]) -> str:
     """What a job's function modules can reach: the most any of them can."""
-    reaches = {reach(source) for source in sources}
-    return next((kind for kind in REACHES if kind in reaches), NONE)
+    return _most(reach(source) for source in sources)
+
+
+def _most(reaches: Iterable[str]) -> str:
+    found = set(reaches)
+    return next((kind for kind in REACHES if kind in found), NONE)
 
 
 @functools.lru_cache(maxsize=512)
 def reach(source: str) -> str:
     """What the module ``source`` can reach (see the module docstring): :data:`NONE` when
     it imports nothing but :data:`COMPUTATION_MODULES` outside
-    :data:`CLOCK_AND_RANDOMNESS_MODULES` (but ``time`` used only for
-    :data:`DURATION_FUNCTIONS`) and names none of :data:`CODE_LOADING_NAMES`; :data:`LOCAL`
-    when it also imports some of those; else :data:`HTTP`. Source that does not parse
+    :data:`CLOCK_AND_RANDOMNESS_MODULES` (and the :data:`SCOPED_MODULES` only for what
+    reaches nothing) and names none of :data:`CODE_LOADING_NAMES`; :data:`LOCAL` when it
+    also reads the clock or randomness; else :data:`HTTP`. Source that does not parse
     reaches everything (its run fails on it anyway)."""
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError):
         return HTTP
-    found = NONE
-    time_names: set[str] = set()  # the names ``import time`` bound
+    found = [NONE]
+    bound: dict[str, str] = {}  # a name ``import <scoped module>`` bound -> the module
     for node in ast.walk(tree):
-        modules: list[str] = []
         if isinstance(node, ast.Import):
-            modules = [alias.name for alias in node.names]
             for alias in node.names:
-                if alias.name == "time":
-                    time_names.add(alias.asname or "time")
-                    modules.remove("time")  # how it is used decides: below
+                top = alias.name.partition(".")[0]
+                if top in SCOPED_MODULES and (alias.asname is None or alias.name == top):
+                    # ``import os`` (``import os.path`` binds ``os`` too): its uses decide
+                    bound[alias.asname or top] = top
+                else:
+                    found.append(_reach_of_module(alias.name))
         elif isinstance(node, ast.ImportFrom):
             if node.level or node.module is None:
                 return HTTP
-            modules = [node.module]
-            if node.module == "time" and all(a.name in DURATION_FUNCTIONS for a in node.names):
-                modules = []  # ``from time import perf_counter, sleep``: no wall clock
+            scoped = SCOPED_MODULES.get(node.module)
+            if scoped is None:
+                found.append(_reach_of_module(node.module))
+            else:  # ``from os import environ``: what each name reaches
+                found.extend(scoped[0].get(a.name, scoped[1]) for a in node.names)
         elif isinstance(node, ast.Name | ast.Attribute):
             name = node.id if isinstance(node, ast.Name) else node.attr
             if name in CODE_LOADING_NAMES:
                 return HTTP
-        for module in modules:
-            top = module.partition(".")[0]
-            if top not in COMPUTATION_MODULES:
-                return HTTP
-            if top in CLOCK_AND_RANDOMNESS_MODULES:
-                found = LOCAL
-    if time_names and found == NONE and _reads_the_wall_clock(tree, time_names):
-        found = LOCAL
-    return found
+    if bound:
+        found.extend(_reach_of_uses(tree, bound))
+    return _most(found)
 
 
-def _reads_the_wall_clock(tree: ast.AST, names: set[str]) -> bool:
-    """Whether the module ``time``, bound to ``names``, is used for anything but
-    :data:`DURATION_FUNCTIONS`: every use of a name it is bound to (in any scope: a
-    namesake counts too, which only errs towards recording) must be ``name.<function>``."""
+def _reach_of_module(module: str) -> str:
+    top = module.partition(".")[0]
+    if module in PURE_SUBMODULES:
+        return NONE
+    if top not in COMPUTATION_MODULES:
+        return HTTP
+    return LOCAL if top in CLOCK_AND_RANDOMNESS_MODULES else NONE
+
+
+def _reach_of_uses(tree: ast.AST, bound: dict[str, str]) -> list[str]:
+    """What the scoped modules bound to ``bound``'s names reach by how they are used: each
+    ``name.attribute`` what :data:`SCOPED_MODULES` says of it; any other use of a bound
+    name (passed on, ``getattr``, a namesake in any scope, which only errs towards
+    recording more) what the module reaches as a whole."""
+    found: list[str] = []
     allowed: set[int] = set()
     for node in ast.walk(tree):
         if (
             isinstance(node, ast.Attribute)
             and isinstance(node.value, ast.Name)
-            and node.value.id in names
-            and node.attr in DURATION_FUNCTIONS
+            and node.value.id in bound
             and isinstance(node.ctx, ast.Load)
         ):
+            attributes, whole = SCOPED_MODULES[bound[node.value.id]]
+            found.append(attributes.get(node.attr, whole))
             allowed.add(id(node.value))
-    return any(
-        isinstance(node, ast.Name) and node.id in names and id(node) not in allowed
-        for node in ast.walk(tree)
-    )
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and node.id in bound and id(node) not in allowed:
+            found.append(SCOPED_MODULES[bound[node.id]][1])
+    return found
