@@ -76,7 +76,7 @@ def ready_child() -> None:
     global _ready
     parts = _parts or _import_parts()
     if parts[1]._held and parts[2]._held:
-        _ready = (*_recording_parts(), False)
+        _ready = _recording_parts()
 
 
 def seed_ready() -> None:
@@ -87,11 +87,10 @@ def seed_ready() -> None:
     draws): it is the last step of a spare's warm-up, and a test checks that a recorded
     run's draws follow from its recorded seed."""
     global _ready, _ready_session
-    if _ready is not None and not _ready[2]:
-        clock, entropy, _seeded = _ready
-        (_parts or _import_parts())[2].seed(entropy)
+    if _ready is not None:
+        (_parts or _import_parts())[2].seed(_ready[1])
+        _ready_session = Session({"mode": "record"}, (), _ready, seeded=True)
         _ready = None
-        _ready_session = Session({"mode": "record"}, (), (clock, entropy, True))
 
 
 def _recording_parts() -> tuple[Any, Any]:
@@ -124,7 +123,7 @@ def warm_up(request: bool = True, http: bool = True) -> None:
     spec = {"mode": "record", "http_limit": 0, "network": http, "reach": HTTP if http else LOCAL}
     # As if random were seeded already: a spare's warm-up must leave the seed that the
     # zygote gave random for its run (ready_child) as it is.
-    session = Session(spec, (), ready=(*_recording_parts(), True))
+    session = Session(spec, (), _recording_parts(), seeded=True)
     session.start()
     session.stop()
     if request and http:
@@ -155,9 +154,9 @@ def _import_parts() -> tuple[Any, Any, Any]:
 
 
 _HTTP_MODULE = __name__ + ".http"
-# The clock and entropy ready_child() made for this process's run, and whether random is
-# seeded with the entropy's seed already; the run's session, once seed_ready() made it.
-_ready: tuple[Any, Any, bool] | None = None
+# The clock and entropy ready_child() made for this process's run; the run's session around
+# them, once seed_ready() seeded random and made it.
+_ready: tuple[Any, Any] | None = None
 _ready_session: Session | None = None
 
 
@@ -176,7 +175,9 @@ class Session:
         self,
         spec: dict[str, Any],
         user_files: Iterable[str],
-        ready: tuple[Any, Any, bool] | None = None,
+        ready: tuple[Any, Any] | None = None,
+        *,
+        seeded: bool = False,
     ) -> None:
         parts = _parts or _import_parts()
         self._io_steps, self._clock, self._randomness = parts
@@ -184,16 +185,16 @@ class Session:
         self.spec = spec
         self.replaying = spec.get("mode") == "replay"
         recording = spec.get("recording") or {}
-        # ``ready``: a recording's clock and entropy made by ready_child(), and whether
+        # ``ready``: a recording's clock and entropy made by ready_child(); ``seeded``:
         # ``random`` is seeded with the entropy's seed already.
-        self._seeded = ready is not None and ready[2] and not self.replaying
+        self._seeded = seeded and ready is not None and not self.replaying
         if self.replaying:
             self.clock = clock.Clock(list(recording.get("clock", ())), CLOCK_LIMIT)
             self.entropy = randomness.Entropy(
                 int(recording.get("seed", 0)), base64.b64decode(recording.get("urandom", ""))
             )
         elif ready is not None:
-            self.clock, self.entropy = ready[0], ready[1]
+            self.clock, self.entropy = ready
         else:
             self.clock = clock.Clock(None, CLOCK_LIMIT)
             self.entropy = randomness.Entropy(limit=URANDOM_LIMIT)

@@ -79,7 +79,7 @@ def install(entropy: Entropy, seeded: bool = False) -> None:
     global _current, _installed
     _current = entropy
     if not seeded:
-        random.seed(entropy.seed)
+        seed(entropy)
     if not _installed:
         os.urandom = urandom
         random._urandom = urandom  # type: ignore[attr-defined]  # SystemRandom, secrets
