@@ -27,18 +27,24 @@ most +2 %):
   reaches nothing of the world (what pure business logic is).
 * ``no_calls_clock`` -- the same, plus ``datetime.now()`` and ``random.random()`` once: it
   records in the zygote with the clock and randomness.
-* ``no_calls_socket`` -- the same function in a module that also imports ``socket`` (and
-  does not use it): code that can reach the network, so it records in the zygote with the
-  clients patched, as every recording run did before runtree told them apart (what a
-  no-call function pays that imports an HTTP client, a third-party package or anything
-  else runtree cannot tell is harmless). Both zygotes have ``socket`` imported already (an
-  HTTP client the baseline zygote lacks would be imported by each of its runs: that would
-  compare imports, not recording).
+* ``no_calls_unknown`` -- the same function in a module that also imports ``pickle`` (and
+  does not use it): ``pickle`` loads classes by name, so runtree cannot tell that the code
+  makes no request and records it in the zygote with the clients patched, as every
+  recording run did before runtree told them apart (what a no-call function pays that
+  imports an HTTP client, a third-party package or anything else runtree cannot tell is
+  harmless). Both zygotes have ``pickle`` imported already (an HTTP client the baseline
+  zygote lacks would be imported by each of its runs: that would compare imports, not
+  recording). (Until 2026-12-05 this row was ``no_calls_socket``, with ``import socket``:
+  runtree now records such code in the clock-and-randomness zygote, as ``no_calls_clock``.)
 * ``three_calls`` -- three GET requests with ``requests`` to an HTTP server this process
   runs on loopback (a JSON answer of about 1 KiB each): the target is "a few percent". Both
   zygotes import ``requests`` before forking here (the product's baseline zygote does not,
   so without it each baseline run would import it and look far slower than a recorded one:
   this compares recording, not imports).
+* ``three_calls_idle`` -- the same job in the zygote with the clients patched, sent
+  without a world, so that it records nothing (vcrpy's stubs pass its requests through,
+  no session, nothing kept or sent back): of what ``three_calls`` costs, what holding
+  vcrpy and its patched clients costs by itself, and so what runtree's recording adds.
 * ``three_slow`` -- the same three requests to a server that takes 20 ms to answer each
   (``PARTNER_LATENCY_S``), as a partner API nearby would: what the same recording costs
   relative to a run whose requests leave the machine. Half the rounds (each run is ~60 ms).
@@ -102,9 +108,9 @@ NO_CALLS_CLOCK = "import datetime, random\n\n" + NO_CALLS.replace(
 )
 assert NO_CALLS_CLOCK.count("datetime.datetime.now()") == 1
 
-# The same function in a module that also imports ``socket`` (unused): it records in the
+# The same function in a module that also imports ``pickle`` (unused): it records in the
 # zygote with the clients patched.
-NO_CALLS_SOCKET = "import socket\n\n" + NO_CALLS
+NO_CALLS_UNKNOWN = "import pickle\n\n" + NO_CALLS
 
 THREE_CALLS = """\
 import requests
@@ -178,6 +184,9 @@ class Zygotes:
         }
 
     def run(self, mode: str, spec: dict[str, Any]) -> int:
+        """One run's time in ns: ``off`` (the baseline zygote), ``record`` (the zygote the
+        product picks, recording), ``idle`` (the zygote with the clients patched, the job
+        sent without a world: nothing recorded)."""
         from runtree.execution.job import FunctionSource, Job
         from runtree.execution.world.reach import reach_of
 
@@ -201,9 +210,10 @@ class Zygotes:
         # supervisor makes its recording, which costs the run nothing).
         data = job.for_worker().to_json()
         recorded = mode == "record" and job.world_reach != "none"
+        launcher_ = self.launchers["off" if mode == "off" else "record"]
         read, write = os.pipe()
         started = time.perf_counter_ns()
-        process = self.launchers[mode].start(data, write, reach=job.world_reach)
+        process = launcher_.start(data, write, reach="http" if mode == "idle" else job.world_reach)
         os.close(write)
         data = bytearray()
         while chunk := os.read(read, 1 << 16):
@@ -221,7 +231,7 @@ class Zygotes:
     def pids(self, mode: str) -> list[int]:
         """The pids of ``mode``'s zygotes (the recording launcher's main one and those for
         runs that reach less, once started)."""
-        launcher_ = self.launchers[mode]
+        launcher_ = self.launchers["off" if mode == "off" else "record"]
         zygotes = (launcher_._zygote, *launcher_._lesser.values())
         return [zygote.process.pid for zygote in zygotes if zygote is not None]
 
@@ -266,38 +276,50 @@ class ProcessCPU:
         return counted
 
 
-def measure(name: str, spec: dict[str, Any], rounds: int, per_round: int, zygotes: Zygotes) -> None:
-    for mode in ("off", "record"):  # warm: first runs compile and touch memory
+def measure(
+    name: str,
+    spec: dict[str, Any],
+    rounds: int,
+    per_round: int,
+    zygotes: Zygotes,
+    mode: str = "record",
+) -> None:
+    """Runs of ``spec`` alternating between the baseline zygote and ``mode`` (``record``,
+    or ``idle``: see :meth:`Zygotes.run`); prints the row ``name``."""
+    modes = ("off", mode)
+    for each in modes:  # warm: first runs compile and touch memory
         for _ in range(5):
-            zygotes.run(mode, spec)
-    cpu = {mode: ProcessCPU(zygotes.pids(mode)) for mode in ("off", "record")}
-    ratios, medians = [], {"off": [], "record": []}
+            zygotes.run(each, spec)
+    cpu = {each: ProcessCPU(zygotes.pids(each)) for each in modes}
+    ratios: list[float] = []
+    medians: dict[str, list[float]] = {"off": [], mode: []}
     for _ in range(rounds):
-        times: dict[str, list[int]] = {"off": [], "record": []}
+        times: dict[str, list[int]] = {"off": [], mode: []}
         for _ in range(per_round):
-            for mode in ("off", "record"):
-                times[mode].append(zygotes.run(mode, spec))
-        off, rec = statistics.median(times["off"]), statistics.median(times["record"])
+            for each in modes:
+                times[each].append(zygotes.run(each, spec))
+        off, rec = statistics.median(times["off"]), statistics.median(times[mode])
         medians["off"].append(off)
-        medians["record"].append(rec)
+        medians[mode].append(rec)
         ratios.append(rec / off)
-    counted = {mode: cpu[mode].stop() for mode in ("off", "record")}
+    counted = {each: cpu[each].stop() for each in modes}
     off_ms = statistics.median(medians["off"]) / 1e6
-    rec_ms = statistics.median(medians["record"]) / 1e6
+    rec_ms = statistics.median(medians[mode]) / 1e6
     ratio = statistics.median(ratios)
+    label = "recording" if mode == "record" else "idle stubs"
     print(
-        f"{name:15} baseline {off_ms:7.3f} ms  recording {rec_ms:7.3f} ms  "
+        f"{name:16} baseline {off_ms:7.3f} ms  {label} {rec_ms:7.3f} ms  "
         f"ratio x{ratio:.4f} ({(ratio - 1) * 100:+.2f} %)  "
         f"[{rounds} rounds x {per_round} runs each, medians]"
     )
     runs = rounds * per_round
-    off_cpu, rec_cpu = counted["off"].get("task-clock"), counted["record"].get("task-clock")
+    off_cpu, rec_cpu = counted["off"].get("task-clock"), counted[mode].get("task-clock")
     if off_cpu and rec_cpu:
         off_faults = counted["off"].get("page-faults", 0) / runs
-        rec_faults = counted["record"].get("page-faults", 0) / runs
+        rec_faults = counted[mode].get("page-faults", 0) / runs
         print(
-            f"{'':15} CPU per run, zygote and all its processes (perf stat): baseline "
-            f"{off_cpu / runs:.3f} ms, recording {rec_cpu / runs:.3f} ms "
+            f"{'':16} CPU per run, zygote and all its processes (perf stat): baseline "
+            f"{off_cpu / runs:.3f} ms, {label} {rec_cpu / runs:.3f} ms "
             f"({(rec_cpu / off_cpu - 1) * 100:+.2f} %); page faults {off_faults:.0f} and "
             f"{rec_faults:.0f} ({rec_faults - off_faults:+.0f})"
         )
@@ -350,13 +372,33 @@ def in_process(base: str, runs: int) -> None:
     )
 
 
+ROWS = (
+    "no_calls",
+    "no_calls_clock",
+    "no_calls_unknown",
+    "three_calls",
+    "three_calls_idle",
+    "three_slow",
+)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a smoke run")
+    parser.add_argument(
+        "--only",
+        default=",".join(ROWS),
+        help=f"the rows to measure, comma-separated (default: all of {', '.join(ROWS)}; "
+        "the in-process figures come with the full run only)",
+    )
     if sys.argv[1:2] == ["--zygote"]:
         zygote_main(sys.argv[2:])
         return 0
     args = parser.parse_args()
+    only = [row for row in args.only.split(",") if row]
+    unknown = sorted(set(only) - set(ROWS))
+    if unknown:
+        parser.error(f"no row named {', '.join(unknown)} (rows: {', '.join(ROWS)})")
     os.environ["RUNTREE_SANDBOX"] = "off"
     sys.path.insert(0, str(ROOT / "src"))
     rounds, per_round = (3, 5) if args.quick else (10, 10)
@@ -366,73 +408,57 @@ def main() -> int:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Items)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_address[1]}"
+    no_call = {"entry": "no_calls", "kwargs": {"n": 20}}
+    three = {"entry": "three_calls", "source": THREE_CALLS, "reach": "http"}
+    # name -> (spec, rounds, runs per round, both zygotes import requests, compared mode)
+    rows: dict[str, tuple[dict[str, Any], int, int, bool, str]] = {
+        "no_calls": (
+            {**no_call, "source": NO_CALLS, "reach": "none"},
+            short_rounds,
+            short_per_round,
+            False,
+            "record",
+        ),
+        "no_calls_clock": (
+            {**no_call, "source": NO_CALLS_CLOCK, "reach": "local"},
+            short_rounds,
+            short_per_round,
+            False,
+            "record",
+        ),
+        "no_calls_unknown": (
+            {**no_call, "source": NO_CALLS_UNKNOWN, "reach": "http"},
+            short_rounds,
+            short_per_round,
+            False,
+            "record",
+        ),
+        "three_calls": ({**three, "kwargs": {"base": base}}, rounds, per_round, True, "record"),
+        "three_calls_idle": ({**three, "kwargs": {"base": base}}, rounds, per_round, True, "idle"),
+        "three_slow": (
+            {**three, "kwargs": {"base": f"{base}/slow"}},
+            max(3, rounds // 2),
+            per_round,
+            True,
+            "record",
+        ),
+    }
     load = os.getloadavg()[0]
     print(f"replay recording cost: Python {platform.python_version()}, load {load:.1f}")
     try:
-        zygotes = Zygotes(preload_requests=False)
-        try:
-            measure(
-                "no_calls",
-                {"entry": "no_calls", "source": NO_CALLS, "kwargs": {"n": 20}, "reach": "none"},
-                short_rounds,
-                short_per_round,
-                zygotes,
-            )
-            measure(
-                "no_calls_clock",
-                {
-                    "entry": "no_calls",
-                    "source": NO_CALLS_CLOCK,
-                    "kwargs": {"n": 20},
-                    "reach": "local",
-                },
-                short_rounds,
-                short_per_round,
-                zygotes,
-            )
-            measure(
-                "no_calls_socket",
-                {
-                    "entry": "no_calls",
-                    "source": NO_CALLS_SOCKET,
-                    "kwargs": {"n": 20},
-                    "reach": "http",
-                },
-                short_rounds,
-                short_per_round,
-                zygotes,
-            )
-        finally:
-            zygotes.close()
-        zygotes = Zygotes(preload_requests=True)
-        try:
-            measure(
-                "three_calls",
-                {
-                    "entry": "three_calls",
-                    "source": THREE_CALLS,
-                    "kwargs": {"base": base},
-                    "reach": "http",
-                },
-                rounds,
-                per_round,
-                zygotes,
-            )
-            measure(
-                "three_slow",
-                {
-                    "entry": "three_calls",
-                    "source": THREE_CALLS,
-                    "kwargs": {"base": f"{base}/slow"},
-                    "reach": "http",
-                },
-                max(3, rounds // 2),
-                per_round,
-                zygotes,
-            )
-        finally:
-            zygotes.close()
-        in_process(base, rounds * per_round)
+        for preload in (False, True):
+            selected = [name for name in ROWS if name in only and rows[name][3] == preload]
+            if not selected:
+                continue
+            zygotes = Zygotes(preload_requests=preload)
+            try:
+                for name in selected:
+                    spec, row_rounds, row_per_round, _, mode = rows[name]
+                    measure(name, spec, row_rounds, row_per_round, zygotes, mode)
+            finally:
+                zygotes.close()
+        if set(only) == set(ROWS):
+            in_process(base, rounds * per_round)
     finally:
         server.shutdown()
     print(f"load at the end {os.getloadavg()[0]:.1f}")

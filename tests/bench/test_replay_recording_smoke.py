@@ -14,7 +14,7 @@ import pytest
 
 SCRIPT = Path(__file__).resolve().parents[2] / "bench" / "replay_recording.py"
 
-ROW = r"baseline +[\d.]+ ms +recording +[\d.]+ ms +ratio x[\d.]+"
+ROW = r"baseline +[\d.]+ ms +(recording|idle stubs) +[\d.]+ ms +ratio x[\d.]+"
 
 
 @pytest.mark.slow
@@ -27,7 +27,15 @@ def test_benchmark_quick_run_measures_every_scenario() -> None:
         check=False,
     )
     assert done.returncode == 0, f"{done.stdout}\n{done.stderr}"
-    for scenario in ("no_calls", "no_calls_clock", "no_calls_socket", "three_calls", "three_slow"):
+    scenarios = (
+        "no_calls",
+        "no_calls_clock",
+        "no_calls_unknown",
+        "three_calls",
+        "three_calls_idle",
+        "three_slow",
+    )
+    for scenario in scenarios:
         assert re.search(rf"^{scenario} +{ROW}", done.stdout, re.M), done.stdout
     assert "session start+stop alone" in done.stdout
     assert "3 requests in-process" in done.stdout

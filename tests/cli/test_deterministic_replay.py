@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from runtree.execution.world.reach import LOCAL, reach
 from runtree.store import Store
 
 from .conftest import Cli
@@ -275,3 +276,42 @@ def test_a_run_whose_code_reaches_nothing_of_the_world_is_recorded_and_replays(
     _deploy(cli, tmp_path, "double", stamped)
     again = _run_json(cli, "replay", original["id"], "--deterministic", "--version", "2")
     assert again["status"] == "succeeded" and again["output"] == 43, again
+
+
+AUDIT = """\
+import io
+import logging
+import sqlite3
+
+def audit(n: int):
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(created).6f %(message)s"))
+    log = logging.getLogger("audit")
+    log.addHandler(handler)
+    log.propagate = False
+    db = sqlite3.connect(":memory:")
+    db.execute("create table t (n)")
+    db.execute("insert into t values (?)", (n,))
+    log.warning("stored %s", db.execute("select n from t").fetchone()[0])
+    log.removeHandler(handler)
+    return stream.getvalue()
+"""
+
+
+def test_a_run_doing_io_no_recording_captures_records_its_clock_without_the_http_clients(
+    cli: Cli, tmp_path: pathlib.Path
+) -> None:
+    """Code whose only input and output is of a kind no recording captures (here a
+    database and a log) cannot make a request the HTTP recording would see: it runs in the
+    zygote that holds only the clock and randomness, which records the time its log record
+    was stamped with, and a deterministic replay stamps the record with that time again."""
+    assert reach(AUDIT) == LOCAL
+    _deploy(cli, tmp_path, "audit", AUDIT)
+    original = _run_json(cli, "run", "audit", "-a", "n=5")
+    assert original["status"] == "succeeded", original
+    stamp, message = original["output"].split(" ", 1)
+    assert message == "stored 5\n" and float(stamp) > 0
+    replayed = _run_json(cli, "replay", original["id"], "--deterministic")
+    assert replayed["status"] == "succeeded", replayed
+    assert replayed["output"] == original["output"]  # the recorded time, not today's

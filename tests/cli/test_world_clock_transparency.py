@@ -12,9 +12,12 @@ import datetime
 import json
 import pathlib
 import pickle
+import sys
 import time
 
-from runtree.execution.world import clock
+import pytest
+
+from runtree.execution.world import clock, randomness
 
 from .conftest import Cli
 
@@ -98,3 +101,41 @@ def test_runtrees_own_reads_are_neither_recorded_nor_replayed() -> None:
     finally:
         clock.uninstall()
     assert real > 1_700_000_000 * 10**9
+
+
+def test_reads_made_while_a_module_is_imported_are_neither_recorded_nor_replayed(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whether a module reads the clock or draws random bytes when imported depends on
+    what the process imported before (the recording and the replaying zygote preload
+    different modules), not on the run: such a read recorded by one and not made by the
+    other would shift every later value (``logging`` stamps its start time on import)."""
+    (tmp_path / "stamps_on_import.py").write_text(
+        "import os, time\nSTARTED = time.time_ns()\nKEY = os.urandom(4)\n"
+        "def read():\n    return time.time_ns(), os.urandom(4)\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    recording, drawn = clock.Clock(), randomness.Entropy()
+    clock.install(recording)
+    randomness.install(drawn)
+    try:
+        import stamps_on_import  # type: ignore[import-not-found]
+
+        at_import = stamps_on_import.STARTED
+        assert (recording.count, drawn.count) == (0, 0)  # the import's own reads: real
+        read, key = stamps_on_import.read()
+        assert recording.reads == [read] and bytes(drawn.drawn) == key  # the run's: kept
+    finally:
+        randomness.uninstall()
+        clock.uninstall()
+        sys.modules.pop("stamps_on_import", None)
+    replaying = clock.Clock([read])
+    clock.install(replaying)
+    try:
+        import stamps_on_import
+
+        assert stamps_on_import.STARTED != read and stamps_on_import.STARTED >= at_import
+        assert stamps_on_import.read()[0] == read  # the first recorded value, not shifted
+    finally:
+        clock.uninstall()
+        sys.modules.pop("stamps_on_import", None)

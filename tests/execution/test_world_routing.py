@@ -63,6 +63,11 @@ def total(items: list[float]) -> float:
         "import os.path as p\ndef f():\n    return p.join('a')\n",
         "import sys\ndef f():\n    print(sys.argv, file=sys.stderr)\n    sys.exit(0)\n",
         "import os, sys, time\n",  # imported, never used
+        # urllib.parse only computes; os.path too, however it is imported
+        "from urllib.parse import urlencode, quote\n",
+        "import urllib.parse\ndef f(q):\n    return urllib.parse.quote(q)\n",
+        "import urllib.parse as up\nfrom urllib import parse\n",
+        "import os.path\ndef f():\n    return os.path.join('a')\n",
     ],
 )
 def test_computation_only_code_reaches_nothing(source: str) -> None:
@@ -87,6 +92,14 @@ def test_computation_only_code_reaches_nothing(source: str) -> None:
         "import time\ndef f(time):\n    return time.time()\n",  # a namesake counts too
         "import os\ndef f():\n    return os.urandom(8)\n",
         "from os import urandom\n",
+        # input and output no recording captures: files, databases, raw sockets,
+        # subprocesses (they may read the clock: a log record's time)
+        "import socket\n",
+        "import subprocess\ndef f():\n    return subprocess.run(['true']).returncode\n",
+        "import csv, io, pathlib, sqlite3, tempfile, zipfile\n",
+        "from pathlib import Path\nimport asyncio, threading\n",
+        "import logging\nlog = logging.getLogger(__name__)\ndef f():\n    log.info('x')\n",
+        "from logging import getLogger, INFO\n",
     ],
 )
 def test_code_that_reads_the_clock_or_randomness_reaches_them_only(source: str) -> None:
@@ -100,15 +113,25 @@ def test_code_that_reads_the_clock_or_randomness_reaches_them_only(source: str) 
         "import urllib.request\n",
         "from http import client\n",
         "from http.client import HTTPConnection\n",
-        "import socket\n",
         "import os\ndef f():\n    os.system('curl http://x')\n",
         "import os\ndef f():\n    return os.sys.modules\n",  # a way to every module
         "import os\ndef f(g):\n    return g(os)\n",  # passed on: anything may be done
         "from os import system\n",
         "import os.path\ndef f():\n    return os.popen('x')\n",
         "import sys\ndef f():\n    return sys.modules['http.client']\n",
-        "import subprocess\n",
         "import importlib\n",
+        "import pickle\n",  # loads classes and functions by name
+        "import xml.sax\n",  # parses a document from a URL with urllib
+        "import urllib\ndef f(u):\n    return urllib.request.urlopen(u)\n",
+        "import urllib.parse\ndef f(u):\n    return urllib.request.urlopen(u)\n",
+        "from urllib import parse, request\n",
+        # logging's HTTPHandler posts records with http.client; its config imports by name
+        "import logging.handlers\n",
+        "from logging.handlers import HTTPHandler\n",
+        "from logging import handlers\n",
+        "import logging\ndef f():\n    return logging.handlers.HTTPHandler('h', '/')\n",
+        "import logging.config as c\n",
+        "import socket, requests\n",
         "import json, httpx\n",
         "import time, requests\n",
         "from . import sibling\n",

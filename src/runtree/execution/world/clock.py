@@ -13,7 +13,8 @@ patches the C functions behind them. Nothing in ``time`` or ``datetime`` is repl
 stand-in, so user code sees exactly the real objects: ``type(now) is datetime.datetime``,
 pickling a date, subclassing ``datetime.date`` and ``time.time.__module__`` all behave as
 without runtree (replacing the classes, as freezegun does, breaks each of those). Reads made
-by runtree's own modules (step times) are answered by the real clock and never recorded.
+by runtree's own modules (step times), and reads made while a module is imported (see
+:mod:`.importing`), are answered by the real clock and never recorded.
 Monotonic clocks (``time.monotonic``, ``perf_counter``, ``process_time``) measure durations
 and are neither recorded nor replayed; neither are ``time.ctime()``/``asctime()`` without an
 argument (they read the C clock directly).
@@ -28,6 +29,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ...tracking import recording as _recording
+from .importing import importing
 from .imports import unittest_stand_in, without
 
 # Not its pytest fixture nor its date parser, nor unittest: see .imports.
@@ -89,9 +91,11 @@ class _ClockTraveller(time_machine.Traveller):
         super().__init__(0, None, True)
 
     def time_ns(self) -> int:
-        # The frame that called the patched C function: runtree's own reads stay real.
-        caller = sys._getframe(1).f_globals.get("__name__", "")
-        if type(caller) is str and caller.startswith(_OWN_MODULES):
+        # The frame that called the patched C function: runtree's own reads stay real, and
+        # so do reads made while a module is imported (see .importing).
+        caller = sys._getframe(1)
+        name = caller.f_globals.get("__name__", "")
+        if (type(name) is str and name.startswith(_OWN_MODULES)) or importing(caller):
             return _real_time_ns()
         return _now_ns()
 

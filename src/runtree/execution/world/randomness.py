@@ -6,7 +6,8 @@
 * ``os.urandom`` and what is built on it -- ``uuid.uuid4``, ``secrets``,
   ``random.SystemRandom`` -- cannot be seeded without making them predictable, so their
   bytes are recorded as they are drawn (up to ``limit`` bytes, then counted) and handed out
-  again, in order, by a replay; past the recorded bytes a replay draws real ones.
+  again, in order, by a replay; past the recorded bytes a replay draws real ones. Bytes
+  drawn while a module is imported are real and not recorded (see :mod:`.importing`).
 
 Not covered (documented in the README): ``random.Random()`` instances made without a seed,
 ``os.getrandom``, ``numpy.random`` and other generators with their own state, hash
@@ -17,6 +18,9 @@ from __future__ import annotations
 
 import os
 import random
+import sys
+
+from .importing import importing
 
 _real_urandom = os.urandom
 
@@ -56,10 +60,13 @@ class Entropy:
 
 
 def urandom(size: int, /) -> bytes:
-    """``os.urandom``, through the run's :class:`Entropy`."""
+    """``os.urandom``, through the run's :class:`Entropy` (the real one while a module is
+    imported: see :mod:`.importing`)."""
     entropy = _current
     if entropy is None or not isinstance(size, int) or size < 0:
         return _real_urandom(size)  # the real one raises what it raises
+    if importing(sys._getframe(1)):
+        return _real_urandom(size)
     return entropy.urandom(size)
 
 

@@ -19,16 +19,23 @@ would. Code that imports nothing but the standard library's computation modules 
 :data:`COMPUTATION_MODULES`, and that never names a way to import or run other code
 (``__import__``, ``exec``, ``eval``, ``compile``, ``__builtins__`` ...), cannot open an HTTP
 connection; if it imports none of :data:`CLOCK_AND_RANDOMNESS_MODULES` either, it cannot
-read the wall clock or draw random values. ``os``, ``sys`` and ``time`` are judged by how
-they are used (:data:`SCOPED_MODULES`): ``os.environ``, ``os.path``, ``sys.argv`` or
-``time.perf_counter()`` reach nothing, ``os.urandom`` and ``time.time()`` the clock and
-randomness, anything else of ``os`` and ``sys`` (``os.system``, ``sys.modules``, the module
-passed on) everything. Anything else -- any other import, third-party or not (``urllib``,
-``socket``, ``subprocess``, ``importlib``, ``requests`` ...), a relative import -- is taken
-to reach everything. The answer is conservative for code written to do
-its work, not a proof against code written to evade it: code that goes out of its way to
-reach a module it did not import (through a listed module's private attributes, or an
-object's ``__subclasses__``) could read or fetch what the recording does not see, as a
+read the wall clock or draw random values. Code that also imports the standard library's
+modules for input and output that no recording captures (:data:`UNRECORDED_IO_MODULES`:
+files, databases, raw sockets, subprocesses, threads) reaches the clock and randomness at
+most: those modules cannot make a request through a client the HTTP recording patches, so
+recording its run with the clients patched would add nothing to its recording but cost.
+``os``, ``sys``, ``time``, ``urllib`` and ``logging`` are judged by how they are used
+(:data:`SCOPED_MODULES`): ``os.environ``, ``os.path``, ``sys.argv``, ``urllib.parse`` or
+``time.perf_counter()`` reach nothing, ``os.urandom``, ``time.time()`` and
+``logging.getLogger`` the clock and randomness, ``logging.handlers`` (its ``HTTPHandler``)
+and ``logging.config`` (it imports classes by name) and anything else of ``os``, ``sys``
+and ``urllib`` (``os.system``, ``sys.modules``, ``urllib.request``, the module passed on)
+everything. Anything else -- any other import, third-party or not (``http``,
+``importlib``, ``pickle``, ``xml``, ``requests`` ...), a relative import -- is taken to
+reach everything. The answer is conservative for code written to do its work, not a proof
+against code written to evade it: code that goes out of its way to reach a module it did
+not import (through a listed module's private attributes, or an object's
+``__subclasses__``) could read or fetch what the recording does not see, as a
 subprocess's or a raw socket's traffic is not seen either (README, "Not captured").
 
 The job carries the answer (``world["reach"]``, set by
@@ -105,6 +112,52 @@ CLOCK_AND_RANDOMNESS_MODULES = frozenset(
     {"calendar", "datetime", "random", "secrets", "statistics", "time", "uuid", "zoneinfo"}
 )
 
+# Standard-library modules for input and output that no recording captures (README, "Not
+# captured": files, databases, raw sockets, subprocesses, threads' timing) and that neither
+# import an HTTP client the recording patches nor import or run code given by name. They
+# may read the clock (a log record's time, a file's time written into an archive), so code
+# importing them records the clock and randomness; a request needs a client (``http``,
+# ``urllib.request``, ``xml.sax`` fetching a URL, a third-party package), or a subprocess or
+# raw socket, whose traffic no zygote records.
+UNRECORDED_IO_MODULES = frozenset(
+    {
+        "asyncio",
+        "bz2",
+        "configparser",
+        "csv",
+        "email",
+        "errno",
+        "filecmp",
+        "fileinput",
+        "fnmatch",
+        "glob",
+        "gzip",
+        "html",
+        "io",
+        "ipaddress",
+        "lzma",
+        "mimetypes",
+        "pathlib",
+        "queue",
+        "select",
+        "selectors",
+        "shlex",
+        "shutil",
+        "signal",
+        "socket",
+        "sqlite3",
+        "ssl",
+        "stat",
+        "subprocess",
+        "tarfile",
+        "tempfile",
+        "threading",
+        "tomllib",
+        "traceback",
+        "zipfile",
+    }
+)
+
 # What of ``time`` measures durations or waits, never reading the wall clock (monotonic
 # clocks are not recorded: README, "Not captured"): code that uses ``time`` only for these
 # reaches nothing of the world through it.
@@ -122,13 +175,16 @@ DURATION_FUNCTIONS = frozenset(
     }
 )
 
-# Modules that reach the world only through some of their attributes: module -> (what
-# each attribute reaches, what any other use of the module reaches). ``os`` for the
-# environment and paths (neither is recorded: README, "Not captured") reaches nothing, for
-# ``urandom`` randomness, for anything else (``system``, ``popen``, ``sys`` ...) everything;
-# ``sys`` likewise for what only reads the interpreter's settings or writes the printed
-# output; ``time`` for durations and waits (monotonic clocks are not recorded) nothing,
-# for anything else the clock.
+# Modules that reach the world only through some of their attributes (or submodules):
+# module -> (what each attribute reaches, what any other use of the module reaches). ``os``
+# for the environment and paths (neither is recorded: README, "Not captured") reaches
+# nothing, for ``urandom`` randomness, for anything else (``system``, ``popen``, ``sys``
+# ...) everything; ``sys`` likewise for what only reads the interpreter's settings or writes
+# the printed output; ``time`` for durations and waits (monotonic clocks are not recorded)
+# nothing, for anything else the clock; ``urllib`` for ``parse`` (it only computes) nothing,
+# for ``request`` and the rest everything; ``logging`` the clock (a record's time) but
+# through ``handlers`` (``HTTPHandler`` sends records with ``http.client``) or ``config``
+# (it imports handler classes by name) everything.
 _READS_NOTHING = (
     "environ",
     "getenv",
@@ -161,9 +217,9 @@ SCOPED_MODULES: dict[str, tuple[dict[str, str], str]] = {
     "os": ({**dict.fromkeys(_READS_NOTHING, NONE), "urandom": LOCAL}, HTTP),
     "sys": (dict.fromkeys(_SYS_READS_NOTHING, NONE), HTTP),
     "time": (dict.fromkeys(DURATION_FUNCTIONS, NONE), LOCAL),
+    "urllib": ({"parse": NONE}, HTTP),
+    "logging": ({"handlers": HTTP, "config": HTTP}, LOCAL),
 }
-# Submodules of those that only compute (``from os.path import join``).
-PURE_SUBMODULES = frozenset({"os.path"})
 
 # Names through which code can import or run other code without an import statement.
 CODE_LOADING_NAMES = frozenset(
@@ -196,7 +252,8 @@ def reach(source: str) -> str:
     it imports nothing but :data:`COMPUTATION_MODULES` outside
     :data:`CLOCK_AND_RANDOMNESS_MODULES` (and the :data:`SCOPED_MODULES` only for what
     reaches nothing) and names none of :data:`CODE_LOADING_NAMES`; :data:`LOCAL` when it
-    also reads the clock or randomness; else :data:`HTTP`. Source that does not parse
+    also reads the clock or randomness or imports :data:`UNRECORDED_IO_MODULES`; else
+    :data:`HTTP`. Source that does not parse
     reaches everything (its run fails on it anyway)."""
     try:
         tree = ast.parse(source)
@@ -209,8 +266,11 @@ def reach(source: str) -> str:
             for alias in node.names:
                 top = alias.name.partition(".")[0]
                 if top in SCOPED_MODULES and (alias.asname is None or alias.name == top):
-                    # ``import os`` (``import os.path`` binds ``os`` too): its uses decide
+                    # ``import os`` (``import os.path`` binds ``os`` too): its uses decide,
+                    # and the submodule imported (``import urllib.request``: everything)
                     bound[alias.asname or top] = top
+                    if alias.name != top:
+                        found.append(_reach_of_module(alias.name))
                 else:
                     found.append(_reach_of_module(alias.name))
         elif isinstance(node, ast.ImportFrom):
@@ -231,9 +291,14 @@ def reach(source: str) -> str:
 
 
 def _reach_of_module(module: str) -> str:
-    top = module.partition(".")[0]
-    if module in PURE_SUBMODULES:
-        return NONE
+    """What importing ``module`` reaches (a submodule of a scoped module, such as
+    ``os.path`` or ``logging.handlers``, what its scope says of it)."""
+    top, _, rest = module.partition(".")
+    scoped = SCOPED_MODULES.get(top)
+    if scoped is not None:
+        return scoped[0].get(rest.partition(".")[0], scoped[1])
+    if top in UNRECORDED_IO_MODULES:
+        return LOCAL
     if top not in COMPUTATION_MODULES:
         return HTTP
     return LOCAL if top in CLOCK_AND_RANDOMNESS_MODULES else NONE
