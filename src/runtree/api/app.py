@@ -32,12 +32,16 @@ from .logs import RequestLogMiddleware
 from .metrics import router as metrics_router
 from .middleware import BodyLimitMiddleware, CatchAllMiddleware
 from .problems import Problem, install_problem_handlers, problem_responses
-from .routes import API_PREFIX, api, health
+from .routes import API_PREFIX
 from .routes_access import router as access_router
 from .routes_compare import router as compare_router
+from .routes_executions import router as executions_router
 from .routes_find import router as find_router
+from .routes_functions import router as functions_router
+from .routes_health import router as health_router
 from .routes_history import router as history_router
 from .routes_retention import router as retention_router
+from .routes_run import router as run_router
 from .routes_shadow import router as shadow_router
 from .routes_workers import router as workers_router
 from .waiting import CompletionHub
@@ -106,9 +110,12 @@ def create_app(
         generate_unique_id_function=_operation_id,
     )
     install_problem_handlers(app)
-    # Every /api/v1 route authenticates the caller and checks its role and namespace.
+    # Every /api/v1 route authenticates the caller and checks its role and namespace. The
+    # order is the OpenAPI document's (and the order routes are matched in).
     for router in (
-        api,
+        functions_router,
+        run_router,
+        executions_router,
         access_router,
         compare_router,
         find_router,
@@ -123,7 +130,7 @@ def create_app(
             responses=problem_responses(400, 401, 403),
         )
     app.include_router(hooks)
-    app.include_router(health)
+    app.include_router(health_router)
     app.include_router(metrics_router)
     app.include_router(docs)
     # The sign-in form names the admin key's file (its name only: no server paths in pages).
