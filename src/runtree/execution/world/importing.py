@@ -25,10 +25,16 @@ import types
 # through this function (the frames tracebacks leave out). It is the one the running
 # interpreter imports with, on 3.11 to 3.13 (``importlib._bootstrap`` is this module).
 _IMPORT_CODE: types.CodeType = _frozen_importlib._call_with_frames_removed.__code__  # type: ignore[attr-defined]  # private: not in the stubs
+# The locks of the modules being imported, in any thread, by name: empty when no import is
+# under way, which spares the usual read the walk up its stack (about 1.5 us at a depth of
+# 40 frames, and an HTTP client's cookie jar reads the clock a few times a request).
+_MODULE_LOCKS: dict[str, object] = _frozen_importlib._module_locks  # type: ignore[attr-defined]
 
 
 def importing(frame: types.FrameType | None) -> bool:
     """Whether ``frame`` runs inside an import (the import system is on its stack)."""
+    if not _MODULE_LOCKS:
+        return False
     code = _IMPORT_CODE
     while frame is not None:
         if frame.f_code is code:
