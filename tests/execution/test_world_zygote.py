@@ -16,11 +16,13 @@ from typing import Any
 
 import pytest
 
+from runtree.execution.code_cache import CodeCache
 from runtree.execution.job import FunctionSource, Job
 from runtree.execution.supervisor import Supervisor
 from runtree.execution.worker import warm_up_thread
-from runtree.execution.zygote import Options, Zygote, warm_until_job
+from runtree.execution.zygote import Options
 from runtree.execution.zygote_launcher import ZygoteLauncher
+from runtree.execution.zygote_spares import Spares, warm_until_job
 
 pytestmark = pytest.mark.slow
 
@@ -130,10 +132,8 @@ def test_a_spare_warms_a_thread_up_first_and_leaves_none_running(record_http: bo
     """Right after the tiny job, a spare starts and ends one thread (its run's step streamer
     then reuses that stack instead of mapping one on the request path), and the thread has
     ended when the step returns: nothing of the warm-up runs beside the job."""
-    zygote = Zygote.__new__(Zygote)
-    zygote.options = Options(record_http=record_http)
-    zygote.warm_up_code = {}
-    steps = zygote._warm_up_steps()
+    spares = Spares(Options(record_http=record_http), CodeCache(), lambda: None, lambda body: None)
+    steps = spares._warm_up_steps()
     assert steps[1] is warm_up_thread
     before = threading.active_count()
     warm_up_thread()

@@ -9,7 +9,11 @@ import json
 import subprocess
 import sys
 
-WORKER_MODULES = ("runtree.execution.worker", "runtree.execution.zygote")
+WORKER_MODULES = (
+    "runtree.execution.worker",
+    "runtree.execution.zygote",
+    "runtree.execution.zygote_spares",
+)
 NOT_IN_THE_RUNTIME = (
     "pydantic",
     "sqlalchemy",

@@ -231,7 +231,7 @@ class ZygoteLauncher:
         job_r, job_w = os.pipe()
         request: dict[str, Any] = {}
         if slot:
-            request["cgroups"] = list(slot)  # the zygote keeps a spare in them (see .zygote)
+            request["cgroups"] = list(slot)  # the zygote keeps a spare in them (.zygote_spares)
         if not self.record_http or reach not in (LOCAL, NONE):
             reach = HTTP  # the main zygote: it runs everything
         try:
