@@ -10,7 +10,8 @@ from rich.text import Text
 
 from ..models import ExecutionRecord, ExecutionStatus, StepRecord
 from ..store import NotFoundError
-from .backend import Backend, ServerOption, open_backend, open_sqlite_reader
+from .backend import ServerOption, open_backend, open_sqlite_reader
+from .backend_protocol import Backend
 from .database import DatabaseOption
 from .names import ID_LENGTH, normalize_id, parse_function, resolve_execution_id
 from .output import (

@@ -19,7 +19,8 @@ from ..errors import JsonTooDeep
 from ..models import ExecutionRecord, ExecutionStatus
 from ..service import InputError
 from ..store import NotFoundError
-from .backend import Backend, ServerOption, open_backend
+from .backend import ServerOption, open_backend
+from .backend_protocol import Backend
 from .database import DatabaseOption
 from .errors import EXIT_FAILED, EXIT_INTERRUPTED, CliError, input_problems
 from .names import parse_function, resolve_execution_id

@@ -6,7 +6,7 @@ from __future__ import annotations
 import string
 
 from ..store import NotFoundError
-from .backend import Backend
+from .backend_protocol import Backend
 from .errors import CliError
 
 DEFAULT_NAMESPACE = "default"
