@@ -133,7 +133,7 @@ class _RuntreeGroup(LazyCommandGroup):
         ),
         LazyCommand(
             "replay",
-            "commands_triggers:replay",
+            "commands_replay:replay",
             "Run an execution again: the same version(s), the same input (for a webhook "
             "delivery, the same raw body and headers). With --deterministic, in the same world "
             "too: HTTP answered from its recording, its clock reads and random values replayed; "
@@ -187,12 +187,12 @@ class _RuntreeGroup(LazyCommandGroup):
             "webhooks",
             "Webhooks: POST /hooks/PATH starts a function.",
             (
-                ("create", "commands_triggers:webhook_create"),
-                ("list", "commands_triggers:webhook_list"),
-                ("delete", "commands_triggers:webhook_delete"),
-                ("deliveries", "commands_triggers:webhook_deliveries"),
-                ("delivery", "commands_triggers:webhook_delivery"),
-                ("replay", "commands_triggers:webhook_replay"),
+                ("create", "commands_webhooks:webhook_create"),
+                ("list", "commands_webhooks:webhook_list"),
+                ("delete", "commands_webhooks:webhook_delete"),
+                ("deliveries", "commands_webhooks:webhook_deliveries"),
+                ("delivery", "commands_webhooks:webhook_delivery"),
+                ("replay", "commands_webhooks:webhook_replay"),
             ),
         ),
         LazyGroup(
@@ -208,12 +208,12 @@ class _RuntreeGroup(LazyCommandGroup):
             "schedules",
             "Schedules: run a function on a cron expression, in a time zone.",
             (
-                ("create", "commands_triggers:schedule_create"),
-                ("list", "commands_triggers:schedule_list"),
-                ("show", "commands_triggers:schedule_show"),
-                ("pause", "commands_triggers:schedule_pause"),
-                ("resume", "commands_triggers:schedule_resume"),
-                ("delete", "commands_triggers:schedule_delete"),
+                ("create", "commands_schedules:schedule_create"),
+                ("list", "commands_schedules:schedule_list"),
+                ("show", "commands_schedules:schedule_show"),
+                ("pause", "commands_schedules:schedule_pause"),
+                ("resume", "commands_schedules:schedule_resume"),
+                ("delete", "commands_schedules:schedule_delete"),
             ),
         ),
     )
