@@ -15,7 +15,7 @@ from runtree import service
 from runtree.errors import NotFoundError
 from runtree.service.executions import prepare_execution
 from runtree.store import AuditEntry, Store
-from runtree.store import executions as executions_module
+from runtree.store.executions import enqueue as enqueue_module
 from runtree.store.jobs import defer
 
 from .conftest import PostgresDatabases
@@ -86,7 +86,7 @@ def test_a_deleted_version_queues_nothing(store: Store, monkeypatch: pytest.Monk
     url = store.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
     with psycopg.connect(url) as conn:
         conn.execute("DELETE FROM versions")
-    monkeypatch.setattr(executions_module, "new_execution_id", lambda: "e" * 32)
+    monkeypatch.setattr(enqueue_module, "new_execution_id", lambda: "e" * 32)
     with pytest.raises(NotFoundError):
         store.enqueue_spec(spec, audit=AUDIT)
     assert rows(store, "e" * 32) == (0, 0, [])
@@ -101,7 +101,7 @@ def test_a_job_that_cannot_be_written_takes_the_execution_and_audit_entry_with_i
     # A waiting job already holds the queueing lock the new execution's job needs.
     with store.engine.begin() as conn:
         defer(conn, taken, "default")
-    monkeypatch.setattr(executions_module, "new_execution_id", lambda: taken)
+    monkeypatch.setattr(enqueue_module, "new_execution_id", lambda: taken)
     with pytest.raises(IntegrityError):
         store.enqueue_spec(spec, audit=AUDIT)
     executions, jobs, targets = rows(store, taken)

@@ -1,4 +1,5 @@
-"""Small helpers the store's operation modules share: time, JSON checks, dialect inserts.
+"""Small helpers the store's operation modules share: time, JSON and argument checks,
+dialect inserts, row counts.
 
 SQLAlchemy is imported by the two helpers that need it: the rest serves readers without it
 (:mod:`.sqlite_reader`)."""
@@ -7,11 +8,13 @@ from __future__ import annotations
 
 import datetime
 import json
+import re
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from ..errors import InvalidDataError
 from ..jsonlimits import MAX_STORED_DEPTH, loads_stored, too_deep
+from ..models import ExecutionStatus, Trigger
 
 if TYPE_CHECKING:
     from sqlalchemy import Table
@@ -27,6 +30,24 @@ def check_limit(limit: object) -> None:
     """:class:`InvalidDataError` unless ``limit`` is an int from 1 to :data:`MAX_LIST_LIMIT`."""
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIST_LIMIT:
         raise InvalidDataError(f"limit must be between 1 and {MAX_LIST_LIMIT}, got {limit!r}")
+
+
+# An execution id (and so a listing's cursor): 32 lowercase hex digits.
+ID_PATTERN = re.compile(r"[0-9a-f]{32}")
+
+E = TypeVar("E", Trigger, ExecutionStatus)
+
+
+def check_enum(kind: type[E], field: str, value: object) -> E:
+    """The member of ``kind`` whose value is ``value``; :class:`InvalidDataError` naming
+    ``field`` and the allowed values otherwise."""
+    if isinstance(value, str):
+        try:
+            return kind(value)
+        except ValueError:
+            pass
+    allowed = ", ".join(member.value for member in kind)
+    raise InvalidDataError(f"{field} must be one of {allowed}; got {value!r}")
 
 
 T = TypeVar("T")
@@ -110,3 +131,8 @@ def chunks(items: Sequence[T], size: int = IN_CHUNK) -> Iterator[Sequence[T]]:
     """``items`` in consecutive slices of at most ``size``."""
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def rowcount(result: Any) -> int:
+    """How many rows a statement's ``result`` changed (0 when the driver does not say)."""
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -25,9 +25,8 @@ from ..models import (
     StepTiming,
     Trigger,
 )
-from .common import check_limit, chunks, stored_json
+from .common import ID_PATTERN, check_enum, check_limit, chunks, stored_json
 from .execution_rows import execution_record
-from .executions import _ID_PATTERN, _enum
 from .input_search import input_matches, input_matches_unindexed
 from .schema import ExecutionRow, FunctionRow, RunCountRow, StepRow, VersionRow
 
@@ -114,15 +113,17 @@ def search_executions(
     if version is not None:
         stmt = stmt.where(ExecutionRow.version == version)
     if status is not None:
-        stmt = stmt.where(ExecutionRow.status == _enum(ExecutionStatus, "status", status).value)
+        stmt = stmt.where(
+            ExecutionRow.status == check_enum(ExecutionStatus, "status", status).value
+        )
     if trigger is not None:
-        stmt = stmt.where(ExecutionRow.trigger == _enum(Trigger, "trigger", trigger).value)
+        stmt = stmt.where(ExecutionRow.trigger == check_enum(Trigger, "trigger", trigger).value)
     if since is not None:
         stmt = stmt.where(ExecutionRow.id >= id_bound(since))
     if until is not None:
         stmt = stmt.where(ExecutionRow.id < id_bound(until))
     if cursor is not None:
-        if not isinstance(cursor, str) or not _ID_PATTERN.fullmatch(cursor):
+        if not isinstance(cursor, str) or not ID_PATTERN.fullmatch(cursor):
             raise InvalidDataError(f"invalid cursor {cursor!r}")
         stmt = stmt.where(ExecutionRow.id < cursor)
     rows: list[ExecutionRow] | None = None

@@ -9,9 +9,8 @@ from sqlalchemy.orm import Session
 
 from ..errors import InvalidDataError
 from ..models import ExecutionRecord
-from .common import check_limit
+from .common import ID_PATTERN, check_limit
 from .execution_rows import execution_record
-from .executions import _ID_PATTERN
 from .schema import ExecutionRow, StepRow, ValueHashRow
 from .value_index import query_digests
 
@@ -36,7 +35,7 @@ def find_value(
     check_limit(limit)
     if key is not None and not 1 <= len(key) <= 200:
         raise InvalidDataError("key must be 1 to 200 characters")
-    if cursor is not None and (not isinstance(cursor, str) or not _ID_PATTERN.fullmatch(cursor)):
+    if cursor is not None and (not isinstance(cursor, str) or not ID_PATTERN.fullmatch(cursor)):
         raise InvalidDataError(f"invalid cursor {cursor!r}")
     digests = query_digests(session, value)
     hits = select(ValueHashRow.execution_id).where(ValueHashRow.digest.in_(digests))
