@@ -64,7 +64,7 @@ class TriggerRepository:
         window: datetime.timedelta,
     ) -> tuple[DeliveryRecord, ExecutionRecord, bool]:
         """Queue a delivery's execution, or find the first one of its idempotency key (see
-        :func:`runtree.store.triggers.accept_delivery`)."""
+        :func:`runtree.store.triggers.deliveries.accept_delivery`)."""
         now = utcnow()
         return self._db.write(
             lambda s: triggers.accept_delivery(
@@ -168,7 +168,8 @@ class TriggerRepository:
         spec: RunSpec | None,
         now: datetime.datetime | None = None,
     ) -> ExecutionRecord | None:
-        """Run one fire time at most once (see :func:`runtree.store.triggers.fire_schedule`)."""
+        """Run one fire time at most once (see
+        :func:`runtree.store.triggers.schedules.fire_schedule`)."""
         moment = now or utcnow()
         return self._db.write(
             lambda s: triggers.fire_schedule(
