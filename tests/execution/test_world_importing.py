@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from runtree.execution.world import importing as importing_module
 from runtree.execution.world.importing import importing
 
 
@@ -53,3 +54,10 @@ def test_another_threads_import_is_not_this_ones(
         release.set()
         importer.join(10)
         sys.modules.pop("waits_on_import", None)
+
+
+def test_the_interpreter_has_what_the_check_reads() -> None:
+    """Private names of the import system: without them the check answers "not importing"
+    (so recording goes on), which would bring the shifted replays back unnoticed."""
+    assert importing_module._IMPORT_CODE is not None
+    assert isinstance(importing_module._MODULE_LOCKS, dict)

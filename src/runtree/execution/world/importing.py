@@ -23,19 +23,22 @@ import types
 
 # The import system executes every module it imports, and calls every loader and finder,
 # through this function (the frames tracebacks leave out). It is the one the running
-# interpreter imports with, on 3.11 to 3.13 (``importlib._bootstrap`` is this module).
-_IMPORT_CODE: types.CodeType = _frozen_importlib._call_with_frames_removed.__code__  # type: ignore[attr-defined]  # private: not in the stubs
+# interpreter imports with, on 3.11 to 3.13 (``importlib._bootstrap`` is this module). Both
+# names are private: an interpreter without them gets no answer (never importing) rather
+# than no recording, and a test checks that the supported ones have them.
+_import_function = getattr(_frozen_importlib, "_call_with_frames_removed", None)
+_IMPORT_CODE: types.CodeType | None = getattr(_import_function, "__code__", None)
 # The locks of the modules being imported, in any thread, by name: empty when no import is
 # under way, which spares the usual read the walk up its stack (about 1.5 us at a depth of
 # 40 frames, and an HTTP client's cookie jar reads the clock a few times a request).
-_MODULE_LOCKS: dict[str, object] = _frozen_importlib._module_locks  # type: ignore[attr-defined]
+_MODULE_LOCKS: dict[str, object] | None = getattr(_frozen_importlib, "_module_locks", None)
 
 
 def importing(frame: types.FrameType | None) -> bool:
     """Whether ``frame`` runs inside an import (the import system is on its stack)."""
-    if not _MODULE_LOCKS:
-        return False
     code = _IMPORT_CODE
+    if code is None or (_MODULE_LOCKS is not None and not _MODULE_LOCKS):
+        return False
     while frame is not None:
         if frame.f_code is code:
             return True
