@@ -132,7 +132,7 @@ def test_a_spare_warms_a_thread_up_first_and_leaves_none_running(record_http: bo
     """Right after the tiny job, a spare starts and ends one thread (its run's step streamer
     then reuses that stack instead of mapping one on the request path), and the thread has
     ended when the step returns: nothing of the warm-up runs beside the job."""
-    spares = Spares(Options(record_http=record_http), CodeCache(), lambda: None, lambda body: None)
+    spares = Spares(Options(record_http=record_http), CodeCache(), lambda body: None)
     steps = spares._warm_up_steps()
     assert steps[1] is warm_up_thread
     before = threading.active_count()

@@ -58,7 +58,6 @@ from .job import Job
 from .worker import preload, run_job, warm_up
 from .world import hold as hold_world
 from .world import prepare as prepare_world
-from .world import ready_child as ready_world_child
 from .world import warm_up as warm_up_world
 from .zygote_spares import GENERAL, SpareKey, Spares
 
@@ -212,7 +211,7 @@ class Zygote:
         self.devnull = os.open(os.devnull, os.O_RDWR)
         self.cache = CodeCache()
         self.wake_r, self.wake_w = os.pipe()
-        self.spares = Spares(self.options, self.cache, self._ready_child, self._child)
+        self.spares = Spares(self.options, self.cache, self._child)
         self.children: set[int] = set()  # running workers (each leads its process group)
 
     def serve(self) -> None:
@@ -281,7 +280,6 @@ class Zygote:
         prepared = None
         if pid is None:
             prepared = job, codes = _prepare(data, self.cache)
-            self._ready_child()
             pid = os.fork()
             if pid == 0:
                 self._child(lambda: self._run(data, job, codes, message_fd))
@@ -302,12 +300,6 @@ class Zygote:
         reply = {"killed": request_id, "found": found, "error": error}
         with contextlib.suppress(OSError):
             self.control.send(json.dumps(reply).encode())
-
-    def _ready_child(self) -> None:
-        """Before a fork: the next child's recording clock and entropy (a recording zygote;
-        see :func:`.world.ready_child`)."""
-        if self.options.holds_world:
-            ready_world_child()
 
     def _reap(self) -> None:
         while True:

@@ -90,8 +90,8 @@ class Spares:
     """The zygote's spares: a general one, and one per recently used slot whose workers
     have all exited, each waiting for a job on its socket.
 
-    The zygote owns the processes: ``ready_child`` is what it does before every fork, and
-    ``child`` makes the forked process one of its children (and never returns). Before the
+    The zygote owns the processes: ``child`` makes a forked process one of its children (and
+    never returns). Before the
     first spare is forked, the zygote sets :attr:`warm_up_code` (the tiny job's code),
     :attr:`lower` (whether it can raise a spare's priority again) and :attr:`priority` (its
     own)."""
@@ -100,12 +100,10 @@ class Spares:
         self,
         options: Options,
         cache: CodeCache,
-        ready_child: Callable[[], None],
         child: Callable[[Callable[[], int]], None],
     ) -> None:
         self.options = options
         self.cache = cache
-        self._ready_child = ready_child
         self._child = child
         self.lower = False
         self.priority = 0  # the zygote's own: a spare's once it is warm, or has a job
@@ -199,7 +197,6 @@ class Spares:
 
     def _fork(self, key: SpareKey) -> None:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        self._ready_child()
         try:
             pid = os.fork()
         except OSError:  # out of processes or memory: requests fork their own child

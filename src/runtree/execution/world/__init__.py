@@ -64,33 +64,29 @@ def hold() -> None:
     randomness.hold()
 
 
-def ready_child() -> None:
-    """In a process that holds the clock and randomness (:func:`hold`), right before it forks
-    a child that may run a recording: make that recording's clock and entropy now, for the
-    child's :meth:`Session.for_run` to take as they are. Made here they cost the forking
-    process a few microseconds of its own; made in the fresh child, every object touched for
-    the first time copies a page of the parent's memory (about 3 us each): making them there
-    took 20 page copies and 40 us. ``random`` is seeded in the child (``random`` seeds itself
-    anew in every forked child): by :func:`seed_ready` while a spare waits, else when the
-    run's session starts."""
-    global _ready
+def seed_ready() -> None:
+    """In a spare of a process that holds the clock and randomness (:func:`hold`), while it
+    waits for its job: make its run's recording -- a clock, an entropy, ``random`` seeded
+    with the entropy's seed (``random`` seeds itself anew in every forked child) -- and the
+    session around them, so that the run only gives the session its settings and starts it.
+    A run that comes first makes them when its session starts.
+
+    Made here, in the child, they copy about 20 of the parent's pages (about 40 us). They
+    were once made by the zygote right before each fork, which saved the child those copies
+    but cost the zygote as many: every page it writes while a child still shares it is
+    copied too, and those copies lay on the way of the run just handed to a spare (three
+    runs of ``no_calls_clock`` each way: +4.3, +3.3, +3.4 % wall clock made in the zygote,
+    +0.4, -1.8, -3.4 % made here; CPU +4.2 to +5.2 % either way).
+
+    Nothing after it may draw from ``random`` before the run's code does (the recorded seed
+    would no longer give the run's draws): it is the last step of a spare's warm-up, and a
+    test checks that a recorded run's draws follow from its recorded seed."""
+    global _ready_session
     parts = _parts or _import_parts()
     if parts[1]._held and parts[2]._held:
-        _ready = _recording_parts()
-
-
-def seed_ready() -> None:
-    """Seed ``random`` for the recording :func:`ready_child` made, and make the run's
-    recording session around it (a spare, while it waits for its job: the run then only
-    gives the session its settings and starts it). Nothing after it may draw from
-    ``random`` before the run's code does (the recorded seed would no longer give the run's
-    draws): it is the last step of a spare's warm-up, and a test checks that a recorded
-    run's draws follow from its recorded seed."""
-    global _ready, _ready_session
-    if _ready is not None:
-        (_parts or _import_parts())[2].seed(_ready[1])
-        _ready_session = Session({"mode": "record"}, (), _ready, seeded=True)
-        _ready = None
+        ready = _recording_parts()
+        parts[2].seed(ready[1])
+        _ready_session = Session({"mode": "record"}, (), ready, seeded=True)
 
 
 def _recording_parts() -> tuple[Any, Any]:
@@ -121,8 +117,8 @@ def warm_up(request: bool = True, http: bool = True) -> None:
     but cost every spare about 1 ms of CPU, also before runs that make none.) Without
     ``http`` the session records no HTTP, as in a zygote without the clients."""
     spec = {"mode": "record", "http_limit": 0, "network": http, "reach": HTTP if http else LOCAL}
-    # As if random were seeded already: a spare's warm-up must leave the seed that the
-    # zygote gave random for its run (ready_child) as it is.
+    # As if random were seeded already: warming up leaves random alone (seed_ready seeds it
+    # for the run, after the warm-up).
     session = Session(spec, (), _recording_parts(), seeded=True)
     session.start()
     session.stop()
@@ -154,9 +150,7 @@ def _import_parts() -> tuple[Any, Any, Any]:
 
 
 _HTTP_MODULE = __name__ + ".http"
-# The clock and entropy ready_child() made for this process's run; the run's session around
-# them, once seed_ready() seeded random and made it.
-_ready: tuple[Any, Any] | None = None
+# The run's recording session that seed_ready() made (a spare, while it waited).
 _ready_session: Session | None = None
 
 
@@ -185,7 +179,7 @@ class Session:
         self.spec = spec
         self.replaying = spec.get("mode") == "replay"
         recording = spec.get("recording") or {}
-        # ``ready``: a recording's clock and entropy made by ready_child(); ``seeded``:
+        # ``ready``: a recording's clock and entropy made by seed_ready(); ``seeded``:
         # ``random`` is seeded with the entropy's seed already.
         self._seeded = seeded and ready is not None and not self.replaying
         if self.replaying:
@@ -206,16 +200,14 @@ class Session:
     @classmethod
     def for_run(cls, spec: dict[str, Any], user_files: Iterable[str]) -> Session:
         """The session of this process's run: a recording takes the session
-        :func:`seed_ready` made, else the clock and entropy :func:`ready_child` made, once
-        (a worker runs one execution)."""
-        global _ready, _ready_session
+        :func:`seed_ready` made, once (a worker runs one execution)."""
+        global _ready_session
         session, _ready_session = _ready_session, None
         if session is not None and spec.get("mode") == "record":
             session.spec = spec
             session.user_files = frozenset(user_files)
             return session
-        ready, _ready = _ready, None
-        return cls(spec, user_files, ready)
+        return cls(spec, user_files)
 
     def start(self) -> None:
         self._io_steps.user_files = self.user_files
