@@ -1,4 +1,4 @@
-"""Writing a :class:`~.testgen.TestPlan` as a pytest file.
+"""Writing a :class:`~.testgen_plan.TestPlan` as a pytest file.
 
 The file needs pytest and nothing else (runtree is not imported; decoding an embedded pickle
 of one of your classes' instances may need it, and the file says so). The code under test is
@@ -17,7 +17,7 @@ import datetime
 import re
 import textwrap
 
-from .testgen import Module, Outcome, StubbedCall, TestPlan, Value
+from .testgen_plan import Module, Outcome, StubbedCall, TestPlan, Value
 
 _WIDTH = 88
 
