@@ -13,6 +13,18 @@ WORKER_MODULES = (
     "runtree.execution.worker",
     "runtree.execution.zygote",
     "runtree.execution.zygote_spares",
+    # What the worker loads to confine itself (runtree.execution.sandbox.confine and the
+    # modules of its steps), named so that none of them can slip out of the check.
+    "runtree.execution.sandbox.confine",
+    "runtree.execution.sandbox.preparation",
+    "runtree.execution.sandbox.readable_paths",
+    "runtree.execution.sandbox.landlock_rules",
+    "runtree.execution.sandbox.namespaces",
+    "runtree.execution.sandbox.rlimits",
+    "runtree.execution.sandbox.blocked_calls",
+    "runtree.execution.sandbox.libc",
+    "runtree.execution.sandbox.seccomp",
+    "runtree.execution.sandbox.policy",
 )
 NOT_IN_THE_RUNTIME = (
     "pydantic",
