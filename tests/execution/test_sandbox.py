@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 from runtree.api import create_app
 from runtree.cli import app
 from runtree.errors import SandboxUnavailable
-from runtree.execution.sandbox import slots
+from runtree.execution.sandbox import detection
 from runtree.execution.sandbox.config import SandboxConfig
 from runtree.execution.sandbox.policy import Policy, environment
 from runtree.execution.sandbox.processes import kill_user_with_helper, processes_of
@@ -259,7 +259,7 @@ def test_the_probe_finds_the_database_unreadable(tmp_path: Path) -> None:
     secret.write_text("secret")
     sandbox = Sandbox.probe(SandboxConfig(secret_paths=(str(secret),)))
     assert sandbox.report.tier0, sandbox.report.problems
-    assert slots._probed  # cached: the server's second look costs nothing
+    assert detection._probed  # cached: the server's second look costs nothing
 
 
 @pytest.mark.slow

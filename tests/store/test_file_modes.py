@@ -55,14 +55,14 @@ def test_the_admin_key_and_its_new_directory_are_private(tmp_path: Path) -> None
 
 
 def test_the_sandbox_state_directories_are_created_with_their_modes(tmp_path: Path) -> None:
-    from runtree.execution.sandbox.slots import _state_dirs
+    from runtree.execution.sandbox.uid_locks import state_dirs
 
     state = tmp_path / "state"
-    jobs, locks = _state_dirs(str(state), root=True, uid_locks=str(tmp_path / "uids"))
+    jobs, locks = state_dirs(str(state), root=True, uid_locks=str(tmp_path / "uids"))
     # The slot uids reach their own work directories but list nothing; the uid locks are
     # the server's alone.
     assert mode(state) == 0o711 and mode(Path(jobs)) == 0o711
     assert mode(Path(locks)) == 0o700
     Path(locks).chmod(0o755)  # widened by someone: set back on the next start
-    _state_dirs(str(state), root=True, uid_locks=str(tmp_path / "uids"))
+    state_dirs(str(state), root=True, uid_locks=str(tmp_path / "uids"))
     assert mode(Path(locks)) == 0o700

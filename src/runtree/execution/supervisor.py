@@ -42,7 +42,7 @@ from .protocol import (
     WorldMessage,
     parse_message,
 )
-from .sandbox.slots import Lease
+from .sandbox.lease import Lease
 from .worker import OUTPUT_LIMIT
 from .world import empty_recording
 from .world.reach import NONE

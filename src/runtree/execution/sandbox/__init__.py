@@ -9,9 +9,11 @@ model").
   (:mod:`.blocked_calls`); C library calls through :mod:`.libc`;
 * :mod:`.config` -- what the sandbox may use here (environment, the server's settings);
 * :mod:`.report` -- the start-up probe's findings, layer by layer (``runtree doctor``);
-* :mod:`.probe` -- the probe's test process;
+* :mod:`.probe` -- the probe's test process; :mod:`.detection` -- running it once per
+  process (``Sandbox.probe``);
 * :mod:`.slots` -- the platform's half: slot uids leased per execution, work directories,
-  cgroups (:mod:`.cgroups`), cleaning a slot before its next execution;
+  cgroups (:mod:`.cgroups`), cleaning a slot before its next execution; a slot uid's host-wide
+  lock in :mod:`.uid_locks`, one execution's hold on a slot in :mod:`.lease`;
 * :mod:`.processes` -- finding and killing every process of a slot uid;
 * :mod:`.firewall` -- the egress firewall (nftables) of functions with network on;
 * :mod:`.interpreter` -- the world-readable Python that runs user code, and how runtree

@@ -2,15 +2,19 @@
 
 Slot uids are ``uid_base + k`` (64000 and up by default; no passwd entry is needed). Each is
 held by at most one process at a time through an exclusive ``flock`` on
-``/run/runtree/uids/<uid>.lock`` (:data:`UID_LOCK_DIR`, one directory per host whatever state
-directory each process uses, since uids are the host's: several ``runtree worker`` processes
-with state directories of their own never share one, nor kill each other's processes, which
-supervision finds by uid). A server holds one per dispatcher slot for its lifetime, a CLI
-run or a test holds one per execution, and each is used by at most one execution of that
-process at a time. So two running executions never share a uid, even across processes. A
-lease is one execution's hold on a slot: its uid, its fresh work directory, its cgroup and
-its :class:`~.policy.Policy`; releasing it clears the uid of every process and deletes the work
-directory before the slot is used again.
+``/run/runtree/uids/<uid>.lock`` (:data:`~.uid_locks.UID_LOCK_DIR`, one directory per host
+whatever state directory each process uses, since uids are the host's: several ``runtree
+worker`` processes with state directories of their own never share one, nor kill each other's
+processes, which supervision finds by uid; see :mod:`.uid_locks`). A server holds one per
+dispatcher slot for its lifetime, a CLI run or a test holds one per execution, and each is used
+by at most one execution of that process at a time. So two running executions never share a
+uid, even across processes. A lease (:class:`~.lease.Lease`) is one execution's hold on a
+slot: its uid, its fresh work directory, its cgroup and its :class:`~.policy.Policy`;
+releasing it clears the uid of every process and deletes the work directory before the slot is
+used again. Which layers work here is found by :meth:`Sandbox.probe` (:mod:`.detection`).
+
+:class:`~.lease.Lease`, :class:`~.uid_locks.SlotUid`, :data:`~.uid_locks.UID_LOCK_DIR` and
+:data:`~.lease.MAX_WORKDIR_ENTRIES` are importable from here too.
 """
 
 from __future__ import annotations
@@ -18,87 +22,28 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import dataclasses
-import fcntl
 import logging
 import os
 import pwd
 import secrets
 import shutil
-import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from ...errors import SandboxUnavailable
-from . import firewall, interpreter
+from . import detection, interpreter
 from .cgroups import Cgroups, SlotGroup
 from .config import DEFAULT_STATE_DIR, SandboxConfig
+from .lease import MAX_WORKDIR_ENTRIES, Lease
 from .policy import NPROC_THREADS_ONLY, NPROC_WITH_SUBPROCESSES, Policy
 from .processes import CLEAR_TIMEOUT_S, clear_uid, kill_user_with_helper, processes_of
-from .report import SandboxReport, build_report, run_probe
+from .report import SandboxReport
+from .uid_locks import UID_LOCK_DIR, SlotUid, try_lock
+
+__all__ = ["MAX_WORKDIR_ENTRIES", "UID_LOCK_DIR", "Lease", "Sandbox", "SlotUid", "default_sandbox"]
 
 log = logging.getLogger("runtree.sandbox")
-
-MAX_WORKDIR_ENTRIES = 10_000
-UID_LOCK_DIR = "/run/runtree/uids"  # host-wide: see the module docstring
-
-
-@dataclasses.dataclass
-class SlotUid:
-    """A slot uid this process holds (its ``flock`` fd), busy while an execution has it."""
-
-    uid: int
-    lock_fd: int
-    state_fd: int = -1  # its lock where earlier runtrees took it (see _reserve_uid)
-    busy: threading.Lock = dataclasses.field(default_factory=threading.Lock)
-    group: SlotGroup | None = None
-
-
-@dataclasses.dataclass
-class Lease:
-    """One execution's hold on a slot uid, its work directory and its groups."""
-
-    uid: int
-    workdir: str
-    policy: Policy
-    group: SlotGroup | None
-    oom_before: int
-    tmpfs: bool
-    entry: SlotUid = dataclasses.field(repr=False)
-    dynamic: bool = False
-    stopped: bool = False  # the supervisor killed it (deadline, limit, cancel)
-
-    def disk_usage(self) -> tuple[int, int]:
-        """Bytes (at least a block per entry) and entries in the work directory. On a tmpfs
-        work directory (tier 1) the kernel caps both and this is ``(0, 0)``."""
-        if self.tmpfs:
-            return 0, 0
-        total = entries = 0
-        pending = [self.workdir]
-        while pending and entries <= MAX_WORKDIR_ENTRIES:
-            path = pending.pop()
-            try:
-                with os.scandir(path) as scan:
-                    for entry in scan:
-                        entries += 1
-                        try:
-                            stat = entry.stat(follow_symlinks=False)
-                        except OSError:
-                            continue
-                        total += max(stat.st_blocks * 512, 4096)
-                        if entry.is_dir(follow_symlinks=False):
-                            pending.append(entry.path)
-            except OSError:
-                continue
-        return total, entries
-
-    @property
-    def disk_limit(self) -> int:
-        return self.policy.disk_mb * 1024 * 1024
-
-    def memory_killed(self) -> bool:
-        """Whether the kernel killed a process of this execution for memory (cgroups)."""
-        return self.group is not None and self.group.oom_kills() > self.oom_before
 
 
 class Sandbox:
@@ -153,62 +98,9 @@ class Sandbox:
 
     @classmethod
     def probe(cls, config: SandboxConfig | None = None) -> Sandbox:
-        """Find out which layers work here, by applying them in a test process."""
-        config = config or SandboxConfig.from_env()
-        if not config.enabled:
-            return cls.disabled(config)
-        python = config.python or interpreter.runtime_python()
-        root = os.geteuid() == 0
-        jobs_dir, locks_dir = _state_dirs(config.state_dir, root)
-        with _probed_lock:
-            known = _probed.get(config)
-        if known is not None:  # probed before in this process: the host has not changed
-            report, cgroups = known
-            return cls(config, report, cgroups, jobs_dir, locks_dir)
-        if not config.cgroups:
-            cgroups, cgroup_detail = None, "switched off (RUNTREE_SANDBOX_CGROUPS=off)"
-        elif root:
-            cgroups, cgroup_detail = Cgroups.detect()
-        else:
-            cgroups, cgroup_detail = None, "not running as root"
-        if root:
-            last_uid = config.uid_base + config.uid_count - 1
-            firewall_on, firewall_detail = firewall.install(config.uid_base, last_uid)
-        else:
-            firewall_on, firewall_detail = False, "not running as root"
-        sandbox = cls(config, SandboxReport(enabled=True), cgroups, jobs_dir, locks_dir)
-        sandbox.cgroups = cgroups  # for the probe's own test (the report decides afterwards)
-        entry = sandbox._reserve_uid() if root else SlotUid(os.getuid(), -1)
-        workdir = ""
-        try:
-            workdir = sandbox._make_workdir(entry.uid)
-            group = sandbox._group(entry)
-            policy = Policy(
-                uid=entry.uid,
-                gid=entry.uid if root else os.getgid(),
-                workdir=workdir,
-                memory_mb=512,
-                cpu_s=10,
-                disk_mb=config.disk_mb,
-                cgroup_procs=group.procs_files if group is not None else (),
-            )
-            raw, failure = run_probe(config, python, policy, root and config.namespaces)
-        finally:
-            if root:
-                clear_uid(entry.uid, lambda uid: kill_user_with_helper(python, uid))
-                sandbox._unlock(entry)
-            if workdir:
-                shutil.rmtree(workdir, ignore_errors=True)
-        sandbox.report = build_report(
-            config, python, root, raw, failure, cgroup_detail, (firewall_on, firewall_detail)
-        )
-        with _probed_lock:
-            _probed[config] = (sandbox.report, cgroups)
-        sandbox.cgroups = cgroups if sandbox.report.active("cgroups") else None
-        sandbox.namespaces = sandbox.report.active("namespaces")
-        sandbox.landlock_network = sandbox.report.active("landlock-network")
-        sandbox.firewall = sandbox.report.active("egress-firewall")
-        return sandbox
+        """Find out which layers work here, by applying them in a test process (see
+        :func:`.detection.probe`; found once per process and configuration)."""
+        return detection.probe(cls, config)
 
     def require(self) -> Sandbox:
         """``self``, or :class:`SandboxUnavailable` when enabled but tier 0 is incomplete."""
@@ -408,10 +300,8 @@ class Sandbox:
                 self._held.add(uid)
             # The host's lock, and the one earlier runtrees took alone (in the default state
             # directory): a process of either kind holding the uid keeps it.
-            fd = _try_lock(os.path.join(self.locks_dir, f"{uid}.lock"))
-            state_fd = (
-                -1 if fd < 0 else _try_lock(os.path.join(self.state_locks_dir, f"{uid}.lock"))
-            )
+            fd = try_lock(os.path.join(self.locks_dir, f"{uid}.lock"))
+            state_fd = -1 if fd < 0 else try_lock(os.path.join(self.state_locks_dir, f"{uid}.lock"))
             if fd < 0 or state_fd < 0:
                 for held in (fd, state_fd):
                     if held >= 0:
@@ -465,40 +355,6 @@ class Sandbox:
         if os.geteuid() == 0:
             os.chown(path, uid, uid)
         return path
-
-
-_probed: dict[SandboxConfig, tuple[SandboxReport, Cgroups | None]] = {}
-_probed_lock = threading.Lock()
-
-
-def _state_dirs(state_dir: str, root: bool, uid_locks: str = UID_LOCK_DIR) -> tuple[str, str]:
-    """``jobs`` (0711: slot uids reach their own directory, list none) in the state
-    directory, and the host's uid locks (0700)."""
-    base = state_dir if root else tempfile.mkdtemp(prefix="runtree-sandbox-")
-    jobs = os.path.join(base, "jobs")
-    state_locks = os.path.join(DEFAULT_STATE_DIR, "uids") if root else os.path.join(base, "uids")
-    locks = uid_locks if root else state_locks
-    # Created with their modes (never wider, not even for a moment), then set again: an
-    # existing directory keeps its mode otherwise.
-    os.makedirs(base, mode=0o711, exist_ok=True)
-    os.makedirs(jobs, mode=0o711, exist_ok=True)
-    for directory in {locks, state_locks}:
-        os.makedirs(directory, mode=0o700, exist_ok=True)
-        os.chmod(directory, 0o700)
-    os.chmod(base, 0o711)
-    os.chmod(jobs, 0o711)
-    return jobs, locks
-
-
-def _try_lock(path: str) -> int:
-    """An fd holding an exclusive ``flock`` on ``path``, or -1 if another holds it."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        os.close(fd)
-        return -1
-    return fd
 
 
 _default: Sandbox | None = None
