@@ -14,7 +14,7 @@ from sqlalchemy import inspect, text
 
 from runtree.errors import InvalidDataError
 from runtree.models import ExecutionRecord, PayloadKind
-from runtree.store import Store, step_codec
+from runtree.store import Store, step_codec, step_decode, step_encode
 from runtree.store import migrate as migrations
 from runtree.store.step_codec import INLINE_BLOB_MAX, from_inline
 
@@ -257,16 +257,16 @@ def test_an_inline_value_reads_as_its_payload_row_would() -> None:
         captured(None, SMALL, length=0),
     ]
     for position, value in enumerate(values):
-        row = step_codec._payload("e" * 32, 1, PayloadKind.INPUT, "x", position, value, "here")
+        row = step_encode._payload("e" * 32, 1, PayloadKind.INPUT, "x", position, value, "here")
         entry = step_codec.inline(row)
         for blobs in (True, False):
             reference = step_codec.decode_captured(step_codec.from_inline(entry, blobs=blobs))
-            kind, name, decoded = step_codec._inline_captured(entry, blobs)
+            kind, name, decoded = step_decode._inline_captured(entry, blobs)
             assert (kind, name) == ("input", "x")
             assert list(decoded.items()) == list(reference.items())  # same keys, same order
             # A list in the layout before migration 0015 reads the same.
-            assert step_codec._inline_captured(_v1(entry), blobs) == (kind, name, decoded)
+            assert step_decode._inline_captured(_v1(entry), blobs) == (kind, name, decoded)
     with pytest.raises(InvalidDataError):
-        step_codec._inline_captured(["input", "x"], True)
+        step_decode._inline_captured(["input", "x"], True)
     with pytest.raises(InvalidDataError):
-        step_codec._inline_captured(["input", "x", 0, 1, 1, "pickle", 0, "not base64!"], True)
+        step_decode._inline_captured(["input", "x", 0, 1, 1, "pickle", 0, "not base64!"], True)

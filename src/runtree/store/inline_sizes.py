@@ -1,6 +1,6 @@
 """The bytes of the serialized originals kept inline in step rows (``steps.payloads``).
 
-Small captured values live in their step's row as compact JSON lists (:mod:`.step_codec`),
+Small captured values live in their step's row as compact JSON lists (:mod:`.step_inline`),
 their serialized original base64-encoded at position 4 of the list (position 7 in lists
 written before migration 0015, whose first item is a string). Storage figures
 (``runtree storage``, a prune's dry run) count those bytes as they count ``step_payloads``
@@ -20,8 +20,8 @@ from .common import table
 from .schema import StepRow
 
 _STEPS = table(StepRow)
-_BLOB_INDEX = 4  # step_codec._INLINE_FIELDS.index("blob")
-_V1_BLOB_INDEX = 7  # step_codec._V1_FIELDS.index("blob")
+_BLOB_INDEX = 4  # step_inline.INLINE_FIELDS.index("blob")
+_V1_BLOB_INDEX = 7  # step_inline.V1_FIELDS.index("blob")
 
 
 def inline_blob_bytes(session: Session) -> tuple[Any, ColumnElement[int]]:
