@@ -36,6 +36,9 @@ most +2 %):
   zygote lacks would be imported by each of its runs: that would compare imports, not
   recording). (Until 2026-12-05 this row was ``no_calls_socket``, with ``import socket``:
   runtree now records such code in the clock-and-randomness zygote, as ``no_calls_clock``.)
+* ``no_calls_unknown_idle`` -- the same job in the zygote with the clients patched, sent
+  without a world, so that it records nothing: what holding vcrpy and the clients costs a
+  run by itself, apart from recording.
 * ``three_calls`` -- three GET requests with ``requests`` to an HTTP server this process
   runs on loopback (a JSON answer of about 1 KiB each): the target is "a few percent". Both
   zygotes import ``requests`` before forking here (the product's baseline zygote does not,
@@ -308,7 +311,7 @@ def measure(
     ratio = statistics.median(ratios)
     label = "recording" if mode == "record" else "idle stubs"
     print(
-        f"{name:16} baseline {off_ms:7.3f} ms  {label} {rec_ms:7.3f} ms  "
+        f"{name:21} baseline {off_ms:7.3f} ms  {label} {rec_ms:7.3f} ms  "
         f"ratio x{ratio:.4f} ({(ratio - 1) * 100:+.2f} %)  "
         f"[{rounds} rounds x {per_round} runs each, medians]"
     )
@@ -318,7 +321,7 @@ def measure(
         off_faults = counted["off"].get("page-faults", 0) / runs
         rec_faults = counted[mode].get("page-faults", 0) / runs
         print(
-            f"{'':16} CPU per run, zygote and all its processes (perf stat): baseline "
+            f"{'':21} CPU per run, zygote and all its processes (perf stat): baseline "
             f"{off_cpu / runs:.3f} ms, {label} {rec_cpu / runs:.3f} ms "
             f"({(rec_cpu / off_cpu - 1) * 100:+.2f} %); page faults {off_faults:.0f} and "
             f"{rec_faults:.0f} ({rec_faults - off_faults:+.0f})"
@@ -376,6 +379,7 @@ ROWS = (
     "no_calls",
     "no_calls_clock",
     "no_calls_unknown",
+    "no_calls_unknown_idle",
     "three_calls",
     "three_calls_idle",
     "three_slow",
@@ -432,6 +436,13 @@ def main() -> int:
             short_per_round,
             False,
             "record",
+        ),
+        "no_calls_unknown_idle": (
+            {**no_call, "source": NO_CALLS_UNKNOWN, "reach": "http"},
+            short_rounds,
+            short_per_round,
+            False,
+            "idle",
         ),
         "three_calls": ({**three, "kwargs": {"base": base}}, rounds, per_round, True, "record"),
         "three_calls_idle": ({**three, "kwargs": {"base": base}}, rounds, per_round, True, "idle"),

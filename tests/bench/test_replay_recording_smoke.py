@@ -31,6 +31,7 @@ def test_benchmark_quick_run_measures_every_scenario() -> None:
         "no_calls",
         "no_calls_clock",
         "no_calls_unknown",
+        "no_calls_unknown_idle",
         "three_calls",
         "three_calls_idle",
         "three_slow",

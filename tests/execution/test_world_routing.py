@@ -100,6 +100,7 @@ def test_computation_only_code_reaches_nothing(source: str) -> None:
         "from pathlib import Path\nimport asyncio, threading\n",
         "import logging\nlog = logging.getLogger(__name__)\ndef f():\n    log.info('x')\n",
         "from logging import getLogger, INFO\n",
+        "import logging\ndef f(setup):\n    return setup(logging)\n",  # passed on: the clock
     ],
 )
 def test_code_that_reads_the_clock_or_randomness_reaches_them_only(source: str) -> None:

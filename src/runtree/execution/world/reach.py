@@ -182,9 +182,10 @@ DURATION_FUNCTIONS = frozenset(
 # ...) everything; ``sys`` likewise for what only reads the interpreter's settings or writes
 # the printed output; ``time`` for durations and waits (monotonic clocks are not recorded)
 # nothing, for anything else the clock; ``urllib`` for ``parse`` (it only computes) nothing,
-# for ``request`` and the rest everything; ``logging`` the clock (a record's time) but
-# through ``handlers`` (``HTTPHandler`` sends records with ``http.client``) or ``config``
-# (it imports handler classes by name) everything.
+# for ``request`` and the rest everything; ``logging`` the clock (a record's time), also
+# passed on (as ``getattr``, reaching ``handlers`` through it is going out of one's way),
+# but through ``handlers`` (``HTTPHandler`` sends records with ``http.client``) or
+# ``config`` (it imports handler classes by name) everything.
 _READS_NOTHING = (
     "environ",
     "getenv",
